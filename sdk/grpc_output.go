@@ -1,0 +1,91 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/statsherd/statsherd/sdk/proto"
+)
+
+// OutputPlugin is the go-plugin glue of an Output. Daemons use it with a
+// nil Impl to dispense a client; Serve uses it with the plugin's output.
+type OutputPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl Output
+}
+
+// GRPCServer implements plugin.GRPCPlugin.
+func (p *OutputPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.Impl == nil {
+		return errors.New("this plugin serves no output")
+	}
+	proto.RegisterOutputServer(s, &outputServer{impl: p.Impl})
+	return nil
+}
+
+// GRPCClient implements plugin.GRPCPlugin: the value dispensed is an Output.
+func (p *OutputPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &outputClient{c: proto.NewOutputClient(c)}, nil
+}
+
+type outputServer struct {
+	proto.UnimplementedOutputServer
+	impl Output
+}
+
+func (s *outputServer) Describe(ctx context.Context, _ *proto.Empty) (*proto.Info, error) {
+	in, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return infoToProto(in)
+}
+
+func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.Empty, error) {
+	return &proto.Empty{}, s.impl.Configure(ctx, Config(req.GetConfigJson()))
+}
+
+func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
+	r, err := roundFromProto(req)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.Empty{}, s.impl.Write(ctx, r)
+}
+
+func (s *outputServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty, error) {
+	return &proto.Empty{}, s.impl.Close(ctx)
+}
+
+type outputClient struct{ c proto.OutputClient }
+
+func (c *outputClient) Describe(ctx context.Context) (Info, error) {
+	p, err := c.c.Describe(ctx, &proto.Empty{})
+	if err != nil {
+		return Info{}, rpcError(err)
+	}
+	return infoFromProto(p)
+}
+
+func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
+	_, err := c.c.Configure(ctx, &proto.ConfigureRequest{ConfigJson: cfg})
+	return rpcError(err)
+}
+
+func (c *outputClient) Write(ctx context.Context, r Round) error {
+	_, err := c.c.Write(ctx, roundToProto(r))
+	return rpcError(err)
+}
+
+func (c *outputClient) Close(ctx context.Context) error {
+	_, err := c.c.Close(ctx, &proto.Empty{})
+	return rpcError(err)
+}
+
+var (
+	_ Output            = (*outputClient)(nil)
+	_ plugin.GRPCPlugin = (*OutputPlugin)(nil)
+)

@@ -1,0 +1,39 @@
+package sdk
+
+import (
+	"context"
+	"time"
+)
+
+// NodeSample is one node's answer to one poll.
+type NodeSample struct {
+	// ID is the node id, derived from the node's key (lowercase base32).
+	ID string
+	// Nickname is the name the node's operator gave it.
+	Nickname string
+	// Timestamp is when the node's answer arrived at the gatherer.
+	Timestamp time.Time
+	Stats     Stats
+}
+
+// Round is one poll round of the gatherer: the answers of every node that
+// answered, and the gatherer's own stats as one more node.
+type Round struct {
+	Time  time.Time
+	Nodes []NodeSample
+}
+
+// Output receives the gatherer's poll rounds.
+//
+// Lifecycle: Describe may be called at any time, even before Configure.
+// Configure is called once, before the first Write. Write is called once per
+// round, never concurrently with itself, under a deadline carried by ctx;
+// rounds arrive in order, though under back-pressure the gatherer may
+// coalesce several rounds into one. Close is called last, at shutdown; an
+// output flushes what it holds there.
+type Output interface {
+	Describe(ctx context.Context) (Info, error)
+	Configure(ctx context.Context, cfg Config) error
+	Write(ctx context.Context, round Round) error
+	Close(ctx context.Context) error
+}

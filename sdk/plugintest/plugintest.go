@@ -1,0 +1,40 @@
+// Package plugintest runs a statsherd plugin in process, over the real
+// go-plugin gRPC transport, so a plugin author can test the plugin exactly
+// as the daemon will call it, without building a binary.
+package plugintest
+
+import (
+	"testing"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Producer serves impl over an in-process gRPC connection and returns the
+// daemon's view of it. The connection is closed when the test ends.
+func Producer(t testing.TB, impl sdk.Producer) sdk.Producer {
+	t.Helper()
+	return dispense(t, sdk.KindProducer, impl, nil).(sdk.Producer)
+}
+
+// Output serves impl over an in-process gRPC connection and returns the
+// daemon's view of it. The connection is closed when the test ends.
+func Output(t testing.TB, impl sdk.Output) sdk.Output {
+	t.Helper()
+	return dispense(t, sdk.KindOutput, nil, impl).(sdk.Output)
+}
+
+func dispense(t testing.TB, kind string, p sdk.Producer, o sdk.Output) any {
+	t.Helper()
+	client, server := plugin.TestPluginGRPCConn(t, false, sdk.PluginSets(p, o)[sdk.ProtocolVersion])
+	t.Cleanup(func() {
+		client.Close()
+		server.Stop()
+	})
+	raw, err := client.Dispense(kind)
+	if err != nil {
+		t.Fatalf("plugintest: dispensing %s: %v", kind, err)
+	}
+	return raw
+}
