@@ -1,0 +1,81 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Spec says which plugin to run and how.
+type Spec struct {
+	// Kind is sdk.KindProducer or sdk.KindOutput.
+	Kind string
+	// Name is the plugin's name: the label of its HCL block.
+	Name string
+	// Path is the plugin executable; Args are its arguments. See Resolve.
+	Path string
+	Args []string
+	// SHA256, if set, pins the executable: a binary whose sum differs is
+	// refused.
+	SHA256 []byte
+	// Timeout bounds every call when the caller's context has no earlier
+	// deadline. Default 10 s.
+	Timeout time.Duration
+	// StartTimeout bounds the plugin's start-up handshake. Default 10 s.
+	StartTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait before restarting a plugin
+	// that crashed or hung; it doubles after each failed start. Defaults
+	// 1 s and 5 min.
+	MinBackoff, MaxBackoff time.Duration
+	// Logger receives the plugin's own logs, re-logged under its name.
+	Logger hclog.Logger
+	// Env is added to the plugin's environment.
+	Env []string
+}
+
+func (s *Spec) defaults() {
+	if s.Timeout <= 0 {
+		s.Timeout = 10 * time.Second
+	}
+	if s.StartTimeout <= 0 {
+		s.StartTimeout = 10 * time.Second
+	}
+	if s.MinBackoff <= 0 {
+		s.MinBackoff = time.Second
+	}
+	if s.MaxBackoff < s.MinBackoff {
+		s.MaxBackoff = max(5*time.Minute, s.MinBackoff)
+	}
+	if s.Logger == nil {
+		s.Logger = hclog.NewNullLogger()
+	}
+}
+
+// Resolve returns the executable and arguments of a plugin: path itself if
+// given (a third-party plugin), else the built-in plugin of that kind and
+// name, served by the statsherd binary self (`self plugin serve KIND NAME`).
+// self "" means this executable.
+func Resolve(kind, name, path, self string) (string, []string, error) {
+	if path != "" {
+		return path, nil, nil
+	}
+	if !builtin.Has(kind, name) {
+		return "", nil, fmt.Errorf("there is no built-in %s named %q: give the path of its executable with plugin = \"/path/to/plugin\" (built-in %ss: see 'statsherd plugin describe')", kind, name, kind)
+	}
+	if self == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", nil, fmt.Errorf("finding the statsherd executable: %w", err)
+		}
+		self = exe
+	}
+	return self, []string{"plugin", "serve", kind, name}, nil
+}
+
+// kindOK reports whether kind is one a Spec may have.
+func kindOK(kind string) bool { return kind == sdk.KindProducer || kind == sdk.KindOutput }
