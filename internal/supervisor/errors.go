@@ -110,4 +110,3 @@ func (t *tail) summary() string {
 }
 
 var _ io.Writer = (*tail)(nil)
-
