@@ -3,10 +3,13 @@ package builtin
 import (
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/producers/load_monitor"
 	"github.com/statsherd/statsherd/sdk"
 )
 
 // producers lists the built-in producers, by the name used in HCL.
 func producers() map[string]func(hclog.Logger) sdk.Producer {
-	return map[string]func(hclog.Logger) sdk.Producer{}
+	return map[string]func(hclog.Logger) sdk.Producer{
+		load_monitor.Name: load_monitor.New,
+	}
 }

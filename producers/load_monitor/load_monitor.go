@@ -1,0 +1,157 @@
+// Package load_monitor measures how promptly the host's machine runs a
+// process that wants to wake up every second, as Tahoe-LAFS's LoadMonitor
+// measured its reactor: a goroutine sleeps one second at a time and records
+// how late it woke. avg_load and max_load summarise the last 60 delays.
+package load_monitor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/sdk"
+)
+
+const (
+	// Name is the producer's name in HCL.
+	Name = "load_monitor"
+	// loopInterval is how long the monitor means to sleep each time.
+	loopInterval = time.Second
+	// numSamples is how many delays the stats summarise.
+	numSamples = 60
+)
+
+type config struct {
+	// WarnIfDelayExceeds: a wake-up later than this is logged.
+	WarnIfDelayExceeds time.Duration `json:"warn_if_delay_exceeds"`
+}
+
+type producer struct {
+	log hclog.Logger
+	// now is the clock; sleep waits d or until ctx is done. Tests replace
+	// both.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	cfg    config
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	samples []float64 // delays in seconds, oldest first, at most numSamples
+}
+
+// New returns the load_monitor producer. It starts nothing until Configure.
+func New(log hclog.Logger) sdk.Producer {
+	return &producer{log: log, now: time.Now, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *producer) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:        Name,
+		Description: "How late a goroutine that wakes every second wakes up (Tahoe's LoadMonitor): a measure of how loaded the machine is.",
+		Stats: []sdk.StatInfo{
+			{Name: "load_monitor.avg_load", Kind: sdk.Stat, Unit: "seconds", Description: "mean wake-up delay over the last 60 samples"},
+			{Name: "load_monitor.max_load", Kind: sdk.Stat, Unit: "seconds", Description: "largest wake-up delay over the last 60 samples"},
+		},
+		Config: sdk.Schema{
+			{Name: "warn_if_delay_exceeds", Type: sdk.Duration, Default: time.Second,
+				Description: "log a warning when one wake-up is later than this"},
+		},
+	}, nil
+}
+
+func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
+	if p.cancel != nil {
+		return fmt.Errorf("load_monitor: configured twice")
+	}
+	p.cfg = config{WarnIfDelayExceeds: time.Second}
+	if err := cfg.Decode(&p.cfg); err != nil {
+		return err
+	}
+	// The loop outlives the Configure call: it runs until Close.
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.done = make(chan struct{})
+	go p.loop(ctx)
+	return nil
+}
+
+// loop sleeps loopInterval at a time and records how late each wake-up
+// was, until ctx is cancelled.
+func (p *producer) loop(ctx context.Context) {
+	defer close(p.done)
+	last := p.now()
+	for {
+		if err := p.sleep(ctx, loopInterval); err != nil {
+			return
+		}
+		now := p.now()
+		delay := now.Sub(last) - loopInterval
+		last = now
+		if delay < 0 {
+			delay = 0 // a clock step backwards is not negative load
+		}
+		if p.cfg.WarnIfDelayExceeds > 0 && delay > p.cfg.WarnIfDelayExceeds {
+			p.log.Warn("excessive delay", "delay", delay)
+		}
+		p.record(delay.Seconds())
+	}
+}
+
+func (p *producer) record(delay float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.samples = append(p.samples, delay)
+	if len(p.samples) > numSamples {
+		p.samples = append(p.samples[:0], p.samples[len(p.samples)-numSamples:]...)
+	}
+}
+
+// summarize returns the mean and maximum of samples; both are 0 when
+// there are none yet, as Tahoe reported.
+func summarize(samples []float64) (avg, peak float64) {
+	if len(samples) == 0 {
+		return 0, 0
+	}
+	sum := 0.0
+	for _, s := range samples {
+		sum += s
+		peak = max(peak, s)
+	}
+	return sum / float64(len(samples)), peak
+}
+
+func (p *producer) Collect(context.Context) (sdk.Stats, error) {
+	p.mu.Lock()
+	avg, peak := summarize(p.samples)
+	p.mu.Unlock()
+	st := sdk.NewStats()
+	st.Stats["load_monitor.avg_load"] = sdk.Float(avg)
+	st.Stats["load_monitor.max_load"] = sdk.Float(peak)
+	return st, nil
+}
+
+func (p *producer) Close(context.Context) error {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.done
+	}
+	return nil
+}
+
+var _ sdk.Producer = (*producer)(nil)

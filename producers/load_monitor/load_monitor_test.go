@@ -1,0 +1,168 @@
+package load_monitor
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/producers/internal/producertest"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// fakeTime drives the loop: each sleep advances the clock by the interval
+// plus the next scripted delay; when the script is used up, sleep signals
+// drained and blocks until the loop is stopped.
+type fakeTime struct {
+	mu      sync.Mutex
+	t       time.Time
+	delays  []time.Duration
+	drained chan struct{}
+}
+
+func (f *fakeTime) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeTime) sleep(ctx context.Context, d time.Duration) error {
+	f.mu.Lock()
+	if len(f.delays) == 0 {
+		f.mu.Unlock()
+		close(f.drained)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	f.t = f.t.Add(d + f.delays[0])
+	f.delays = f.delays[1:]
+	f.mu.Unlock()
+	return nil
+}
+
+func ms(n ...int) []time.Duration {
+	out := make([]time.Duration, len(n))
+	for i, v := range n {
+		out[i] = time.Duration(v) * time.Millisecond
+	}
+	return out
+}
+
+func TestLoop(t *testing.T) {
+	t.Parallel()
+	long := append(ms(5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000), make([]time.Duration, 60)...)
+	for i := 10; i < 70; i++ {
+		long[i] = 500 * time.Millisecond
+	}
+	cases := []struct {
+		name     string
+		delays   []time.Duration
+		avg, max float64
+	}{
+		{"no samples yet", nil, 0, 0},
+		{"three samples", ms(100, 300, 200), 0.2, 0.3},
+		{"only the last 60 count", long, 0.5, 0.5},
+		{"clock stepping back is no load", ms(-3000, 400), 0.2, 0.4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ft := &fakeTime{t: time.Unix(1764000000, 0), delays: tc.delays, drained: make(chan struct{})}
+			p := New(hclog.NewNullLogger()).(*producer)
+			p.now, p.sleep = ft.now, ft.sleep
+			ctx := context.Background()
+			if err := p.Configure(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			<-ft.drained
+			st, err := p.Collect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			checkFloat(t, st, "load_monitor.avg_load", tc.avg)
+			checkFloat(t, st, "load_monitor.max_load", tc.max)
+		})
+	}
+}
+
+func checkFloat(t *testing.T, st sdk.Stats, name string, want float64) {
+	t.Helper()
+	got, ok := st.Stats[name].Float64()
+	if !ok || math.Abs(got-want) > 1e-9 {
+		t.Errorf("%s = %v, want %v", name, st.Stats[name], want)
+	}
+}
+
+func TestCloseStopsLoop(t *testing.T) {
+	t.Parallel()
+	p := New(hclog.NewNullLogger()).(*producer)
+	ctx := context.Background()
+	if err := p.Configure(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Close(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not stop the loop")
+	}
+	if err := p.Configure(ctx, nil); err == nil {
+		t.Error("a second Configure was accepted")
+	}
+}
+
+func TestExampleHCL(t *testing.T) {
+	t.Parallel()
+	p := New(hclog.NewNullLogger()).(*producer)
+	cfgs := producertest.DecodeExample(t, "example.hcl", Name, p)
+	var c config
+	if err := cfgs[0].Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.WarnIfDelayExceeds != 2*time.Second {
+		t.Errorf("warn_if_delay_exceeds = %v, want 2s", c.WarnIfDelayExceeds)
+	}
+	if _, diags := producertest.Decode([]byte(`producer "load_monitor" { interval = "1s" }`), "bad.hcl", Name, p); !diags.HasErrors() {
+		t.Error("an unknown attribute was accepted")
+	}
+}
+
+// TestOverGRPC runs the real loop behind the real gRPC transport for a
+// little over a second, so at least one delay has been measured.
+func TestOverGRPC(t *testing.T) {
+	t.Parallel()
+	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	ctx := context.Background()
+	info, err := p.Describe(ctx)
+	if err != nil || info.Name != Name || len(info.Stats) != 2 {
+		t.Fatalf("Describe = %+v, %v", info, err)
+	}
+	if err := p.Configure(ctx, sdk.Config(`{"warn_if_delay_exceeds": 1000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	st, err := p.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	avg, ok := st.Stats["load_monitor.avg_load"].Float64()
+	if !ok || avg < 0 || avg > 1 {
+		t.Errorf("avg_load = %v, want a small delay", st.Stats["load_monitor.avg_load"])
+	}
+	if !st.Stats["load_monitor.max_load"].IsFloat() {
+		t.Errorf("max_load = %v, want a float", st.Stats["load_monitor.max_load"])
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
