@@ -3,13 +3,19 @@ package builtin
 import (
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/producers/disk"
 	"github.com/statsherd/statsherd/producers/load_monitor"
+	"github.com/statsherd/statsherd/producers/upload_helper"
+	"github.com/statsherd/statsherd/producers/uptime"
 	"github.com/statsherd/statsherd/sdk"
 )
 
 // producers lists the built-in producers, by the name used in HCL.
 func producers() map[string]func(hclog.Logger) sdk.Producer {
 	return map[string]func(hclog.Logger) sdk.Producer{
-		load_monitor.Name: load_monitor.New,
+		disk.Name:          disk.New,
+		load_monitor.Name:  load_monitor.New,
+		upload_helper.Name: upload_helper.New,
+		uptime.Name:        uptime.New,
 	}
 }

@@ -1,0 +1,2 @@
+# node.uptime: seconds since the host started. It takes no attributes.
+producer "uptime" {}
