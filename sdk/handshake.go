@@ -56,13 +56,15 @@ func GRPCDialOptions() []grpc.DialOption {
 	)}
 }
 
-// PluginSets returns the versioned plugin sets for a daemon's client
-// (impl nil) or a plugin's server (the producer or output it serves).
+// PluginSets returns the versioned plugin sets for a daemon's client (both
+// nil: every kind) or a plugin's server (only the kind it serves).
 func PluginSets(p Producer, o Output) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		ProtocolVersion: {
-			KindProducer: &ProducerPlugin{Impl: p},
-			KindOutput:   &OutputPlugin{Impl: o},
-		},
+	set := plugin.PluginSet{}
+	if p != nil || o == nil {
+		set[KindProducer] = &ProducerPlugin{Impl: p}
 	}
+	if o != nil || p == nil {
+		set[KindOutput] = &OutputPlugin{Impl: o}
+	}
+	return map[int]plugin.PluginSet{ProtocolVersion: set}
 }

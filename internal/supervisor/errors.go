@@ -5,22 +5,31 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // explainStart turns go-plugin's start errors into what an operator needs.
 func explainStart(err error) error {
 	msg := err.Error()
+	firstLine, _, _ := strings.Cut(msg, "\n")
 	switch {
-	case strings.Contains(msg, "Unrecognized remote plugin message"),
-		strings.Contains(msg, "plugin exited before we could connect"):
-		return fmt.Errorf("it is not a statsherd plugin, or it failed at start (%w)", err)
-	case strings.Contains(msg, "Incompatible API version"):
-		return fmt.Errorf("it speaks another version of the statsherd plugin protocol than this daemon (%w)", err)
+	case strings.HasPrefix(msg, "Unrecognized remote plugin message: "):
+		said := strings.TrimPrefix(firstLine, "Unrecognized remote plugin message: ")
+		if said == "" {
+			return errors.New("it is not a statsherd plugin, or it failed at start: it exited without the plugin handshake")
+		}
+		return fmt.Errorf("it is not a statsherd plugin: it printed %q instead of the plugin handshake", said)
+	case strings.Contains(msg, "plugin exited before we could connect"):
+		return errors.New("it is not a statsherd plugin, or it failed at start: it exited before the daemon could connect")
+	case strings.Contains(strings.ToLower(msg), "incompatible api version"):
+		return fmt.Errorf("it speaks another version of the statsherd plugin protocol than this daemon (%s)", firstLine)
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
 		return fmt.Errorf("it did not complete the plugin handshake in time; is it a statsherd plugin? (%w)", err)
 	}
@@ -50,7 +59,9 @@ type tail struct {
 	mu    sync.Mutex
 	max   int
 	lines []string
-	part  []byte
+	// panic is the "panic: ..." or "fatal error: ..." line of a crash,
+	// worth more than the stack trace after it.
+	panic string
 }
 
 func newTail(max int) *tail { return &tail{max: max} }
@@ -82,6 +93,9 @@ func (t *tail) Write(b []byte) (int, error) {
 			}
 		}
 	}
+	if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+		t.panic = line
+	}
 	if len(line) > 300 {
 		line = line[:300] + "…"
 	}
@@ -99,6 +113,9 @@ func (t *tail) summary() string {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.panic != "" {
+		return "; it said on stderr: " + t.panic
+	}
 	if len(t.lines) == 0 {
 		return ""
 	}
@@ -110,3 +127,12 @@ func (t *tail) summary() string {
 }
 
 var _ io.Writer = (*tail)(nil)
+
+// stdoutLogger logs what a plugin prints on its stdout after the handshake:
+// a plugin must not, so it is a warning.
+type stdoutLogger struct{ log hclog.Logger }
+
+func (w stdoutLogger) Write(b []byte) (int, error) {
+	w.log.Warn("plugin wrote to stdout", "text", strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}

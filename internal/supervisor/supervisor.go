@@ -218,6 +218,7 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) e
 		err = fmt.Errorf("%s %s did not answer within %v; killing it: %w", p.spec.Kind, p.spec.Name, dur.Round(time.Millisecond), err)
 		p.fail(err, true)
 	case p.client.Exited() || isUnavailable(err):
+		p.waitExit(500 * time.Millisecond) // so its last words on stderr are read
 		err = fmt.Errorf("%s %s crashed: %w%s", p.spec.Kind, p.spec.Name, err, p.stderr.summary())
 		p.fail(err, true)
 	}
@@ -229,6 +230,13 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) e
 		s.LastErrorTime = time.Now()
 	})
 	return err
+}
+
+// waitExit waits up to d for the plugin process to be seen exited.
+func (p *Plugin) waitExit(d time.Duration) {
+	for end := time.Now().Add(d); !p.client.Exited() && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func isUnavailable(err error) bool {
@@ -330,6 +338,8 @@ func (p *Plugin) launch(ctx context.Context) error {
 		StartTimeout:     p.spec.StartTimeout,
 		Logger:           p.log,
 		Stderr:           p.stderr,
+		SyncStderr:       p.stderr,
+		SyncStdout:       stdoutLogger{p.log},
 		GRPCDialOptions:  sdk.GRPCDialOptions(),
 	})
 	rpc, err := client.Client()
