@@ -1,0 +1,168 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadHostSource(t *testing.T, src string) (*Host, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "host.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, diags := LoadHost(NewParser(), path)
+	var got []string
+	for _, d := range diags {
+		loc := ""
+		if d.Subject != nil {
+			loc = fmt.Sprintf("%s:%d,%d", filepath.Base(d.Subject.Filename), d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		got = append(got, loc+": "+d.Summary)
+	}
+	return h, got
+}
+
+func TestLoadHostDefaults(t *testing.T) {
+	t.Parallel()
+	h, diags := loadHostSource(t, `producer "load_monitor" {}`+"\n")
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	dir := filepath.Dir(h.Filename)
+	host, _ := os.Hostname()
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"nickname is the hostname", h.Nickname, host},
+		{"basedir is the file's directory", h.Basedir, dir},
+		{"poll timeout", h.PollTimeout, DefaultPollTimeout},
+		{"statsd", h.Reporting.StatsdListen, DefaultStatsdListen},
+		{"socket in basedir", h.Reporting.Socket, filepath.Join(dir, DefaultRegisterFile)},
+		{"status", h.Status.Listen, DefaultStatusListen},
+		{"no gatherer", h.Gatherer.Configured(), false},
+		{"log level", h.LogLevel, "info"},
+		{"producers", len(h.Producers), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadHostFull(t *testing.T) {
+	t.Parallel()
+	h, diags := loadHostSource(t, `
+nickname     = "storage-01"
+basedir      = "state"
+log_level    = "debug"
+poll_timeout = "2s"
+gatherer {
+  furl_file   = "gatherer.furl"
+  min_backoff = "100ms"
+  max_backoff = "10s"
+}
+reporting {
+  statsd = "127.0.0.1:0"
+  socket = "/run/statsherd/register.sock"
+}
+status { listen = "[::1]:9000" }
+producer "b" { timeout = "1s" }
+producer "a" { plugin = "bin/a" }
+`)
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	dir := filepath.Dir(h.Filename)
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"nickname", h.Nickname, "storage-01"},
+		{"basedir relative to the file", h.Basedir, filepath.Join(dir, "state")},
+		{"log level", h.LogLevel, "debug"},
+		{"poll timeout", h.PollTimeout, 2 * time.Second},
+		{"furl file relative to the file", h.Gatherer.FurlFile, filepath.Join(dir, "gatherer.furl")},
+		{"min backoff", h.Gatherer.MinBackoff, 100 * time.Millisecond},
+		{"max backoff", h.Gatherer.MaxBackoff, 10 * time.Second},
+		{"statsd", h.Reporting.StatsdListen, "127.0.0.1:0"},
+		{"socket", h.Reporting.Socket, "/run/statsherd/register.sock"},
+		{"status", h.Status.Listen, "[::1]:9000"},
+		{"producers in file order", h.Producers[0].Name + "," + h.Producers[1].Name, "b,a"},
+		{"producer timeout", h.Producers[0].Timeout, time.Second},
+		{"plugin path relative to the file", h.Producers[1].Plugin, filepath.Join(dir, "bin/a")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadHostFurlInBasedir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, GathererFurlFileName), []byte("pb://x@y/z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "host.hcl")
+	if err := os.WriteFile(path, []byte(`nickname = "n"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, diags := LoadHost(NewParser(), path)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if want := filepath.Join(dir, GathererFurlFileName); h.Gatherer.FurlFile != want {
+		t.Errorf("furl file %q, want %q", h.Gatherer.FurlFile, want)
+	}
+}
+
+func TestLoadHostDiagnostics(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"unknown attribute", "nickname = \"a\"\ncolour = \"red\"\n", []string{"host.hcl:2,1: Unsupported argument"}},
+		{"unknown block", "gather {\n}\n", []string{"host.hcl:1,1: Unsupported block type"}},
+		{"bad duration", "poll_timeout = \"6O s\"\n", []string{"host.hcl:1,16: Invalid duration"}},
+		{"zero duration", "poll_timeout = \"0s\"\n", []string{"host.hcl:1,16: Invalid poll_timeout"}},
+		{"empty nickname", "nickname = \"\"\n", []string{"host.hcl:1,12: Invalid nickname"}},
+		{"bad log level", "log_level = \"loud\"\n", []string{"host.hcl:1,13: Invalid log level"}},
+		{"furl and furl_file", "gatherer {\n  furl = \"pb://a\"\n  furl_file = \"f\"\n}\n", []string{"host.hcl:3,3: Conflicting gatherer settings"}},
+		{"gatherer without furl", "gatherer {}\n", []string{"host.hcl:1,1: Missing gatherer furl"}},
+		{"empty furl", "gatherer { furl = \" \" }\n", []string{"host.hcl:1,19: Empty furl"}},
+		{"unknown gatherer attribute", "gatherer {\n  furl = \"pb://a\"\n  port = 1\n}\n", []string{"host.hcl:3,3: Unsupported argument"}},
+		{"backoffs reversed", "gatherer {\n  furl = \"pb://a\"\n  min_backoff = \"10s\"\n  max_backoff = \"1s\"\n}\n", []string{"host.hcl:4,17: Invalid max_backoff"}},
+		{"two gatherer blocks", "gatherer { furl = \"pb://a\" }\ngatherer { furl = \"pb://b\" }\n", []string{"host.hcl:2,1: Duplicate gatherer block"}},
+		{"statsd not loopback", "reporting { statsd = \"0.0.0.0:8125\" }\n", []string{"host.hcl:1,22: Not a loopback address"}},
+		{"statsd no port", "reporting { statsd = \"127.0.0.1\" }\n", []string{"host.hcl:1,22: Invalid address"}},
+		{"status not loopback", "status { listen = \"example.com:80\" }\n", []string{"host.hcl:1,19: Not a loopback address"}},
+		{"duplicate producer", "producer \"a\" {}\nproducer \"a\" {}\n", []string{"host.hcl:2,1: Duplicate producer"}},
+		{"bad producer name", "producer \"a b\" {}\n", []string{"host.hcl:1,1: Invalid producer name"}},
+		{"producer timeout", "producer \"a\" { timeout = \"soon\" }\n", []string{"host.hcl:1,26: Invalid duration"}},
+		{"wrong type", "nickname = [1]\n", []string{"host.hcl:1,12: Incorrect attribute value type"}},
+		{"syntax error", "nickname = \n", []string{"host.hcl:1,12: Invalid expression"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, got := loadHostSource(t, tt.src)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
