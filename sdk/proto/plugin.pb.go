@@ -24,118 +24,26 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Value is one stat: an integer, a float, or null (unknown).
-type Value struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Kind:
-	//
-	//	*Value_Int
-	//	*Value_Float
-	//	*Value_Null
-	Kind          isValue_Kind `protobuf_oneof:"kind"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Value) Reset() {
-	*x = Value{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Value) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Value) ProtoMessage() {}
-
-func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Value.ProtoReflect.Descriptor instead.
-func (*Value) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *Value) GetKind() isValue_Kind {
-	if x != nil {
-		return x.Kind
-	}
-	return nil
-}
-
-func (x *Value) GetInt() int64 {
-	if x != nil {
-		if x, ok := x.Kind.(*Value_Int); ok {
-			return x.Int
-		}
-	}
-	return 0
-}
-
-func (x *Value) GetFloat() float64 {
-	if x != nil {
-		if x, ok := x.Kind.(*Value_Float); ok {
-			return x.Float
-		}
-	}
-	return 0
-}
-
-func (x *Value) GetNull() bool {
-	if x != nil {
-		if x, ok := x.Kind.(*Value_Null); ok {
-			return x.Null
-		}
-	}
-	return false
-}
-
-type isValue_Kind interface {
-	isValue_Kind()
-}
-
-type Value_Int struct {
-	Int int64 `protobuf:"varint,1,opt,name=int,proto3,oneof"`
-}
-
-type Value_Float struct {
-	Float float64 `protobuf:"fixed64,2,opt,name=float,proto3,oneof"`
-}
-
-type Value_Null struct {
-	Null bool `protobuf:"varint,3,opt,name=null,proto3,oneof"`
-}
-
-func (*Value_Int) isValue_Kind() {}
-
-func (*Value_Float) isValue_Kind() {}
-
-func (*Value_Null) isValue_Kind() {}
-
 // Stats is what a producer answers to Collect, and what a host answers to
-// a poll: counters (monotonic integers) and stats (instantaneous values).
+// a poll: counters (monotonic integers) and stats (instantaneous values:
+// integers, floats, or null for unknown). Names and values travel as
+// parallel lists, which decode with one allocation per name.
 type Stats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Counters      map[string]int64       `protobuf:"bytes,1,rep,name=counters,proto3" json:"counters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	Stats         map[string]*Value      `protobuf:"bytes,2,rep,name=stats,proto3" json:"stats,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CounterNames  []string               `protobuf:"bytes,1,rep,name=counter_names,json=counterNames,proto3" json:"counter_names,omitempty"`
+	CounterValues []int64                `protobuf:"varint,2,rep,packed,name=counter_values,json=counterValues,proto3" json:"counter_values,omitempty"`
+	IntNames      []string               `protobuf:"bytes,3,rep,name=int_names,json=intNames,proto3" json:"int_names,omitempty"`
+	IntValues     []int64                `protobuf:"varint,4,rep,packed,name=int_values,json=intValues,proto3" json:"int_values,omitempty"`
+	FloatNames    []string               `protobuf:"bytes,5,rep,name=float_names,json=floatNames,proto3" json:"float_names,omitempty"`
+	FloatValues   []float64              `protobuf:"fixed64,6,rep,packed,name=float_values,json=floatValues,proto3" json:"float_values,omitempty"`
+	NullNames     []string               `protobuf:"bytes,7,rep,name=null_names,json=nullNames,proto3" json:"null_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Stats) Reset() {
 	*x = Stats{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[1]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -147,7 +55,7 @@ func (x *Stats) String() string {
 func (*Stats) ProtoMessage() {}
 
 func (x *Stats) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[1]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -160,19 +68,54 @@ func (x *Stats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stats.ProtoReflect.Descriptor instead.
 func (*Stats) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{1}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *Stats) GetCounters() map[string]int64 {
+func (x *Stats) GetCounterNames() []string {
 	if x != nil {
-		return x.Counters
+		return x.CounterNames
 	}
 	return nil
 }
 
-func (x *Stats) GetStats() map[string]*Value {
+func (x *Stats) GetCounterValues() []int64 {
 	if x != nil {
-		return x.Stats
+		return x.CounterValues
+	}
+	return nil
+}
+
+func (x *Stats) GetIntNames() []string {
+	if x != nil {
+		return x.IntNames
+	}
+	return nil
+}
+
+func (x *Stats) GetIntValues() []int64 {
+	if x != nil {
+		return x.IntValues
+	}
+	return nil
+}
+
+func (x *Stats) GetFloatNames() []string {
+	if x != nil {
+		return x.FloatNames
+	}
+	return nil
+}
+
+func (x *Stats) GetFloatValues() []float64 {
+	if x != nil {
+		return x.FloatValues
+	}
+	return nil
+}
+
+func (x *Stats) GetNullNames() []string {
+	if x != nil {
+		return x.NullNames
 	}
 	return nil
 }
@@ -190,7 +133,7 @@ type StatInfo struct {
 
 func (x *StatInfo) Reset() {
 	*x = StatInfo{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[2]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -202,7 +145,7 @@ func (x *StatInfo) String() string {
 func (*StatInfo) ProtoMessage() {}
 
 func (x *StatInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[2]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -215,7 +158,7 @@ func (x *StatInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatInfo.ProtoReflect.Descriptor instead.
 func (*StatInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{2}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *StatInfo) GetName() string {
@@ -259,7 +202,7 @@ type Info struct {
 
 func (x *Info) Reset() {
 	*x = Info{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[3]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -271,7 +214,7 @@ func (x *Info) String() string {
 func (*Info) ProtoMessage() {}
 
 func (x *Info) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[3]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -284,7 +227,7 @@ func (x *Info) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Info.ProtoReflect.Descriptor instead.
 func (*Info) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{3}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Info) GetName() string {
@@ -337,7 +280,7 @@ type Attribute struct {
 
 func (x *Attribute) Reset() {
 	*x = Attribute{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[4]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +292,7 @@ func (x *Attribute) String() string {
 func (*Attribute) ProtoMessage() {}
 
 func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[4]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +305,7 @@ func (x *Attribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
 func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{4}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Attribute) GetName() string {
@@ -409,7 +352,7 @@ type ConfigSchema struct {
 
 func (x *ConfigSchema) Reset() {
 	*x = ConfigSchema{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[5]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +364,7 @@ func (x *ConfigSchema) String() string {
 func (*ConfigSchema) ProtoMessage() {}
 
 func (x *ConfigSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[5]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +377,7 @@ func (x *ConfigSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigSchema.ProtoReflect.Descriptor instead.
 func (*ConfigSchema) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{5}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConfigSchema) GetAttributes() []*Attribute {
@@ -452,7 +395,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[6]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +407,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[6]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +420,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{6}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 type ConfigureRequest struct {
@@ -490,7 +433,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[7]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +445,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[7]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +458,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{7}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigureRequest) GetConfigJson() []byte {
@@ -536,7 +479,7 @@ type CollectResponse struct {
 
 func (x *CollectResponse) Reset() {
 	*x = CollectResponse{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[8]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +491,7 @@ func (x *CollectResponse) String() string {
 func (*CollectResponse) ProtoMessage() {}
 
 func (x *CollectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[8]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +504,7 @@ func (x *CollectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectResponse.ProtoReflect.Descriptor instead.
 func (*CollectResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{8}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CollectResponse) GetStats() *Stats {
@@ -591,7 +534,7 @@ type NodeSample struct {
 
 func (x *NodeSample) Reset() {
 	*x = NodeSample{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[9]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +546,7 @@ func (x *NodeSample) String() string {
 func (*NodeSample) ProtoMessage() {}
 
 func (x *NodeSample) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[9]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +559,7 @@ func (x *NodeSample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSample.ProtoReflect.Descriptor instead.
 func (*NodeSample) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{9}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NodeSample) GetId() string {
@@ -657,7 +600,7 @@ type WriteRequest struct {
 
 func (x *WriteRequest) Reset() {
 	*x = WriteRequest{}
-	mi := &file_sdk_proto_plugin_proto_msgTypes[10]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +612,7 @@ func (x *WriteRequest) String() string {
 func (*WriteRequest) ProtoMessage() {}
 
 func (x *WriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_plugin_proto_msgTypes[10]
+	mi := &file_sdk_proto_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +625,7 @@ func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
 func (*WriteRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{10}
+	return file_sdk_proto_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WriteRequest) GetRoundUnixNano() int64 {
@@ -703,22 +646,18 @@ var File_sdk_proto_plugin_proto protoreflect.FileDescriptor
 
 const file_sdk_proto_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x16sdk/proto/plugin.proto\x12\x13statsherd.plugin.v1\"Q\n" +
-	"\x05Value\x12\x12\n" +
-	"\x03int\x18\x01 \x01(\x03H\x00R\x03int\x12\x16\n" +
-	"\x05float\x18\x02 \x01(\x01H\x00R\x05float\x12\x14\n" +
-	"\x04null\x18\x03 \x01(\bH\x00R\x04nullB\x06\n" +
-	"\x04kind\"\x9d\x02\n" +
-	"\x05Stats\x12D\n" +
-	"\bcounters\x18\x01 \x03(\v2(.statsherd.plugin.v1.Stats.CountersEntryR\bcounters\x12;\n" +
-	"\x05stats\x18\x02 \x03(\v2%.statsherd.plugin.v1.Stats.StatsEntryR\x05stats\x1a;\n" +
-	"\rCountersEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aT\n" +
+	"\x16sdk/proto/plugin.proto\x12\x13statsherd.plugin.v1\"\xf2\x01\n" +
+	"\x05Stats\x12#\n" +
+	"\rcounter_names\x18\x01 \x03(\tR\fcounterNames\x12%\n" +
+	"\x0ecounter_values\x18\x02 \x03(\x03R\rcounterValues\x12\x1b\n" +
+	"\tint_names\x18\x03 \x03(\tR\bintNames\x12\x1d\n" +
 	"\n" +
-	"StatsEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.statsherd.plugin.v1.ValueR\x05value:\x028\x01\"h\n" +
+	"int_values\x18\x04 \x03(\x03R\tintValues\x12\x1f\n" +
+	"\vfloat_names\x18\x05 \x03(\tR\n" +
+	"floatNames\x12!\n" +
+	"\ffloat_values\x18\x06 \x03(\x01R\vfloatValues\x12\x1d\n" +
+	"\n" +
+	"null_names\x18\a \x03(\tR\tnullNames\"h\n" +
 	"\bStatInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
@@ -779,53 +718,47 @@ func file_sdk_proto_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_proto_plugin_proto_rawDescData
 }
 
-var file_sdk_proto_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_sdk_proto_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_sdk_proto_plugin_proto_goTypes = []any{
-	(*Value)(nil),            // 0: statsherd.plugin.v1.Value
-	(*Stats)(nil),            // 1: statsherd.plugin.v1.Stats
-	(*StatInfo)(nil),         // 2: statsherd.plugin.v1.StatInfo
-	(*Info)(nil),             // 3: statsherd.plugin.v1.Info
-	(*Attribute)(nil),        // 4: statsherd.plugin.v1.Attribute
-	(*ConfigSchema)(nil),     // 5: statsherd.plugin.v1.ConfigSchema
-	(*Empty)(nil),            // 6: statsherd.plugin.v1.Empty
-	(*ConfigureRequest)(nil), // 7: statsherd.plugin.v1.ConfigureRequest
-	(*CollectResponse)(nil),  // 8: statsherd.plugin.v1.CollectResponse
-	(*NodeSample)(nil),       // 9: statsherd.plugin.v1.NodeSample
-	(*WriteRequest)(nil),     // 10: statsherd.plugin.v1.WriteRequest
-	nil,                      // 11: statsherd.plugin.v1.Stats.CountersEntry
-	nil,                      // 12: statsherd.plugin.v1.Stats.StatsEntry
+	(*Stats)(nil),            // 0: statsherd.plugin.v1.Stats
+	(*StatInfo)(nil),         // 1: statsherd.plugin.v1.StatInfo
+	(*Info)(nil),             // 2: statsherd.plugin.v1.Info
+	(*Attribute)(nil),        // 3: statsherd.plugin.v1.Attribute
+	(*ConfigSchema)(nil),     // 4: statsherd.plugin.v1.ConfigSchema
+	(*Empty)(nil),            // 5: statsherd.plugin.v1.Empty
+	(*ConfigureRequest)(nil), // 6: statsherd.plugin.v1.ConfigureRequest
+	(*CollectResponse)(nil),  // 7: statsherd.plugin.v1.CollectResponse
+	(*NodeSample)(nil),       // 8: statsherd.plugin.v1.NodeSample
+	(*WriteRequest)(nil),     // 9: statsherd.plugin.v1.WriteRequest
 }
 var file_sdk_proto_plugin_proto_depIdxs = []int32{
-	11, // 0: statsherd.plugin.v1.Stats.counters:type_name -> statsherd.plugin.v1.Stats.CountersEntry
-	12, // 1: statsherd.plugin.v1.Stats.stats:type_name -> statsherd.plugin.v1.Stats.StatsEntry
-	2,  // 2: statsherd.plugin.v1.Info.stats:type_name -> statsherd.plugin.v1.StatInfo
-	5,  // 3: statsherd.plugin.v1.Info.config:type_name -> statsherd.plugin.v1.ConfigSchema
-	4,  // 4: statsherd.plugin.v1.ConfigSchema.attributes:type_name -> statsherd.plugin.v1.Attribute
-	1,  // 5: statsherd.plugin.v1.CollectResponse.stats:type_name -> statsherd.plugin.v1.Stats
-	1,  // 6: statsherd.plugin.v1.NodeSample.stats:type_name -> statsherd.plugin.v1.Stats
-	9,  // 7: statsherd.plugin.v1.WriteRequest.nodes:type_name -> statsherd.plugin.v1.NodeSample
-	0,  // 8: statsherd.plugin.v1.Stats.StatsEntry.value:type_name -> statsherd.plugin.v1.Value
-	6,  // 9: statsherd.plugin.v1.Producer.Describe:input_type -> statsherd.plugin.v1.Empty
-	7,  // 10: statsherd.plugin.v1.Producer.Configure:input_type -> statsherd.plugin.v1.ConfigureRequest
-	6,  // 11: statsherd.plugin.v1.Producer.Collect:input_type -> statsherd.plugin.v1.Empty
-	6,  // 12: statsherd.plugin.v1.Producer.Close:input_type -> statsherd.plugin.v1.Empty
-	6,  // 13: statsherd.plugin.v1.Output.Describe:input_type -> statsherd.plugin.v1.Empty
-	7,  // 14: statsherd.plugin.v1.Output.Configure:input_type -> statsherd.plugin.v1.ConfigureRequest
-	10, // 15: statsherd.plugin.v1.Output.Write:input_type -> statsherd.plugin.v1.WriteRequest
-	6,  // 16: statsherd.plugin.v1.Output.Close:input_type -> statsherd.plugin.v1.Empty
-	3,  // 17: statsherd.plugin.v1.Producer.Describe:output_type -> statsherd.plugin.v1.Info
-	6,  // 18: statsherd.plugin.v1.Producer.Configure:output_type -> statsherd.plugin.v1.Empty
-	8,  // 19: statsherd.plugin.v1.Producer.Collect:output_type -> statsherd.plugin.v1.CollectResponse
-	6,  // 20: statsherd.plugin.v1.Producer.Close:output_type -> statsherd.plugin.v1.Empty
-	3,  // 21: statsherd.plugin.v1.Output.Describe:output_type -> statsherd.plugin.v1.Info
-	6,  // 22: statsherd.plugin.v1.Output.Configure:output_type -> statsherd.plugin.v1.Empty
-	6,  // 23: statsherd.plugin.v1.Output.Write:output_type -> statsherd.plugin.v1.Empty
-	6,  // 24: statsherd.plugin.v1.Output.Close:output_type -> statsherd.plugin.v1.Empty
-	17, // [17:25] is the sub-list for method output_type
-	9,  // [9:17] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	1,  // 0: statsherd.plugin.v1.Info.stats:type_name -> statsherd.plugin.v1.StatInfo
+	4,  // 1: statsherd.plugin.v1.Info.config:type_name -> statsherd.plugin.v1.ConfigSchema
+	3,  // 2: statsherd.plugin.v1.ConfigSchema.attributes:type_name -> statsherd.plugin.v1.Attribute
+	0,  // 3: statsherd.plugin.v1.CollectResponse.stats:type_name -> statsherd.plugin.v1.Stats
+	0,  // 4: statsherd.plugin.v1.NodeSample.stats:type_name -> statsherd.plugin.v1.Stats
+	8,  // 5: statsherd.plugin.v1.WriteRequest.nodes:type_name -> statsherd.plugin.v1.NodeSample
+	5,  // 6: statsherd.plugin.v1.Producer.Describe:input_type -> statsherd.plugin.v1.Empty
+	6,  // 7: statsherd.plugin.v1.Producer.Configure:input_type -> statsherd.plugin.v1.ConfigureRequest
+	5,  // 8: statsherd.plugin.v1.Producer.Collect:input_type -> statsherd.plugin.v1.Empty
+	5,  // 9: statsherd.plugin.v1.Producer.Close:input_type -> statsherd.plugin.v1.Empty
+	5,  // 10: statsherd.plugin.v1.Output.Describe:input_type -> statsherd.plugin.v1.Empty
+	6,  // 11: statsherd.plugin.v1.Output.Configure:input_type -> statsherd.plugin.v1.ConfigureRequest
+	9,  // 12: statsherd.plugin.v1.Output.Write:input_type -> statsherd.plugin.v1.WriteRequest
+	5,  // 13: statsherd.plugin.v1.Output.Close:input_type -> statsherd.plugin.v1.Empty
+	2,  // 14: statsherd.plugin.v1.Producer.Describe:output_type -> statsherd.plugin.v1.Info
+	5,  // 15: statsherd.plugin.v1.Producer.Configure:output_type -> statsherd.plugin.v1.Empty
+	7,  // 16: statsherd.plugin.v1.Producer.Collect:output_type -> statsherd.plugin.v1.CollectResponse
+	5,  // 17: statsherd.plugin.v1.Producer.Close:output_type -> statsherd.plugin.v1.Empty
+	2,  // 18: statsherd.plugin.v1.Output.Describe:output_type -> statsherd.plugin.v1.Info
+	5,  // 19: statsherd.plugin.v1.Output.Configure:output_type -> statsherd.plugin.v1.Empty
+	5,  // 20: statsherd.plugin.v1.Output.Write:output_type -> statsherd.plugin.v1.Empty
+	5,  // 21: statsherd.plugin.v1.Output.Close:output_type -> statsherd.plugin.v1.Empty
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_sdk_proto_plugin_proto_init() }
@@ -833,18 +766,13 @@ func file_sdk_proto_plugin_proto_init() {
 	if File_sdk_proto_plugin_proto != nil {
 		return
 	}
-	file_sdk_proto_plugin_proto_msgTypes[0].OneofWrappers = []any{
-		(*Value_Int)(nil),
-		(*Value_Float)(nil),
-		(*Value_Null)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_proto_plugin_proto_rawDesc), len(file_sdk_proto_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
