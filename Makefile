@@ -44,6 +44,7 @@ fuzz:
 proto:
 	protoc --go_out=. --go_opt=paths=source_relative \
 	  --go-grpc_out=. --go-grpc_opt=paths=source_relative sdk/proto/plugin.proto
+	protoc --go_out=. --go_opt=paths=source_relative internal/wire/wire.proto
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

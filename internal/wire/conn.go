@@ -1,0 +1,178 @@
+// Package wire is the protocol between a host and the gatherer: framed
+// protobuf messages (wire.proto) over the TLS connection the host opens.
+//
+// A frame is a 4-byte big-endian length followed by that many bytes of one
+// encoded Message. The length is checked against a bound before anything
+// is allocated, so a peer cannot make the other side allocate more than
+// the bound, and an empty or undecodable frame is an error.
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Protocol is the version of this protocol.
+const Protocol = 1
+
+// Default bounds of one message.
+const (
+	// MaxHandshakeSize bounds Hello, Welcome and Refuse.
+	MaxHandshakeSize = 64 << 10
+	// DefaultMaxMessageSize bounds an Answer: ample for a host with
+	// 100,000 stats.
+	DefaultMaxMessageSize = 16 << 20
+)
+
+// ErrTooLarge is returned (wrapped) for a frame larger than the bound.
+var ErrTooLarge = errors.New("message too large")
+
+// Conn reads and writes framed messages. Reads and writes may happen
+// concurrently with each other, but not with themselves.
+type Conn struct {
+	nc   net.Conn
+	r    *bufio.Reader
+	max  int
+	wbuf []byte
+	rbuf []byte
+}
+
+// NewConn wraps nc; messages larger than maxSize bytes are refused when
+// read (0 means DefaultMaxMessageSize).
+func NewConn(nc net.Conn, maxSize int) *Conn {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxMessageSize
+	}
+	return &Conn{nc: nc, r: bufio.NewReaderSize(nc, 4096), max: maxSize}
+}
+
+// NetConn is the underlying connection (for deadlines and Close).
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// SetMaxSize changes the bound on messages read.
+func (c *Conn) SetMaxSize(n int) { c.max = n }
+
+// Send writes one message.
+func (c *Conn) Send(m *Message) error {
+	b, err := AppendFrame(c.wbuf[:0], m)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= 64<<10 {
+		c.wbuf = b
+	}
+	if _, err := c.nc.Write(b); err != nil {
+		return fmt.Errorf("sending %s: %w", Kind(m), err)
+	}
+	return nil
+}
+
+// Recv reads one message.
+func (c *Conn) Recv() (*Message, error) {
+	b, err := ReadFrame(c.r, c.max, c.rbuf)
+	if err != nil {
+		return nil, err
+	}
+	if cap(b) <= 64<<10 {
+		c.rbuf = b
+	}
+	return Decode(b)
+}
+
+// AppendFrame appends the frame of m to b.
+func AppendFrame(b []byte, m *Message) ([]byte, error) {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0)
+	b, err := proto.MarshalOptions{}.MarshalAppend(b, m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", Kind(m), err)
+	}
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	return b, nil
+}
+
+// ReadFrame reads one frame's payload, at most maxSize bytes, reusing buf
+// if it is large enough.
+func ReadFrame(r io.Reader, maxSize int, buf []byte) ([]byte, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("reading message length: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 {
+		return nil, errors.New("empty message")
+	}
+	if uint64(n) > uint64(maxSize) {
+		return nil, fmt.Errorf("message of %d bytes, limit %d: %w", n, maxSize, ErrTooLarge)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("reading message of %d bytes: %w", n, err)
+	}
+	return buf, nil
+}
+
+// Decode decodes one frame's payload. A message with no body is an error.
+func Decode(b []byte) (*Message, error) {
+	m := &Message{}
+	if err := proto.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("decoding message: %w", err)
+	}
+	if m.Body == nil {
+		return nil, errors.New("message of unknown kind")
+	}
+	return m, nil
+}
+
+// Kind names the kind of m, for logs and errors.
+func Kind(m *Message) string {
+	switch m.GetBody().(type) {
+	case *Message_Hello:
+		return "hello"
+	case *Message_Welcome:
+		return "welcome"
+	case *Message_Refuse:
+		return "refuse"
+	case *Message_Poll:
+		return "poll"
+	case *Message_Answer:
+		return "answer"
+	}
+	return "unknown message"
+}
+
+// Constructors of each kind of message.
+
+// NewHello is a host's hello.
+func NewHello(secret, nickname string, versions map[string]string) *Message {
+	return &Message{Body: &Message_Hello{Hello: &Hello{Protocol: Protocol, Secret: secret, Nickname: nickname, Versions: versions}}}
+}
+
+// NewWelcome accepts a host.
+func NewWelcome(nodeID string, pollIntervalMS int64) *Message {
+	return &Message{Body: &Message_Welcome{Welcome: &Welcome{Protocol: Protocol, NodeId: nodeID, PollIntervalMs: pollIntervalMS}}}
+}
+
+// NewRefuse refuses a host.
+func NewRefuse(reason string) *Message {
+	return &Message{Body: &Message_Refuse{Refuse: &Refuse{Reason: reason}}}
+}
+
+// NewPoll asks for stats.
+func NewPoll(id uint64, timeoutMS int64) *Message {
+	return &Message{Body: &Message_Poll{Poll: &Poll{Id: id, TimeoutMs: timeoutMS}}}
+}
+
+// NewAnswer answers a poll.
+func NewAnswer(a *Answer) *Message {
+	return &Message{Body: &Message_Answer{Answer: a}}
+}

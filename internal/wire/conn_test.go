@@ -1,0 +1,150 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/statsherd/statsherd/sdk"
+)
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	st := sdk.NewStats()
+	st.Counters["a.b"] = 7
+	st.Stats["c.d"] = sdk.Float(0.5)
+	st.Stats["c.e"] = sdk.Null
+	tests := []struct {
+		name string
+		m    *Message
+	}{
+		{"hello", NewHello("secret", "storage-01", map[string]string{"statsherd": "1.0"})},
+		{"welcome", NewWelcome("abc", 60000)},
+		{"refuse", NewRefuse("wrong secret")},
+		{"poll", NewPoll(3, 5000)},
+		{"answer", NewAnswer(&Answer{Id: 3, Stats: sdk.StatsToProto(st)})},
+		{"answer with error", NewAnswer(&Answer{Id: 4, Error: "no stats"})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := net.Pipe()
+			defer a.Close()
+			defer b.Close()
+			ca, cb := NewConn(a, 0), NewConn(b, 0)
+			errc := make(chan error, 1)
+			go func() { errc <- ca.Send(tt.m) }()
+			got, err := cb.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(got, tt.m) {
+				t.Errorf("got %v, want %v", got, tt.m)
+			}
+			if Kind(got) != tt.name && !strings.HasPrefix(tt.name, Kind(got)) {
+				t.Errorf("Kind = %q", Kind(got))
+			}
+		})
+	}
+}
+
+func frame(payload []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
+	return append(b, payload...)
+}
+
+func TestReadBad(t *testing.T) {
+	t.Parallel()
+	huge := binary.BigEndian.AppendUint32(nil, 1<<31)
+	tests := []struct {
+		name    string
+		in      []byte
+		max     int
+		wantErr string
+		is      error
+	}{
+		{name: "empty stream", in: nil, max: 100, wantErr: "reading message length", is: io.EOF},
+		{name: "zero length", in: frame(nil), max: 100, wantErr: "empty message"},
+		{name: "over the bound", in: frame(make([]byte, 101)), max: 100, wantErr: "limit 100", is: ErrTooLarge},
+		{name: "huge length, no body", in: huge, max: 100, wantErr: "too large", is: ErrTooLarge},
+		{name: "truncated", in: frame([]byte{1, 2, 3})[:5], max: 100, wantErr: "reading message of 3 bytes", is: io.ErrUnexpectedEOF},
+		{name: "garbage", in: frame([]byte{0xff, 0xff, 0xff}), max: 100, wantErr: "decoding message"},
+		{name: "no body", in: frame([]byte{0x78, 0x01}), max: 100, wantErr: "unknown kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := ReadFrame(bytes.NewReader(tt.in), tt.max, nil)
+			if err == nil {
+				_, err = Decode(b)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %v is not %v", err, tt.is)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, m := range []*Message{NewHello("s", "n", map[string]string{"a": "b"}), NewPoll(1, 2), NewAnswer(&Answer{Id: 1})} {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ReadFrame(bytes.NewReader(frame(b)), 1<<16, nil)
+		if err != nil {
+			return
+		}
+		msg, err := Decode(m)
+		if err != nil {
+			return
+		}
+		if a := msg.GetAnswer(); a != nil {
+			_, _ = sdk.StatsFromProto(a.GetStats())
+		}
+		out, err := AppendFrame(nil, msg)
+		if err != nil {
+			t.Fatalf("re-encoding a decoded message: %v", err)
+		}
+		again, err := Decode(out[4:])
+		if err != nil || !proto.Equal(again, msg) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+func BenchmarkAnswer100(b *testing.B) {
+	st := sdk.NewStats()
+	for i := range 50 {
+		st.Counters["group.counter_"+string(rune('a'+i%26))+string(rune('a'+i/26))] = int64(i)
+		st.Stats["group.stat_"+string(rune('a'+i%26))+string(rune('a'+i/26))] = sdk.Float(float64(i) / 3)
+	}
+	m := NewAnswer(&Answer{Id: 1, Stats: sdk.StatsToProto(st)})
+	buf, _ := AppendFrame(nil, m)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		msg, err := Decode(buf[4:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sdk.StatsFromProto(msg.GetAnswer().GetStats()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
