@@ -5,6 +5,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/disk"
 	"github.com/statsherd/statsherd/producers/load_monitor"
+	"github.com/statsherd/statsherd/producers/process"
 	"github.com/statsherd/statsherd/producers/upload_helper"
 	"github.com/statsherd/statsherd/producers/uptime"
 	"github.com/statsherd/statsherd/sdk"
@@ -15,6 +16,7 @@ func producers() map[string]func(hclog.Logger) sdk.Producer {
 	return map[string]func(hclog.Logger) sdk.Producer{
 		disk.Name:          disk.New,
 		load_monitor.Name:  load_monitor.New,
+		process.Name:       process.New,
 		upload_helper.Name: upload_helper.New,
 		uptime.Name:        uptime.New,
 	}
