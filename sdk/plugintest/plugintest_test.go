@@ -1,0 +1,91 @@
+package plugintest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
+)
+
+type fakeProducer struct {
+	cfg struct {
+		Prefix string        `json:"prefix"`
+		Every  time.Duration `json:"every"`
+	}
+	partial bool
+}
+
+func (p *fakeProducer) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "fake", Version: "2.0",
+		Stats:  []sdk.StatInfo{{Name: "fake.n", Kind: sdk.Stat, Unit: "items"}},
+		Config: sdk.Schema{{Name: "prefix", Type: sdk.String, Default: "fake"}, {Name: "every", Type: sdk.Duration, Default: 5 * time.Second}}}, nil
+}
+func (p *fakeProducer) Configure(_ context.Context, c sdk.Config) error { return c.Decode(&p.cfg) }
+func (p *fakeProducer) Collect(context.Context) (sdk.Stats, error) {
+	st := sdk.NewStats()
+	st.Stats[p.cfg.Prefix+".n"] = sdk.Int(int64(p.cfg.Every / time.Second))
+	if p.partial {
+		return st, errors.New("half broken")
+	}
+	return st, nil
+}
+func (p *fakeProducer) Close(context.Context) error { return nil }
+
+type fakeOutput struct{ rounds []sdk.Round }
+
+func (o *fakeOutput) Describe(context.Context) (sdk.Info, error)  { return sdk.Info{Name: "out"}, nil }
+func (o *fakeOutput) Configure(context.Context, sdk.Config) error { return nil }
+func (o *fakeOutput) Write(_ context.Context, r sdk.Round) error {
+	o.rounds = append(o.rounds, r)
+	return nil
+}
+func (o *fakeOutput) Close(context.Context) error { return nil }
+
+func TestProducerOverGRPC(t *testing.T) {
+	ctx := context.Background()
+	impl := &fakeProducer{}
+	p := plugintest.Producer(t, impl)
+	info, err := p.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Version != "2.0" || len(info.Config) != 2 || info.Config[1].Default != 5*time.Second {
+		t.Errorf("info = %+v", info)
+	}
+	if err := p.Configure(ctx, sdk.Config(`{"prefix": "x", "every": 7000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Stats["x.n"]; got != sdk.Int(7) {
+		t.Errorf("x.n = %v, want 7", got)
+	}
+	impl.partial = true
+	st, err = p.Collect(ctx)
+	if err == nil || !strings.Contains(err.Error(), "half broken") || st.Stats["x.n"] != sdk.Int(7) {
+		t.Errorf("partial collect = %v, %v; want the stats and the error", st, err)
+	}
+	if err := p.Configure(ctx, sdk.Config(`{"colour": "red"}`)); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("unknown config key: err = %v", err)
+	}
+}
+
+func TestOutputOverGRPC(t *testing.T) {
+	impl := &fakeOutput{}
+	o := plugintest.Output(t, impl)
+	now := time.Unix(1764000000, 500000000)
+	r := sdk.Round{Time: now, Nodes: []sdk.NodeSample{{ID: "abcd", Nickname: "n1", Timestamp: now,
+		Stats: sdk.Stats{Counters: map[string]int64{"c": 1}, Stats: map[string]sdk.Value{"s": sdk.Float(0.5)}}}}}
+	if err := o.Write(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if len(impl.rounds) != 1 || !impl.rounds[0].Nodes[0].Timestamp.Equal(now) || impl.rounds[0].Nodes[0].Stats.Stats["s"] != sdk.Float(0.5) {
+		t.Errorf("output got %+v", impl.rounds)
+	}
+}
