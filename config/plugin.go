@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -44,9 +45,9 @@ func NewPluginBlock(kind, name string, body hcl.Body, defRange hcl.Range) (Plugi
 	b := PluginBlock{Kind: kind, Name: name, DefRange: defRange}
 	content, rest, diags := body.PartialContent(pluginBlockSchema)
 	b.Body = rest
-	if err := sdk.ValidName(name); err != nil {
+	if sdk.ValidName(name) != nil || strings.Contains(name, ".") {
 		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + kind + " name",
-			Detail: err.Error(), Subject: defRange.Ptr()})
+			Detail: fmt.Sprintf("%q is not a valid %s name: use letters, digits, '_' and '-'.", name, kind), Subject: defRange.Ptr()})
 	}
 	if a, ok := content.Attributes["plugin"]; ok {
 		d := gohclString(a, &b.Plugin)
