@@ -44,16 +44,16 @@ type Host struct {
 	// PollTimeout bounds the whole answer to one poll; a producer gets
 	// min(its own timeout, PollTimeout).
 	PollTimeout time.Duration
-	Gatherer    Gatherer
+	Gatherer    GathererLink
 	Reporting   Reporting
 	Status      Status
 	// Producers are the producer blocks, in file order.
 	Producers []PluginBlock
 }
 
-// Gatherer says where the host's gatherer is. At most one of Furl and
+// GathererLink says where the host's gatherer is. At most one of Furl and
 // FurlFile is set; with neither, the host runs locally only.
-type Gatherer struct {
+type GathererLink struct {
 	// Furl is the gatherer's furl, given inline.
 	Furl string
 	// FurlFile is a file holding the furl: gatherer.furl_file, else
@@ -66,7 +66,7 @@ type Gatherer struct {
 }
 
 // Configured reports whether a gatherer is named at all.
-func (g Gatherer) Configured() bool { return g.Furl != "" || g.FurlFile != "" }
+func (g GathererLink) Configured() bool { return g.Furl != "" || g.FurlFile != "" }
 
 // Reporting are the settings of the reporting API for node software.
 type Reporting struct {
@@ -135,7 +135,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		Basedir:     dir,
 		LogLevel:    DefaultLogLevel,
 		PollTimeout: DefaultPollTimeout,
-		Gatherer:    Gatherer{MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff},
+		Gatherer:    GathererLink{MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff},
 		Reporting:   Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile},
 		Status:      Status{Listen: DefaultStatusListen},
 	}
@@ -234,7 +234,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 	return h, diags
 }
 
-func decodeGatherer(blk *hcl.Block, dir string, g *Gatherer) hcl.Diagnostics {
+func decodeGatherer(blk *hcl.Block, dir string, g *GathererLink) hcl.Diagnostics {
 	content, diags := blk.Body.Content(gathererSchema)
 	furl, hasFurl := content.Attributes["furl"]
 	file, hasFile := content.Attributes["furl_file"]
