@@ -3,6 +3,7 @@ package builtin
 import (
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/producers/cpu_monitor"
 	"github.com/statsherd/statsherd/producers/disk"
 	"github.com/statsherd/statsherd/producers/load_monitor"
 	"github.com/statsherd/statsherd/producers/process"
@@ -14,6 +15,7 @@ import (
 // producers lists the built-in producers, by the name used in HCL.
 func producers() map[string]func(hclog.Logger) sdk.Producer {
 	return map[string]func(hclog.Logger) sdk.Producer{
+		cpu_monitor.Name:   cpu_monitor.New,
 		disk.Name:          disk.New,
 		load_monitor.Name:  load_monitor.New,
 		process.Name:       process.New,
