@@ -3,10 +3,13 @@ package builtin
 import (
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/munin"
 	"github.com/statsherd/statsherd/sdk"
 )
 
 // outputs lists the built-in outputs, by the name used in HCL.
 func outputs() map[string]func(hclog.Logger) sdk.Output {
-	return map[string]func(hclog.Logger) sdk.Output{}
+	return map[string]func(hclog.Logger) sdk.Output{
+		"munin": munin.New,
+	}
 }

@@ -1,0 +1,96 @@
+package munin
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/statsherd/statsherd/munin/snapshot"
+)
+
+// tempPrefix marks the output's temporary files: "." + base + tempPrefix.
+const tempPrefix = ".tmp-"
+
+// load reads the snapshot at path into entries. A missing file is an empty
+// snapshot; any other failure is an error saying what to do.
+func load(path string) (map[string]*entry, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]*entry{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the existing snapshot: %w; fix its permissions, or restore it from a backup, or delete it if no backup is available (the file was left untouched)", err)
+	}
+	snap, err := snapshot.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("the existing snapshot %s is corrupt: %w; restore it from a backup, or delete it if no backup is available (the file was left untouched)", path, err)
+	}
+	nodes := make(map[string]*entry, len(snap))
+	for id, n := range snap {
+		nodes[id] = &entry{nickname: n.Nickname, timestamp: n.Timestamp, line: snapshot.AppendNode(nil, id, n)}
+	}
+	return nodes, nil
+}
+
+// checkDir checks that the snapshot's directory takes new files, and
+// removes temporary files a crashed writer left there.
+func checkDir(path string) error {
+	dir := filepath.Dir(path)
+	old, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(filepath.Base(path))+tempPrefix+"*"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("the snapshot's directory does not take new files: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func globEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(s)
+}
+
+// writeFileAtomic replaces path with data: a temporary file in the same
+// directory, written, synced and given mode, then renamed over path, so a
+// reader sees the old file or the new one, never a partial or missing one.
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(mode); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

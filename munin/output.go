@@ -1,0 +1,218 @@
+// Package munin is statsherd's munin output: the built-in output plugin
+// "munin" that keeps the latest sample of every node ever seen and writes
+// it, once per gatherer round, to the stats.json snapshot the
+// statsherd-munin plugin reads (package munin/plugin), in Tahoe-LAFS's
+// format (package munin/snapshot).
+package munin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/version"
+	"github.com/statsherd/statsherd/munin/snapshot"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Defaults of the output's attributes.
+const (
+	DefaultPath = "stats.json"
+	DefaultMode = "0644"
+)
+
+// Config is the output's HCL block.
+type Config struct {
+	// Path of the snapshot; relative to the gatherer's working directory,
+	// its base directory.
+	Path string `json:"path"`
+	// Mode is the file's permission bits, in octal. munin runs plugins as
+	// nobody: the file must be world-readable for munin to read it.
+	Mode string `json:"mode"`
+	// ForgetAfter drops a node not heard from for this long; 0 keeps every
+	// node forever.
+	ForgetAfter time.Duration `json:"forget_after"`
+}
+
+var schema = sdk.Schema{
+	{Name: "path", Type: sdk.String, Default: DefaultPath,
+		Description: "the snapshot file (stats.json) statsherd-munin reads; relative to the gatherer's base directory"},
+	{Name: "mode", Type: sdk.String, Default: DefaultMode,
+		Description: "permission bits of the snapshot, octal; munin reads it as user nobody"},
+	{Name: "forget_after", Type: sdk.Duration,
+		Description: "drop a node not heard from for this long (default: keep every node forever)"},
+}
+
+type output struct {
+	log hclog.Logger
+	// now is the clock used when a round carries no time.
+	now func() time.Time
+
+	path        string
+	mode        fs.FileMode
+	forgetAfter time.Duration
+	nodes       map[string]*entry
+	ids         []string // sorted ids of nodes; nil when nodes changed
+	buf         []byte
+	counters    []snapshot.Stat // scratch
+	stats       []snapshot.Stat // scratch
+}
+
+// entry is one node of the snapshot, with its encoded line.
+type entry struct {
+	nickname  string
+	timestamp float64
+	line      []byte
+}
+
+// New returns the munin output. It does nothing until Configure.
+func New(log hclog.Logger) sdk.Output {
+	return &output{log: log, now: time.Now}
+}
+
+func (o *output) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:        "munin",
+		Version:     version.String(),
+		Description: "writes the latest sample of every node to a Tahoe-compatible stats.json for the statsherd-munin plugin",
+		Config:      schema,
+	}, nil
+}
+
+// Configure reads the config and loads the existing snapshot, so that
+// nodes not yet back keep their last entry. A snapshot that cannot be read
+// is an error and is left untouched.
+func (o *output) Configure(_ context.Context, raw sdk.Config) error {
+	cfg := Config{Path: DefaultPath, Mode: DefaultMode}
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	if cfg.Path == "" {
+		return errors.New("path is empty; name the snapshot file, e.g. path = \"stats.json\"")
+	}
+	mode, err := strconv.ParseUint(cfg.Mode, 8, 32)
+	if err != nil || mode > 0o777 {
+		return fmt.Errorf("mode %q is not octal permission bits like \"0644\"", cfg.Mode)
+	}
+	if cfg.ForgetAfter < 0 {
+		return fmt.Errorf("forget_after %s is negative", cfg.ForgetAfter)
+	}
+	path, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return fmt.Errorf("path %q: %w", cfg.Path, err)
+	}
+	nodes, err := load(path)
+	if err != nil {
+		return err
+	}
+	if err := checkDir(path); err != nil {
+		return err
+	}
+	o.path, o.mode, o.forgetAfter = path, fs.FileMode(mode), cfg.ForgetAfter
+	o.nodes, o.ids = nodes, nil
+	o.log.Info("snapshot loaded", "path", path, "nodes", len(nodes))
+	return nil
+}
+
+// Write adds the round's samples and rewrites the snapshot atomically.
+func (o *output) Write(ctx context.Context, round sdk.Round) error {
+	if o.nodes == nil {
+		return errors.New("write before configure")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := round.Time
+	if now.IsZero() {
+		now = o.now()
+	}
+	for _, s := range round.Nodes {
+		e := o.nodes[s.ID]
+		if e == nil {
+			e = &entry{}
+			o.nodes[s.ID] = e
+			o.ids = nil
+			o.log.Info("new node", "node", s.ID, "nickname", s.Nickname)
+		}
+		ts := s.Timestamp
+		if ts.IsZero() {
+			ts = now
+		}
+		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
+		e.line = o.appendSample(e.line[:0], s, e.timestamp)
+	}
+	o.forget(now)
+	if o.ids == nil {
+		o.ids = make([]string, 0, len(o.nodes))
+		for id := range o.nodes {
+			o.ids = append(o.ids, id)
+		}
+		slices.Sort(o.ids)
+	}
+	b := append(o.buf[:0], '{')
+	for i, id := range o.ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, o.nodes[id].line...)
+	}
+	b = append(b, "\n}\n"...)
+	o.buf = b
+	if err := writeFileAtomic(o.path, b, o.mode); err != nil {
+		return fmt.Errorf("writing snapshot: %w", err)
+	}
+	return nil
+}
+
+// forget drops the nodes not heard from for forgetAfter.
+func (o *output) forget(now time.Time) {
+	if o.forgetAfter <= 0 {
+		return
+	}
+	cutoff := snapshot.Unix(now) - o.forgetAfter.Seconds()
+	for id, e := range o.nodes {
+		if e.timestamp < cutoff {
+			o.log.Info("forgetting node", "node", id, "nickname", e.nickname,
+				"last_seen", snapshot.FromUnix(e.timestamp).UTC().Format(time.RFC3339))
+			delete(o.nodes, id)
+			o.ids = nil
+		}
+	}
+}
+
+func (o *output) appendSample(b []byte, s sdk.NodeSample, ts float64) []byte {
+	o.counters = o.counters[:0]
+	for k, v := range s.Stats.Counters {
+		o.counters = append(o.counters, snapshot.Stat{Name: k, Value: snapshot.Int(v)})
+	}
+	o.stats = o.stats[:0]
+	for k, v := range s.Stats.Stats {
+		o.stats = append(o.stats, snapshot.Stat{Name: k, Value: convert(v)})
+	}
+	snapshot.SortStats(o.counters)
+	snapshot.SortStats(o.stats)
+	return snapshot.AppendEntry(b, s.ID, s.Nickname, ts, o.counters, o.stats)
+}
+
+func convert(v sdk.Value) snapshot.Value {
+	if i, ok := v.Int64(); ok {
+		return snapshot.Int(i)
+	}
+	if f, ok := v.Float64(); ok {
+		return snapshot.Float(f)
+	}
+	return snapshot.Null
+}
+
+// Close does nothing: every round is already on disk.
+func (o *output) Close(context.Context) error { return nil }
+
+var _ sdk.Output = (*output)(nil)

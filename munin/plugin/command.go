@@ -1,0 +1,155 @@
+package plugin
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/statsherd/statsherd/munin/graph"
+)
+
+const usage = `usage:
+  statsherd-munin install-links [-multigraph] [-force] [-target PATH] DIR
+      symlink the plugin into munin's plugin directory DIR (usually
+      /etc/munin/plugins) under the name of every graph, or with -multigraph
+      under the one name statsherd_multigraph that draws them all; -target
+      is the binary the links point to (default: this one); -force replaces
+      links that point elsewhere. Operator graphs are included when the
+      environment variable graphs names their file.
+  statsherd-munin graphs
+      list the graphs: name, kind, stat.
+
+munin runs statsherd-munin through those links, never by this name: see
+munin/README.md.
+`
+
+// runCommand runs the tools, when the binary is called by its own name.
+func runCommand(args []string, env func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		io.WriteString(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "install-links":
+		return installLinksCommand(args[1:], env, stdout, stderr)
+	case "graphs":
+		if len(args) != 1 {
+			io.WriteString(stderr, usage)
+			return 2
+		}
+		t, err := loadTable(env)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s graphs: %v\n", Command, err)
+			return 1
+		}
+		for _, g := range t.Graphs() {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", g.Name, g.Category, g.Stat)
+		}
+		return 0
+	case "help", "-h", "-help", "--help":
+		io.WriteString(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "%s: unknown command %q\n", Command, args[0])
+	io.WriteString(stderr, usage)
+	return 2
+}
+
+func installLinksCommand(args []string, env func(string) string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("install-links", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	multi := fl.Bool("multigraph", false, "install the one multigraph link instead of one link per graph")
+	force := fl.Bool("force", false, "replace links that point elsewhere")
+	target := fl.String("target", "", "the binary the links point to (default: this one)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() != 1 {
+		io.WriteString(stderr, usage)
+		return 2
+	}
+	dir := fl.Arg(0)
+	if *target == "" {
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "%s install-links: finding this binary: %v; give -target\n", Command, err)
+			return 1
+		}
+		*target = exe
+	}
+	abs, err := filepath.Abs(*target)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
+		return 1
+	}
+	names := []string{graph.Multigraph}
+	if !*multi {
+		t, err := loadTable(env)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
+			return 1
+		}
+		names = names[:0]
+		for _, g := range t.Graphs() {
+			names = append(names, g.Name)
+		}
+	}
+	if err := InstallLinks(dir, abs, names, *force, stdout); err != nil {
+		fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "restart munin-node to pick up the new plugins\n")
+	return 0
+}
+
+// InstallLinks creates dir/NAME → target for every name, reporting each to
+// w. A link already pointing at target is left alone; a link pointing
+// elsewhere is replaced only if force; anything else in the way is an error.
+func InstallLinks(dir, target string, names []string, force bool, w io.Writer) error {
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("plugin directory: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("plugin directory %s is not a directory", dir)
+	}
+	for _, name := range names {
+		link := filepath.Join(dir, name)
+		old, err := os.Readlink(link)
+		switch {
+		case err == nil && old == target:
+			fmt.Fprintf(w, "unchanged %s -> %s\n", link, target)
+			continue
+		case err == nil && !force:
+			return fmt.Errorf("%s already links to %s; remove it, or give -force to replace it", link, old)
+		case err == nil:
+			// Replace atomically: a new link beside it, renamed over it.
+			tmp := link + ".statsherd-tmp"
+			os.Remove(tmp)
+			if err := os.Symlink(target, tmp); err != nil {
+				return fmt.Errorf("linking %s: %w", link, err)
+			}
+			if err := os.Rename(tmp, link); err != nil {
+				os.Remove(tmp)
+				return fmt.Errorf("linking %s: %w", link, err)
+			}
+			fmt.Fprintf(w, "replaced %s -> %s (was -> %s)\n", link, target, old)
+			continue
+		case !errors.Is(err, fs.ErrNotExist):
+			if _, serr := os.Lstat(link); serr == nil {
+				return fmt.Errorf("%s exists and is not a symlink; move it away first", link)
+			}
+			return fmt.Errorf("reading link %s: %w", link, err)
+		}
+		if err := os.Symlink(target, link); err != nil {
+			return fmt.Errorf("linking %s: %w", link, err)
+		}
+		fmt.Fprintf(w, "created %s -> %s\n", link, target)
+	}
+	return nil
+}
