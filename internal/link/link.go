@@ -1,0 +1,381 @@
+// Package link is the host's side of the connection to the gatherer.
+//
+// The host dials out to the gatherer named by its furl (so a node may sit
+// behind NAT), trying the furl's location hints in order. It accepts the
+// gatherer only if the gatherer's certificate has the fingerprint the furl
+// names (no CA is involved), authenticates itself with its node identity as
+// the TLS client certificate, and presents the furl's secret with its
+// nickname and versions (wire.Hello). Once welcomed it answers every poll by
+// calling Config.Poll under the poll's deadline. When the connection fails
+// or is refused it reconnects, forever, after a capped, jittered
+// exponential backoff, logging an unreachable gatherer once per backoff
+// step (not once per hint).
+//
+// Use:
+//
+//	l, err := link.New(cfg)
+//	go l.Run(ctx)          // until ctx is done
+//	st := l.Status()       // at any time, from any goroutine
+//
+// or simply link.Run(ctx, cfg). Status reports whether the link is
+// connected, to which address, the node id the gatherer gave, when the last
+// poll came, how many polls were answered, and the last error with its
+// time; it is what a host shows on its status page.
+package link
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/furl"
+	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/wire"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Config configures a link.
+type Config struct {
+	// Furl names the gatherer.
+	Furl furl.FURL
+	// Identity is the node's identity, presented as the client certificate.
+	Identity *identity.Identity
+	// Nickname and Versions are sent to the gatherer in the hello.
+	Nickname string
+	Versions map[string]string
+	// Poll collects the host's stats; it is called once per poll, never
+	// concurrently with itself, under the poll's deadline.
+	Poll func(ctx context.Context) sdk.Stats
+	// Log receives the link's log lines; nil means none.
+	Log hclog.Logger
+	// MinBackoff and MaxBackoff bound the wait between connection
+	// attempts: it starts at MinBackoff, doubles after each failed attempt
+	// up to MaxBackoff, and each wait is jittered down by up to half.
+	// Defaults 1 s and 5 min.
+	MinBackoff, MaxBackoff time.Duration
+	// HandshakeTimeout bounds dialing one hint, the TLS handshake and the
+	// hello/welcome exchange. Default 20 s.
+	HandshakeTimeout time.Duration
+}
+
+// Status is a snapshot of a link's state.
+type Status struct {
+	// Connected is true while the gatherer has welcomed the host.
+	Connected bool `json:"connected"`
+	// Gatherer is the address connected to, or last tried.
+	Gatherer string `json:"gatherer"`
+	// Furl is the furl with its secret hidden.
+	Furl string `json:"furl"`
+	// NodeID is the node's id, as the gatherer confirmed it.
+	NodeID string `json:"node_id"`
+	// ConnectedSince is when the current connection was welcomed.
+	ConnectedSince time.Time `json:"connected_since,omitzero"`
+	// LastPoll is when the last poll was answered; Polls counts answers.
+	LastPoll time.Time `json:"last_poll,omitzero"`
+	Polls    int64     `json:"polls"`
+	// Connects counts connections welcomed.
+	Connects int64 `json:"connects"`
+	// LastError and LastErrorTime are the last failure, if any.
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorTime time.Time `json:"last_error_time,omitzero"`
+	// NextAttempt is when a disconnected link will try again.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+}
+
+// Link is a host's connection to its gatherer.
+type Link struct {
+	cfg Config
+	log hclog.Logger
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New checks cfg and returns a link; nothing happens until Run.
+func New(cfg Config) (*Link, error) {
+	if cfg.Identity == nil {
+		return nil, errors.New("link: no node identity")
+	}
+	if cfg.Poll == nil {
+		return nil, errors.New("link: no Poll function")
+	}
+	if len(cfg.Furl.Hints) == 0 || cfg.Furl.Fingerprint == "" {
+		return nil, errors.New("link: furl has no location hints or fingerprint")
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 20 * time.Second
+	}
+	log := cfg.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Link{
+		cfg:    cfg,
+		log:    log.Named("link").With("furl", cfg.Furl.Redacted()),
+		status: Status{Furl: cfg.Furl.Redacted(), NodeID: cfg.Identity.ID},
+	}, nil
+}
+
+// Run connects with cfg and keeps the connection until ctx is done. It
+// returns an error only if cfg is invalid.
+func Run(ctx context.Context, cfg Config) error {
+	l, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	l.Run(ctx)
+	return nil
+}
+
+// Status returns a snapshot of the link's state.
+func (l *Link) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
+}
+
+func (l *Link) update(f func(*Status)) {
+	l.mu.Lock()
+	f(&l.status)
+	l.mu.Unlock()
+}
+
+func (l *Link) fail(err error) {
+	l.update(func(s *Status) {
+		s.Connected = false
+		s.LastError = err.Error()
+		s.LastErrorTime = time.Now()
+	})
+}
+
+// Run keeps the link up until ctx is done.
+func (l *Link) Run(ctx context.Context) {
+	backoff := l.cfg.MinBackoff
+	for ctx.Err() == nil {
+		sess, err := l.connect(ctx)
+		if ctx.Err() != nil {
+			if sess != nil {
+				sess.conn.NetConn().Close()
+			}
+			return
+		}
+		var wait time.Duration
+		if err == nil {
+			backoff = l.cfg.MinBackoff
+			err = l.serve(ctx, sess)
+			if ctx.Err() != nil {
+				return
+			}
+			l.fail(err)
+			wait = jitter(backoff)
+			l.log.Warn("lost connection to gatherer", "address", sess.addr, "error", err, "retry_in", wait.Round(time.Millisecond))
+		} else {
+			l.fail(err)
+			wait = jitter(backoff)
+			l.log.Warn("gatherer unreachable", "error", err, "retry_in", wait.Round(time.Millisecond))
+			backoff = min(backoff*2, l.cfg.MaxBackoff)
+		}
+		l.update(func(s *Status) { s.NextAttempt = time.Now().Add(wait) })
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// jitter returns a random duration in [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+// session is one welcomed connection.
+type session struct {
+	conn         *wire.Conn
+	addr         string
+	pollInterval time.Duration
+}
+
+// connect tries every hint in order and returns the first welcomed
+// connection. The error names every hint's failure.
+func (l *Link) connect(ctx context.Context) (*session, error) {
+	var errs []string
+	for _, addr := range l.cfg.Furl.Hints {
+		l.update(func(s *Status) { s.Gatherer = addr })
+		sess, err := l.dial(ctx, addr)
+		if err == nil {
+			return sess, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		l.log.Debug("connection attempt failed", "address", addr, "error", err)
+		errs = append(errs, addr+": "+err.Error())
+	}
+	return nil, errors.New(strings.Join(errs, "; "))
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// ErrFingerprint is returned (wrapped) when the gatherer's certificate is
+// not the one the furl names.
+var ErrFingerprint = errors.New("gatherer certificate does not match the furl's fingerprint")
+
+// ErrRefused is returned (wrapped) when the gatherer refuses the host.
+var ErrRefused = errors.New("gatherer refused the connection")
+
+// TLSConfig is the client side TLS configuration of a link: the node's
+// certificate as client certificate, and the gatherer's certificate
+// checked against fingerprint.
+func TLSConfig(id *identity.Identity, fingerprint string) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{id.Cert},
+		MinVersion:   tls.VersionTLS13,
+		// The gatherer's certificate is self-signed: it is verified by
+		// its fingerprint below, not by a CA.
+		InsecureSkipVerify: true,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return fmt.Errorf("gatherer sent no certificate: %w", ErrFingerprint)
+			}
+			sum := sha256.Sum256(raw[0])
+			got := strings.ToLower(b32.EncodeToString(sum[:]))
+			if subtle.ConstantTimeCompare([]byte(got), []byte(fingerprint)) != 1 {
+				return fmt.Errorf("%w: got %s, the furl names %s; this is not the gatherer the furl names", ErrFingerprint, got, fingerprint)
+			}
+			return nil
+		},
+	}
+}
+
+// dial connects to one address and does the hello/welcome exchange, all
+// under HandshakeTimeout.
+func (l *Link) dial(ctx context.Context, addr string) (*session, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.HandshakeTimeout)
+	defer cancel()
+	d := tls.Dialer{
+		NetDialer: &net.Dialer{KeepAlive: 30 * time.Second},
+		Config:    TLSConfig(l.cfg.Identity, l.cfg.Furl.Fingerprint),
+	}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			nc.Close()
+		}
+	}()
+	if dl, has := ctx.Deadline(); has {
+		nc.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	c := wire.NewConn(nc, wire.MaxHandshakeSize)
+	if err := c.Send(wire.NewHello(l.cfg.Furl.Secret, l.cfg.Nickname, l.cfg.Versions)); err != nil {
+		return nil, err
+	}
+	m, err := c.Recv()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("waiting for welcome: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("waiting for welcome: %w", err)
+	}
+	switch b := m.Body.(type) {
+	case *wire.Message_Welcome:
+		if !stop() {
+			return nil, fmt.Errorf("waiting for welcome: %w", ctx.Err())
+		}
+		nc.SetDeadline(time.Time{})
+		w := b.Welcome
+		l.update(func(s *Status) {
+			s.Connected, s.Gatherer, s.ConnectedSince = true, addr, time.Now()
+			s.NextAttempt = time.Time{}
+			s.Connects++
+			if w.NodeId != "" {
+				s.NodeID = w.NodeId
+			}
+		})
+		l.log.Info("connected to gatherer", "address", addr, "node_id", w.NodeId)
+		ok = true
+		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond}, nil
+	case *wire.Message_Refuse:
+		return nil, fmt.Errorf("%w: %.200s", ErrRefused, b.Refuse.Reason)
+	default:
+		return nil, fmt.Errorf("gatherer sent %s instead of welcome", wire.Kind(m))
+	}
+}
+
+// idleTimeout is how long a welcomed host waits for a poll before it takes
+// the connection for dead.
+func idleTimeout(pollInterval time.Duration) time.Duration {
+	if pollInterval <= 0 {
+		pollInterval = time.Minute
+	}
+	return 3*pollInterval + time.Minute
+}
+
+// serve answers polls until the connection fails or ctx is done.
+func (l *Link) serve(ctx context.Context, sess *session) error {
+	nc := sess.conn.NetConn()
+	defer nc.Close()
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	idle := idleTimeout(sess.pollInterval)
+	for {
+		nc.SetReadDeadline(time.Now().Add(idle))
+		m, err := sess.conn.Recv()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return fmt.Errorf("no poll for %v: %w", idle, err)
+			}
+			return err
+		}
+		p := m.GetPoll()
+		if p == nil {
+			return fmt.Errorf("gatherer sent %s instead of poll", wire.Kind(m))
+		}
+		timeout := time.Duration(p.TimeoutMs) * time.Millisecond
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		// Leave a tenth of the deadline for the answer's way back.
+		pctx, cancel := context.WithTimeout(ctx, timeout*9/10)
+		st := l.cfg.Poll(pctx)
+		cancel()
+		nc.SetWriteDeadline(time.Now().Add(timeout))
+		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: sdk.StatsToProto(st)})); err != nil {
+			return err
+		}
+		now := time.Now()
+		l.update(func(s *Status) { s.LastPoll = now; s.Polls++ })
+	}
+}

@@ -1,0 +1,395 @@
+package link
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/furl"
+	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/wire"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+const secret = "abcdefghijklmnopqrstuvwxyz234567"
+
+// fakeGatherer accepts links, checks the secret, welcomes and polls them.
+type fakeGatherer struct {
+	id     *identity.Identity
+	ln     net.Listener
+	hellos atomic.Int64
+	// answers receives each answer's stats and the peer's node id.
+	answers chan answer
+	// refuse, if set, is sent instead of a welcome.
+	refuse string
+	// hangUp closes each connection after one answer.
+	hangUp bool
+}
+
+type answer struct {
+	nodeID string
+	stats  sdk.Stats
+}
+
+func newFake(t *testing.T) *fakeGatherer {
+	t.Helper()
+	id, err := identity.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{id.Cert},
+		ClientAuth:   tls.RequireAnyClientCert,
+		MinVersion:   tls.VersionTLS13,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &fakeGatherer{id: id, ln: ln, answers: make(chan answer, 100)}
+	t.Cleanup(func() { ln.Close() })
+	return g
+}
+
+func (g *fakeGatherer) start() *fakeGatherer {
+	go func() {
+		for {
+			nc, err := g.ln.Accept()
+			if err != nil {
+				return
+			}
+			go g.handle(nc)
+		}
+	}()
+	return g
+}
+
+func (g *fakeGatherer) furl() furl.FURL {
+	return furl.FURL{Fingerprint: g.id.Fingerprint(), Hints: []string{g.ln.Addr().String()}, Secret: secret}
+}
+
+func (g *fakeGatherer) handle(nc net.Conn) {
+	defer nc.Close()
+	tc := nc.(*tls.Conn)
+	if err := tc.Handshake(); err != nil {
+		return
+	}
+	nodeID := identity.IDOf(tc.ConnectionState().PeerCertificates[0])
+	c := wire.NewConn(nc, 0)
+	m, err := c.Recv()
+	if err != nil || m.GetHello() == nil {
+		return
+	}
+	g.hellos.Add(1)
+	if g.refuse != "" {
+		c.Send(wire.NewRefuse(g.refuse))
+		return
+	}
+	if m.GetHello().Secret != secret {
+		c.Send(wire.NewRefuse("wrong secret"))
+		return
+	}
+	if err := c.Send(wire.NewWelcome(nodeID, 1000)); err != nil {
+		return
+	}
+	for i := uint64(1); ; i++ {
+		if err := c.Send(wire.NewPoll(i, 1000)); err != nil {
+			return
+		}
+		m, err := c.Recv()
+		if err != nil {
+			return
+		}
+		a := m.GetAnswer()
+		if a == nil || a.Id != i {
+			return
+		}
+		st, _ := sdk.StatsFromProto(a.Stats)
+		g.answers <- answer{nodeID: nodeID, stats: st}
+		if g.hangUp {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func newIdentity(t *testing.T) *identity.Identity {
+	t.Helper()
+	id, err := identity.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func poll(ctx context.Context) sdk.Stats {
+	st := sdk.NewStats()
+	st.Counters["test.polls"] = 1
+	st.Stats["test.deadline_set"] = sdk.Int(0)
+	if _, ok := ctx.Deadline(); ok {
+		st.Stats["test.deadline_set"] = sdk.Int(1)
+	}
+	return st
+}
+
+// syncBuffer is a log sink safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testLogger(buf *syncBuffer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug})
+}
+
+func startLink(t *testing.T, cfg Config) *Link {
+	t.Helper()
+	if cfg.Identity == nil {
+		cfg.Identity = newIdentity(t)
+	}
+	if cfg.Poll == nil {
+		cfg.Poll = poll
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	}
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { l.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	return l
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func recvAnswer(t *testing.T, g *fakeGatherer) answer {
+	t.Helper()
+	select {
+	case a := <-g.answers:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer reached the gatherer")
+	}
+	return answer{}
+}
+
+func TestAnswersPolls(t *testing.T) {
+	t.Parallel()
+	g := newFake(t).start()
+	id := newIdentity(t)
+	l := startLink(t, Config{Furl: g.furl(), Identity: id, Nickname: "n1"})
+	a := recvAnswer(t, g)
+	if a.nodeID != id.ID {
+		t.Errorf("gatherer saw node id %s, want %s", a.nodeID, id.ID)
+	}
+	if a.stats.Counters["test.polls"] != 1 {
+		t.Errorf("stats did not arrive: %+v", a.stats)
+	}
+	if v, _ := a.stats.Stats["test.deadline_set"].Int64(); v != 1 {
+		t.Error("Poll was called without a deadline")
+	}
+	recvAnswer(t, g)
+	waitFor(t, "status to show polls", func() bool { return l.Status().Polls >= 2 })
+	st := l.Status()
+	if !st.Connected || st.Gatherer != g.ln.Addr().String() || st.NodeID != id.ID || st.LastPoll.IsZero() {
+		t.Errorf("status = %+v", st)
+	}
+	if strings.Contains(st.Furl, secret) {
+		t.Errorf("status reveals the secret: %s", st.Furl)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// setup returns the furl the link gets, and the gatherer it talks to.
+		setup      func(t *testing.T) (furl.FURL, *fakeGatherer)
+		wantErr    string
+		wantHellos int64 // hellos the gatherer may see: 0 means the secret never left
+	}{
+		{"impostor gatherer never sees the secret", func(t *testing.T) (furl.FURL, *fakeGatherer) {
+			real, impostor := newFake(t), newFake(t).start()
+			f := real.furl()
+			f.Hints = []string{impostor.ln.Addr().String()}
+			return f, impostor
+		}, "does not match the furl's fingerprint", 0},
+		{"wrong secret", func(t *testing.T) (furl.FURL, *fakeGatherer) {
+			g := newFake(t).start()
+			f := g.furl()
+			f.Secret = strings.Repeat("x", 32)
+			return f, g
+		}, "refused the connection: wrong secret", 1},
+		{"gatherer refuses", func(t *testing.T) (furl.FURL, *fakeGatherer) {
+			g := newFake(t)
+			g.refuse = "too many connections"
+			return g.furl(), g.start()
+		}, "too many connections", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, g := tt.setup(t)
+			l := startLink(t, Config{Furl: f})
+			waitFor(t, "an error", func() bool { return l.Status().LastError != "" })
+			st := l.Status()
+			if !strings.Contains(st.LastError, tt.wantErr) || st.Connected {
+				t.Errorf("status = %+v, want error containing %q", st, tt.wantErr)
+			}
+			if tt.wantHellos == 0 && g.hellos.Load() != 0 {
+				t.Error("the link sent its hello (and secret) to a gatherer with the wrong fingerprint")
+			}
+		})
+	}
+}
+
+func TestHintsInOrder(t *testing.T) {
+	t.Parallel()
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	g := newFake(t).start()
+	f := g.furl()
+	f.Hints = append([]string{deadAddr}, f.Hints...)
+	l := startLink(t, Config{Furl: f})
+	recvAnswer(t, g)
+	if got := l.Status().Gatherer; got != g.ln.Addr().String() {
+		t.Errorf("connected to %s, want the second hint %s", got, g.ln.Addr())
+	}
+}
+
+func TestReconnects(t *testing.T) {
+	t.Parallel()
+	g := newFake(t)
+	g.hangUp = true
+	g.start()
+	l := startLink(t, Config{Furl: g.furl()})
+	for range 3 {
+		recvAnswer(t, g)
+	}
+	waitFor(t, "three connects", func() bool { return l.Status().Connects >= 3 })
+}
+
+func TestUnreachableLoggedOncePerStep(t *testing.T) {
+	t.Parallel()
+	var hints []string
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hints = append(hints, ln.Addr().String())
+		ln.Close()
+	}
+	f := furl.FURL{Fingerprint: strings.Repeat("a", 52), Hints: hints, Secret: secret}
+	var buf syncBuffer
+	l := startLink(t, Config{Furl: f, Log: testLogger(&buf)})
+	waitFor(t, "three backoff steps", func() bool { return strings.Count(buf.String(), "gatherer unreachable") >= 3 })
+	_ = l
+	logs := buf.String()
+	steps := strings.Count(logs, "gatherer unreachable")
+	attempts := strings.Count(logs, "connection attempt failed")
+	// Each step tries all three hints and logs once; the last step may be
+	// under way.
+	if attempts < 3*steps || attempts > 3*steps+3 {
+		t.Errorf("%d warnings for %d attempts over 3 hints; want one per step of 3 attempts:\n%s", steps, attempts, logs)
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "gatherer unreachable") && !(strings.Contains(line, hints[0]) && strings.Contains(line, hints[2])) {
+			t.Errorf("warning does not name every hint: %s", line)
+		}
+	}
+}
+
+func TestBackoffCappedAndJittered(t *testing.T) {
+	t.Parallel()
+	for range 1000 {
+		d := jitter(100 * time.Millisecond)
+		if d < 50*time.Millisecond || d > 100*time.Millisecond {
+			t.Fatalf("jitter(100ms) = %v, want within [50ms, 100ms]", d)
+		}
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	id := newIdentity(t)
+	f := furl.FURL{Fingerprint: strings.Repeat("a", 52), Hints: []string{"127.0.0.1:1"}, Secret: secret}
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no identity", Config{Furl: f, Poll: poll}},
+		{"no poll", Config{Furl: f, Identity: id}},
+		{"no hints", Config{Furl: furl.FURL{Fingerprint: f.Fingerprint, Secret: secret}, Identity: id, Poll: poll}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := Run(t.Context(), tt.cfg); err == nil {
+				t.Error("Run accepted an invalid config")
+			}
+		})
+	}
+}
+
+func TestRunReturnsOnCancel(t *testing.T) {
+	t.Parallel()
+	g := newFake(t).start()
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- Run(ctx, Config{Furl: g.furl(), Identity: newIdentity(t), Poll: poll}) }()
+	recvAnswer(t, g)
+	cancel()
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
