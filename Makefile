@@ -50,14 +50,15 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+DISTDIR ?= dist
 dist:
-	@mkdir -p dist
-	@rm -rf dist/statsherd-$(RELEASE)
-	git archive --format=tar --prefix=statsherd-$(RELEASE)/ HEAD | tar -x -C dist
-	echo $(RELEASE) > dist/statsherd-$(RELEASE)/internal/version/VERSION
-	tar -C dist -czf dist/statsherd-$(RELEASE).tar.gz statsherd-$(RELEASE)
-	@rm -rf dist/statsherd-$(RELEASE)
-	@echo dist/statsherd-$(RELEASE).tar.gz
+	@mkdir -p $(DISTDIR)
+	@rm -rf $(DISTDIR)/statsherd-$(RELEASE)
+	git archive --format=tar --prefix=statsherd-$(RELEASE)/ HEAD | tar -x -C $(DISTDIR)
+	echo $(RELEASE) > $(DISTDIR)/statsherd-$(RELEASE)/internal/version/VERSION
+	tar -C $(DISTDIR) -czf $(DISTDIR)/statsherd-$(RELEASE).tar.gz statsherd-$(RELEASE)
+	@rm -rf $(DISTDIR)/statsherd-$(RELEASE)
+	@echo $(DISTDIR)/statsherd-$(RELEASE).tar.gz
 
 stats-gatherer-run: build
 	@test -d stats-gatherer || $(BIN)/statsherd create-gatherer stats-gatherer

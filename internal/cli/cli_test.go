@@ -1,0 +1,145 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/statsherd/statsherd/internal/cli"
+	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// statsherd is the binary built from the working tree in TestMain.
+var statsherd string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	statsherd, err = testbin.Build(dir, "./cmd/statsherd")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run runs the built statsherd with a PATH whose only statsherd is a decoy
+// that records being run, so a test fails if anything runs an installed
+// binary instead of the one built from the tree.
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	decoyDir := t.TempDir()
+	marker := filepath.Join(decoyDir, "decoy-ran")
+	decoy := fmt.Sprintf("#!/bin/sh\ntouch %q\nexit 1\n", marker)
+	for _, name := range []string{"statsherd", "statsherd-munin"} {
+		if err := os.WriteFile(filepath.Join(decoyDir, name), []byte(decoy), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(statsherd, args...)
+	cmd.Env = append(os.Environ(), "PATH="+decoyDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("running statsherd %v: %v", args, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("statsherd %v ran a statsherd found on $PATH instead of the one built from the tree", args)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestBinaryIsBuiltFromTheTree(t *testing.T) {
+	out, _, code := run(t, "version")
+	if code != 0 || !strings.Contains(out, "stamp "+testbin.Stamp) {
+		t.Fatalf("version = %q (exit %d); want this build's stamp %s", out, code, testbin.Stamp)
+	}
+	// Built-in plugins are served by the same binary, not one on $PATH:
+	// validate starts them (run fails if the decoy on $PATH ran).
+	out, errOut, code := run(t, "validate", "testdata/good-host.hcl")
+	if code != 0 {
+		t.Fatalf("validate good file: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name, file string
+		code       int
+		want       []string
+	}{
+		{"good", "testdata/good-host.hcl", 0, []string{"valid host configuration (1 plugin(s) checked)"}},
+		{"unknown attribute in a plugin block", "testdata/bad-attr-host.hcl", 1,
+			[]string{"testdata/bad-attr-host.hcl:4,3-9", "Unsupported argument", "colour"}},
+		{"missing file", "testdata/nonexistent.hcl", 1, []string{"nonexistent.hcl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := run(t, "validate", tt.file)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestPluginDescribe(t *testing.T) {
+	out, errOut, code := run(t, "plugin", "describe")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var d sdk.Description
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("describe output is not JSON: %v\n%s", err, out)
+	}
+	found := false
+	for _, p := range d.Producers {
+		if p.Name == "uptime" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("describe lists no uptime producer: %+v", d.Producers)
+	}
+}
+
+func TestPluginServeByHand(t *testing.T) {
+	_, errOut, code := run(t, "plugin", "serve", "producer", "uptime")
+	if code != 1 || !strings.Contains(errOut, "not by hand") {
+		t.Errorf("serving by hand: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = run(t, "plugin", "serve", "producer", "nope")
+	if code != 1 || !strings.Contains(errOut, `no built-in producer named "nope"`) {
+		t.Errorf("unknown plugin: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cli.Run(context.Background(), []string{"frobnicate"}, &out, &errb); code != 2 {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	if !strings.Contains(errb.String(), `unknown command "frobnicate"`) || !strings.Contains(errb.String(), "validate") {
+		t.Errorf("usage = %q", errb.String())
+	}
+}

@@ -1,0 +1,5 @@
+nickname = "test-node"
+
+producer "uptime" {
+  colour = "red"
+}

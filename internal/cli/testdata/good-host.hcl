@@ -1,0 +1,3 @@
+nickname = "test-node"
+
+producer "uptime" {}
