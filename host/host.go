@@ -1,0 +1,286 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// maxStatsdNames bounds the distinct names node software may create over
+// statsd, so a runaway program cannot exhaust the host's memory.
+const maxStatsdNames = 100_000
+
+// Options are the parts of a host that do not come from its HCL file.
+type Options struct {
+	// Logger is the host's logger; default none.
+	Logger hclog.Logger
+	// Self is the statsherd executable serving built-in producers; ""
+	// means this executable.
+	Self string
+	// Identity is the node's key: the gatherer connection authenticates
+	// with it, and its ID is shown on the status page. nil for a host
+	// that only collects (statsherd host --once).
+	Identity *identity.Identity
+	// PluginMinBackoff and PluginMaxBackoff bound plugin restart backoff;
+	// zero means the supervisor's defaults.
+	PluginMinBackoff, PluginMaxBackoff time.Duration
+}
+
+// Host is one node's host daemon.
+type Host struct {
+	log     hclog.Logger
+	opts    Options
+	started time.Time
+	store   *store
+	// base is the host's lifetime: every collect call runs under it.
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	reloadMu sync.Mutex // serializes reloads
+
+	mu        sync.Mutex // guards the fields below
+	cfg       *config.Host
+	producers []*producer
+	statsd    *statsdServer
+	reg       *registry
+	http      *http.Server
+	statusURL string
+	gatherer  gathererLink
+	logged    map[conflict]bool
+	polls     int64
+	lastPoll  time.Duration
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// New starts the producers of cfg and returns the host; nothing listens
+// until Start. A producer that cannot start, or whose block does not match
+// its plugin's schema, is a diagnostic, and nothing is left running.
+func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagnostics) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &Host{
+		log:        opts.Logger,
+		opts:       opts,
+		started:    time.Now(),
+		store:      newStore(maxStatsdNames),
+		base:       base,
+		cancelBase: cancel,
+		cfg:        cfg,
+		logged:     map[conflict]bool{},
+	}
+	ps, diags := h.loadProducers(ctx, cfg.Producers, cfg.PollTimeout)
+	if diags.HasErrors() {
+		cancel()
+		return nil, diags
+	}
+	h.producers = ps
+	return h, diags
+}
+
+// Config is the configuration the host runs on.
+func (h *Host) Config() *config.Host {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg
+}
+
+// Start creates the basedir and opens the reporting API (statsd listener,
+// register socket) and the status page, as configured. It writes the
+// addresses it listens on to statsd.addr and status.url in the basedir.
+func (h *Host) Start(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cfg := h.cfg
+	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
+		return fmt.Errorf("creating basedir: %w", err)
+	}
+	if cfg.Reporting.StatsdListen != "" {
+		s, err := listenStatsd(ctx, cfg.Reporting.StatsdListen, h.store, h.log.Named("statsd"))
+		if err != nil {
+			return err
+		}
+		h.statsd = s
+		go s.serve()
+		if err := writeAddrFile(filepath.Join(cfg.Basedir, "statsd.addr"), s.Addr()); err != nil {
+			return err
+		}
+		h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.rcvbuf)
+	}
+	if cfg.Reporting.Socket != "" {
+		r, err := listenRegister(cfg.Reporting.Socket, h.base, h.log.Named("register"), h.configured, h.pollTimeout)
+		if err != nil {
+			return err
+		}
+		h.reg = r
+		go r.serve()
+		h.log.Info("register socket ready", "path", cfg.Reporting.Socket)
+	}
+	if cfg.Status.Listen != "" {
+		url, err := h.startStatus(ctx, cfg.Status.Listen)
+		if err != nil {
+			return err
+		}
+		if err := writeAddrFile(filepath.Join(cfg.Basedir, "status.url"), url); err != nil {
+			return err
+		}
+		h.log.Info("status page ready", "url", url+"statistics")
+	}
+	return nil
+}
+
+func writeAddrFile(path, s string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(s+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// configured reports whether name is a configured producer's.
+func (h *Host) configured(name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.producers {
+		if p.block.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Host) pollTimeout() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg.PollTimeout
+}
+
+// Poll collects every source concurrently, each under its own timeout, and
+// returns the merged answer. It returns within the poll timeout, or ctx's
+// deadline if earlier: a source that has not answered by then is missing
+// from this answer, and its failure shows in the host's own stats.
+func (h *Host) Poll(ctx context.Context) sdk.Stats {
+	start := time.Now()
+	h.mu.Lock()
+	timeout := h.cfg.PollTimeout
+	producers := h.producers
+	reg, statsd := h.reg, h.statsd
+	h.mu.Unlock()
+	var registered []*registered
+	if reg != nil {
+		registered = reg.producers()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	parts := make([]part, 1+len(producers)+len(registered)+1)
+	var wg sync.WaitGroup
+	for i, p := range producers {
+		wg.Go(func() {
+			st, _ := p.col.collect(ctx)
+			parts[1+i] = part{source: "producer " + p.block.Name, stats: st}
+		})
+	}
+	for i, r := range registered {
+		wg.Go(func() {
+			st, _ := r.col.collect(ctx)
+			parts[1+len(producers)+i] = part{source: "registered producer " + r.name, stats: st}
+		})
+	}
+	nodeStats := sdk.NewStats()
+	h.store.addTo(nodeStats)
+	parts[len(parts)-1] = part{source: "statsd", stats: nodeStats}
+	wg.Wait()
+
+	own := sdk.NewStats()
+	for _, p := range producers {
+		p.plugin.State().AddTo(own, "statsherd.producer."+p.block.Name)
+	}
+	for _, r := range registered {
+		r.stateSnapshot().AddTo(own, "statsherd.producer."+r.name)
+	}
+	own.Stats["statsherd.producers"] = sdk.Int(int64(len(producers)))
+	own.Stats["statsherd.registered_producers"] = sdk.Int(int64(len(registered)))
+	own.Stats["statsherd.uptime_seconds"] = sdk.Float(time.Since(h.started).Seconds())
+	if statsd != nil {
+		statsd.addTo(own)
+	}
+	h.gathererStats(own)
+	h.mu.Lock()
+	h.polls++
+	own.Counters["statsherd.polls"] = h.polls
+	own.Stats["statsherd.poll_seconds"] = sdk.Float(h.lastPoll.Seconds())
+	h.mu.Unlock()
+	own.Stats["statsherd.name_conflicts"] = sdk.Int(0)
+	parts[0] = part{source: "host", stats: own}
+
+	out, conflicts := merge(parts)
+	out.Stats["statsherd.name_conflicts"] = sdk.Int(int64(len(conflicts)))
+	h.mu.Lock()
+	for _, c := range conflicts {
+		if !h.logged[c] {
+			h.logged[c] = true
+			h.log.Warn("two sources report the same name; keeping the first (logged once)",
+				"name", c.Name, "kind", string(c.Kind), "kept", c.Winner, "dropped", c.Loser)
+		}
+	}
+	h.lastPoll = time.Since(start)
+	h.mu.Unlock()
+	return out
+}
+
+// Close stops everything the host runs: listeners, the gatherer link and
+// every plugin.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	statsd, reg, srv, link := h.statsd, h.reg, h.http, h.gatherer
+	producers := h.producers
+	basedir := h.cfg.Basedir
+	h.mu.Unlock()
+
+	var errs []error
+	link.stop()
+	if srv != nil {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping status page: %w", err))
+		}
+		_ = os.Remove(filepath.Join(basedir, "status.url"))
+	}
+	if statsd != nil {
+		if err := statsd.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping statsd listener: %w", err))
+		}
+		_ = os.Remove(filepath.Join(basedir, "statsd.addr"))
+	}
+	if reg != nil {
+		if err := reg.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing register socket: %w", err))
+		}
+	}
+	h.cancelBase()
+	stopProducers(ctx, producers)
+	h.wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,145 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// statsdReadBuffer is the socket receive buffer the listener asks for, so
+// that bursts of packets wait in the kernel instead of being dropped while
+// the listener is busy.
+const statsdReadBuffer = 16 << 20
+
+// dropKeys name the host counters of dropped lines, by reason.
+var dropKeys = [...]string{
+	dropSyntax:      "statsherd.statsd.dropped.syntax",
+	dropType:        "statsherd.statsd.dropped.type",
+	dropValue:       "statsherd.statsd.dropped.value",
+	dropRate:        "statsherd.statsd.dropped.rate",
+	dropName:        "statsherd.statsd.dropped.invalid_name",
+	dropTooManyName: "statsherd.statsd.dropped.too_many_names",
+}
+
+// statsdServer is the statsd listener: it parses the lines of every packet
+// into the store.
+type statsdServer struct {
+	log   hclog.Logger
+	store *store
+	conn  *net.UDPConn
+	// rcvbuf is the receive buffer the kernel granted.
+	rcvbuf int
+	done   chan struct{}
+
+	// Guarded by store.mu, like the values they count.
+	packets, lines int64
+	dropped        [len(dropKeys)]int64
+	lastLog        time.Time
+}
+
+// listenStatsd listens on the loopback UDP address addr.
+func listenStatsd(ctx context.Context, addr string, st *store, log hclog.Logger) (*statsdServer, error) {
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("statsd listener: %w", err)
+	}
+	conn := pc.(*net.UDPConn)
+	s := &statsdServer{log: log, store: st, conn: conn, done: make(chan struct{})}
+	s.rcvbuf = setReadBuffer(conn, statsdReadBuffer)
+	return s, nil
+}
+
+// Addr is the address the listener is bound to.
+func (s *statsdServer) Addr() string { return s.conn.LocalAddr().String() }
+
+// serve reads packets until the listener is closed.
+func (s *statsdServer) serve() {
+	defer close(s.done)
+	buf := make([]byte, 65536)
+	for {
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("reading statsd packet", "error", err)
+			continue
+		}
+		s.handle(buf[:n])
+	}
+}
+
+// handle applies the lines of one packet.
+func (s *statsdServer) handle(packet []byte) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	s.packets++
+	for len(packet) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(packet, '\n'); i >= 0 {
+			line, packet = packet[:i], packet[i+1:]
+		} else {
+			line, packet = packet, nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) == 0 {
+			continue
+		}
+		s.lines++
+		m, why := parseLine(line)
+		if why == dropNone {
+			why = s.store.apply(&m)
+		}
+		if why != dropNone {
+			s.drop(why, line)
+		}
+	}
+}
+
+// drop counts a dropped line and logs it, at most once a minute.
+func (s *statsdServer) drop(why dropReason, line []byte) {
+	s.dropped[why]++
+	if now := time.Now(); now.Sub(s.lastLog) >= time.Minute {
+		s.lastLog = now
+		if len(line) > 100 {
+			line = line[:100]
+		}
+		s.log.Warn("dropped statsd line (logged at most once a minute; see statsherd.statsd.dropped.* for counts)",
+			"reason", why.String(), "line", string(line))
+	}
+}
+
+// addTo adds the listener's own stats.
+func (s *statsdServer) addTo(st sdk.Stats) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	st.Counters["statsherd.statsd.packets"] = s.packets
+	st.Counters["statsherd.statsd.lines"] = s.lines
+	var total int64
+	for why, key := range dropKeys {
+		if key != "" {
+			st.Counters[key] = s.dropped[why]
+			total += s.dropped[why]
+		}
+	}
+	st.Counters["statsherd.statsd.dropped"] = total
+	st.Stats["statsherd.statsd.names"] = sdk.Int(int64(len(s.store.counters) + len(s.store.gauges)))
+	st.Stats["statsherd.statsd.receive_buffer_bytes"] = sdk.Int(int64(s.rcvbuf))
+}
+
+// Close stops the listener and waits for it.
+func (s *statsdServer) Close() error {
+	err := s.conn.Close()
+	<-s.done
+	return err
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package host
+
+import "net"
+
+// setReadBuffer asks for a receive buffer of size bytes and returns the
+// size asked for (the granted size is not known on this system).
+func setReadBuffer(conn *net.UDPConn, size int) int {
+	if conn.SetReadBuffer(size) != nil {
+		return 0
+	}
+	return size
+}
