@@ -1,0 +1,351 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Defaults of a gatherer file.
+const (
+	GathererFileName              = "gatherer.hcl"
+	DefaultGathererNickname       = "statsherd-gatherer"
+	DefaultPollInterval           = 60 * time.Second
+	DefaultGathererPollTimeout    = 10 * time.Second
+	DefaultOutputTimeout          = 30 * time.Second
+	DefaultOutputQueue            = 2
+	DefaultHandshakeTimeout       = 10 * time.Second
+	DefaultMaxMessageSize         = 16 << 20
+	DefaultMaxConnections         = 20000
+	DefaultGathererStatusListen   = "127.0.0.1:8128"
+	DefaultGathererOutput         = "munin"
+	maxGathererMaxMessageSize     = 1 << 30
+	minGathererHandshakeTimeout   = 10 * time.Millisecond
+	minGathererPollInterval       = 100 * time.Millisecond
+	maxGathererLocationHints      = 16
+	maxGathererConnectionsAllowed = 1 << 20
+)
+
+// Gatherer is a decoded gatherer.hcl. Relative paths are resolved against
+// the file's directory; Basedir is absolute.
+type Gatherer struct {
+	// Filename is the file the settings came from ("" for defaults).
+	Filename string
+	// Basedir holds the TLS key, portnum, stats_gatherer.furl and (by
+	// default) the munin snapshot. Default: the file's directory.
+	Basedir string
+	// Nickname names the gatherer's own node in its outputs.
+	Nickname string
+	// LogLevel is the hclog level: trace, debug, info, warn, error.
+	LogLevel string
+	// PollInterval is the time between poll rounds.
+	PollInterval time.Duration
+	// PollTimeout bounds each host's answer to a poll.
+	PollTimeout time.Duration
+	// OutputTimeout bounds each output's Write when its block sets no
+	// timeout.
+	OutputTimeout time.Duration
+	// OutputQueue is how many rounds wait for a slow output before they
+	// are coalesced into one.
+	OutputQueue int
+	Listen      GathererListen
+	// StatusListen is the loopback address of the HTTP status page; ""
+	// turns it off.
+	StatusListen string
+	// Outputs are the output blocks, in file order. Empty means the
+	// built-in munin snapshot writer (DefaultOutputs).
+	Outputs []PluginBlock
+}
+
+// GathererListen are the settings of the gatherer's listener.
+type GathererListen struct {
+	// Port is the TCP port; 0 means the one saved in basedir/portnum, or
+	// a free one that is then saved there.
+	Port int
+	// Address is the local address to bind; "" means all.
+	Address string
+	// Location are the location hints written into the furl, "host:port"
+	// or "host" (the port added); empty means the machine's addresses and
+	// 127.0.0.1.
+	Location []string
+	// HandshakeTimeout bounds a host's TLS handshake and hello.
+	HandshakeTimeout time.Duration
+	// MaxMessageSize bounds one answer from a host, in bytes.
+	MaxMessageSize int
+	// MaxConnections bounds the connections open at once (hosts and
+	// handshakes in progress).
+	MaxConnections int
+}
+
+var gathererFileSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "basedir"}, {Name: "nickname"}, {Name: "log_level"},
+		{Name: "poll_interval"}, {Name: "poll_timeout"},
+		{Name: "output_timeout"}, {Name: "output_queue"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "listen"},
+		{Type: "status"},
+		{Type: "output", LabelNames: []string{"name"}},
+	},
+}
+
+var gathererListenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "port"}, {Name: "address"}, {Name: "location"},
+	{Name: "handshake_timeout"}, {Name: "max_message_size"}, {Name: "max_connections"},
+}}
+
+// DefaultGatherer is the gatherer's configuration with no file, based in
+// basedir (absolute).
+func DefaultGatherer(basedir string) *Gatherer {
+	return &Gatherer{
+		Basedir:       basedir,
+		Nickname:      DefaultGathererNickname,
+		LogLevel:      DefaultLogLevel,
+		PollInterval:  DefaultPollInterval,
+		PollTimeout:   DefaultGathererPollTimeout,
+		OutputTimeout: DefaultOutputTimeout,
+		OutputQueue:   DefaultOutputQueue,
+		Listen: GathererListen{
+			HandshakeTimeout: DefaultHandshakeTimeout,
+			MaxMessageSize:   DefaultMaxMessageSize,
+			MaxConnections:   DefaultMaxConnections,
+		},
+		StatusListen: DefaultGathererStatusListen,
+	}
+}
+
+// DefaultOutputs returns the outputs used when a file names none: the
+// munin snapshot writer, writing stats.json in the base directory.
+func (g *Gatherer) DefaultOutputs() ([]PluginBlock, hcl.Diagnostics) {
+	src := fmt.Sprintf("path = %q\n", resolve(g.Basedir, "stats.json"))
+	f, diags := NewParser().ParseSource([]byte(src), "<default munin output>")
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	rng := hcl.Range{Filename: "<default munin output>"}
+	if g.Filename != "" {
+		rng.Filename = g.Filename
+	}
+	b, d := NewPluginBlock(sdk.KindOutput, DefaultGathererOutput, f.Body, rng)
+	return []PluginBlock{b}, append(diags, d...)
+}
+
+// LoadGatherer reads and decodes the gatherer file at path. Output blocks
+// are split (NewPluginBlock) but not decoded against their plugins'
+// schemas: that needs the plugins running (supervisor.Check).
+func LoadGatherer(p *Parser, path string) (*Gatherer, hcl.Diagnostics) {
+	f, diags := p.ParseFile(path)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	g, d := DecodeGatherer(f.Body, path)
+	return g, append(diags, d...)
+}
+
+// DecodeGatherer decodes the body of a gatherer file read from filename.
+func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics) {
+	dir := "."
+	if filename != "" {
+		dir = filepath.Dir(filename)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	g := DefaultGatherer(dir)
+	g.Filename = filename
+	content, diags := body.Content(gathererFileSchema)
+
+	if a, ok := content.Attributes["basedir"]; ok {
+		var s string
+		if d := gohclString(a, &s); d.HasErrors() {
+			diags = append(diags, d...)
+		} else if s == "" {
+			diags = diags.Append(attrError(a, "Empty basedir", "Give the gatherer's base directory, or leave basedir out to use the config file's directory."))
+		} else {
+			g.Basedir = resolve(dir, s)
+		}
+	}
+	if a, ok := content.Attributes["nickname"]; ok {
+		if d := gohclString(a, &g.Nickname); d.HasErrors() {
+			diags = append(diags, d...)
+		} else if msg := badNickname(g.Nickname); msg != "" {
+			diags = diags.Append(attrError(a, "Invalid nickname", msg))
+		}
+	}
+	if a, ok := content.Attributes["log_level"]; ok {
+		if d := gohclString(a, &g.LogLevel); d.HasErrors() {
+			diags = append(diags, d...)
+		} else {
+			switch g.LogLevel {
+			case "trace", "debug", "info", "warn", "error":
+			default:
+				diags = diags.Append(attrError(a, "Invalid log level", fmt.Sprintf("%q is not a log level; use one of trace, debug, info, warn, error.", g.LogLevel)))
+			}
+		}
+	}
+	_, pollTimeoutSet := content.Attributes["poll_timeout"]
+	for _, x := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{
+		{"poll_interval", &g.PollInterval, minGathererPollInterval},
+		{"poll_timeout", &g.PollTimeout, time.Millisecond},
+		{"output_timeout", &g.OutputTimeout, time.Millisecond},
+	} {
+		if a, ok := content.Attributes[x.name]; ok {
+			diags = append(diags, positiveDuration(a, x.min, x.dst)...)
+		}
+	}
+	if g.PollTimeout > g.PollInterval {
+		if a, ok := content.Attributes["poll_timeout"]; ok && pollTimeoutSet {
+			diags = diags.Append(attrError(a, "Invalid poll_timeout",
+				fmt.Sprintf("poll_timeout (%v) is longer than poll_interval (%v): a round must end before the next one starts.", g.PollTimeout, g.PollInterval)))
+		} else {
+			g.PollTimeout = g.PollInterval
+		}
+	}
+	if a, ok := content.Attributes["output_queue"]; ok {
+		diags = append(diags, intAttr(a, 1, 1000, &g.OutputQueue)...)
+	}
+
+	var listenBlk, statusBlk *hcl.Block
+	outputs := map[string]hcl.Range{}
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "listen", "status":
+			prev := &listenBlk
+			if blk.Type == "status" {
+				prev = &statusBlk
+			}
+			if *prev != nil {
+				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate " + blk.Type + " block",
+					Detail: fmt.Sprintf("A gatherer file has at most one %s block; the first is at %s.", blk.Type, (*prev).DefRange), Subject: blk.DefRange.Ptr()})
+				continue
+			}
+			*prev = blk
+			if blk.Type == "listen" {
+				diags = append(diags, decodeGathererListen(blk, &g.Listen)...)
+			} else {
+				st := Status{Listen: g.StatusListen}
+				diags = append(diags, decodeStatus(blk, &st)...)
+				g.StatusListen = st.Listen
+			}
+		case "output":
+			name := blk.Labels[0]
+			if prev, ok := outputs[name]; ok {
+				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate output",
+					Detail: fmt.Sprintf("Output %q is already defined at %s; give each output block its own name.", name, prev), Subject: blk.DefRange.Ptr()})
+				continue
+			}
+			outputs[name] = blk.DefRange
+			pb, d := NewPluginBlock(sdk.KindOutput, name, blk.Body, blk.DefRange)
+			diags = append(diags, d...)
+			if pb.Plugin != "" && strings.ContainsRune(pb.Plugin, filepath.Separator) {
+				pb.Plugin = resolve(dir, pb.Plugin)
+			}
+			g.Outputs = append(g.Outputs, pb)
+		}
+	}
+	return g, diags
+}
+
+func decodeGathererListen(blk *hcl.Block, l *GathererListen) hcl.Diagnostics {
+	content, diags := blk.Body.Content(gathererListenSchema)
+	if a, ok := content.Attributes["port"]; ok {
+		diags = append(diags, intAttr(a, 0, 65535, &l.Port)...)
+	}
+	if a, ok := content.Attributes["address"]; ok {
+		if d := gohclString(a, &l.Address); d.HasErrors() {
+			diags = append(diags, d...)
+		} else if l.Address != "" && net.ParseIP(l.Address) == nil && l.Address != "localhost" {
+			diags = diags.Append(attrError(a, "Invalid address", fmt.Sprintf("%q is not an IP address; give the local address to listen on, such as \"0.0.0.0\", or leave address out to listen on all.", l.Address)))
+		}
+	}
+	if a, ok := content.Attributes["location"]; ok {
+		diags = append(diags, locationAttr(a, &l.Location)...)
+	}
+	if a, ok := content.Attributes["handshake_timeout"]; ok {
+		diags = append(diags, positiveDuration(a, minGathererHandshakeTimeout, &l.HandshakeTimeout)...)
+	}
+	if a, ok := content.Attributes["max_message_size"]; ok {
+		diags = append(diags, intAttr(a, 1024, maxGathererMaxMessageSize, &l.MaxMessageSize)...)
+	}
+	if a, ok := content.Attributes["max_connections"]; ok {
+		diags = append(diags, intAttr(a, 1, maxGathererConnectionsAllowed, &l.MaxConnections)...)
+	}
+	return diags
+}
+
+func locationAttr(a *hcl.Attribute, dst *[]string) hcl.Diagnostics {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return diags
+	}
+	v, err := convert.Convert(v, cty.List(cty.String))
+	if err != nil || v.IsNull() {
+		return hcl.Diagnostics{attrError(a, "Incorrect attribute value type", "location must be a list of strings: [\"gatherer.example.org:3456\", \"10.0.0.5\"].")}
+	}
+	var hints []string
+	for _, e := range v.AsValueSlice() {
+		if e.IsNull() {
+			return hcl.Diagnostics{attrError(a, "Invalid location", "A location hint is null.")}
+		}
+		h := e.AsString()
+		host := h
+		if hh, port, err := net.SplitHostPort(h); err == nil {
+			host = hh
+			if n, err := net.LookupPort("tcp", port); err != nil || n == 0 {
+				return hcl.Diagnostics{attrError(a, "Invalid location", fmt.Sprintf("%q has no valid port.", h))}
+			}
+		}
+		if host == "" || strings.ContainsAny(host, " \t\r\n,/@") {
+			return hcl.Diagnostics{attrError(a, "Invalid location", fmt.Sprintf("%q is not a host name or address (with an optional :port).", h))}
+		}
+		hints = append(hints, h)
+	}
+	if len(hints) > maxGathererLocationHints {
+		return hcl.Diagnostics{attrError(a, "Too many location hints", fmt.Sprintf("A furl holds at most %d location hints.", maxGathererLocationHints))}
+	}
+	*dst = hints
+	return nil
+}
+
+func positiveDuration(a *hcl.Attribute, minimum time.Duration, dst *time.Duration) hcl.Diagnostics {
+	d, diags := DurationAttr(a)
+	if diags.HasErrors() {
+		return diags
+	}
+	if d < minimum {
+		return hcl.Diagnostics{attrError(a, "Invalid "+a.Name, fmt.Sprintf("%s must be at least %v.", a.Name, minimum))}
+	}
+	*dst = d
+	return nil
+}
+
+func intAttr(a *hcl.Attribute, lo, hi int, dst *int) hcl.Diagnostics {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return diags
+	}
+	v, err := convert.Convert(v, cty.Number)
+	if err != nil || v.IsNull() {
+		return hcl.Diagnostics{attrError(a, "Incorrect attribute value type", a.Name+" must be a number.")}
+	}
+	f := v.AsBigFloat()
+	i, acc := f.Int64()
+	if !f.IsInt() || acc != 0 || i < int64(lo) || i > int64(hi) {
+		return hcl.Diagnostics{attrError(a, "Invalid "+a.Name, fmt.Sprintf("%s must be a whole number from %d to %d.", a.Name, lo, hi))}
+	}
+	*dst = int(i)
+	return nil
+}
