@@ -5,6 +5,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/cpu_monitor"
 	"github.com/statsherd/statsherd/producers/disk"
+	"github.com/statsherd/statsherd/producers/exec"
 	"github.com/statsherd/statsherd/producers/load_monitor"
 	"github.com/statsherd/statsherd/producers/process"
 	"github.com/statsherd/statsherd/producers/upload_helper"
@@ -17,6 +18,7 @@ func producers() map[string]func(hclog.Logger) sdk.Producer {
 	return map[string]func(hclog.Logger) sdk.Producer{
 		cpu_monitor.Name:   cpu_monitor.New,
 		disk.Name:          disk.New,
+		exec.Name:          exec.New,
 		load_monitor.Name:  load_monitor.New,
 		process.Name:       process.New,
 		upload_helper.Name: upload_helper.New,
