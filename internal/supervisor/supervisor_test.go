@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +129,7 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	firstPID := pluginPID(t, p)
 	_, err := collect(t, p, 5*time.Second)
 	if err == nil {
 		t.Fatal("collect from a plugin that crashes mid-collect succeeded")
@@ -155,6 +157,9 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 	}
 	if len(st.Stats) == 0 {
 		t.Error("restarted plugin returned no stats (was it configured again?)")
+	}
+	if pid, ok := st.Stats["test.pid"].Int64(); !ok || int(pid) == firstPID {
+		t.Errorf("restarted plugin runs as pid %v, the crashed one was %d: want a fresh process", st.Stats["test.pid"], firstPID)
 	}
 	if s := p.State(); !s.Up || s.Restarts != 1 || s.Failures != 1 {
 		t.Errorf("state after restart = %+v, want up, 1 restart, 1 failure", s)
@@ -353,4 +358,46 @@ func alive(pid int) bool {
 		return s[i+2] != 'Z'
 	}
 	return true
+}
+
+func TestPluginLogsRelogged(t *testing.T) {
+	var buf safeBuffer
+	log := hclog.New(&hclog.LoggerOptions{Name: "host", Output: &buf, Level: hclog.Info})
+	_, diags := loadBlock(t, fmt.Sprintf(`producer "testplugin" {
+  plugin = %q
+  stats  = 7
+}`, bins.testplugin), Options{Logger: log}, true)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), "configured") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	line := ""
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(l, "configured") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "host.producer.testplugin") || !strings.Contains(line, "stats=7") {
+		t.Errorf("plugin's log line not re-logged under its name with its fields: %q\nlog:\n%s", line, buf.String())
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
