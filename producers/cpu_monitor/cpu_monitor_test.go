@@ -16,6 +16,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 func TestParseStat(t *testing.T) {
@@ -299,7 +300,7 @@ func TestExampleHCL(t *testing.T) {
 // samples taken every 100ms by the real sampler.
 func TestOverGRPC(t *testing.T) {
 	t.Parallel()
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	ctx := context.Background()
 	cfg, _ := json.Marshal(map[string]any{"pid": os.Getpid(), "interval": 100 * time.Millisecond})
 	if err := p.Configure(ctx, cfg); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 func TestDiskStats(t *testing.T) {
@@ -158,7 +159,7 @@ func TestExampleHCL(t *testing.T) {
 
 func TestOverGRPC(t *testing.T) {
 	t.Parallel()
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	ctx := context.Background()
 	if err := p.Configure(ctx, sdk.Config(`{"path": "/nonexistent/statsherd"}`)); err != nil {
 		t.Fatal(err)

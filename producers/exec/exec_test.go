@@ -11,6 +11,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 func TestParseOutput(t *testing.T) {
@@ -256,7 +257,7 @@ func TestExampleHCL(t *testing.T) {
 
 func TestOverGRPC(t *testing.T) {
 	t.Parallel()
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	cfg, _ := json.Marshal(map[string]any{
 		"command":  []string{"/bin/sh", "-c", "echo 'jobs.done 7'; echo 'jobs.queue 2'; echo garbage"},
 		"counters": []string{"jobs.done"},

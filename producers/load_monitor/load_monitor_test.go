@@ -11,6 +11,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 // fakeTime drives the loop: each sleep advances the clock by the interval
@@ -141,7 +142,7 @@ func TestExampleHCL(t *testing.T) {
 // little over a second, so at least one delay has been measured.
 func TestOverGRPC(t *testing.T) {
 	t.Parallel()
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	ctx := context.Background()
 	info, err := p.Describe(ctx)
 	if err != nil || info.Name != Name || len(info.Stats) != 2 {

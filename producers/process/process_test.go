@@ -12,6 +12,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -159,7 +160,7 @@ func TestOverGRPC(t *testing.T) {
 	if err := os.WriteFile(pidfile, []byte(strings.Repeat(" ", 3)+itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	cfg, _ := json.Marshal(map[string]string{"pidfile": pidfile})
 	if err := p.Configure(context.Background(), cfg); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 var now = time.Unix(1764000000, 0)
@@ -173,7 +174,7 @@ func TestOverGRPC(t *testing.T) {
 	inc, enc := filepath.Join(base, "in"), filepath.Join(base, "enc")
 	makeDir(t, inc, []file{{"a", 10, 0}, {"b", 20, 0}})
 	makeDir(t, enc, []file{{"c", 7, 0}})
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	configure(t, p, inc, enc, time.Hour)
 	st, err := p.Collect(context.Background())
 	if err != nil {

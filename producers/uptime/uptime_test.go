@@ -9,6 +9,7 @@ import (
 
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 func TestUptime(t *testing.T) {
@@ -58,7 +59,7 @@ func TestExampleHCL(t *testing.T) {
 
 func TestOverGRPC(t *testing.T) {
 	t.Parallel()
-	p := producertest.Producer(t, New(hclog.NewNullLogger()))
+	p := plugintest.Producer(t, New(hclog.NewNullLogger()))
 	ctx := context.Background()
 	if err := p.Configure(ctx, sdk.Config(`{}`)); err != nil {
 		t.Fatal(err)
