@@ -66,7 +66,7 @@ func (v Value) AppendJSON(b []byte) []byte {
 		return strconv.AppendInt(b, v.i, 10)
 	case kindFloat:
 		start := len(b)
-		b = strconv.AppendFloat(b, v.f, 'g', -1, 64)
+		b = appendFloat(b, v.f)
 		if bytes.IndexAny(b[start:], ".e") < 0 {
 			b = append(b, '.', '0')
 		}
@@ -82,7 +82,17 @@ func (v Value) AppendMunin(b []byte) []byte {
 	case kindInt:
 		return strconv.AppendInt(b, v.i, 10)
 	case kindFloat:
-		return strconv.AppendFloat(b, v.f, 'g', -1, 64)
+		return appendFloat(b, v.f)
 	}
 	return append(b, 'U')
+}
+
+// appendFloat writes the shortest form that reads back as f, positional
+// unless f is tiny or huge, as Python's repr does: 1764000000.5, 1e-05,
+// 1e+16. (Go's 'g' would write 1.7640000005e+09.)
+func appendFloat(b []byte, f float64) []byte {
+	if a := math.Abs(f); a == 0 || a >= 1e-4 && a < 1e16 {
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
+	}
+	return strconv.AppendFloat(b, f, 'e', -1, 64)
 }
