@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -59,6 +60,8 @@ type GathererLink struct {
 	// FurlFile is a file holding the furl: gatherer.furl_file, else
 	// stats_gatherer.furl in basedir if it exists.
 	FurlFile string
+	// FURL is the parsed furl, from Furl or FurlFile.
+	FURL furl.FURL
 	// MinBackoff and MaxBackoff bound the wait between reconnections.
 	MinBackoff, MaxBackoff time.Duration
 	// Range is where the furl (or furl file) is given, for diagnostics.
@@ -231,6 +234,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 			h.Gatherer.FurlFile = f
 		}
 	}
+	diags = append(diags, parseFurl(&h.Gatherer)...)
 	return h, diags
 }
 
@@ -289,6 +293,38 @@ func decodeGatherer(blk *hcl.Block, dir string, g *GathererLink) hcl.Diagnostics
 			Detail: fmt.Sprintf("max_backoff (%v) is shorter than min_backoff (%v).", g.MaxBackoff, g.MinBackoff), Subject: rng.Ptr()})
 	}
 	return diags
+}
+
+// parseFurl reads and parses the gatherer's furl, if one is named.
+func parseFurl(g *GathererLink) hcl.Diagnostics {
+	var subject *hcl.Range
+	if g.Range.Filename != "" {
+		subject = g.Range.Ptr()
+	}
+	switch {
+	case g.Furl != "":
+		u, err := furl.Parse(g.Furl)
+		if err != nil {
+			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid gatherer furl",
+				Detail: fmt.Sprintf("%s. Copy the furl from the gatherer's %s.", upperFirst(err.Error()), GathererFurlFileName), Subject: subject}}
+		}
+		g.FURL = u
+	case g.FurlFile != "":
+		u, err := furl.ReadFile(g.FurlFile)
+		if err != nil {
+			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid gatherer furl file",
+				Detail: fmt.Sprintf("%s. Copy the gatherer's %s here, or point furl_file at it.", upperFirst(err.Error()), GathererFurlFileName), Subject: subject}}
+		}
+		g.FURL = u
+	}
+	return nil
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func decodeReporting(blk *hcl.Block, r *Reporting) hcl.Diagnostics {

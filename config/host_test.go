@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// testFurl is a well-formed furl.
+const testFurl = "pb://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@127.0.0.1:3456/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 func loadHostSource(t *testing.T, src string) (*Host, []string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -67,7 +70,7 @@ basedir      = "state"
 log_level    = "debug"
 poll_timeout = "2s"
 gatherer {
-  furl_file   = "gatherer.furl"
+  furl        = "`+testFurl+`"
   min_backoff = "100ms"
   max_backoff = "10s"
 }
@@ -91,7 +94,7 @@ producer "a" { plugin = "bin/a" }
 		{"basedir relative to the file", h.Basedir, filepath.Join(dir, "state")},
 		{"log level", h.LogLevel, "debug"},
 		{"poll timeout", h.PollTimeout, 2 * time.Second},
-		{"furl file relative to the file", h.Gatherer.FurlFile, filepath.Join(dir, "gatherer.furl")},
+		{"furl", h.Gatherer.FURL.String(), testFurl},
 		{"min backoff", h.Gatherer.MinBackoff, 100 * time.Millisecond},
 		{"max backoff", h.Gatherer.MaxBackoff, 10 * time.Second},
 		{"statsd", h.Reporting.StatsdListen, "127.0.0.1:0"},
@@ -113,7 +116,7 @@ producer "a" { plugin = "bin/a" }
 func TestLoadHostFurlInBasedir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, GathererFurlFileName), []byte("pb://x@y/z\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, GathererFurlFileName), []byte(testFurl+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "host.hcl")
@@ -126,6 +129,9 @@ func TestLoadHostFurlInBasedir(t *testing.T) {
 	}
 	if want := filepath.Join(dir, GathererFurlFileName); h.Gatherer.FurlFile != want {
 		t.Errorf("furl file %q, want %q", h.Gatherer.FurlFile, want)
+	}
+	if got := h.Gatherer.FURL.String(); got != testFurl {
+		t.Errorf("furl %q, want %q", got, testFurl)
 	}
 }
 
@@ -141,12 +147,14 @@ func TestLoadHostDiagnostics(t *testing.T) {
 		{"zero duration", "poll_timeout = \"0s\"\n", []string{"host.hcl:1,16: Invalid poll_timeout"}},
 		{"empty nickname", "nickname = \"\"\n", []string{"host.hcl:1,12: Invalid nickname"}},
 		{"bad log level", "log_level = \"loud\"\n", []string{"host.hcl:1,13: Invalid log level"}},
-		{"furl and furl_file", "gatherer {\n  furl = \"pb://a\"\n  furl_file = \"f\"\n}\n", []string{"host.hcl:3,3: Conflicting gatherer settings"}},
+		{"furl and furl_file", "gatherer {\n  furl = \"" + testFurl + "\"\n  furl_file = \"f\"\n}\n", []string{"host.hcl:3,3: Conflicting gatherer settings"}},
 		{"gatherer without furl", "gatherer {}\n", []string{"host.hcl:1,1: Missing gatherer furl"}},
 		{"empty furl", "gatherer { furl = \" \" }\n", []string{"host.hcl:1,19: Empty furl"}},
-		{"unknown gatherer attribute", "gatherer {\n  furl = \"pb://a\"\n  port = 1\n}\n", []string{"host.hcl:3,3: Unsupported argument"}},
-		{"backoffs reversed", "gatherer {\n  furl = \"pb://a\"\n  min_backoff = \"10s\"\n  max_backoff = \"1s\"\n}\n", []string{"host.hcl:4,17: Invalid max_backoff"}},
-		{"two gatherer blocks", "gatherer { furl = \"pb://a\" }\ngatherer { furl = \"pb://b\" }\n", []string{"host.hcl:2,1: Duplicate gatherer block"}},
+		{"malformed furl", "gatherer {\n  furl = \"pb://abc@host:1/secret\"\n}\n", []string{"host.hcl:2,10: Invalid gatherer furl"}},
+		{"missing furl file", "gatherer { furl_file = \"nope.furl\" }\n", []string{"host.hcl:1,24: Invalid gatherer furl file"}},
+		{"unknown gatherer attribute", "gatherer {\n  furl = \"" + testFurl + "\"\n  port = 1\n}\n", []string{"host.hcl:3,3: Unsupported argument"}},
+		{"backoffs reversed", "gatherer {\n  furl = \"" + testFurl + "\"\n  min_backoff = \"10s\"\n  max_backoff = \"1s\"\n}\n", []string{"host.hcl:4,17: Invalid max_backoff"}},
+		{"two gatherer blocks", "gatherer { furl = \"" + testFurl + "\" }\ngatherer { furl = \"" + testFurl + "\" }\n", []string{"host.hcl:2,1: Duplicate gatherer block"}},
 		{"statsd not loopback", "reporting { statsd = \"0.0.0.0:8125\" }\n", []string{"host.hcl:1,22: Not a loopback address"}},
 		{"statsd no port", "reporting { statsd = \"127.0.0.1\" }\n", []string{"host.hcl:1,22: Invalid address"}},
 		{"status not loopback", "status { listen = \"example.com:80\" }\n", []string{"host.hcl:1,19: Not a loopback address"}},

@@ -42,7 +42,7 @@ type Options struct {
 type Host struct {
 	log     hclog.Logger
 	opts    Options
-	started time.Time
+	born    time.Time
 	store   *store
 	// base is the host's lifetime: every collect call runs under it.
 	base       context.Context
@@ -61,6 +61,7 @@ type Host struct {
 	logged    map[conflict]bool
 	polls     int64
 	lastPoll  time.Duration
+	started   bool // Start was called
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -76,7 +77,7 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 	h := &Host{
 		log:        opts.Logger,
 		opts:       opts,
-		started:    time.Now(),
+		born:       time.Now(),
 		store:      newStore(maxStatsdNames),
 		base:       base,
 		cancelBase: cancel,
@@ -106,6 +107,7 @@ func (h *Host) Start(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cfg := h.cfg
+	h.started = true
 	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
 		return fmt.Errorf("creating basedir: %w", err)
 	}
@@ -140,7 +142,7 @@ func (h *Host) Start(ctx context.Context) error {
 		}
 		h.log.Info("status page ready", "url", url+"statistics")
 	}
-	return nil
+	return h.startGatherer(cfg)
 }
 
 func writeAddrFile(path, s string) error {
@@ -218,7 +220,7 @@ func (h *Host) Poll(ctx context.Context) sdk.Stats {
 	}
 	own.Stats["statsherd.producers"] = sdk.Int(int64(len(producers)))
 	own.Stats["statsherd.registered_producers"] = sdk.Int(int64(len(registered)))
-	own.Stats["statsherd.uptime_seconds"] = sdk.Float(time.Since(h.started).Seconds())
+	own.Stats["statsherd.uptime_seconds"] = sdk.Float(time.Since(h.born).Seconds())
 	if statsd != nil {
 		statsd.addTo(own)
 	}

@@ -83,7 +83,7 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 		}
 	}
 	c.Basedir, c.Reporting, c.Status = old.Basedir, old.Reporting, old.Status
-	relink := c.Nickname != old.Nickname || c.Gatherer != old.Gatherer
+	relink := c.Nickname != old.Nickname || !sameGatherer(c.Gatherer, old.Gatherer)
 
 	h.mu.Lock()
 	h.cfg, h.producers = &c, next
