@@ -4,12 +4,14 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/munin"
+	"github.com/statsherd/statsherd/outputs/prometheus"
 	"github.com/statsherd/statsherd/sdk"
 )
 
 // outputs lists the built-in outputs, by the name used in HCL.
 func outputs() map[string]func(hclog.Logger) sdk.Output {
 	return map[string]func(hclog.Logger) sdk.Output{
-		"munin": munin.New,
+		"munin":         munin.New,
+		prometheus.Name: prometheus.New,
 	}
 }
