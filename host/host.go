@@ -40,10 +40,10 @@ type Options struct {
 
 // Host is one node's host daemon.
 type Host struct {
-	log     hclog.Logger
-	opts    Options
-	born    time.Time
-	store   *store
+	log   hclog.Logger
+	opts  Options
+	born  time.Time
+	store *store
 	// base is the host's lifetime: every collect call runs under it.
 	base       context.Context
 	cancelBase context.CancelFunc

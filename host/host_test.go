@@ -66,7 +66,9 @@ type fakeProducer struct {
 	delay time.Duration
 }
 
-func (p *fakeProducer) Describe(context.Context) (sdk.Info, error)  { return sdk.Info{Name: "fake"}, nil }
+func (p *fakeProducer) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{Name: "fake"}, nil
+}
 func (p *fakeProducer) Configure(context.Context, sdk.Config) error { return nil }
 func (p *fakeProducer) Close(context.Context) error                 { return nil }
 func (p *fakeProducer) Collect(ctx context.Context) (sdk.Stats, error) {
