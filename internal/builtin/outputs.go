@@ -5,6 +5,7 @@ import (
 
 	"github.com/statsherd/statsherd/munin"
 	"github.com/statsherd/statsherd/outputs/prometheus"
+	"github.com/statsherd/statsherd/outputs/stdout"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -13,5 +14,6 @@ func outputs() map[string]func(hclog.Logger) sdk.Output {
 	return map[string]func(hclog.Logger) sdk.Output{
 		"munin":         munin.New,
 		prometheus.Name: prometheus.New,
+		stdout.Name:     stdout.New,
 	}
 }
