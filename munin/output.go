@@ -142,7 +142,10 @@ func (o *output) Write(ctx context.Context, round sdk.Round) error {
 			o.log.Info("new node", "node", s.ID, "nickname", s.Nickname)
 		}
 		ts := s.Timestamp
-		if ts.IsZero() {
+		if ts.IsZero() || ts.Unix() <= 0 {
+			// No time: a zero time.Time does not survive the wire
+			// (UnixNano of year 1 overflows), so anything at or before
+			// the epoch means none.
 			ts = now
 		}
 		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
