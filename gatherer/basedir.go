@@ -1,0 +1,175 @@
+package gatherer
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/statsherd/statsherd/internal/furl"
+)
+
+// Files in a gatherer's base directory.
+const (
+	// IdentityName is the name of the gatherer's key and certificate
+	// (gatherer.key, gatherer.crt).
+	IdentityName = "gatherer"
+	// PortFile remembers the listening port across restarts.
+	PortFile = "portnum"
+	// SecretFile holds the furl's secret.
+	SecretFile = "secret"
+	// FurlFile is the furl, rewritten at every start.
+	FurlFile = "stats_gatherer.furl"
+	// StatusURLFile names the status page's address once it listens.
+	StatusURLFile = "status.url"
+)
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newSecret returns 160 random bits as 32 lowercase base32 characters,
+// like a Tahoe swissnum.
+func newSecret() (string, error) {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making secret: %w", err)
+	}
+	return strings.ToLower(b32.EncodeToString(b)), nil
+}
+
+// loadOrCreateSecret reads basedir/secret, creating it (mode 0600) if
+// missing.
+func loadOrCreateSecret(basedir string) (string, error) {
+	path := filepath.Join(basedir, SecretFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		probe := furl.FURL{Fingerprint: strings.Repeat("a", furl.FingerprintLen), Hints: []string{"h:1"}, Secret: s}
+		if _, perr := furl.Parse(probe.String()); perr != nil {
+			return "", fmt.Errorf("secret file %s is damaged (%w); delete it to make a new secret (every host then needs the new furl)", path, perr)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading secret: %w", err)
+	}
+	s, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// readPortFile returns the port saved in basedir/portnum, 0 if none.
+func readPortFile(basedir string) (int, error) {
+	path := filepath.Join(basedir, PortFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading port file: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	s = strings.TrimPrefix(s, "tcp:") // as Tahoe wrote it
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port file %s holds %.20q, not a port number; fix it or delete it to pick a new port (the furl changes)", path, s)
+	}
+	return n, nil
+}
+
+// listen opens the gatherer's TCP listener: the configured port, else the
+// saved one, else a free one, which is then saved.
+func listen(basedir, address string, port int) (net.Listener, error) {
+	saved, err := readPortFile(basedir)
+	if err != nil {
+		return nil, err
+	}
+	if port == 0 {
+		port = saved
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	got := ln.Addr().(*net.TCPAddr).Port
+	if got != saved {
+		if err := writeFileAtomic(filepath.Join(basedir, PortFile), []byte(strconv.Itoa(got)+"\n"), 0o644); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	return ln, nil
+}
+
+// locationHints returns the furl's hints: the configured ones (a port
+// added where missing), or the machine's addresses followed by 127.0.0.1.
+func locationHints(configured []string, port int) []string {
+	p := strconv.Itoa(port)
+	var hints []string
+	add := func(h string) {
+		for _, x := range hints {
+			if x == h {
+				return
+			}
+		}
+		if len(hints) < furl.MaxHints {
+			hints = append(hints, h)
+		}
+	}
+	if len(configured) > 0 {
+		for _, h := range configured {
+			if _, _, err := net.SplitHostPort(h); err != nil {
+				h = net.JoinHostPort(strings.Trim(h, "[]"), p)
+			}
+			add(h)
+		}
+		return hints
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() || ipn.IP.IsUnspecified() {
+			continue
+		}
+		add(net.JoinHostPort(ipn.IP.String(), p))
+	}
+	add(net.JoinHostPort("127.0.0.1", p))
+	return hints
+}
+
+// writeFileAtomic writes data to path through a temporary file and a
+// rename.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package gatherer
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/furl"
+	"github.com/statsherd/statsherd/internal/identity"
+)
+
+// CreateOptions are the choices of create-gatherer.
+type CreateOptions struct {
+	// Port to listen on; 0 picks a free one now, saved in portnum.
+	Port int
+	// Location are the furl's location hints (host or host:port); empty
+	// means this machine's addresses and 127.0.0.1.
+	Location []string
+}
+
+// Create makes a gatherer base directory (like `tahoe
+// create-stats-gatherer`): the TLS identity, the secret, the port, a
+// commented gatherer.hcl and stats_gatherer.furl, and returns the furl. An
+// existing gatherer directory is left alone and is an error.
+func Create(dir string, o CreateOptions) (furl.FURL, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return furl.FURL{}, fmt.Errorf("base directory: %w", err)
+	}
+	hcl := filepath.Join(dir, config.GathererFileName)
+	if _, err := os.Stat(hcl); err == nil {
+		return furl.FURL{}, fmt.Errorf("%s already exists: %s is already a gatherer base directory (run it with 'statsherd gatherer -basedir %s')", hcl, dir, dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return furl.FURL{}, fmt.Errorf("creating base directory: %w", err)
+	}
+	id, err := identity.LoadOrCreate(dir, IdentityName)
+	if err != nil {
+		return furl.FURL{}, fmt.Errorf("creating the gatherer's TLS identity: %w", err)
+	}
+	secret, err := loadOrCreateSecret(dir)
+	if err != nil {
+		return furl.FURL{}, err
+	}
+	// Take the port now, so that the furl printed here stays valid.
+	ln, err := listen(dir, "", o.Port)
+	if err != nil {
+		return furl.FURL{}, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(o.Location, port), Secret: secret}
+	if _, err := furl.Parse(f.String()); err != nil {
+		return furl.FURL{}, fmt.Errorf("making the furl: %w", err)
+	}
+	if err := writeFileAtomic(hcl, []byte(configTemplate(o)), 0o644); err != nil {
+		return furl.FURL{}, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+		return furl.FURL{}, err
+	}
+	return f, nil
+}
+
+// configTemplate is the commented gatherer.hcl that Create writes.
+func configTemplate(o CreateOptions) string {
+	var listen strings.Builder
+	if o.Port != 0 || len(o.Location) > 0 {
+		listen.WriteString("listen {\n")
+		if o.Port != 0 {
+			fmt.Fprintf(&listen, "  port = %d\n", o.Port)
+		}
+		if len(o.Location) > 0 {
+			q := make([]string, len(o.Location))
+			for i, l := range o.Location {
+				q[i] = strconv.Quote(l)
+			}
+			fmt.Fprintf(&listen, "  location = [%s]\n", strings.Join(q, ", "))
+		}
+		listen.WriteString("}\n")
+	}
+	return `# statsherd gatherer. Run it with: statsherd gatherer -basedir THIS_DIRECTORY
+# Relative paths are relative to this directory, the base directory, which
+# also holds the TLS key (gatherer.key, gatherer.crt), the furl's secret,
+# the port (portnum) and stats_gatherer.furl: give that file to every host.
+# Every setting below is optional; the commented values are the defaults.
+
+# nickname       = "statsherd-gatherer"  # the gatherer's own node in the outputs
+# log_level      = "info"                # trace, debug, info, warn, error
+# poll_interval  = "60s"                 # time between poll rounds
+# poll_timeout   = "10s"                 # each host answers within this, or is dropped
+# output_timeout = "30s"                 # each output writes a round within this
+# output_queue   = 2                     # rounds queued for a slow output before they coalesce
+
+# listen {
+#   port              = 0         # 0: the port saved in portnum (first start: any free port)
+#   address           = ""        # local address to listen on; "" means all
+#   location          = ["gatherer.example.org"]  # furl hints; default: this machine's addresses and 127.0.0.1
+#   handshake_timeout = "10s"     # TLS handshake and hello of a connecting host
+#   max_message_size  = 16777216  # largest answer accepted from a host, bytes
+#   max_connections   = 20000     # connections open at once
+# }
+` + listen.String() + `
+# status { listen = "127.0.0.1:8128" }  # loopback HTTP status page; "" turns it off
+
+# Outputs: each round goes to every output. With no output block, the munin
+# snapshot writer writes stats.json here.
+output "munin" {
+  path = "stats.json"
+}
+# output "stdout" {}                     # print every round (Tahoe's StdOutStatsGatherer)
+# output "prometheus" { listen = "127.0.0.1:9469" }
+`
+}

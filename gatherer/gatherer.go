@@ -1,0 +1,161 @@
+// Package gatherer is the gatherer daemon (Tahoe's StatsGatherer): it
+// accepts hosts over mutual TLS, polls every connected host once per
+// round, and hands each round to its outputs.
+//
+// Open prepares the base directory (TLS identity, secret, port), starts
+// listening and writes stats_gatherer.furl; Run accepts hosts, runs the
+// poll rounds and the status page until its context is done, then closes
+// every connection and stops (flushes) the outputs.
+package gatherer
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/furl"
+	"github.com/statsherd/statsherd/internal/identity"
+)
+
+// Gatherer is a running gatherer.
+type Gatherer struct {
+	cfg    *config.Gatherer
+	log    hclog.Logger
+	id     *identity.Identity
+	secret string
+	furl   furl.FURL
+	ln     net.Listener
+	tls    *tls.Config
+
+	connSem chan struct{}
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	hosts map[string]*host
+
+	outputs []*fanout
+	rounds  roundLog
+	stats   counters
+	start   time.Time
+}
+
+// counters are the gatherer's own counters, reported as its own node.
+type counters struct {
+	rounds, pollFailures, refused, connects atomic.Int64
+	answers                                 atomic.Int64
+}
+
+// Open prepares the base directory and starts listening; outputs are the
+// started outputs, which the gatherer stops when Run ends (Open's caller
+// stops them if Open fails).
+func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating base directory: %w", err)
+	}
+	id, err := identity.LoadOrCreate(cfg.Basedir, IdentityName)
+	if err != nil {
+		return nil, fmt.Errorf("loading the gatherer's TLS identity: %w", err)
+	}
+	secret, err := loadOrCreateSecret(cfg.Basedir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(cfg.Listen.Location, port), Secret: secret}
+	if _, err := furl.Parse(f.String()); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("making the furl: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(cfg.Basedir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	g := &Gatherer{
+		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: serverTLS(id),
+		connSem: make(chan struct{}, cfg.Listen.MaxConnections),
+		hosts:   map[string]*host{},
+		start:   time.Now(),
+	}
+	for i, o := range outputs {
+		timeout := cfg.OutputTimeout
+		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
+			timeout = t.WriteTimeout()
+		}
+		g.outputs = append(g.outputs, newFanout(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
+	}
+	g.rounds.outputs = len(outputs)
+	return g, nil
+}
+
+// Furl is the gatherer's furl.
+func (g *Gatherer) Furl() furl.FURL { return g.furl }
+
+// Addr is the address the gatherer listens on.
+func (g *Gatherer) Addr() net.Addr { return g.ln.Addr() }
+
+// ID is the gatherer's own node id.
+func (g *Gatherer) ID() string { return g.id.ID }
+
+// Run serves until ctx is done, then shuts down: no new hosts, every
+// connection closed, queued rounds written, outputs stopped.
+func (g *Gatherer) Run(ctx context.Context) error {
+	flushCtx := context.WithoutCancel(ctx)
+	var outWG sync.WaitGroup
+	for _, f := range g.outputs {
+		outWG.Add(1)
+		go func() { defer outWG.Done(); f.run(flushCtx) }()
+	}
+	status, err := g.serveStatus(ctx)
+	if err != nil {
+		g.log.Error("status page not started", "error", err)
+	}
+	g.log.Info("gatherer listening", "address", g.ln.Addr().String(), "furl", g.furl.Redacted(),
+		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs))
+
+	acceptDone := make(chan struct{})
+	go func() { defer close(acceptDone); g.accept(ctx) }()
+
+	g.pollLoop(ctx)
+
+	// Shut down.
+	g.ln.Close()
+	<-acceptDone
+	for _, h := range g.connected() {
+		h.close()
+	}
+	g.wg.Wait()
+	if status != nil {
+		status.Close()
+	}
+	for _, f := range g.outputs {
+		f.close()
+	}
+	outWG.Wait()
+	stopCtx, cancel := context.WithTimeout(flushCtx, g.cfg.OutputTimeout+5*time.Second)
+	defer cancel()
+	var stopWG sync.WaitGroup
+	for _, f := range g.outputs {
+		stopWG.Add(1)
+		go func() { defer stopWG.Done(); f.out.Stop(stopCtx) }()
+	}
+	stopWG.Wait()
+	os.Remove(filepath.Join(g.cfg.Basedir, StatusURLFile))
+	g.log.Info("gatherer stopped")
+	return nil
+}

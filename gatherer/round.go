@@ -1,0 +1,168 @@
+package gatherer
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// pollLoop runs a round every poll interval until ctx is done.
+func (g *Gatherer) pollLoop(ctx context.Context) {
+	t := time.NewTicker(g.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.round(ctx)
+		}
+	}
+}
+
+// round polls every connected host concurrently, each under the poll
+// timeout, drops the hosts that fail, and queues the answers, with the
+// gatherer's own node, for every output.
+func (g *Gatherer) round(ctx context.Context) {
+	start := time.Now()
+	seq := g.rounds.begin(start)
+	hosts := g.connected()
+	samples := make([]sdk.NodeSample, len(hosts))
+	ok := make([]bool, len(hosts))
+	var failures int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := h.poll(ctx, seq, g.cfg.PollTimeout)
+			h.mu.Lock()
+			h.polls++
+			if err != nil {
+				h.lastError = err.Error()
+			} else {
+				h.lastAnswer, h.lastError = r.at, ""
+			}
+			h.mu.Unlock()
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				failures++
+				mu.Unlock()
+				// Dropped: it reconnects on its own.
+				if !errors.Is(err, errDropped) {
+					h.log.Warn("poll failed, dropping host", "address", h.addr, "error", err)
+				}
+				h.close()
+				return
+			}
+			samples[i] = sdk.NodeSample{ID: h.id, Nickname: h.nickname, Timestamp: r.at, Stats: r.stats}
+			ok[i] = true
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	nodes := make([]sdk.NodeSample, 0, len(hosts)+1)
+	for i := range samples {
+		if ok[i] {
+			nodes = append(nodes, samples[i])
+		}
+	}
+	took := time.Since(start)
+	g.stats.rounds.Add(1)
+	g.stats.pollFailures.Add(failures)
+	g.stats.answers.Add(int64(len(nodes)))
+	g.rounds.polled(seq, took, len(nodes), int(failures))
+	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
+	r := sdk.Round{Time: start, Nodes: nodes}
+	for _, f := range g.outputs {
+		f.push(seq, r)
+	}
+	if len(g.outputs) == 0 {
+		g.rounds.written(-1, seq)
+	}
+	g.log.Debug("round polled", "round", seq, "hosts", len(hosts), "answers", len(nodes)-1, "failures", failures, "took", took)
+}
+
+// roundLog keeps the timing of recent rounds, for the gatherer's own
+// stats, the status page and the load tool.
+type roundLog struct {
+	mu        sync.Mutex
+	outputs   int
+	seq       uint64
+	starts    map[uint64]time.Time
+	writtenBy []uint64 // the newest round each output has written
+	last      RoundStatus
+}
+
+// RoundStatus describes the last round.
+type RoundStatus struct {
+	Seq          uint64    `json:"seq"`
+	Time         time.Time `json:"time,omitzero"`
+	PollSeconds  float64   `json:"poll_seconds"`
+	Answers      int       `json:"answers"`
+	Failures     int       `json:"failures"`
+	WrittenSeq   uint64    `json:"written_seq"`
+	TotalSeconds float64   `json:"total_seconds"` // start to every output written, of round WrittenSeq
+}
+
+func (l *roundLog) begin(t time.Time) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.starts == nil {
+		l.starts = map[uint64]time.Time{}
+	}
+	l.seq++
+	l.starts[l.seq] = t
+	// Forget rounds too old to matter.
+	for s := range l.starts {
+		if s+64 < l.seq {
+			delete(l.starts, s)
+		}
+	}
+	return l.seq
+}
+
+func (l *roundLog) polled(seq uint64, took time.Duration, answers, failures int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last.Seq, l.last.Time, l.last.PollSeconds = seq, l.starts[seq], took.Seconds()
+	l.last.Answers, l.last.Failures = answers, failures
+}
+
+// written records that output i has written every round up to seq (a
+// coalesced write covers the rounds it merged); i < 0 means there are no
+// outputs. A round is complete once every output has written it.
+func (l *roundLog) written(i int, seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := seq
+	if i >= 0 {
+		if len(l.writtenBy) != l.outputs {
+			l.writtenBy = make([]uint64, l.outputs)
+		}
+		l.writtenBy[i] = max(l.writtenBy[i], seq)
+		m = slices.Min(l.writtenBy)
+	}
+	if m > l.last.WrittenSeq {
+		l.last.WrittenSeq = m
+		if start, ok := l.starts[m]; ok {
+			l.last.TotalSeconds = time.Since(start).Seconds()
+		}
+	}
+}
+
+func (l *roundLog) status() RoundStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
