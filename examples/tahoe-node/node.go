@@ -214,10 +214,11 @@ func (n *node) step(dt float64, rep reporter) error {
 	c["mutable.files_retrieved"] += n.poisson(1.2 * f * dt)
 
 	var errs []error
+	// Every counter goes out every step, idle ones as +0: UDP may lose
+	// the first packets (the host not listening yet, or restarted), and a
+	// counter the host has never heard of is missing from its graphs.
 	for _, name := range counterNames {
-		if d := c[name]; d > 0 {
-			errs = append(errs, rep.Count(name, d))
-		}
+		errs = append(errs, rep.Count(name, c[name]))
 	}
 	errs = append(errs, n.gauges(rep))
 	if n.dirs != nil {
