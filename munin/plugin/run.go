@@ -9,6 +9,7 @@
 package plugin
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +60,10 @@ func Run(args []string, env func(string) string, now time.Time, stdout, stderr i
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	if _, err := stdout.Write(out); err != nil {
+	// Everything that can fail has been done: stream the answer.
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	out(w)
+	if err := w.Flush(); err != nil {
 		fmt.Fprintf(stderr, "%s: writing output: %v\n", name, err)
 		return 1
 	}
@@ -72,7 +76,15 @@ type run struct {
 	now  time.Time
 }
 
-func (r *run) plugin(args []string) ([]byte, error) {
+// output writes a plugin's answer; it cannot fail but for writing.
+type output func(w *bufio.Writer)
+
+// bytesOutput is an answer computed in full.
+func bytesOutput(b []byte) output { return func(w *bufio.Writer) { w.Write(b) } }
+
+// plugin checks everything and reads the snapshot, then returns the
+// answer to write.
+func (r *run) plugin(args []string) (output, error) {
 	cmd := ""
 	if len(args) > 0 {
 		cmd = args[0]
@@ -82,9 +94,10 @@ func (r *run) plugin(args []string) ([]byte, error) {
 	}
 	switch cmd {
 	case "autoconf":
-		return r.autoconf(), nil
+		return bytesOutput(r.autoconf()), nil
 	case "suggest":
-		return r.suggest()
+		b, err := r.suggest()
+		return bytesOutput(b), err
 	case "config", "fetch", "":
 	default:
 		return nil, fmt.Errorf("unknown argument %q; munin calls a plugin with config, fetch, autoconf or suggest", cmd)
@@ -126,22 +139,24 @@ func (r *run) plugin(args []string) ([]byte, error) {
 		}
 	}
 	dirty := r.env(envCapDirty) == "1"
-	var b []byte
-	for _, g := range graphs {
-		if multi {
-			b = append(b, "multigraph "...)
-			b = append(b, g.Name...)
-			b = append(b, '\n')
-		}
-		if cmd == "config" {
-			b = v.appendConfig(b, g)
-			if !dirty {
-				continue
+	return func(w *bufio.Writer) {
+		var b []byte // one graph at a time
+		for _, g := range graphs {
+			b = b[:0]
+			if multi {
+				b = append(b, "multigraph "...)
+				b = append(b, g.Name...)
+				b = append(b, '\n')
 			}
+			if cmd == "config" {
+				b = v.appendConfig(b, g)
+			}
+			if cmd != "config" || dirty {
+				b = v.appendValues(b, g)
+			}
+			w.Write(b)
 		}
-		b = v.appendValues(b, g)
-	}
-	return b, nil
+	}, nil
 }
 
 // autoconf answers munin-node-configure: "yes" when the snapshot named by

@@ -63,6 +63,15 @@ func ParseSelect(data []byte, sel *Select) (Snapshot, error) {
 	return snap, nil
 }
 
+// plain marks the bytes a simple string is made of: printable ASCII but
+// '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 type parser struct {
 	data []byte
 	pos  int
@@ -377,7 +386,11 @@ func (p *parser) rawString() (raw []byte, simple bool, err error) {
 	d := p.data
 	start := p.pos
 	simple = true
-	for i := start + 1; i < len(d); i++ {
+	i := start + 1
+	for i < len(d) && plain[d[i]] {
+		i++
+	}
+	for ; i < len(d); i++ {
 		switch c := d[i]; {
 		case c == '"':
 			p.pos = i + 1
