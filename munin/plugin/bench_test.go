@@ -75,4 +75,3 @@ func BenchmarkMultigraph1000(b *testing.B) {
 func BenchmarkMultigraphDirtyconfig1000(b *testing.B) {
 	benchRun(b, 1000, map[string]string{envCapMulti: "1", envCapDirty: "1"}, graph.Multigraph, "config")
 }
-
