@@ -63,24 +63,29 @@ func (s *statsdServer) Addr() string { return s.conn.LocalAddr().String() }
 // serve reads packets until the listener is closed.
 func (s *statsdServer) serve() {
 	defer close(s.done)
-	buf := make([]byte, 65536)
-	for {
-		n, err := s.conn.Read(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Warn("reading statsd packet", "error", err)
-			continue
-		}
-		s.handle(buf[:n])
+	s.readLoop()
+}
+
+// readErr reports whether the read loop must stop after err.
+func (s *statsdServer) readErr(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return true
 	}
+	s.log.Warn("reading statsd packet", "error", err)
+	time.Sleep(10 * time.Millisecond)
+	return false
 }
 
 // handle applies the lines of one packet.
 func (s *statsdServer) handle(packet []byte) {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
+	s.handleLocked(packet)
+}
+
+// handleLocked applies the lines of one packet; the caller holds
+// s.store.mu.
+func (s *statsdServer) handleLocked(packet []byte) {
 	s.packets++
 	for len(packet) > 0 {
 		var line []byte

@@ -12,3 +12,18 @@ func setReadBuffer(conn *net.UDPConn, size int) int {
 	}
 	return size
 }
+
+// readLoop reads packets until the listener is closed.
+func (s *statsdServer) readLoop() {
+	buf := make([]byte, 65536)
+	for {
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			if s.readErr(err) {
+				return
+			}
+			continue
+		}
+		s.handle(buf[:n])
+	}
+}
