@@ -180,4 +180,3 @@ func sendAt(conn net.Conn, line []byte, rate int, d time.Duration) int64 {
 		time.Sleep(time.Millisecond / 2)
 	}
 }
-
