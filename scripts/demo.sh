@@ -46,8 +46,8 @@ stop_all() {
 	trap - EXIT INT TERM
 	if [ "${#PIDS[@]}" -gt 0 ]; then
 		say "stopping ${#PIDS[@]} processes"
-		# Hosts and the gatherer first (they stop their plugins), the
-		# node programs last.
+		# In the reverse order of starting: each node program and its
+		# host (which stops its plugins), then the gatherer.
 		for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 			kill -TERM "${PIDS[$i]}" 2>/dev/null || true
 		done
@@ -224,7 +224,8 @@ for g in $graphs; do
 	[ "$values" -ge 2 ] || missing+=("$g ($values nodes with a value)")
 done
 
-if [ -x "$ROOT/scripts/munin-render.sh" ] && command -v munin-update >/dev/null 2>&1; then
+have_munin() { command -v munin-cron >/dev/null 2>&1 || [ -x /usr/share/munin/munin-update ]; }
+if [ -x "$ROOT/scripts/munin-render.sh" ] && have_munin; then
 	say "rendering munin graphs (scripts/munin-render.sh)"
 	statsfile=$STATS "$ROOT/scripts/munin-render.sh" "$STATS" "$DEMO/munin-png" ||
 		echo "demo: munin-render.sh failed (exit $?)" >&2
