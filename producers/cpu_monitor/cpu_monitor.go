@@ -57,10 +57,10 @@ type producer struct {
 	now        func() time.Time
 	clockTicks func() int64
 
-	cfg    config
-	ticks  float64
-	cancel context.CancelFunc
-	done   chan struct{}
+	cfg   config
+	ticks float64
+	stop  chan struct{} // closed by Close
+	done  chan struct{} // closed when the sampler has ended
 
 	mu      sync.Mutex
 	who     identity
@@ -92,7 +92,7 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 }
 
 func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
-	if p.cancel != nil {
+	if p.stop != nil {
 		return errors.New("cpu_monitor: configured twice")
 	}
 	p.cfg = config{Interval: time.Minute}
@@ -111,20 +111,18 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	// The first sample is the baseline of the first averages.
 	p.sampleAndLog()
 	// The sampler outlives Configure: it runs until Close.
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	p.done = make(chan struct{})
-	go p.loop(ctx)
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go p.loop()
 	return nil
 }
 
-func (p *producer) loop(ctx context.Context) {
+func (p *producer) loop() {
 	defer close(p.done)
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-p.stop:
 			return
 		case <-t.C:
 			p.sampleAndLog()
@@ -284,9 +282,12 @@ func (p *producer) Collect(context.Context) (sdk.Stats, error) {
 }
 
 func (p *producer) Close(context.Context) error {
-	if p.cancel != nil {
-		p.cancel()
+	// p.done is cleared so that a second Close does nothing; p.stop
+	// stays set, so that the producer cannot be configured again.
+	if p.done != nil {
+		close(p.stop)
 		<-p.done
+		p.done = nil
 	}
 	return nil
 }

@@ -31,14 +31,14 @@ type config struct {
 
 type producer struct {
 	log hclog.Logger
-	// now is the clock; sleep waits d or until ctx is done. Tests replace
-	// both.
+	// now is the clock; sleep waits d, or returns false early when stop
+	// is closed. Tests replace both.
 	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	sleep func(stop <-chan struct{}, d time.Duration) bool
 
-	cfg    config
-	cancel context.CancelFunc
-	done   chan struct{}
+	cfg  config
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the loop has ended
 
 	mu      sync.Mutex
 	samples []float64 // delays in seconds, oldest first, at most numSamples
@@ -46,17 +46,17 @@ type producer struct {
 
 // New returns the load_monitor producer. It starts nothing until Configure.
 func New(log hclog.Logger) sdk.Producer {
-	return &producer{log: log, now: time.Now, sleep: sleepCtx}
+	return &producer{log: log, now: time.Now, sleep: sleep}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+func sleep(stop <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		return true
+	case <-stop:
+		return false
 	}
 }
 
@@ -76,7 +76,7 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 }
 
 func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
-	if p.cancel != nil {
+	if p.stop != nil {
 		return fmt.Errorf("load_monitor: configured twice")
 	}
 	p.cfg = config{WarnIfDelayExceeds: time.Second}
@@ -84,20 +84,18 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 		return err
 	}
 	// The loop outlives the Configure call: it runs until Close.
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	p.done = make(chan struct{})
-	go p.loop(ctx)
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go p.loop()
 	return nil
 }
 
 // loop sleeps loopInterval at a time and records how late each wake-up
-// was, until ctx is cancelled.
-func (p *producer) loop(ctx context.Context) {
+// was, until Close.
+func (p *producer) loop() {
 	defer close(p.done)
 	last := p.now()
 	for {
-		if err := p.sleep(ctx, loopInterval); err != nil {
+		if !p.sleep(p.stop, loopInterval) {
 			return
 		}
 		now := p.now()
@@ -147,9 +145,12 @@ func (p *producer) Collect(context.Context) (sdk.Stats, error) {
 }
 
 func (p *producer) Close(context.Context) error {
-	if p.cancel != nil {
-		p.cancel()
+	// p.done is cleared so that a second Close does nothing; p.stop
+	// stays set, so that the producer cannot be configured again.
+	if p.done != nil {
+		close(p.stop)
 		<-p.done
+		p.done = nil
 	}
 	return nil
 }

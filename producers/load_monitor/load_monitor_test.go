@@ -30,18 +30,18 @@ func (f *fakeTime) now() time.Time {
 	return f.t
 }
 
-func (f *fakeTime) sleep(ctx context.Context, d time.Duration) error {
+func (f *fakeTime) sleep(stop <-chan struct{}, d time.Duration) bool {
 	f.mu.Lock()
 	if len(f.delays) == 0 {
 		f.mu.Unlock()
 		close(f.drained)
-		<-ctx.Done()
-		return ctx.Err()
+		<-stop
+		return false
 	}
 	f.t = f.t.Add(d + f.delays[0])
 	f.delays = f.delays[1:]
 	f.mu.Unlock()
-	return nil
+	return true
 }
 
 func ms(n ...int) []time.Duration {
@@ -117,8 +117,11 @@ func TestCloseStopsLoop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not stop the loop")
 	}
+	if err := p.Close(ctx); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
 	if err := p.Configure(ctx, nil); err == nil {
-		t.Error("a second Configure was accepted")
+		t.Error("a Configure after Close was accepted")
 	}
 }
 
