@@ -247,3 +247,27 @@ func TestStatsdAndStatusPage(t *testing.T) {
 		}
 	}
 }
+
+func TestNameConflictResolvedAndReported(t *testing.T) {
+	t.Parallel()
+	h := newTestHost(t)
+	c, err := report.Dial(readAddr(t, h, "statsd.addr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Count("shared.n", 100)
+	c.Close()
+	p := &fakeProducer{stats: sdk.Stats{Counters: map[string]int64{"shared.n": 1, "statsherd.polls": -1}}}
+	go report.RegisterProducer(t.Context(), h.Config().Reporting.Socket, "app", p)
+	for range 3 {
+		st := pollUntil(t, h, "saw the conflicts", func(st sdk.Stats) bool {
+			return st.Stats["statsherd.name_conflicts"] == sdk.Int(2)
+		})
+		if st.Counters["shared.n"] != 1 {
+			t.Errorf("shared.n = %d: the registered producer comes before statsd", st.Counters["shared.n"])
+		}
+		if st.Counters["statsherd.polls"] < 1 {
+			t.Errorf("statsherd.polls = %d: the host's own stats come first", st.Counters["statsherd.polls"])
+		}
+	}
+}

@@ -21,6 +21,10 @@ import (
 	"github.com/statsherd/statsherd/sdk/report"
 )
 
+// maxSocketPath is the longest unix socket path every system accepts
+// (sun_path is 104 bytes on the BSDs, 108 on Linux, with a final NUL).
+const maxSocketPath = 103
+
 // helloTimeout bounds how long a new connection may take to say who it is.
 const helloTimeout = 10 * time.Second
 
@@ -59,6 +63,9 @@ type registered struct {
 // listenRegister listens on the unix socket at path, in a directory only
 // the host's user may enter, the socket itself mode 0600.
 func listenRegister(path string, base context.Context, log hclog.Logger, taken func(string) bool, timeout func() time.Duration) (*registry, error) {
+	if len(path) > maxSocketPath {
+		return nil, fmt.Errorf("register socket: the path %s is %d bytes long, but a unix socket path may have at most %d; set reporting.socket to a shorter path", path, len(path), maxSocketPath)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("register socket: %w", err)
 	}

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/statsherd/statsherd/config"
@@ -85,6 +86,9 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 	c.Basedir, c.Reporting, c.Status = old.Basedir, old.Reporting, old.Status
 	relink := c.Nickname != old.Nickname || !sameGatherer(c.Gatherer, old.Gatherer)
 
+	if c.LogLevel != old.LogLevel {
+		h.log.SetLevel(hclog.LevelFromString(c.LogLevel))
+	}
 	h.mu.Lock()
 	h.cfg, h.producers = &c, next
 	h.mu.Unlock()
