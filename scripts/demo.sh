@@ -189,7 +189,6 @@ done
 
 # --- wait for rounds -------------------------------------------------------
 STATS=$G/stats.json
-secs=$(awk -v p="$POLL" 'BEGIN { v = p + 0; if (p ~ /ms$/) v /= 1000; else if (p ~ /m$/) v *= 60; print v }')
 say "waiting for all $NODES nodes in $STATS"
 nodes_seen() { # how many nodes in the snapshot have the demo node's stats
 	[ -s "$STATS" ] || { echo 0; return; }
@@ -203,9 +202,23 @@ until [ "$(nodes_seen)" -ge "$NODES" ]; do
 	[ "$SECONDS" -lt "$deadline" ] || die "after 60 s, $(nodes_seen) of $NODES nodes in $STATS; see the logs in $DEMO"
 	sleep 0.5
 done
-wait_s=$(awk -v s="$secs" -v r="$ROUNDS" 'BEGIN { print s * r + 0.5 }')
-echo "all $NODES nodes seen; letting $ROUNDS more rounds pass (${wait_s}s)"
-sleep "$wait_s"
+# Keep the snapshot of every round from here on: munin-render.sh can feed
+# them to munin as successive 5-minute steps.
+SNAPS=$DEMO/snapshots
+mkdir -p "$SNAPS"
+echo "all $NODES nodes seen; letting $ROUNDS more rounds pass (snapshots in $SNAPS)"
+last="" kept=0
+deadline=$((SECONDS + 60))
+while [ "$kept" -le "$ROUNDS" ]; do
+	m=$(stat -c %y "$STATS" 2>/dev/null || true)
+	if [ -n "$m" ] && [ "$m" != "$last" ]; then
+		last=$m
+		cp "$STATS" "$SNAPS/$(printf 'round-%03d.json' "$kept")"
+		kept=$((kept + 1))
+	fi
+	[ "$SECONDS" -lt "$deadline" ] || die "the snapshot stopped changing after $kept rounds; see $DEMO/gatherer.log"
+	sleep 0.2
+done
 
 # --- munin -----------------------------------------------------------------
 LINKS=$DEMO/munin-plugins
@@ -227,7 +240,7 @@ done
 have_munin() { command -v munin-cron >/dev/null 2>&1 || [ -x /usr/share/munin/munin-update ]; }
 if [ -x "$ROOT/scripts/munin-render.sh" ] && have_munin; then
 	say "rendering munin graphs (scripts/munin-render.sh)"
-	statsfile=$STATS "$ROOT/scripts/munin-render.sh" "$STATS" "$DEMO/munin-png" ||
+	statsfile=$STATS SNAPSHOTS=$SNAPS "$ROOT/scripts/munin-render.sh" "$STATS" "$DEMO/munin-png" ||
 		echo "demo: munin-render.sh failed (exit $?)" >&2
 else
 	say "munin is not installed (or scripts/munin-render.sh is missing): no PNGs"
