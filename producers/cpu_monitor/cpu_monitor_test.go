@@ -323,3 +323,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Errorf("stats = %v", st.Stats)
 	}
 }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}

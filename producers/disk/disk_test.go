@@ -172,3 +172,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Errorf("partial stats lost over gRPC: %v", st.Stats)
 	}
 }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}

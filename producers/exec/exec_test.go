@@ -273,3 +273,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Errorf("stats = %+v, want the good lines kept", st)
 	}
 }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}

@@ -170,3 +170,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}

@@ -177,3 +177,8 @@ func TestOverGRPC(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}

@@ -187,3 +187,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Errorf("encoding_count = %d, want 1", n)
 	}
 }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}

@@ -73,3 +73,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Errorf("node.uptime = %v, want about 0.01", st.Stats["node.uptime"])
 	}
 }
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}
