@@ -46,8 +46,8 @@ stop_all() {
 	trap - EXIT INT TERM
 	if [ "${#PIDS[@]}" -gt 0 ]; then
 		say "stopping ${#PIDS[@]} processes"
-		# In the reverse order of starting: each node program and its
-		# host (which stops its plugins), then the gatherer.
+		# In the reverse order of starting: each host (which stops its
+		# plugins) and its node program, then the gatherer.
 		for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 			kill -TERM "${PIDS[$i]}" 2>/dev/null || true
 		done
@@ -182,9 +182,12 @@ producer "dir_count" {
 }
 EOF
 	say "$nick: host (statsd 127.0.0.1:$STATSD, status http://127.0.0.1:$STATUS/) and tahoe-node"
-	start "host $i" "$N/host.log" "$BIN/statsherd" host -config "$N/host.hcl"
+	# The node first, so its pidfile exists when cpu_monitor and process
+	# start; what it sends before the host listens is lost, but it sends
+	# every counter and stat at every step.
 	start "tahoe-node $i" "$N/tahoe-node.log" "$BIN/tahoe-node" -statsd "127.0.0.1:$STATSD" -interval 500ms -seed "$i" -helper-dir "$N/helper"
 	echo "${PIDS[-1]}" >"$N/tahoe-node.pid"
+	start "host $i" "$N/host.log" "$BIN/statsherd" host -config "$N/host.hcl"
 done
 
 # --- wait for rounds -------------------------------------------------------
