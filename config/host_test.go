@@ -174,3 +174,35 @@ func TestLoadHostDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeHost checks that no host file crashes the decoder, and that a
+// file decoded without errors has what the host relies on.
+func FuzzDecodeHost(f *testing.F) {
+	for _, s := range []string{
+		"nickname = \"n\"\nproducer \"a\" {}\n",
+		"poll_timeout = \"1s\"\nreporting { statsd = \"127.0.0.1:0\" }\nstatus { listen = \"\" }\n",
+		"gatherer { furl = \"" + testFurl + "\" }\n",
+		"gatherer {\n  furl_file = \"x\"\n  min_backoff = \"1s\"\n}\n",
+		"producer \"a\" { timeout = \"5s\"\n plugin = \"/bin/true\"\n sha256 = \"00\" }\n",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, src []byte) {
+		p := NewParser()
+		file, diags := p.ParseSource(src, filepath.Join(dir, "host.hcl"))
+		if diags.HasErrors() {
+			return
+		}
+		h, diags := DecodeHost(file.Body, filepath.Join(dir, "host.hcl"))
+		if diags.HasErrors() {
+			return
+		}
+		if h.Nickname == "" || h.Basedir == "" || h.PollTimeout <= 0 || h.Gatherer.MaxBackoff < h.Gatherer.MinBackoff {
+			t.Fatalf("decoded %q into %+v", src, h)
+		}
+		if h.Gatherer.Configured() && len(h.Gatherer.FURL.Hints) == 0 {
+			t.Fatalf("gatherer configured without a parsed furl: %q", src)
+		}
+	})
+}

@@ -18,14 +18,23 @@ import (
 // the listener is busy.
 const statsdReadBuffer = 16 << 20
 
-// dropKeys name the host counters of dropped lines, by reason.
-var dropKeys = [...]string{
-	dropSyntax:      "statsherd.statsd.dropped.syntax",
-	dropType:        "statsherd.statsd.dropped.type",
-	dropValue:       "statsherd.statsd.dropped.value",
-	dropRate:        "statsherd.statsd.dropped.rate",
-	dropName:        "statsherd.statsd.dropped.invalid_name",
-	dropTooManyName: "statsherd.statsd.dropped.too_many_names",
+// dropKey names the host counter of lines dropped for a reason.
+func dropKey(r dropReason) string {
+	switch r {
+	case dropSyntax:
+		return "statsherd.statsd.dropped.syntax"
+	case dropType:
+		return "statsherd.statsd.dropped.type"
+	case dropValue:
+		return "statsherd.statsd.dropped.value"
+	case dropRate:
+		return "statsherd.statsd.dropped.rate"
+	case dropName:
+		return "statsherd.statsd.dropped.invalid_name"
+	case dropTooManyName:
+		return "statsherd.statsd.dropped.too_many_names"
+	}
+	return ""
 }
 
 // statsdServer is the statsd listener: it parses the lines of every packet
@@ -40,7 +49,7 @@ type statsdServer struct {
 
 	// Guarded by store.mu, like the values they count.
 	packets, lines int64
-	dropped        [len(dropKeys)]int64
+	dropped        [numDropReasons]int64
 	lastLog        time.Time
 }
 
@@ -131,11 +140,9 @@ func (s *statsdServer) addTo(st sdk.Stats) {
 	st.Counters["statsherd.statsd.packets"] = s.packets
 	st.Counters["statsherd.statsd.lines"] = s.lines
 	var total int64
-	for why, key := range dropKeys {
-		if key != "" {
-			st.Counters[key] = s.dropped[why]
-			total += s.dropped[why]
-		}
+	for why := dropNone + 1; why < numDropReasons; why++ {
+		st.Counters[dropKey(why)] = s.dropped[why]
+		total += s.dropped[why]
 	}
 	st.Counters["statsherd.statsd.dropped"] = total
 	st.Stats["statsherd.statsd.names"] = sdk.Int(int64(len(s.store.counters) + len(s.store.gauges)))

@@ -27,6 +27,7 @@ const (
 	dropRate                   // a sample rate outside (0, 1]
 	dropName                   // not a valid stat name (sdk.ValidName)
 	dropTooManyName            // a new name beyond the host's limit
+	numDropReasons
 )
 
 func (r dropReason) String() string {
