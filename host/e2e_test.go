@@ -347,6 +347,26 @@ producer "b" { plugin = "PLUGIN" }
 	if st.Counters["node.kept"] != 5 {
 		t.Errorf("statsd counter lost: %d", st.Counters["node.kept"])
 	}
+
+	// A changed block restarts that producer only; a removed one stops.
+	writeConfig(t, d.dir, `
+reporting { statsd = "127.0.0.1:0" }
+status { listen = "127.0.0.1:0" }
+producer "a" {
+  plugin = "PLUGIN"
+  prefix = "renamed"
+}
+`)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	st = d.pollUntil("restarted a", func(st sdk.Stats) bool { return st.Stats["renamed.answer"] == sdk.Int(42) })
+	for _, gone := range []string{"a.answer", "b.answer", "statsherd.producer.b.up"} {
+		if _, ok := st.Stats[gone]; ok {
+			t.Errorf("%s still reported after the reload", gone)
+		}
+	}
+	if st.Counters["node.kept"] != 5 {
+		t.Errorf("statsd counter lost: %d", st.Counters["node.kept"])
+	}
 }
 
 func TestE2EOnceMatchesWhatTheGathererReceives(t *testing.T) {
