@@ -505,3 +505,113 @@ gatherer {
 		t.Errorf("status page should say not connected, without the secret:\n%s", b)
 	}
 }
+
+func TestE2EOnceMatchesTheGatherersSnapshot(t *testing.T) {
+	t.Parallel()
+	base := shortTempDir(t)
+	gdir := filepath.Join(base, "g")
+	if out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
+		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(gdir, "gatherer.hcl"), []byte(`
+poll_interval = "500ms"
+poll_timeout  = "400ms"
+listen {
+  address  = "127.0.0.1"
+  location = ["127.0.0.1"]
+}
+status { listen = "" }
+output "munin" { path = "stats.json" }
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var gout syncBuffer
+	g := exec.Command(bins.statsherd, "gatherer", "-basedir", gdir)
+	g.Stdout, g.Stderr = &gout, &gout
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Process.Signal(syscall.SIGTERM); g.Wait() })
+	furl := filepath.Join(gdir, "stats_gatherer.furl")
+	for i := 0; ; i++ {
+		if fi, err := os.Stat(furl); err == nil && fi.Size() > 0 {
+			break
+		}
+		if i > 300 {
+			t.Fatalf("no furl from the gatherer:\n%s", gout.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	src := `
+nickname     = "snap"
+poll_timeout = "300ms"
+gatherer { furl_file = "` + furl + `" }
+reporting {
+  statsd = ""
+  socket = ""
+}
+status { listen = "127.0.0.1:0" }
+producer "p" { plugin = "PLUGIN" }
+`
+	startDaemon(t, src)
+	statsfile := filepath.Join(gdir, "stats.json")
+	type sample struct {
+		Nickname string `json:"nickname"`
+		Stats    struct {
+			Counters map[string]json.RawMessage `json:"counters"`
+			Stats    map[string]json.RawMessage `json:"stats"`
+		} `json:"stats"`
+	}
+	var got sample
+	for i := 0; ; i++ {
+		var snap map[string]sample
+		if b, err := os.ReadFile(statsfile); err == nil && json.Unmarshal(b, &snap) == nil {
+			for _, s := range snap {
+				if s.Nickname == "snap" && string(s.Stats.Stats["statsherd.gatherer.connected"]) == "1" {
+					got = s
+				}
+			}
+		}
+		if got.Nickname != "" {
+			break
+		}
+		if i > 400 {
+			t.Fatalf("the host never reached the gatherer's snapshot:\n%s", gout.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	dir := shortTempDir(t)
+	path := writeConfig(t, dir, src)
+	out, err := exec.Command(bins.statsherd, "host", "-config", path, "--once").Output()
+	if err != nil {
+		t.Fatalf("--once: %v", err)
+	}
+	var once struct {
+		Counters map[string]json.RawMessage `json:"counters"`
+		Stats    map[string]json.RawMessage `json:"stats"`
+	}
+	if err := json.Unmarshal(out, &once); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(c, s map[string]json.RawMessage) string {
+		var out []string
+		for k := range c {
+			out = append(out, "counter "+k)
+		}
+		for k := range s {
+			out = append(out, "stat "+k)
+		}
+		sort.Strings(out)
+		return strings.Join(out, "\n")
+	}
+	if a, b := keys(once.Counters, once.Stats), keys(got.Stats.Counters, got.Stats.Stats); a != b {
+		t.Errorf("--once names:\n%s\n\nthe gatherer's names:\n%s", a, b)
+	}
+	for _, k := range []string{"p.answer", "p.half", "statsherd.gatherer.configured"} {
+		if a, b := string(once.Stats[k]), string(got.Stats.Stats[k]); a != b {
+			t.Errorf("%s: --once %s, the gatherer %s", k, a, b)
+		}
+	}
+}

@@ -117,21 +117,26 @@ func (h *Host) gathererStatus() string {
 	return msg
 }
 
-// gathererStats adds the state of the gatherer connection to st.
+// gathererStats adds the state of the gatherer connection to st. The
+// names are the same whether or not the link runs (--once), so every
+// answer of a host has the same shape.
 func (h *Host) gathererStats(st sdk.Stats) {
 	h.mu.Lock()
-	l := h.gatherer.link
+	l, configured := h.gatherer.link, h.cfg.Gatherer.Configured()
 	h.mu.Unlock()
-	configured, connected := int64(0), int64(0)
+	var s link.Status
 	if l != nil {
-		configured = 1
-		s := l.Status()
-		if s.Connected {
-			connected = 1
-		}
-		st.Counters["statsherd.gatherer.connects"] = s.Connects
-		st.Counters["statsherd.gatherer.polls"] = s.Polls
+		s = l.Status()
 	}
-	st.Stats["statsherd.gatherer.configured"] = sdk.Int(configured)
-	st.Stats["statsherd.gatherer.connected"] = sdk.Int(connected)
+	st.Stats["statsherd.gatherer.configured"] = boolValue(configured)
+	st.Stats["statsherd.gatherer.connected"] = boolValue(s.Connected)
+	st.Counters["statsherd.gatherer.connects"] = s.Connects
+	st.Counters["statsherd.gatherer.polls"] = s.Polls
+}
+
+func boolValue(b bool) sdk.Value {
+	if b {
+		return sdk.Int(1)
+	}
+	return sdk.Int(0)
 }
