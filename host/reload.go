@@ -91,7 +91,13 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 	}
 	h.mu.Lock()
 	h.cfg, h.producers = &c, next
+	reg := h.reg
 	h.mu.Unlock()
+	if reg != nil {
+		for _, r := range reg.producers() {
+			r.col.setTimeout(c.PollTimeout)
+		}
+	}
 	stopProducers(ctx, stop)
 	if relink {
 		h.restartGatherer()

@@ -54,10 +54,13 @@ func Dial(addr string) (*Client, error) {
 }
 
 // Count adds delta to the counter name (Tahoe's stats_provider.count). A
-// counter only goes up: delta should not be negative.
+// counter only goes up: a negative delta is an error.
 func (c *Client) Count(name string, delta int64) error {
 	if err := sdk.ValidName(name); err != nil {
 		return fmt.Errorf("report: %w", err)
+	}
+	if delta < 0 {
+		return fmt.Errorf("report: counter %s: delta %d is negative; counters only go up (use Gauge for a value that goes down)", name, delta)
 	}
 	var line [sdk.MaxNameLen + 32]byte
 	b := append(line[:0], name...)

@@ -89,6 +89,7 @@ func TestClientRefusesBadInput(t *testing.T) {
 	}{
 		{"bad name", c.Count("a b", 1)},
 		{"empty name", c.Count("", 1)},
+		{"negative delta", c.Count("a", -1)},
 		{"NaN", c.Gauge("x", nan())},
 	}
 	for _, tt := range tests {
