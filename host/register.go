@@ -21,6 +21,9 @@ import (
 	"github.com/statsherd/statsherd/sdk/report"
 )
 
+// registeredKind is the State.Kind of a registered program.
+const registeredKind = "registered"
+
 // maxSocketPath is the longest unix socket path every system accepts
 // (sun_path is 104 bytes on the BSDs, 108 on Linux, with a final NUL).
 const maxSocketPath = 103
@@ -152,7 +155,7 @@ func (r *registry) handle(conn net.Conn) {
 	}
 	log := r.log.With("producer", name)
 	p := &registered{name: name, conn: conn, pending: map[uint64]chan report.CollectResponse{},
-		state: supervisor.State{Kind: "registered", Name: name, Up: true, Starts: 1}}
+		state: supervisor.State{Kind: registeredKind, Name: name, Up: true, Starts: 1}}
 	p.col = &collector{name: "registered producer " + name, timeout: r.timeout(), fn: p.collect, base: r.base, log: log}
 	r.mu.Lock()
 	if _, dup := r.conns[name]; dup {

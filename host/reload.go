@@ -107,13 +107,20 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 	return diags
 }
 
-// States returns the state of every configured producer, in config order.
-func (h *Host) States() []supervisor.State {
+// allStates returns the state of every producer: configured ones in
+// config order, then registered programs by name.
+func (h *Host) allStates() []supervisor.State {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]supervisor.State, len(h.producers))
-	for i, p := range h.producers {
-		out[i] = p.plugin.State()
+	out := make([]supervisor.State, 0, len(h.producers))
+	for _, p := range h.producers {
+		out = append(out, p.plugin.State())
+	}
+	reg := h.reg
+	h.mu.Unlock()
+	if reg != nil {
+		for _, r := range reg.producers() {
+			out = append(out, r.stateSnapshot())
+		}
 	}
 	return out
 }

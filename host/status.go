@@ -88,6 +88,22 @@ func (h *Host) writeText(w http.ResponseWriter, st sdk.Stats, took time.Duration
 	fmt.Fprintf(&b, "JSON, as the gatherer receives it: /statistics?t=json\n\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	states := h.allStates()
+	fmt.Fprintf(tw, "Producers (%d)\tstate\tcalls\tfailures\trestarts\tlast error\n", len(states))
+	for _, s := range states {
+		up := "up"
+		if !s.Up {
+			up = "DOWN"
+		}
+		name := s.Name
+		if s.Kind == registeredKind {
+			name += " (registered)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\n", name, up, s.Calls, s.Failures, s.Restarts, oneLine(s.LastError))
+	}
+	tw.Flush()
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Counters (%d)\t\n", len(st.Counters))
 	for _, k := range sortedKeys(st.Counters) {
 		fmt.Fprintf(tw, "  %s\t%d\n", k, st.Counters[k])
@@ -98,6 +114,15 @@ func (h *Host) writeText(w http.ResponseWriter, st sdk.Stats, took time.Duration
 	}
 	tw.Flush()
 	w.Write([]byte(b.String()))
+}
+
+// oneLine shortens an error for a table cell.
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {
