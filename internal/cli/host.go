@@ -55,7 +55,9 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() > 0 {
+	if sub == "" && fs.NArg() == 1 && fs.Arg(0) == "id" { // statsherd host -config F id
+		sub = "id"
+	} else if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "statsherd host: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return 2
