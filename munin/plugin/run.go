@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -225,7 +224,7 @@ func (r *run) load(sel *snapshot.Select) (snapshot.Snapshot, error) {
 	if path == "" {
 		return nil, fmt.Errorf("the environment variable %s is not set; set it to the gatherer's stats.json with 'env.%s' in munin's plugin-conf.d", EnvStatsFile, EnvStatsFile)
 	}
-	data, err := os.ReadFile(path)
+	data, release, err := readFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading snapshot: %w (%s names it; the gatherer's munin output writes it once per round)", err, EnvStatsFile)
@@ -233,6 +232,7 @@ func (r *run) load(sel *snapshot.Select) (snapshot.Snapshot, error) {
 		return nil, fmt.Errorf("reading snapshot: %w", err)
 	}
 	snap, err := snapshot.ParseSelect(data, sel)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s is corrupt: %w", path, err)
 	}

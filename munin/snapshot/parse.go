@@ -30,6 +30,17 @@ func (s *Select) keeps(c Category, name []byte) bool {
 	return s.Stats[string(name)]
 }
 
+// size is how many values of c a node keeps at most, 0 if unknown.
+func (s *Select) size(c Category) int {
+	switch {
+	case s == nil:
+		return 0
+	case c == Counters:
+		return len(s.Counters)
+	}
+	return len(s.Stats)
+}
+
 // SyntaxError is a snapshot that is not valid JSON or not shaped like a
 // snapshot. Line and Column are 1-based; Column counts bytes.
 type SyntaxError struct {
@@ -131,7 +142,7 @@ func (p *parser) node(id string) (*Node, error) {
 	if p.peek() != '{' {
 		return nil, p.errf("node %q: a node is an object with timestamp, nickname and stats, found %s", id, p.what())
 	}
-	n := &Node{Counters: map[string]Value{}, Stats: map[string]Value{}}
+	n := &Node{Counters: make(map[string]Value, p.sel.size(Counters)), Stats: make(map[string]Value, p.sel.size(Stats))}
 	err := p.object(func(key string) error {
 		switch key {
 		case "timestamp":
