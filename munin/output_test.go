@@ -361,3 +361,21 @@ func benchRound(n, stats int) sdk.Round {
 	}
 	return r
 }
+
+// BenchmarkConfigure10000 loads a 10,000-node snapshot, as at gatherer start.
+func BenchmarkConfigure10000(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "stats.json")
+	ctx := context.Background()
+	o := New(hclog.NewNullLogger())
+	if err := o.Configure(ctx, config(b, map[string]any{"path": path})); err != nil {
+		b.Fatal(err)
+	}
+	if err := o.Write(ctx, benchRound(10000, 20)); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := New(hclog.NewNullLogger()).Configure(ctx, config(b, map[string]any{"path": path})); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
