@@ -51,6 +51,19 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
+// TestBinaryIsFromThisBuild: the binary under test carries this test
+// run's stamp, so no installed or stale statsherd-munin is tested.
+func TestBinaryIsFromThisBuild(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(pluginBin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("statsherd-munin version: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "statsherd-munin ") || !strings.Contains(string(out), testbin.Stamp) {
+		t.Errorf("statsherd-munin version = %q, want the stamp %s", out, testbin.Stamp)
+	}
+}
+
 // needMunin finds a munin program: a test that needs it fails in CI and is
 // skipped, saying what is missing, elsewhere.
 func needMunin(t *testing.T, names ...string) {

@@ -37,7 +37,7 @@ type Graph struct {
 	Origin string
 }
 
-// AppendConfig appends the graph's header lines to b.
+// AppendHeader appends the graph's header lines to b.
 func (g *Graph) AppendHeader(b []byte) []byte {
 	for _, l := range g.Header {
 		b = append(b, l...)

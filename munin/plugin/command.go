@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/statsherd/statsherd/internal/version"
 	"github.com/statsherd/statsherd/munin/graph"
 )
 
@@ -22,6 +24,8 @@ const usage = `usage:
       environment variable graphs names their file.
   statsherd-munin graphs
       list the graphs: name, kind, stat.
+  statsherd-munin version
+      print the version.
 
 munin runs statsherd-munin through those links, never by this name: see
 munin/README.md.
@@ -49,6 +53,9 @@ func runCommand(args []string, env func(string) string, stdout, stderr io.Writer
 		for _, g := range t.Graphs() {
 			fmt.Fprintf(stdout, "%s\t%s\t%s\n", g.Name, g.Category, g.Stat)
 		}
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, strings.Replace(version.String(), "statsherd", Command, 1))
 		return 0
 	case "help", "-h", "-help", "--help":
 		io.WriteString(stdout, usage)
