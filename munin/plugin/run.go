@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -205,7 +206,7 @@ func (r *run) staleAfter() (time.Duration, error) {
 func parseSeconds(s string) (time.Duration, error) {
 	var d time.Duration
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f > float64(1<<62)/1e9 || f != f {
+		if f > float64(1<<62)/1e9 || math.IsNaN(f) {
 			return 0, errors.New("out of range")
 		}
 		d = time.Duration(f * 1e9)
