@@ -27,10 +27,11 @@ func Output(t testing.TB, impl sdk.Output) sdk.Output {
 
 func dispense(t testing.TB, kind string, p sdk.Producer, o sdk.Output) any {
 	t.Helper()
-	client, server := plugin.TestPluginGRPCConn(t, false, sdk.PluginSets(p, o)[sdk.ProtocolVersion])
+	client, _ := plugin.TestPluginGRPCConn(t, false, sdk.PluginSets(p, o)[sdk.ProtocolVersion])
 	t.Cleanup(func() {
+		// Closing the client shuts the server down too (go-plugin's
+		// controller); stopping it here as well would race with that.
 		client.Close()
-		server.Stop()
 	})
 	raw, err := client.Dispense(kind)
 	if err != nil {

@@ -85,7 +85,13 @@ func TestOutputOverGRPC(t *testing.T) {
 	if err := o.Write(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	if len(impl.rounds) != 1 || !impl.rounds[0].Nodes[0].Timestamp.Equal(now) || impl.rounds[0].Nodes[0].Stats.Stats["s"] != sdk.Float(0.5) {
+	if err := o.Write(context.Background(), sdk.Round{Nodes: []sdk.NodeSample{{ID: "zero"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(impl.rounds) != 2 || !impl.rounds[1].Time.IsZero() || !impl.rounds[1].Nodes[0].Timestamp.IsZero() {
+		t.Errorf("zero times did not survive the trip: %+v", impl.rounds)
+	}
+	if len(impl.rounds) != 2 || !impl.rounds[0].Nodes[0].Timestamp.Equal(now) || impl.rounds[0].Nodes[0].Stats.Stats["s"] != sdk.Float(0.5) {
 		t.Errorf("output got %+v", impl.rounds)
 	}
 }
