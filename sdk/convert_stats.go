@@ -18,14 +18,13 @@ func StatsToProto(s Stats) *proto.Stats {
 		}
 	}
 	for k, v := range s.Stats {
-		switch v.kind {
-		case kindInt:
+		if i, ok := v.Int64(); ok {
 			p.IntNames = append(p.IntNames, k)
-			p.IntValues = append(p.IntValues, v.i)
-		case kindFloat:
+			p.IntValues = append(p.IntValues, i)
+		} else if f, ok := v.Float64(); ok {
 			p.FloatNames = append(p.FloatNames, k)
-			p.FloatValues = append(p.FloatValues, v.f)
-		default:
+			p.FloatValues = append(p.FloatValues, f)
+		} else {
 			p.NullNames = append(p.NullNames, k)
 		}
 	}

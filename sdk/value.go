@@ -1,114 +1,32 @@
 package sdk
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"math"
-	"strconv"
-)
 
-type valueKind uint8
-
-const (
-	kindNull valueKind = iota
-	kindInt
-	kindFloat
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // Value is the value of one stat: an integer, a float, or null (unknown).
-// The zero Value is null.
-type Value struct {
-	kind valueKind
-	i    int64
-	f    float64
-}
+// The zero Value is null. (It is defined in sdk/stat, which needs nothing
+// but the standard library.)
+type Value = stat.Value
 
 // Null is the unknown value.
-var Null = Value{}
+var Null = stat.Null
 
 // Int returns an integer Value.
-func Int(i int64) Value { return Value{kind: kindInt, i: i} }
+func Int(i int64) Value { return stat.Int(i) }
 
-// Float returns a float Value. NaN and infinities are not numbers any
-// backend can graph, so they become Null.
-func Float(f float64) Value {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return Null
-	}
-	return Value{kind: kindFloat, f: f}
-}
+// Float returns a float Value; NaN and infinities become Null.
+func Float(f float64) Value { return stat.Float(f) }
 
-// IsNull reports whether v is unknown.
-func (v Value) IsNull() bool { return v.kind == kindNull }
+// MaxNameLen is the longest stat name accepted.
+const MaxNameLen = stat.MaxNameLen
 
-// IsInt reports whether v holds an integer.
-func (v Value) IsInt() bool { return v.kind == kindInt }
-
-// IsFloat reports whether v holds a float.
-func (v Value) IsFloat() bool { return v.kind == kindFloat }
-
-// Int64 returns the integer held by v, and false if v is not an integer.
-func (v Value) Int64() (int64, bool) { return v.i, v.kind == kindInt }
-
-// Float64 returns v as a float64 (integers converted), and false if v is null.
-func (v Value) Float64() (float64, bool) {
-	switch v.kind {
-	case kindInt:
-		return float64(v.i), true
-	case kindFloat:
-		return v.f, true
-	}
-	return 0, false
-}
-
-// String formats v as JSON does: "null", "12", "0.5", "1.0".
-func (v Value) String() string { return string(v.AppendJSON(nil)) }
-
-// AppendJSON appends the JSON form of v to b. A float always keeps a
-// decimal point or exponent so that it reads back as a float.
-func (v Value) AppendJSON(b []byte) []byte {
-	switch v.kind {
-	case kindInt:
-		return strconv.AppendInt(b, v.i, 10)
-	case kindFloat:
-		start := len(b)
-		b = strconv.AppendFloat(b, v.f, 'g', -1, 64)
-		if bytes.IndexAny(b[start:], ".eEn") < 0 {
-			b = append(b, '.', '0')
-		}
-		return b
-	}
-	return append(b, "null"...)
-}
-
-// MarshalJSON implements json.Marshaler.
-func (v Value) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
-
-// UnmarshalJSON implements json.Unmarshaler: null, an integer, or a
-// number with a fraction or exponent (a float). Anything else is an error.
-func (v *Value) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
-		*v = Null
-		return nil
-	}
-	if !json.Valid(b) || len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
-		return fmt.Errorf("stat value %.40q is not a number or null", b)
-	}
-	if bytes.IndexAny(b, ".eE") < 0 {
-		if i, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-			*v = Int(i)
-			return nil
-		}
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("stat value %.40q: %w", b, err)
-	}
-	*v = Float(f)
-	return nil
-}
+// ValidName reports whether name is a valid counter or stat name:
+// non-empty, at most MaxNameLen bytes of [A-Za-z0-9_.-], dot-separated
+// parts none of which is empty.
+func ValidName(name string) error { return stat.ValidName(name) }
 
 // Stats is what a producer reports and what a host answers to a poll.
 // Counters only go up (work done since start); Stats are instantaneous.

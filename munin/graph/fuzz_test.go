@@ -2,6 +2,8 @@ package graph
 
 import (
 	"testing"
+
+	statname "github.com/statsherd/statsherd/sdk/stat"
 )
 
 // FuzzLoad checks that any graphs file either loads graphs that are valid
@@ -20,7 +22,7 @@ func FuzzLoad(f *testing.F) {
 			if err := ValidName(g.Name); err != nil {
 				t.Fatalf("loaded graph with bad name: %v", err)
 			}
-			if err := validStatName(g.Stat); err != nil {
+			if err := statname.ValidName(g.Stat); err != nil {
 				t.Fatalf("loaded graph with bad stat: %v", err)
 			}
 			for _, l := range append(append([]string{}, g.Header...), g.Fields...) {

@@ -13,6 +13,8 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/statsherd/statsherd/munin/snapshot"
+
+	statname "github.com/statsherd/statsherd/sdk/stat"
 )
 
 // An operator's graphs file holds graph blocks:
@@ -127,7 +129,7 @@ func decodeGraph(b *hcl.Block) (*Graph, hcl.Diagnostics) {
 
 	g := &Graph{Name: name, Origin: b.DefRange.String()}
 	stat, statAttr := str("stat")
-	if err := validStatName(stat); err != nil && statAttr != nil {
+	if err := statname.ValidName(stat); err != nil && statAttr != nil {
 		invalid(statAttr, "Invalid stat name", err.Error()+".")
 	}
 	g.Stat = stat
@@ -225,30 +227,4 @@ func exprValue(a *hcl.Attribute, want cty.Type) (cty.Value, hcl.Diagnostics) {
 		return cty.NilVal, bad(fmt.Sprintf("%s must be a %s.", a.Name, want.FriendlyName()))
 	}
 	return cv, diags
-}
-
-// validStatName checks a stat name as the sdk does (sdk.ValidName), without
-// importing the sdk and its gRPC machinery into the munin plugin binary.
-func validStatName(name string) error {
-	if name == "" {
-		return fmt.Errorf("the stat name is empty")
-	}
-	prev := byte('.')
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
-		case c == '.':
-			if prev == '.' {
-				return fmt.Errorf("stat name %q has an empty part", name)
-			}
-		default:
-			return fmt.Errorf("stat name %q has %q at byte %d; names are made of [A-Za-z0-9_.-], like \"group.name\"", name, c, i)
-		}
-		prev = c
-	}
-	if prev == '.' {
-		return fmt.Errorf("stat name %q ends with a dot", name)
-	}
-	return nil
 }

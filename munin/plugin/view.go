@@ -79,7 +79,7 @@ func (v *view) appendValues(b []byte, g *graph.Graph) []byte {
 		}
 		b = append(b, n.name...)
 		b = append(b, ".value "...)
-		b = val.AppendMunin(b)
+		b = snapshot.AppendMunin(b, val)
 		b = append(b, '\n')
 	}
 	return b

@@ -179,7 +179,7 @@ func TestValue(t *testing.T) {
 			if got := string(tt.v.AppendJSON(nil)); got != tt.json {
 				t.Errorf("AppendJSON = %q, want %q", got, tt.json)
 			}
-			if got := string(tt.v.AppendMunin(nil)); got != tt.munin {
+			if got := string(AppendMunin(nil, tt.v)); got != tt.munin {
 				t.Errorf("AppendMunin = %q, want %q", got, tt.munin)
 			}
 		})
