@@ -8,7 +8,6 @@
 package wire
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,7 +36,6 @@ var ErrTooLarge = errors.New("message too large")
 // concurrently with each other, but not with themselves.
 type Conn struct {
 	nc   net.Conn
-	r    *bufio.Reader
 	max  int
 	wbuf []byte
 	rbuf []byte
@@ -49,7 +47,9 @@ func NewConn(nc net.Conn, maxSize int) *Conn {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxMessageSize
 	}
-	return &Conn{nc: nc, r: bufio.NewReaderSize(nc, 4096), max: maxSize}
+	// No read buffer of its own: a tls.Conn buffers a whole record, and
+	// thousands of idle connections should hold as little as possible.
+	return &Conn{nc: nc, max: maxSize}
 }
 
 // NetConn is the underlying connection (for deadlines and Close).
@@ -64,7 +64,7 @@ func (c *Conn) Send(m *Message) error {
 	if err != nil {
 		return err
 	}
-	if cap(b) <= 64<<10 {
+	if cap(b) <= 1<<10 {
 		c.wbuf = b
 	}
 	if _, err := c.nc.Write(b); err != nil {
@@ -75,11 +75,13 @@ func (c *Conn) Send(m *Message) error {
 
 // Recv reads one message.
 func (c *Conn) Recv() (*Message, error) {
-	b, err := ReadFrame(c.r, c.max, c.rbuf)
+	b, err := ReadFrame(c.nc, c.max, c.rbuf)
 	if err != nil {
 		return nil, err
 	}
-	if cap(b) <= 64<<10 {
+	// Keep a small buffer for the next message; a large one (an answer)
+	// is left to the garbage collector rather than held per connection.
+	if cap(b) <= 1<<10 {
 		c.rbuf = b
 	}
 	return Decode(b)
