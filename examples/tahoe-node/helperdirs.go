@@ -61,7 +61,8 @@ func (d *helperDirs) sync(u *upload, done, abandoned bool) {
 	in, enc := filepath.Join(d.incoming, u.id), filepath.Join(d.encoding, u.id)
 	switch {
 	case abandoned:
-		// Left behind in CHK_incoming, as it was.
+		// Left behind in CHK_incoming, as far as it got.
+		d.note(writeSize(in, u.fetched))
 	case done:
 		d.note(os.Remove(enc))
 	case u.fetched < u.size:

@@ -29,10 +29,13 @@ var (
 const (
 	mib = 1 << 20
 	gib = 1 << 30
-	// dayPeriod is the period of the simulated load cycle: a "day" of
-	// busy and quiet hours compressed into 10 minutes, so a short demo
-	// shows lines that move.
-	dayPeriod = 600.0
+	// dayPeriod is the period of the simulated load cycle, in simulated
+	// seconds: a "day" of busy and quiet hours compressed into one hour,
+	// so that an hour of munin graph shows a whole cycle.
+	dayPeriod = 3600.0
+	// abandonShare is the share of helper uploads whose client goes away
+	// before the ciphertext is fetched.
+	abandonShare = 0.02
 )
 
 // bucket is an immutable share being written (a BucketWriter): its space
@@ -52,6 +55,9 @@ type upload struct {
 	encoded         int64
 	fetchPerSecond  float64
 	encodePerSecond float64
+	// abandonAt is how much is fetched when the client goes away; 0 for
+	// an upload that completes.
+	abandonAt int64
 }
 
 // node is the simulated Tahoe node. Its figures follow Tahoe's meaning:
@@ -160,7 +166,7 @@ func (n *node) step(dt float64, rep reporter) error {
 	}
 	n.buckets = open
 	// Lease expiry: now and then a batch of shares is deleted.
-	if n.r.Float64() < 0.08*dt {
+	for range n.poisson(0.08 * dt) {
 		freed := min(n.fileSize(6*mib)*int64(1+n.r.IntN(8)), n.consumed)
 		c["storage_server.bytes_freed"] += freed
 		n.consumed -= freed
@@ -181,12 +187,18 @@ func (n *node) step(dt float64, rep reporter) error {
 			fetchPerSecond:  (0.5 + n.r.Float64()) * mib,
 			encodePerSecond: (2 + 2*n.r.Float64()) * mib,
 		}
+		if n.r.Float64() < abandonShare {
+			u.abandonAt = 1 + n.r.Int64N(u.size)
+		}
 		n.uploads = append(n.uploads, u)
 	}
 	active := n.uploads[:0]
 	for _, u := range n.uploads {
 		if u.fetched < u.size {
 			d := min(int64(u.fetchPerSecond*dt), u.size-u.fetched)
+			if u.abandonAt > 0 {
+				d = min(d, u.abandonAt-u.fetched)
+			}
 			u.fetched += d
 			c["chk_upload_helper.fetched_bytes"] += d
 		} else {
@@ -195,7 +207,7 @@ func (n *node) step(dt float64, rep reporter) error {
 			c["chk_upload_helper.encoded_bytes"] += d
 		}
 		done := u.encoded >= u.size
-		abandoned := !done && u.fetched < u.size && n.r.Float64() < 0.005*dt
+		abandoned := u.abandonAt > 0 && u.fetched >= u.abandonAt
 		if n.dirs != nil {
 			n.dirs.sync(u, done, abandoned)
 		}

@@ -36,6 +36,12 @@ func (t *tally) Gauge(name string, v float64) error {
 
 func simulate(t *testing.T, seed uint64, steps int, dirs *helperDirs) (*node, *tally, float64) {
 	t.Helper()
+	return simulateDt(t, seed, steps, 1, dirs)
+}
+
+// simulateDt runs steps steps of dt simulated seconds each.
+func simulateDt(t *testing.T, seed uint64, steps int, dt float64, dirs *helperDirs) (*node, *tally, float64) {
+	t.Helper()
 	n := newNode(rand.New(rand.NewPCG(seed, seed)))
 	n.dirs = dirs
 	rep := newTally()
@@ -44,7 +50,7 @@ func simulate(t *testing.T, seed uint64, steps int, dirs *helperDirs) (*node, *t
 	}
 	initial := rep.gauges["storage_server.consumed"]
 	for i := range steps {
-		if err := n.step(1, rep); err != nil {
+		if err := n.step(dt, rep); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
@@ -57,15 +63,17 @@ func TestSimulation(t *testing.T) {
 		name  string
 		seed  uint64
 		steps int
+		dt    float64
 	}{
-		{"seed 1, ten minutes", 1, 600},
-		{"seed 2, ten minutes", 2, 600},
-		{"seed 3, two hours", 3, 7200},
+		{"seed 1, ten minutes", 1, 600, 1},
+		{"seed 2, ten minutes", 2, 600, 1},
+		{"seed 3, two hours", 3, 7200, 1},
+		{"seed 4, a day in 5-minute steps", 4, 288, 300},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			n, rep, initial := simulate(t, tc.seed, tc.steps, nil)
+			n, rep, initial := simulateDt(t, tc.seed, tc.steps, tc.dt, nil)
 			if rep.negative != nil {
 				t.Errorf("negative reports: %v", rep.negative)
 			}
@@ -94,7 +102,7 @@ func TestSimulation(t *testing.T) {
 			}
 			// Rates of a storage server under light use: allocate about
 			// 1.5/s on average, reads more often than writes.
-			secs := float64(tc.steps)
+			secs := float64(tc.steps) * tc.dt
 			if r := float64(c["storage_server.allocate"]) / secs; r < 0.5 || r > 3 {
 				t.Errorf("allocate rate %.2f/s", r)
 			}

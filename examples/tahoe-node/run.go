@@ -22,11 +22,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same node")
 	helperDir := fs.String("helper-dir", "", "if set, keep the helper's CHK_incoming and CHK_encoding files in this directory, as a real helper would")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until interrupted)")
+	speed := fs.Float64("speed", 1, "simulated seconds per real second: 150 makes each 2 s poll round a 5-minute munin step")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *interval <= 0 {
-		fmt.Fprintln(stderr, "tahoe-node: usage: tahoe-node [-statsd ADDR] [-interval D] [-seed N] [-helper-dir DIR] [-duration D]")
+	if fs.NArg() > 0 || *interval <= 0 || !(*speed > 0 && *speed <= 1e6) {
+		fmt.Fprintln(stderr, "tahoe-node: usage: tahoe-node [-statsd ADDR] [-interval D] [-speed X] [-seed N] [-helper-dir DIR] [-duration D]")
 		return 2
 	}
 	c, err := report.Dial(*addr)
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
-	fmt.Fprintf(stderr, "tahoe-node: reporting to %s every %s (seed %d)\n", *addr, *interval, *seed)
+	fmt.Fprintf(stderr, "tahoe-node: reporting to %s every %s (speed %gx, seed %d)\n", *addr, *interval, *speed, *seed)
 	// Every name exists from the start, as the counters of a Tahoe node
 	// that has done nothing yet.
 	if err := n.announce(c); err != nil {
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			}
 			return 0
 		case now := <-t.C:
-			err := n.step(now.Sub(last).Seconds(), c)
+			err := n.step(now.Sub(last).Seconds()**speed, c)
 			last = now
 			// A host that is not (yet) listening is not fatal: report
 			// each distinct problem once, and keep going.

@@ -70,6 +70,8 @@ func TestUsage(t *testing.T) {
 		{"unknown flag", []string{"-port", "1"}},
 		{"extra argument", []string{"now"}},
 		{"zero interval", []string{"-interval", "0s"}},
+		{"zero speed", []string{"-speed", "0"}},
+		{"NaN speed", []string{"-speed", "NaN"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
