@@ -1,0 +1,551 @@
+package gatherer_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/internal/furl"
+	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/internal/wire"
+)
+
+// statsherd is the binary under test, built from the working tree.
+var statsherd string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "statsherd-gatherer-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if statsherd, err = testbin.Build(dir, "github.com/statsherd/statsherd/cmd/statsherd"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a running statsherd process.
+type proc struct {
+	t              *testing.T
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan struct{}
+}
+
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(statsherd, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
+	return p
+}
+
+// stop signals the process and waits for it; it returns the exit code.
+func (p *proc) stop(sig syscall.Signal) int {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	default:
+	}
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.t.Errorf("%v did not stop on %v:\n%s", p.cmd.Args, sig, p.stderr.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func waitFor(t *testing.T, what string, logs func() string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// gathererDir creates a gatherer base directory with a fast poll interval,
+// the munin snapshot and the stdout output (to rounds.txt).
+func gathererDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "gatherer")
+	out, err := exec.Command(statsherd, "create-gatherer", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("create-gatherer: %v\n%s", err, out)
+	}
+	if _, err := furl.Parse(strings.TrimSpace(strings.Split(string(out), "\n")[1])); err != nil {
+		t.Fatalf("create-gatherer printed no furl on its last line: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(dir, "gatherer.hcl"), `
+nickname      = "central"
+poll_interval = "500ms"
+poll_timeout  = "400ms"
+listen {
+  address           = "127.0.0.1"
+  location          = ["127.0.0.1"]
+  handshake_timeout = "500ms"
+}
+status { listen = "127.0.0.1:0" }
+output "munin" { path = "stats.json" }
+output "stdout" { path = "rounds.txt" }
+`)
+	return dir
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runningGatherer is a gatherer process and where to watch it.
+type runningGatherer struct {
+	*proc
+	dir    string
+	status string
+}
+
+func startGatherer(t *testing.T, dir string) *runningGatherer {
+	t.Helper()
+	os.Remove(filepath.Join(dir, gatherer.StatusURLFile))
+	p := start(t, "gatherer", "-basedir", dir)
+	g := &runningGatherer{proc: p, dir: dir}
+	waitFor(t, "the status page", p.stderr.String, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, gatherer.StatusURLFile))
+		g.status = strings.TrimSpace(string(b))
+		return err == nil && g.status != ""
+	})
+	return g
+}
+
+func (g *runningGatherer) statusJSON() gatherer.Status {
+	g.t.Helper()
+	var s gatherer.Status
+	resp, err := http.Get(g.status + "?t=json")
+	if err != nil {
+		return s
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(&s)
+	return s
+}
+
+// snapshot reads the munin snapshot: node id → nickname and timestamp.
+type snapEntry struct {
+	Nickname  string  `json:"nickname"`
+	Timestamp float64 `json:"timestamp"`
+	Stats     struct {
+		Counters map[string]json.RawMessage `json:"counters"`
+		Stats    map[string]json.RawMessage `json:"stats"`
+	} `json:"stats"`
+}
+
+func (g *runningGatherer) snapshot() map[string]snapEntry {
+	var snap map[string]snapEntry
+	b, err := os.ReadFile(filepath.Join(g.dir, "stats.json"))
+	if err == nil {
+		json.Unmarshal(b, &snap)
+	}
+	return snap
+}
+
+// startHost runs a real `statsherd host` connecting to the gatherer in dir.
+func startHost(t *testing.T, gdir, nick, furlFile string) *proc {
+	t.Helper()
+	dir := t.TempDir()
+	if furlFile == "" {
+		furlFile = filepath.Join(gdir, gatherer.FurlFile)
+	}
+	cfg := filepath.Join(dir, "host.hcl")
+	writeFile(t, cfg, fmt.Sprintf(`
+nickname     = %q
+poll_timeout = "300ms"
+gatherer {
+  furl_file   = %q
+  min_backoff = "100ms"
+  max_backoff = "400ms"
+}
+reporting {
+  statsd = ""
+  socket = ""
+}
+status { listen = "" }
+producer "uptime" {}
+`, nick, furlFile))
+	return start(t, "host", "-config", cfg)
+}
+
+func hostID(t *testing.T, p *proc) string {
+	t.Helper()
+	out, err := exec.Command(statsherd, append([]string{"host"}, append(p.cmd.Args[2:], "id")...)...).Output()
+	if err != nil {
+		t.Fatalf("statsherd host id: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestE2E(t *testing.T) {
+	t.Parallel()
+	dir := gathererDir(t)
+	g := startGatherer(t, dir)
+	furlBefore, err := os.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]*proc{}
+	ids := map[string]string{}
+	for _, nick := range []string{"storage-01", "storage-02", "storage-03"} {
+		hosts[nick] = startHost(t, dir, nick, "")
+		ids[nick] = hostID(t, hosts[nick])
+	}
+	logs := func() string { return g.stderr.String() }
+
+	t.Run("three hosts reach the outputs within one round", func(t *testing.T) {
+		var connectedAt uint64
+		waitFor(t, "three hosts connected", logs, func() bool {
+			s := g.statusJSON()
+			connectedAt = s.LastRound.Seq
+			return len(s.Hosts) == 3
+		})
+		// The first round that starts after all three are connected
+		// carries all three to every output.
+		waitFor(t, "the next round written", logs, func() bool {
+			return g.statusJSON().LastRound.WrittenSeq >= connectedAt+2
+		})
+		snap := g.snapshot()
+		rounds, _ := os.ReadFile(filepath.Join(dir, "rounds.txt"))
+		for nick, id := range ids {
+			e, ok := snap[id]
+			if !ok || e.Nickname != nick || len(e.Stats.Stats["node.uptime"]) == 0 {
+				t.Errorf("snapshot entry of %s (%s): %+v", nick, id, e)
+			}
+			if !bytes.Contains(rounds, []byte(fmt.Sprintf("%q [%s]:", nick, id))) {
+				t.Errorf("the stdout output never printed %s [%s]", nick, id)
+			}
+		}
+		var central bool
+		for _, e := range snap {
+			central = central || e.Nickname == "central" && len(e.Stats.Stats["statsherd.gatherer.hosts_connected"]) > 0
+		}
+		if !central {
+			t.Error("the gatherer's own node is not in the snapshot")
+		}
+		for nick, id := range ids {
+			if !hasLine(logs(), "gatherer: connect:", "node="+id, "nickname="+nick) {
+				t.Errorf("no connect line for %s", nick)
+			}
+		}
+	})
+
+	t.Run("a killed host is dropped and its last data kept", func(t *testing.T) {
+		victim := ids["storage-03"]
+		hosts["storage-03"].stop(syscall.SIGKILL)
+		waitFor(t, "the killed host dropped", logs, func() bool {
+			return len(g.statusJSON().Hosts) == 2 && hasLine(logs(), "gatherer: disconnect:", "node="+victim)
+		})
+		before := g.snapshot()
+		seq := g.statusJSON().LastRound.WrittenSeq
+		waitFor(t, "two more rounds", logs, func() bool { return g.statusJSON().LastRound.WrittenSeq >= seq+2 })
+		after := g.snapshot()
+		if e, ok := after[victim]; !ok || e.Timestamp != before[victim].Timestamp {
+			t.Errorf("the killed host's last sample was not kept as it was: before %+v, after %+v", before[victim], e)
+		}
+		if a, b := after[ids["storage-01"]].Timestamp, before[ids["storage-01"]].Timestamp; a <= b {
+			t.Errorf("a live host's sample did not advance: %v -> %v", b, a)
+		}
+	})
+
+	t.Run("a restarted gatherer keeps port and furl and the hosts come back", func(t *testing.T) {
+		if code := g.stop(syscall.SIGTERM); code != 0 {
+			t.Fatalf("gatherer exited %d on SIGTERM:\n%s", code, logs())
+		}
+		if !strings.Contains(logs(), "gatherer stopped") {
+			t.Errorf("no clean stop in the logs:\n%s", logs())
+		}
+		g2 := startGatherer(t, dir)
+		furlAfter, err := os.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(furlAfter) != string(furlBefore) {
+			t.Errorf("furl changed across restart:\n%s%s", furlBefore, furlAfter)
+		}
+		if !strings.HasPrefix(g2.stdout.String(), strings.TrimSpace(string(furlBefore))) {
+			t.Errorf("the gatherer printed %q, not its furl", g2.stdout.String())
+		}
+		waitFor(t, "the two live hosts back", g2.stderr.String, func() bool { return len(g2.statusJSON().Hosts) == 2 })
+	})
+}
+
+func TestE2ERefusals(t *testing.T) {
+	t.Parallel()
+	dir := gathererDir(t)
+	g := startGatherer(t, dir)
+	f, err := furl.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := f.Hints[0]
+	id, err := identity.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialTLS := func(t *testing.T, withCert bool) *tls.Conn {
+		cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}
+		if withCert {
+			cfg.Certificates = []tls.Certificate{id.Cert}
+		}
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// The impostor: a gatherer of its own, whose furl the host gets with
+	// the real gatherer's fingerprint.
+	impostorDir := gathererDir(t)
+	impostor := startGatherer(t, impostorDir)
+	fi, err := furl.ReadFile(filepath.Join(impostorDir, gatherer.FurlFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		run  func(t *testing.T) (watch *proc, want string)
+	}{
+		{"wrong secret", func(t *testing.T) (*proc, string) {
+			bad := f
+			bad.Secret = strings.Repeat("a", 32)
+			ff := filepath.Join(t.TempDir(), "bad.furl")
+			writeFile(t, ff, bad.String())
+			h := startHost(t, dir, "wrong-secret", ff)
+			waitFor(t, "the host told", h.stderr.String, func() bool { return strings.Contains(h.stderr.String(), "wrong secret") })
+			return g.proc, "reason=\"wrong secret"
+		}},
+		{"impostor gatherer", func(t *testing.T) (*proc, string) {
+			fake := fi
+			fake.Fingerprint = f.Fingerprint
+			ff := filepath.Join(t.TempDir(), "impostor.furl")
+			writeFile(t, ff, fake.String())
+			h := startHost(t, dir, "fooled", ff)
+			waitFor(t, "the host refusing the impostor", h.stderr.String, func() bool {
+				return strings.Contains(h.stderr.String(), "does not match the furl's fingerprint")
+			})
+			if s := impostor.statusJSON(); len(s.Hosts) != 0 {
+				t.Errorf("the impostor got hosts: %+v", s.Hosts)
+			}
+			return impostor.proc, "refused peer"
+		}},
+		{"no client certificate", func(t *testing.T) (*proc, string) {
+			c := dialTLS(t, false)
+			defer c.Close()
+			wire.NewConn(c, 0).Send(wire.NewHello(f.Secret, "anon", nil))
+			io.Copy(io.Discard, c)
+			return g.proc, "certificate"
+		}},
+		{"garbage", func(t *testing.T) (*proc, string) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("\x00\x01garbage garbage garbage\r\n"))
+			io.Copy(io.Discard, c)
+			return g.proc, "tls handshake"
+		}},
+		{"stalled handshake", func(t *testing.T) (*proc, string) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.Copy(io.Discard, c)
+			return g.proc, "handshake not done within 500ms"
+		}},
+		{"huge message", func(t *testing.T) (*proc, string) {
+			c := dialTLS(t, true)
+			defer c.Close()
+			c.Write(binary.BigEndian.AppendUint32(nil, 1<<31))
+			io.Copy(io.Discard, c)
+			return g.proc, "message too large"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			watch, want := tt.run(t)
+			waitFor(t, "the refusal logged", watch.stderr.String, func() bool {
+				return strings.Contains(watch.stderr.String(), want) && strings.Contains(watch.stderr.String(), "refused peer: address=127.0.0.1:")
+			})
+		})
+	}
+	if s := g.statusJSON(); s.Refused < 5 || len(s.Hosts) != 0 {
+		t.Errorf("status after the refusals: %d refused, hosts %+v", s.Refused, s.Hosts)
+	}
+	// The gatherer still works after all that.
+	h := startHost(t, dir, "good", "")
+	waitFor(t, "a good host accepted", h.stderr.String, func() bool { return len(g.statusJSON().Hosts) == 1 })
+}
+
+func TestE2EBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) []string // the arguments
+		want  string
+	}{
+		{"invalid HCL", func(t *testing.T) []string {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "gatherer.hcl"), "poll_interval = \"soon\"\n")
+			return []string{"gatherer", "-basedir", dir}
+		}, "gatherer.hcl:1,17-23: Invalid duration"},
+		{"unknown output", func(t *testing.T) []string {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "gatherer.hcl"), "output \"nosuch\" {}\n")
+			return []string{"gatherer", "-basedir", dir}
+		}, "no built-in output named \"nosuch\""},
+		{"output block with a wrong attribute", func(t *testing.T) []string {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "gatherer.hcl"), "status { listen = \"\" }\noutput \"stdout\" {\n  colour = \"red\"\n}\n")
+			return []string{"gatherer", "-basedir", dir}
+		}, "gatherer.hcl:3,3-9: Unsupported argument"},
+		{"unwritable basedir", func(t *testing.T) []string {
+			file := filepath.Join(t.TempDir(), "file")
+			writeFile(t, file, "")
+			return []string{"gatherer", "-basedir", filepath.Join(file, "sub")}
+		}, "not a directory"},
+		{"no flags", func(t *testing.T) []string { return []string{"gatherer"} }, "usage: statsherd gatherer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stderr bytes.Buffer
+			cmd := exec.Command(statsherd, tt.setup(t)...)
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if err == nil {
+				t.Fatal("the gatherer started")
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr:\n%s\nwant it to contain %q", stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestE2EStopFlushesAndEndsPlugins(t *testing.T) {
+	t.Parallel()
+	dir := gathererDir(t)
+	g := startGatherer(t, dir)
+	waitFor(t, "a round written", g.stderr.String, func() bool { return g.statusJSON().LastRound.WrittenSeq >= 1 })
+	kids := childrenOf(g.cmd.Process.Pid)
+	if len(kids) != 2 {
+		t.Fatalf("want two output plugin processes, found %v", kids)
+	}
+	if code := g.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, g.stderr.String())
+	}
+	for _, pid := range kids {
+		if alive(pid) {
+			t.Errorf("plugin process %d still runs after the gatherer stopped", pid)
+		}
+	}
+	rounds, err := os.ReadFile(filepath.Join(dir, "rounds.txt"))
+	if err != nil || !bytes.Contains(rounds, []byte(`"central" [`)) {
+		t.Errorf("rounds.txt was not flushed: %v\n%s", err, rounds)
+	}
+}
+
+// hasLine reports whether a line of logs contains every one of parts.
+func hasLine(logs string, parts ...string) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func childrenOf(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// alive reports whether pid runs (a zombie waiting for its reaper is not).
+func alive(pid int) bool {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	if i := strings.LastIndexByte(line, ')'); i >= 0 && len(line) > i+2 {
+		return line[i+2] != 'Z' && line[i+2] != 'X'
+	}
+	return false
+}
