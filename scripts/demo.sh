@@ -13,7 +13,9 @@
 #   DEMO_DIR     where the demo lives (default: a new /tmp/statsherd-demo.*;
 #                kept afterwards so the logs and stats.json can be read)
 #   DEMO_POLL    the gatherer's poll interval (default 2s)
-#   DEMO_ROUNDS  poll rounds to wait for after every node is seen (default 3)
+#   DEMO_ROUNDS  poll rounds to keep after every node is seen (default 12
+#                when munin will draw graphs: one hour of 5-minute steps;
+#                else 3)
 #   DEMO_NODES   how many hosts (default 3)
 #   BIN          where the binaries are (default ./bin)
 #   NO_BUILD=1   use BIN as it is
@@ -22,11 +24,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
 POLL=${DEMO_POLL:-2s}
-ROUNDS=${DEMO_ROUNDS:-3}
 NODES=${DEMO_NODES:-3}
 DEMO=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/statsherd-demo.XXXXXX")}
 mkdir -p "$DEMO"
 DEMO=$(cd "$DEMO" && pwd)
+# munin runs its plugin as user nobody, which must reach the snapshots.
+chmod 755 "$DEMO"
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
@@ -71,6 +74,20 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# munin draws PNGs when it is installed and we are root (munin-node runs
+# plugins as nobody, munin-update as munin). Each poll round is then fed
+# to munin as one 5-minute step.
+have_munin() { command -v munin-cron >/dev/null 2>&1 || [ -x /usr/share/munin/munin-update ]; }
+RENDER=0
+if [ -x "$ROOT/scripts/munin-render.sh" ] && have_munin && [ "$(id -u)" = 0 ]; then
+	RENDER=1
+fi
+if [ "$RENDER" = 1 ]; then ROUNDS=${DEMO_ROUNDS:-12}; else ROUNDS=${DEMO_ROUNDS:-3}; fi
+# The demo nodes run fast enough that one poll round is five simulated
+# minutes, so munin's graphs show realistic rates.
+POLL_S=$(awk -v p="$POLL" 'BEGIN { v = p + 0; if (p ~ /ms$/) v /= 1000; else if (p ~ /m$/) v *= 60; else if (p ~ /h$/) v *= 3600; print v }')
+SPEED=$(awk -v s="$POLL_S" 'BEGIN { print (s > 0 ? 300 / s : 1) }')
 
 # --- build -----------------------------------------------------------------
 if [ "${NO_BUILD:-}" != 1 ] && [ -z "${MAKELEVEL:-}" ]; then
@@ -185,7 +202,7 @@ EOF
 	# The node first, so its pidfile exists when cpu_monitor and process
 	# start; what it sends before the host listens is lost, but it sends
 	# every counter and stat at every step.
-	start "tahoe-node $i" "$N/tahoe-node.log" "$BIN/tahoe-node" -statsd "127.0.0.1:$STATSD" -interval 500ms -seed "$i" -helper-dir "$N/helper"
+	start "tahoe-node $i" "$N/tahoe-node.log" "$BIN/tahoe-node" -statsd "127.0.0.1:$STATSD" -interval 500ms -speed "$SPEED" -seed "$i" -helper-dir "$N/helper"
 	echo "${PIDS[-1]}" >"$N/tahoe-node.pid"
 	start "host $i" "$N/host.log" "$BIN/statsherd" host -config "$N/host.hcl"
 done
@@ -240,13 +257,21 @@ for g in $graphs; do
 	[ "$values" -ge 2 ] || missing+=("$g ($values nodes with a value)")
 done
 
-have_munin() { command -v munin-cron >/dev/null 2>&1 || [ -x /usr/share/munin/munin-update ]; }
-if [ -x "$ROOT/scripts/munin-render.sh" ] && have_munin; then
-	say "rendering munin graphs (scripts/munin-render.sh)"
-	statsfile=$STATS SNAPSHOTS=$SNAPS "$ROOT/scripts/munin-render.sh" "$STATS" "$DEMO/munin-png" ||
-		echo "demo: munin-render.sh failed (exit $?)" >&2
+PNGS=""
+if [ "$RENDER" = 1 ]; then
+	say "munin: drawing the graphs of $(ls "$SNAPS" | wc -l) rounds as 5-minute steps (scripts/munin-render.sh)"
+	if "$ROOT/scripts/munin-render.sh" --plugin "$BIN/statsherd-munin" --snapshots "$SNAPS" \
+		--out "$DEMO/munin" >"$DEMO/munin-render.log" 2>&1; then
+		PNGS=$(sed -n 's/^PNGs: //p' "$DEMO/munin-render.log")
+		grep '^munin-render: [0-9]' "$DEMO/munin-render.log" || true
+	else
+		tail -5 "$DEMO/munin-render.log" >&2
+		die "munin-render.sh failed; see $DEMO/munin-render.log"
+	fi
+elif [ "$(id -u)" != 0 ]; then
+	say "no PNGs: drawing munin graphs needs root (munin runs plugins as nobody)"
 else
-	say "munin is not installed (or scripts/munin-render.sh is missing): no PNGs"
+	say "no PNGs: munin is not installed (apt-get install munin munin-node rrdtool faketime)"
 fi
 
 say "summary"
@@ -258,3 +283,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	exit 1
 fi
 echo "all $n graphs have values for at least 2 nodes"
+[ -z "$PNGS" ] || echo "munin PNGs: $PNGS (zoom/ shows the demo's window)"
