@@ -21,7 +21,7 @@ func TestParseOutput(t *testing.T) {
 		name     string
 		in       string
 		counters map[string]int64
-		stats    map[string]string // JSON form of each value
+		stats    map[string]string // each value as JSON
 		errs     []string          // substrings of the error; nil: no error
 	}{
 		{
@@ -84,7 +84,7 @@ func TestParseOutput(t *testing.T) {
 				t.Errorf("stats = %v, want %v", st.Stats, tc.stats)
 			}
 			for k, v := range tc.stats {
-				if got, ok := st.Stats[k]; !ok || got.String() != v {
+				if got, ok := st.Stats[k]; !ok || !same(got, v) {
 					t.Errorf("stat %s = %v, want %s", k, got, v)
 				}
 			}
@@ -157,7 +157,7 @@ func TestCollect(t *testing.T) {
 				}
 			}
 			for k, v := range tc.want {
-				if got, ok := st.Stats[k]; !ok || got.String() != v {
+				if got, ok := st.Stats[k]; !ok || !same(got, v) {
 					t.Errorf("stat %s = %v, want %s", k, got, v)
 				}
 			}
@@ -199,7 +199,7 @@ func TestHostDeadline(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Errorf("Collect returned after the host's deadline")
 	}
-	if err == nil || st.Stats["q.len"].String() != "1" {
+	if err == nil || !same(st.Stats["q.len"], "1") {
 		t.Errorf("Collect = %v, %v; want q.len 1 and a timeout error", st, err)
 	}
 }
@@ -269,7 +269,7 @@ func TestOverGRPC(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Errorf("error = %v, want the garbage line reported", err)
 	}
-	if st.Counters["jobs.done"] != 7 || st.Stats["jobs.queue"].String() != "2" {
+	if st.Counters["jobs.done"] != 7 || !same(st.Stats["jobs.queue"], "2") {
 		t.Errorf("stats = %+v, want the good lines kept", st)
 	}
 }
@@ -277,4 +277,14 @@ func TestOverGRPC(t *testing.T) {
 func TestREADME(t *testing.T) {
 	t.Parallel()
 	producertest.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
+}
+
+// same reports whether v is the value written as JSON in want, of the same
+// kind (an integer is not a float).
+func same(v sdk.Value, want string) bool {
+	var w sdk.Value
+	if err := w.UnmarshalJSON([]byte(want)); err != nil {
+		return false
+	}
+	return v == w
 }
