@@ -488,6 +488,15 @@ func TestStatusPage(t *testing.T) {
 				t.Errorf("page lacks the host (escaped):\n%s", body)
 			}
 		}},
+		{"json without hosts", "?t=json&hosts=0", "application/json", func(t *testing.T, body []byte) {
+			var s Status
+			if err := json.Unmarshal(body, &s); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Hosts) != 0 || s.HostsConnected != 1 {
+				t.Errorf("hosts=0: %d hosts listed, %d connected", len(s.Hosts), s.HostsConnected)
+			}
+		}},
 		{"json", "?t=json", "application/json", func(t *testing.T, body []byte) {
 			var s Status
 			if err := json.Unmarshal(body, &s); err != nil {

@@ -14,29 +14,40 @@ import (
 
 // Status is what the status page shows.
 type Status struct {
-	Nickname     string         `json:"nickname"`
-	ID           string         `json:"id"`
-	Furl         string         `json:"furl"`
-	Listen       string         `json:"listen"`
-	PollInterval float64        `json:"poll_interval_seconds"`
-	Uptime       float64        `json:"uptime_seconds"`
-	Rounds       int64          `json:"rounds"`
-	PollFailures int64          `json:"poll_failures"`
-	Refused      int64          `json:"refused_peers"`
-	LastRound    RoundStatus    `json:"last_round"`
-	Hosts        []HostStatus   `json:"hosts"`
-	Outputs      []OutputStatus `json:"outputs"`
+	Nickname     string      `json:"nickname"`
+	ID           string      `json:"id"`
+	Furl         string      `json:"furl"`
+	Listen       string      `json:"listen"`
+	PollInterval float64     `json:"poll_interval_seconds"`
+	Uptime       float64     `json:"uptime_seconds"`
+	Rounds       int64       `json:"rounds"`
+	PollFailures int64       `json:"poll_failures"`
+	Refused      int64       `json:"refused_peers"`
+	LastRound    RoundStatus `json:"last_round"`
+	// HostsConnected counts Hosts, also when the list is left out.
+	HostsConnected int            `json:"hosts_connected"`
+	Hosts          []HostStatus   `json:"hosts"`
+	Outputs        []OutputStatus `json:"outputs"`
 }
 
 // Status returns the gatherer's status.
-func (g *Gatherer) Status() Status {
+func (g *Gatherer) Status() Status { return g.status(true) }
+
+// status returns the gatherer's status, with or without the host list
+// (which is long with thousands of hosts).
+func (g *Gatherer) status(withHosts bool) Status {
 	s := Status{
 		Nickname: g.cfg.Nickname, ID: g.id.ID, Furl: g.furl.Redacted(), Listen: g.ln.Addr().String(),
 		PollInterval: g.cfg.PollInterval.Seconds(), Uptime: time.Since(g.start).Seconds(),
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
 		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []OutputStatus{},
 	}
-	for _, h := range g.connected() {
+	hosts := g.connected()
+	s.HostsConnected = len(hosts)
+	for _, h := range hosts {
+		if !withHosts {
+			break
+		}
 		s.Hosts = append(s.Hosts, h.status())
 	}
 	for _, f := range g.outputs {
@@ -54,7 +65,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
 rounds {{.Rounds}}, poll failures {{.PollFailures}}, refused peers {{.Refused}}<br>
 last round #{{.LastRound.Seq}}: {{.LastRound.Answers}} answers, {{.LastRound.Failures}} failures, polled in {{printf "%.3f" .LastRound.PollSeconds}} s;
 round #{{.LastRound.WrittenSeq}} written by every output {{printf "%.3f" .LastRound.TotalSeconds}} s after it started</p>
-<h2>Hosts ({{len .Hosts}} connected)</h2>
+<h2>Hosts ({{.HostsConnected}} connected)</h2>
 <table><tr><th>nickname</th><th>node id</th><th>address</th><th>connected since</th><th>last answer</th><th>last error</th></tr>
 {{range .Hosts}}<tr><td>{{.Nickname}}</td><td>{{.ID}}</td><td>{{.Address}}</td><td>{{.Since.Format "2006-01-02 15:04:05"}}</td><td>{{if not .LastAnswer.IsZero}}{{.LastAnswer.Format "2006-01-02 15:04:05"}}{{end}}</td><td>{{.LastError}}</td></tr>
 {{end}}</table>
@@ -66,13 +77,14 @@ round #{{.LastRound.WrittenSeq}} written by every output {{printf "%.3f" .LastRo
 </body></html>
 `))
 
-// ServeHTTP serves the status page: HTML, or JSON with ?t=json.
+// ServeHTTP serves the status page: HTML, or JSON with ?t=json; with
+// hosts=0 the host list is left out.
 func (g *Gatherer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
 		http.NotFound(w, r)
 		return
 	}
-	s := g.Status()
+	s := g.status(r.URL.Query().Get("hosts") != "0")
 	if r.URL.Query().Get("t") == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

@@ -140,7 +140,7 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 		st, err := fetchStatus(ctx, t.status)
 		if err != nil {
@@ -418,7 +418,7 @@ status { listen = "127.0.0.1:0" }
 
 func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {
 	var s gatherer.Status
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"?t=json", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"?t=json&hosts=0", nil)
 	if err != nil {
 		return s, err
 	}
