@@ -166,3 +166,24 @@ func TestLoadGatherer(t *testing.T) {
 		t.Error("a missing file loaded without error")
 	}
 }
+
+func FuzzDecodeGatherer(f *testing.F) {
+	f.Add("poll_interval = \"5s\"\nlisten {\n  port = 3456\n  location = [\"h\", \"h:1\"]\n}\noutput \"munin\" { path = \"x\" }\n")
+	f.Add("status { listen = \"127.0.0.1:0\" }\noutput_queue = 3\n")
+	f.Add("listen { max_message_size = 1e100 }")
+	f.Fuzz(func(t *testing.T, src string) {
+		p := NewParser()
+		file, diags := p.ParseSource([]byte(src), "fuzz.hcl")
+		if diags.HasErrors() {
+			return
+		}
+		g, diags := DecodeGatherer(file.Body, "/fuzz/gatherer.hcl")
+		if diags.HasErrors() {
+			return
+		}
+		if g.PollInterval <= 0 || g.PollTimeout <= 0 || g.PollTimeout > g.PollInterval || g.OutputQueue < 1 ||
+			g.Listen.Port < 0 || g.Listen.Port > 65535 || g.Listen.MaxConnections < 1 || g.Listen.MaxMessageSize < 1024 {
+			t.Fatalf("accepted an impossible config: %+v", g)
+		}
+	})
+}
