@@ -86,6 +86,8 @@ func TestValidate(t *testing.T) {
 		{"good", "testdata/good-host.hcl", 0, []string{"valid host configuration (1 plugin(s) checked)"}},
 		{"unknown attribute in a plugin block", "testdata/bad-attr-host.hcl", 1,
 			[]string{"testdata/bad-attr-host.hcl:4,3-9", "Unsupported argument", "colour"}},
+		{"good gatherer", "testdata/good-gatherer.hcl", 0, []string{"valid gatherer configuration (1 plugin(s) checked)"}},
+		{"bad gatherer", "testdata/bad-gatherer.hcl", 1, []string{"testdata/bad-gatherer.hcl:1,17-23: Invalid duration"}},
 		{"missing file", "testdata/nonexistent.hcl", 1, []string{"nonexistent.hcl"}},
 	}
 	for _, tt := range tests {

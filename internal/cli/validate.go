@@ -53,7 +53,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			blocks = h.Producers
 		}
 	case "gatherer":
-		blocks, diags = loadGathererBlocks(p, path)
+		g, d := config.LoadGatherer(p, path)
+		diags = d
+		if g != nil {
+			blocks = g.Outputs
+		}
 	default:
 		fmt.Fprintf(stderr, "statsherd validate: -kind must be host or gatherer, not %q\n", *kind)
 		return 2

@@ -1,0 +1,5 @@
+poll_interval = "6O s"
+
+output "prometheus" {
+  listen = 9469
+}
