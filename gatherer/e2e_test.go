@@ -201,8 +201,9 @@ func (g *runningGatherer) snapshot() map[string]snapEntry {
 	return snap
 }
 
-// startHost runs a real `statsherd host` connecting to the gatherer in dir.
-func startHost(t *testing.T, gdir, nick, furlFile string) *proc {
+// startHost runs a real `statsherd host` connecting to the gatherer in
+// gdir (or through furlFile) and returns it with its node id.
+func startHost(t *testing.T, gdir, nick, furlFile string) (*proc, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if furlFile == "" {
@@ -224,16 +225,11 @@ reporting {
 status { listen = "" }
 producer "uptime" {}
 `, nick, furlFile))
-	return start(t, "host", "-config", cfg)
-}
-
-func hostID(t *testing.T, p *proc) string {
-	t.Helper()
-	out, err := exec.Command(statsherd, append([]string{"host"}, append(p.cmd.Args[2:], "id")...)...).Output()
+	out, err := exec.Command(statsherd, "host", "-config", cfg, "id").Output()
 	if err != nil {
 		t.Fatalf("statsherd host id: %v", err)
 	}
-	return strings.TrimSpace(string(out))
+	return start(t, "host", "-config", cfg), strings.TrimSpace(string(out))
 }
 
 func TestE2E(t *testing.T) {
@@ -247,8 +243,7 @@ func TestE2E(t *testing.T) {
 	hosts := map[string]*proc{}
 	ids := map[string]string{}
 	for _, nick := range []string{"storage-01", "storage-02", "storage-03"} {
-		hosts[nick] = startHost(t, dir, nick, "")
-		ids[nick] = hostID(t, hosts[nick])
+		hosts[nick], ids[nick] = startHost(t, dir, nick, "")
 	}
 	logs := func() string { return g.stderr.String() }
 
@@ -371,7 +366,7 @@ func TestE2ERefusals(t *testing.T) {
 			bad.Secret = strings.Repeat("a", 32)
 			ff := filepath.Join(t.TempDir(), "bad.furl")
 			writeFile(t, ff, bad.String())
-			h := startHost(t, dir, "wrong-secret", ff)
+			h, _ := startHost(t, dir, "wrong-secret", ff)
 			waitFor(t, "the host told", h.stderr.String, func() bool { return strings.Contains(h.stderr.String(), "wrong secret") })
 			return g.proc, "reason=\"wrong secret"
 		}},
@@ -380,7 +375,7 @@ func TestE2ERefusals(t *testing.T) {
 			fake.Fingerprint = f.Fingerprint
 			ff := filepath.Join(t.TempDir(), "impostor.furl")
 			writeFile(t, ff, fake.String())
-			h := startHost(t, dir, "fooled", ff)
+			h, _ := startHost(t, dir, "fooled", ff)
 			waitFor(t, "the host refusing the impostor", h.stderr.String, func() bool {
 				return strings.Contains(h.stderr.String(), "does not match the furl's fingerprint")
 			})
@@ -435,7 +430,7 @@ func TestE2ERefusals(t *testing.T) {
 		t.Errorf("status after the refusals: %d refused, hosts %+v", s.Refused, s.Hosts)
 	}
 	// The gatherer still works after all that.
-	h := startHost(t, dir, "good", "")
+	h, _ := startHost(t, dir, "good", "")
 	waitFor(t, "a good host accepted", h.stderr.String, func() bool { return len(g.statusJSON().Hosts) == 1 })
 }
 

@@ -39,8 +39,9 @@ type Gatherer struct {
 	connSem chan struct{}
 	wg      sync.WaitGroup
 
-	mu    sync.Mutex
-	hosts map[string]*host
+	mu      sync.Mutex
+	hosts   map[string]*host
+	closing bool // set at shutdown: no more hosts are registered
 
 	outputs []*fanout
 	rounds  roundLog
@@ -136,6 +137,9 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	// Shut down.
 	g.ln.Close()
 	<-acceptDone
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
 	for _, h := range g.connected() {
 		h.close()
 	}

@@ -197,6 +197,13 @@ func cleanVersions(v map[string]string) map[string]string {
 // node id is replaced, as a reconnecting node's old connection is dead.
 func (g *Gatherer) register(h *host) {
 	g.mu.Lock()
+	if g.closing {
+		// Welcomed just as the gatherer stops: the reader sees the
+		// connection closed and returns.
+		g.mu.Unlock()
+		h.close()
+		return
+	}
 	old := g.hosts[h.id]
 	g.hosts[h.id] = h
 	g.mu.Unlock()

@@ -235,22 +235,32 @@ func checkMode(path string) error {
 	return nil
 }
 
+// writeFileExcl creates path holding data, mode 0600, or fails with an
+// error matching os.ErrExist if path exists. The file appears complete or
+// not at all (a temporary file hard-linked into place), so a process
+// starting at the same moment never reads half a key.
 func writeFileExcl(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", path, err)
+	if err := os.Link(tmp, path); err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
 	}
 	return nil
 }

@@ -135,3 +135,34 @@ func TestNewDiffer(t *testing.T) {
 		t.Errorf("ID %q malformed", a.ID)
 	}
 }
+
+func TestLoadOrCreateConcurrent(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 8
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			id, err := LoadOrCreate(dir, "node")
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- id.ID
+		}()
+	}
+	var first string
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatalf("concurrent LoadOrCreate: %v", err)
+		case id := <-ids:
+			if first == "" {
+				first = id
+			} else if id != first {
+				t.Fatalf("concurrent starts made two identities: %s and %s", first, id)
+			}
+		}
+	}
+}
