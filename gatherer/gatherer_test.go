@@ -94,7 +94,7 @@ type testGatherer struct {
 	stop func()
 }
 
-func testConfig(t *testing.T) *config.Gatherer {
+func testConfig(t testing.TB) *config.Gatherer {
 	cfg := config.DefaultGatherer(t.TempDir())
 	cfg.PollInterval = 100 * time.Millisecond
 	cfg.PollTimeout = 80 * time.Millisecond

@@ -229,7 +229,7 @@ func (g *Gatherer) unregister(h *host) {
 	h.log.Info("disconnect", args...)
 }
 
-// connected returns the connected hosts, sorted by node id.
+// connected returns the connected hosts, in no particular order.
 func (g *Gatherer) connected() []*host {
 	g.mu.Lock()
 	hs := make([]*host, 0, len(g.hosts))
@@ -237,6 +237,17 @@ func (g *Gatherer) connected() []*host {
 		hs = append(hs, h)
 	}
 	g.mu.Unlock()
-	sort.Slice(hs, func(i, j int) bool { return hs[i].id < hs[j].id })
+	return hs
+}
+
+// connectedSorted returns the connected hosts, sorted by nickname and id.
+func (g *Gatherer) connectedSorted() []*host {
+	hs := g.connected()
+	sort.Slice(hs, func(i, j int) bool {
+		if hs[i].nickname != hs[j].nickname {
+			return hs[i].nickname < hs[j].nickname
+		}
+		return hs[i].id < hs[j].id
+	})
 	return hs
 }

@@ -42,7 +42,12 @@ func (g *Gatherer) status(withHosts bool) Status {
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
 		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []OutputStatus{},
 	}
-	hosts := g.connected()
+	var hosts []*host
+	if withHosts {
+		hosts = g.connectedSorted()
+	} else {
+		hosts = g.connected()
+	}
 	s.HostsConnected = len(hosts)
 	for _, h := range hosts {
 		if !withHosts {
