@@ -93,11 +93,16 @@ func listen(basedir, address string, port int) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	fromFile := port == 0 && saved != 0
 	if port == 0 {
 		port = saved
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
 	if err != nil {
+		if fromFile {
+			return nil, fmt.Errorf("listening on port %d, saved in %s: %w (is another gatherer running there? deleting the file picks a new port, and the furl changes)",
+				port, filepath.Join(basedir, PortFile), err)
+		}
 		return nil, fmt.Errorf("listening: %w", err)
 	}
 	got := ln.Addr().(*net.TCPAddr).Port

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -593,6 +594,15 @@ func TestOpenErrors(t *testing.T) {
 		{"damaged secret", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, SecretFile), []byte("!!\n"), 0o600)
 		}, "secret file"},
+		{"saved port taken", func(t *testing.T, dir string) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			port := ln.Addr().(*net.TCPAddr).Port
+			os.WriteFile(filepath.Join(dir, PortFile), []byte(fmt.Sprintf("%d\n", port)), 0o644)
+		}, "is another gatherer running there?"},
 		{"basedir is a file", func(t *testing.T, dir string) {
 			os.RemoveAll(dir)
 			os.WriteFile(dir, nil, 0o600)
