@@ -254,6 +254,7 @@ func TestE2E(t *testing.T) {
 			connectedAt = s.LastRound.Seq
 			return len(s.Hosts) == 3
 		})
+		allConnected := float64(time.Now().UnixNano()) / 1e9
 		// The first round that starts after all three are connected
 		// carries all three to every output.
 		waitFor(t, "the next round written", logs, func() bool {
@@ -265,6 +266,11 @@ func TestE2E(t *testing.T) {
 			e, ok := snap[id]
 			if !ok || e.Nickname != nick || len(e.Stats.Stats["node.uptime"]) == 0 {
 				t.Errorf("snapshot entry of %s (%s): %+v", nick, id, e)
+			}
+			// Round connectedAt+2 began after all three were connected;
+			// once it is written, each host's sample is from it or later.
+			if e.Timestamp < allConnected {
+				t.Errorf("%s: newest sample at %.3f, before all hosts were connected (%.3f): the first full round missed it", nick, e.Timestamp, allConnected)
 			}
 			if !bytes.Contains(rounds, []byte(fmt.Sprintf("%q [%s]:", nick, id))) {
 				t.Errorf("the stdout output never printed %s [%s]", nick, id)

@@ -32,6 +32,7 @@ import (
 // fakeOutput records rounds; block, if set, holds every Write until closed.
 type fakeOutput struct {
 	name   string
+	fail   bool // every Write fails
 	block  chan struct{}
 	mu     sync.Mutex
 	rounds []sdk.Round
@@ -55,6 +56,9 @@ func (o *fakeOutput) Write(ctx context.Context, r sdk.Round) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	if o.fail {
+		return errors.New("disk full")
 	}
 	o.mu.Lock()
 	o.rounds = append(o.rounds, r)
@@ -450,6 +454,31 @@ func TestSlowOutputNeverBlocksOthers(t *testing.T) {
 	}
 	if fast.stops != 1 {
 		t.Errorf("fast output stopped %d times", fast.stops)
+	}
+}
+
+func TestFailingOutputCounted(t *testing.T) {
+	t.Parallel()
+	bad, good := newOutput("bad"), newOutput("good")
+	bad.fail = true
+	g := startGatherer(t, testConfig(t), bad, good)
+	var self sdk.NodeSample
+	waitFor(t, "output errors in the gatherer's own stats", func() bool {
+		r := <-good.got
+		for _, n := range r.Nodes {
+			if n.ID == g.ID() {
+				self = n
+			}
+		}
+		return self.Stats.Counters["statsherd.gatherer.output_errors"] > 0
+	})
+	for _, s := range g.Status().Outputs {
+		if s.Name == "bad" && (s.Errors == 0 || s.LastError != "disk full") {
+			t.Errorf("bad output status %+v", s)
+		}
+	}
+	if !strings.Contains(g.logs.String(), "output write failed: output=bad") {
+		t.Error("the failure is not logged")
 	}
 }
 
