@@ -181,14 +181,23 @@ func (l *Link) Run(ctx context.Context) {
 		}
 		var wait time.Duration
 		if err == nil {
-			backoff = l.cfg.MinBackoff
-			err = l.serve(ctx, sess)
+			var answered int
+			answered, err = l.serve(ctx, sess)
 			if ctx.Err() != nil {
 				return
+			}
+			// A connection that answered polls was good: start over. One
+			// that ended before any poll (a gatherer that welcomes and
+			// drops, another host with the same key) backs off further.
+			if answered > 0 {
+				backoff = l.cfg.MinBackoff
 			}
 			l.fail(err)
 			wait = jitter(backoff)
 			l.log.Warn("lost connection to gatherer", "address", sess.addr, "error", err, "retry_in", wait.Round(time.Millisecond))
+			if answered == 0 {
+				backoff = min(backoff*2, l.cfg.MaxBackoff)
+			}
 		} else {
 			l.fail(err)
 			wait = jitter(backoff)
@@ -343,8 +352,9 @@ func idleTimeout(pollInterval time.Duration) time.Duration {
 	return 3*pollInterval + time.Minute
 }
 
-// serve answers polls until the connection fails or ctx is done.
-func (l *Link) serve(ctx context.Context, sess *session) error {
+// serve answers polls until the connection fails or ctx is done, and
+// returns how many it answered.
+func (l *Link) serve(ctx context.Context, sess *session) (answered int, err error) {
 	nc := sess.conn.NetConn()
 	defer nc.Close()
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
@@ -355,13 +365,13 @@ func (l *Link) serve(ctx context.Context, sess *session) error {
 		m, err := sess.conn.Recv()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return fmt.Errorf("no poll for %v: %w", idle, err)
+				return answered, fmt.Errorf("no poll for %v: %w", idle, err)
 			}
-			return err
+			return answered, err
 		}
 		p := m.GetPoll()
 		if p == nil {
-			return fmt.Errorf("gatherer sent %s instead of poll", wire.Kind(m))
+			return answered, fmt.Errorf("gatherer sent %s instead of poll", wire.Kind(m))
 		}
 		timeout := time.Duration(p.TimeoutMs) * time.Millisecond
 		if timeout <= 0 {
@@ -373,8 +383,9 @@ func (l *Link) serve(ctx context.Context, sess *session) error {
 		cancel()
 		nc.SetWriteDeadline(time.Now().Add(timeout))
 		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: sdk.StatsToProto(st)})); err != nil {
-			return err
+			return answered, err
 		}
+		answered++
 		now := time.Now()
 		l.update(func(s *Status) { s.LastPoll = now; s.Polls++ })
 	}

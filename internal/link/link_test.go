@@ -393,3 +393,45 @@ func TestRunReturnsOnCancel(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestBackoffGrowsWhenDroppedBeforeAnyPoll: a gatherer that welcomes and
+// drops at once is not hammered every MinBackoff.
+func TestBackoffGrowsWhenDroppedBeforeAnyPoll(t *testing.T) {
+	t.Parallel()
+	g := newFake(t)
+	var welcomes atomic.Int64
+	go func() {
+		for {
+			nc, err := g.ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				c := wire.NewConn(nc, 0)
+				if m, err := c.Recv(); err != nil || m.GetHello() == nil {
+					return
+				}
+				welcomes.Add(1)
+				c.Send(wire.NewWelcome("x", 1000)) // and hang up at once
+			}()
+		}
+	}()
+	var buf syncBuffer
+	startLink(t, Config{Furl: g.furl(), Log: testLogger(&buf), MinBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Second})
+	waitFor(t, "five lost connections", func() bool { return strings.Count(buf.String(), "lost connection to gatherer") >= 5 })
+	// Waits double from 20 ms: the fifth retry waits at least 160 ms
+	// (jittered down to half), where a reset backoff would stay at 20 ms.
+	var waits []time.Duration
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if i := strings.Index(line, "retry_in="); i >= 0 && strings.Contains(line, "lost connection") {
+			d, err := time.ParseDuration(strings.Fields(line[i+len("retry_in="):])[0])
+			if err == nil {
+				waits = append(waits, d)
+			}
+		}
+	}
+	if len(waits) < 5 || waits[4] < 160*time.Millisecond {
+		t.Errorf("retry waits %v: the backoff did not grow", waits)
+	}
+}
