@@ -9,7 +9,8 @@
 // calling Config.Poll under the poll's deadline. When the connection fails
 // or is refused it reconnects, forever, after a capped, jittered
 // exponential backoff, logging an unreachable gatherer once per backoff
-// step (not once per hint).
+// step (not once per hint). The backoff starts over after a connection that
+// answered polls; a connection dropped before any poll backs off further.
 //
 // Use:
 //
