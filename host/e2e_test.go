@@ -490,9 +490,9 @@ gatherer {
 }
 `)
 	st := d.pollUntil("tried the gatherer", func(st sdk.Stats) bool {
-		return st.Stats["statsherd.gatherer.configured"] == sdk.Int(1) && strings.Contains(d.stderr.String(), "gatherer unreachable")
+		return st.Stats["statsherd.link.configured"] == sdk.Int(1) && strings.Contains(d.stderr.String(), "gatherer unreachable")
 	})
-	if st.Stats["statsherd.gatherer.connected"] != sdk.Int(0) {
+	if st.Stats["statsherd.link.connected"] != sdk.Int(0) {
 		t.Errorf("connected to nothing? %v", st.Stats)
 	}
 	resp, err := http.Get(d.status + "statistics")
@@ -568,7 +568,7 @@ producer "p" { plugin = "PLUGIN" }
 		var snap map[string]sample
 		if b, err := os.ReadFile(statsfile); err == nil && json.Unmarshal(b, &snap) == nil {
 			for _, s := range snap {
-				if s.Nickname == "snap" && string(s.Stats.Stats["statsherd.gatherer.connected"]) == "1" {
+				if s.Nickname == "snap" && string(s.Stats.Stats["statsherd.link.connected"]) == "1" {
 					got = s
 				}
 			}
@@ -609,7 +609,7 @@ producer "p" { plugin = "PLUGIN" }
 	if a, b := keys(once.Counters, once.Stats), keys(got.Stats.Counters, got.Stats.Stats); a != b {
 		t.Errorf("--once names:\n%s\n\nthe gatherer's names:\n%s", a, b)
 	}
-	for _, k := range []string{"p.answer", "p.half", "statsherd.gatherer.configured"} {
+	for _, k := range []string{"p.answer", "p.half", "statsherd.link.configured"} {
 		if a, b := string(once.Stats[k]), string(got.Stats.Stats[k]); a != b {
 			t.Errorf("%s: --once %s, the gatherer %s", k, a, b)
 		}

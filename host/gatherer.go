@@ -128,10 +128,10 @@ func (h *Host) gathererStats(st sdk.Stats) {
 	if l != nil {
 		s = l.Status()
 	}
-	st.Stats["statsherd.gatherer.configured"] = boolValue(configured)
-	st.Stats["statsherd.gatherer.connected"] = boolValue(s.Connected)
-	st.Counters["statsherd.gatherer.connects"] = s.Connects
-	st.Counters["statsherd.gatherer.polls"] = s.Polls
+	st.Stats["statsherd.link.configured"] = boolValue(configured)
+	st.Stats["statsherd.link.connected"] = boolValue(s.Connected)
+	st.Counters["statsherd.link.connects"] = s.Connects
+	st.Counters["statsherd.link.polls"] = s.Polls
 }
 
 func boolValue(b bool) sdk.Value {
