@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -614,4 +615,77 @@ producer "p" { plugin = "PLUGIN" }
 			t.Errorf("%s: --once %s, the gatherer %s", k, a, b)
 		}
 	}
+}
+
+// TestE2EKilledHostLeavesNoPlugin kills the host with SIGKILL, which it
+// cannot catch: the kernel still ends its plugins (the supervisor asks for
+// a parent-death signal), so no plugin outlives a crashed daemon.
+func TestE2EKilledHostLeavesNoPlugin(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, `
+nickname = "killed"
+reporting { statsd = "127.0.0.1:0" }
+status { listen = "127.0.0.1:0" }
+producer "a" { plugin = "PLUGIN" }
+producer "b" { plugin = "PLUGIN" }
+`)
+	d.pollUntil("both producers answer", func(st sdk.Stats) bool {
+		return st.Stats["a.answer"] == sdk.Int(42) && st.Stats["b.answer"] == sdk.Int(42)
+	})
+	children := childrenOf(d.cmd.Process.Pid)
+	if len(children) < 2 {
+		t.Fatalf("host has %d child processes, want its 2 plugins", len(children))
+	}
+	d.cmd.Process.Kill()
+	<-d.done
+	for i := 0; ; i++ {
+		var alive []int
+		for _, pid := range children {
+			if processAlive(pid) {
+				alive = append(alive, pid)
+			}
+		}
+		if len(alive) == 0 {
+			return
+		}
+		if i > 100 {
+			t.Fatalf("plugin processes %v outlived the killed host", alive)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// childrenOf lists the pids whose parent is pid.
+func childrenOf(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			if n, err := strconv.Atoi(e.Name()); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// processAlive reports whether pid runs (a zombie counts as gone).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
