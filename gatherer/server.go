@@ -65,14 +65,15 @@ func (g *Gatherer) accept(ctx context.Context) {
 	}
 }
 
-// refuse logs and counts a refused peer.
+// refuse logs and counts a refused peer (logged first, so a refusal that
+// is counted has been said).
 func (g *Gatherer) refuse(addr, nodeID, reason string) {
-	g.stats.refused.Add(1)
 	args := []any{"address", addr, "reason", reason}
 	if nodeID != "" {
 		args = append(args, "node", nodeID)
 	}
 	g.log.Warn("refused peer", args...)
+	g.stats.refused.Add(1)
 }
 
 // handle does the handshake of one connection and then serves it until it
