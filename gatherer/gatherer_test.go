@@ -27,6 +27,8 @@ import (
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+
+	"github.com/statsherd/statsherd/internal/testbin"
 )
 
 // fakeOutput records rounds; block, if set, holds every Write until closed.
@@ -75,27 +77,11 @@ func (o *fakeOutput) Stop(context.Context) {
 	o.mu.Unlock()
 }
 
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// testbin.Buffer is a log sink safe for concurrent use.
 
 type testGatherer struct {
 	*Gatherer
-	logs *syncBuffer
+	logs *testbin.Buffer
 	stop func()
 }
 
@@ -113,7 +99,7 @@ func testConfig(t testing.TB) *config.Gatherer {
 
 func startGatherer(t *testing.T, cfg *config.Gatherer, outs ...Output) *testGatherer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testbin.Buffer{}
 	g, err := Open(cfg, outs, hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug}))
 	if err != nil {
 		t.Fatal(err)

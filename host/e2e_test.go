@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,27 +58,10 @@ type daemon struct {
 	t      *testing.T
 	dir    string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testbin.Buffer
 	done   chan struct{}
 	status string // base URL of the status page
 	statsd string // address of the statsd listener
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // writeConfig writes host.hcl into dir; PLUGIN in src stands for the test
@@ -110,7 +92,7 @@ func startDaemon(t *testing.T, src string) *daemon {
 	t.Helper()
 	dir := shortTempDir(t)
 	path := writeConfig(t, dir, src)
-	d := &daemon{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemon{t: t, dir: dir, stderr: &testbin.Buffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bins.statsherd, "host", "-config", path)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -526,7 +508,7 @@ output "munin" { path = "stats.json" }
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var gout syncBuffer
+	var gout testbin.Buffer
 	g := exec.Command(bins.statsherd, "gatherer", "-basedir", gdir)
 	g.Stdout, g.Stderr = &gout, &gout
 	if err := g.Start(); err != nil {

@@ -1,13 +1,11 @@
 package link
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +16,8 @@ import (
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+
+	"github.com/statsherd/statsherd/internal/testbin"
 )
 
 const secret = "abcdefghijklmnopqrstuvwxyz234567"
@@ -140,25 +140,9 @@ func poll(ctx context.Context) sdk.Stats {
 	return st
 }
 
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// testbin.Buffer is a log sink safe for concurrent use.
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger(buf *syncBuffer) hclog.Logger {
+func testLogger(buf *testbin.Buffer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug})
 }
 
@@ -325,7 +309,7 @@ func TestUnreachableLoggedOncePerStep(t *testing.T) {
 		ln.Close()
 	}
 	f := furl.FURL{Fingerprint: strings.Repeat("a", 52), Hints: hints, Secret: secret}
-	var buf syncBuffer
+	var buf testbin.Buffer
 	l := startLink(t, Config{Furl: f, Log: testLogger(&buf)})
 	waitFor(t, "three backoff steps", func() bool { return strings.Count(buf.String(), "gatherer unreachable") >= 3 })
 	_ = l
@@ -417,7 +401,7 @@ func TestBackoffGrowsWhenDroppedBeforeAnyPoll(t *testing.T) {
 			}()
 		}
 	}()
-	var buf syncBuffer
+	var buf testbin.Buffer
 	startLink(t, Config{Furl: g.furl(), Log: testLogger(&buf), MinBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Second})
 	waitFor(t, "five lost connections", func() bool { return strings.Count(buf.String(), "lost connection to gatherer") >= 5 })
 	// Waits double from 20 ms: the fifth retry waits at least 160 ms

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -361,7 +360,7 @@ func alive(pid int) bool {
 }
 
 func TestPluginLogsRelogged(t *testing.T) {
-	var buf safeBuffer
+	var buf testbin.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "host", Output: &buf, Level: hclog.Info})
 	_, diags := loadBlock(t, fmt.Sprintf(`producer "testplugin" {
   plugin = %q
@@ -383,21 +382,4 @@ func TestPluginLogsRelogged(t *testing.T) {
 	if !strings.Contains(line, "host.producer.testplugin") || !strings.Contains(line, "stats=7") {
 		t.Errorf("plugin's log line not re-logged under its name with its fields: %q\nlog:\n%s", line, buf.String())
 	}
-}
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
