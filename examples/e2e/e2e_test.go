@@ -63,7 +63,7 @@ func missing(t *testing.T, what string) {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *testbin.Buffer
 	done chan struct{}
 }
 
@@ -78,9 +78,8 @@ func (p *proc) exited() bool {
 
 func start(t *testing.T, name string, argv ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), out: &bytes.Buffer{}, done: make(chan struct{})}
-	w := &syncWriter{b: p.out}
-	p.cmd.Stdout, p.cmd.Stderr = w, w
+	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), out: &testbin.Buffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
@@ -95,7 +94,7 @@ func start(t *testing.T, name string, argv ...string) *proc {
 			<-p.done
 		}
 		if t.Failed() {
-			t.Logf("--- output of %s:\n%s", name, w.String())
+			t.Logf("--- output of %s:\n%s", name, p.out.String())
 		}
 	})
 	return p
@@ -199,7 +198,7 @@ output "munin" { path = "stats.json" }
 	furl := filepath.Join(gdir, "stats_gatherer.furl")
 	waitFor(t, 15*time.Second, "the gatherer's furl", func() bool {
 		if g.exited() {
-			t.Fatalf("the gatherer exited:\n%s", g.out)
+			t.Fatalf("the gatherer exited:\n%s", g.out.String())
 		}
 		fi, err := os.Stat(furl)
 		return err == nil && fi.Size() > 0
