@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -82,6 +83,9 @@ func (p *producer) Collect(ctx context.Context) (sdk.Stats, error) {
 			continue
 		}
 		n, l, err := countFile(filepath.Join(p.cfg.Dir, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since the directory was listed
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
