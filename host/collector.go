@@ -80,6 +80,8 @@ func (c *collector) run(cl *call, timeout time.Duration) {
 	switch {
 	case c.base.Err() != nil:
 		// Shutting down.
+	case changed && err != nil && st.Len() > 0:
+		c.log.Warn("collecting stats partly failed; the stats it did return are kept", "error", err, "stats", st.Len())
 	case changed && err != nil:
 		c.log.Warn("collecting stats failed; its stats are missing from polls until it answers", "error", err)
 	case changed:

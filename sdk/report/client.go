@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // DefaultAddr is where a statsherd host listens for statsd lines unless its
@@ -89,7 +90,9 @@ func (c *Client) Gauge(name string, v float64) error {
 	}
 	b = append(b, name...)
 	b = append(b, ':')
-	b = strconv.AppendFloat(b, v, 'g', -1, 64)
+	// Whole numbers go out without a fraction, so the host keeps them as
+	// integers (a byte count stays 76828823863, not 76828823863.0).
+	b = stat.AppendFloat(b, v)
 	b = append(b, "|g\n"...)
 	return c.add(b)
 }

@@ -45,7 +45,7 @@ func TestClientLines(t *testing.T) {
 	}{
 		{"count", func(c *Client) error { return c.Count("storage_server.allocate", 3) }, "storage_server.allocate:3|c\n"},
 		{"gauge", func(c *Client) error { return c.Gauge("load.avg", 0.25) }, "load.avg:0.25|g\n"},
-		{"integral gauge", func(c *Client) error { return c.Gauge("disk.free", 1e12) }, "disk.free:1e+12|g\n"},
+		{"integral gauge stays an integer", func(c *Client) error { return c.Gauge("disk.free", 1e12) }, "disk.free:1000000000000|g\n"},
 		{"negative gauge is set to zero first", func(c *Client) error { return c.Gauge("temp", -4.5) }, "temp:0|g\ntemp:-4.5|g\n"},
 		{"several lines", func(c *Client) error {
 			if err := c.Count("a", 1); err != nil {
