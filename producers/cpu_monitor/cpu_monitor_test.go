@@ -2,7 +2,6 @@ package cpu_monitor
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -64,39 +63,6 @@ func FuzzParseStat(f *testing.F) {
 func statLine(pid int, comm string, utime, stime, start uint64) string {
 	return fmt.Sprintf("%d (%s) S 1 1 1 0 -1 4194560 100 0 0 0 %d %d 0 0 20 0 1 0 %d 3133440 381 18446744073709551615\n",
 		pid, comm, utime, stime, start)
-}
-
-func TestParseAuxv(t *testing.T) {
-	t.Parallel()
-	vec := func(kv ...uint64) []byte {
-		b := make([]byte, 8*len(kv))
-		for i, v := range kv {
-			binary.LittleEndian.PutUint64(b[8*i:], v)
-		}
-		return b
-	}
-	cases := []struct {
-		name string
-		in   []byte
-		want int64
-	}{
-		{"present", vec(6, 4096, 17, 250, 0, 0), 250},
-		{"absent", vec(6, 4096, 0, 0), 100},
-		{"after the end", vec(0, 0, 17, 250), 100},
-		{"truncated", vec(6, 4096, 17)[:20], 100},
-		{"empty", nil, 100},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := parseAuxv(tc.in, atClkTck, 100); got != tc.want {
-				t.Errorf("parseAuxv = %d, want %d", got, tc.want)
-			}
-		})
-	}
-	if got := clockTicks(); got <= 0 {
-		t.Errorf("clockTicks() = %d on this machine", got)
-	}
 }
 
 // fakeProc is a proc root whose pid 4242 uses cpu seconds as the test says.
