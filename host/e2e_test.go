@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -28,29 +27,10 @@ var bins struct {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "statsherd-host-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	for _, b := range []struct {
-		dst *string
-		pkg string
-	}{
-		{&bins.statsherd, "github.com/statsherd/statsherd/cmd/statsherd"},
-		{&bins.testproducer, "./host/testdata/testproducer"},
-	} {
-		if *b.dst, err = testbin.Build(dir, b.pkg); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-	}
-	return m.Run()
+	os.Exit(testbin.Main(m,
+		testbin.Target{Path: &bins.statsherd, Pkg: "github.com/statsherd/statsherd/cmd/statsherd"},
+		testbin.Target{Path: &bins.testproducer, Pkg: "./host/testdata/testproducer"},
+	))
 }
 
 // daemon is a running `statsherd host`.

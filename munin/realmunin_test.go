@@ -29,26 +29,7 @@ import (
 var pluginBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "statsherd-munin-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	pluginBin, err = testbin.Build(dir, "github.com/statsherd/statsherd/cmd/statsherd-munin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testbin.Main(m, testbin.Target{Path: &pluginBin, Pkg: "github.com/statsherd/statsherd/cmd/statsherd-munin"}))
 }
 
 // TestBinaryIsFromThisBuild: the binary under test carries this test

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -22,40 +20,14 @@ import (
 // bins are the binaries TestMain built from the working tree.
 var bins struct {
 	statsherd, munin, node string
-	err                    error
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "statsherd-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	for _, b := range []struct {
-		dst *string
-		pkg string
-	}{
-		{&bins.statsherd, "github.com/statsherd/statsherd/cmd/statsherd"},
-		{&bins.munin, "github.com/statsherd/statsherd/cmd/statsherd-munin"},
-		{&bins.node, "github.com/statsherd/statsherd/examples/tahoe-node"},
-	} {
-		if *b.dst, err = testbin.Build(dir, b.pkg); err != nil {
-			bins.err = errors.Join(bins.err, err)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// missing skips the test when a piece of statsherd is not built yet in
-// this working tree, and fails it in CI, where everything must run.
-func missing(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("end-to-end test cannot run in CI: %s", what)
-	}
-	t.Skipf("skipping the end-to-end test: %s", what)
+	os.Exit(testbin.Main(m,
+		testbin.Target{Path: &bins.statsherd, Pkg: "github.com/statsherd/statsherd/cmd/statsherd"},
+		testbin.Target{Path: &bins.munin, Pkg: "github.com/statsherd/statsherd/cmd/statsherd-munin"},
+		testbin.Target{Path: &bins.node, Pkg: "github.com/statsherd/statsherd/examples/tahoe-node"},
+	))
 }
 
 // proc is a daemon started by the test; stop ends it with SIGTERM, then
@@ -169,18 +141,12 @@ func (s snapshot) nodesWith(category, stat string) int {
 // statsherd-munin for each of the 26 graphs as munin would and checks
 // that each prints a value for both nodes.
 func TestAllGraphsFromTwoNodes(t *testing.T) {
-	if bins.err != nil {
-		t.Fatalf("building from the working tree: %v", bins.err)
-	}
 	const nodes = 2
 	base := t.TempDir()
 	gdir := filepath.Join(base, "gatherer")
 
 	out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput()
 	if err != nil {
-		if bytes.Contains(out, []byte("not built yet")) {
-			missing(t, "statsherd create-gatherer is not built yet in this tree")
-		}
 		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
 	}
 	write(t, filepath.Join(gdir, "gatherer.hcl"), `

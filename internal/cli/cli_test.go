@@ -20,20 +20,7 @@ import (
 var statsherd string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	statsherd, err = testbin.Build(dir, "./cmd/statsherd")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m, testbin.Target{Path: &statsherd, Pkg: "./cmd/statsherd"}))
 }
 
 // run runs the built statsherd with a PATH whose only statsherd is a decoy

@@ -25,28 +25,11 @@ var bins struct {
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "supervisor-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	for _, b := range []struct {
-		dst *string
-		pkg string
-	}{
-		{&bins.testplugin, "./internal/supervisor/testdata/testplugin"},
-		{&bins.oldplugin, "./internal/supervisor/testdata/oldplugin"},
-		{&bins.statsherd, "./cmd/statsherd"},
-	} {
-		if *b.dst, err = testbin.Build(dir, b.pkg); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m,
+		testbin.Target{Path: &bins.testplugin, Pkg: "./internal/supervisor/testdata/testplugin"},
+		testbin.Target{Path: &bins.oldplugin, Pkg: "./internal/supervisor/testdata/oldplugin"},
+		testbin.Target{Path: &bins.statsherd, Pkg: "./cmd/statsherd"},
+	))
 }
 
 // loadBlock parses an HCL snippet holding one producer block and loads it.
