@@ -255,7 +255,7 @@ producer "upload_helper" {
 	if out, err := exec.Command(bins.munin, "install-links", "-target", bins.munin, links).CombinedOutput(); err != nil {
 		t.Fatalf("statsherd-munin install-links: %v\n%s", err, out)
 	}
-	value := regexp.MustCompile(`(?m)^storage_[0-9]+_[a-z2-7]{4}\.value -?[0-9.e+]+$`)
+	value := regexp.MustCompile(`(?m)^storage_[0-9]+_[a-z2-7]{4}\.value -?[0-9.]+(e[+-][0-9]+)?$`)
 	for _, gr := range gs {
 		t.Run(gr.name, func(t *testing.T) {
 			cmd := exec.Command(filepath.Join(links, gr.name))
