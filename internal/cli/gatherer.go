@@ -86,7 +86,7 @@ func runGatherer(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
 	}
-	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log})
+	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}

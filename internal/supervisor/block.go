@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -22,6 +23,9 @@ type Options struct {
 	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound restart backoff (see Spec).
 	MinBackoff, MaxBackoff time.Duration
+	// Stdout receives the plugins' standard output (see Spec); the
+	// gatherer passes its own, for the stdout output.
+	Stdout io.Writer
 }
 
 // SpecFor turns a plugin block into a Spec.
@@ -43,6 +47,7 @@ func SpecFor(b config.PluginBlock, o Options) (Spec, hcl.Diagnostics) {
 		Kind: b.Kind, Name: b.Name, Path: path, Args: args, SHA256: b.SHA256,
 		Timeout: timeout, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
 		Logger: log.Named(b.Kind + "." + b.Name),
+		Stdout: o.Stdout,
 	}, nil
 }
 

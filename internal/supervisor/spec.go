@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -36,6 +37,11 @@ type Spec struct {
 	Logger hclog.Logger
 	// Env is added to the plugin's environment.
 	Env []string
+	// Stdout receives what the plugin writes to its standard output after
+	// the handshake (go-plugin forwards it). An output such as stdout
+	// writes there; for any other plugin it is a mistake, so nil means it
+	// is logged as a warning.
+	Stdout io.Writer
 }
 
 func (s *Spec) defaults() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -328,6 +329,10 @@ func (p *Plugin) launch(ctx context.Context) error {
 	cmd.Env = append(cmd.Env, p.spec.Env...)
 	setProcAttr(cmd)
 	p.stderr = newTail(16)
+	var stdout io.Writer = stdoutLogger{p.log}
+	if p.spec.Stdout != nil {
+		stdout = p.spec.Stdout
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.PluginSets(nil, nil),
@@ -339,7 +344,7 @@ func (p *Plugin) launch(ctx context.Context) error {
 		Logger:           p.log,
 		Stderr:           p.stderr,
 		SyncStderr:       p.stderr,
-		SyncStdout:       stdoutLogger{p.log},
+		SyncStdout:       stdout,
 		GRPCDialOptions:  sdk.GRPCDialOptions(),
 	})
 	rpc, err := client.Client()

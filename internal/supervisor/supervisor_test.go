@@ -366,3 +366,55 @@ func TestPluginLogsRelogged(t *testing.T) {
 		t.Errorf("plugin's log line not re-logged under its name with its fields: %q\nlog:\n%s", line, buf.String())
 	}
 }
+
+func TestPluginStdout(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		toDaemon  bool
+		wantInOut bool
+	}{
+		{"passed to the daemon's stdout", true, true},
+		{"logged as a mistake", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, logs testbin.Buffer
+			o := Options{Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})}
+			if tt.toDaemon {
+				o.Stdout = &out
+			}
+			spec, diags := SpecFor(config.PluginBlock{Kind: sdk.KindOutput, Name: "testplugin", Plugin: bins.testplugin}, o)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			p, err := New(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := p.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Configure(ctx, sdk.Config(`{"write_file": "-"}`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Write(ctx, sdk.Round{Nodes: []sdk.NodeSample{{ID: "a"}, {ID: "b"}}}); err != nil {
+				t.Fatal(err)
+			}
+			p.Stop(ctx)
+			where := &out
+			if !tt.wantInOut {
+				where = &logs
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(where.String(), "round nodes=2") && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if !strings.Contains(where.String(), "round nodes=2") {
+				t.Errorf("the plugin's stdout did not arrive: stdout %q, log %q", out.String(), logs.String())
+			}
+			if !tt.toDaemon && out.Len() > 0 {
+				t.Errorf("stdout written without being asked for: %q", out.String())
+			}
+		})
+	}
+}

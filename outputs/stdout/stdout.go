@@ -82,7 +82,9 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 // openDest opens path for appending, or the gatherer's stdout.
 func openDest(path string) (io.WriteCloser, error) {
 	if path == "" {
-		return openParentStdout()
+		// The plugin's standard output, which the gatherer's plugin
+		// runtime forwards to its own (supervisor.Options.Stdout).
+		return nopCloser{os.Stdout}, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -146,3 +148,8 @@ func (o *output) Close(context.Context) error {
 }
 
 var _ sdk.Output = (*output)(nil)
+
+// nopCloser keeps Close from closing the process's standard output.
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

@@ -96,6 +96,10 @@ func (p *testPlugin) Write(ctx context.Context, r sdk.Round) error {
 	if err := p.misbehave(ctx); err != nil {
 		return err
 	}
+	if p.cfg.WriteFile == "-" {
+		fmt.Printf("round nodes=%d\n", len(r.Nodes))
+		return nil
+	}
 	if p.cfg.WriteFile != "" {
 		f, err := os.OpenFile(p.cfg.WriteFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
