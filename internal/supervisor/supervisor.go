@@ -34,6 +34,10 @@ type State struct {
 	NextStart time.Time
 }
 
+// stdoutDrain is how long Stop lets a plugin's last standard output reach
+// the daemon before ending the process.
+const stdoutDrain = 250 * time.Millisecond
+
 // ErrDown is returned (wrapped) by calls made while a crashed or hung plugin
 // waits out its restart backoff.
 var ErrDown = errors.New("plugin is down")
@@ -164,6 +168,12 @@ func (p *Plugin) Stop(ctx context.Context) {
 	}
 	if err != nil {
 		p.log.Warn("closing plugin", "error", err)
+	}
+	if p.spec.Stdout != nil {
+		// What the plugin printed last (an output flushes in Close) is
+		// still on its way through go-plugin's stdio stream, which has no
+		// flush: give it a moment before the process goes.
+		time.Sleep(stdoutDrain)
 	}
 	p.client.Kill()
 	p.client, p.raw = nil, nil

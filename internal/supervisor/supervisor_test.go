@@ -400,7 +400,6 @@ func TestPluginStdout(t *testing.T) {
 			if err := p.Write(ctx, sdk.Round{Nodes: []sdk.NodeSample{{ID: "a"}, {ID: "b"}}}); err != nil {
 				t.Fatal(err)
 			}
-			p.Stop(ctx)
 			where := &out
 			if !tt.wantInOut {
 				where = &logs
@@ -411,6 +410,14 @@ func TestPluginStdout(t *testing.T) {
 			}
 			if !strings.Contains(where.String(), "round nodes=2") {
 				t.Errorf("the plugin's stdout did not arrive: stdout %q, log %q", out.String(), logs.String())
+			}
+			// What a plugin prints just before it is stopped arrives too.
+			if err := p.Write(ctx, sdk.Round{Nodes: []sdk.NodeSample{{ID: "a"}, {ID: "b"}, {ID: "c"}}}); err != nil {
+				t.Fatal(err)
+			}
+			p.Stop(ctx)
+			if tt.toDaemon && !strings.Contains(out.String(), "round nodes=3") {
+				t.Errorf("the last output before Stop was lost: %q", out.String())
 			}
 			if !tt.toDaemon && out.Len() > 0 {
 				t.Errorf("stdout written without being asked for: %q", out.String())
