@@ -120,26 +120,13 @@ func TestCollectStatfsError(t *testing.T) {
 
 func TestConfigure(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name string
-		cfg  string
-		ok   bool
-	}{
-		{"path", `{"path": "/srv"}`, true},
-		{"no path", `{}`, false},
-		{"negative reserve", `{"path": "/srv", "reserved_space": -1}`, false},
-		{"fractional reserve", `{"path": "/srv", "reserved_space": 1.5}`, false},
-		{"unknown key", `{"path": "/srv", "size": 1}`, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			err := New(hclog.NewNullLogger()).Configure(context.Background(), sdk.Config(tc.cfg))
-			if (err == nil) != tc.ok {
-				t.Errorf("Configure(%s) = %v, want ok %v", tc.cfg, err, tc.ok)
-			}
-		})
-	}
+	producertest.CheckConfigure(t, func() sdk.Producer { return New(hclog.NewNullLogger()) }, []producertest.ConfigureCase{
+		{Name: "path", Config: `{"path": "/srv"}`, OK: true},
+		{Name: "no path", Config: `{}`, OK: false},
+		{Name: "negative reserve", Config: `{"path": "/srv", "reserved_space": -1}`, OK: false},
+		{Name: "fractional reserve", Config: `{"path": "/srv", "reserved_space": 1.5}`, OK: false},
+		{Name: "unknown key", Config: `{"path": "/srv", "size": 1}`, OK: false},
+	})
 }
 
 func TestExampleHCL(t *testing.T) {

@@ -218,26 +218,14 @@ func TestMissingCommand(t *testing.T) {
 
 func TestConfigure(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name, cfg string
-		ok        bool
-	}{
-		{"command", `{"command": ["true"]}`, true},
-		{"no command", `{}`, false},
-		{"empty command", `{"command": []}`, false},
-		{"bad counter name", `{"command": ["true"], "counters": ["a b"]}`, false},
-		{"zero timeout", `{"command": ["true"], "command_timeout": 0}`, false},
-		{"unknown", `{"command": ["true"], "shell": true}`, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			err := New(hclog.NewNullLogger()).Configure(context.Background(), sdk.Config(tc.cfg))
-			if (err == nil) != tc.ok {
-				t.Errorf("Configure(%s) = %v, want ok %v", tc.cfg, err, tc.ok)
-			}
-		})
-	}
+	producertest.CheckConfigure(t, func() sdk.Producer { return New(hclog.NewNullLogger()) }, []producertest.ConfigureCase{
+		{Name: "command", Config: `{"command": ["true"]}`, OK: true},
+		{Name: "no command", Config: `{}`, OK: false},
+		{Name: "empty command", Config: `{"command": []}`, OK: false},
+		{Name: "bad counter name", Config: `{"command": ["true"], "counters": ["a b"]}`, OK: false},
+		{Name: "zero timeout", Config: `{"command": ["true"], "command_timeout": 0}`, OK: false},
+		{Name: "unknown", Config: `{"command": ["true"], "shell": true}`, OK: false},
+	})
 }
 
 func TestExampleHCL(t *testing.T) {

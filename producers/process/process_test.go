@@ -117,25 +117,13 @@ func check(t *testing.T, st sdk.Stats, name string, want int64) {
 
 func TestConfigure(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name, cfg string
-		ok        bool
-	}{
-		{"empty", `{}`, true},
-		{"pid", `{"pid": 12}`, true},
-		{"both", `{"pid": 12, "pidfile": "/run/x.pid"}`, false},
-		{"negative", `{"pid": -3}`, false},
-		{"unknown", `{"name": "tahoe"}`, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			err := New(hclog.NewNullLogger()).Configure(context.Background(), sdk.Config(tc.cfg))
-			if (err == nil) != tc.ok {
-				t.Errorf("Configure(%s) = %v, want ok %v", tc.cfg, err, tc.ok)
-			}
-		})
-	}
+	producertest.CheckConfigure(t, func() sdk.Producer { return New(hclog.NewNullLogger()) }, []producertest.ConfigureCase{
+		{Name: "empty", Config: `{}`, OK: true},
+		{Name: "pid", Config: `{"pid": 12}`, OK: true},
+		{Name: "both", Config: `{"pid": 12, "pidfile": "/run/x.pid"}`, OK: false},
+		{Name: "negative", Config: `{"pid": -3}`, OK: false},
+		{Name: "unknown", Config: `{"name": "tahoe"}`, OK: false},
+	})
 }
 
 func TestExampleHCL(t *testing.T) {

@@ -128,24 +128,12 @@ func TestCollect(t *testing.T) {
 
 func TestConfigure(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name, cfg string
-		ok        bool
-	}{
-		{"both dirs", `{"incoming_dir": "/a", "encoding_dir": "/b"}`, true},
-		{"missing encoding_dir", `{"incoming_dir": "/a"}`, false},
-		{"zero old_after", `{"incoming_dir": "/a", "encoding_dir": "/b", "old_after": 0}`, false},
-		{"unknown attribute", `{"incoming_dir": "/a", "encoding_dir": "/b", "dir": "/c"}`, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			err := New(hclog.NewNullLogger()).Configure(context.Background(), sdk.Config(tc.cfg))
-			if (err == nil) != tc.ok {
-				t.Errorf("Configure(%s) = %v, want ok %v", tc.cfg, err, tc.ok)
-			}
-		})
-	}
+	producertest.CheckConfigure(t, func() sdk.Producer { return New(hclog.NewNullLogger()) }, []producertest.ConfigureCase{
+		{Name: "both dirs", Config: `{"incoming_dir": "/a", "encoding_dir": "/b"}`, OK: true},
+		{Name: "missing encoding_dir", Config: `{"incoming_dir": "/a"}`, OK: false},
+		{Name: "zero old_after", Config: `{"incoming_dir": "/a", "encoding_dir": "/b", "old_after": 0}`, OK: false},
+		{Name: "unknown attribute", Config: `{"incoming_dir": "/a", "encoding_dir": "/b", "dir": "/c"}`, OK: false},
+	})
 }
 
 func TestExampleHCL(t *testing.T) {
