@@ -10,7 +10,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
-	"github.com/statsherd/statsherd/internal/cli"
+	"github.com/statsherd/statsherd/cli"
 )
 
 func main() {

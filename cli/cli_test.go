@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/statsherd/statsherd/internal/cli"
+	"github.com/statsherd/statsherd/cli"
 	"github.com/statsherd/statsherd/internal/testbin"
 	"github.com/statsherd/statsherd/sdk"
 )
