@@ -53,14 +53,15 @@ fuzz:
 # versions go.mod names.
 PROTOC   ?= protoc
 PROTOGEN := $(BIN)/protogen
+PROTOOUT ?= .
 proto:
 	@command -v $(PROTOC) >/dev/null || { echo "make proto: $(PROTOC) not found; install it with: apt-get install protobuf-compiler" >&2; exit 1; }
 	$(GO) build -o $(PROTOGEN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
 	$(PROTOC) --plugin=$(PROTOGEN)/protoc-gen-go --plugin=$(PROTOGEN)/protoc-gen-go-grpc \
-	  --go_out=. --go_opt=paths=source_relative \
-	  --go-grpc_out=. --go-grpc_opt=paths=source_relative sdk/proto/plugin.proto
+	  --go_out=$(PROTOOUT) --go_opt=paths=source_relative \
+	  --go-grpc_out=$(PROTOOUT) --go-grpc_opt=paths=source_relative sdk/proto/plugin.proto
 	$(PROTOC) --plugin=$(PROTOGEN)/protoc-gen-go \
-	  --go_out=. --go_opt=paths=source_relative internal/wire/wire.proto
+	  --go_out=$(PROTOOUT) --go_opt=paths=source_relative internal/wire/wire.proto
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
