@@ -2,8 +2,11 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -17,9 +20,21 @@ type Parser struct{ p *hclparse.Parser }
 // NewParser returns a Parser.
 func NewParser() *Parser { return &Parser{p: hclparse.NewParser()} }
 
-// ParseFile parses the HCL file at path.
+// ParseFile parses the HCL file at path. A file that cannot be read is
+// one diagnostic, "cannot read host.hcl: no such file or directory".
 func (p *Parser) ParseFile(path string) (*hcl.File, hcl.Diagnostics) {
-	return p.p.ParseHCLFile(path)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("cannot read %s: %v", path, err),
+		}}
+	}
+	return p.p.ParseHCL(src, path)
 }
 
 // ParseSource parses HCL source held in memory, named filename in diagnostics.
@@ -29,7 +44,8 @@ func (p *Parser) ParseSource(src []byte, filename string) (*hcl.File, hcl.Diagno
 
 // WriteDiagnostics writes each diagnostic as one line that tools and people
 // can read, "file.hcl:12,3-9: Summary; Detail", followed by the source line
-// it points at with the range underlined.
+// it points at with the range underlined. A diagnostic about no place in a
+// file (a file that cannot be read) is "Summary; Detail".
 func (p *Parser) WriteDiagnostics(w io.Writer, diags hcl.Diagnostics) error {
 	var b strings.Builder
 	for _, d := range diags {
@@ -37,13 +53,24 @@ func (p *Parser) WriteDiagnostics(w io.Writer, diags hcl.Diagnostics) error {
 		if d.Severity == hcl.DiagWarning {
 			sev = "warning"
 		}
-		fmt.Fprintf(&b, "%s: %s\n", sev, d.Error())
-		if d.Subject != nil {
-			b.WriteString(p.snippet(*d.Subject))
+		if d.Subject == nil {
+			fmt.Fprintf(&b, "%s: %s\n", sev, placeless(d))
+			continue
 		}
+		fmt.Fprintf(&b, "%s: %s\n", sev, d.Error())
+		b.WriteString(p.snippet(*d.Subject))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// placeless is d's text when it has no place in a file: hcl's
+// Diagnostic.Error would print the missing place as "<nil>:".
+func placeless(d *hcl.Diagnostic) string {
+	if d.Detail == "" {
+		return d.Summary
+	}
+	return d.Summary + "; " + d.Detail
 }
 
 // snippet is the source line of rng, indented, with a line of carets under

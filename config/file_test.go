@@ -1,0 +1,59 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// TestWriteDiagnosticsWithoutPlace checks the diagnostics about no place in
+// a file: a file that cannot be read says why, and no "<nil>:" appears.
+func TestWriteDiagnosticsWithoutPlace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	unreadable := filepath.Join(dir, "dir.hcl")
+	if err := os.Mkdir(unreadable, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		diag func(p *Parser) hcl.Diagnostics
+		want string
+	}{
+		{"missing file", func(p *Parser) hcl.Diagnostics {
+			_, d := p.ParseFile("host.hcl")
+			return d
+		}, "error: cannot read host.hcl: no such file or directory\n"},
+		{"a directory", func(p *Parser) hcl.Diagnostics {
+			_, d := p.ParseFile(unreadable)
+			return d
+		}, "error: cannot read " + unreadable + ": is a directory\n"},
+		{"missing host file", func(p *Parser) hcl.Diagnostics {
+			_, d := LoadHost(p, filepath.Join(dir, "host.hcl"))
+			return d
+		}, "error: cannot read " + filepath.Join(dir, "host.hcl") + ": no such file or directory\n"},
+		{"missing gatherer file", func(p *Parser) hcl.Diagnostics {
+			_, d := LoadGatherer(p, filepath.Join(dir, "gatherer.hcl"))
+			return d
+		}, "error: cannot read " + filepath.Join(dir, "gatherer.hcl") + ": no such file or directory\n"},
+		{"summary and detail", func(*Parser) hcl.Diagnostics {
+			return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Conflicting base directories", Detail: "give one of them."}}
+		}, "warning: Conflicting base directories; give one of them.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := NewParser()
+			var b bytes.Buffer
+			if err := p.WriteDiagnostics(&b, tt.diag(p)); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tt.want {
+				t.Errorf("diagnostics = %q, want %q", b.String(), tt.want)
+			}
+		})
+	}
+}
