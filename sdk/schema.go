@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // AttrType is the type of one attribute of a plugin's HCL block.
@@ -39,6 +40,38 @@ type Attribute struct {
 	Required    bool     `json:"required,omitempty"`
 	Default     any      `json:"default,omitempty"`
 	Description string   `json:"description,omitempty"`
+}
+
+// MarshalJSON writes the attribute as `describe` shows it: a Duration's
+// default as it is written in HCL ("60s", "48h"), not in nanoseconds.
+func (a Attribute) MarshalJSON() ([]byte, error) {
+	type plain Attribute
+	p := plain(a)
+	if d, ok := a.Default.(time.Duration); ok {
+		p.Default = formatDuration(d)
+	}
+	return json.Marshal(p)
+}
+
+// formatDuration writes d as an operator writes it in HCL, in the one unit
+// that shows it whole: "60s", "48h", "90m", "250ms"; "0s" for zero.
+// time.ParseDuration reads it back.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d >= time.Hour && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	case d%time.Millisecond == 0:
+		return fmt.Sprintf("%dms", d/time.Millisecond)
+	case d%time.Microsecond == 0:
+		return fmt.Sprintf("%dus", d/time.Microsecond)
+	}
+	return fmt.Sprintf("%dns", d)
 }
 
 // Schema is the set of attributes a plugin's block accepts. Any other
