@@ -1,57 +1,49 @@
 // Package cli is the statsherd command line: a function of arguments and
-// writers, so tests call it directly.
+// writers, so tests call it directly. It is the top of the house: it
+// imports host, gatherer and munin, and nothing imports it but cmd/.
 package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 )
 
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
-}
-
-func commands() []command {
-	return []command{
-		{"host", "run the per-node host daemon (stats provider)", runHost},
-		{"gatherer", "run the gatherer daemon", runGatherer},
-		{"create-gatherer", "create a gatherer base directory and print its furl", runCreateGatherer},
-		{"validate", "check a host or gatherer HCL file, plugins included", runValidate},
-		{"plugin", "describe or serve the built-in plugins", runPlugin},
-		{"version", "print the version", runVersion},
+// commands is the tree of statsherd's commands. Add a command here (a
+// subcommand in its parent's subs); see command for what it gets.
+func commands() *command {
+	return &command{
+		name: "statsherd",
+		help: "statsherd gathers runtime statistics from many nodes into one place.",
+		subs: []*command{
+			hostCommand(),
+			gathererCommand(),
+			createGathererCommand(),
+			validateCommand(),
+			pluginCommand(),
+			versionCommand(),
+			{name: "help", summary: "show a command's help", args: []string{"[COMMAND...]"},
+				help: "Shows the help of a command: 'statsherd help gatherer' is 'statsherd gatherer -h'.",
+				run:  runHelp},
+		},
 	}
 }
 
 // Run runs statsherd with args (without the program name) and returns the
-// process exit code: 0 success, 1 failure, 2 usage error.
+// process exit code: 0 success (and -h, -help, --help, help), 1 failure,
+// 2 usage error (said on stderr).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "statsherd: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
+	return commands().dispatch(ctx, "statsherd", args, stdout, stderr)
 }
 
-func usage(w io.Writer) {
-	var b strings.Builder
-	b.WriteString("usage: statsherd COMMAND [ARGS]\n\ncommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-16s %s\n", c.name, c.summary)
+// runHelp shows the help of the command its arguments name.
+func runHelp(ctx context.Context, c *cmdline) int {
+	if code, done := c.parse(); done {
+		return code
 	}
-	b.WriteString("\nRun 'statsherd COMMAND -h' for a command's flags.\n")
-	io.WriteString(w, b.String())
+	root := commands()
+	if _, ok := root.find(c.pos); !ok {
+		return c.usageError("no command %q (see 'statsherd help')", "statsherd "+strings.Join(c.pos, " "))
+	}
+	return root.dispatch(ctx, "statsherd", append(c.pos, "-h"), c.stdout, c.stderr)
 }

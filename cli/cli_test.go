@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statsherd/statsherd/cli"
 	"github.com/statsherd/statsherd/internal/testbin"
@@ -28,6 +29,12 @@ func TestMain(m *testing.M) {
 // binary instead of the one built from the tree.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runIn(t, "", args...)
+}
+
+// runIn is run in the directory dir ("": this package's).
+func runIn(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	decoyDir := t.TempDir()
 	marker := filepath.Join(decoyDir, "decoy-ran")
 	decoy := fmt.Sprintf("#!/bin/sh\ntouch %q\nexit 1\n", marker)
@@ -37,6 +44,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		}
 	}
 	cmd := exec.Command(statsherd, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PATH="+decoyDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -109,6 +117,61 @@ func TestPluginDescribe(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("describe lists no uptime producer: %+v", d.Producers)
+	}
+	// Durations as HCL writes them: cpu_monitor's interval is "60s".
+	durations := 0
+	for _, in := range append(d.Producers, d.Outputs...) {
+		for _, a := range in.Config {
+			if a.Type != sdk.Duration || a.Default == nil {
+				continue
+			}
+			durations++
+			s, ok := a.Default.(string)
+			if _, err := time.ParseDuration(s); !ok || err != nil {
+				t.Errorf("%s: default of %s is %v (%T); want a duration as HCL writes it", in.Name, a.Name, a.Default, a.Default)
+			}
+			if in.Name == "cpu_monitor" && a.Name == "interval" && s != "60s" {
+				t.Errorf("cpu_monitor interval default = %q, want \"60s\"", s)
+			}
+		}
+	}
+	if durations == 0 {
+		t.Error("describe shows no duration defaults; the check above checked nothing")
+	}
+}
+
+// TestHelpAndMistakesFromTheBinary runs the built binary: help on stdout
+// with exit 0, mistakes on stderr with exit 2, a missing file said plainly.
+func TestHelpAndMistakesFromTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name         string
+		args         []string
+		code         int
+		stdout, want string // stdout's start; stderr, exactly unless "…" ends it
+	}{
+		{"help", []string{"help", "gatherer"}, 0, "usage: statsherd gatherer", ""},
+		{"-h", []string{"host", "id", "-h"}, 0, "usage: statsherd host id", ""},
+		{"--help", []string{"--help"}, 0, "usage: statsherd COMMAND", ""},
+		{"surplus", []string{"host", "-config", "h.hcl", "extra"}, 2, "",
+			`statsherd host: unexpected argument "extra" (statsherd host takes no arguments)` + "\n…"},
+		{"no host.hcl", []string{"host"}, 1, "", "error: cannot read host.hcl: no such file or directory\n"},
+		{"no host.hcl for id", []string{"host", "id"}, 1, "", "error: cannot read host.hcl: no such file or directory\n"},
+		{"no gatherer file", []string{"gatherer", "-config", "g.hcl"}, 1, "", "error: cannot read g.hcl: no such file or directory\n"},
+		{"no file to validate", []string{"validate", "v.hcl"}, 1, "", "error: cannot read v.hcl: no such file or directory\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runIn(t, dir, tt.args...)
+			okErr := errOut == tt.want
+			if prefix, cut := strings.CutSuffix(tt.want, "…"); cut {
+				okErr = strings.HasPrefix(errOut, prefix)
+			}
+			if code != tt.code || !strings.HasPrefix(out, tt.stdout) || (tt.stdout == "") != (out == "") || !okErr {
+				t.Errorf("statsherd %s: exit %d, stdout %q, stderr %q; want exit %d, stdout starting %q, stderr %q",
+					strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.stdout, tt.want)
+			}
+		})
 	}
 }
 

@@ -2,10 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,47 +15,41 @@ import (
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
-const gathererUsage = `usage: statsherd gatherer (-basedir DIR | -config FILE)
+func gathererCommand() *command {
+	return &command{
+		name:    "gatherer",
+		summary: "run the gatherer daemon",
+		help: `Runs the gatherer: accepts hosts, polls them every poll_interval and hands
+each round to the outputs. Give -basedir DIR or -config FILE. With -basedir,
+DIR/gatherer.hcl is read if it exists (create the directory with
+'statsherd create-gatherer DIR'). The furl is written to stats_gatherer.furl
+in the base directory and printed on stdout. SIGTERM or SIGINT stop it
+(outputs flushed and closed).`,
+		run: runGatherer,
+	}
+}
 
-Runs the gatherer: accepts hosts, polls them every poll_interval and hands
-each round to the outputs. With -basedir, DIR/gatherer.hcl is read if it
-exists (create the directory with 'statsherd create-gatherer DIR'). The
-furl is written to stats_gatherer.furl in the base directory and printed
-on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed).
-
-flags:
-`
-
-const createGathererUsage = `usage: statsherd create-gatherer [-port N] [-location HOST[:PORT],...] DIR
-
-Creates a gatherer base directory: TLS key, secret, port, a commented
-gatherer.hcl, and stats_gatherer.furl, and prints the furl.
-
-flags:
-`
+func createGathererCommand() *command {
+	return &command{
+		name:    "create-gatherer",
+		summary: "create a gatherer base directory and print its furl",
+		args:    []string{"DIR"},
+		help: `Creates a gatherer base directory: TLS key, secret, port, a commented
+gatherer.hcl, and stats_gatherer.furl, and prints the furl.`,
+		run: runCreateGatherer,
+	}
+}
 
 // runGatherer runs the gatherer daemon.
-func runGatherer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("statsherd gatherer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		io.WriteString(stderr, gathererUsage)
-		fs.PrintDefaults()
-	}
+func runGatherer(ctx context.Context, c *cmdline) int {
+	fs, stdout, stderr := c.fs, c.stdout, c.stderr
 	basedir := fs.String("basedir", "", "the gatherer's base directory")
 	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, done := c.parse(); done {
+		return code
 	}
-	if fs.NArg() > 0 || (*basedir == "" && *path == "") {
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "statsherd gatherer: unexpected argument %q\n", fs.Arg(0))
-		}
-		fs.Usage()
-		return 2
+	if *basedir == "" && *path == "" {
+		return c.usageError("give -basedir DIR or -config FILE")
 	}
 	parser := config.NewParser()
 	cfg, diags := loadGathererConfig(parser, *basedir, *path)
@@ -138,35 +129,16 @@ func loadGathererConfig(p *config.Parser, basedir, path string) (*config.Gathere
 }
 
 // runCreateGatherer creates a gatherer base directory and prints its furl.
-func runCreateGatherer(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("statsherd create-gatherer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		io.WriteString(stderr, createGathererUsage)
-		fs.PrintDefaults()
-	}
+func runCreateGatherer(_ context.Context, c *cmdline) int {
+	fs, stdout, stderr := c.fs, c.stdout, c.stderr
 	port := fs.Int("port", 0, "TCP port to listen on (default: a free port, remembered in portnum)")
 	location := fs.String("location", "", "comma-separated location hints for the furl (default: this machine's addresses and 127.0.0.1)")
-	// Accept flags after DIR too.
-	var dir string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		dir, args = args[0], args[1:]
+	if code, done := c.parse(); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if dir == "" && fs.NArg() == 1 {
-		dir = fs.Arg(0)
-	} else if fs.NArg() > 0 || dir == "" {
-		fs.Usage()
-		return 2
-	}
+	dir := c.arg(0)
 	if *port < 0 || *port > 65535 {
-		fmt.Fprintf(stderr, "statsherd create-gatherer: -port %d is not a port number\n", *port)
-		return 2
+		return c.usageError("-port %d is not a port number", *port)
 	}
 	var hints []string
 	if *location != "" {

@@ -18,15 +18,26 @@ import (
 	"github.com/statsherd/statsherd/internal/identity"
 )
 
-const hostUsage = `usage:
-  statsherd host [-config host.hcl] [-once]   run the host daemon
-  statsherd host id [-config host.hcl]        print the node id (creating the node key)
+func hostCommand() *command {
+	return &command{
+		name:    "host",
+		summary: "run the per-node host daemon (stats provider)",
+		help: `Runs the host: starts the producers of its HCL file, reports to the
+gatherer its furl names, and serves its stats locally. -once collects
+once, prints the JSON a gatherer would receive, and exits.
 
 Signals: SIGTERM or SIGINT stop the host; SIGHUP reloads the config file
-(a bad file is reported and the host keeps running on the old one).
-
-flags:
-`
+(a bad file is reported and the host keeps running on the old one).`,
+		run: runHost,
+		subs: []*command{{
+			name:    "id",
+			summary: "print the node id (creating the node key)",
+			help: `Prints the node id, derived from the node key in the host's basedir
+(created there if there is none yet).`,
+			run: runHostID,
+		}},
+	}
+}
 
 // nodeKeyName is the name of the node's key and certificate in the basedir
 // (node.key, node.crt).
@@ -35,51 +46,52 @@ const nodeKeyName = "node"
 // shutdownTimeout bounds stopping the plugins at exit.
 const shutdownTimeout = 10 * time.Second
 
-// runHost runs the host daemon.
-func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	sub := ""
-	if len(args) > 0 && args[0] == "id" {
-		sub, args = "id", args[1:]
-	}
-	fs := flag.NewFlagSet("statsherd host", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		io.WriteString(stderr, hostUsage)
-		fs.PrintDefaults()
-	}
-	path := fs.String("config", "host.hcl", "the host's HCL file")
-	once := fs.Bool("once", false, "collect once, print the JSON a gatherer would receive, and exit")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if sub == "" && fs.NArg() == 1 && fs.Arg(0) == "id" { // statsherd host -config F id
-		sub = "id"
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "statsherd host: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
-	}
+// hostConfigFlag defines -config, the host's HCL file.
+func hostConfigFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "host.hcl", "the host's HCL file")
+}
 
+// loadHost loads the host's HCL file, writing its diagnostics to stderr.
+func loadHost(path string, stderr io.Writer) (*config.Host, *config.Parser, bool) {
 	parser := config.NewParser()
-	cfg, diags := config.LoadHost(parser, *path)
+	cfg, diags := config.LoadHost(parser, path)
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}
-	if diags.HasErrors() {
+	return cfg, parser, !diags.HasErrors()
+}
+
+// runHostID prints the node id.
+func runHostID(_ context.Context, c *cmdline) int {
+	fs, stdout, stderr := c.fs, c.stdout, c.stderr
+	path := hostConfigFlag(fs)
+	if code, done := c.parse(); done {
+		return code
+	}
+	cfg, _, ok := loadHost(*path, stderr)
+	if !ok {
 		return 1
 	}
+	id, err := identity.LoadOrCreate(cfg.Basedir, nodeKeyName)
+	if err != nil {
+		fmt.Fprintf(stderr, "statsherd host id: node key in %s: %v\n", cfg.Basedir, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, id.ID)
+	return 0
+}
 
-	if sub == "id" {
-		id, err := identity.LoadOrCreate(cfg.Basedir, nodeKeyName)
-		if err != nil {
-			fmt.Fprintf(stderr, "statsherd host id: node key in %s: %v\n", cfg.Basedir, err)
-			return 1
-		}
-		fmt.Fprintln(stdout, id.ID)
-		return 0
+// runHost runs the host daemon.
+func runHost(ctx context.Context, c *cmdline) int {
+	fs, stdout, stderr := c.fs, c.stdout, c.stderr
+	path := hostConfigFlag(fs)
+	once := fs.Bool("once", false, "collect once, print the JSON a gatherer would receive, and exit")
+	if code, done := c.parse(); done {
+		return code
+	}
+	cfg, parser, ok := loadHost(*path, stderr)
+	if !ok {
+		return 1
 	}
 
 	log := hclog.New(&hclog.LoggerOptions{

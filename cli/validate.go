@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -15,26 +13,28 @@ import (
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
-const validateUsage = `usage: statsherd validate [-kind host|gatherer] FILE
-
-Checks a host or gatherer HCL file fully: the file itself, then every
+func validateCommand() *command {
+	return &command{
+		name:    "validate",
+		summary: "check a host or gatherer HCL file, plugins included",
+		args:    []string{"FILE"},
+		help: `Checks a host or gatherer HCL file fully: the file itself, then every
 plugin it names is started and its block checked against the schema the
-plugin declares. Prints diagnostics and exits 1 if anything is wrong.
-`
+plugin declares. Prints diagnostics and exits 1 if anything is wrong.`,
+		run: runValidate,
+	}
+}
 
-func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { io.WriteString(stderr, validateUsage) }
+func runValidate(ctx context.Context, c *cmdline) int {
+	fs, stdout, stderr := c.fs, c.stdout, c.stderr
 	kind := fs.String("kind", "", "host or gatherer (default: guessed from the file)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := c.parse(); done {
+		return code
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	if *kind != "" && *kind != "host" && *kind != "gatherer" {
+		return c.usageError("-kind must be host or gatherer, not %q", *kind)
 	}
-	path := fs.Arg(0)
+	path := c.arg(0)
 	p := config.NewParser()
 	f, diags := p.ParseFile(path)
 	if diags.HasErrors() {
@@ -59,8 +59,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			blocks = g.Outputs
 		}
 	default:
-		fmt.Fprintf(stderr, "statsherd validate: -kind must be host or gatherer, not %q\n", *kind)
-		return 2
+		return c.usageError("-kind must be host or gatherer, not %q", *kind)
 	}
 	if !diags.HasErrors() {
 		diags = append(diags, checkPlugins(ctx, blocks)...)

@@ -3,12 +3,24 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/statsherd/statsherd/internal/version"
 )
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
-	fmt.Fprintln(stdout, version.String())
+func versionCommand() *command {
+	return &command{
+		name:    "version",
+		summary: "print the version",
+		help: `Prints the release version and, for a binary built from a checkout, the
+VCS revision it was built from.`,
+		run: runVersion,
+	}
+}
+
+func runVersion(_ context.Context, c *cmdline) int {
+	if code, done := c.parse(); done {
+		return code
+	}
+	fmt.Fprintln(c.stdout, version.String())
 	return 0
 }

@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// command is one statsherd command or subcommand: a node of the tree Run
+// dispatches on. Its usage (-h, -help, --help, 'statsherd help PATH'), the
+// refusal of surplus arguments and the exit codes all come from here and
+// from cmdline.parse, and the tests walk the tree, so a command added to
+// commands() gets them by being there.
+type command struct {
+	name    string
+	summary string // one line, in the parent's list of commands
+	// args names the positional arguments, in order: "DIR" (required),
+	// "[FILE]" (optional), "NODE..." (one or more), "[NODE...]" (any
+	// number). Anything more is refused.
+	args []string
+	help string // what the command does, shown under the usage line
+	// run runs the command: it defines its flags on c.fs, calls c.parse,
+	// then does its work. nil for a group that only has subcommands.
+	run  func(ctx context.Context, c *cmdline) int
+	subs []*command
+}
+
+// dispatch runs the command (or subcommand) that args name under c, whose
+// full name is path ("statsherd gatherer").
+func (c *command) dispatch(ctx context.Context, path string, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		for _, s := range c.subs {
+			if s.name == args[0] {
+				return s.dispatch(ctx, path+" "+s.name, args[1:], stdout, stderr)
+			}
+		}
+	}
+	cl := &cmdline{
+		fs:     flag.NewFlagSet(path, flag.ContinueOnError),
+		cmd:    c,
+		path:   path,
+		argv:   args,
+		stdout: stdout,
+		stderr: stderr,
+	}
+	cl.fs.SetOutput(io.Discard) // parse says what went wrong, once
+	cl.fs.Usage = func() {}
+	if c.run != nil {
+		return c.run(ctx, cl)
+	}
+	// A group: only its subcommands, or its help.
+	switch {
+	case len(args) == 0:
+		cl.writeUsage(stderr)
+		return 2
+	case isHelp(args[0]):
+		cl.writeUsage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "%s: unknown command %q\n", path, args[0])
+	cl.writeUsage(stderr)
+	return 2
+}
+
+// find returns the command that names (without "statsherd") lead to.
+func (c *command) find(names []string) (*command, bool) {
+	for _, n := range names {
+		var next *command
+		for _, s := range c.subs {
+			if s.name == n {
+				next = s
+			}
+		}
+		if next == nil {
+			return nil, false
+		}
+		c = next
+	}
+	return c, true
+}
+
+// argRange is how many positional arguments c.args allow (max -1: no
+// limit).
+func (c *command) argRange() (lo, hi int) {
+	for _, a := range c.args {
+		optional := strings.HasPrefix(a, "[")
+		if !optional {
+			lo++
+		}
+		if strings.HasSuffix(strings.TrimSuffix(a, "]"), "...") {
+			return lo, -1
+		}
+		hi++
+	}
+	return lo, hi
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
+}
+
+// cmdline is one invocation of a command: its flags, its writers and, once
+// parsed, its positional arguments.
+type cmdline struct {
+	fs             *flag.FlagSet
+	cmd            *command
+	path           string   // "statsherd gatherer"
+	argv           []string // as given, flags included
+	pos            []string // the positional arguments, after parse
+	stdout, stderr io.Writer
+}
+
+// parse parses the flags, which may come before, between or after the
+// positional arguments ("--" ends them), and checks the positional
+// arguments against the command's args. done says the command is over,
+// with exit code: 0 after -h (usage on stdout), 2 after a mistake (said on
+// stderr, with the usage line).
+func (c *cmdline) parse() (code int, done bool) {
+	rest := c.argv
+	for {
+		err := c.fs.Parse(rest)
+		if errors.Is(err, flag.ErrHelp) {
+			c.writeUsage(c.stdout)
+			return 0, true
+		}
+		if err != nil {
+			return c.usageError("%v", err), true
+		}
+		after := c.fs.Args()
+		if n := len(rest) - len(after); n > 0 && rest[n-1] == "--" {
+			c.pos = append(c.pos, after...)
+			break
+		}
+		if len(after) == 0 {
+			break
+		}
+		c.pos = append(c.pos, after[0])
+		rest = after[1:]
+	}
+	lo, hi := c.cmd.argRange()
+	switch {
+	case hi >= 0 && len(c.pos) > hi:
+		extra := c.pos[hi:]
+		what := fmt.Sprintf("unexpected argument %q", extra[0])
+		if len(extra) > 1 {
+			what = fmt.Sprintf("unexpected arguments %q", extra)
+		}
+		if hi == 0 {
+			return c.usageError("%s (%s takes no arguments)", what, c.path), true
+		}
+		return c.usageError("%s (%s takes %s)", what, c.path, strings.Join(c.cmd.args, " ")), true
+	case len(c.pos) < lo:
+		return c.usageError("missing %s", strings.Join(c.cmd.args[len(c.pos):lo], " ")), true
+	}
+	return 0, false
+}
+
+// arg is the i-th positional argument, "" if there is none.
+func (c *cmdline) arg(i int) string {
+	if i < len(c.pos) {
+		return c.pos[i]
+	}
+	return ""
+}
+
+// usageError says what was wrong on stderr, with the usage line and where
+// to find more, and returns exit code 2.
+func (c *cmdline) usageError(format string, a ...any) int {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n", c.path, fmt.Sprintf(format, a...))
+	b.WriteString(c.synopsis())
+	fmt.Fprintf(&b, "Run '%s -h' for its help.\n", c.path)
+	io.WriteString(c.stderr, b.String())
+	return 2
+}
+
+// synopsis is the usage line(s) of the command.
+func (c *cmdline) synopsis() string {
+	var lines []string
+	if c.cmd.run != nil {
+		l := c.path
+		if c.hasFlags() {
+			l += " [flags]"
+		}
+		if len(c.cmd.args) > 0 {
+			l += " " + strings.Join(c.cmd.args, " ")
+		}
+		lines = append(lines, l)
+	}
+	if len(c.cmd.subs) > 0 {
+		lines = append(lines, c.path+" COMMAND [ARGS]")
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if i == 0 {
+			fmt.Fprintf(&b, "usage: %s\n", l)
+		} else {
+			fmt.Fprintf(&b, "   or: %s\n", l)
+		}
+	}
+	return b.String()
+}
+
+func (c *cmdline) hasFlags() bool {
+	n := 0
+	c.fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// writeUsage writes the command's whole help: usage line, what it does,
+// its subcommands and its flags.
+func (c *cmdline) writeUsage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString(c.synopsis())
+	if h := strings.TrimSpace(c.cmd.help); h != "" {
+		fmt.Fprintf(&b, "\n%s\n", h)
+	}
+	if len(c.cmd.subs) > 0 {
+		b.WriteString("\ncommands:\n")
+		width := 0
+		for _, s := range c.cmd.subs {
+			width = max(width, len(s.name))
+		}
+		for _, s := range c.cmd.subs {
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, s.name, s.summary)
+		}
+		fmt.Fprintf(&b, "\nRun '%s COMMAND -h' for a command's help.\n", c.path)
+	}
+	if c.hasFlags() {
+		b.WriteString("\nflags:\n")
+		c.fs.SetOutput(&b)
+		c.fs.PrintDefaults()
+		c.fs.SetOutput(io.Discard)
+	}
+	io.WriteString(w, b.String())
+}
