@@ -32,13 +32,12 @@ type command struct {
 // full name is path ("statsherd gatherer").
 func (c *command) dispatch(ctx context.Context, path string, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		for _, s := range c.subs {
-			if s.name == args[0] {
-				return s.dispatch(ctx, path+" "+s.name, args[1:], stdout, stderr)
-			}
+		if s := c.sub(args[0]); s != nil {
+			return s.dispatch(ctx, path+" "+s.name, args[1:], stdout, stderr)
 		}
 	}
 	cl := &cmdline{
+		ctx:    ctx,
 		fs:     flag.NewFlagSet(path, flag.ContinueOnError),
 		cmd:    c,
 		path:   path,
@@ -65,19 +64,22 @@ func (c *command) dispatch(ctx context.Context, path string, args []string, stdo
 	return 2
 }
 
+// sub is c's subcommand named name, nil if none.
+func (c *command) sub(name string) *command {
+	for _, s := range c.subs {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // find returns the command that names (without "statsherd") lead to.
 func (c *command) find(names []string) (*command, bool) {
 	for _, n := range names {
-		var next *command
-		for _, s := range c.subs {
-			if s.name == n {
-				next = s
-			}
-		}
-		if next == nil {
+		if c = c.sub(n); c == nil {
 			return nil, false
 		}
-		c = next
 	}
 	return c, true
 }
@@ -109,6 +111,7 @@ func isHelp(arg string) bool {
 // cmdline is one invocation of a command: its flags, its writers and, once
 // parsed, its positional arguments.
 type cmdline struct {
+	ctx            context.Context // for a subcommand named after the flags
 	fs             *flag.FlagSet
 	cmd            *command
 	path           string   // "statsherd gatherer"
@@ -121,7 +124,9 @@ type cmdline struct {
 // positional arguments ("--" ends them), and checks the positional
 // arguments against the command's args. done says the command is over,
 // with exit code: 0 after -h (usage on stdout), 2 after a mistake (said on
-// stderr, with the usage line).
+// stderr, with the usage line). A subcommand's name after the flags
+// ("statsherd host -config F id") runs that subcommand with all the
+// arguments but its name.
 func (c *cmdline) parse() (code int, done bool) {
 	rest := c.argv
 	for {
@@ -140,6 +145,13 @@ func (c *cmdline) parse() (code int, done bool) {
 		}
 		if len(after) == 0 {
 			break
+		}
+		if len(c.pos) == 0 {
+			if sub := c.cmd.sub(after[0]); sub != nil {
+				at := len(c.argv) - len(after)
+				args := append(append([]string(nil), c.argv[:at]...), c.argv[at+1:]...)
+				return sub.dispatch(c.ctx, c.path+" "+sub.name, args, c.stdout, c.stderr), true
+			}
 		}
 		c.pos = append(c.pos, after[0])
 		rest = after[1:]

@@ -144,6 +144,34 @@ func TestUsageMistakes(t *testing.T) {
 	}
 }
 
+// TestSubcommandAfterFlags checks that a subcommand named after its
+// parent's flags runs, with those flags: "statsherd host -config F id".
+func TestSubcommandAfterFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string // starts
+	}{
+		{"help of the subcommand", []string{"host", "-config", "h.hcl", "id", "-h"}, 0, "usage: statsherd host id", ""},
+		{"the subcommand's flags", []string{"host", "-once", "id"}, 2, "", "statsherd host id: flag provided but not defined: -once"},
+		{"a flag's value is no subcommand", []string{"host", "-config", "id", "-h"}, 0, "usage: statsherd host [flags]", ""},
+		{"only first", []string{"host", "-config", "h.hcl", "x", "id"}, 2, "", `statsherd host: unexpected arguments ["x" "id"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, errOut, code := run(tt.args...)
+			if code != tt.code || !strings.HasPrefix(out, tt.stdout) || !strings.HasPrefix(errOut, tt.stderr) ||
+				(tt.stdout == "") != (out == "") || (tt.stderr == "") != (errOut == "") {
+				t.Errorf("statsherd %s: exit %d, stdout %q, stderr %q; want exit %d, stdout %q…, stderr %q…",
+					strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}
+
 func TestArgRange(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
