@@ -18,11 +18,13 @@ import (
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
-const gathererUsage = `usage: statsherd gatherer (-basedir DIR | -config FILE)
+const gathererUsage = `usage: statsherd gatherer (-basedir DIR | -config FILE) [-create]
 
 Runs the gatherer: accepts hosts, polls them every poll_interval and hands
 each round to the outputs. With -basedir, DIR/gatherer.hcl is read if it
-exists (create the directory with 'statsherd create-gatherer DIR'). The
+exists. The base directory must have been made by 'statsherd
+create-gatherer DIR' (a mistyped path never starts a gatherer with a new
+identity); -create makes the identity there if it has none. The
 furl is written to stats_gatherer.furl in the base directory and printed
 on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed).
 
@@ -47,6 +49,7 @@ func runGatherer(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	basedir := fs.String("basedir", "", "the gatherer's base directory")
 	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
+	create := fs.Bool("create", false, "make a new gatherer identity (key, secret) in the base directory if it has none")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -78,7 +81,7 @@ func runGatherer(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	// Relative paths in output blocks (the munin snapshot) are relative to
 	// the base directory, as in Tahoe's gatherer.
-	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
+	if err := prepareGathererBasedir(cfg.Basedir, *create, log); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
 	}
@@ -180,4 +183,17 @@ func runCreateGatherer(_ context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stderr, "created gatherer in %s; give hosts its stats_gatherer.furl; run it with: statsherd gatherer -basedir %s\n", dir, dir)
 	fmt.Fprintln(stdout, f.String())
 	return 0
+}
+
+// prepareGathererBasedir refuses a base directory create-gatherer never
+// made, or with create makes its identity, saying so.
+func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
+	if !create {
+		return gatherer.CheckBasedir(dir)
+	}
+	made, err := gatherer.Init(dir)
+	if made {
+		log.Warn("made a new gatherer identity (-create): give every host the new stats_gatherer.furl", "basedir", dir)
+	}
+	return err
 }
