@@ -39,6 +39,13 @@ func TestE2ENoSilentIdentity(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "made a new gatherer identity") {
 		t.Errorf("-create made an identity without saying so:\n%s", p.stderr.String())
 	}
+	// t.TempDir's directories are 0700: the gatherer says munin cannot
+	// reach the snapshot, and what to do.
+	for _, want := range []string{"munin cannot read the snapshot", filepath.Join(typo, "stats.json"), "(mode 0700) keeps others out: run chmod o+x " + os.TempDir()} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("the gatherer's log does not say %q:\n%s", want, p.stderr.String())
+		}
+	}
 	if code := p.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.stderr.String())
 	}
