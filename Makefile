@@ -86,7 +86,7 @@ install: build
 	$(INSTALL) -m 0755 $(BIN)/statsherd $(BIN)/statsherd-munin $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 munin/plugin-conf.d/statsherd $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
 	sed -i 's|/var/lib/statsherd-gatherer/|$(LOCALSTATEDIR)/lib/statsherd-gatherer/|' $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
-	for u in statsherd-gatherer statsherd-host; do \
+	for u in statsherd-gatherer statsherd-host statsherd-host@; do \
 	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g' \
 	    packaging/systemd/$$u.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service && \
 	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service || exit 1; \

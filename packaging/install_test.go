@@ -69,6 +69,7 @@ func TestInstall(t *testing.T) {
 		"usr/bin/statsherd-munin":                           0o755,
 		"usr/lib/systemd/system/statsherd-gatherer.service": 0o644,
 		"usr/lib/systemd/system/statsherd-host.service":     0o644,
+		"usr/lib/systemd/system/statsherd-host@.service":    0o644,
 		"usr/lib/sysusers.d/statsherd.conf":                 0o644,
 		"etc/munin/plugin-conf.d/statsherd":                 0o644,
 		"usr/share/statsherd/examples/host.hcl":             0o644,
@@ -93,6 +94,11 @@ func TestInstall(t *testing.T) {
 		"statsherd-gatherer.service": {
 			"ExecStart=" + r + "/usr/bin/statsherd gatherer -basedir " + r + "/var/lib/statsherd-gatherer\n",
 			"StateDirectory=statsherd-gatherer\n", "StateDirectoryMode=0755\n",
+		},
+		"statsherd-host@.service": {
+			"ExecStart=" + r + "/usr/bin/statsherd host -config " + r + "/etc/statsherd/%i.hcl\n",
+			"ConfigurationDirectory=statsherd\n", "StateDirectory=statsherd/%i\n",
+			"ExecReload=/bin/kill -HUP $MAINPID\n",
 		},
 		"statsherd-host.service": {
 			"ExecStart=" + r + "/usr/bin/statsherd host -config " + r + "/etc/statsherd/host.hcl\n",

@@ -65,7 +65,7 @@ for d in /var/lib/statsherd-gatherer:755 /var/lib/statsherd:750 /etc/statsherd:7
 done
 [ "$(stat -c %U /var/lib/statsherd-gatherer)" = statsherd ] || die "/var/lib/statsherd-gatherer is not statsherd's"
 for f in /usr/lib/systemd/system/statsherd-gatherer.service /usr/lib/systemd/system/statsherd-host.service \
-	/usr/lib/sysusers.d/statsherd.conf /etc/munin/plugin-conf.d/statsherd /usr/share/statsherd/examples/host.hcl; do
+	/usr/lib/systemd/system/statsherd-host@.service /usr/lib/sysusers.d/statsherd.conf /etc/munin/plugin-conf.d/statsherd /usr/share/statsherd/examples/host.hcl; do
 	[ -f "$f" ] || die "the package did not install $f"
 done
 out=$(systemd-analyze verify --man=no /usr/lib/systemd/system/statsherd-gatherer.service /usr/lib/systemd/system/statsherd-host.service 2>&1) ||
@@ -113,8 +113,8 @@ apt-get purge -y -q statsherd >"$scratch/purge.log" 2>&1 || { cat "$scratch/purg
 installed && die "statsherd is still installed after purge"
 dpkg-query -W -f '${Status}' statsherd 2>/dev/null | grep -q 'config-files' && die "purge left statsherd's config files registered"
 for f in /usr/bin/statsherd /usr/bin/statsherd-munin /usr/lib/systemd/system/statsherd-gatherer.service \
-	/usr/lib/systemd/system/statsherd-host.service /usr/lib/sysusers.d/statsherd.conf /etc/munin/plugin-conf.d/statsherd \
-	/usr/share/statsherd /usr/share/doc/statsherd /var/lib/statsherd-gatherer /var/lib/statsherd /etc/statsherd; do
+	/usr/lib/systemd/system/statsherd-host.service /usr/lib/systemd/system/statsherd-host@.service \
+	/usr/lib/sysusers.d/statsherd.conf /etc/munin/plugin-conf.d/statsherd /usr/share/statsherd /usr/share/doc/statsherd /var/lib/statsherd-gatherer /var/lib/statsherd /etc/statsherd; do
 	[ -e "$f" ] && die "purge left $f"
 done
 step "ok: installed, ran, purged"
