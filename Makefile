@@ -11,7 +11,7 @@ TESTTIMEOUT ?= 9m
 # fuzz and bench run in each module.
 MODULES := . sdk
 
-.PHONY: help build test demo bench fuzz proto lint dist stats-gatherer-run clean
+.PHONY: help build test demo bench fuzz proto lint dist stats-gatherer-run clean install deb
 
 help:
 	@echo "make build               every binary into ./bin"
@@ -23,6 +23,8 @@ help:
 	@echo "make lint                gofmt + go vet"
 	@echo "make dist                source archive dist/statsherd-RELEASE.tar.gz"
 	@echo "make stats-gatherer-run  run a gatherer in ./stats-gatherer and print its furl"
+	@echo "make install             binaries, munin plugin and plugin-conf.d, systemd units, examples (PREFIX, DESTDIR)"
+	@echo "make deb                 dist/statsherd_RELEASE_ARCH.deb (nfpm): make install under /usr, a user, disabled services"
 
 build:
 	@mkdir -p $(BIN)
@@ -82,5 +84,49 @@ stats-gatherer-run: build
 	@test -d stats-gatherer || $(BIN)/statsherd create-gatherer stats-gatherer
 	$(BIN)/statsherd gatherer -basedir stats-gatherer
 
+# Install. PREFIX (default /usr/local) holds the binaries, units and
+# examples; SYSCONFDIR and LOCALSTATEDIR are where munin's and statsherd's
+# configuration and state live (the units name them); DESTDIR stages the
+# whole tree elsewhere (packaging).
+PREFIX         ?= /usr/local
+BINDIR         ?= $(PREFIX)/bin
+DATADIR        ?= $(PREFIX)/share
+SYSCONFDIR     ?= /etc
+LOCALSTATEDIR  ?= /var
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+DESTDIR        ?=
+INSTALL        ?= install
+
+install: build
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d $(DESTDIR)$(DATADIR)/statsherd/examples
+	$(INSTALL) -m 0755 $(BIN)/statsherd $(BIN)/statsherd-munin $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 munin/plugin-conf.d/statsherd $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
+	sed -i 's|/var/lib/statsherd-gatherer/|$(LOCALSTATEDIR)/lib/statsherd-gatherer/|' $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
+	for u in statsherd-gatherer statsherd-host statsherd-host@; do \
+	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g' \
+	    packaging/systemd/$$u.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service && \
+	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service || exit 1; \
+	done
+	$(INSTALL) -m 0644 packaging/sysusers.d/statsherd.conf $(DESTDIR)$(SYSUSERSDIR)/statsherd.conf
+	$(INSTALL) -m 0644 packaging/examples/host.hcl $(DESTDIR)$(DATADIR)/statsherd/examples/host.hcl
+	for f in producers/*/example.hcl; do \
+	  $(INSTALL) -m 0644 $$f $(DESTDIR)$(DATADIR)/statsherd/examples/producer-$$(basename $$(dirname $$f)).hcl || exit 1; \
+	done
+
+# A Debian package, built by nfpm (a Go tool pinned in packaging/tools.mod,
+# apart from the daemons' go.mod) from `make install` staged under /usr.
+# packaging/nfpm.yaml names the files under build/deb-root.
+DEBROOT := build/deb-root
+DEBARCH ?= $(shell $(GO) env GOARCH)
+deb:
+	rm -rf $(DEBROOT)
+	$(MAKE) install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr
+	@mkdir -p $(DISTDIR)
+	STATSHERD_VERSION=$(RELEASE) STATSHERD_ARCH=$(DEBARCH) \
+	  $(GO) tool -modfile=packaging/tools.mod nfpm package -f packaging/nfpm.yaml -p deb -t $(DISTDIR)/
+	@ls $(DISTDIR)/statsherd_*.deb
+
 clean:
-	rm -rf $(BIN) dist
+	rm -rf $(BIN) dist build

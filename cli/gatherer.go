@@ -21,10 +21,11 @@ func gathererCommand() *command {
 		summary: "run the gatherer daemon",
 		help: `Runs the gatherer: accepts hosts, polls them every poll_interval and hands
 each round to the outputs. Give -basedir DIR or -config FILE. With -basedir,
-DIR/gatherer.hcl is read if it exists (create the directory with
-'statsherd create-gatherer DIR'). The furl is written to stats_gatherer.furl
-in the base directory and printed on stdout. SIGTERM or SIGINT stop it
-(outputs flushed and closed).`,
+DIR/gatherer.hcl is read if it exists. The base directory must have been
+made by 'statsherd create-gatherer DIR' (a mistyped path never starts a
+gatherer with a new identity); -create makes the identity there if it has
+none. The furl is written to stats_gatherer.furl in the base directory and
+printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed).`,
 		run: runGatherer,
 	}
 }
@@ -45,6 +46,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	fs, stdout, stderr := c.fs, c.stdout, c.stderr
 	basedir := fs.String("basedir", "", "the gatherer's base directory")
 	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
+	create := fs.Bool("create", false, "make a new gatherer identity (key, secret) in the base directory if it has none")
 	if code, done := c.parse(); done {
 		return code
 	}
@@ -69,7 +71,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	// Relative paths in output blocks (the munin snapshot) are relative to
 	// the base directory, as in Tahoe's gatherer.
-	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
+	if err := prepareGathererBasedir(cfg.Basedir, *create, log); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
 	}
@@ -152,4 +154,17 @@ func runCreateGatherer(_ context.Context, c *cmdline) int {
 	fmt.Fprintf(stderr, "created gatherer in %s; give hosts its stats_gatherer.furl; run it with: statsherd gatherer -basedir %s\n", dir, dir)
 	fmt.Fprintln(stdout, f.String())
 	return 0
+}
+
+// prepareGathererBasedir refuses a base directory create-gatherer never
+// made, or with create makes its identity, saying so.
+func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
+	if !create {
+		return gatherer.CheckBasedir(dir)
+	}
+	made, err := gatherer.Init(dir)
+	if made {
+		log.Warn("made a new gatherer identity (-create): give every host the new stats_gatherer.furl", "basedir", dir)
+	}
+	return err
 }

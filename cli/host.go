@@ -15,7 +15,6 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/host"
-	"github.com/statsherd/statsherd/internal/identity"
 )
 
 func hostCommand() *command {
@@ -72,10 +71,13 @@ func runHostID(_ context.Context, c *cmdline) int {
 	if !ok {
 		return 1
 	}
-	id, err := identity.LoadOrCreate(cfg.Basedir, nodeKeyName)
+	id, made, err := loadNodeIdentity(cfg.Basedir)
 	if err != nil {
 		fmt.Fprintf(stderr, "statsherd host id: node key in %s: %v\n", cfg.Basedir, err)
 		return 1
+	}
+	if made {
+		fmt.Fprintf(stderr, "statsherd host id: made a new node id in %s (no %s.key there yet)\n", cfg.Basedir, nodeKeyName)
 	}
 	fmt.Fprintln(stdout, id.ID)
 	return 0
@@ -103,12 +105,15 @@ func runHost(ctx context.Context, c *cmdline) int {
 		return hostOnce(ctx, cfg, parser, log, stdout, stderr)
 	}
 
-	id, err := identity.LoadOrCreate(cfg.Basedir, nodeKeyName)
+	id, made, err := loadNodeIdentity(cfg.Basedir)
 	if err != nil {
 		fmt.Fprintf(stderr, "statsherd host: node key in %s: %v\n", cfg.Basedir, err)
 		return 1
 	}
 	log = log.With("node", id.ID)
+	if made {
+		log.Info("made a new node id: the gatherer sees a new node", "key", id.KeyFile)
+	}
 	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)

@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/statsherd/statsherd/internal/furl"
+	"github.com/statsherd/statsherd/internal/identity"
 )
 
 // Files in a gatherer's base directory.
@@ -28,6 +30,71 @@ const (
 	// StatusURLFile names the status page's address once it listens.
 	StatusURLFile = "status.url"
 )
+
+// BasedirMode is the mode a new base directory gets: readable by everyone,
+// like /etc/ssh, so that munin's plugin user (nobody) reaches the snapshot
+// written there (stats.json, mode 0644). The secrets inside stay
+// owner-only by their own mode (0600): the key, the secret and the furl,
+// which the gatherer refuses to use when others could read them.
+const BasedirMode = 0o755
+
+// Init makes dir a gatherer base directory if it is not one yet: the
+// directory (BasedirMode), the TLS identity and the furl's secret. It
+// reports whether it made a new identity. create-gatherer and `statsherd
+// gatherer -create` call it; Open refuses a directory Init never prepared.
+func Init(dir string) (created bool, err error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, BasedirMode); err != nil {
+			return false, fmt.Errorf("creating base directory: %w", err)
+		}
+		// Whatever the umask: munin must reach the snapshot.
+		if err := os.Chmod(dir, BasedirMode); err != nil {
+			return false, fmt.Errorf("creating base directory: %w", err)
+		}
+	}
+	_, err = os.Stat(keyPath(dir))
+	created = errors.Is(err, fs.ErrNotExist)
+	if _, err := identity.LoadOrCreate(dir, IdentityName); err != nil {
+		return false, fmt.Errorf("creating the gatherer's TLS identity: %w", err)
+	}
+	if _, err := loadOrCreateSecret(dir); err != nil {
+		return false, err
+	}
+	return created, nil
+}
+
+// CheckBasedir returns an error saying what to do unless dir holds a
+// gatherer's identity, made by create-gatherer (Init): a mistyped
+// -basedir must never start a gatherer with a new identity, whose furl no
+// host knows.
+func CheckBasedir(dir string) error {
+	_, err := os.Stat(keyPath(dir))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s is not a gatherer base directory (it has no %s): make one with 'statsherd create-gatherer %s', "+
+			"or start with -create to make a new gatherer identity there (every host then needs its new furl)", dir, IdentityName+".key", dir)
+	default:
+		return fmt.Errorf("%s cannot be a gatherer base directory: %w", dir, err)
+	}
+}
+
+func keyPath(dir string) string { return filepath.Join(dir, IdentityName+".key") }
+
+// checkPrivate refuses a secret-bearing file that others than its owner
+// may read.
+func checkPrivate(path, what string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", what, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%s %s is readable by others (mode %04o): run chmod 600 %s; if someone may have read it, delete it to make a new one (every host then needs the new furl)",
+			what, path, fi.Mode().Perm(), path)
+	}
+	return nil
+}
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
@@ -47,6 +114,9 @@ func loadOrCreateSecret(basedir string) (string, error) {
 	path := filepath.Join(basedir, SecretFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
+		if err := checkPrivate(path, "secret file"); err != nil {
+			return "", err
+		}
 		s := strings.TrimSpace(string(b))
 		probe := furl.FURL{Fingerprint: strings.Repeat("a", furl.FingerprintLen), Hints: []string{"h:1"}, Secret: s}
 		if _, perr := furl.Parse(probe.String()); perr != nil {

@@ -25,7 +25,8 @@ type CreateOptions struct {
 // Create makes a gatherer base directory (like `tahoe
 // create-stats-gatherer`): the TLS identity, the secret, the port, a
 // commented gatherer.hcl and stats_gatherer.furl, and returns the furl. An
-// existing gatherer directory is left alone and is an error.
+// existing gatherer directory is left alone and is an error. A new
+// directory gets BasedirMode.
 func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -35,12 +36,12 @@ func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	if _, err := os.Stat(hcl); err == nil {
 		return furl.FURL{}, fmt.Errorf("%s already exists: %s is already a gatherer base directory (run it with 'statsherd gatherer -basedir %s')", hcl, dir, dir)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return furl.FURL{}, fmt.Errorf("creating base directory: %w", err)
+	if _, err := Init(dir); err != nil {
+		return furl.FURL{}, err
 	}
 	id, err := identity.LoadOrCreate(dir, IdentityName)
 	if err != nil {
-		return furl.FURL{}, fmt.Errorf("creating the gatherer's TLS identity: %w", err)
+		return furl.FURL{}, fmt.Errorf("loading the gatherer's TLS identity: %w", err)
 	}
 	secret, err := loadOrCreateSecret(dir)
 	if err != nil {
@@ -87,6 +88,8 @@ func configTemplate(o CreateOptions) string {
 # Relative paths are relative to this directory, the base directory, which
 # also holds the TLS key (gatherer.key, gatherer.crt), the furl's secret,
 # the port (portnum) and stats_gatherer.furl: give that file to every host.
+# The directory is readable by everyone (0755), so that munin's plugin user
+# reads stats.json (0644); the key, secret and furl are the owner's (0600).
 # Every setting below is optional; the commented values are the defaults.
 
 # nickname       = "statsherd-gatherer"  # the gatherer's own node in the outputs

@@ -423,18 +423,26 @@ func TestE2EBadInput(t *testing.T) {
 		{"unknown output", func(t *testing.T) []string {
 			dir := t.TempDir()
 			writeFile(t, filepath.Join(dir, "gatherer.hcl"), "output \"nosuch\" {}\n")
-			return []string{"gatherer", "-basedir", dir}
+			return []string{"gatherer", "-basedir", dir, "-create"}
 		}, "no built-in output named \"nosuch\""},
 		{"output block with a wrong attribute", func(t *testing.T) []string {
 			dir := t.TempDir()
 			writeFile(t, filepath.Join(dir, "gatherer.hcl"), "status { listen = \"\" }\noutput \"stdout\" {\n  colour = \"red\"\n}\n")
-			return []string{"gatherer", "-basedir", dir}
+			return []string{"gatherer", "-basedir", dir, "-create"}
 		}, "gatherer.hcl:3,3-9: Unsupported argument"},
 		{"unwritable basedir", func(t *testing.T) []string {
 			file := filepath.Join(t.TempDir(), "file")
 			writeFile(t, file, "")
 			return []string{"gatherer", "-basedir", filepath.Join(file, "sub")}
 		}, "not a directory"},
+		{"a directory create-gatherer never made", func(t *testing.T) []string {
+			return []string{"gatherer", "-basedir", filepath.Join(t.TempDir(), "typo")}
+		}, "has no gatherer.key): make one with 'statsherd create-gatherer"},
+		{"a config whose basedir create-gatherer never made", func(t *testing.T) []string {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "gatherer.hcl"), "basedir = \"state\"\n")
+			return []string{"gatherer", "-config", filepath.Join(dir, "gatherer.hcl")}
+		}, "or start with -create"},
 		{"no flags", func(t *testing.T) []string { return []string{"gatherer"} }, "usage: statsherd gatherer"},
 	}
 	for _, tt := range tests {

@@ -55,15 +55,16 @@ type counters struct {
 	answers                                 atomic.Int64
 }
 
-// Open prepares the base directory and starts listening; outputs are the
+// Open loads the identity of the base directory, which Init (or
+// create-gatherer) must have made, and starts listening; outputs are the
 // started outputs, which the gatherer stops when Run ends (Open's caller
 // stops them if Open fails).
 func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating base directory: %w", err)
+	if err := CheckBasedir(cfg.Basedir); err != nil {
+		return nil, err
 	}
 	id, err := identity.LoadOrCreate(cfg.Basedir, IdentityName)
 	if err != nil {

@@ -87,6 +87,9 @@ type testGatherer struct {
 
 func testConfig(t testing.TB) *config.Gatherer {
 	cfg := config.DefaultGatherer(t.TempDir())
+	if _, err := Init(cfg.Basedir); err != nil {
+		t.Fatal(err)
+	}
 	cfg.PollInterval = 100 * time.Millisecond
 	cfg.PollTimeout = 80 * time.Millisecond
 	cfg.OutputTimeout = 5 * time.Second
@@ -586,6 +589,16 @@ func TestCreate(t *testing.T) {
 	if err != nil || port == 0 {
 		t.Fatalf("portnum: %d, %v", port, err)
 	}
+	// The layout: a directory munin's plugin user can enter, secrets only
+	// the owner reads (TestLayoutAsMuninUser proves it as that user).
+	for name, want := range map[string]os.FileMode{
+		".": BasedirMode, IdentityName + ".key": 0o600, SecretFile: 0o600, FurlFile: 0o600, config.GathererFileName: 0o644,
+	} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %04o", name, fi.Mode().Perm(), err, want)
+		}
+	}
 	if _, err := Create(dir, CreateOptions{}); err == nil || !strings.Contains(err.Error(), "already a gatherer base directory") {
 		t.Errorf("second Create = %v", err)
 	}
@@ -621,7 +634,19 @@ func TestOpenErrors(t *testing.T) {
 		{"basedir is a file", func(t *testing.T, dir string) {
 			os.RemoveAll(dir)
 			os.WriteFile(dir, nil, 0o600)
-		}, "creating base directory"},
+		}, "cannot be a gatherer base directory"},
+		{"never created", func(t *testing.T, dir string) {
+			os.RemoveAll(dir)
+		}, "is not a gatherer base directory (it has no gatherer.key): make one with 'statsherd create-gatherer"},
+		{"key gone", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, IdentityName+".key"))
+		}, "or start with -create"},
+		{"secret readable by others", func(t *testing.T, dir string) {
+			os.Chmod(filepath.Join(dir, SecretFile), 0o644)
+		}, "is readable by others (mode 0644): run chmod 600"},
+		{"key readable by others", func(t *testing.T, dir string) {
+			os.Chmod(filepath.Join(dir, IdentityName+".key"), 0o640)
+		}, "readable by others"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

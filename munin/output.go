@@ -116,6 +116,9 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 		return err
 	}
 	o.path, o.mode, o.forgetAfter = path, fs.FileMode(mode), cfg.ForgetAfter
+	if why := unreadable(path, o.mode); why != "" {
+		o.log.Warn("munin cannot read the snapshot", "path", path, "user", MuninPluginUser, "why", why)
+	}
 	o.nodes, o.ids = nodes, nil
 	o.log.Info("snapshot loaded", "path", path, "nodes", len(nodes))
 	return nil

@@ -366,7 +366,7 @@ status { listen = "127.0.0.1:0" }
 		cleanup()
 		return target{}, err
 	}
-	cmd := exec.Command(bin, "gatherer", "-basedir", dir)
+	cmd := exec.Command(bin, "gatherer", "-basedir", dir, "-create")
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	so, err := cmd.StdoutPipe()
