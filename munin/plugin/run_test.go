@@ -15,6 +15,14 @@ func TestRunErrors(t *testing.T) {
 	if err := os.WriteFile(corrupt, []byte(`{"a": {"timestamp": 1, "stats": {"stats": {"x": "oops"}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	notJSON := filepath.Join(dir, "page.html")
+	if err := os.WriteFile(notJSON, []byte("<html>502 Bad Gateway</html>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	array := filepath.Join(dir, "array.json")
+	if err := os.WriteFile(array, []byte(`[{"timestamp": 1}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	truncated := filepath.Join(dir, "truncated.json")
 	if err := os.WriteFile(truncated, []byte(`{"a": {"timestamp": 1, "stats": {"sta`), 0o644); err != nil {
 		t.Fatal(err)
@@ -35,7 +43,11 @@ func TestRunErrors(t *testing.T) {
 		{"unknown graph", "tahoe_nosuch", nil, map[string]string{EnvStatsFile: good}, 1, `unknown graph "tahoe_nosuch"`},
 		{"no statsfile", "tahoe_storage_consumed", nil, nil, 1, "the environment variable statsfile is not set"},
 		{"missing snapshot", "tahoe_storage_consumed", []string{"config"}, map[string]string{EnvStatsFile: filepath.Join(dir, "none.json")}, 1, "no such file or directory (statsfile names it"},
-		{"corrupt snapshot", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: corrupt}, 1, `snapshot ` + corrupt + ` is corrupt: line 1, column 49: node "a": stats "x": expected a number or null, found a string`},
+		{"corrupt snapshot", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: corrupt}, 1, `snapshot ` + corrupt + ` is corrupt: line 1, column 58: expected ',' or '}' in an object, found the end of the file`},
+		{"not JSON", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: notJSON}, 1, `snapshot ` + notJSON + ` is corrupt: line 1, column 1: a snapshot is a JSON object of node id to node, found '<'`},
+		{"not an object", "tahoe_storage_consumed", []string{"config"}, map[string]string{EnvStatsFile: array}, 1, `is corrupt: line 1, column 1: a snapshot is a JSON object of node id to node, found an array`},
+		{"every shard unreadable", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: notJSON + " " + filepath.Join(dir, "none.json")}, 1, `snapshot ` + notJSON + ` is corrupt`},
+		{"bad field_names", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: good, EnvFieldNames: "utf8"}, 1, `field_names="utf8": "utf8" is neither "characters"`},
 		{"truncated snapshot", "tahoe_storage_consumed", []string{"config"}, map[string]string{EnvStatsFile: truncated}, 1, "unterminated string"},
 		{"snapshot is a directory", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: dir}, 1, "is a directory"},
 		{"bad stale_after", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: good, EnvStaleAfter: "soon"}, 1, `stale_after="soon": not a number of seconds`},
