@@ -28,8 +28,17 @@ const usage = `usage:
       print the version.
 
 munin runs statsherd-munin through those links, never by this name: see
-munin/README.md.
-`
+munin/README.md. munin-node-configure finds it through a wildcard link
+"tahoe_" in munin's plugin library (/usr/share/munin/plugins), by these
+magic markers:
+` + magicMarkers
+
+// magicMarkers are the lines munin-node-configure looks for in a plugin's
+// file (it reads even a binary line by line): family auto, so that
+// --suggest and --shell consider it; autoconf and suggest, so that it asks
+// the wildcard link "tahoe_" which graphs have data. They are part of the
+// usage text, which keeps them in the binary.
+const magicMarkers = "#%# family=auto\n#%# capabilities=autoconf suggest\n"
 
 // runCommand runs the tools, when the binary is called by its own name.
 func runCommand(args []string, env func(string) string, stdout, stderr io.Writer) int {

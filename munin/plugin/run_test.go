@@ -81,20 +81,26 @@ func TestRunErrors(t *testing.T) {
 
 func TestAutoconf(t *testing.T) {
 	t.Parallel()
+	grid := map[string]string{EnvStatsFile: "testdata/snapshots/grid.json"}
 	tests := []struct {
-		name string
-		env  map[string]string
-		want string
+		name, link string
+		env        map[string]string
+		want       string
 	}{
-		{"yes", map[string]string{EnvStatsFile: "testdata/snapshots/grid.json"}, "yes\n"},
-		{"no statsfile", nil, "no (the environment variable statsfile is not set"},
-		{"missing file", map[string]string{EnvStatsFile: "testdata/nope.json"}, "no (reading snapshot: open testdata/nope.json: no such file"},
+		{"yes", "tahoe_storage_consumed", grid, "yes\n"},
+		{"wildcard", "tahoe_", grid, "yes\n"},
+		{"multigraph", "statsherd_multigraph", grid, "yes\n"},
+		{"unknown graph", "tahoe_nosuch", grid, `no (unknown graph "tahoe_nosuch"`},
+		{"wildcard of nothing", "nosuch_", grid, `no (unknown graph "nosuch_"`},
+		{"no statsfile", "tahoe_storage_consumed", nil, "no (the environment variable statsfile is not set"},
+		{"missing file", "tahoe_", map[string]string{EnvStatsFile: "testdata/nope.json"}, "no (reading snapshot: open testdata/nope.json: no such file"},
+		{"bad field_names", "tahoe_storage_consumed", map[string]string{EnvStatsFile: "testdata/snapshots/grid.json", EnvFieldNames: "x"}, `no (environment variable field_names="x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			if code := Run([]string{"tahoe_storage_consumed", "autoconf"}, envMap(tt.env), fixtureNow, &stdout, &stderr); code != 0 {
+			if code := Run([]string{tt.link, "autoconf"}, envMap(tt.env), fixtureNow, &stdout, &stderr); code != 0 {
 				t.Errorf("exit %d, want 0 (munin wants autoconf to exit 0)", code)
 			}
 			if !strings.HasPrefix(stdout.String(), tt.want) || strings.Count(stdout.String(), "\n") != 1 {
