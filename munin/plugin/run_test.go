@@ -120,12 +120,21 @@ func TestInstallLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(target, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	run := func(env map[string]string, args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
 		code := Run(append([]string{"/usr/bin/statsherd-munin", "install-links"}, args...), envMap(env), fixtureNow, &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
-	if code, out, errs := run(nil, "-target", target, plugins); code != 0 {
+	if code, _, errs := run(nil, "-target", filepath.Join(dir, "nope"), plugins); code != 1 || !strings.Contains(errs, "-target: stat "+filepath.Join(dir, "nope")+": no such file") {
+		t.Errorf("missing target: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := run(nil, "-target", plugins, plugins); code != 1 || !strings.Contains(errs, "is not an executable file") {
+		t.Errorf("directory as target: exit %d, stderr %q", code, errs)
+	}
+	if code, out, errs := run(nil, "-target", target, plugins); code != 0 || !strings.Contains(out, "restart munin-node") || errs != "" {
 		t.Fatalf("install-links: exit %d: %s%s", code, out, errs)
 	}
 	entries, _ := os.ReadDir(plugins)
@@ -137,8 +146,13 @@ func TestInstallLinks(t *testing.T) {
 	}
 	// Again: nothing changes; with operator graphs: two more.
 	code, out, _ := run(map[string]string{EnvGraphs: "testdata/graphs.hcl"}, "-target", target, plugins)
-	if code != 0 || strings.Count(out, "unchanged ") != 26 || strings.Count(out, "created ") != 2 {
+	if code != 0 || strings.Count(out, "unchanged ") != 26 || strings.Count(out, "created ") != 2 || !strings.Contains(out, "restart munin-node") {
 		t.Errorf("second run: exit %d:\n%s", code, out)
+	}
+	// Nothing to do: no restart needed.
+	code, out, _ = run(nil, "-target", target, plugins)
+	if code != 0 || strings.Contains(out, "restart") || !strings.Contains(out, "nothing changed") {
+		t.Errorf("third run: exit %d:\n%s", code, out)
 	}
 	// A link to something else is kept unless -force.
 	other := filepath.Join(plugins, "statsherd_multigraph")
@@ -150,6 +164,13 @@ func TestInstallLinks(t *testing.T) {
 	}
 	if code, out, errs := run(nil, "-multigraph", "-force", "-target", target, plugins); code != 0 || !strings.Contains(out, "replaced ") {
 		t.Errorf("with -force: exit %d: %s%s", code, out, errs)
+	}
+	// Single links and the multigraph link in one directory: a warning,
+	// either way round.
+	for _, args := range [][]string{{"-multigraph", "-target", target, plugins}, {"-target", target, plugins}} {
+		if code, _, errs := run(nil, args...); code != 0 || !strings.Contains(errs, "warning: "+plugins+" also has ") || !strings.Contains(errs, "feeding the same graphs twice") {
+			t.Errorf("install-links %v beside the other kind: exit %d, stderr %q", args, code, errs)
+		}
 	}
 	if l, _ := os.Readlink(other); l != target {
 		t.Errorf("multigraph link -> %q, want %s", l, target)
