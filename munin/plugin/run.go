@@ -354,15 +354,15 @@ func (r *run) load(ws []snapshot.Want) ([]snapshot.Sample, error) {
 
 // readSnapshot reads one snapshot, keeping ws.
 func readSnapshot(path string, ws []snapshot.Want) (*snapshot.Reading, error) {
-	data, release, err := readFile(path)
+	f, err := readFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading snapshot: %w (%s names it; the gatherer's munin output writes it once per round)", err, EnvStatsFile)
 		}
 		return nil, fmt.Errorf("reading snapshot: %w", err)
 	}
-	rd, err := snapshot.Read(data, ws)
-	release()
+	rd, err := snapshot.ReadWith(f.data, ws, snapshot.ReadOptions{Done: f.done})
+	f.close()
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s is corrupt: %w", path, err)
 	}
