@@ -271,7 +271,14 @@ func (r *reader) readNode(id string) error {
 		r.node.Values = make([]Number, r.nwant)
 	}
 	r.bad = ""
-	err := r.object(func(key string) error {
+	err := r.objectRaw(func(raw []byte, simple bool) error {
+		key := string(raw) // no allocation: only compared
+		if !simple {
+			var err error
+			if key, err = decodeString(raw); err != nil {
+				return r.errf("%v", err)
+			}
+		}
 		switch key {
 		case "timestamp":
 			return r.timestamp()
@@ -282,10 +289,24 @@ func (r *reader) readNode(id string) error {
 				r.badNode("stats is %s, not an object with counters and stats", r.what())
 				return r.skip(0)
 			}
-			return r.object(func(key string) error {
-				c, ok := ParseCategory(key)
-				if !ok {
+			return r.objectRaw(func(raw []byte, simple bool) error {
+				var c Category
+				switch {
+				case simple && string(raw) == "counters":
+					c = Counters
+				case simple && string(raw) == "stats":
+					c = Stats
+				case simple:
 					return r.skip(0)
+				default:
+					key, err := decodeString(raw)
+					if err != nil {
+						return r.errf("%v", err)
+					}
+					var ok bool
+					if c, ok = ParseCategory(key); !ok {
+						return r.skip(0)
+					}
 				}
 				return r.values(c)
 			})
