@@ -115,9 +115,16 @@ func TestReadErrors(t *testing.T) {
 func TestNumberAppendMunin(t *testing.T) {
 	t.Parallel()
 	for tok, want := range map[string]string{
-		"": "U", "12": "12", "-0": "0", "18446744073709551616": "18446744073709551616",
+		"":                                "U",
+		"12":                              "12",
+		"-0":                              "0",
+		"18446744073709551616":            "18446744073709551616",
 		"-123456789012345678901234567890": "-123456789012345678901234567890",
-		"0.5":                             "0.5", "2.0": "2", "1e400": "U", "1.5e3": "1500", "1E-5": "1e-05",
+		"0.5":                             "0.5",
+		"2.0":                             "2",
+		"1e400":                           "U",
+		"1.5e3":                           "1500",
+		"1E-5":                            "1e-05",
 	} {
 		if got := string(Number{Tok: tok, Has: true}.AppendMunin(nil)); got != want {
 			t.Errorf("Number %q = %q, want %q", tok, got, want)
