@@ -215,3 +215,15 @@ func TestTahoeQuirksKept(t *testing.T) {
 		t.Errorf("tahoe_storage_bytes_added lost Tahoe's spelling: %q", g.Header)
 	}
 }
+
+func TestWants(t *testing.T) {
+	t.Parallel()
+	a := &Graph{Name: "a", Stat: "x.y", Category: snapshot.Counters}
+	b := &Graph{Name: "b", Stat: "x.y", Category: snapshot.Stats}
+	c := &Graph{Name: "c", Stat: "x.y", Category: snapshot.Counters}
+	got := Wants(a, b, c)
+	want := []snapshot.Want{{Category: snapshot.Counters, Name: "x.y"}, {Category: snapshot.Stats, Name: "x.y"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Wants = %v, want %v", got, want)
+	}
+}

@@ -135,7 +135,7 @@ func (r *run) plugin(args []string) (output, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := wants(graphs)
+	ws := graph.Wants(graphs...)
 	samples, err := r.load(ws)
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func (r *run) suggest() ([]byte, error) {
 		return nil, err
 	}
 	prefix, _ := wildcard(r.name, table)
-	ws := wants(table.Graphs())
+	ws := graph.Wants(table.Graphs()...)
 	samples, err := r.load(ws)
 	if err != nil {
 		return nil, err

@@ -28,20 +28,6 @@ type viewNode struct {
 	fresh bool
 }
 
-// wants lists the values graphs need, each once.
-func wants(graphs []*graph.Graph) []snapshot.Want {
-	var ws []snapshot.Want
-	seen := map[wantKey]bool{}
-	for _, g := range graphs {
-		k := wantKey{g.Category, g.Stat}
-		if !seen[k] {
-			seen[k] = true
-			ws = append(ws, snapshot.Want{Category: g.Category, Name: g.Stat})
-		}
-	}
-	return ws
-}
-
 // newView names every node of samples (all of them, so a node's name does
 // not depend on which graph is drawn) and marks the nodes heard from
 // within staleAfter before now. A node stamped in the future is fresh.
