@@ -63,14 +63,18 @@ func benchBinary(b *testing.B, link string, env []string, args ...string) {
 	if err := os.Symlink(pluginBin, path); err != nil {
 		b.Fatal(err)
 	}
+	var cpu time.Duration
 	for b.Loop() {
 		cmd := exec.Command(path, args...)
 		cmd.Env = append([]string{"statsfile=" + statsfile}, env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("%v: %s", err, out)
 		}
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	b.ReportMetric(float64(fi.Size())/1e6, "MB")
+	// The CPU time of the plugin process alone, as munin-node pays it.
+	b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkBinaryFetch1000 is one munin fetch of one graph.

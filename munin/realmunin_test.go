@@ -257,7 +257,8 @@ func TestMuninRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "stockage___t___qmn2.value 2147483648\nstorage_01_xgru.value 1073741824\n"
+		// "été": one '_' per character, as the stats.json-era tahoe_stats named it.
+		want := "stockage__t__qmn2.value 2147483648\nstorage_01_xgru.value 1073741824\n"
 		if out != want {
 			t.Errorf("fetch:\n%s\nwant:\n%s", out, want)
 		}

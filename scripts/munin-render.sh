@@ -39,9 +39,11 @@
 #                        so a snapshot with old timestamps needs a large value.
 #   --port PORT          munin-node port (default: a free one)
 #
-# Output: the last line is "PNGs: DIR/www/statsherd/statsherd-demo"; munin's
-# day/week/month/year PNGs are there, and zoom/<graph>.png shows just the
-# backfilled window.
+# Output: "PNGs: DIR/www/statsherd/statsherd-demo"; munin's day/week/month/
+# year PNGs are there, and zoom/<graph>.png shows just the backfilled
+# window. A step at which no node of the snapshot is fresher than
+# stale_after gives munin no values (-nan): a warning says so, and when
+# every step was so the exit code is 1.
 set -euo pipefail
 export LC_ALL=C
 
@@ -104,7 +106,12 @@ done
 [ -n "$FTLIB" ] || die "libfaketime is missing (apt-get install faketime)"
 id munin >/dev/null 2>&1 || die "user munin is missing (apt-get install munin)"
 
-[ -z "$GRAPHS" ] || { GRAPHS=$(readlink -f "$GRAPHS"); runuser -u nobody -- test -r "$GRAPHS" || die "user nobody cannot read $GRAPHS"; }
+if [ -n "$GRAPHS" ]; then
+    [ -f "$GRAPHS" ] || die "graphs file $GRAPHS does not exist"
+    GRAPHS=$(readlink -f "$GRAPHS")
+    runuser -u nobody -- test -r "$GRAPHS" || die "user nobody cannot read $GRAPHS"
+fi
+[ "${#SNAPS[@]}" -gt 0 ] || [ -f "$STATSFILE" ] || die "snapshot $STATSFILE does not exist"
 
 if [ -z "$OUT" ]; then
     OUT=$(mktemp -d /tmp/statsherd-munin-render.XXXXXX)
@@ -162,6 +169,24 @@ else
     done
 fi
 echo "munin-render: plugins: $(ls "$ETC/plugins" | tr '\n' ' ')"
+
+# fresh: whether a fetch prints any value. A node older than stale_after
+# is not fetched, so a snapshot of only such nodes draws every graph as
+# -nan: say so rather than draw nothing in silence.
+STALE_STEPS=0
+fresh() {
+    local link out
+    for link in "$ETC"/plugins/*; do
+        out=$(env statsfile="$STATSFILE" graphs="$GRAPHS" stale_after="$STALE" MUNIN_CAP_MULTIGRAPH=1 \
+            "$link" 2>/dev/null) || return 0 # the error shows in munin's log
+        ! grep -q '\.value ' <<<"$out" || return 0
+    done
+    return 1
+}
+warn_stale() {
+    echo "munin-render: warning: step $1: no node of the snapshot is fresher than stale_after (${STALE:-300} s), so munin gets no values and every graph is -nan." \
+        "statsherd-munin reads the real clock (libfaketime does not reach Go): for a snapshot with old timestamps pass --stale-after SECONDS." >&2
+}
 
 HOST=statsherd-demo
 cat > "$ETC/munin-node.conf" <<EOF
@@ -237,6 +262,10 @@ for i in $(seq 0 $((STEPS - 1))); do
         bash -c "$BETWEEN" || die "--between command failed: $BETWEEN"
     fi
     [ "${#SNAPS[@]}" -eq 0 ] || use_snapshot "$i"
+    if ! fresh; then
+        [ "$STALE_STEPS" -gt 0 ] || warn_stale $((i + 1))
+        STALE_STEPS=$((STALE_STEPS + 1))
+    fi
     ts=$((BASE + i * 300))
     runuser -u munin -- env TZ=UTC LD_PRELOAD="$FTLIB" \
         FAKETIME="$(TZ=UTC date -d "@$ts" '+%F %T')" FAKETIME_DONT_FAKE_MONOTONIC=1 \
@@ -276,3 +305,8 @@ if [ -x "$CGI" ]; then
     echo "munin-render: $(find "$PNGDIR/zoom" -name '*.png' | wc -l) graphs of the backfilled window in $PNGDIR/zoom"
 fi
 echo "PNGs: $PNGDIR"
+if [ "$STALE_STEPS" -ge "$STEPS" ]; then
+    die "no step had a fresh node: every graph is -nan (see the warning above)"
+elif [ "$STALE_STEPS" -gt 0 ]; then
+    echo "munin-render: warning: $STALE_STEPS of $STEPS steps had no fresh node (see above); their graphs are -nan there" >&2
+fi

@@ -95,17 +95,19 @@ func (t *Table) Lookup(name string) *Graph { return t.byName[name] }
 // Graphs returns every graph, sorted by name. The slice is the table's own.
 func (t *Table) Graphs() []*Graph { return t.graphs }
 
-// Select returns what a snapshot parse must keep to draw graphs.
-func Select(graphs ...*Graph) *snapshot.Select {
-	sel := &snapshot.Select{Counters: map[string]bool{}, Stats: map[string]bool{}}
+// Wants lists the values a snapshot read must keep to draw graphs, each
+// once, in the order of graphs.
+func Wants(graphs ...*Graph) []snapshot.Want {
+	var ws []snapshot.Want
+	seen := map[snapshot.Want]bool{}
 	for _, g := range graphs {
-		if g.Category == snapshot.Counters {
-			sel.Counters[g.Stat] = true
-		} else {
-			sel.Stats[g.Stat] = true
+		w := snapshot.Want{Category: g.Category, Name: g.Stat}
+		if !seen[w] {
+			seen[w] = true
+			ws = append(ws, w)
 		}
 	}
-	return sel
+	return ws
 }
 
 // ValidName checks a graph name: munin service names are made of

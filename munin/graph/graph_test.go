@@ -190,3 +190,40 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTahoeQuirksKept: Tahoe's mistakes that munin's existing graphs carry
+// are kept on purpose (munin/README.md lists them).
+func TestTahoeQuirksKept(t *testing.T) {
+	t.Parallel()
+	table, err := Tahoe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The files graph kept the bytes graph's title in Tahoe.
+	if g := table.Lookup("tahoe_uploader_files_uploaded"); g == nil || g.Header[0] != "graph_title Tahoe Uploader Bytes Uploaded" || g.Header[1] != "graph_vlabel files" {
+		t.Errorf("tahoe_uploader_files_uploaded header %q, want Tahoe's title \"Tahoe Uploader Bytes Uploaded\" and vlabel files", g.Header)
+	}
+	// Two byte counters drawn as GAUGEs (no type line).
+	for _, name := range []string{"tahoe_storage_bytes_added", "tahoe_storage_bytes_freed"} {
+		g := table.Lookup(name)
+		if g == nil || strings.Contains(strings.Join(g.Fields, "\n"), "type ") || g.Category != snapshot.Counters {
+			t.Errorf("%s fields %q, want a counter with no type (GAUGE)", name, g.Fields)
+		}
+	}
+	// "cummulative", "occured": Tahoe's spelling.
+	if g := table.Lookup("tahoe_storage_bytes_added"); !strings.Contains(strings.Join(g.Header, "\n"), "cummulative") {
+		t.Errorf("tahoe_storage_bytes_added lost Tahoe's spelling: %q", g.Header)
+	}
+}
+
+func TestWants(t *testing.T) {
+	t.Parallel()
+	a := &Graph{Name: "a", Stat: "x.y", Category: snapshot.Counters}
+	b := &Graph{Name: "b", Stat: "x.y", Category: snapshot.Stats}
+	c := &Graph{Name: "c", Stat: "x.y", Category: snapshot.Counters}
+	got := Wants(a, b, c)
+	want := []snapshot.Want{{Category: snapshot.Counters, Name: "x.y"}, {Category: snapshot.Stats, Name: "x.y"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Wants = %v, want %v", got, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -52,7 +53,11 @@ var graphSchema = &hcl.BodySchema{
 	},
 }
 
-var drawRE = regexp.MustCompile(`^(LINE[0-9]*|AREA|STACK|LINESTACK[0-9]*|AREASTACK)$`)
+// drawRE matches munin's draw styles. It is compiled on first use: every
+// plugin run would pay for it at start, and few read an HCL file.
+var drawRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(LINE[0-9]*|AREA|STACK|LINESTACK[0-9]*|AREASTACK)$`)
+})
 
 // LoadFile reads the operator's graphs file at path into t.
 func LoadFile(t *Table, path string) hcl.Diagnostics {
@@ -187,7 +192,7 @@ func decodeGraph(b *hcl.Block) (*Graph, hcl.Diagnostics) {
 	draw, drawAttr := str("draw")
 	if drawAttr == nil {
 		draw = "LINE1"
-	} else if !drawRE.MatchString(draw) {
+	} else if !drawRE().MatchString(draw) {
 		invalid(drawAttr, "Invalid draw", fmt.Sprintf("draw is %q; munin knows LINE1, LINE2, LINE3, AREA, STACK, LINESTACK1 and AREASTACK.", draw))
 	}
 	g.Fields = append(g.Fields, "label "+NamePlaceholder)

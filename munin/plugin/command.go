@@ -28,8 +28,17 @@ const usage = `usage:
       print the version.
 
 munin runs statsherd-munin through those links, never by this name: see
-munin/README.md.
-`
+munin/README.md. munin-node-configure finds it through a wildcard link
+"tahoe_" in munin's plugin library (/usr/share/munin/plugins), by these
+magic markers:
+` + magicMarkers
+
+// magicMarkers are the lines munin-node-configure looks for in a plugin's
+// file (it reads even a binary line by line): family auto, so that
+// --suggest and --shell consider it; autoconf and suggest, so that it asks
+// the wildcard link "tahoe_" which graphs have data. They are part of the
+// usage text, which keeps them in the binary.
+const magicMarkers = "#%# family=auto\n#%# capabilities=autoconf suggest\n"
 
 // runCommand runs the tools, when the binary is called by its own name.
 func runCommand(args []string, env func(string) string, stdout, stderr io.Writer) int {
@@ -96,34 +105,58 @@ func installLinksCommand(args []string, env func(string) string, stdout, stderr 
 		fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
 		return 1
 	}
-	names := []string{graph.Multigraph}
-	if !*multi {
-		t, err := loadTable(env)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
-			return 1
-		}
-		names = names[:0]
-		for _, g := range t.Graphs() {
-			names = append(names, g.Name)
-		}
+	if fi, err := os.Stat(abs); err != nil {
+		fmt.Fprintf(stderr, "%s install-links: -target: %v; name the installed statsherd-munin binary\n", Command, err)
+		return 1
+	} else if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		fmt.Fprintf(stderr, "%s install-links: -target %s is not an executable file; name the installed statsherd-munin binary\n", Command, abs)
+		return 1
 	}
-	if err := InstallLinks(dir, abs, names, *force, stdout); err != nil {
+	t, err := loadTable(env)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "restart munin-node to pick up the new plugins\n")
+	var graphs []string
+	for _, g := range t.Graphs() {
+		graphs = append(graphs, g.Name)
+	}
+	names, others := graphs, []string{graph.Multigraph}
+	if *multi {
+		names, others = others, names
+	}
+	changed, err := InstallLinks(dir, abs, names, *force, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s install-links: %v\n", Command, err)
+		return 1
+	}
+	var both []string
+	for _, name := range others {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			both = append(both, name)
+		}
+	}
+	if len(both) > 0 {
+		fmt.Fprintf(stderr, "%s install-links: warning: %s also has %s; munin would run both the single graph links and %s, feeding the same graphs twice: remove one kind\n",
+			Command, dir, strings.Join(both, ", "), graph.Multigraph)
+	}
+	if changed {
+		fmt.Fprintf(stdout, "restart munin-node to pick up the new plugins\n")
+	} else {
+		fmt.Fprintf(stdout, "nothing changed\n")
+	}
 	return 0
 }
 
 // InstallLinks creates dir/NAME → target for every name, reporting each to
-// w. A link already pointing at target is left alone; a link pointing
-// elsewhere is replaced only if force; anything else in the way is an error.
-func InstallLinks(dir, target string, names []string, force bool, w io.Writer) error {
+// w, and says whether it changed anything. A link already pointing at
+// target is left alone; a link pointing elsewhere is replaced only if
+// force; anything else in the way is an error.
+func InstallLinks(dir, target string, names []string, force bool, w io.Writer) (changed bool, err error) {
 	if fi, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("plugin directory: %w", err)
+		return false, fmt.Errorf("plugin directory: %w", err)
 	} else if !fi.IsDir() {
-		return fmt.Errorf("plugin directory %s is not a directory", dir)
+		return false, fmt.Errorf("plugin directory %s is not a directory", dir)
 	}
 	for _, name := range names {
 		link := filepath.Join(dir, name)
@@ -133,30 +166,32 @@ func InstallLinks(dir, target string, names []string, force bool, w io.Writer) e
 			fmt.Fprintf(w, "unchanged %s -> %s\n", link, target)
 			continue
 		case err == nil && !force:
-			return fmt.Errorf("%s already links to %s; remove it, or give -force to replace it", link, old)
+			return changed, fmt.Errorf("%s already links to %s; remove it, or give -force to replace it", link, old)
 		case err == nil:
 			// Replace atomically: a new link beside it, renamed over it.
 			tmp := link + ".statsherd-tmp"
 			os.Remove(tmp)
 			if err := os.Symlink(target, tmp); err != nil {
-				return fmt.Errorf("linking %s: %w", link, err)
+				return changed, fmt.Errorf("linking %s: %w", link, err)
 			}
 			if err := os.Rename(tmp, link); err != nil {
 				os.Remove(tmp)
-				return fmt.Errorf("linking %s: %w", link, err)
+				return changed, fmt.Errorf("linking %s: %w", link, err)
 			}
 			fmt.Fprintf(w, "replaced %s -> %s (was -> %s)\n", link, target, old)
+			changed = true
 			continue
 		case !errors.Is(err, fs.ErrNotExist):
 			if _, serr := os.Lstat(link); serr == nil {
-				return fmt.Errorf("%s exists and is not a symlink; move it away first", link)
+				return changed, fmt.Errorf("%s exists and is not a symlink; move it away first", link)
 			}
-			return fmt.Errorf("reading link %s: %w", link, err)
+			return changed, fmt.Errorf("reading link %s: %w", link, err)
 		}
 		if err := os.Symlink(target, link); err != nil {
-			return fmt.Errorf("linking %s: %w", link, err)
+			return changed, fmt.Errorf("linking %s: %w", link, err)
 		}
 		fmt.Fprintf(w, "created %s -> %s\n", link, target)
+		changed = true
 	}
-	return nil
+	return changed, nil
 }

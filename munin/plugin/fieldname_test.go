@@ -3,37 +3,46 @@ package plugin
 import (
 	"regexp"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFieldName(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, nickname, id string
-		tahoe, field       string
+		// Tahoe's names per character (stats.json era) and per byte
+		// (stats.pickle era), and the field names munin gets.
+		chars, bytes, charField, byteField string
 	}{
-		{"plain", "storage01", "xgru5adktjjhqwdb", "storage01_xgru", "storage01_xgru"},
-		{"dash", "storage-01", "xgru5adk", "storage_01_xgru", "storage_01_xgru"},
-		{"dot and space", "a b.c", "abcd", "a_b_c_abcd", "a_b_c_abcd"},
-		// Tahoe smashed the UTF-8 bytes: two bytes, two underscores.
-		{"latin-1 letter", "über", "xyzw1234", "__ber_xyzw", "__ber_xyzw"},
-		{"cjk", "日本", "jpjp", "_______jpjp", "_______jpjp"},
-		{"emoji", "a😀", "abcd", "a_____abcd", "a_____abcd"},
-		{"invalid utf-8", "a\xffb", "abcd", "a_b_abcd", "a_b_abcd"},
-		{"leading digit", "9lives", "7wkl2dkm", "9lives_7wkl", "_lives_7wkl"},
-		{"empty nickname", "", "anon2zpq", "_anon", "_anon"},
-		{"short id", "n", "ab", "n_ab", "n_ab"},
-		{"empty id", "n", "", "n_", "n_"},
-		{"odd id", "n", "a-é", "n_a___", "n_a___"},
-		{"underscore kept as is", "a__b", "abcd", "a__b_abcd", "a__b_abcd"},
+		{"plain", "storage01", "xgru5adktjjhqwdb", "storage01_xgru", "storage01_xgru", "storage01_xgru", "storage01_xgru"},
+		{"dash", "storage-01", "xgru5adk", "storage_01_xgru", "storage_01_xgru", "storage_01_xgru", "storage_01_xgru"},
+		{"dot and space", "a b.c", "abcd", "a_b_c_abcd", "a_b_c_abcd", "a_b_c_abcd", "a_b_c_abcd"},
+		// Per character: one '_' a letter; per byte: two for ü.
+		{"latin-1 letter", "über", "abcd1234", "_ber_abcd", "__ber_abcd", "_ber_abcd", "__ber_abcd"},
+		{"cjk and emoji", "日本🚀", "efgh", "____efgh", "___________efgh", "____efgh", "___________efgh"},
+		{"emoji", "a😀", "abcd", "a__abcd", "a_____abcd", "a__abcd", "a_____abcd"},
+		{"invalid utf-8", "a\xffb", "abcd", "a_b_abcd", "a_b_abcd", "a_b_abcd", "a_b_abcd"},
+		{"leading digit", "9lives", "7wkl2dkm", "9lives_7wkl", "9lives_7wkl", "_lives_7wkl", "_lives_7wkl"},
+		{"empty nickname", "", "anon2zpq", "_anon", "_anon", "_anon", "_anon"},
+		{"short id", "n", "ab", "n_ab", "n_ab", "n_ab", "n_ab"},
+		{"empty id", "n", "", "n_", "n_", "n_", "n_"},
+		// The id's first 4 characters, or bytes.
+		{"odd id", "n", "a-éxyz", "n_a__x", "n_a___", "n_a__x", "n_a___"},
+		{"underscore kept as is", "a__b", "abcd", "a__b_abcd", "a__b_abcd", "a__b_abcd", "a__b_abcd"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := TahoeName(tt.nickname, tt.id); got != tt.tahoe {
-				t.Errorf("TahoeName(%q, %q) = %q, want %q", tt.nickname, tt.id, got, tt.tahoe)
-			}
-			if got := FieldName(tt.nickname, tt.id); got != tt.field {
-				t.Errorf("FieldName(%q, %q) = %q, want %q", tt.nickname, tt.id, got, tt.field)
+			for _, c := range []struct {
+				naming       Naming
+				tahoe, field string
+			}{{PerCharacter, tt.chars, tt.charField}, {PerByte, tt.bytes, tt.byteField}} {
+				if got := TahoeName(tt.nickname, tt.id, c.naming); got != c.tahoe {
+					t.Errorf("TahoeName(%q, %q, %v) = %q, want %q", tt.nickname, tt.id, c.naming, got, c.tahoe)
+				}
+				if got := FieldName(tt.nickname, tt.id, c.naming); got != c.field {
+					t.Errorf("FieldName(%q, %q, %v) = %q, want %q", tt.nickname, tt.id, c.naming, got, c.field)
+				}
 			}
 		})
 	}
@@ -64,7 +73,7 @@ func TestFieldNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := FieldNames(tt.nodes)
+			got := FieldNames(tt.nodes, PerByte)
 			if len(got) != len(tt.want) {
 				t.Fatalf("FieldNames = %v, want %v", got, tt.want)
 			}
@@ -78,7 +87,7 @@ func TestFieldNames(t *testing.T) {
 			for i, n := range tt.nodes {
 				rev[len(rev)-1-i] = n
 			}
-			for id, n := range FieldNames(rev) {
+			for id, n := range FieldNames(rev, PerByte) {
 				if got[id] != n {
 					t.Errorf("reversed input: node %s named %q, was %q", id, n, got[id])
 				}
@@ -90,34 +99,41 @@ func TestFieldNames(t *testing.T) {
 var validField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // FuzzFieldName checks that every name is one munin takes as is, that
-// TahoeName keeps one byte per byte, and that FieldNames are unique.
+// TahoeName keeps one '_' per byte or per character, and that FieldNames
+// are unique, under both namings.
 func FuzzFieldName(f *testing.F) {
 	f.Add("storage-01", "xgru5adktjjhqwdb", "twin")
 	f.Add("über", "xyzw1234", "9lives")
 	f.Add("", "", "日本")
 	f.Fuzz(func(t *testing.T, nickname, id, other string) {
-		n := FieldName(nickname, id)
-		if !validField.MatchString(n) {
-			t.Fatalf("FieldName(%q, %q) = %q is not a valid munin field name", nickname, id, n)
-		}
-		if want := len(nickname) + 1 + min(4, len(id)); len(TahoeName(nickname, id)) != want {
-			t.Fatalf("TahoeName(%q, %q) has %d bytes, want %d", nickname, id, len(TahoeName(nickname, id)), want)
-		}
-		nodes := []NodeKey{{id, nickname}, {id + "x", nickname}, {id + "y", other}, {other, nickname}, {other + id, other}}
-		names := FieldNames(nodes)
-		seen := map[string]string{}
-		for nid, name := range names {
-			if !validField.MatchString(name) {
-				t.Fatalf("FieldNames gave %q to %q", name, nid)
+		for _, naming := range []Naming{PerCharacter, PerByte} {
+			n := FieldName(nickname, id, naming)
+			if !validField.MatchString(n) {
+				t.Fatalf("FieldName(%q, %q, %v) = %q is not a valid munin field name", nickname, id, naming, n)
 			}
-			if prev, ok := seen[name]; ok {
-				t.Fatalf("FieldNames gave %q to both %q and %q", name, prev, nid)
+			want := len(nickname) + 1 + min(4, len(id))
+			if naming == PerCharacter {
+				want = utf8.RuneCountInString(nickname) + 1 + min(4, utf8.RuneCountInString(id))
 			}
-			seen[name] = nid
-		}
-		for _, nk := range nodes {
-			if _, ok := names[nk.ID]; !ok {
-				t.Fatalf("node %q got no name", nk.ID)
+			if got := len(TahoeName(nickname, id, naming)); got != want {
+				t.Fatalf("TahoeName(%q, %q, %v) has %d bytes, want %d", nickname, id, naming, got, want)
+			}
+			nodes := []NodeKey{{id, nickname}, {id + "x", nickname}, {id + "y", other}, {other, nickname}, {other + id, other}}
+			names := FieldNames(nodes, naming)
+			seen := map[string]string{}
+			for nid, name := range names {
+				if !validField.MatchString(name) {
+					t.Fatalf("FieldNames gave %q to %q", name, nid)
+				}
+				if prev, ok := seen[name]; ok {
+					t.Fatalf("FieldNames gave %q to both %q and %q", name, prev, nid)
+				}
+				seen[name] = nid
+			}
+			for _, nk := range nodes {
+				if _, ok := names[nk.ID]; !ok {
+					t.Fatalf("node %q got no name", nk.ID)
+				}
 			}
 		}
 	})

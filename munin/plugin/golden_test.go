@@ -24,16 +24,31 @@ func envMap(m map[string]string) func(string) string {
 }
 
 // runPlugin runs the plugin called as name with args and returns stdout,
-// failing the test on a non-zero exit.
+// failing the test on a non-zero exit or any word on stderr.
 func runPlugin(t *testing.T, env map[string]string, name string, args ...string) string {
+	t.Helper()
+	out := runPluginStderr(t, env, name, args...)
+	if i := strings.Index(out, stderrMark); i >= 0 {
+		t.Errorf("%s %v: unexpected stderr %q", name, args, out[i+len(stderrMark):])
+	}
+	return out
+}
+
+// stderrMark separates stdout from stderr in a golden file.
+const stderrMark = "### stderr\n"
+
+// runPluginStderr runs the plugin called as name with args and returns
+// stdout, then stderrMark and stderr if there is any, failing the test on
+// a non-zero exit.
+func runPluginStderr(t *testing.T, env map[string]string, name string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := Run(append([]string{"/etc/munin/plugins/" + name}, args...), envMap(env), fixtureNow, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("%s %v: exit %d, stderr: %s", name, args, code, stderr.String())
 	}
-	if stderr.Len() != 0 {
-		t.Errorf("%s %v: unexpected stderr %q", name, args, stderr.String())
+	if stderr.Len() > 0 {
+		return stdout.String() + stderrMark + stderr.String()
 	}
 	return stdout.String()
 }
@@ -78,7 +93,8 @@ func diff(want, got string) string {
 
 // TestGolden runs config and fetch of every graph, the multigraph link,
 // dirtyconfig, suggest and autoconf on each fixture snapshot, and compares
-// the output with testdata/golden.
+// the output (and stderr, after "### stderr") with testdata/golden. Field
+// names are per character unless the case says bytes.
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	table, err := graph.Tahoe()
@@ -99,7 +115,7 @@ func TestGolden(t *testing.T) {
 					var all strings.Builder
 					for _, g := range table.Graphs() {
 						fmt.Fprintf(&all, "### %s %s\n", g.Name, mode)
-						all.WriteString(runPlugin(t, env, g.Name, mode))
+						all.WriteString(runPluginStderr(t, env, g.Name, mode))
 					}
 					checkGolden(t, filepath.Join("testdata/golden", name, mode+".txt"), all.String())
 				})
@@ -122,6 +138,8 @@ func TestGolden(t *testing.T) {
 				{"operator-fetch", map[string]string{EnvGraphs: "testdata/graphs.hcl"}, "myapp_requests", nil},
 				{"operator-stat-config", map[string]string{EnvGraphs: "testdata/graphs.hcl", envCapDirty: "1"}, "myapp_peak", []string{"config"}},
 				{"suggest", nil, "tahoe_storage_consumed", []string{"suggest"}},
+				{"suggest-wildcard", nil, "tahoe_", []string{"suggest"}},
+				{"bytes-multigraph-dirtyconfig", map[string]string{envCapMulti: "1", envCapDirty: "1", EnvFieldNames: "bytes"}, graph.Multigraph, []string{"config"}},
 				{"autoconf", nil, "tahoe_storage_consumed", []string{"autoconf"}},
 			}
 			for _, c := range cases {
@@ -130,7 +148,7 @@ func TestGolden(t *testing.T) {
 					for k, v := range c.env {
 						e[k] = v
 					}
-					got := runPlugin(t, e, c.link, c.args...)
+					got := runPluginStderr(t, e, c.link, c.args...)
 					checkGolden(t, filepath.Join("testdata/golden", name, c.name+".txt"), got)
 				})
 			}

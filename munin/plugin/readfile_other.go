@@ -3,4 +3,4 @@
 package plugin
 
 // readFile reads the snapshot.
-func readFile(path string) ([]byte, func(), error) { return readWhole(path) }
+func readFile(path string) (*snapshotFile, error) { return readWhole(path) }

@@ -37,6 +37,7 @@ const (
 	EnvStatsFile  = "statsfile"
 	EnvGraphs     = "graphs"
 	EnvStaleAfter = "stale_after"
+	EnvFieldNames = "field_names"
 	envCapMulti   = "MUNIN_CAP_MULTIGRAPH"
 	envCapDirty   = "MUNIN_CAP_DIRTYCONFIG"
 )
@@ -44,7 +45,8 @@ const (
 // Run runs the plugin as munin does: args[0] is the path it was called by,
 // args[1] munin's command. It writes to stdout only when it succeeds, so
 // munin never reads half an answer; errors go to stderr with a non-zero
-// exit code.
+// exit code. Parts of the snapshot it had to skip are reported on stderr,
+// one line per kind of problem, and do not fail the run.
 func Run(args []string, env func(string) string, now time.Time, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "%s: no program name\n", Command)
@@ -56,6 +58,9 @@ func Run(args []string, env func(string) string, now time.Time, stdout, stderr i
 	}
 	r := &run{name: name, env: env, now: now}
 	out, err := r.plugin(args[1:])
+	for _, w := range r.warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
@@ -71,9 +76,10 @@ func Run(args []string, env func(string) string, now time.Time, stdout, stderr i
 }
 
 type run struct {
-	name string
-	env  func(string) string
-	now  time.Time
+	name     string
+	env      func(string) string
+	now      time.Time
+	warnings []string
 }
 
 // output writes a plugin's answer; it cannot fail but for writing.
@@ -117,7 +123,7 @@ func (r *run) plugin(args []string) (output, error) {
 	} else {
 		g := table.Lookup(r.name)
 		if g == nil {
-			return nil, fmt.Errorf("unknown graph %q: the plugin's link name picks the graph; '%s graphs' lists them, '%s install-links DIR' creates the links", r.name, Command, Command)
+			return nil, unknownGraph(r.name)
 		}
 		graphs = []*graph.Graph{g}
 	}
@@ -125,11 +131,16 @@ func (r *run) plugin(args []string) (output, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := r.load(graph.Select(graphs...))
+	naming, err := r.naming()
 	if err != nil {
 		return nil, err
 	}
-	v := newView(snap, r.now, staleAfter)
+	ws := graph.Wants(graphs...)
+	samples, err := r.load(ws)
+	if err != nil {
+		return nil, err
+	}
+	v := newView(samples, ws, naming, r.now, staleAfter)
 	if multi {
 		// Only the graphs with data; but a multigraph plugin whose config
 		// shows no "multigraph" line when munin-node starts is never
@@ -159,34 +170,84 @@ func (r *run) plugin(args []string) (output, error) {
 	}, nil
 }
 
-// autoconf answers munin-node-configure: "yes" when the snapshot named by
+func unknownGraph(name string) error {
+	return fmt.Errorf("unknown graph %q: the plugin's link name picks the graph; '%s graphs' lists them, '%s install-links DIR' creates the links", name, Command, Command)
+}
+
+// wildcard returns the prefix a wildcard name stands for: munin's
+// wildcard plugins end in '_' ("tahoe_"), and munin-node-configure links
+// them under that name plus each name their suggest prints. It returns
+// false when name is not a wildcard of any graph of t.
+func wildcard(name string, t *graph.Table) (string, bool) {
+	if !strings.HasSuffix(name, "_") || t.Lookup(name) != nil {
+		return "", false
+	}
+	for _, g := range t.Graphs() {
+		if strings.HasPrefix(g.Name, name) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// autoconf answers munin-node-configure: "yes" when the link names a graph
+// (or is a wildcard of graphs, "tahoe_") and the snapshot named by
 // statsfile reads, "no (why)" otherwise, exit code 0 either way.
 func (r *run) autoconf() []byte {
-	if _, err := r.load(&snapshot.Select{}); err != nil {
+	no := func(err error) []byte {
 		return []byte("no (" + strings.ReplaceAll(err.Error(), "\n", " ") + ")\n")
 	}
-	if _, err := loadTable(r.env); err != nil {
-		return []byte("no (" + strings.ReplaceAll(err.Error(), "\n", " ") + ")\n")
+	t, err := loadTable(r.env)
+	if err != nil {
+		return no(err)
+	}
+	if _, ok := wildcard(r.name, t); !ok && r.name != graph.Multigraph && t.Lookup(r.name) == nil {
+		return no(unknownGraph(r.name))
+	}
+	if _, err := r.naming(); err != nil {
+		return no(err)
+	}
+	if _, err := r.staleAfter(); err != nil {
+		return no(err)
+	}
+	if _, err := r.load(nil); err != nil {
+		return no(err)
 	}
 	return []byte("yes\n")
 }
 
 // suggest prints the graphs that have data in the snapshot, one a line.
+// Called by a wildcard name ("tahoe_"), it prints the graphs named with
+// that prefix, less the prefix, as munin-node-configure wants.
 func (r *run) suggest() ([]byte, error) {
 	table, err := loadTable(r.env)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := r.load(graph.Select(table.Graphs()...))
+	prefix, _ := wildcard(r.name, table)
+	ws := graph.Wants(table.Graphs()...)
+	samples, err := r.load(ws)
 	if err != nil {
 		return nil, err
 	}
 	var b []byte
-	for _, g := range newView(snap, r.now, DefaultStaleAfter).withData(table.Graphs()) {
-		b = append(b, g.Name...)
+	for _, g := range newView(samples, ws, PerCharacter, r.now, DefaultStaleAfter).withData(table.Graphs()) {
+		if !strings.HasPrefix(g.Name, prefix) {
+			continue
+		}
+		b = append(b, g.Name[len(prefix):]...)
 		b = append(b, '\n')
 	}
 	return b, nil
+}
+
+func (r *run) naming() (Naming, error) {
+	s := r.env(EnvFieldNames)
+	n, err := ParseNaming(s)
+	if err != nil {
+		return 0, fmt.Errorf("environment variable %s=%q: %w", EnvFieldNames, s, err)
+	}
+	return n, nil
 }
 
 func (r *run) staleAfter() (time.Duration, error) {
@@ -219,25 +280,93 @@ func parseSeconds(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// load reads the snapshot named by statsfile, keeping what sel names.
-func (r *run) load(sel *snapshot.Select) (snapshot.Snapshot, error) {
-	path := r.env(EnvStatsFile)
-	if path == "" {
+// load reads the snapshots named by statsfile, keeping ws, and merges
+// them into one fleet: where a node is in several, its newest sample (by
+// timestamp; on a tie, the one in the file named last) wins. With several
+// files, one that cannot be read costs its nodes, reported as a warning;
+// only when none reads does the run fail.
+func (r *run) load(ws []snapshot.Want) ([]snapshot.Sample, error) {
+	paths := strings.Fields(r.env(EnvStatsFile))
+	if len(paths) == 0 {
 		return nil, fmt.Errorf("the environment variable %s is not set; set it to the gatherer's stats.json with 'env.%s' in munin's plugin-conf.d", EnvStatsFile, EnvStatsFile)
 	}
-	data, release, err := readFile(path)
+	var (
+		samples  []snapshot.Sample
+		byID     map[string]int
+		problems [snapshot.BadNode + 1]struct {
+			count int
+			first string
+		}
+		failed []error
+	)
+	for _, path := range paths {
+		rd, err := readSnapshot(path, ws)
+		if err != nil {
+			failed = append(failed, err)
+			continue
+		}
+		for _, p := range rd.Problems {
+			pr := &problems[p.Kind]
+			if pr.count == 0 {
+				pr.first = path + ", " + p.First
+			}
+			pr.count += p.Count
+		}
+		if samples == nil {
+			samples = rd.Samples
+			continue
+		}
+		if byID == nil {
+			byID = make(map[string]int, len(samples)+len(rd.Samples))
+			for i := range samples {
+				byID[samples[i].ID] = i
+			}
+		}
+		for _, s := range rd.Samples {
+			if i, ok := byID[s.ID]; !ok {
+				byID[s.ID] = len(samples)
+				samples = append(samples, s)
+			} else if s.Timestamp >= samples[i].Timestamp {
+				samples[i] = s
+			}
+		}
+	}
+	if len(failed) == len(paths) {
+		if len(failed) == 1 {
+			return nil, failed[0]
+		}
+		msgs := make([]string, len(failed))
+		for i, err := range failed {
+			msgs[i] = err.Error()
+		}
+		return nil, fmt.Errorf("none of the %d snapshots %s names reads: %s", len(paths), EnvStatsFile, strings.Join(msgs, "; "))
+	}
+	for _, err := range failed {
+		r.warnings = append(r.warnings, fmt.Sprintf("%v; its nodes are left out", err))
+	}
+	for k, p := range problems {
+		if p.count > 0 {
+			r.warnings = append(r.warnings, fmt.Sprintf("%s: %d; the first in %s", snapshot.ProblemKind(k), p.count, p.first))
+		}
+	}
+	return samples, nil
+}
+
+// readSnapshot reads one snapshot, keeping ws.
+func readSnapshot(path string, ws []snapshot.Want) (*snapshot.Reading, error) {
+	f, err := readFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("reading snapshot: %w (%s names it; the gatherer's munin output writes it once per round)", err, EnvStatsFile)
 		}
 		return nil, fmt.Errorf("reading snapshot: %w", err)
 	}
-	snap, err := snapshot.ParseSelect(data, sel)
-	release()
+	rd, err := snapshot.ReadWith(f.data, ws, snapshot.ReadOptions{Done: f.done})
+	f.close()
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s is corrupt: %w", path, err)
 	}
-	return snap, nil
+	return rd, nil
 }
 
 // loadTable returns Tahoe's graphs plus the operator's, if graphs names a file.

@@ -18,6 +18,8 @@ func FuzzRun(f *testing.F) {
 	f.Add("statsherd_multigraph", "fetch", "1h", "empty.json")
 	f.Add("no_such_graph", "suggest", "x", "missing.json")
 	f.Add("tahoe_helper_active_uploads", "autoconf", "-5", "grid.json")
+	f.Add("statsherd_multigraph", "config", "", "badvalues.json nonascii.json")
+	f.Add("tahoe_", "suggest", "", "bom.json")
 	now := time.Unix(1764000000, 0)
 	f.Fuzz(func(t *testing.T, argv0, arg, staleAfter, statsfile string) {
 		args := []string{argv0}

@@ -15,6 +15,14 @@ func TestRunErrors(t *testing.T) {
 	if err := os.WriteFile(corrupt, []byte(`{"a": {"timestamp": 1, "stats": {"stats": {"x": "oops"}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	notJSON := filepath.Join(dir, "page.html")
+	if err := os.WriteFile(notJSON, []byte("<html>502 Bad Gateway</html>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	array := filepath.Join(dir, "array.json")
+	if err := os.WriteFile(array, []byte(`[{"timestamp": 1}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	truncated := filepath.Join(dir, "truncated.json")
 	if err := os.WriteFile(truncated, []byte(`{"a": {"timestamp": 1, "stats": {"sta`), 0o644); err != nil {
 		t.Fatal(err)
@@ -35,7 +43,11 @@ func TestRunErrors(t *testing.T) {
 		{"unknown graph", "tahoe_nosuch", nil, map[string]string{EnvStatsFile: good}, 1, `unknown graph "tahoe_nosuch"`},
 		{"no statsfile", "tahoe_storage_consumed", nil, nil, 1, "the environment variable statsfile is not set"},
 		{"missing snapshot", "tahoe_storage_consumed", []string{"config"}, map[string]string{EnvStatsFile: filepath.Join(dir, "none.json")}, 1, "no such file or directory (statsfile names it"},
-		{"corrupt snapshot", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: corrupt}, 1, `snapshot ` + corrupt + ` is corrupt: line 1, column 49: node "a": stats "x": expected a number or null, found a string`},
+		{"corrupt snapshot", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: corrupt}, 1, `snapshot ` + corrupt + ` is corrupt: line 1, column 58: expected ',' or '}' in an object, found the end of the file`},
+		{"not JSON", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: notJSON}, 1, `snapshot ` + notJSON + ` is corrupt: line 1, column 1: a snapshot is a JSON object of node id to node, found '<'`},
+		{"not an object", "tahoe_storage_consumed", []string{"config"}, map[string]string{EnvStatsFile: array}, 1, `is corrupt: line 1, column 1: a snapshot is a JSON object of node id to node, found an array`},
+		{"every shard unreadable", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: notJSON + " " + filepath.Join(dir, "none.json")}, 1, `snapshot ` + notJSON + ` is corrupt`},
+		{"bad field_names", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: good, EnvFieldNames: "utf8"}, 1, `field_names="utf8": "utf8" is neither "characters"`},
 		{"truncated snapshot", "tahoe_storage_consumed", []string{"config"}, map[string]string{EnvStatsFile: truncated}, 1, "unterminated string"},
 		{"snapshot is a directory", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: dir}, 1, "is a directory"},
 		{"bad stale_after", "tahoe_storage_consumed", nil, map[string]string{EnvStatsFile: good, EnvStaleAfter: "soon"}, 1, `stale_after="soon": not a number of seconds`},
@@ -69,20 +81,26 @@ func TestRunErrors(t *testing.T) {
 
 func TestAutoconf(t *testing.T) {
 	t.Parallel()
+	grid := map[string]string{EnvStatsFile: "testdata/snapshots/grid.json"}
 	tests := []struct {
-		name string
-		env  map[string]string
-		want string
+		name, link string
+		env        map[string]string
+		want       string
 	}{
-		{"yes", map[string]string{EnvStatsFile: "testdata/snapshots/grid.json"}, "yes\n"},
-		{"no statsfile", nil, "no (the environment variable statsfile is not set"},
-		{"missing file", map[string]string{EnvStatsFile: "testdata/nope.json"}, "no (reading snapshot: open testdata/nope.json: no such file"},
+		{"yes", "tahoe_storage_consumed", grid, "yes\n"},
+		{"wildcard", "tahoe_", grid, "yes\n"},
+		{"multigraph", "statsherd_multigraph", grid, "yes\n"},
+		{"unknown graph", "tahoe_nosuch", grid, `no (unknown graph "tahoe_nosuch"`},
+		{"wildcard of nothing", "nosuch_", grid, `no (unknown graph "nosuch_"`},
+		{"no statsfile", "tahoe_storage_consumed", nil, "no (the environment variable statsfile is not set"},
+		{"missing file", "tahoe_", map[string]string{EnvStatsFile: "testdata/nope.json"}, "no (reading snapshot: open testdata/nope.json: no such file"},
+		{"bad field_names", "tahoe_storage_consumed", map[string]string{EnvStatsFile: "testdata/snapshots/grid.json", EnvFieldNames: "x"}, `no (environment variable field_names="x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			if code := Run([]string{"tahoe_storage_consumed", "autoconf"}, envMap(tt.env), fixtureNow, &stdout, &stderr); code != 0 {
+			if code := Run([]string{tt.link, "autoconf"}, envMap(tt.env), fixtureNow, &stdout, &stderr); code != 0 {
 				t.Errorf("exit %d, want 0 (munin wants autoconf to exit 0)", code)
 			}
 			if !strings.HasPrefix(stdout.String(), tt.want) || strings.Count(stdout.String(), "\n") != 1 {
@@ -102,12 +120,21 @@ func TestInstallLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(target, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	run := func(env map[string]string, args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
 		code := Run(append([]string{"/usr/bin/statsherd-munin", "install-links"}, args...), envMap(env), fixtureNow, &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
-	if code, out, errs := run(nil, "-target", target, plugins); code != 0 {
+	if code, _, errs := run(nil, "-target", filepath.Join(dir, "nope"), plugins); code != 1 || !strings.Contains(errs, "-target: stat "+filepath.Join(dir, "nope")+": no such file") {
+		t.Errorf("missing target: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := run(nil, "-target", plugins, plugins); code != 1 || !strings.Contains(errs, "is not an executable file") {
+		t.Errorf("directory as target: exit %d, stderr %q", code, errs)
+	}
+	if code, out, errs := run(nil, "-target", target, plugins); code != 0 || !strings.Contains(out, "restart munin-node") || errs != "" {
 		t.Fatalf("install-links: exit %d: %s%s", code, out, errs)
 	}
 	entries, _ := os.ReadDir(plugins)
@@ -119,8 +146,13 @@ func TestInstallLinks(t *testing.T) {
 	}
 	// Again: nothing changes; with operator graphs: two more.
 	code, out, _ := run(map[string]string{EnvGraphs: "testdata/graphs.hcl"}, "-target", target, plugins)
-	if code != 0 || strings.Count(out, "unchanged ") != 26 || strings.Count(out, "created ") != 2 {
+	if code != 0 || strings.Count(out, "unchanged ") != 26 || strings.Count(out, "created ") != 2 || !strings.Contains(out, "restart munin-node") {
 		t.Errorf("second run: exit %d:\n%s", code, out)
+	}
+	// Nothing to do: no restart needed.
+	code, out, _ = run(nil, "-target", target, plugins)
+	if code != 0 || strings.Contains(out, "restart") || !strings.Contains(out, "nothing changed") {
+		t.Errorf("third run: exit %d:\n%s", code, out)
 	}
 	// A link to something else is kept unless -force.
 	other := filepath.Join(plugins, "statsherd_multigraph")
@@ -132,6 +164,13 @@ func TestInstallLinks(t *testing.T) {
 	}
 	if code, out, errs := run(nil, "-multigraph", "-force", "-target", target, plugins); code != 0 || !strings.Contains(out, "replaced ") {
 		t.Errorf("with -force: exit %d: %s%s", code, out, errs)
+	}
+	// Single links and the multigraph link in one directory: a warning,
+	// either way round.
+	for _, args := range [][]string{{"-multigraph", "-target", target, plugins}, {"-target", target, plugins}} {
+		if code, _, errs := run(nil, args...); code != 0 || !strings.Contains(errs, "warning: "+plugins+" also has ") || !strings.Contains(errs, "feeding the same graphs twice") {
+			t.Errorf("install-links %v beside the other kind: exit %d, stderr %q", args, code, errs)
+		}
 	}
 	if l, _ := os.Readlink(other); l != target {
 		t.Errorf("multigraph link -> %q, want %s", l, target)

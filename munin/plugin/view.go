@@ -13,38 +13,59 @@ import (
 // with its field name and whether its values are fresh enough to fetch.
 type view struct {
 	nodes []viewNode
+	// slot maps a graph's stat to its place in each sample's Values.
+	slot map[wantKey]int
+}
+
+type wantKey struct {
+	c    snapshot.Category
+	stat string
 }
 
 type viewNode struct {
 	name  string
-	node  *snapshot.Node
+	s     *snapshot.Sample
 	fresh bool
 }
 
-// newView names every node of snap (all of them, so a node's name does not
-// depend on which graph is drawn) and marks the nodes heard from within
-// staleAfter before now. A node stamped in the future is fresh.
-func newView(snap snapshot.Snapshot, now time.Time, staleAfter time.Duration) *view {
-	keys := make([]NodeKey, 0, len(snap))
-	for id, n := range snap {
-		keys = append(keys, NodeKey{ID: id, Nickname: n.Nickname})
+// newView names every node of samples (all of them, so a node's name does
+// not depend on which graph is drawn) and marks the nodes heard from
+// within staleAfter before now. A node stamped in the future is fresh.
+// ws are the wants samples were read with.
+func newView(samples []snapshot.Sample, ws []snapshot.Want, naming Naming, now time.Time, staleAfter time.Duration) *view {
+	keys := make([]NodeKey, len(samples))
+	for i := range samples {
+		keys[i] = NodeKey{ID: samples[i].ID, Nickname: samples[i].Nickname}
 	}
-	names := FieldNames(keys)
+	names := FieldNames(keys, naming)
 	nowSec := snapshot.Unix(now)
-	v := &view{nodes: make([]viewNode, 0, len(snap))}
-	for id, n := range snap {
-		v.nodes = append(v.nodes, viewNode{name: names[id], node: n, fresh: nowSec-n.Timestamp <= staleAfter.Seconds()})
+	v := &view{nodes: make([]viewNode, len(samples)), slot: make(map[wantKey]int, len(ws))}
+	for i, w := range ws {
+		v.slot[wantKey{w.Category, w.Name}] = i
+	}
+	for i := range samples {
+		s := &samples[i]
+		v.nodes[i] = viewNode{name: names[s.ID], s: s, fresh: nowSec-s.Timestamp <= staleAfter.Seconds()}
 	}
 	slices.SortFunc(v.nodes, func(a, b viewNode) int { return strings.Compare(a.name, b.name) })
 	return v
+}
+
+// value returns node n's value of g's stat.
+func (v *view) value(n *viewNode, g *graph.Graph) snapshot.Number {
+	i, ok := v.slot[wantKey{g.Category, g.Stat}]
+	if !ok {
+		return snapshot.Number{}
+	}
+	return n.s.Values[i]
 }
 
 // withData returns the graphs for which some node has the stat.
 func (v *view) withData(graphs []*graph.Graph) []*graph.Graph {
 	var out []*graph.Graph
 	for _, g := range graphs {
-		for _, n := range v.nodes {
-			if _, ok := n.node.Values(g.Category)[g.Stat]; ok {
+		for i := range v.nodes {
+			if v.value(&v.nodes[i], g).Has {
 				out = append(out, g)
 				break
 			}
@@ -57,9 +78,9 @@ func (v *view) withData(graphs []*graph.Graph) []*graph.Graph {
 // every node that has the stat, stale or not, so that its series lives on.
 func (v *view) appendConfig(b []byte, g *graph.Graph) []byte {
 	b = g.AppendHeader(b)
-	for _, n := range v.nodes {
-		if _, ok := n.node.Values(g.Category)[g.Stat]; ok {
-			b = g.AppendFieldConfig(b, n.name)
+	for i := range v.nodes {
+		if v.value(&v.nodes[i], g).Has {
+			b = g.AppendFieldConfig(b, v.nodes[i].name)
 		}
 	}
 	return b
@@ -69,17 +90,18 @@ func (v *view) appendConfig(b []byte, g *graph.Graph) []byte {
 // an unknown value is "U". A stale node prints nothing, so munin shows a
 // gap, never a frozen line.
 func (v *view) appendValues(b []byte, g *graph.Graph) []byte {
+	i, ok := v.slot[wantKey{g.Category, g.Stat}]
+	if !ok {
+		return b
+	}
 	for _, n := range v.nodes {
-		if !n.fresh {
-			continue
-		}
-		val, ok := n.node.Values(g.Category)[g.Stat]
-		if !ok {
+		val := n.s.Values[i]
+		if !n.fresh || !val.Has {
 			continue
 		}
 		b = append(b, n.name...)
 		b = append(b, ".value "...)
-		b = snapshot.AppendMunin(b, val)
+		b = val.AppendMunin(b)
 		b = append(b, '\n')
 	}
 	return b

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,18 @@ var plain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// special8 reports whether any of the 8 bytes in x is not plain: a
+// control character, '"', '\\' or a byte of a non-ASCII character. It
+// lets a string be scanned 8 bytes at a time (the "has less" and "has
+// zero" tests of Bit Twiddling Hacks, exact as to whether any byte
+// matches).
+func special8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (ones * '"')
+	s := x ^ (ones * '\\')
+	return ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs != 0
+}
 
 type parser struct {
 	data []byte
@@ -398,6 +411,9 @@ func (p *parser) rawString() (raw []byte, simple bool, err error) {
 	start := p.pos
 	simple = true
 	i := start + 1
+	for i+8 <= len(d) && !special8(binary.LittleEndian.Uint64(d[i:])) {
+		i += 8
+	}
 	for i < len(d) && plain[d[i]] {
 		i++
 	}
