@@ -16,6 +16,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/host"
 	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
 const hostUsage = `usage:
@@ -97,6 +98,9 @@ func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log = log.With("node", id.ID)
+	// Orphans of the plugins are killed while the host runs and swept
+	// after it has stopped them.
+	defer supervisor.Subreap(ctx, log)()
 	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
