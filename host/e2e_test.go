@@ -70,11 +70,19 @@ func shortTempDir(t *testing.T) string {
 // page is up.
 func startDaemon(t *testing.T, src string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, src, nil)
+}
+
+// startDaemonEnv is startDaemon with env added to the host's environment
+// (which its plugins and their children inherit).
+func startDaemonEnv(t *testing.T, src string, env []string) *daemon {
+	t.Helper()
 	dir := shortTempDir(t)
 	path := writeConfig(t, dir, src)
 	d := &daemon{t: t, dir: dir, stderr: &testbin.Buffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bins.statsherd, "host", "-config", path)
 	d.cmd.Stderr = d.stderr
+	d.cmd.Env = append(os.Environ(), env...)
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
