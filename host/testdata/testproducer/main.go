@@ -25,7 +25,7 @@ import (
 )
 
 type config struct {
-	Mode   string `json:"mode"`
+	Mode   string   `json:"mode"`
 	Prefix string   `json:"prefix"`
 	Spawn  []string `json:"spawn"`
 }
