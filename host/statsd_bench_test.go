@@ -24,7 +24,7 @@ func BenchmarkParseLine(b *testing.B) {
 
 // BenchmarkHandlePacket is the parser and the store, 20 lines a packet.
 func BenchmarkHandlePacket(b *testing.B) {
-	s := &statsdServer{store: newStore(1000), log: nullLog()}
+	s := &statsdServer{store: newStore(1000, time.Hour), log: nullLog()}
 	var pkt []byte
 	for i := range 20 {
 		pkt = append(pkt, fmt.Sprintf("node.counter%d:1|c\n", i%5)...)
@@ -39,7 +39,7 @@ func BenchmarkHandlePacket(b *testing.B) {
 // startStatsd runs a statsd listener on a kernel-chosen loopback port.
 func startStatsd(b *testing.B) *statsdServer {
 	b.Helper()
-	s, err := listenStatsd(b.Context(), "127.0.0.1:0", newStore(1000), nullLog())
+	s, err := listenStatsd(b.Context(), "127.0.0.1:0", newStore(1000, time.Hour), nullLog())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,56 +1,204 @@
 package host
 
 import (
+	"hash/fnv"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
+	"time"
 
+	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/sdk"
 )
 
+// Bounds on what the statsd listener holds for one poll's summaries.
+const (
+	// maxReservoir is how many samples of one name a window keeps for
+	// its percentiles: every sample while there are at most this many,
+	// else a uniform random choice of them (count, sum, min, max and mean
+	// stay exact).
+	maxReservoir = 1024
+	// reservoirBudget bounds the samples kept for percentiles across all
+	// names (8 bytes each).
+	reservoirBudget = 4 << 20
+	// maxSetMembers bounds one set's distinct members per window, and
+	// setBudget those of all sets; a new member beyond either is dropped
+	// (dropped.set_full).
+	maxSetMembers = 100_000
+	setBudget     = 2 << 20
+)
+
+// percentiles are those reported for timers, histograms and distributions.
+var percentiles = []struct {
+	suffix string
+	p      float64
+}{{".p50", 50}, {".p90", 90}, {".p95", 95}, {".p99", 99}}
+
 // store holds what node software reports over statsd: counters (int64,
-// monotonic since the host started) and gauges. It outlives reloads.
+// monotonic since the name was created), gauges, and the samples and set
+// members of the current poll window. It outlives reloads.
 type store struct {
 	maxNames int
+	// expiry is how long a name may go without a line before it is
+	// forgotten, freeing its place under maxNames.
+	expiry time.Duration
 
-	mu       sync.Mutex
-	counters map[string]*int64
-	gauges   map[string]*gauge
+	mu sync.Mutex
+	// now is the time of the packets being applied (unix ns), read once
+	// per batch.
+	now   int64
+	names map[string]*entry
+	// budgets left for reservoirs and set members.
+	resLeft, setLeft int
+	lastSweep        int64
+	// expired counts names forgotten after expiry.
+	expired int64
 }
 
-type gauge struct {
-	v sdk.Value
+// entry is one name.
+type entry struct {
+	// kind is kindCounter, kindGauge, kindTimer (for every sampled kind)
+	// or kindSet.
+	kind    metricKind
+	last    int64 // unix ns of its last line
+	counter int64
+	gauge   sdk.Value
+	dist    *dist
+	set     map[uint64]struct{}
 }
 
-func newStore(maxNames int) *store {
-	return &store{maxNames: maxNames, counters: map[string]*int64{}, gauges: map[string]*gauge{}}
+// dist summarises the samples of one window.
+type dist struct {
+	// count and sum are scaled by 1/rate: the estimated number and total
+	// of the events sampled.
+	count, sum float64
+	min, max   float64
+	seen       int // samples seen this window, for the reservoir
+	res        []float64
 }
 
-// apply records one parsed line; the caller holds s.mu. It returns
-// dropTooManyName when a new name would pass the limit.
+func newStore(maxNames int, expiry time.Duration) *store {
+	if expiry <= 0 {
+		expiry = config.DefaultStatsdExpiry
+	}
+	if maxNames <= 0 {
+		maxNames = config.DefaultStatsdNames
+	}
+	return &store{maxNames: maxNames, expiry: expiry, names: map[string]*entry{},
+		resLeft: reservoirBudget, setLeft: setBudget}
+}
+
+// class is the kind an entry of kind k has: every sampled kind is one.
+func class(k metricKind) metricKind {
+	if k.sampled() {
+		return kindTimer
+	}
+	return k
+}
+
+// setNow sets the time of the lines applied next; the caller holds s.mu.
+func (s *store) setNow(t time.Time) { s.now = t.UnixNano() }
+
+// apply records one parsed line; the caller holds s.mu.
 func (s *store) apply(m *metric) dropReason {
-	switch m.kind {
-	case kindCounter:
-		if p, ok := s.counters[string(m.name)]; ok {
-			*p = addSat(*p, m.delta)
-			return dropNone
+	name := m.name
+	if len(m.tags) > 0 {
+		name = taggedName(m.name, m.tags)
+		if !validName(name) {
+			return dropName
 		}
-		if len(s.counters)+len(s.gauges) >= s.maxNames {
+	}
+	e, ok := s.names[string(name)]
+	if !ok {
+		if len(s.names) >= s.maxNames && !(s.sweepSoon() && len(s.names) < s.maxNames) {
 			return dropTooManyName
 		}
-		v := m.delta
-		s.counters[string(m.name)] = &v
+		e = &entry{kind: class(m.kind), gauge: sdk.Int(0)}
+		s.names[string(name)] = e
+	} else if e.kind != class(m.kind) {
+		return dropKind
+	}
+	e.last = s.now
+	switch m.kind {
+	case kindCounter:
+		e.counter = addSat(e.counter, m.delta)
 	case kindGauge:
-		g, ok := s.gauges[string(m.name)]
-		if !ok {
-			if len(s.counters)+len(s.gauges) >= s.maxNames {
-				return dropTooManyName
-			}
-			g = &gauge{v: sdk.Int(0)}
-			s.gauges[string(m.name)] = g
+		e.gauge = gaugeValue(e.gauge, m)
+	case kindSet:
+		return s.addMember(e, m.vals)
+	default:
+		if e.dist == nil {
+			e.dist = &dist{min: math.Inf(1), max: math.Inf(-1)}
 		}
-		g.v = gaugeValue(g.v, m)
+		w := 1 / m.rate
+		m.eachSample(func(v float64) { s.addSample(e.dist, v, w) })
 	}
 	return dropNone
+}
+
+func (s *store) addSample(d *dist, v, w float64) {
+	d.count += w
+	d.sum += v * w
+	d.min = min(d.min, v)
+	d.max = max(d.max, v)
+	d.seen++
+	if len(d.res) < maxReservoir && s.resLeft > 0 {
+		d.res = append(d.res, v)
+		s.resLeft--
+	} else if j := rand.IntN(d.seen); j < len(d.res) {
+		d.res[j] = v
+	}
+}
+
+func (s *store) addMember(e *entry, member []byte) dropReason {
+	h := fnv.New64a()
+	h.Write(member)
+	k := h.Sum64()
+	if _, ok := e.set[k]; ok {
+		return dropNone
+	}
+	if len(e.set) >= maxSetMembers || s.setLeft <= 0 {
+		return dropSetFull
+	}
+	if e.set == nil {
+		e.set = map[uint64]struct{}{}
+	}
+	e.set[k] = struct{}{}
+	s.setLeft--
+	return dropNone
+}
+
+// sweepSoon forgets expired names if it has not looked in the last
+// second, and reports whether it looked. The caller holds s.mu.
+func (s *store) sweepSoon() bool {
+	if s.now-s.lastSweep < int64(time.Second) {
+		return false
+	}
+	s.sweep(s.now)
+	return true
+}
+
+// sweep forgets the names without a line since expiry before now; the
+// caller holds s.mu.
+func (s *store) sweep(now int64) {
+	s.lastSweep = now
+	cut := now - int64(s.expiry)
+	for k, e := range s.names {
+		if e.last < cut {
+			s.release(e)
+			delete(s.names, k)
+			s.expired++
+		}
+	}
+}
+
+// release gives an entry's window memory back to the budgets.
+func (s *store) release(e *entry) {
+	if e.dist != nil {
+		s.resLeft += len(e.dist.res)
+	}
+	s.setLeft += len(e.set)
 }
 
 // gaugeValue is a gauge's new value after line m.
@@ -77,21 +225,90 @@ func addSat(a, b int64) int64 {
 	return a + b
 }
 
-// addTo copies the counters and gauges into st.
-func (s *store) addTo(st sdk.Stats) {
+// addTo copies the counters and gauges into st, and the summaries of the
+// samples and set members received since the window began. With close the
+// window ends: the next one starts empty. Names past their expiry are
+// forgotten first.
+func (s *store) addTo(st sdk.Stats, close bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, v := range s.counters {
-		st.Counters[k] = *v
-	}
-	for k, g := range s.gauges {
-		st.Stats[k] = g.v
+	now := time.Now().UnixNano()
+	s.sweep(now)
+	for k, e := range s.names {
+		switch e.kind {
+		case kindCounter:
+			st.Counters[k] = e.counter
+		case kindGauge:
+			st.Stats[k] = e.gauge
+		case kindSet:
+			setDefault(st, k+".distinct", sdk.Int(int64(len(e.set))))
+			if close {
+				s.setLeft += len(e.set)
+				e.set = nil
+			}
+		default:
+			s.summarise(st, k, e.dist, close)
+			if close && e.dist != nil {
+				s.resLeft += len(e.dist.res)
+				e.dist = nil
+			}
+		}
 	}
 }
 
+// setDefault sets a summary's stat unless a gauge already has the name.
+func setDefault(st sdk.Stats, k string, v sdk.Value) {
+	if _, taken := st.Stats[k]; !taken {
+		st.Stats[k] = v
+	}
+}
+
+// summarise adds the summary of a window's samples under name.
+func (s *store) summarise(st sdk.Stats, name string, d *dist, sortInPlace bool) {
+	if d == nil || d.seen == 0 {
+		setDefault(st, name+".count", sdk.Int(0))
+		setDefault(st, name+".sum", sdk.Int(0))
+		for _, k := range []string{".min", ".max", ".mean", ".p50", ".p90", ".p95", ".p99"} {
+			setDefault(st, name+k, sdk.Null)
+		}
+		return
+	}
+	setDefault(st, name+".count", number(d.count))
+	setDefault(st, name+".sum", number(d.sum))
+	setDefault(st, name+".min", number(d.min))
+	setDefault(st, name+".max", number(d.max))
+	setDefault(st, name+".mean", number(d.sum/d.count))
+	res := d.res
+	if !sortInPlace {
+		res = slices.Clone(res)
+	}
+	slices.Sort(res)
+	for _, p := range percentiles {
+		setDefault(st, name+p.suffix, number(percentile(res, p.p)))
+	}
+}
+
+// percentile is the nearest-rank percentile p of sorted; NaN if empty.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// number is f as an integer when it is one, else a float (null if not
+// finite).
+func number(f float64) sdk.Value {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return sdk.Int(int64(f))
+	}
+	return sdk.Float(f)
+}
+
 // names is the number of distinct names held.
-func (s *store) names() int {
+func (s *store) numNames() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.counters) + len(s.gauges)
+	return len(s.names)
 }
