@@ -151,7 +151,8 @@ func parseLine(line []byte) (metric, dropReason) {
 }
 
 // parseFields reads the optional fields after the type: @rate, #tags, and
-// DogStatsD's c:container and T timestamp, which are ignored.
+// DogStatsD's c:container, T timestamp, e:external data and card:
+// cardinality, which are ignored.
 func (m *metric) parseFields(fields []byte, present bool) dropReason {
 	if present && len(fields) == 0 {
 		return dropSyntax
@@ -175,7 +176,8 @@ func (m *metric) parseFields(fields []byte, present bool) dropReason {
 			m.rate = r
 		case len(f) >= 1 && f[0] == '#':
 			m.tags = f[1:]
-		case len(f) >= 2 && f[0] == 'c' && f[1] == ':', len(f) >= 2 && f[0] == 'T', len(f) >= 2 && f[0] == 'e' && f[1] == ':':
+		case bytes.HasPrefix(f, []byte("c:")), bytes.HasPrefix(f, []byte("e:")), bytes.HasPrefix(f, []byte("card:")),
+			len(f) >= 2 && f[0] == 'T':
 		default:
 			return dropSyntax
 		}

@@ -37,6 +37,7 @@ func TestParseLine(t *testing.T) {
 		{line: "a:1|c|#tag:x", want: metric{kind: kindCounter, delta: 1}},
 		{line: "a:1|c|@0.5|#tag", want: metric{kind: kindCounter, delta: 2}},
 		{line: "a:1|c|#tag|@0.5|c:abc|T1700000000", want: metric{kind: kindCounter, delta: 2}},
+		{line: "a:1|c|card:low|e:x", want: metric{kind: kindCounter, delta: 1}},
 		{line: "a:1:2:3|c", want: metric{kind: kindCounter, delta: 6}},
 		{line: "a:1|c||#x", why: dropSyntax},
 		{line: "a:1|c|#x|", why: dropSyntax},
