@@ -2,6 +2,7 @@ package host
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,7 +170,8 @@ func equalStats(a, b map[string]sdk.Value) bool {
 // line has a name sdk.ValidName accepts and a counter delta that is not
 // negative, and that validName agrees with sdk.ValidName.
 func FuzzParseLine(f *testing.F) {
-	for _, s := range []string{"a.b:1|c", "a:1|c|@0.5", "g:-1.5|g", "g:+2|g", "t:1|ms", "a..b:1|c", "a:1|c|#x:y", ":|", "a:1e400|c"} {
+	for _, s := range []string{"a.b:1|c", "a:1|c|@0.5", "g:-1.5|g", "g:+2|g", "t:1|ms", "a..b:1|c", "a:1|c|#x:y", ":|", "a:1e400|c",
+		"h:1:2:3|h|@0.5|#k:v,z", "s:member|s", "d:1|d|c:abc|T12|card:low", "_e{1,1}:a|b", "a:1|c|#" + strings.Repeat("x", 300)} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
@@ -190,5 +192,17 @@ func FuzzParseLine(f *testing.F) {
 		}
 		s := &statsdServer{store: newStore(10, time.Hour), log: nullLog()}
 		s.handle(line)
+		st := sdk.NewStats()
+		s.store.addTo(st, true)
+		for k := range st.Counters {
+			if sdk.ValidName(k) != nil {
+				t.Fatalf("%q made counter %q", line, k)
+			}
+		}
+		for k := range st.Stats {
+			if sdk.ValidName(k) != nil {
+				t.Fatalf("%q made stat %q", line, k)
+			}
+		}
 	})
 }

@@ -29,6 +29,10 @@ const (
 	setBudget     = 2 << 20
 )
 
+// maxSummarised is the longest name of a sample or set: its summaries'
+// names (NAME.distinct, the longest suffix) must be valid too.
+const maxSummarised = sdk.MaxNameLen - len(".distinct")
+
 // percentiles are those reported for timers, histograms and distributions.
 var percentiles = []struct {
 	suffix string
@@ -108,6 +112,9 @@ func (s *store) apply(m *metric) dropReason {
 		if !validName(name) {
 			return dropName
 		}
+	}
+	if (m.kind.sampled() || m.kind == kindSet) && len(name) > maxSummarised {
+		return dropName // its summaries' names would be too long
 	}
 	e, ok := s.names[string(name)]
 	if !ok {

@@ -102,6 +102,7 @@ func TestTagsAndConflicts(t *testing.T) {
 		"api.req:1|g",  // a counter already
 		"api.req:1|ms", // idem
 		"x:1|c|#"+strings.Repeat("t", 300),
+		strings.Repeat("l", sdk.MaxNameLen)+":1|ms", // a valid name, but not NAME.count
 	)
 	st := snapshot(s, true)
 	want := map[string]int64{"api.req.code_200.env_prod": 3, "api.req": 5, "api.req.flag.path__a_b_c": 1}
@@ -112,7 +113,7 @@ func TestTagsAndConflicts(t *testing.T) {
 	}
 	own := sdk.NewStats()
 	s.addTo(own)
-	if own.Counters["statsherd.statsd.dropped.type_conflict"] != 2 || own.Counters["statsherd.statsd.dropped.invalid_name"] != 1 {
+	if own.Counters["statsherd.statsd.dropped.type_conflict"] != 2 || own.Counters["statsherd.statsd.dropped.invalid_name"] != 2 {
 		t.Errorf("drops %v", own.Counters)
 	}
 }
