@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/statsherd/statsherd/internal/testbin"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -199,4 +202,47 @@ producer "ok" { plugin = "PLUGIN" }
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// A producer that starts a child and hangs before its handshake, the host
+// told to stop (SIGTERM) while it waits: once the host has exited (after
+// the start timeout), nothing is left.
+func TestE2EHangBeforeHandshakeLeavesNothing(t *testing.T) {
+	t.Parallel()
+	mark := newMark()
+	dir := shortTempDir(t)
+	script := filepath.Join(dir, "hang.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 3613 &\nexec sleep 3614\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, dir, `
+nickname = "hang"
+reporting { statsd = "" }
+status { listen = "" }
+producer "h" { plugin = "`+script+`" }
+`)
+	var stderr testbin.Buffer
+	cmd := exec.Command(bins.statsherd, "host", "-config", path)
+	cmd.Env = append(os.Environ(), mark)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for i := 0; countWith(markedProcs(mark), "sleep 361") < 2; i++ {
+		if i > 500 {
+			cmd.Process.Kill()
+			t.Fatalf("the hanging plugin never started its children: %v\n%s", markedProcs(mark), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("host did not exit:\n%s", stderr.String())
+	}
+	expectNoneLeft(t, mark, "after the host exited")
 }
