@@ -172,6 +172,7 @@ func TestFrozenPluginIsKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(pid, syscall.SIGKILL)
+	waitStopped(t, pid)
 	if _, err := collect(t, p, 10*time.Second); err == nil || !strings.Contains(err.Error(), "did not answer") {
 		t.Fatalf("collect from a frozen plugin: %v, want a deadline error", err)
 	}
@@ -215,5 +216,20 @@ func TestBackoffGrowsToCap(t *testing.T) {
 	}
 	if s := p.State(); s.Failures < int64(len(want)) {
 		t.Errorf("state = %+v", s)
+	}
+}
+
+// waitStopped waits until the kernel has stopped pid (state T).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if j := bytes.LastIndexByte(b, ')'); j > 0 && j+2 < len(b) && b[j+2] == 'T' {
+			return
+		}
+		if i > 500 {
+			t.Fatalf("process %d not stopped: %s", pid, b)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
