@@ -130,6 +130,7 @@ func TestPluginChildrenEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitMarked(t, mark, 4) // the plugin, sh and two sleeps
+			before := marked(mark)
 			if tc.crash {
 				if _, err := collect(t, p, 5*time.Second); err == nil {
 					t.Fatal("a crashing collect succeeded")
@@ -141,6 +142,15 @@ func TestPluginChildrenEnd(t *testing.T) {
 				sweep()
 			}
 			waitNoneMarked(t, mark, "after the plugin ended")
+			// What was re-parented here and killed is reaped too: no
+			// zombie children are left.
+			sweep()
+			for _, pid := range before {
+				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				if err == nil && bytes.Contains(b, []byte(") Z ")) && bytes.Contains(b, fmt.Appendf(nil, ") Z %d ", os.Getpid())) {
+					t.Errorf("process %d is an unreaped zombie child: %s", pid, b)
+				}
+			}
 		})
 	}
 }

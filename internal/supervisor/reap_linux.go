@@ -38,7 +38,10 @@ var children = struct {
 	// groups are the process groups of plugins started (a plugin leads
 	// its own group): a child in one of them is a plugin's orphan.
 	groups map[int]bool
-}{live: map[int]bool{}, groups: map[int]bool{}}
+	// killed are orphans the reaper killed: once dead, their environment
+	// cannot be read, but they are still its to reap.
+	killed map[int]bool
+}{live: map[int]bool{}, groups: map[int]bool{}, killed: map[int]bool{}}
 
 func recordChild(pid int) {
 	children.mu.Lock()
@@ -101,7 +104,7 @@ func reapOrphans(log hclog.Logger) int {
 	if err != nil {
 		return 0
 	}
-	found, killed := 0, 0
+	found, nkilled := 0, 0
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -112,12 +115,12 @@ func reapOrphans(log hclog.Logger) int {
 			continue
 		}
 		children.mu.Lock()
-		live, group := children.live[pid], children.groups[pgid]
+		live, group, killed := children.live[pid], children.groups[pgid], children.killed[pid]
 		children.mu.Unlock()
 		if live {
 			continue
 		}
-		if !group {
+		if !group && !killed {
 			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
 			if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, marker...)) {
 				continue
@@ -126,17 +129,29 @@ func reapOrphans(log hclog.Logger) int {
 		found++
 		if state == 'Z' {
 			var ws syscall.WaitStatus
-			_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+			if n, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); n == pid {
+				children.mu.Lock()
+				delete(children.killed, pid)
+				children.mu.Unlock()
+			}
 			continue
 		}
 		if pgid == pid {
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		killed++
+		children.mu.Lock()
+		children.killed[pid] = true
+		if pgid == pid {
+			// Its group's members, killed with it, are re-parented
+			// here once it is dead: they are orphans to reap too.
+			children.groups[pid] = true
+		}
+		children.mu.Unlock()
+		nkilled++
 	}
-	if killed > 0 {
-		log.Info("killed processes left behind by plugins", "count", killed)
+	if nkilled > 0 {
+		log.Info("killed processes left behind by plugins", "count", nkilled)
 	}
 	return found
 }

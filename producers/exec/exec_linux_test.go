@@ -58,6 +58,30 @@ func TestNothingOutlivesTheCall(t *testing.T) {
 			if left := processesWith(mark); len(left) > 0 {
 				t.Errorf("processes %v still running after Collect returned", left)
 			}
+			// What died after being re-parented here is reaped by the
+			// next collect at the latest: no zombies pile up.
+			if _, err := p.Collect(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if z := zombieChildren(); len(z) > 1 {
+				t.Errorf("zombie children %v pile up", z)
+			}
 		})
 	}
+}
+
+// zombieChildren lists the dead, unreaped children of this process.
+func zombieChildren() []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if state, ppid := procState(pid); ppid == os.Getpid() && state == 'Z' {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

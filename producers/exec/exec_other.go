@@ -2,10 +2,17 @@
 
 package exec
 
-import "syscall"
+import (
+	osexec "os/exec"
+	"syscall"
+)
 
 func becomeSubreaper() error { return nil }
 
 func procAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
 func killOrphans(string) {}
+
+func startCmd(cmd *osexec.Cmd) error { return cmd.Start() }
+
+func waited(int) {}

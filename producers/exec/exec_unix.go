@@ -37,8 +37,10 @@ func run(ctx context.Context, argv []string) ([]byte, error) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A grandchild keeping the pipes open must not hold Collect.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
-	if cmd.Process != nil {
+	err := startCmd(cmd)
+	if err == nil {
+		err = cmd.Wait()
+		waited(cmd.Process.Pid)
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	killOrphans(marker)
