@@ -98,6 +98,21 @@ producer "exec" {
 	if n := countWith(markedProcs(mark), "sleep"); n > 0 {
 		t.Errorf("%d sleeps left running after 10 collects: %v", n, markedProcs(mark))
 	}
+	// Nor do the killed ones pile up as zombies of the exec plugin.
+	for pid, cmd := range markedProcs(mark) {
+		if !strings.Contains(cmd, "serve producer exec") {
+			continue
+		}
+		zombies := 0
+		for _, c := range childrenOf(pid) {
+			if !processAlive(c) {
+				zombies++
+			}
+		}
+		if zombies > 1 {
+			t.Errorf("the exec plugin has %d zombie children after 10 collects", zombies)
+		}
+	}
 	d.stop()
 	expectNoneLeft(t, mark, "after the host stopped")
 }
