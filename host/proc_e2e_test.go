@@ -99,10 +99,12 @@ producer "exec" {
 		t.Errorf("%d sleeps left running after 10 collects: %v", n, markedProcs(mark))
 	}
 	// Nor do the killed ones pile up as zombies of the exec plugin.
+	found := false
 	for pid, cmd := range markedProcs(mark) {
 		if !strings.Contains(cmd, "serve producer exec") {
 			continue
 		}
+		found = true
 		zombies := 0
 		for _, c := range childrenOf(pid) {
 			if !processAlive(c) {
@@ -112,6 +114,9 @@ producer "exec" {
 		if zombies > 1 {
 			t.Errorf("the exec plugin has %d zombie children after 10 collects", zombies)
 		}
+	}
+	if !found {
+		t.Errorf("no exec plugin among %v", markedProcs(mark))
 	}
 	d.stop()
 	expectNoneLeft(t, mark, "after the host stopped")
