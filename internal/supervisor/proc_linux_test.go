@@ -243,3 +243,38 @@ func waitStopped(t *testing.T, pid int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The same holds for an output (the gatherer's plugins): a frozen one is
+// killed after its deadline and the grace, and a fresh process is written to.
+func TestFrozenOutputIsKilled(t *testing.T) {
+	p, err := startSpec(t, Spec{Kind: sdk.KindOutput, Name: "testplugin", Timeout: 300 * time.Millisecond, MinBackoff: 10 * time.Millisecond}, map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := pluginPID(t, p)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	waitStopped(t, pid)
+	write := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return p.Write(ctx, sdk.Round{})
+	}
+	if err := write(); err == nil || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("write to a frozen output: %v, want a deadline error", err)
+	}
+	waitGone(t, pid)
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if err = write(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("no replacement output: %v", err)
+	}
+	if now := pluginPID(t, p); now == pid {
+		t.Errorf("written to the frozen process %d again", pid)
+	}
+}
