@@ -235,31 +235,48 @@ func addSat(a, b int64) int64 {
 // addTo copies the counters and gauges into st, and the summaries of the
 // samples and set members received since the window began. With close the
 // window ends: the next one starts empty. Names past their expiry are
-// forgotten first.
+// forgotten first. Percentiles are computed after the lock is released,
+// so that sorting the samples never holds up the listener.
 func (s *store) addTo(st sdk.Stats, close bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now().UnixNano()
-	s.sweep(now)
-	for k, e := range s.names {
-		switch e.kind {
-		case kindCounter:
-			st.Counters[k] = e.counter
-		case kindGauge:
-			st.Stats[k] = e.gauge
-		case kindSet:
-			setDefault(st, k+".distinct", sdk.Int(int64(len(e.set))))
-			if close {
-				s.setLeft += len(e.set)
-				e.set = nil
-			}
-		default:
-			s.summarise(st, k, e.dist, close)
-			if close && e.dist != nil {
-				s.resLeft += len(e.dist.res)
-				e.dist = nil
+	type window struct {
+		name string
+		d    *dist
+	}
+	var windows []window
+	func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.sweep(time.Now().UnixNano())
+		for k, e := range s.names {
+			switch e.kind {
+			case kindCounter:
+				st.Counters[k] = e.counter
+			case kindGauge:
+				st.Stats[k] = e.gauge
+			case kindSet:
+				setDefault(st, k+".distinct", sdk.Int(int64(len(e.set))))
+				if close {
+					s.setLeft += len(e.set)
+					e.set = nil
+				}
+			default:
+				d := e.dist
+				switch {
+				case d == nil:
+				case close:
+					s.resLeft += len(d.res)
+					e.dist = nil
+				default:
+					c := *d
+					c.res = slices.Clone(d.res)
+					d = &c
+				}
+				windows = append(windows, window{k, d})
 			}
 		}
+	}()
+	for _, w := range windows {
+		summarise(st, w.name, w.d)
 	}
 }
 
@@ -270,8 +287,9 @@ func setDefault(st sdk.Stats, k string, v sdk.Value) {
 	}
 }
 
-// summarise adds the summary of a window's samples under name.
-func (s *store) summarise(st sdk.Stats, name string, d *dist, sortInPlace bool) {
+// summarise adds the summary of a window's samples under name; it sorts
+// d's samples.
+func summarise(st sdk.Stats, name string, d *dist) {
 	if d == nil || d.seen == 0 {
 		setDefault(st, name+".count", sdk.Int(0))
 		setDefault(st, name+".sum", sdk.Int(0))
@@ -286,9 +304,6 @@ func (s *store) summarise(st sdk.Stats, name string, d *dist, sortInPlace bool) 
 	setDefault(st, name+".max", number(d.max))
 	setDefault(st, name+".mean", number(d.sum/d.count))
 	res := d.res
-	if !sortInPlace {
-		res = slices.Clone(res)
-	}
 	slices.Sort(res)
 	for _, p := range percentiles {
 		setDefault(st, name+p.suffix, number(percentile(res, p.p)))
