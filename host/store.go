@@ -27,6 +27,9 @@ const (
 	// (dropped.set_full).
 	maxSetMembers = 100_000
 	setBudget     = 2 << 20
+	// maxPollers bounds the pollers with windows of their own besides the
+	// default one (each sample is added to every window).
+	maxPollers = 8
 )
 
 // maxSummarised is the longest name of a sample or set: its summaries'
@@ -58,6 +61,9 @@ type store struct {
 	lastSweep        int64
 	// expired counts names forgotten after expiry.
 	expired int64
+	// pollers are the pollers besides the default one, with the time of
+	// their last poll; one silent for expiry is forgotten.
+	pollers map[string]int64
 }
 
 // entry is one name.
@@ -68,8 +74,16 @@ type entry struct {
 	last    int64 // unix ns of its last line
 	counter int64
 	gauge   sdk.Value
-	dist    *dist
-	set     map[uint64]struct{}
+	// win is the open window of the default poller (the gatherer), and
+	// others those of the other pollers, by name (see Host.PollAs).
+	win    window
+	others map[string]*window
+}
+
+// window is what a sample or set name received since a poller's last poll.
+type window struct {
+	dist *dist
+	set  map[uint64]struct{}
 }
 
 // dist summarises the samples of one window.
@@ -90,7 +104,7 @@ func newStore(maxNames int, expiry time.Duration) *store {
 		maxNames = config.DefaultStatsdNames
 	}
 	return &store{maxNames: maxNames, expiry: expiry, names: map[string]*entry{},
-		resLeft: reservoirBudget, setLeft: setBudget}
+		resLeft: reservoirBudget, setLeft: setBudget, pollers: map[string]int64{}}
 }
 
 // class is the kind an entry of kind k has: every sampled kind is one.
@@ -133,18 +147,49 @@ func (s *store) apply(m *metric) dropReason {
 	case kindGauge:
 		e.gauge = gaugeValue(e.gauge, m)
 	case kindSet:
-		return s.addMember(e, m.vals)
-	default:
-		if e.dist == nil {
-			e.dist = &dist{min: math.Inf(1), max: math.Inf(-1)}
+		h := fnv.New64a()
+		h.Write(m.vals)
+		k := h.Sum64()
+		why := s.addMember(&e.win, k)
+		for p := range s.pollers {
+			if w := e.window(p); s.addMember(w, k) != dropNone {
+				why = dropSetFull
+			}
 		}
-		w := 1 / m.rate
-		m.eachSample(func(v float64) { s.addSample(e.dist, v, w) })
+		return why
+	default:
+		rate := 1 / m.rate
+		m.eachSample(func(v float64) {
+			s.addSample(&e.win, v, rate)
+			for p := range s.pollers {
+				s.addSample(e.window(p), v, rate)
+			}
+		})
 	}
 	return dropNone
 }
 
-func (s *store) addSample(d *dist, v, w float64) {
+// window is the open window of poller p ("" the default one).
+func (e *entry) window(p string) *window {
+	if p == "" {
+		return &e.win
+	}
+	w := e.others[p]
+	if w == nil {
+		if e.others == nil {
+			e.others = map[string]*window{}
+		}
+		w = &window{}
+		e.others[p] = w
+	}
+	return w
+}
+
+func (s *store) addSample(win *window, v, w float64) {
+	if win.dist == nil {
+		win.dist = &dist{min: math.Inf(1), max: math.Inf(-1)}
+	}
+	d := win.dist
 	d.count += w
 	d.sum += v * w
 	d.min = min(d.min, v)
@@ -158,20 +203,17 @@ func (s *store) addSample(d *dist, v, w float64) {
 	}
 }
 
-func (s *store) addMember(e *entry, member []byte) dropReason {
-	h := fnv.New64a()
-	h.Write(member)
-	k := h.Sum64()
-	if _, ok := e.set[k]; ok {
+func (s *store) addMember(w *window, k uint64) dropReason {
+	if _, ok := w.set[k]; ok {
 		return dropNone
 	}
-	if len(e.set) >= maxSetMembers || s.setLeft <= 0 {
+	if len(w.set) >= maxSetMembers || s.setLeft <= 0 {
 		return dropSetFull
 	}
-	if e.set == nil {
-		e.set = map[uint64]struct{}{}
+	if w.set == nil {
+		w.set = map[uint64]struct{}{}
 	}
-	e.set[k] = struct{}{}
+	w.set[k] = struct{}{}
 	s.setLeft--
 	return dropNone
 }
@@ -186,11 +228,22 @@ func (s *store) sweepSoon() bool {
 	return true
 }
 
-// sweep forgets the names without a line since expiry before now; the
-// caller holds s.mu.
+// sweep forgets the names without a line since expiry before now, and
+// the pollers without a poll; the caller holds s.mu.
 func (s *store) sweep(now int64) {
 	s.lastSweep = now
 	cut := now - int64(s.expiry)
+	for p, last := range s.pollers {
+		if last < cut {
+			delete(s.pollers, p)
+			for _, e := range s.names {
+				if w := e.others[p]; w != nil {
+					s.releaseWindow(w)
+					delete(e.others, p)
+				}
+			}
+		}
+	}
 	for k, e := range s.names {
 		if e.last < cut {
 			s.release(e)
@@ -200,12 +253,21 @@ func (s *store) sweep(now int64) {
 	}
 }
 
-// release gives an entry's window memory back to the budgets.
+// release gives an entry's windows' memory back to the budgets.
 func (s *store) release(e *entry) {
-	if e.dist != nil {
-		s.resLeft += len(e.dist.res)
+	s.releaseWindow(&e.win)
+	for _, w := range e.others {
+		s.releaseWindow(w)
 	}
-	s.setLeft += len(e.set)
+}
+
+// releaseWindow empties a window, giving its memory back to the budgets.
+func (s *store) releaseWindow(w *window) {
+	if w.dist != nil {
+		s.resLeft += len(w.dist.res)
+	}
+	s.setLeft += len(w.set)
+	w.dist, w.set = nil, nil
 }
 
 // gaugeValue is a gauge's new value after line m.
@@ -233,49 +295,67 @@ func addSat(a, b int64) int64 {
 }
 
 // addTo copies the counters and gauges into st, and the summaries of the
-// samples and set members received since the window began. With close the
-// window ends: the next one starts empty. Names past their expiry are
-// forgotten first. Percentiles are computed after the lock is released,
-// so that sorting the samples never holds up the listener.
-func (s *store) addTo(st sdk.Stats, close bool) {
-	type window struct {
+// samples and set members the default poller's window received. With close
+// the window ends: the next one starts empty.
+func (s *store) addTo(st sdk.Stats, close bool) { s.addToFor(st, "", close) }
+
+// addToFor is addTo for poller's window. A poller other than the default
+// one gets its own window from its first poll on (that first answer has
+// empty summaries); one that does not poll for the expiry is forgotten.
+// Names past their expiry are forgotten first. Percentiles are computed
+// after the lock is released, so that sorting the samples never holds up
+// the listener.
+func (s *store) addToFor(st sdk.Stats, poller string, close bool) {
+	type summary struct {
 		name string
 		d    *dist
 	}
-	var windows []window
+	var summaries []summary
 	func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.sweep(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		s.sweep(now)
+		if poller != "" {
+			if _, known := s.pollers[poller]; !known && len(s.pollers) >= maxPollers {
+				poller = "" // too many: share the default window, read only
+				close = false
+			} else {
+				s.pollers[poller] = now
+			}
+		}
 		for k, e := range s.names {
 			switch e.kind {
 			case kindCounter:
 				st.Counters[k] = e.counter
 			case kindGauge:
 				st.Stats[k] = e.gauge
-			case kindSet:
-				setDefault(st, k+".distinct", sdk.Int(int64(len(e.set))))
-				if close {
-					s.setLeft += len(e.set)
-					e.set = nil
-				}
 			default:
-				d := e.dist
+				w := e.window(poller)
+				if e.kind == kindSet {
+					setDefault(st, k+".distinct", sdk.Int(int64(len(w.set))))
+					if close {
+						s.setLeft += len(w.set)
+						w.set = nil
+					}
+					continue
+				}
+				d := w.dist
 				switch {
 				case d == nil:
 				case close:
 					s.resLeft += len(d.res)
-					e.dist = nil
+					w.dist = nil
 				default:
 					c := *d
 					c.res = slices.Clone(d.res)
 					d = &c
 				}
-				windows = append(windows, window{k, d})
+				summaries = append(summaries, summary{k, d})
 			}
 		}
 	}()
-	for _, w := range windows {
+	for _, w := range summaries {
 		summarise(st, w.name, w.d)
 	}
 }

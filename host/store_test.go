@@ -150,3 +150,33 @@ func TestNamesExpire(t *testing.T) {
 		t.Errorf("after expiry: %v %v", own.Counters, own.Stats)
 	}
 }
+
+// Each poller with a window of its own gets every sample once, whatever
+// the others do.
+func TestPollerWindows(t *testing.T) {
+	t.Parallel()
+	s := newTestStatsd(100, time.Hour)
+	poll := func(poller string) sdk.Stats {
+		st := sdk.NewStats()
+		s.store.addToFor(st, poller, true)
+		return st
+	}
+	poll("g2") // from now on, g2 has a window of its own
+	feed(t, s, "t:1|ms", "u:a|s")
+	if st := poll(""); st.Stats["t.count"] != sdk.Int(1) || st.Stats["u.distinct"] != sdk.Int(1) {
+		t.Errorf("default poller: %v", st.Stats)
+	}
+	feed(t, s, "t:2|ms", "u:b|s")
+	if st := poll(""); st.Stats["t.count"] != sdk.Int(1) || st.Stats["t.sum"] != sdk.Int(2) {
+		t.Errorf("default poller, second window: %v", st.Stats)
+	}
+	if st := poll("g2"); st.Stats["t.count"] != sdk.Int(2) || st.Stats["t.sum"] != sdk.Int(3) || st.Stats["u.distinct"] != sdk.Int(2) {
+		t.Errorf("g2 saw %v, want both samples", st.Stats)
+	}
+	if st := poll("g2"); st.Stats["t.count"] != sdk.Int(0) {
+		t.Errorf("g2, next window: %v", st.Stats)
+	}
+	if s.store.resLeft != reservoirBudget {
+		t.Errorf("reservoir budget %d after every window closed, want %d", s.store.resLeft, reservoirBudget)
+	}
+}
