@@ -79,6 +79,9 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
 	}
+	// Orphans of the output plugins are killed while the gatherer runs
+	// and swept after it has stopped them.
+	defer supervisor.Subreap(ctx, log)()
 	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/host"
+	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
 func hostCommand() *command {
@@ -114,6 +115,9 @@ func runHost(ctx context.Context, c *cmdline) int {
 	if made {
 		log.Info("made a new node id: the gatherer sees a new node", "key", id.KeyFile)
 	}
+	// Orphans of the plugins are killed while the host runs and swept
+	// after it has stopped them.
+	defer supervisor.Subreap(ctx, log)()
 	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)

@@ -21,6 +21,8 @@ const (
 	DefaultStatsdListen  = "127.0.0.1:8125"
 	DefaultStatusListen  = "127.0.0.1:8127"
 	DefaultRegisterFile  = "register.sock"
+	DefaultStatsdExpiry  = time.Hour
+	DefaultStatsdNames   = 100_000
 	DefaultPollTimeout   = 5 * time.Second
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = 5 * time.Minute
@@ -79,6 +81,11 @@ type Reporting struct {
 	// Socket is the unix socket on which node programs register as
 	// producers; "" turns it off.
 	Socket string
+	// StatsdExpiry is how long a statsd name may go without a line before
+	// it is forgotten (freeing its place under StatsdMaxNames).
+	StatsdExpiry time.Duration
+	// StatsdMaxNames bounds the distinct names kept from statsd.
+	StatsdMaxNames int
 }
 
 // Status are the settings of the local status page.
@@ -105,7 +112,7 @@ var gathererSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 var reportingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "statsd"}, {Name: "socket"},
+	{Name: "statsd"}, {Name: "socket"}, {Name: "statsd_expiry"}, {Name: "statsd_max_names"},
 }}
 
 var statusSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -139,8 +146,9 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		LogLevel:    DefaultLogLevel,
 		PollTimeout: DefaultPollTimeout,
 		Gatherer:    GathererLink{MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff},
-		Reporting:   Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile},
-		Status:      Status{Listen: DefaultStatusListen},
+		Reporting: Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile,
+			StatsdExpiry: DefaultStatsdExpiry, StatsdMaxNames: DefaultStatsdNames},
+		Status: Status{Listen: DefaultStatusListen},
 	}
 	content, diags := body.Content(hostSchema)
 
@@ -338,6 +346,20 @@ func decodeReporting(blk *hcl.Block, r *Reporting) hcl.Diagnostics {
 	}
 	if a, ok := content.Attributes["socket"]; ok {
 		diags = append(diags, gohclString(a, &r.Socket)...)
+	}
+	if a, ok := content.Attributes["statsd_expiry"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d <= 0 {
+				diags = diags.Append(attrError(a, "Invalid statsd_expiry", "statsd_expiry must be longer than zero, such as \"1h\"."))
+			} else {
+				r.StatsdExpiry = d
+			}
+		}
+	}
+	if a, ok := content.Attributes["statsd_max_names"]; ok {
+		diags = append(diags, intAttr(a, 1, 10_000_000, &r.StatsdMaxNames)...)
 	}
 	return diags
 }

@@ -48,6 +48,8 @@ func TestLoadHostDefaults(t *testing.T) {
 		{"poll timeout", h.PollTimeout, DefaultPollTimeout},
 		{"statsd", h.Reporting.StatsdListen, DefaultStatsdListen},
 		{"socket in basedir", h.Reporting.Socket, filepath.Join(dir, DefaultRegisterFile)},
+		{"statsd expiry", h.Reporting.StatsdExpiry, time.Hour},
+		{"statsd max names", h.Reporting.StatsdMaxNames, 100_000},
 		{"status", h.Status.Listen, DefaultStatusListen},
 		{"no gatherer", h.Gatherer.Configured(), false},
 		{"log level", h.LogLevel, "info"},
@@ -75,8 +77,10 @@ gatherer {
   max_backoff = "10s"
 }
 reporting {
-  statsd = "127.0.0.1:0"
-  socket = "/run/statsherd/register.sock"
+  statsd           = "127.0.0.1:0"
+  socket           = "/run/statsherd/register.sock"
+  statsd_expiry    = "10m"
+  statsd_max_names = 500
 }
 status { listen = "[::1]:9000" }
 producer "b" { timeout = "1s" }
@@ -99,6 +103,8 @@ producer "a" { plugin = "bin/a" }
 		{"max backoff", h.Gatherer.MaxBackoff, 10 * time.Second},
 		{"statsd", h.Reporting.StatsdListen, "127.0.0.1:0"},
 		{"socket", h.Reporting.Socket, "/run/statsherd/register.sock"},
+		{"statsd expiry", h.Reporting.StatsdExpiry, 10 * time.Minute},
+		{"statsd max names", h.Reporting.StatsdMaxNames, 500},
 		{"status", h.Status.Listen, "[::1]:9000"},
 		{"producers in file order", h.Producers[0].Name + "," + h.Producers[1].Name, "b,a"},
 		{"producer timeout", h.Producers[0].Timeout, time.Second},
@@ -157,6 +163,10 @@ func TestLoadHostDiagnostics(t *testing.T) {
 		{"two gatherer blocks", "gatherer { furl = \"" + testFurl + "\" }\ngatherer { furl = \"" + testFurl + "\" }\n", []string{"host.hcl:2,1: Duplicate gatherer block"}},
 		{"statsd not loopback", "reporting { statsd = \"0.0.0.0:8125\" }\n", []string{"host.hcl:1,22: Not a loopback address"}},
 		{"statsd no port", "reporting { statsd = \"127.0.0.1\" }\n", []string{"host.hcl:1,22: Invalid address"}},
+		{"statsd expiry zero", "reporting { statsd_expiry = \"0s\" }\n", []string{"host.hcl:1,29: Invalid statsd_expiry"}},
+		{"statsd expiry not a duration", "reporting { statsd_expiry = \"hour\" }\n", []string{"host.hcl:1,29: Invalid duration"}},
+		{"statsd max names zero", "reporting { statsd_max_names = 0 }\n", []string{"host.hcl:1,32: Invalid statsd_max_names"}},
+		{"statsd max names fraction", "reporting { statsd_max_names = 1.5 }\n", []string{"host.hcl:1,32: Invalid statsd_max_names"}},
 		{"status not loopback", "status { listen = \"example.com:80\" }\n", []string{"host.hcl:1,19: Not a loopback address"}},
 		{"duplicate producer", "producer \"a\" {}\nproducer \"a\" {}\n", []string{"host.hcl:2,1: Duplicate producer"}},
 		{"bad producer name", "producer \"a b\" {}\n", []string{"host.hcl:1,1: Invalid producer name"}},

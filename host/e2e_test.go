@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 
 // daemon is a running `statsherd host`.
 type daemon struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	cmd    *exec.Cmd
 	stderr *testbin.Buffer
@@ -46,7 +46,7 @@ type daemon struct {
 
 // writeConfig writes host.hcl into dir; PLUGIN in src stands for the test
 // producer's path.
-func writeConfig(t *testing.T, dir, src string) string {
+func writeConfig(t testing.TB, dir, src string) string {
 	t.Helper()
 	path := filepath.Join(dir, "host.hcl")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(src, "PLUGIN", bins.testproducer)), 0o600); err != nil {
@@ -57,7 +57,7 @@ func writeConfig(t *testing.T, dir, src string) string {
 
 // shortTempDir is a temporary directory with a path short enough for a
 // unix socket.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	dir, err := os.MkdirTemp("", "sh")
 	if err != nil {
 		t.Fatal(err)
@@ -68,13 +68,21 @@ func shortTempDir(t *testing.T) string {
 
 // startDaemon runs the host on the config src and waits until its status
 // page is up.
-func startDaemon(t *testing.T, src string) *daemon {
+func startDaemon(t testing.TB, src string) *daemon {
+	t.Helper()
+	return startDaemonEnv(t, src, nil)
+}
+
+// startDaemonEnv is startDaemon with env added to the host's environment
+// (which its plugins and their children inherit).
+func startDaemonEnv(t testing.TB, src string, env []string) *daemon {
 	t.Helper()
 	dir := shortTempDir(t)
 	path := writeConfig(t, dir, src)
 	d := &daemon{t: t, dir: dir, stderr: &testbin.Buffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(bins.statsherd, "host", "-config", path)
 	d.cmd.Stderr = d.stderr
+	d.cmd.Env = append(os.Environ(), env...)
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,10 +18,6 @@ import (
 	"github.com/statsherd/statsherd/sdk"
 )
 
-// maxStatsdNames bounds the distinct names node software may create over
-// statsd, so a runaway program cannot exhaust the host's memory.
-const maxStatsdNames = 100_000
-
 // Options are the parts of a host that do not come from its HCL file.
 type Options struct {
 	// Logger is the host's logger; default none.
@@ -78,7 +74,7 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		log:        opts.Logger,
 		opts:       opts,
 		born:       time.Now(),
-		store:      newStore(maxStatsdNames),
+		store:      newStore(cfg.Reporting.StatsdMaxNames, cfg.Reporting.StatsdExpiry),
 		base:       base,
 		cancelBase: cancel,
 		cfg:        cfg,
@@ -178,7 +174,27 @@ func (h *Host) pollTimeout() time.Duration {
 // returns the merged answer. It returns within the poll timeout, or ctx's
 // deadline if earlier: a source that has not answered by then is missing
 // from this answer, and its failure shows in the host's own stats.
-func (h *Host) Poll(ctx context.Context) sdk.Stats {
+//
+// A poll ends the statsd window: the summaries of samples and sets it
+// reports are of the lines received since the previous Poll, and the next
+// window starts empty. This is the gatherer's poll.
+func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true) }
+
+// PollAs is Poll for a poller with a statsd window of its own: a second
+// gatherer (HA) polling as "gatherer-2" gets the summaries of all the
+// samples received since its own previous poll, as the first does through
+// Poll, instead of those since either's. Its first answer has empty
+// summaries; a poller silent for the statsd expiry is forgotten; past 8
+// named pollers, others read the default window without ending it.
+func (h *Host) PollAs(ctx context.Context, poller string) sdk.Stats { return h.poll(ctx, poller, true) }
+
+// Peek is Poll without ending the statsd window: its summaries are of the
+// lines received since the last Poll, which still counts them. This is
+// the status page's poll, so that reading it takes nothing from the
+// gatherer.
+func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", false) }
+
+func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stats {
 	start := time.Now()
 	h.mu.Lock()
 	timeout := h.cfg.PollTimeout
@@ -207,7 +223,7 @@ func (h *Host) Poll(ctx context.Context) sdk.Stats {
 		})
 	}
 	nodeStats := sdk.NewStats()
-	h.store.addTo(nodeStats)
+	h.store.addToFor(nodeStats, poller, endWindow)
 	parts[len(parts)-1] = part{source: "statsd", stats: nodeStats}
 	wg.Wait()
 

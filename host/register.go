@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/report"
 )
@@ -31,6 +33,19 @@ const maxSocketPath = 103
 // helloTimeout bounds how long a new connection may take to say who it is.
 const helloTimeout = 10 * time.Second
 
+// Bounds on what node programs may make the host hold.
+const (
+	// maxHello bounds the hello line.
+	maxHello = 64 << 10
+	// maxAnswer bounds one answer to a poll: what the host may send on
+	// to the gatherer in one answer.
+	maxAnswer = wire.DefaultMaxMessageSize
+	// maxRegistered bounds the programs registered at once.
+	maxRegistered = 64
+	// maxWaiting bounds the connections that have not yet said hello.
+	maxWaiting = 16
+)
+
 // registry accepts node programs on the unix socket (Tahoe's
 // register_producer) and keeps those connected.
 type registry struct {
@@ -42,9 +57,16 @@ type registry struct {
 	taken   func(name string) bool
 	timeout func() time.Duration
 
+	// waiting counts connections before their hello.
+	waiting atomic.Int32
+
 	mu    sync.Mutex
 	conns map[string]*registered
 	wg    sync.WaitGroup
+	// refused counts refusals since the last log line about them.
+	refused    int
+	refuseLast string
+	lastLog    time.Time
 }
 
 // registered is one connected node program.
@@ -129,14 +151,23 @@ func (r *registry) serve() {
 // closes.
 func (r *registry) handle(conn net.Conn) {
 	defer conn.Close()
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 4096), report.MaxMessage)
-	_ = conn.SetReadDeadline(time.Now().Add(helloTimeout))
-	var hello report.Hello
-	if !sc.Scan() {
+	if r.waiting.Add(1) > maxWaiting {
+		r.waiting.Add(-1)
+		r.refuse(conn, fmt.Sprintf("%d connections are already waiting to say hello; try again later", maxWaiting))
 		return
 	}
-	if err := json.Unmarshal(sc.Bytes(), &hello); err != nil {
+	br := bufio.NewReader(conn)
+	_ = conn.SetReadDeadline(time.Now().Add(helloTimeout))
+	line, err := readLine(br, maxHello)
+	r.waiting.Add(-1)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			r.refuse(conn, "reading the hello: "+err.Error())
+		}
+		return
+	}
+	var hello report.Hello
+	if err := json.Unmarshal(line, &hello); err != nil {
 		r.refuse(conn, "the first message must be a JSON hello: "+err.Error())
 		return
 	}
@@ -163,6 +194,11 @@ func (r *registry) handle(conn net.Conn) {
 		r.refuse(conn, fmt.Sprintf("a producer named %q is already registered", name))
 		return
 	}
+	if len(r.conns) >= maxRegistered {
+		r.mu.Unlock()
+		r.refuse(conn, fmt.Sprintf("%d programs are already registered, the most this host accepts", maxRegistered))
+		return
+	}
 	r.conns[name] = p
 	r.mu.Unlock()
 	if err := p.send(report.Welcome{OK: true}); err != nil {
@@ -170,9 +206,16 @@ func (r *registry) handle(conn net.Conn) {
 		return
 	}
 	log.Info("producer registered", "version", hello.Version)
-	for sc.Scan() {
+	for {
+		line, err := readLine(br, maxAnswer)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				log.Warn("dropping the producer", "error", err)
+			}
+			break
+		}
 		var resp report.CollectResponse
-		if err := json.Unmarshal(sc.Bytes(), &resp); err != nil {
+		if err := json.Unmarshal(line, &resp); err != nil {
 			log.Warn("dropping the producer: bad message", "error", err)
 			break
 		}
@@ -188,8 +231,42 @@ func (r *registry) handle(conn net.Conn) {
 	log.Info("producer went away")
 }
 
+// readLine reads one line of at most max bytes (the newline excluded)
+// without holding more than that.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 {
+			return nil, fmt.Errorf("a message is longer than %d bytes", max)
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return line[:len(line)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return nil, io.ErrUnexpectedEOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// refuse tells a program why it is refused; the refusals are logged as a
+// summary, at most once a minute.
 func (r *registry) refuse(conn net.Conn, msg string) {
-	r.log.Warn("refused a producer registration", "reason", msg)
+	r.mu.Lock()
+	r.refused++
+	if r.refuseLast == "" {
+		r.refuseLast = msg
+	}
+	if now := time.Now(); now.Sub(r.lastLog) >= time.Minute {
+		r.log.Warn("refused producer registrations (summary, at most once a minute)", "count", r.refused, "first_reason", r.refuseLast)
+		r.refused, r.refuseLast, r.lastLog = 0, "", now
+	}
+	r.mu.Unlock()
 	b, _ := json.Marshal(report.Welcome{Error: msg})
 	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = conn.Write(append(b, '\n'))
@@ -248,6 +325,8 @@ func (p *registered) collect(ctx context.Context) (sdk.Stats, error) {
 	p.stateMu.Lock()
 	p.state.Calls++
 	p.state.CallDuration = dur
+	// Up while the program answers its polls in time.
+	p.state.Up = err == nil || errors.Is(err, errAnswered)
 	if err != nil {
 		p.state.Failures++
 		p.state.LastError = err.Error()
@@ -258,6 +337,9 @@ func (p *registered) collect(ctx context.Context) (sdk.Stats, error) {
 	p.stateMu.Unlock()
 	return st, err
 }
+
+// errAnswered marks the error of a program that did answer in time.
+var errAnswered = errors.New("answered with an error")
 
 func (p *registered) ask(ctx context.Context) (sdk.Stats, error) {
 	id := p.nextID.Add(1)
@@ -288,7 +370,7 @@ func (p *registered) ask(ctx context.Context) (sdk.Stats, error) {
 			errs = append(errs, bad)
 		}
 		if err := errors.Join(errs...); err != nil {
-			return st, fmt.Errorf("registered producer %s: %w", p.name, err)
+			return st, fmt.Errorf("registered producer %s: %w: %w", p.name, errAnswered, err)
 		}
 		return st, nil
 	case <-ctx.Done():

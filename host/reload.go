@@ -77,6 +77,8 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 		{"basedir", c.Basedir != old.Basedir},
 		{"reporting.statsd", c.Reporting.StatsdListen != old.Reporting.StatsdListen},
 		{"reporting.socket", c.Reporting.Socket != old.Reporting.Socket},
+		{"reporting.statsd_expiry", c.Reporting.StatsdExpiry != old.Reporting.StatsdExpiry},
+		{"reporting.statsd_max_names", c.Reporting.StatsdMaxNames != old.Reporting.StatsdMaxNames},
 		{"status.listen", c.Status.Listen != old.Status.Listen},
 	} {
 		if x.changed {

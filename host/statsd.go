@@ -18,6 +18,10 @@ import (
 // the listener is busy.
 const statsdReadBuffer = 16 << 20
 
+// dropLogInterval is the least time between two summaries of dropped lines
+// in the log.
+const dropLogInterval = time.Minute
+
 // dropKey names the host counter of lines dropped for a reason.
 func dropKey(r dropReason) string {
 	switch r {
@@ -33,6 +37,10 @@ func dropKey(r dropReason) string {
 		return "statsherd.statsd.dropped.invalid_name"
 	case dropTooManyName:
 		return "statsherd.statsd.dropped.too_many_names"
+	case dropKind:
+		return "statsherd.statsd.dropped.type_conflict"
+	case dropSetFull:
+		return "statsherd.statsd.dropped.set_full"
 	}
 	return ""
 }
@@ -45,12 +53,23 @@ type statsdServer struct {
 	conn  *net.UDPConn
 	// rcvbuf is the receive buffer the kernel granted.
 	rcvbuf int
-	done   chan struct{}
+	// kernelDrops says whether the kernel reports its drops (SO_RXQ_OVFL).
+	kernelDrops bool
+	done        chan struct{}
 
 	// Guarded by store.mu, like the values they count.
 	packets, lines int64
 	dropped        [numDropReasons]int64
-	lastLog        time.Time
+	// kdrops is the kernel's count of packets dropped on this socket, as
+	// last reported with a packet (SO_RXQ_OVFL; a uint32 that wraps, so
+	// kept as the sum of its increments).
+	kdrops     int64
+	kdropsLast uint32
+	// sinceLog counts drops by reason since the last summary in the log;
+	// example is the first line dropped since then.
+	sinceLog [numDropReasons]int64
+	example  string
+	lastLog  time.Time
 }
 
 // listenStatsd listens on the loopback UDP address addr.
@@ -63,6 +82,11 @@ func listenStatsd(ctx context.Context, addr string, st *store, log hclog.Logger)
 	conn := pc.(*net.UDPConn)
 	s := &statsdServer{log: log, store: st, conn: conn, done: make(chan struct{})}
 	s.rcvbuf = setReadBuffer(conn, statsdReadBuffer)
+	if err := reportKernelDrops(conn); err != nil {
+		log.Warn("the kernel will not report statsd packets it drops; statsherd.statsd.dropped.kernel stays 0", "error", err)
+	} else {
+		s.kernelDrops = true
+	}
 	return s, nil
 }
 
@@ -89,7 +113,15 @@ func (s *statsdServer) readErr(err error) bool {
 func (s *statsdServer) handle(packet []byte) {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
+	s.store.setNow(time.Now())
 	s.handleLocked(packet)
+}
+
+// kernelDropped records the kernel's drop count carried by a packet; the
+// caller holds s.store.mu.
+func (s *statsdServer) kernelDropped(n uint32) {
+	s.kdrops += int64(n - s.kdropsLast) // wraps as the kernel's does
+	s.kdropsLast = n
 }
 
 // handleLocked applies the lines of one packet; the caller holds
@@ -120,17 +152,35 @@ func (s *statsdServer) handleLocked(packet []byte) {
 	}
 }
 
-// drop counts a dropped line and logs it, at most once a minute.
+// drop counts a dropped line, and logs a summary of the drops at most once
+// per dropLogInterval.
 func (s *statsdServer) drop(why dropReason, line []byte) {
 	s.dropped[why]++
-	if now := time.Now(); now.Sub(s.lastLog) >= time.Minute {
-		s.lastLog = now
-		if len(line) > 100 {
-			line = line[:100]
-		}
-		s.log.Warn("dropped statsd line (logged at most once a minute; see statsherd.statsd.dropped.* for counts)",
-			"reason", why.String(), "line", string(line))
+	s.sinceLog[why]++
+	if s.example == "" {
+		s.example = string(line[:min(len(line), 100)])
 	}
+	now := time.Now()
+	if now.Sub(s.lastLog) < dropLogInterval {
+		return
+	}
+	args := []any{"example", s.example}
+	for r := dropNone + 1; r < numDropReasons; r++ {
+		if s.sinceLog[r] > 0 {
+			args = append(args, r.key(), s.sinceLog[r])
+		}
+	}
+	if s.sinceLog[dropTooManyName] > 0 {
+		args = append(args, "max_names", s.store.maxNames)
+	}
+	s.log.Warn("dropped statsd lines (summary, at most once a minute; see statsherd.statsd.dropped.*)", args...)
+	s.lastLog, s.example, s.sinceLog = now, "", [numDropReasons]int64{}
+}
+
+// key is the reason's last name part in statsherd.statsd.dropped.*.
+func (r dropReason) key() string {
+	k := dropKey(r)
+	return k[len("statsherd.statsd.dropped."):]
 }
 
 // addTo adds the listener's own stats.
@@ -145,7 +195,9 @@ func (s *statsdServer) addTo(st sdk.Stats) {
 		total += s.dropped[why]
 	}
 	st.Counters["statsherd.statsd.dropped"] = total
-	st.Stats["statsherd.statsd.names"] = sdk.Int(int64(len(s.store.counters) + len(s.store.gauges)))
+	st.Counters["statsherd.statsd.dropped.kernel"] = s.kdrops
+	st.Counters["statsherd.statsd.expired"] = s.store.expired
+	st.Stats["statsherd.statsd.names"] = sdk.Int(int64(len(s.store.names)))
 	st.Stats["statsherd.statsd.receive_buffer_bytes"] = sdk.Int(int64(s.rcvbuf))
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/report"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkParseLine(b *testing.B) {
 
 // BenchmarkHandlePacket is the parser and the store, 20 lines a packet.
 func BenchmarkHandlePacket(b *testing.B) {
-	s := &statsdServer{store: newStore(1000), log: nullLog()}
+	s := &statsdServer{store: newStore(1000, time.Hour), log: nullLog()}
 	var pkt []byte
 	for i := range 20 {
 		pkt = append(pkt, fmt.Sprintf("node.counter%d:1|c\n", i%5)...)
@@ -36,10 +37,31 @@ func BenchmarkHandlePacket(b *testing.B) {
 	b.ReportMetric(float64(20*b.N)/b.Elapsed().Seconds(), "lines/s")
 }
 
+// BenchmarkHandleMixed is the parser and the store on a mix of counter,
+// timer and gauge lines, one per packet.
+func BenchmarkHandleMixed(b *testing.B) {
+	s := &statsdServer{store: newStore(1000, time.Hour), log: nullLog()}
+	var pkts [][]byte
+	for i := range 10 {
+		pkts = append(pkts, fmt.Appendf(nil, "bench.requests.%d:1|c", i),
+			fmt.Appendf(nil, "bench.latency.%d:%d.5|ms", i, 10+i), fmt.Appendf(nil, "bench.queue.%d:%d|g", i, 100+i))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s.handle(pkts[i%len(pkts)])
+		i++
+		if i%100_000 == 0 { // a poll now and then, as in life
+			s.store.addTo(sdk.NewStats(), true)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
 // startStatsd runs a statsd listener on a kernel-chosen loopback port.
 func startStatsd(b *testing.B) *statsdServer {
 	b.Helper()
-	s, err := listenStatsd(b.Context(), "127.0.0.1:0", newStore(1000), nullLog())
+	s, err := listenStatsd(b.Context(), "127.0.0.1:0", newStore(1000, time.Hour), nullLog())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,11 +1,14 @@
 package host
 
 import (
+	"encoding/binary"
 	"net"
 	"syscall"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // setReadBuffer asks for a receive buffer of size bytes: beyond
@@ -26,8 +29,28 @@ func setReadBuffer(conn *net.UDPConn, size int) int {
 	return granted
 }
 
+// reportKernelDrops asks the kernel to attach to every packet read its
+// count of packets dropped on the socket (SO_RXQ_OVFL): those it could not
+// queue because the receive buffer was full.
+func reportKernelDrops(conn *net.UDPConn) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
 // readBatch is how many packets one system call may read.
 const readBatch = 32
+
+// oobSize holds one SO_RXQ_OVFL control message (a uint32).
+var oobSize = unix.CmsgSpace(4)
 
 // readLoop reads packets, many per system call (recvmmsg), until the
 // listener is closed.
@@ -35,6 +58,7 @@ func (s *statsdServer) readLoop() {
 	msgs := make([]ipv4.Message, readBatch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
+		msgs[i].OOB = make([]byte, oobSize)
 	}
 	type batchReader interface {
 		ReadBatch([]ipv4.Message, int) (int, error)
@@ -59,7 +83,28 @@ func (s *statsdServer) readLoop() {
 func (s *statsdServer) handleBatch(msgs []ipv4.Message) {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
+	s.store.setNow(time.Now())
 	for i := range msgs {
+		if msgs[i].NN > 0 {
+			if n, ok := rxqOverflow(msgs[i].OOB[:msgs[i].NN]); ok {
+				s.kernelDropped(n)
+			}
+		}
 		s.handleLocked(msgs[i].Buffers[0][:msgs[i].N])
 	}
+}
+
+// rxqOverflow finds the SO_RXQ_OVFL drop count in a packet's control
+// messages.
+func rxqOverflow(oob []byte) (uint32, bool) {
+	cms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0, false
+	}
+	for _, cm := range cms {
+		if cm.Header.Level == unix.SOL_SOCKET && cm.Header.Type == unix.SO_RXQ_OVFL && len(cm.Data) >= 4 {
+			return binary.NativeEndian.Uint32(cm.Data), true
+		}
+	}
+	return 0, false
 }

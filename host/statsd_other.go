@@ -2,7 +2,10 @@
 
 package host
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // setReadBuffer asks for a receive buffer of size bytes and returns the
 // size asked for (the granted size is not known on this system).
@@ -11,6 +14,11 @@ func setReadBuffer(conn *net.UDPConn, size int) int {
 		return 0
 	}
 	return size
+}
+
+// reportKernelDrops: this system does not report its drops per socket.
+func reportKernelDrops(*net.UDPConn) error {
+	return errors.New("SO_RXQ_OVFL is Linux only")
 }
 
 // readLoop reads packets until the listener is closed.

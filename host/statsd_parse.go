@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/statsherd/statsherd/sdk"
@@ -12,9 +13,18 @@ import (
 type metricKind uint8
 
 const (
-	kindCounter metricKind = iota + 1 // "c": add to a counter
-	kindGauge                         // "g": set (or, signed, change) a stat
+	kindCounter      metricKind = iota + 1 // "c": add to a counter
+	kindGauge                              // "g": set (or, signed, change) a stat
+	kindTimer                              // "ms": a duration sample, summarised per poll
+	kindHistogram                          // "h": a sample, summarised per poll
+	kindDistribution                       // "d": a sample, summarised per poll
+	kindSet                                // "s": a member, distinct members counted per poll
 )
+
+// sampled reports whether lines of kind k are samples summarised per poll.
+func (k metricKind) sampled() bool {
+	return k == kindTimer || k == kindHistogram || k == kindDistribution
+}
 
 // dropReason says why a statsd line was dropped.
 type dropReason uint8
@@ -22,11 +32,13 @@ type dropReason uint8
 const (
 	dropNone        dropReason = iota
 	dropSyntax                 // not name:value|type
-	dropType                   // a type other than c and g (timers, sets, ...)
+	dropType                   // an unknown type, a DogStatsD event or service check
 	dropValue                  // not a number, or a negative counter delta
 	dropRate                   // a sample rate outside (0, 1]
-	dropName                   // not a valid stat name (sdk.ValidName)
+	dropName                   // not a valid stat name (sdk.ValidName), tags included
 	dropTooManyName            // a new name beyond the host's limit
+	dropKind                   // a name already used with another type
+	dropSetFull                // a new member of a set already at its limit
 	numDropReasons
 )
 
@@ -35,7 +47,7 @@ func (r dropReason) String() string {
 	case dropSyntax:
 		return "not name:value|type"
 	case dropType:
-		return "unsupported metric type (only c and g)"
+		return "unsupported metric type, event or service check"
 	case dropValue:
 		return "bad value"
 	case dropRate:
@@ -44,31 +56,52 @@ func (r dropReason) String() string {
 		return "invalid stat name"
 	case dropTooManyName:
 		return "too many distinct names"
+	case dropKind:
+		return "name already used with another type"
+	case dropSetFull:
+		return "too many distinct set members"
 	}
 	return "ok"
 }
 
-// metric is one parsed statsd line. name aliases the packet buffer.
+// maxValues bounds the values of one line (DogStatsD packs several:
+// name:1:2:3|h).
+const maxValues = 1024
+
+// metric is one parsed statsd line. name, vals and tags alias the packet
+// buffer.
 type metric struct {
 	name []byte
 	kind metricKind
-	// delta is a counter's increment, already scaled by the sample rate.
+	// delta is a counter's increment, all values added and scaled by the
+	// sample rate.
 	delta int64
-	// value is a gauge's value; isInt says it was written as an integer
-	// (ival holds it); relative says it was signed ("+3", "-2"), which
-	// in statsd changes the gauge instead of setting it.
+	// value is a gauge's value (the last one if the line has several) or
+	// a sample's first value; isInt says it was written as an integer
+	// (ival holds it); relative says a gauge's was signed ("+3", "-2"),
+	// which in statsd changes the gauge instead of setting it.
 	value    float64
 	ival     int64
 	isInt    bool
 	relative bool
+	// vals is the line's values as written, ':'-separated, and n how
+	// many there are: samples after the first, and a set's member.
+	vals []byte
+	n    int
+	// rate is the sample rate, in (0, 1].
+	rate float64
+	// tags is the DogStatsD tag list ("k:v,k2"), folded into the name.
+	tags []byte
 }
 
-// parseLine parses one statsd line: name:value|type[|@rate][|#tags]. It
-// checks the name's characters (validName) but not whether the name is
-// new. Tags (DogStatsD) are not supported: a tagged line is dropped rather
-// than merged into the untagged series.
+// parseLine parses one statsd line:
+// name:value[:value…]|type[|@rate][|#tags][|c:container][|T…]. It checks
+// the name's characters (validName) but not whether the name is new.
 func parseLine(line []byte) (metric, dropReason) {
-	var m metric
+	m := metric{rate: 1}
+	if bytes.HasPrefix(line, []byte("_e{")) || bytes.HasPrefix(line, []byte("_sc|")) {
+		return m, dropType // DogStatsD events and service checks
+	}
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
 		return m, dropSyntax
@@ -79,69 +112,192 @@ func parseLine(line []byte) (metric, dropReason) {
 	if bar < 0 {
 		return m, dropSyntax
 	}
-	val := rest[:bar]
+	m.vals = rest[:bar]
 	rest = rest[bar+1:]
 	typ := rest
-	var sampling []byte
+	var fields []byte
 	if bar = bytes.IndexByte(rest, '|'); bar >= 0 {
-		typ = rest[:bar]
-		sampling = rest[bar+1:]
+		typ, fields = rest[:bar], rest[bar+1:]
 	}
-	rate := 1.0
-	if sampling != nil {
-		if len(sampling) < 2 || sampling[0] != '@' || bytes.IndexByte(sampling, '|') >= 0 {
-			return m, dropSyntax
-		}
-		r, err := strconv.ParseFloat(string(sampling[1:]), 64)
-		if err != nil || !(r > 0 && r <= 1) {
-			return m, dropRate
-		}
-		rate = r
+	if why := m.parseFields(fields, bar >= 0); why != dropNone {
+		return m, why
 	}
 	switch string(typ) {
 	case "c":
 		m.kind = kindCounter
-		if len(val) == 0 || val[0] == '-' {
-			return m, dropValue
-		}
-		if i, err := strconv.ParseInt(string(val), 10, 64); err == nil && rate == 1 {
-			m.delta = i
-		} else {
-			f, err := strconv.ParseFloat(string(val), 64)
-			if err != nil || math.IsNaN(f) || f < 0 {
-				return m, dropValue
-			}
-			scaled := math.Round(f / rate)
-			if scaled >= math.MaxInt64 {
-				return m, dropValue
-			}
-			m.delta = int64(scaled)
-		}
 	case "g":
 		m.kind = kindGauge
-		if len(val) == 0 {
-			return m, dropValue
-		}
-		m.relative = val[0] == '+' || val[0] == '-'
-		f, err := strconv.ParseFloat(string(val), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return m, dropValue
-		}
-		m.value = f
-		if bytes.IndexAny(val, ".eEnN") < 0 {
-			if i, err := strconv.ParseInt(string(val), 10, 64); err == nil {
-				m.ival, m.isInt = i, true
-			}
-		}
-	case "ms", "h", "s", "d":
-		return m, dropType
+	case "ms":
+		m.kind = kindTimer
+	case "h":
+		m.kind = kindHistogram
+	case "d":
+		m.kind = kindDistribution
+	case "s":
+		m.kind = kindSet
 	default:
+		if len(typ) > 0 && len(typ) <= 2 && bytes.IndexByte(typ, ':') < 0 {
+			return m, dropType
+		}
 		return m, dropSyntax
+	}
+	if why := m.parseValues(); why != dropNone {
+		return m, why
 	}
 	if !validName(m.name) {
 		return m, dropName
 	}
 	return m, dropNone
+}
+
+// parseFields reads the optional fields after the type: @rate, #tags, and
+// DogStatsD's c:container, T timestamp, e:external data and card:
+// cardinality, which are ignored.
+func (m *metric) parseFields(fields []byte, present bool) dropReason {
+	if present && len(fields) == 0 {
+		return dropSyntax
+	}
+	for len(fields) > 0 {
+		f := fields
+		if bar := bytes.IndexByte(fields, '|'); bar >= 0 {
+			f, fields = fields[:bar], fields[bar+1:]
+			if len(fields) == 0 {
+				return dropSyntax
+			}
+		} else {
+			fields = nil
+		}
+		switch {
+		case len(f) >= 2 && f[0] == '@':
+			r, err := strconv.ParseFloat(string(f[1:]), 64)
+			if err != nil || !(r > 0 && r <= 1) {
+				return dropRate
+			}
+			m.rate = r
+		case len(f) >= 1 && f[0] == '#':
+			m.tags = f[1:]
+		case bytes.HasPrefix(f, []byte("c:")), bytes.HasPrefix(f, []byte("e:")), bytes.HasPrefix(f, []byte("card:")),
+			len(f) >= 2 && f[0] == 'T':
+		default:
+			return dropSyntax
+		}
+	}
+	return dropNone
+}
+
+// parseValues checks the line's values for its kind and computes a
+// counter's delta, a gauge's value and a sample's first value.
+func (m *metric) parseValues() dropReason {
+	if len(m.vals) == 0 {
+		return dropValue
+	}
+	if m.kind == kindSet {
+		m.n = 1
+		return dropNone
+	}
+	var total float64
+	allInt := true
+	var itotal int64
+	for v := range bytes.SplitSeq(m.vals, []byte{':'}) {
+		m.n++
+		if m.n > maxValues || len(v) == 0 {
+			return dropValue
+		}
+		switch m.kind {
+		case kindCounter:
+			if v[0] == '-' {
+				return dropValue
+			}
+			if i, err := strconv.ParseInt(string(v), 10, 64); err == nil && allInt {
+				itotal = addSat(itotal, i)
+				total += float64(i)
+				continue
+			}
+			allInt = false
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil || math.IsNaN(f) || f < 0 {
+				return dropValue
+			}
+			total += f
+		case kindGauge:
+			m.relative = v[0] == '+' || v[0] == '-'
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return dropValue
+			}
+			m.value, m.isInt = f, false
+			if bytes.IndexAny(v, ".eEnN") < 0 {
+				if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+					m.ival, m.isInt = i, true
+				}
+			}
+		default: // samples
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return dropValue
+			}
+			if m.n == 1 {
+				m.value = f
+			}
+		}
+	}
+	if m.kind == kindCounter {
+		if allInt && m.rate == 1 {
+			m.delta = itotal
+			return dropNone
+		}
+		scaled := math.Round(total / m.rate)
+		if !(scaled < math.MaxInt64) {
+			return dropValue
+		}
+		m.delta = int64(scaled)
+	}
+	return dropNone
+}
+
+// eachSample calls f with every value of a sampled line.
+func (m *metric) eachSample(f func(float64)) {
+	if m.n == 1 {
+		f(m.value)
+		return
+	}
+	for v := range bytes.SplitSeq(m.vals, []byte{':'}) {
+		x, _ := strconv.ParseFloat(string(v), 64) // checked by parseValues
+		f(x)
+	}
+}
+
+// taggedName is the name a line is kept under: its own name, with its
+// DogStatsD tags, sorted, appended as ".key_value" (or ".key"), every
+// character a stat name may not hold (dots included) made '_'. The result
+// still has to pass validName.
+func taggedName(name, tags []byte) []byte {
+	if len(tags) == 0 {
+		return name
+	}
+	var parts [][]byte
+	for t := range bytes.SplitSeq(tags, []byte{','}) {
+		if len(t) > 0 {
+			parts = append(parts, t)
+		}
+	}
+	slices.SortFunc(parts, bytes.Compare)
+	out := append([]byte(nil), name...)
+	for i, t := range parts {
+		if i > 0 && bytes.Equal(t, parts[i-1]) {
+			continue
+		}
+		out = append(out, '.')
+		for _, c := range t {
+			switch {
+			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+				out = append(out, c)
+			default:
+				out = append(out, '_')
+			}
+		}
+	}
+	return out
 }
 
 // validName is sdk.ValidName on bytes, without allocating.

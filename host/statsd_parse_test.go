@@ -2,7 +2,9 @@ package host
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -33,8 +35,14 @@ func TestParseLine(t *testing.T) {
 		{line: "a:1|c|@-1", why: dropRate},
 		{line: "a:1|c|@x", why: dropRate},
 		{line: "a:1|c|0.5", why: dropSyntax},
-		{line: "a:1|c|#tag:x", why: dropSyntax},
-		{line: "a:1|c|@0.5|#tag", why: dropSyntax},
+		{line: "a:1|c|#tag:x", want: metric{kind: kindCounter, delta: 1}},
+		{line: "a:1|c|@0.5|#tag", want: metric{kind: kindCounter, delta: 2}},
+		{line: "a:1|c|#tag|@0.5|c:abc|T1700000000", want: metric{kind: kindCounter, delta: 2}},
+		{line: "a:1|c|card:low|e:x", want: metric{kind: kindCounter, delta: 1}},
+		{line: "a:1:2:3|c", want: metric{kind: kindCounter, delta: 6}},
+		{line: "a:1|c||#x", why: dropSyntax},
+		{line: "a:1|c|#x|", why: dropSyntax},
+		{line: "a:1|c|x", why: dropSyntax},
 		{line: "g:0.25|g", want: metric{kind: kindGauge, value: 0.25}},
 		{line: "g:12|g", want: metric{kind: kindGauge, value: 12, ival: 12, isInt: true}},
 		{line: "g:1e3|g", want: metric{kind: kindGauge, value: 1000}},
@@ -44,10 +52,15 @@ func TestParseLine(t *testing.T) {
 		{line: "g:Inf|g", why: dropValue},
 		{line: "g:nan|g", why: dropValue},
 		{line: "g:|g", why: dropValue},
-		{line: "t:320|ms", why: dropType},
-		{line: "h:1|h", why: dropType},
-		{line: "s:user1|s", why: dropType},
-		{line: "a:1|x", why: dropSyntax},
+		{line: "t:320|ms", want: metric{kind: kindTimer, value: 320}},
+		{line: "h:1.5|h|@0.5", want: metric{kind: kindHistogram, value: 1.5}},
+		{line: "d:1:2:3|d", want: metric{kind: kindDistribution, value: 1}},
+		{line: "d:1:x|d", why: dropValue},
+		{line: "t:Inf|ms", why: dropValue},
+		{line: "s:user1|s", want: metric{kind: kindSet}},
+		{line: "_e{5,4}:title|text", why: dropType},
+		{line: "_sc|check|0", why: dropType},
+		{line: "a:1|x", why: dropType},
 		{line: "a:1|", why: dropSyntax},
 		{line: "a:1", why: dropSyntax},
 		{line: "a", why: dropSyntax},
@@ -105,12 +118,12 @@ func TestHandlePacket(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := &statsdServer{store: newStore(3), log: nullLog()}
+			s := &statsdServer{store: newStore(3, time.Hour), log: nullLog()}
 			for _, p := range tt.packets {
 				s.handle([]byte(p))
 			}
 			st := sdk.NewStats()
-			s.store.addTo(st)
+			s.store.addTo(st, true)
 			if !equalCounters(st.Counters, tt.counters) {
 				t.Errorf("counters %v, want %v", st.Counters, tt.counters)
 			}
@@ -157,7 +170,8 @@ func equalStats(a, b map[string]sdk.Value) bool {
 // line has a name sdk.ValidName accepts and a counter delta that is not
 // negative, and that validName agrees with sdk.ValidName.
 func FuzzParseLine(f *testing.F) {
-	for _, s := range []string{"a.b:1|c", "a:1|c|@0.5", "g:-1.5|g", "g:+2|g", "t:1|ms", "a..b:1|c", "a:1|c|#x:y", ":|", "a:1e400|c"} {
+	for _, s := range []string{"a.b:1|c", "a:1|c|@0.5", "g:-1.5|g", "g:+2|g", "t:1|ms", "a..b:1|c", "a:1|c|#x:y", ":|", "a:1e400|c",
+		"h:1:2:3|h|@0.5|#k:v,z", "s:member|s", "d:1|d|c:abc|T12|card:low", "_e{1,1}:a|b", "a:1|c|#" + strings.Repeat("x", 300)} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
@@ -176,7 +190,19 @@ func FuzzParseLine(f *testing.F) {
 		if got, want := validName(line), sdk.ValidName(string(line)) == nil; got != want {
 			t.Fatalf("validName(%q) = %v, sdk.ValidName says %v", line, got, want)
 		}
-		s := &statsdServer{store: newStore(10), log: nullLog()}
+		s := &statsdServer{store: newStore(10, time.Hour), log: nullLog()}
 		s.handle(line)
+		st := sdk.NewStats()
+		s.store.addTo(st, true)
+		for k := range st.Counters {
+			if sdk.ValidName(k) != nil {
+				t.Fatalf("%q made counter %q", line, k)
+			}
+		}
+		for k := range st.Stats {
+			if sdk.ValidName(k) != nil {
+				t.Fatalf("%q made stat %q", line, k)
+			}
+		}
 	})
 }

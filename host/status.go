@@ -48,7 +48,7 @@ func (h *Host) startStatus(ctx context.Context, addr string) (string, error) {
 // exactly the JSON a gatherer receives.
 func (h *Host) serveStatistics(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	st := h.Poll(r.Context())
+	st := h.Peek(r.Context())
 	if r.URL.Query().Get("t") == "json" {
 		b, err := MarshalStats(st)
 		if err != nil {

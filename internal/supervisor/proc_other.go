@@ -2,6 +2,24 @@
 
 package supervisor
 
-import "os/exec"
+import (
+	"context"
+	"os/exec"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+)
 
 func setProcAttr(*exec.Cmd) {}
+
+func killGroup(int) {}
+
+// Subreap does nothing on this system: see the Linux version.
+func Subreap(context.Context, hclog.Logger) (sweep func()) { return func() {} }
+
+const envMarker = "STATSHERD_SUPERVISOR_PID"
+
+var children struct{ launching sync.RWMutex }
+
+func recordChild(int) {}
+func forgetChild(int) {}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"time"
 
@@ -30,13 +31,20 @@ type State struct {
 	LastErrorTime time.Time
 	// CallDuration is how long the last call took.
 	CallDuration time.Duration
-	// NextStart is when a down plugin will be started again.
+	// NextStart is when a down plugin will be started again, and Backoff
+	// the wait it was given after its last failure (it doubles with each
+	// consecutive failure, up to the spec's MaxBackoff).
 	NextStart time.Time
+	Backoff   time.Duration
 }
 
 // stdoutDrain is how long Stop lets a plugin's last standard output reach
 // the daemon before ending the process.
 const stdoutDrain = 250 * time.Millisecond
+
+// killGrace is how long a plugin being ended may take to exit on its own
+// (go-plugin's graceful shutdown) before its process group is killed.
+const killGrace = 2 * time.Second
 
 // ErrDown is returned (wrapped) by calls made while a crashed or hung plugin
 // waits out its restart backoff.
@@ -49,6 +57,7 @@ type Plugin struct {
 
 	mu         sync.Mutex // serializes calls and guards the fields below
 	client     *plugin.Client
+	pid        int // the plugin process, leader of its process group
 	raw        any // the dispensed sdk.Producer or sdk.Output
 	info       sdk.Info
 	described  bool
@@ -175,9 +184,34 @@ func (p *Plugin) Stop(ctx context.Context) {
 		// flush: give it a moment before the process goes.
 		time.Sleep(stdoutDrain)
 	}
-	p.client.Kill()
-	p.client, p.raw = nil, nil
+	endProcess(p.client, p.pid, p.log)
+	p.client, p.raw, p.pid = nil, nil, 0
 	p.setState(func(s *State) { s.Up = false })
+}
+
+// endProcess ends a plugin process and everything it started in its
+// process group: go-plugin's Kill (a graceful shutdown, then a kill), but
+// for at most killGrace, since Kill waits on the shutdown call without a
+// deadline and a frozen (SIGSTOP) plugin never answers it; then SIGKILL to
+// the whole group, always, so the plugin's own children go too. It returns
+// once go-plugin has waited for the process, or 10 s after the SIGKILL.
+func endProcess(c *plugin.Client, pid int, log hclog.Logger) {
+	done := make(chan struct{})
+	go func() { c.Kill(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+		log.Warn("plugin did not exit within the grace period; killing its process group", "pid", pid, "grace", killGrace)
+	}
+	killGroup(pid)
+	select {
+	case <-done:
+		if pid > 0 {
+			forgetChild(pid)
+		}
+	case <-time.After(10 * time.Second):
+		log.Error("plugin process still not gone 10s after SIGKILL", "pid", pid)
+	}
 }
 
 // State returns a snapshot of the plugin's health.
@@ -227,11 +261,11 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) e
 		// The caller gave up (shutdown): not the plugin's fault.
 	case cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("%s %s did not answer within %v; killing it: %w", p.spec.Kind, p.spec.Name, dur.Round(time.Millisecond), err)
-		p.fail(err, true)
+		p.fail(err)
 	case p.client.Exited() || isUnavailable(err):
 		p.waitExit(500 * time.Millisecond) // so its last words on stderr are read
 		err = fmt.Errorf("%s %s crashed: %w%s", p.spec.Kind, p.spec.Name, err, p.stderr.summary())
-		p.fail(err, true)
+		p.fail(err)
 	}
 	p.setState(func(s *State) {
 		s.Calls++
@@ -255,19 +289,22 @@ func isUnavailable(err error) bool {
 	return errors.As(err, &ue)
 }
 
-// fail marks the plugin down after a crash or hang, kills the process in the
-// background (a hung plugin takes a while to die) and schedules the restart.
-func (p *Plugin) fail(err error, kill bool) {
+// fail marks the plugin down after a crash or hang, ends the process and
+// its group in the background (a hung plugin takes up to killGrace to die;
+// a crashed one may have left children) and schedules the restart.
+func (p *Plugin) fail(err error) {
 	p.failures++
-	next := time.Now().Add(p.backoff())
-	if c := p.client; c != nil && kill {
-		go c.Kill()
+	wait := p.backoff()
+	next := time.Now().Add(wait)
+	if c := p.client; c != nil {
+		go endProcess(c, p.pid, p.log)
 	}
-	p.client, p.raw = nil, nil
+	p.client, p.raw, p.pid = nil, nil, 0
 	p.log.Error("plugin failed; restarting after backoff", "error", err, "restart_at", next.Format(time.RFC3339))
 	p.setState(func(s *State) {
 		s.Up = false
 		s.NextStart = next
+		s.Backoff = wait
 		s.LastError = err.Error()
 		s.LastErrorTime = time.Now()
 	})
@@ -288,14 +325,14 @@ func (p *Plugin) ensureRunning(ctx context.Context) error {
 		return nil
 	}
 	if p.client != nil { // exited between calls
-		p.fail(fmt.Errorf("%s %s exited%s", p.spec.Kind, p.spec.Name, p.stderr.summary()), false)
+		p.fail(fmt.Errorf("%s %s exited%s", p.spec.Kind, p.spec.Name, p.stderr.summary()))
 	}
 	st := p.State()
 	if wait := time.Until(st.NextStart); wait > 0 {
 		return fmt.Errorf("%s %s: %w, restarting in %v (last error: %s)", p.spec.Kind, p.spec.Name, ErrDown, wait.Round(time.Millisecond), st.LastError)
 	}
 	if err := p.launch(ctx); err != nil {
-		p.fail(err, true)
+		p.fail(err)
 		return err
 	}
 	if p.configured {
@@ -303,7 +340,7 @@ func (p *Plugin) ensureRunning(ctx context.Context) error {
 		defer cancel()
 		if err := p.configure(cctx); err != nil {
 			err = fmt.Errorf("configuring %s %s after restart: %w", p.spec.Kind, p.spec.Name, err)
-			p.fail(err, true)
+			p.fail(err)
 			return err
 		}
 	}
@@ -335,7 +372,8 @@ func (p *Plugin) launch(ctx context.Context) error {
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
 	cmd.Env = append(os.Environ(),
 		sdk.EnvSelect+"="+p.spec.Kind+"/"+p.spec.Name,
-		sdk.EnvLogLevel+"="+p.log.GetLevel().String())
+		sdk.EnvLogLevel+"="+p.log.GetLevel().String(),
+		envMarker+"="+strconv.Itoa(os.Getpid()))
 	cmd.Env = append(cmd.Env, p.spec.Env...)
 	setProcAttr(cmd)
 	p.stderr = newTail(16)
@@ -357,14 +395,25 @@ func (p *Plugin) launch(ctx context.Context) error {
 		SyncStdout:       stdout,
 		GRPCDialOptions:  sdk.GRPCDialOptions(),
 	})
+	// The reaper must not take the process for an orphan before its pid
+	// is recorded.
+	children.launching.RLock()
 	rpc, err := client.Client()
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+		recordChild(pid)
+	}
+	children.launching.RUnlock()
 	if err != nil {
-		client.Kill()
+		// A plugin that hung before its handshake may have started
+		// children: end its whole group.
+		endProcess(client, pid, p.log)
 		return fmt.Errorf("starting %s: %w%s", name, explainStart(err), p.stderr.summary())
 	}
 	raw, err := rpc.Dispense(p.spec.Kind)
 	if err != nil {
-		client.Kill()
+		endProcess(client, pid, p.log)
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
 	cctx, cancel := p.deadline(ctx)
@@ -377,10 +426,10 @@ func (p *Plugin) launch(ctx context.Context) error {
 		info, err = r.Describe(cctx)
 	}
 	if err != nil {
-		client.Kill()
+		endProcess(client, pid, p.log)
 		return fmt.Errorf("starting %s: describing it: %w%s", name, err, p.stderr.summary())
 	}
-	p.client, p.raw, p.info, p.described = client, raw, info, true
+	p.client, p.pid, p.raw, p.info, p.described = client, pid, raw, info, true
 	p.setState(func(s *State) {
 		s.Up = true
 		s.Starts++

@@ -7,25 +7,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	osexec "os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// run runs argv in its own process group, so a timeout kills the command
-// and everything it started, and returns at most maxOutput bytes of its
-// standard output. A failure carries the start of its standard error.
+// runs numbers the commands run, for their marker.
+var runs atomic.Int64
+
+// run runs argv in its own process group and returns at most maxOutput
+// bytes of its standard output. A failure carries the start of its
+// standard error. Nothing the command started outlives the call: when it
+// exits (or at the timeout) its whole process group is killed, and so is
+// every process it started that left the group and was re-parented to this
+// one (see becomeSubreaper).
 func run(ctx context.Context, argv []string) ([]byte, error) {
 	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr limitedBuffer
 	stdout.max, stderr.max = maxOutput, 512
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The marker, inherited by every descendant, tells this command's
+	// orphans from anything else re-parented to this process.
+	marker := fmt.Sprintf("%s=%d.%d", envRun, os.Getpid(), runs.Add(1))
+	cmd.Env = append(os.Environ(), marker)
+	cmd.SysProcAttr = procAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A grandchild keeping the pipes open must not hold Collect.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := startCmd(cmd)
+	if err == nil {
+		err = cmd.Wait()
+		waited(cmd.Process.Pid)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	killOrphans(marker)
 	if ctx.Err() != nil {
 		return stdout.Bytes(), fmt.Errorf("killed after the timeout: %w", ctx.Err())
 	}
@@ -37,6 +55,9 @@ func run(ctx context.Context, argv []string) ([]byte, error) {
 	}
 	return stdout.Bytes(), err
 }
+
+// envRun is the environment variable that marks the processes of one run.
+const envRun = "STATSHERD_EXEC_RUN"
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

@@ -4,13 +4,17 @@
 //   - "ok": answers with PREFIX.collects (counter), PREFIX.answer (42) and
 //     PREFIX.half (0.5), PREFIX being its block label;
 //   - "crash": exits in the middle of every Collect;
-//   - "hang": never answers a Collect.
+//   - "hang": never answers a Collect;
+//   - "slow": answers a Collect after 2 s.
+//
+// spawn is a command Configure starts and leaves running.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,8 +25,9 @@ import (
 )
 
 type config struct {
-	Mode   string `json:"mode"`
-	Prefix string `json:"prefix"`
+	Mode   string   `json:"mode"`
+	Prefix string   `json:"prefix"`
+	Spawn  []string `json:"spawn"`
 }
 
 type producer struct {
@@ -40,7 +45,8 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 			{Name: "PREFIX.half", Kind: sdk.Stat},
 		},
 		Config: sdk.Schema{
-			{Name: "mode", Type: sdk.String, Default: "ok", Description: "ok, crash or hang"},
+			{Name: "mode", Type: sdk.String, Default: "ok", Description: "ok, crash, hang or slow"},
+			{Name: "spawn", Type: sdk.ListOfString, Default: []string{}, Description: "a command Configure starts and leaves running"},
 			{Name: "prefix", Type: sdk.String, Description: "prefix of the stat names; default the block label"},
 		},
 	}, nil
@@ -51,9 +57,16 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 		return err
 	}
 	switch p.cfg.Mode {
-	case "ok", "crash", "hang":
+	case "ok", "crash", "hang", "slow":
 	default:
-		return fmt.Errorf("mode %q: want ok, crash or hang", p.cfg.Mode)
+		return fmt.Errorf("mode %q: want ok, crash, hang or slow", p.cfg.Mode)
+	}
+	if len(p.cfg.Spawn) > 0 {
+		cmd := exec.Command(p.cfg.Spawn[0], p.cfg.Spawn[1:]...)
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		go cmd.Wait()
 	}
 	if p.cfg.Prefix == "" {
 		_, name, _ := strings.Cut(os.Getenv(sdk.EnvSelect), "/")
@@ -68,6 +81,8 @@ func (p *producer) Collect(ctx context.Context) (sdk.Stats, error) {
 		os.Exit(3)
 	case "hang":
 		time.Sleep(time.Hour)
+	case "slow":
+		time.Sleep(2 * time.Second)
 	}
 	n := p.collects.Add(1)
 	return sdk.Stats{

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +29,10 @@ type config struct {
 	Every time.Duration `json:"every"`
 	// WriteFile receives one line per Write.
 	WriteFile string `json:"write_file"`
+	// Crash makes every Collect crash.
+	Crash bool `json:"crash"`
+	// Spawn is a command Configure starts and leaves running.
+	Spawn []string `json:"spawn"`
 }
 
 type testPlugin struct {
@@ -45,6 +50,8 @@ func (p *testPlugin) Describe(context.Context) (sdk.Info, error) {
 		{Name: "fail", Type: sdk.Bool},
 		{Name: "every", Type: sdk.Duration, Default: time.Minute},
 		{Name: "write_file", Type: sdk.String},
+		{Name: "crash", Type: sdk.Bool},
+		{Name: "spawn", Type: sdk.ListOfString},
 	}}, nil
 }
 
@@ -54,6 +61,13 @@ func (p *testPlugin) Configure(_ context.Context, cfg sdk.Config) error {
 	}
 	for i := 0; i < p.cfg.Stats; i++ {
 		p.names = append(p.names, fmt.Sprintf("test.stat_%d", i))
+	}
+	if len(p.cfg.Spawn) > 0 {
+		cmd := exec.Command(p.cfg.Spawn[0], p.cfg.Spawn[1:]...)
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		go cmd.Wait()
 	}
 	p.log.Info("configured", "stats", p.cfg.Stats, "every", p.cfg.Every)
 	return nil
@@ -65,6 +79,9 @@ func (p *testPlugin) misbehave(ctx context.Context) error {
 			_ = os.WriteFile(p.cfg.CrashOnceFile, nil, 0o644)
 			panic("crashing on purpose")
 		}
+	}
+	if p.cfg.Crash {
+		os.Exit(3)
 	}
 	if p.cfg.Hang {
 		select {} // never returns, even when ctx is done
