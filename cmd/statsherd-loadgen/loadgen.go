@@ -155,8 +155,8 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ids = ids[:o.share(0)]
 	fmt.Fprintf(stdout, "keys: %d in %v\n", len(ids), time.Since(start).Round(time.Millisecond))
+	ids = ids[:o.share(0)]
 
 	hctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
