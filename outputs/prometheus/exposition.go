@@ -72,12 +72,19 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 		f.rank()
 	}
 	cur := make([]int32, len(nodes))
+	unused := 0
+	defer func() {
+		if unused > compactAt && unused > len(f.fams)/2 {
+			f.compact()
+		}
+	}()
 	if cap(f.buf) < flushAt+4096 {
 		f.buf = make([]byte, 0, flushAt+4096)
 	}
 	b := f.buf[:0]
 	for _, fi := range f.order {
 		fam := &f.fams[fi]
+		fam.used = false
 		header := false
 		for i, n := range nodes {
 			c := cur[i]
@@ -102,6 +109,7 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 			b = appendValue(b, n.samples[c].v)
 			b = append(b, '\n')
 			series++
+			fam.used = true
 			if len(b) >= flushAt {
 				bytes += len(b)
 				if _, err := w.Write(b); err != nil {
@@ -109,6 +117,9 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 				}
 				b = b[:0]
 			}
+		}
+		if !fam.used {
+			unused++
 		}
 	}
 	bytes += len(b)

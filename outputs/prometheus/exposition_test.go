@@ -387,3 +387,45 @@ func FuzzExposition(f *testing.F) {
 		}
 	})
 }
+
+// TestNamesComeAndGo: names no node reports any more are forgotten once
+// they pile up, and the page stays what client_golang writes.
+func TestNamesComeAndGo(t *testing.T) {
+	now := time.Unix(1764000000, 0)
+	o := New(hclog.NewNullLogger()).(*output)
+	o.now = func() time.Time { return now }
+	o.cfg = settings{Prefix: "statsherd", StaleAfter: time.Hour}
+	o.fleet = newFleet("statsherd")
+	var last []sdk.NodeSample
+	for round := range 4 {
+		// Each round, every node reports 600 names never seen before and
+		// a few it always reports.
+		last = nil
+		for n := range 3 {
+			st := sdk.Stats{Counters: map[string]int64{"always.c": int64(round)}, Stats: map[string]sdk.Value{"always.s": sdk.Int(int64(n))}}
+			for i := range 200 {
+				st.Counters[fmt.Sprintf("r%d.n%d.c%d", round, n, i)] = int64(i)
+			}
+			last = append(last, sdk.NodeSample{ID: fmt.Sprintf("n%d", n), Nickname: "x", Timestamp: now, Stats: st})
+		}
+		if err := o.Write(context.Background(), sdk.Round{Time: now, Nodes: last}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Without forgetting: 4×600 + 3. Forgetting past 1,000 unused: the
+	// last two rounds' names at most, and the 1,000.
+	if n := len(o.fleet.fams); n > 2*(600+3)+1000 {
+		t.Errorf("%d families kept after 4 rounds of 600 new names each; old ones are not forgotten", n)
+	}
+	if got, want := exposition(t, o), clientGolang(t, "statsherd", last); got != want {
+		t.Errorf("exposition differs from client_golang's after forgetting names\n--- got:\n%.2000s\n--- want:\n%.2000s", got, want)
+	}
+	// A forgotten name comes back when reported again.
+	last[0].Stats.Counters["r0.n0.c1"] = 7
+	if err := o.Write(context.Background(), sdk.Round{Time: now, Nodes: last}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(exposition(t, o), `statsherd_r0_n0_c1_total{nickname="x",node="n0"} 7`) {
+		t.Error("a forgotten name reported again is not on the page")
+	}
+}

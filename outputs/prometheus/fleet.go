@@ -48,7 +48,13 @@ type family struct {
 	help   string // the HELP text, escaped
 	typ    string // "counter" or "gauge"
 	rank   int32  // position in order
+	used   bool   // some node had a sample of it at the last render
 }
+
+// compactAt is the number of families without samples (names no node
+// reports any more) above which they are forgotten, when they are also
+// half of all.
+const compactAt = 1000
 
 // node is one node's latest sample.
 type node struct {
@@ -208,4 +214,45 @@ func (f *fleet) inOrder() []*node {
 		f.resort = false
 	}
 	return f.sorted
+}
+
+// compact forgets the families no node had a sample of at the last
+// render, so that names that come and go do not pile up.
+func (f *fleet) compact() {
+	id := make([]int32, len(f.fams))
+	fams := f.fams[:0:0]
+	for i, fam := range f.fams {
+		id[i] = collided
+		if fam.used || i == lastSeen {
+			id[i] = int32(len(fams))
+			fams = append(fams, fam)
+		}
+	}
+	f.fams = fams
+	f.byMetric = make(map[string]int32, len(fams))
+	for i, fam := range fams {
+		f.byMetric[fam.metric] = int32(i)
+	}
+	// A name whose family is gone, or that collided with one, is mapped
+	// again when next seen.
+	remap := func(names map[string]int32) map[string]int32 {
+		out := make(map[string]int32, len(fams))
+		for name, i := range names {
+			if i != collided && id[i] != collided {
+				out[name] = id[i]
+			}
+		}
+		return out
+	}
+	f.counters, f.stats = remap(f.counters), remap(f.stats)
+	for _, n := range f.nodes {
+		ss := n.samples[:0]
+		for _, s := range n.samples {
+			if i := id[s.fam]; i != collided {
+				ss = append(ss, sample{i, s.v})
+			}
+		}
+		n.samples = ss
+	}
+	f.rank()
 }
