@@ -429,3 +429,53 @@ func TestNamesComeAndGo(t *testing.T) {
 		t.Error("a forgotten name reported again is not on the page")
 	}
 }
+
+// TestScrapeDuringWrites scrapes while rounds are written: every scrape
+// gets one whole page, of one round or the next, never a mix.
+func TestScrapeDuringWrites(t *testing.T) {
+	now := time.Now()
+	o, u := start(t, now)
+	done := make(chan error, 1)
+	go func() {
+		for i := range 20 {
+			r := fleetRound(now, 50, 10)
+			for _, n := range r.Nodes {
+				n.Stats.Counters["round.seq"] = int64(i)
+			}
+			if err := o.Write(context.Background(), r); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for writing := true; writing; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+		}
+		resp, err := http.Get(u) // the transport asks for gzip and decompresses
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := expfmt.NewTextParser(model.LegacyValidation)
+		mfs, err := tp.TextToMetricFamilies(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("a page scraped during writes does not parse: %v", err)
+		}
+		if mf := mfs["statsherd_round_seq_total"]; mf != nil {
+			seqs := map[float64]bool{}
+			for _, m := range mf.Metric {
+				seqs[m.GetCounter().GetValue()] = true
+			}
+			if len(seqs) != 1 || len(mf.Metric) != 50 {
+				t.Fatalf("a page mixes rounds: %d series of round numbers %v", len(mf.Metric), seqs)
+			}
+		}
+	}
+}
