@@ -50,6 +50,7 @@ type output struct {
 
 	mu    sync.Mutex // held by Write
 	fleet *fleet
+	zw    *gzip.Writer // reused from round to round
 
 	page atomic.Pointer[page]
 }
@@ -135,10 +136,14 @@ func (o *output) Write(_ context.Context, r sdk.Round) error {
 	prev := o.page.Load()
 	var gz bytes.Buffer
 	gz.Grow(len(prev.gz) + len(prev.gz)/8)
-	zw, _ := gzip.NewWriterLevel(&gz, gzipLevel)
-	size, series, err := f.render(zw)
+	if o.zw == nil {
+		o.zw, _ = gzip.NewWriterLevel(&gz, gzipLevel)
+	} else {
+		o.zw.Reset(&gz)
+	}
+	size, series, err := f.render(o.zw)
 	if err == nil {
-		err = zw.Close()
+		err = o.zw.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("rendering the exposition: %w", err)
