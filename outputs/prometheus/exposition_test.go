@@ -83,7 +83,7 @@ func (c refCollector) Collect(ch chan<- prom.Metric) {
 // exposition returns the page the output serves, decompressed.
 func exposition(t testing.TB, o *output) string {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(o.page.Load().gz))
+	zr, err := gzip.NewReader(bytes.NewReader(o.current(context.Background()).gz))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestExpositionParses(t *testing.T) {
 	if series+len(r.Nodes) != len(got) {
 		t.Errorf("%d series parsed, want %d", len(got), series+len(r.Nodes))
 	}
-	if p := o.page.Load(); p.series != len(got) {
+	if p := o.current(context.Background()); p.series != len(got) {
 		t.Errorf("page counts %d series, parsed %d", p.series, len(got))
 	}
 }
@@ -305,7 +305,7 @@ func TestScrapeEncodings(t *testing.T) {
 			}
 			size := len(want)
 			if tt.gzipped {
-				size = len(o.page.Load().gz)
+				size = len(o.current(context.Background()).gz)
 			}
 			if resp.ContentLength != int64(size) {
 				t.Errorf("Content-Length %d, want %d", resp.ContentLength, size)

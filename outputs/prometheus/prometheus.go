@@ -48,11 +48,15 @@ type output struct {
 	srv *http.Server
 	ln  net.Listener
 
-	mu    sync.Mutex // held by Write
+	// mu is held by Write and then by the render it starts, so a round's
+	// render ends before the next round changes the fleet.
+	mu    sync.Mutex
 	fleet *fleet
 	zw    *gzip.Writer // reused from round to round
 
 	page atomic.Pointer[page]
+	// rendered is closed when the newest round's page is stored.
+	rendered atomic.Pointer[chan struct{}]
 }
 
 // page is one rendered exposition, served until the next round's.
@@ -114,16 +118,16 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	return nil
 }
 
-// Write keeps the latest sample of every node in the round, forgets the
-// nodes gone stale, and renders the page that scrapes are served until
-// the next round.
+// Write keeps the latest sample of every node in the round and forgets
+// the nodes gone stale, then renders, in the background, the page that
+// scrapes are served until the next round: the gatherer's round is done
+// once the output has the samples, and a scrape that arrives during the
+// render waits for its page.
 func (o *output) Write(_ context.Context, r sdk.Round) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.fleet == nil {
 		return errors.New("write before configure")
 	}
-	start := time.Now()
+	o.mu.Lock()
 	f := o.fleet
 	f.update(r)
 	if o.cfg.StaleAfter > 0 {
@@ -133,6 +137,19 @@ func (o *output) Write(_ context.Context, r sdk.Round) error {
 		o.log.Warn("values dropped: their Prometheus name belongs to another statsherd name", "values", f.collisions, "example", f.collided)
 		f.collisions = 0
 	}
+	done := make(chan struct{})
+	o.rendered.Store(&done)
+	go func() {
+		defer o.mu.Unlock()
+		defer close(done)
+		o.render()
+	}()
+	return nil
+}
+
+// render renders the fleet into a new page; o.mu is held.
+func (o *output) render() {
+	start := time.Now()
 	prev := o.page.Load()
 	var gz bytes.Buffer
 	gz.Grow(len(prev.gz) + len(prev.gz)/8)
@@ -141,16 +158,30 @@ func (o *output) Write(_ context.Context, r sdk.Round) error {
 	} else {
 		o.zw.Reset(&gz)
 	}
-	size, series, err := f.render(o.zw)
+	size, series, err := o.fleet.render(o.zw)
 	if err == nil {
 		err = o.zw.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("rendering the exposition: %w", err)
+		// Writing to memory does not fail; keep the previous page if it did.
+		o.log.Error("rendering the exposition", "error", err)
+		return
 	}
 	o.page.Store(&page{gz: gz.Bytes(), size: size, series: series})
-	o.log.Debug("exposition rendered", "nodes", len(f.nodes), "series", series, "bytes", size, "gzip_bytes", gz.Len(), "took", time.Since(start))
-	return nil
+	o.log.Debug("exposition rendered", "nodes", len(o.fleet.nodes), "series", series, "bytes", size, "gzip_bytes", gz.Len(), "took", time.Since(start))
+}
+
+// current returns the page of the newest round written, waiting for its
+// render; nil if ctx ends first.
+func (o *output) current(ctx context.Context) *page {
+	if done := o.rendered.Load(); done != nil {
+		select {
+		case <-*done:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return o.page.Load()
 }
 
 // gzipLevel trades the page's size for the time to render it.
@@ -167,7 +198,10 @@ func emptyPage() *page {
 // scraper that accepts gzip (Prometheus always does), else decompressed
 // on the fly.
 func (o *output) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	p := o.page.Load()
+	p := o.current(r.Context())
+	if p == nil {
+		return // the scraper went away
+	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Vary", "Accept-Encoding")
@@ -213,6 +247,9 @@ func (o *output) Close(ctx context.Context) error {
 	if o.srv == nil {
 		return nil
 	}
+	// Let a render end.
+	o.mu.Lock()
+	o.mu.Unlock()
 	return o.srv.Shutdown(ctx)
 }
 
