@@ -3,16 +3,20 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer"
@@ -23,6 +27,10 @@ import (
 )
 
 type options struct {
+	procs, first, expect int // several load tool processes
+	join, untilEOF       bool
+	scrape               string
+
 	n, k, rounds, batch int
 	interval            time.Duration
 	statsherd, basedir  string
@@ -30,16 +38,18 @@ type options struct {
 	keys                string
 	furlFile, status    string
 	pid                 int
-	// Several processes.
-	procs, first, expect int
-	join, untilEOF       bool
-	scrape               string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("statsherd-loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.IntVar(&o.procs, "procs", 1, "load tool processes running the -n hosts: this one and procs-1 more it starts")
+	fs.IntVar(&o.first, "first", 0, "index of this process's first host (nickname, -keys entry), so that processes differ")
+	fs.IntVar(&o.expect, "expect", 0, "answers per round once every host is in (default -n; more with -join processes elsewhere)")
+	fs.BoolVar(&o.join, "join", false, "with -furl: only run this process's hosts, measuring nothing, until interrupted")
+	fs.BoolVar(&o.untilEOF, "until-stdin-eof", false, "with -join: also stop when stdin closes (how -procs ends its processes)")
+	fs.StringVar(&o.scrape, "scrape", "", "a prometheus output's /metrics URL to scrape after each round (automatic with -output prometheus)")
 	fs.IntVar(&o.n, "n", 100, "simulated hosts (in all, shared by the -procs processes)")
 	fs.IntVar(&o.k, "k", 100, "stats per host (half counters, half stats)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds to measure once every host is connected")
@@ -51,13 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.keys, "keys", "", "directory caching the simulated hosts' keys (default: keys are made anew)")
 	fs.StringVar(&o.furlFile, "furl", "", "use the running gatherer of this furl file instead of starting one")
 	fs.StringVar(&o.status, "status", "", "with -furl: the gatherer's status page URL")
-	fs.IntVar(&o.pid, "pid", 0, "with -furl: the gatherer's process id, for its and its plugins' memory")
-	fs.IntVar(&o.procs, "procs", 1, "load tool processes running the -n hosts: this one and procs-1 more it starts")
-	fs.IntVar(&o.first, "first", 0, "index of this process's first host (nickname, -keys entry), so that processes differ")
-	fs.IntVar(&o.expect, "expect", 0, "answers per round once every host is in (default -n; more with -join processes elsewhere)")
-	fs.BoolVar(&o.join, "join", false, "with -furl: only run this process's hosts, measuring nothing, until interrupted")
-	fs.BoolVar(&o.untilEOF, "until-stdin-eof", false, "with -join: also stop when stdin closes (how -procs ends its processes)")
-	fs.StringVar(&o.scrape, "scrape", "", "a prometheus output's /metrics URL to scrape after each round (automatic with -output prometheus)")
+	fs.IntVar(&o.pid, "pid", 0, "with -furl: the gatherer's process id, for its memory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -176,7 +180,7 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "hosts: %d connected in %v (%d processes)\n", o.expect, time.Since(start).Round(time.Millisecond), o.procs)
-	return measure(ctx, o, t, stdout)
+	return measureRounds(ctx, o, t, stdout)
 }
 
 // join runs this process's hosts against a running gatherer until ctx is
@@ -258,8 +262,8 @@ func waitHosts(ctx context.Context, status string, want int, timeout time.Durati
 	}
 }
 
-// measure prints one line for each of o.rounds complete rounds.
-func measure(ctx context.Context, o options, t target, stdout io.Writer) error {
+// measureRounds prints one line for each of o.rounds complete rounds.
+func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) error {
 	tw := newTable(stdout, t.scrape != "")
 	tw.header()
 	var last uint64
@@ -446,4 +450,122 @@ func loadIdentities(dir string, first, n int) ([]*identity.Identity, error) {
 		}
 	}
 	return ids, nil
+}
+
+// startGatherer creates a gatherer base directory and runs a gatherer in it.
+func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, error) {
+	bin := o.statsherd
+	if bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return target{}, err
+		}
+		bin = filepath.Join(filepath.Dir(self), "statsherd")
+		if _, err := os.Stat(bin); err != nil {
+			return target{}, fmt.Errorf("no statsherd next to this binary (%s); build it (make build) or give -statsherd", bin)
+		}
+	}
+	out, scrape, err := outputBlocks(o.output)
+	if err != nil {
+		return target{}, err
+	}
+	dir := o.basedir
+	cleanup := func() {}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "statsherd-loadgen-*")
+		if err != nil {
+			return target{}, err
+		}
+		dir = filepath.Join(d, "gatherer")
+		cleanup = func() { os.RemoveAll(d) }
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		cleanup()
+		return target{}, err
+	}
+	if o.output == "none" {
+		// The gatherer uses munin when no output is named: name a no-op
+		// one instead by writing the stdout output to /dev/null.
+		out = "output \"stdout\" { path = \"/dev/null\" }\n"
+	}
+	hcl := fmt.Sprintf(`poll_interval  = %q
+poll_timeout   = %q
+output_timeout = "60s"
+log_level      = "warn"
+listen {
+  address         = "127.0.0.1"
+  location        = ["127.0.0.1"]
+  max_connections = %d
+  handshake_timeout = "30s"
+}
+status { listen = "127.0.0.1:0" }
+%s`, o.interval.String(), (o.interval * 8 / 10).String(), o.n+1000, out)
+	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(hcl), 0o644); err != nil {
+		cleanup()
+		return target{}, err
+	}
+	cmd := exec.Command(bin, "gatherer", "-basedir", dir)
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	so, err := cmd.StdoutPipe()
+	if err != nil {
+		cleanup()
+		return target{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return target{}, fmt.Errorf("starting the gatherer: %w", err)
+	}
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		cleanup()
+	}
+	line, err := bufio.NewReader(so).ReadString('\n')
+	go io.Copy(io.Discard, so)
+	if err != nil {
+		stop()
+		return target{}, fmt.Errorf("the gatherer printed no furl: %w", err)
+	}
+	f, err := furl.Parse(line)
+	if err != nil {
+		stop()
+		return target{}, err
+	}
+	var status string
+	for i := 0; i < 100 && status == ""; i++ {
+		b, _ := os.ReadFile(filepath.Join(dir, gatherer.StatusURLFile))
+		status = strings.TrimSpace(string(b))
+		if status == "" {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if status == "" {
+		stop()
+		return target{}, errors.New("the gatherer wrote no status.url")
+	}
+	return target{furl: f, furlFile: filepath.Join(dir, gatherer.FurlFile), status: status, pid: cmd.Process.Pid,
+		scrape: scrape, stop: stop}, ctx.Err()
+}
+
+func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {
+	var s gatherer.Status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"?t=json&hosts=0", nil)
+	if err != nil {
+		return s, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&s)
+	return s, err
 }

@@ -153,3 +153,10 @@ func (t tree) pluginCPU(name string) (cpu float64, found bool) {
 	}
 	return cpu, found
 }
+
+// memOf returns the resident and peak resident memory of a process, in
+// bytes (0 if unknown).
+func memOf(pid int) (rss, peak int64) {
+	p, _ := readProc(pid)
+	return p.rss, p.peak
+}
