@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,10 @@ import (
 )
 
 type options struct {
+	procs, first, expect int // several load tool processes
+	join, untilEOF       bool
+	scrape               string
+
 	n, k, rounds, batch int
 	interval            time.Duration
 	statsherd, basedir  string
@@ -41,14 +44,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("statsherd-loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.n, "n", 100, "simulated hosts")
+	fs.IntVar(&o.procs, "procs", 1, "load tool processes running the -n hosts: this one and procs-1 more it starts")
+	fs.IntVar(&o.first, "first", 0, "index of this process's first host (nickname, -keys entry), so that processes differ")
+	fs.IntVar(&o.expect, "expect", 0, "answers per round once every host is in (default -n; more with -join processes elsewhere)")
+	fs.BoolVar(&o.join, "join", false, "with -furl: only run this process's hosts, measuring nothing, until interrupted")
+	fs.BoolVar(&o.untilEOF, "until-stdin-eof", false, "with -join: also stop when stdin closes (how -procs ends its processes)")
+	fs.StringVar(&o.scrape, "scrape", "", "a prometheus output's /metrics URL to scrape after each round (automatic with -output prometheus)")
+	fs.IntVar(&o.n, "n", 100, "simulated hosts (in all, shared by the -procs processes)")
 	fs.IntVar(&o.k, "k", 100, "stats per host (half counters, half stats)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds to measure once every host is connected")
-	fs.IntVar(&o.batch, "batch", 500, "hosts started at once while connecting")
+	fs.IntVar(&o.batch, "batch", 500, "hosts started at once while connecting (per process)")
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "the gatherer's poll_interval (when this tool runs the gatherer)")
 	fs.StringVar(&o.statsherd, "statsherd", "", "the statsherd binary (default: next to this one)")
 	fs.StringVar(&o.basedir, "basedir", "", "gatherer base directory (default: a temporary one, removed at exit)")
-	fs.StringVar(&o.output, "output", "munin", "the gatherer's output: munin, stdout (to a file) or none")
+	fs.StringVar(&o.output, "output", "munin", "the gatherer's outputs, comma-separated: munin, prometheus, stdout (to a file) or none")
 	fs.StringVar(&o.keys, "keys", "", "directory caching the simulated hosts' keys (default: keys are made anew)")
 	fs.StringVar(&o.furlFile, "furl", "", "use the running gatherer of this furl file instead of starting one")
 	fs.StringVar(&o.status, "status", "", "with -furl: the gatherer's status page URL")
@@ -56,22 +65,64 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if n, err := gatherer.RaiseFileLimit(); err == nil && n > 0 && uint64(o.n)+100 > n {
-		fmt.Fprintf(stderr, "warning: open file limit %d is below %d hosts; raise it (ulimit -n)\n", n, o.n)
+	if err := o.check(); err != nil {
+		fmt.Fprintf(stderr, "statsherd-loadgen: %v\n", err)
+		return 2
 	}
-	if err := loadgen(ctx, o, stdout, stderr); err != nil {
+	if n, err := gatherer.RaiseFileLimit(); err == nil && n > 0 && uint64(o.share(0))+100 > n {
+		fmt.Fprintf(stderr, "warning: open file limit %d is below %d hosts in this process; raise it (ulimit -n) or use -procs\n", n, o.share(0))
+	}
+	var err error
+	if o.join {
+		err = join(ctx, o, stdout)
+	} else {
+		err = loadgen(ctx, o, stdout, stderr)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "statsherd-loadgen: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
+func (o *options) check() error {
+	switch {
+	case o.n < 1 || o.k < 0 || o.batch < 1 || o.rounds < 0:
+		return errors.New("-n and -batch must be at least 1, -k and -rounds at least 0")
+	case o.procs < 1 || o.procs > o.n:
+		return fmt.Errorf("-procs %d: want 1 to -n (%d)", o.procs, o.n)
+	case o.first < 0:
+		return errors.New("-first must not be negative")
+	case o.join && o.furlFile == "":
+		return errors.New("-join needs -furl: the gatherer to join")
+	case o.join && o.procs != 1:
+		return errors.New("-join runs one process: give -procs to the measuring process")
+	case o.untilEOF && !o.join:
+		return errors.New("-until-stdin-eof goes with -join")
+	}
+	if o.expect == 0 {
+		o.expect = o.n
+	}
+	return nil
+}
+
+// share is the number of hosts process i of -procs runs.
+func (o *options) share(i int) int {
+	s := o.n / o.procs
+	if i < o.n%o.procs {
+		s++
+	}
+	return s
+}
+
 // target is the gatherer under load.
 type target struct {
-	furl   furl.FURL
-	status string
-	pid    int
-	stop   func()
+	furl     furl.FURL
+	furlFile string
+	status   string
+	pid      int
+	scrape   string
+	stop     func()
 }
 
 func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
@@ -82,7 +133,7 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		t.status, t.pid, t.stop = strings.TrimSpace(o.status), o.pid, func() {}
+		t.furlFile, t.status, t.pid, t.stop = o.furlFile, strings.TrimSpace(o.status), o.pid, func() {}
 		if t.status == "" {
 			return errors.New("with -furl, give -status URL")
 		}
@@ -93,22 +144,82 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 	defer t.stop()
+	if o.scrape != "" {
+		t.scrape = o.scrape
+	}
 
 	start := time.Now()
-	ids, err := loadIdentities(o.keys, o.n)
+	// With a -keys cache, every process's keys are made here, so that the
+	// other processes only read the cache; without, each makes its own.
+	n := o.share(0)
+	if o.keys != "" {
+		n = o.n
+	}
+	ids, err := loadIdentities(o.keys, o.first, n)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "keys: %d in %v\n", o.n, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "keys: %d in %v\n", len(ids), time.Since(start).Round(time.Millisecond))
+	ids = ids[:o.share(0)]
 
 	hctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	links := make([]*link.Link, o.n)
 	start = time.Now()
-	for i := range o.n {
+	if o.procs > 1 {
+		stopWorkers, err := startWorkers(o, t.furlFile, stderr)
+		if err != nil {
+			return err
+		}
+		defer stopWorkers()
+	}
+	if err := runHosts(hctx, &wg, o, t.furl, ids, o.first); err != nil {
+		return err
+	}
+	if err := waitHosts(ctx, t.status, o.expect, time.Minute+time.Duration(o.expect)*10*time.Millisecond); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "hosts: %d connected in %v (%d processes)\n", o.expect, time.Since(start).Round(time.Millisecond), o.procs)
+	return measureRounds(ctx, o, t, stdout)
+}
+
+// join runs this process's hosts against a running gatherer until ctx is
+// done (or stdin closes, with -until-stdin-eof).
+func join(ctx context.Context, o options, stdout io.Writer) error {
+	f, err := furl.ReadFile(o.furlFile)
+	if err != nil {
+		return err
+	}
+	ids, err := loadIdentities(o.keys, o.first, o.n)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.untilEOF {
+		go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := time.Now()
+	if err := runHosts(ctx, &wg, o, f, ids, o.first); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "joined: hosts %d to %d connected in %v\n", o.first, o.first+o.n-1, time.Since(start).Round(time.Millisecond))
+	<-ctx.Done()
+	return nil
+}
+
+// runHosts starts a simulated host for every identity, batch by batch,
+// each batch connected before the next starts.
+func runHosts(ctx context.Context, wg *sync.WaitGroup, o options, f furl.FURL, ids []*identity.Identity, first int) error {
+	links := make([]*link.Link, len(ids))
+	for i := range ids {
 		l, err := link.New(link.Config{
-			Furl: t.furl, Identity: ids[i], Nickname: fmt.Sprintf("loadgen-%05d", i),
+			Furl: f, Identity: ids[i], Nickname: fmt.Sprintf("loadgen-%05d", first+i),
 			Versions: map[string]string{"statsherd-loadgen": "1"},
 			Poll:     newSimHost(o.k).poll,
 			// A slow start under load is retried soon.
@@ -119,18 +230,44 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		links[i] = l
 		wg.Add(1)
-		go func() { defer wg.Done(); l.Run(hctx) }()
-		if (i+1)%o.batch == 0 || i == o.n-1 {
-			// Let this batch connect before starting the next.
+		go func() { defer wg.Done(); l.Run(ctx) }()
+		if (i+1)%o.batch == 0 || i == len(ids)-1 {
 			if err := waitConnected(ctx, links[:i+1], i+1, time.Minute); err != nil {
 				return err
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "hosts: %d connected in %v\n", o.n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
 
-	fmt.Fprintf(stdout, "%-6s %8s %9s %12s %14s %12s %12s %12s\n", "round", "answers", "failures", "poll_s", "polls+write_s", "rss_MiB", "peak_MiB", "outputs_MiB")
+// waitHosts waits until the gatherer has want hosts connected (those of
+// every load tool process).
+func waitHosts(ctx context.Context, status string, want int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var have int
+	for {
+		if st, err := fetchStatus(ctx, status); err == nil {
+			if have = st.HostsConnected; have >= want {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the gatherer has %d of %d hosts connected after %v", have, want, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// measureRounds prints one line for each of o.rounds complete rounds.
+func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) error {
+	tw := newTable(stdout, t.scrape != "")
+	tw.header()
 	var last uint64
+	prev := readTree(t.pid)
 	measured := 0
 	deadline := time.Now().Add(time.Duration(o.rounds+3)*max(o.interval, time.Second) + 2*time.Minute)
 	for measured < o.rounds {
@@ -152,24 +289,22 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			continue
 		}
 		last = r.Seq
-		if r.Answers < o.n {
+		if r.Answers < o.expect {
 			fmt.Fprintf(stdout, "(round %d: %d answers, still settling)\n", r.Seq, r.Answers)
+			prev = readTree(t.pid)
 			continue
 		}
 		measured++
-		rss, peak := memOf(t.pid)
-		var kids int64
-		for _, c := range children(t.pid) {
-			r, _ := memOf(c)
-			kids += r
+		row := row{round: r, tree: readTree(t.pid), prev: prev}
+		if t.scrape != "" {
+			row.scrape = scrapeOnce(ctx, t.scrape, t.pid)
+			row.tree = readTree(t.pid)
 		}
-		fmt.Fprintf(stdout, "%-6d %8d %9d %12.3f %14.3f %12.1f %12.1f %12.1f\n", r.Seq, r.Answers, r.Failures, r.PollSeconds, r.TotalSeconds,
-			mib(rss), mib(peak), mib(kids))
+		prev = row.tree
+		tw.print(row)
 	}
 	return nil
 }
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // simHost is one simulated host's stats.
 type simHost struct {
@@ -229,11 +364,14 @@ func waitConnected(ctx context.Context, links []*link.Link, want int, timeout ti
 	}
 }
 
-// loadIdentities returns n identities, reading and extending the key
-// cache in dir if given. Keys are made concurrently.
-func loadIdentities(dir string, n int) ([]*identity.Identity, error) {
+// loadIdentities returns the identities of hosts first to first+n-1,
+// reading and extending the key cache in dir if given. Keys are made
+// concurrently. Processes sharing a cache must not extend it at once: the
+// measuring process fills it for all before it starts the others.
+func loadIdentities(dir string, first, n int) ([]*identity.Identity, error) {
 	var keys [][]byte
 	cache := ""
+	have := 0 // keys in the cache
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("key cache: %w", err)
@@ -243,17 +381,23 @@ func loadIdentities(dir string, n int) ([]*identity.Identity, error) {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("key cache: %w", err)
 		}
-		for len(keys) < n {
+		for have < first+n {
 			var blk *pem.Block
 			blk, b = pem.Decode(b)
 			if blk == nil {
 				break
 			}
-			keys = append(keys, pem.EncodeToMemory(blk))
+			if have >= first {
+				keys = append(keys, pem.EncodeToMemory(blk))
+			}
+			have++
 		}
 	}
-	have := len(keys)
-	keys = append(keys, make([][]byte, n-have)...)
+	if dir != "" && have < first {
+		return nil, fmt.Errorf("key cache %s has %d keys, fewer than -first %d: fill it first (run once with -n %d)", cache, have, first, first+n)
+	}
+	cached := len(keys)
+	keys = append(keys, make([][]byte, n-cached)...)
 	ids := make([]*identity.Identity, n)
 	var next atomic.Int64
 	var firstErr error
@@ -288,13 +432,13 @@ func loadIdentities(dir string, n int) ([]*identity.Identity, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if cache != "" && n > have {
+	if cache != "" && n > cached {
 		f, err := os.OpenFile(cache, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("key cache: %w", err)
 		}
 		w := bufio.NewWriter(f)
-		for _, k := range keys[have:] {
+		for _, k := range keys[cached:] {
 			w.Write(k)
 		}
 		err = w.Flush()
@@ -321,6 +465,10 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 			return target{}, fmt.Errorf("no statsherd next to this binary (%s); build it (make build) or give -statsherd", bin)
 		}
 	}
+	out, scrape, err := outputBlocks(o.output)
+	if err != nil {
+		return target{}, err
+	}
 	dir := o.basedir
 	cleanup := func() {}
 	if dir == "" {
@@ -334,16 +482,6 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		cleanup()
 		return target{}, err
-	}
-	outputs := map[string]string{
-		"munin":  "output \"munin\" { path = \"stats.json\" }\n",
-		"stdout": "output \"stdout\" { path = \"rounds.txt\" }\n",
-		"none":   "",
-	}
-	out, ok := outputs[o.output]
-	if !ok {
-		cleanup()
-		return target{}, fmt.Errorf("-output %q: want munin, stdout or none", o.output)
 	}
 	if o.output == "none" {
 		// The gatherer uses munin when no output is named: name a no-op
@@ -413,7 +551,8 @@ status { listen = "127.0.0.1:0" }
 		stop()
 		return target{}, errors.New("the gatherer wrote no status.url")
 	}
-	return target{furl: f, status: status, pid: cmd.Process.Pid, stop: stop}, ctx.Err()
+	return target{furl: f, furlFile: filepath.Join(dir, gatherer.FurlFile), status: status, pid: cmd.Process.Pid,
+		scrape: scrape, stop: stop}, ctx.Err()
 }
 
 func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {
@@ -429,52 +568,4 @@ func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {
 	defer resp.Body.Close()
 	err = json.NewDecoder(resp.Body).Decode(&s)
 	return s, err
-}
-
-// memOf returns the resident and peak resident memory of a process, in
-// bytes (0 if unknown).
-func memOf(pid int) (rss, peak int64) {
-	if pid <= 0 {
-		return 0, 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n << 10
-		case "VmHWM":
-			peak = n << 10
-		}
-	}
-	return rss, peak
-}
-
-// children lists the child processes of pid (the output plugins).
-func children(pid int) []int {
-	if pid <= 0 {
-		return nil
-	}
-	var out []int
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	for _, t := range tasks {
-		b, _ := os.ReadFile(t)
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
 }

@@ -2,22 +2,32 @@
 // of every node on an HTTP /metrics endpoint for a Prometheus server to
 // scrape. Counters become Prometheus counters (NAME_total), stats gauges;
 // every series is labelled with the node's id and nickname.
+//
+// The exposition is rendered once per round, when the round is written,
+// and kept gzip-compressed: a scrape is served from those bytes (or
+// decompressed on the fly for a scraper that does not take gzip), so a
+// scrape costs no rendering and the output's memory is the compressed
+// page plus a compact copy of the fleet's latest values.
 package prometheus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/klauspost/compress/gzip"
 
+	"github.com/statsherd/statsherd/outputs/internal/promname"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -38,20 +48,35 @@ type output struct {
 	srv *http.Server
 	ln  net.Listener
 
-	mu    sync.RWMutex
-	nodes map[string]sdk.NodeSample
-	names nameCache
+	// mu is held by Write and then by the render it starts, so a round's
+	// render ends before the next round changes the fleet.
+	mu    sync.Mutex
+	fleet *fleet
+	zw    *gzip.Writer // reused from round to round
+
+	page atomic.Pointer[page]
+	// rendered is closed when the newest round's page is stored.
+	rendered atomic.Pointer[chan struct{}]
+}
+
+// page is one rendered exposition, served until the next round's.
+type page struct {
+	gz     []byte // the exposition, gzip-compressed
+	size   int    // its uncompressed length
+	series int
 }
 
 // New returns the prometheus output.
 func New(log hclog.Logger) sdk.Output {
-	return &output{log: log, now: time.Now, nodes: map[string]sdk.NodeSample{}, names: nameCache{}}
+	o := &output{log: log, now: time.Now}
+	o.page.Store(emptyPage())
+	return o
 }
 
 func (o *output) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name:        Name,
-		Version:     "1.0.0",
+		Version:     "1.1.0",
 		Description: "serves the latest sample of every node on /metrics for Prometheus to scrape",
 		Config: sdk.Schema{
 			{Name: "listen", Type: sdk.String, Default: "127.0.0.1:9469", Description: "address of the /metrics HTTP server"},
@@ -65,19 +90,16 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	if err := c.Decode(&o.cfg); err != nil {
 		return err
 	}
-	if o.cfg.Prefix != "" && !validMetricName(o.cfg.Prefix) {
-		return fmt.Errorf("prefix %q is not a valid Prometheus metric name", o.cfg.Prefix)
+	if o.cfg.Prefix != "" && !promname.ValidMetric(o.cfg.Prefix) {
+		return fmt.Errorf("prefix %q is not a valid Prometheus metric name: use letters, digits, '_' and ':', not starting with a digit", o.cfg.Prefix)
 	}
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collector{o}); err != nil {
-		return fmt.Errorf("registering the collector: %w", err)
-	}
+	o.fleet = newFleet(o.cfg.Prefix)
 	ln, err := net.Listen("tcp", o.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening for Prometheus on %s: %w", o.cfg.Listen, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: errorLog{o.log}, ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("/metrics", o.serveMetrics)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -96,105 +118,144 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	return nil
 }
 
-// Write keeps the latest sample of every node in the round.
+// Write keeps the latest sample of every node in the round and forgets
+// the nodes gone stale, then renders, in the background, the page that
+// scrapes are served until the next round: the gatherer's round is done
+// once the output has the samples, and a scrape that arrives during the
+// render waits for its page.
 func (o *output) Write(_ context.Context, r sdk.Round) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, n := range r.Nodes {
-		o.nodes[n.ID] = n
+	if o.fleet == nil {
+		return errors.New("write before configure")
 	}
+	o.mu.Lock()
+	f := o.fleet
+	f.update(r)
+	if o.cfg.StaleAfter > 0 {
+		f.forget(o.now().Add(-o.cfg.StaleAfter))
+	}
+	if f.collisions > 0 {
+		o.log.Warn("values dropped: their Prometheus name belongs to another statsherd name", "values", f.collisions, "example", f.collided)
+		f.collisions = 0
+	}
+	done := make(chan struct{})
+	o.rendered.Store(&done)
+	go func() {
+		defer o.mu.Unlock()
+		defer close(done)
+		o.render()
+	}()
 	return nil
+}
+
+// render renders the fleet into a new page; o.mu is held.
+func (o *output) render() {
+	start := time.Now()
+	prev := o.page.Load()
+	var gz bytes.Buffer
+	gz.Grow(len(prev.gz) + len(prev.gz)/8)
+	if o.zw == nil {
+		o.zw, _ = gzip.NewWriterLevel(&gz, gzipLevel)
+	} else {
+		o.zw.Reset(&gz)
+	}
+	size, series, err := o.fleet.render(o.zw)
+	if err == nil {
+		err = o.zw.Close()
+	}
+	if err != nil {
+		// Writing to memory does not fail; keep the previous page if it did.
+		o.log.Error("rendering the exposition", "error", err)
+		return
+	}
+	o.page.Store(&page{gz: gz.Bytes(), size: size, series: series})
+	o.log.Debug("exposition rendered", "nodes", len(o.fleet.nodes), "series", series, "bytes", size, "gzip_bytes", gz.Len(), "took", time.Since(start))
+}
+
+// current returns the page of the newest round written, waiting for its
+// render; nil if ctx ends first.
+func (o *output) current(ctx context.Context) *page {
+	if done := o.rendered.Load(); done != nil {
+		select {
+		case <-*done:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return o.page.Load()
+}
+
+// gzipLevel trades the page's size for the time to render it.
+const gzipLevel = gzip.BestSpeed
+
+func emptyPage() *page {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Close()
+	return &page{gz: b.Bytes()}
+}
+
+// serveMetrics serves the current page: its gzip bytes as they are to a
+// scraper that accepts gzip (Prometheus always does), else decompressed
+// on the fly.
+func (o *output) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	p := o.current(r.Context())
+	if p == nil {
+		return // the scraper went away
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Vary", "Accept-Encoding")
+	if gzipAccepted(r.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(p.gz)))
+		if r.Method != http.MethodHead {
+			w.Write(p.gz)
+		}
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(p.size))
+	if r.Method == http.MethodHead {
+		return
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(p.gz))
+	if err == nil {
+		_, err = io.Copy(w, zr)
+	}
+	if err != nil && r.Context().Err() == nil {
+		o.log.Error("serving /metrics", "error", err)
+	}
+}
+
+// gzipAccepted reports whether an Accept-Encoding header takes gzip.
+func gzipAccepted(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		if !ok {
+			return true
+		}
+		v, err := strconv.ParseFloat(q, 64)
+		return err != nil || v > 0
+	}
+	return false
 }
 
 func (o *output) Close(ctx context.Context) error {
 	if o.srv == nil {
 		return nil
 	}
+	// Let a render end.
+	o.mu.Lock()
+	o.mu.Unlock()
 	return o.srv.Shutdown(ctx)
 }
 
-// collector turns the kept samples into metrics at every scrape.
-type collector struct{ o *output }
-
-// Describe sends nothing: the metrics change with what nodes report, so
-// this is an unchecked collector.
-func (collector) Describe(chan<- *prometheus.Desc) {}
-
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	o := c.o
-	o.mu.Lock() // the name cache is written too
-	defer o.mu.Unlock()
-	cutoff := o.now().Add(-o.cfg.StaleAfter)
-	seen := o.names.desc(o.cfg.Prefix, "node_last_seen_timestamp_seconds", "Unix time of the node's last answer to the gatherer.")
-	for _, n := range o.nodes {
-		if o.cfg.StaleAfter > 0 && n.Timestamp.Before(cutoff) {
-			continue
-		}
-		labels := []string{n.ID, n.Nickname}
-		ch <- prometheus.MustNewConstMetric(seen, prometheus.GaugeValue, float64(n.Timestamp.UnixNano())/1e9, labels...)
-		for name, v := range n.Stats.Counters {
-			d := o.names.desc(o.cfg.Prefix, name+"_total", "statsherd counter "+name)
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-		}
-		for name, v := range n.Stats.Stats {
-			f, ok := v.Float64()
-			if !ok {
-				continue // unknown: no sample, rather than a made-up number
-			}
-			d := o.names.desc(o.cfg.Prefix, name, "statsherd stat "+name)
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, f, labels...)
-		}
-	}
-}
-
-// nameCache maps statsherd names to Prometheus descriptors, built once.
-type nameCache map[string]*prometheus.Desc
-
-func (c nameCache) desc(prefix, name, help string) *prometheus.Desc {
-	if d, ok := c[name]; ok {
-		return d
-	}
-	d := prometheus.NewDesc(MetricName(prefix, name), help, []string{"node", "nickname"}, nil)
-	c[name] = d
-	return d
-}
-
 // MetricName turns a statsherd name into a Prometheus metric name:
-// "load_monitor.avg_load" → "statsherd_load_monitor_avg_load". Every
-// character outside [A-Za-z0-9_] becomes '_'.
-func MetricName(prefix, name string) string {
-	var b strings.Builder
-	b.Grow(len(prefix) + 1 + len(name))
-	if prefix != "" {
-		b.WriteString(prefix)
-		b.WriteByte('_')
-	} else if name != "" && name[0] >= '0' && name[0] <= '9' {
-		b.WriteByte('_')
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-func validMetricName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9')) {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// errorLog adapts hclog to promhttp's error logger.
-type errorLog struct{ log hclog.Logger }
-
-func (e errorLog) Println(v ...any) { e.log.Error("serving /metrics", "error", fmt.Sprint(v...)) }
+// "load_monitor.avg_load" → "statsherd_load_monitor_avg_load" (see
+// promname.Metric, shared with the remote_write output).
+func MetricName(prefix, name string) string { return promname.Metric(prefix, name) }
 
 var _ sdk.Output = (*output)(nil)

@@ -38,7 +38,7 @@ func TestMetricName(t *testing.T) {
 
 // start configures an output on a free loopback port and returns it with
 // its /metrics URL.
-func start(t *testing.T, now time.Time) (*output, string) {
+func start(t testing.TB, now time.Time) (*output, string) {
 	t.Helper()
 	o := New(hclog.NewNullLogger()).(*output)
 	o.now = func() time.Time { return now }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// proc is what the load tool reads of a process in /proc (Linux).
+type proc struct {
+	pid       int
+	name      string  // the plugin name for `statsherd plugin serve KIND NAME`, else the command
+	rss, peak int64   // VmRSS and VmHWM, bytes
+	cpu       float64 // user + system CPU seconds since it started
+}
+
+// readProc reads pid's memory, CPU and name; ok is false once it is gone.
+func readProc(pid int) (p proc, ok bool) {
+	if pid <= 0 {
+		return p, false
+	}
+	dir := "/proc/" + strconv.Itoa(pid)
+	b, err := os.ReadFile(dir + "/status")
+	if err != nil {
+		return p, false
+	}
+	p.pid = pid
+	p.rss, p.peak = parseStatus(b)
+	if b, err := os.ReadFile(dir + "/stat"); err == nil {
+		p.cpu = parseStatCPU(b)
+	}
+	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
+		p.name = procName(b)
+	}
+	return p, true
+}
+
+// parseStatus returns VmRSS and VmHWM from /proc/PID/status, in bytes.
+func parseStatus(b []byte) (rss, peak int64) {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = n << 10
+		case "VmHWM":
+			peak = n << 10
+		}
+	}
+	return rss, peak
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's CPU times,
+// 100 on every architecture Go supports.
+const clockTicks = 100
+
+// parseStatCPU returns utime + stime from /proc/PID/stat, in seconds. The
+// command (field 2) may hold spaces and parentheses, so fields are
+// counted after its last ')'.
+func parseStatCPU(b []byte) float64 {
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / clockTicks
+}
+
+// procName names a process by its command line: the plugin's name for a
+// built-in plugin (`statsherd plugin serve output munin` → "munin"), else
+// the program's base name.
+func procName(cmdline []byte) string {
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if len(args) == 5 && args[1] == "plugin" && args[2] == "serve" {
+		return args[4]
+	}
+	if len(args) == 0 || args[0] == "" {
+		return "?"
+	}
+	return filepath.Base(args[0])
+}
+
+// descendants lists every process below pid (the gatherer's output
+// plugins), children before grandchildren.
+func descendants(pid int) []int {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 && len(out) < 1024 {
+		p := queue[0]
+		queue = queue[1:]
+		tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(p) + "/task/*/children")
+		for _, t := range tasks {
+			b, _ := os.ReadFile(t)
+			for _, f := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(f); err == nil {
+					out = append(out, n)
+					queue = append(queue, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// tree is a gatherer process and its plugin processes at one moment.
+type tree struct {
+	gatherer proc
+	plugins  []proc
+}
+
+func readTree(pid int) tree {
+	var t tree
+	t.gatherer, _ = readProc(pid)
+	for _, c := range descendants(pid) {
+		if p, ok := readProc(c); ok {
+			t.plugins = append(t.plugins, p)
+		}
+	}
+	return t
+}
+
+// plugins sums the plugin processes' RSS and CPU.
+func (t tree) pluginTotals() (rss int64, cpu float64) {
+	for _, p := range t.plugins {
+		rss += p.rss
+		cpu += p.cpu
+	}
+	return rss, cpu
+}
+
+// pluginCPU is the CPU seconds of the plugins named name.
+func (t tree) pluginCPU(name string) (cpu float64, found bool) {
+	for _, p := range t.plugins {
+		if p.name == name {
+			cpu += p.cpu
+			found = true
+		}
+	}
+	return cpu, found
+}
+
+// memOf returns the resident and peak resident memory of a process, in
+// bytes (0 if unknown).
+func memOf(pid int) (rss, peak int64) {
+	p, _ := readProc(pid)
+	return p.rss, p.peak
+}

@@ -1,0 +1,194 @@
+package gatherer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/wire"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// BenchmarkRoundHandling measures what a round costs once its answers
+// have arrived, at 1,000 and 10,000 hosts of 100 stats each (half
+// counters, half floats, named as statsherd-loadgen names them):
+//
+//   - decode: every host's answer, as its wire frame, decoded into the
+//     round (wire.ReadFrame, wire.Decode, sdk.StatsFromProto);
+//   - output=NAME: the decoded round written to one built-in output through
+//     the plugin protocol (gRPC over a unix socket, both ends in this
+//     process, so allocs/op counts both; production adds TLS and a process);
+//   - all: both, the outputs written concurrently as the gatherer does.
+//
+// Polling (TLS, a goroutine per host) is BenchmarkRound's. Here the
+// decoding is sequential: per-op time is CPU time, not the wall time of a
+// round, whose hosts are decoded by concurrent readers.
+func BenchmarkRoundHandling(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			ans := benchAnswers(b, n, 100)
+			outs := benchOutputs(b)
+			b.Run("decode", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					ans.round(b)
+				}
+			})
+			r := ans.round(b)
+			for _, o := range outs {
+				b.Run("output="+o.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if err := o.out.Write(b.Context(), r); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+			b.Run("all", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r := ans.round(b)
+					var wg sync.WaitGroup
+					for _, o := range outs {
+						wg.Go(func() {
+							if err := o.out.Write(b.Context(), r); err != nil {
+								b.Error(err)
+							}
+						})
+					}
+					wg.Wait()
+				}
+			})
+		})
+	}
+}
+
+// benchFleet is n hosts' answers as they arrive: wire frames.
+type benchFleet struct {
+	ids, nicknames []string
+	frames         [][]byte
+}
+
+func benchAnswers(b *testing.B, n, k int) benchFleet {
+	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n)}
+	for i := range n {
+		sum := sha256.Sum256(fmt.Append(nil, i))
+		f.ids[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20]))
+		f.nicknames[i] = fmt.Sprintf("loadgen-%05d", i)
+		st := sdk.Stats{Counters: map[string]int64{}, Stats: map[string]sdk.Value{}}
+		for j := range k {
+			if j%2 == 0 {
+				st.Counters[fmt.Sprintf("loadgen.counter_%03d", j)] = int64(i * (j + 1))
+			} else {
+				st.Stats[fmt.Sprintf("loadgen.stat_%03d", j)] = sdk.Float(float64(i) / float64(j+1))
+			}
+		}
+		fr, err := wire.AppendFrame(nil, wire.NewAnswer(&wire.Answer{Id: 1, Stats: sdk.StatsToProto(st)}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.frames[i] = fr
+	}
+	return f
+}
+
+// round decodes every answer into a round, as the gatherer's host readers
+// and round do.
+func (f benchFleet) round(b *testing.B) sdk.Round {
+	at := time.Now()
+	nodes := make([]sdk.NodeSample, 0, len(f.frames)+1)
+	var buf []byte
+	for i, fr := range f.frames {
+		p, err := wire.ReadFrame(bytes.NewReader(fr), 16<<20, buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := wire.Decode(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := sdk.StatsFromProto(m.GetAnswer().GetStats())
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = p
+		nodes = append(nodes, sdk.NodeSample{ID: f.ids[i], Nickname: f.nicknames[i], Timestamp: at, Stats: st})
+	}
+	return sdk.Round{Time: at, Nodes: nodes}
+}
+
+type benchOutput struct {
+	name string
+	out  sdk.Output
+}
+
+// benchOutputs configures every built-in output and connects to each
+// through the plugin protocol's gRPC service.
+func benchOutputs(b *testing.B) []benchOutput {
+	dir := b.TempDir()
+	configs := map[string]string{
+		"munin":      fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
+		"prometheus": `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
+		"stdout":     fmt.Sprintf(`{"path": %q}`, os.DevNull),
+	}
+	var outs []benchOutput
+	all := builtin.Plugins().Outputs
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		newOutput := all[name]
+		cfg, ok := configs[name]
+		if !ok {
+			b.Fatalf("no benchmark config for the built-in output %s: add one", name)
+		}
+		impl := newOutput(hclog.NewNullLogger())
+		if err := impl.Configure(b.Context(), sdk.Config(cfg)); err != nil {
+			b.Fatalf("configuring %s: %v", name, err)
+		}
+		outs = append(outs, benchOutput{name, grpcOutput(b, impl)})
+		b.Cleanup(func() { impl.Close(context.Background()) })
+	}
+	return outs
+}
+
+// grpcOutput serves impl on a unix socket with the plugin's gRPC server
+// options and returns the daemon's client of it.
+func grpcOutput(b *testing.B, impl sdk.Output) sdk.Output {
+	sock := filepath.Join(b.TempDir(), "o.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := grpc.NewServer(sdk.GRPCServerOptions()...)
+	if err := (&sdk.OutputPlugin{Impl: impl}).GRPCServer(nil, s); err != nil {
+		b.Fatal(err)
+	}
+	go s.Serve(ln)
+	b.Cleanup(s.Stop)
+	conn, err := grpc.NewClient("unix://"+sock,
+		append(sdk.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	c, err := (&sdk.OutputPlugin{}).GRPCClient(b.Context(), nil, conn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c.(sdk.Output)
+}
