@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/statsherd/statsherd/outputs/internal/promname"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -65,7 +65,7 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	if err := c.Decode(&o.cfg); err != nil {
 		return err
 	}
-	if o.cfg.Prefix != "" && !validMetricName(o.cfg.Prefix) {
+	if o.cfg.Prefix != "" && !promname.ValidMetric(o.cfg.Prefix) {
 		return fmt.Errorf("prefix %q is not a valid Prometheus metric name", o.cfg.Prefix)
 	}
 	reg := prometheus.NewRegistry()
@@ -125,7 +125,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	o.mu.Lock() // the name cache is written too
 	defer o.mu.Unlock()
 	cutoff := o.now().Add(-o.cfg.StaleAfter)
-	seen := o.names.desc(o.cfg.Prefix, "node_last_seen_timestamp_seconds", "Unix time of the node's last answer to the gatherer.")
+	seen := o.names.desc(o.cfg.Prefix, promname.LastSeen, "Unix time of the node's last answer to the gatherer.")
 	for _, n := range o.nodes {
 		if o.cfg.StaleAfter > 0 && n.Timestamp.Before(cutoff) {
 			continue
@@ -133,7 +133,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		labels := []string{n.ID, n.Nickname}
 		ch <- prometheus.MustNewConstMetric(seen, prometheus.GaugeValue, float64(n.Timestamp.UnixNano())/1e9, labels...)
 		for name, v := range n.Stats.Counters {
-			d := o.names.desc(o.cfg.Prefix, name+"_total", "statsherd counter "+name)
+			d := o.names.desc(o.cfg.Prefix, name+promname.CounterSuffix, "statsherd counter "+name)
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 		}
 		for name, v := range n.Stats.Stats {
@@ -154,43 +154,15 @@ func (c nameCache) desc(prefix, name, help string) *prometheus.Desc {
 	if d, ok := c[name]; ok {
 		return d
 	}
-	d := prometheus.NewDesc(MetricName(prefix, name), help, []string{"node", "nickname"}, nil)
+	d := prometheus.NewDesc(MetricName(prefix, name), help, []string{promname.LabelNode, promname.LabelNickname}, nil)
 	c[name] = d
 	return d
 }
 
 // MetricName turns a statsherd name into a Prometheus metric name:
-// "load_monitor.avg_load" → "statsherd_load_monitor_avg_load". Every
-// character outside [A-Za-z0-9_] becomes '_'.
-func MetricName(prefix, name string) string {
-	var b strings.Builder
-	b.Grow(len(prefix) + 1 + len(name))
-	if prefix != "" {
-		b.WriteString(prefix)
-		b.WriteByte('_')
-	} else if name != "" && name[0] >= '0' && name[0] <= '9' {
-		b.WriteByte('_')
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-func validMetricName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9')) {
-			return false
-		}
-	}
-	return s != ""
-}
+// "load_monitor.avg_load" → "statsherd_load_monitor_avg_load" (see
+// promname.Metric, shared with the remote_write output).
+func MetricName(prefix, name string) string { return promname.Metric(prefix, name) }
 
 // errorLog adapts hclog to promhttp's error logger.
 type errorLog struct{ log hclog.Logger }
