@@ -1,0 +1,38 @@
+package remote_write
+
+import (
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Stats reports the queue and the sender (sdk.StatsReporter); the
+// gatherer shows them as statsherd.output.remote_write.NAME.
+func (o *output) Stats() sdk.Stats {
+	st := sdk.NewStats()
+	if o.q == nil {
+		return st
+	}
+	qs := o.q.Stats()
+	o.mu.Lock()
+	appended := o.appended
+	o.mu.Unlock()
+	st.Stats["queue_samples"] = sdk.Int(qs.Samples)
+	st.Stats["queue_requests"] = sdk.Int(qs.Records)
+	st.Stats["queue_bytes"] = sdk.Int(qs.Bytes)
+	st.Stats["queue_segments"] = sdk.Int(int64(qs.Segments))
+	age := 0.0
+	if !qs.Oldest.IsZero() {
+		age = max(o.now().Sub(qs.Oldest).Seconds(), 0)
+	}
+	st.Stats["queue_oldest_seconds"] = sdk.Float(age)
+	st.Counters["queued_samples"] = appended
+	st.Counters["sent_samples"] = o.c.sentSamples.Load()
+	st.Counters["sent_requests"] = o.c.sentRequests.Load()
+	st.Counters["sent_bytes"] = o.c.sentBytes.Load()
+	st.Counters["retries"] = o.c.retries.Load()
+	st.Counters["rejected_samples"] = o.c.rejectedSamples.Load()
+	st.Counters["rejected_requests"] = o.c.rejectedReqs.Load()
+	st.Counters["dropped_samples"] = qs.DroppedSamples + o.c.expiredSamples.Load()
+	return st
+}
+
+var _ sdk.StatsReporter = (*output)(nil)
