@@ -53,7 +53,7 @@ type Host struct {
 	// knows one gatherer.
 	Gatherer  GathererLink
 	Reporting Reporting
-	Status      Status
+	Status    Status
 	// Producers are the producer blocks, in file order.
 	Producers []PluginBlock
 }
