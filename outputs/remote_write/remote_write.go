@@ -97,9 +97,9 @@ type output struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu        sync.Mutex
-	appended  int64 // samples queued since start
-	lastRound time.Time
+	mu       sync.Mutex
+	appended int64       // samples queued since start
+	backlog  queue.Stats // the queue as a round arrived, before it was added
 }
 
 // New returns the remote_write output. It does nothing until Configure.
@@ -207,13 +207,14 @@ func (o *output) Write(ctx context.Context, r sdk.Round) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	backlog := o.q.Stats()
 	recs, n := o.enc.encode(r, o.now())
 	if err := o.q.Append(recs); err != nil {
 		return err
 	}
 	o.mu.Lock()
 	o.appended += int64(n)
-	o.lastRound = r.Time
+	o.backlog = backlog
 	o.mu.Unlock()
 	return nil
 }

@@ -5,15 +5,18 @@ import (
 )
 
 // Stats reports the queue and the sender (sdk.StatsReporter); the
-// gatherer shows them as statsherd.output.remote_write.NAME.
+// gatherer shows them as statsherd.output.remote_write.NAME. The gatherer
+// asks right after each Write, so the queue_* stats are the backlog as the
+// round arrived, before it was added: what the receiver had not accepted
+// a round later (0 while it keeps up). The counters are live.
 func (o *output) Stats() sdk.Stats {
 	st := sdk.NewStats()
 	if o.q == nil {
 		return st
 	}
-	qs := o.q.Stats()
+	now := o.q.Stats()
 	o.mu.Lock()
-	appended := o.appended
+	appended, qs := o.appended, o.backlog
 	o.mu.Unlock()
 	st.Stats["queue_samples"] = sdk.Int(qs.Samples)
 	st.Stats["queue_requests"] = sdk.Int(qs.Records)
@@ -31,7 +34,7 @@ func (o *output) Stats() sdk.Stats {
 	st.Counters["retries"] = o.c.retries.Load()
 	st.Counters["rejected_samples"] = o.c.rejectedSamples.Load()
 	st.Counters["rejected_requests"] = o.c.rejectedReqs.Load()
-	st.Counters["dropped_samples"] = qs.DroppedSamples + o.c.expiredSamples.Load()
+	st.Counters["dropped_samples"] = now.DroppedSamples + o.c.expiredSamples.Load()
 	return st
 }
 
