@@ -3,7 +3,6 @@ package remote_write_test
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -400,5 +399,4 @@ output "remote_write" {
 			t.Errorf("round at %d of the remaining gatherer missing from the host's series (a gap)", ms)
 		}
 	}
-	_ = math.Abs
 }

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
 
+	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/outputs/remote_write"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -251,8 +253,82 @@ func waitStats(t *testing.T, o sdk.Output, cond func(sdk.Stats) bool) sdk.Stats 
 	return st
 }
 
+// TestExampleHCL decodes example.hcl against the output's schema and
+// configures the output with it.
 func TestExampleHCL(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(".", "example.hcl")); err != nil {
+	src, err := os.ReadFile("example.hcl")
+	if err != nil {
 		t.Fatal(err)
+	}
+	f, diags := config.NewParser().ParseSource(src, "example.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "output", LabelNames: []string{"name"}}}})
+	if diags.HasErrors() || len(content.Blocks) != 1 {
+		t.Fatalf("want one output block: %v", diags)
+	}
+	blk := content.Blocks[0]
+	b, diags := config.NewPluginBlock(sdk.KindOutput, blk.Labels[0], blk.Body, blk.DefRange)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	o := remote_write.New(hclog.NewNullLogger())
+	info, _ := o.Describe(context.Background())
+	cfg, diags := b.Decode(info.Config)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	// The queue directory is relative to the working directory (the
+	// gatherer's base directory): configure from a temporary one.
+	wd, _ := os.Getwd()
+	if err := os.Chdir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	if err := o.Configure(context.Background(), cfg); err != nil {
+		t.Fatalf("example.hcl does not configure: %v", err)
+	}
+	o.Close(context.Background())
+}
+
+// TestConfigErrors: a bad setting is refused with the attribute named.
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "empty")
+	os.WriteFile(secret, nil, 0o600)
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  string
+	}{
+		{"no url", map[string]any{}, "url is empty"},
+		{"not http", map[string]any{"url": "ftp://x/y"}, "is not an http:// or https:// URL"},
+		{"user in url", map[string]any{"url": "http://u:p@x/y"}, "basic_auth_user"},
+		{"bad label", map[string]any{"url": "http://x/y", "labels": map[string]string{"a-b": "c"}}, `labels: "a-b" is not a valid`},
+		{"reserved label", map[string]any{"url": "http://x/y", "labels": map[string]string{"node": "c"}}, `labels: "node" is set by statsherd`},
+		{"tiny queue", map[string]any{"url": "http://x/y", "queue_max_bytes": 1000}, "queue_max_bytes"},
+		{"zero concurrency", map[string]any{"url": "http://x/y", "concurrency": 0}, "concurrency"},
+		{"empty token file", map[string]any{"url": "http://x/y", "bearer_token_file": secret}, "bearer_token_file " + secret + " is empty"},
+		{"missing password file", map[string]any{"url": "http://x/y", "basic_auth_user": "u", "basic_auth_password_file": filepath.Join(dir, "nope")}, "basic_auth_password_file"},
+		{"key without cert", map[string]any{"url": "https://x/y", "tls_key_file": secret}, "tls_cert_file and tls_key_file go together"},
+		{"tls on http", map[string]any{"url": "http://x/y", "tls_insecure_skip_verify": true}, "not https"},
+		{"unknown attribute", map[string]any{"url": "http://x/y", "colour": "red"}, "unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.attrs["dir"] = t.TempDir()
+			b, _ := json.Marshal(tt.attrs)
+			o := remote_write.New(hclog.NewNullLogger())
+			err := o.Configure(context.Background(), sdk.Config(b))
+			if err == nil {
+				o.Close(context.Background())
+				t.Fatal("configured")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q lacks %q", err, tt.want)
+			}
+		})
 	}
 }
