@@ -40,6 +40,11 @@ func configure(t *testing.T, dir string, attrs map[string]any) sdk.Output {
 	return o
 }
 
+// newOutput is an output that logs warnings to stderr.
+func newOutput() sdk.Output {
+	return remote_write.New(hclog.New(&hclog.LoggerOptions{Level: hclog.Warn}))
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(b []byte) (int, error) {
