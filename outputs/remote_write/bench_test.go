@@ -74,7 +74,7 @@ func BenchmarkDeliverVM(b *testing.B) {
 	sent := float64(st.Counters["sent_samples"])
 	b.ReportMetric(sent/b.Elapsed().Seconds(), "samples/s")
 	b.ReportMetric(float64(st.Counters["sent_bytes"])/sent, "wire-bytes/sample")
-	b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/round")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/round")
 	b.ReportMetric(float64(rss())/(1<<20), "rss-MiB")
 	b.ReportMetric(first.Seconds(), "first-round-s")
 }
