@@ -119,6 +119,10 @@ type Queue struct {
 	dropRec int64
 	dropSmp int64
 	buf     []byte
+	// Drops are logged as a summary at most once a minute.
+	dropLogged  time.Time
+	dropSegs    int64 // segments dropped since the last log line
+	dropSmpLast int64 // dropSmp at the last log line
 }
 
 const (
@@ -527,8 +531,13 @@ func (q *Queue) dropFirstLocked(why string) {
 	q.segs = q.segs[1:]
 	q.dropRec += s.records
 	q.dropSmp += s.samples
-	q.log.Warn("queue full: dropping the oldest data", "reason", why, "segment", s.seq,
-		"records", s.records, "samples", s.samples, "dropped_samples_total", q.dropSmp)
+	q.dropSegs++
+	if now := time.Now(); now.Sub(q.dropLogged) >= time.Minute {
+		q.log.Warn("queue full: dropping the oldest data", "reason", why, "segments", q.dropSegs,
+			"samples", q.dropSmp-q.dropSmpLast, "dropped_samples_total", q.dropSmp,
+			"oldest_kept_segment", q.segs[0].seq)
+		q.dropLogged, q.dropSegs, q.dropSmpLast = now, 0, q.dropSmp
+	}
 	os.Remove(q.segPath(s.seq))
 	next := Pos{Seg: q.segs[0].seq}
 	if q.ack.Less(next) {
