@@ -112,6 +112,7 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 		Name:        Name,
 		Version:     version.String(),
 		Description: "sends every round to a Prometheus remote write receiver through a durable on-disk queue",
+		Stats:       statInfo,
 		Config:      schema,
 	}, nil
 }

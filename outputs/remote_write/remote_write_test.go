@@ -337,3 +337,21 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsDeclared: the output reports exactly the stats it describes.
+func TestStatsDeclared(t *testing.T) {
+	t.Parallel()
+	o := configure(t, t.TempDir(), map[string]any{"url": "http://127.0.0.1:1/api/v1/write"})
+	info, _ := o.Describe(context.Background())
+	st := o.(sdk.StatsReporter).Stats()
+	if len(info.Stats) != st.Len() {
+		t.Errorf("describes %d stats, reports %d: %v", len(info.Stats), st.Len(), st)
+	}
+	for _, si := range info.Stats {
+		_, isCounter := st.Counters[si.Name]
+		_, isStat := st.Stats[si.Name]
+		if isCounter != (si.Kind == sdk.Counter) || isStat != (si.Kind == sdk.Stat) {
+			t.Errorf("%s: described as %s, reported as counter %v, stat %v", si.Name, si.Kind, isCounter, isStat)
+		}
+	}
+}
