@@ -46,9 +46,8 @@ type sender struct {
 	maxBackoff  time.Duration
 	c           *counters
 
-	mu      sync.Mutex
-	lastErr string
 	// Summaries of failures, logged at most once a logEvery.
+	mu        sync.Mutex
 	logEvery  time.Duration
 	lastLog   time.Time
 	sinceLog  int64
@@ -64,11 +63,18 @@ func (s *sender) run(ctx context.Context) {
 	for {
 		e, err := s.q.Next(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("reading the queue", "error", err)
+			if ctx.Err() != nil || errors.Is(err, queue.ErrClosed) {
+				wg.Wait()
+				return
 			}
-			wg.Wait()
-			return
+			// A segment that cannot be opened: say so and try again,
+			// never stop sending for good.
+			s.log.Error("reading the queue; trying again in 10 s", "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Second):
+			}
+			continue
 		}
 		if e.Index == 0 || rs == nil {
 			rs = &roundState{}
@@ -122,7 +128,6 @@ func (s *sender) deliver(ctx context.Context, e queue.Entry) bool {
 			s.c.sentSamples.Add(int64(e.Samples))
 			s.c.sentRequests.Add(1)
 			s.c.sentBytes.Add(int64(len(e.Body)))
-			s.setErr("")
 			return true
 		case err == nil && status/100 == 4 && status != http.StatusTooManyRequests:
 			s.c.rejectedSamples.Add(int64(e.Samples))
@@ -187,7 +192,6 @@ func (s *sender) post(ctx context.Context, body []byte) (int, string, time.Durat
 // a logEvery.
 func (s *sender) failed(err error) {
 	s.mu.Lock()
-	s.lastErr = err.Error()
 	s.sinceLog++
 	now := time.Now()
 	if now.Sub(s.lastLog) < s.logEvery {
@@ -206,7 +210,6 @@ func (s *sender) failed(err error) {
 // at most once a logEvery.
 func (s *sender) rejected(status int, msg string, e queue.Entry) {
 	s.mu.Lock()
-	s.lastErr = fmt.Sprintf("receiver refused a request (%d): %s", status, msg)
 	now := time.Now()
 	if now.Sub(s.rejectLog) < s.logEvery {
 		s.mu.Unlock()
@@ -217,16 +220,4 @@ func (s *sender) rejected(status int, msg string, e queue.Entry) {
 	s.log.Error("receiver refused a request; its samples are dropped", "url", s.url, "status", status,
 		"message", msg, "samples", e.Samples, "round", time.UnixMilli(e.Round).UTC().Format(time.RFC3339Nano),
 		"rejected_samples_total", s.c.rejectedSamples.Load())
-}
-
-func (s *sender) setErr(e string) {
-	s.mu.Lock()
-	s.lastErr = e
-	s.mu.Unlock()
-}
-
-func (s *sender) lastError() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lastErr
 }

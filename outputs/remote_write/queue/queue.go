@@ -36,6 +36,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
+// ErrClosed is returned by a closed queue.
+var ErrClosed = errors.New("queue closed")
+
 // Defaults of Options.
 const (
 	DefaultMaxBytes     = 1 << 30
@@ -429,7 +432,7 @@ func (q *Queue) Append(recs []Record) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return errors.New("queue closed")
+		return ErrClosed
 	}
 	last := q.segs[len(q.segs)-1]
 	if last.size >= q.opt.SegmentBytes {
@@ -560,7 +563,7 @@ func (q *Queue) Next(ctx context.Context) (Entry, error) {
 		q.mu.Lock()
 		if q.closed {
 			q.mu.Unlock()
-			return Entry{}, errors.New("queue closed")
+			return Entry{}, ErrClosed
 		}
 		e, ok, err := q.nextLocked()
 		q.mu.Unlock()
