@@ -354,6 +354,22 @@ output "remote_write" {
 		return s.LastRound.WrittenSeq >= seqB+6 && s.Outputs[0].Stats["queue_samples"] == 0
 	})
 
+	all, err := vm.query(fmt.Sprintf(`{node=%q}`, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perName := map[string]int{}
+	for k := range all {
+		perName[k[:strings.IndexByte(k, ',')]]++
+	}
+	if len(perName) < 5 {
+		t.Errorf("only %d metrics of the host: %v", len(perName), perName)
+	}
+	for name, n := range perName {
+		if n != 1 {
+			t.Errorf("%s: %d series from two gatherers, want one", name, n)
+		}
+	}
 	uptime, err := vm.query(fmt.Sprintf(`statsherd_node_uptime{node=%q}`, id))
 	if err != nil {
 		t.Fatal(err)
