@@ -86,3 +86,31 @@ func TestQueueBound(t *testing.T) {
 		t.Errorf("stats %v", st)
 	}
 }
+
+// TestQueueMaxAge: rounds older than queue_max_age are dropped and
+// counted instead of sent; younger ones arrive.
+func TestQueueMaxAge(t *testing.T) {
+	t.Parallel()
+	vm := startVM(t)
+	o := configure(t, t.TempDir(), map[string]any{"url": vm.WriteURL(), "queue_max_age": int64(time.Hour)})
+	old := time.Now().Add(-2 * time.Hour).Truncate(time.Millisecond)
+	young := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	for i := 0; i < 3; i++ {
+		if err := o.Write(context.Background(), fleetRound(old, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if err := o.Write(context.Background(), fleetRound(young, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perRound := int64(2 * 3) // two nodes: counter, stat, last seen
+	st := waitStats(t, o, func(st sdk.Stats) bool {
+		return st.Counters["sent_samples"]+st.Counters["dropped_samples"] == 5*perRound
+	})
+	if st.Counters["dropped_samples"] != 3*perRound {
+		t.Errorf("stats %v: want the 3 old rounds dropped", st)
+	}
+	waitSeries(t, vm, `{__name__=~"statsherd_(storage_server_allocate_total|load_monitor_avg_load)"}`, wantSamples(young, 2, nil))
+}
