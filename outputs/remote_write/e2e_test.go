@@ -3,6 +3,7 @@ package remote_write_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -423,4 +424,100 @@ output "remote_write" {
 			t.Errorf("round at %d of the remaining gatherer missing from the host's series (a gap)", ms)
 		}
 	}
+}
+
+// TestE2EPrometheusValues: a real host through a real gatherer into a
+// real Prometheus 2.42: after the host stops, its last answer in the
+// store equals, stat for stat, what the gatherer received (the munin
+// snapshot of the same gatherer), at its round's time.
+func TestE2EPrometheusValues(t *testing.T) {
+	t.Parallel()
+	prom := startProm(t)
+	gdir := newGatherer(t, "300ms", fmt.Sprintf(`
+output "munin" { path = "stats.json" }
+output "remote_write" {
+  url         = %q
+  min_backoff = "50ms"
+  max_backoff = "300ms"
+}`, prom.WriteURL()))
+	g := startGatherer(t, gdir)
+	host, id := startHost(t, "storage-07", gdir)
+	waitFor(t, "a few rounds with the host", g.stderr.String, func() bool {
+		s := g.statusJSON()
+		return s.LastRound.Answers == 1 && s.LastRound.WrittenSeq > 3
+	})
+	host.stop(syscall.SIGTERM)
+	waitFor(t, "the host dropped", g.stderr.String, func() bool { return len(g.statusJSON().Hosts) == 0 })
+	seq := g.statusJSON().LastRound.Seq
+	waitFor(t, "later rounds queued and the queue drained", g.stderr.String, func() bool {
+		s := g.statusJSON()
+		return s.LastRound.WrittenSeq > seq+1 && len(s.Outputs) == 2 && outputNamed(s, "remote_write")["queue_samples"] == 0
+	})
+
+	var snap map[string]struct {
+		Timestamp float64
+		Stats     struct {
+			Counters map[string]*float64
+			Stats    map[string]*float64
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(gdir, "stats.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	last, ok := snap[id]
+	if !ok {
+		t.Fatalf("the host is not in the snapshot: %s", b)
+	}
+	want := map[string]float64{}
+	for name, v := range last.Stats.Counters {
+		want["statsherd_"+strings.NewReplacer(".", "_", "-", "_").Replace(name)+"_total"] = *v
+	}
+	for name, v := range last.Stats.Stats {
+		if v != nil {
+			want["statsherd_"+strings.NewReplacer(".", "_", "-", "_").Replace(name)] = *v
+		}
+	}
+	var got series
+	waitFor(t, "the host's last answer in Prometheus", prom.log, func() bool {
+		got, err = prom.query(fmt.Sprintf(`{node=%q}`, id))
+		return err == nil && len(got) >= len(want)
+	})
+	answered := int64(last.Timestamp * 1000)
+	for k, pts := range got {
+		name := k[len(`{__name__="`):strings.IndexByte(k, ',')-1]
+		w, ok := want[name]
+		tolerance := 1e-9 * math.Abs(w) // values pass through JSON and text
+		if name == "statsherd_node_last_seen_timestamp_seconds" {
+			w, ok, tolerance = last.Timestamp, true, 1e-3 // the snapshot keeps microseconds
+		}
+		if !ok {
+			t.Errorf("%s is in the store, not in what the gatherer received", k)
+			continue
+		}
+		p := pts[len(pts)-1]
+		if math.Abs(p.Value-w) > tolerance {
+			t.Errorf("%s: last value %v, the gatherer received %v", name, p.Value, w)
+		}
+		// The round began before the host's answer arrived, within the
+		// poll timeout.
+		if p.MS > answered || p.MS < answered-1000 {
+			t.Errorf("%s: last sample at %d, answer at %d: not that round's time", name, p.MS, answered)
+		}
+	}
+	if len(got) != len(want)+1 {
+		t.Errorf("%d series in the store, %d values received (+ last seen)", len(got), len(want))
+	}
+}
+
+func outputNamed(s gatherer.Status, name string) map[string]float64 {
+	for _, o := range s.Outputs {
+		if o.Name == name {
+			return o.Stats
+		}
+	}
+	return nil
 }
