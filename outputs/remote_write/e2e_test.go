@@ -488,7 +488,7 @@ output "remote_write" {
 	})
 	answered := int64(last.Timestamp * 1000)
 	for k, pts := range got {
-		name := k[len(`{__name__="`):strings.IndexByte(k, ',')-1]
+		name := k[len(`{__name__="`) : strings.IndexByte(k, ',')-1]
 		w, ok := want[name]
 		tolerance := 1e-9 * math.Abs(w) // values pass through JSON and text
 		if name == "statsherd_node_last_seen_timestamp_seconds" {
