@@ -47,15 +47,21 @@ type Host struct {
 	// PollTimeout bounds the whole answer to one poll; a producer gets
 	// min(its own timeout, PollTimeout).
 	PollTimeout time.Duration
-	Gatherer    GathererLink
-	Reporting   Reporting
-	Status      Status
+	// Gatherers are the gatherers the host reports to, one per gatherer
+	// block, in file order; each polls the host on its own (HA, or
+	// shards). None: the host runs locally only.
+	Gatherers []GathererLink
+	// Gatherer is the first of Gatherers (zero if none), for code that
+	// knows one gatherer.
+	Gatherer  GathererLink
+	Reporting Reporting
+	Status    Status
 	// Producers are the producer blocks, in file order.
 	Producers []PluginBlock
 }
 
-// GathererLink says where the host's gatherer is. At most one of Furl and
-// FurlFile is set; with neither, the host runs locally only.
+// GathererLink says where one of the host's gatherers is. One of Furl and
+// FurlFile is set.
 type GathererLink struct {
 	// Furl is the gatherer's furl, given inline.
 	Furl string
@@ -145,7 +151,6 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		Basedir:     dir,
 		LogLevel:    DefaultLogLevel,
 		PollTimeout: DefaultPollTimeout,
-		Gatherer:    GathererLink{MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff},
 		Reporting: Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile,
 			StatsdExpiry: DefaultStatsdExpiry, StatsdMaxNames: DefaultStatsdNames},
 		Status: Status{Listen: DefaultStatusListen},
@@ -201,7 +206,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 	seen := map[string]*hcl.Block{}
 	producers := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
-		if blk.Type != "producer" {
+		if blk.Type != "producer" && blk.Type != "gatherer" {
 			if prev, ok := seen[blk.Type]; ok {
 				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate " + blk.Type + " block",
 					Detail: fmt.Sprintf("A host file has at most one %s block; the first is at %s.", blk.Type, prev.DefRange), Subject: blk.DefRange.Ptr()})
@@ -211,7 +216,13 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		}
 		switch blk.Type {
 		case "gatherer":
-			diags = append(diags, decodeGatherer(blk, dir, &h.Gatherer)...)
+			g := GathererLink{MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+			d := decodeGatherer(blk, dir, &g)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				diags = append(diags, parseFurl(&g)...)
+				h.Gatherers = append(h.Gatherers, g)
+			}
 		case "reporting":
 			diags = append(diags, decodeReporting(blk, &h.Reporting)...)
 		case "status":
@@ -235,15 +246,44 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 	if h.Reporting.Socket != "" {
 		h.Reporting.Socket = resolve(h.Basedir, h.Reporting.Socket)
 	}
-	if !h.Gatherer.Configured() {
+	if _, ok := seen["gatherer"]; !ok {
 		// As a Tahoe node did: a furl file dropped into the basedir.
 		f := filepath.Join(h.Basedir, GathererFurlFileName)
 		if _, err := os.Stat(f); err == nil {
-			h.Gatherer.FurlFile = f
+			g := GathererLink{FurlFile: f, MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+			diags = append(diags, parseFurl(&g)...)
+			h.Gatherers = append(h.Gatherers, g)
 		}
 	}
-	diags = append(diags, parseFurl(&h.Gatherer)...)
+	diags = append(diags, duplicateGatherers(h.Gatherers)...)
+	if len(h.Gatherers) > 0 {
+		h.Gatherer = h.Gatherers[0]
+	}
 	return h, diags
+}
+
+// duplicateGatherers reports a gatherer named twice (the same certificate
+// fingerprint): it would poll the host twice over one identity.
+func duplicateGatherers(gs []GathererLink) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	seen := map[string]hcl.Range{}
+	for _, g := range gs {
+		key := g.FURL.Fingerprint
+		if key == "" {
+			continue
+		}
+		if prev, ok := seen[key]; ok {
+			var subject *hcl.Range
+			if g.Range.Filename != "" {
+				subject = g.Range.Ptr()
+			}
+			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate gatherer",
+				Detail: fmt.Sprintf("This furl names the same gatherer as the one at %s; give each gatherer block a different gatherer.", prev), Subject: subject})
+			continue
+		}
+		seen[key] = g.Range
+	}
+	return diags
 }
 
 func decodeGatherer(blk *hcl.Block, dir string, g *GathererLink) hcl.Diagnostics {

@@ -119,6 +119,32 @@ producer "a" { plugin = "bin/a" }
 	}
 }
 
+// testFurl2 names another gatherer than testFurl.
+const testFurl2 = "pb://cccccccccccccccccccccccccccccccccccccccccccccccccccc@127.0.0.1:3457/dddddddddddddddddddddddddddddddd"
+
+func TestLoadHostSeveralGatherers(t *testing.T) {
+	t.Parallel()
+	h, diags := loadHostSource(t, `
+gatherer { furl = "`+testFurl+`" }
+gatherer {
+  furl        = "`+testFurl2+`"
+  min_backoff = "2s"
+}
+`)
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	if len(h.Gatherers) != 2 || h.Gatherers[0].FURL.String() != testFurl || h.Gatherers[1].FURL.String() != testFurl2 {
+		t.Fatalf("gatherers %+v, want both, in file order", h.Gatherers)
+	}
+	if h.Gatherers[0].MinBackoff != DefaultMinBackoff || h.Gatherers[1].MinBackoff != 2*time.Second {
+		t.Errorf("each block has its own backoff: %v, %v", h.Gatherers[0].MinBackoff, h.Gatherers[1].MinBackoff)
+	}
+	if h.Gatherer.FURL.String() != testFurl {
+		t.Errorf("Gatherer is not the first: %v", h.Gatherer.FURL)
+	}
+}
+
 func TestLoadHostFurlInBasedir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -160,7 +186,7 @@ func TestLoadHostDiagnostics(t *testing.T) {
 		{"missing furl file", "gatherer { furl_file = \"nope.furl\" }\n", []string{"host.hcl:1,24: Invalid gatherer furl file"}},
 		{"unknown gatherer attribute", "gatherer {\n  furl = \"" + testFurl + "\"\n  port = 1\n}\n", []string{"host.hcl:3,3: Unsupported argument"}},
 		{"backoffs reversed", "gatherer {\n  furl = \"" + testFurl + "\"\n  min_backoff = \"10s\"\n  max_backoff = \"1s\"\n}\n", []string{"host.hcl:4,17: Invalid max_backoff"}},
-		{"two gatherer blocks", "gatherer { furl = \"" + testFurl + "\" }\ngatherer { furl = \"" + testFurl + "\" }\n", []string{"host.hcl:2,1: Duplicate gatherer block"}},
+		{"one gatherer twice", "gatherer { furl = \"" + testFurl + "\" }\ngatherer { furl = \"" + testFurl + "\" }\n", []string{"host.hcl:2,19: Duplicate gatherer"}},
 		{"statsd not loopback", "reporting { statsd = \"0.0.0.0:8125\" }\n", []string{"host.hcl:1,22: Not a loopback address"}},
 		{"statsd no port", "reporting { statsd = \"127.0.0.1\" }\n", []string{"host.hcl:1,22: Invalid address"}},
 		{"statsd expiry zero", "reporting { statsd_expiry = \"0s\" }\n", []string{"host.hcl:1,29: Invalid statsd_expiry"}},

@@ -24,6 +24,16 @@ type Output interface {
 
 var _ Output = (*supervisor.Plugin)(nil)
 
+// statsReporter is an Output that reports stats of its own (an output
+// plugin that is an sdk.StatsReporter, through *supervisor.Plugin): asked
+// after each write, they are reported among the gatherer's own stats and
+// on the status page.
+type statsReporter interface {
+	OutputStats() sdk.Stats
+}
+
+var _ statsReporter = (*supervisor.Plugin)(nil)
+
 // queued is a round waiting for one output, with the sequence number of
 // the newest round merged into it.
 type queued struct {
@@ -53,6 +63,7 @@ type fanout struct {
 	lastErr   string
 	lastWrite time.Duration
 	busy      bool
+	stats     sdk.Stats // the output's own, as of its last write
 
 	done chan struct{}
 }
@@ -128,9 +139,16 @@ func (f *fanout) run(ctx context.Context) {
 		err := f.out.Write(wctx, q.round)
 		cancel()
 		took := time.Since(start)
+		var own sdk.Stats
+		if r, ok := f.out.(statsReporter); ok {
+			own = r.OutputStats()
+		}
 
 		f.mu.Lock()
 		f.busy = false
+		if own.Len() > 0 {
+			f.stats = own
+		}
 		f.lastWrite = took
 		if err != nil {
 			f.errors++
@@ -171,6 +189,8 @@ type OutputStatus struct {
 	Errors    int64   `json:"errors"`
 	LastError string  `json:"last_error,omitempty"`
 	WriteSecs float64 `json:"last_write_seconds"`
+	// Stats are the output's own (queue depth, …), if it reports any.
+	Stats map[string]float64 `json:"stats,omitempty"`
 }
 
 func (f *fanout) status() OutputStatus {
@@ -181,6 +201,25 @@ func (f *fanout) status() OutputStatus {
 	if f.busy {
 		q++
 	}
-	return OutputStatus{Name: f.out.Name(), Up: st.Up, Restarts: st.Restarts, Writes: st.Calls, Failures: st.Failures,
+	out := OutputStatus{Name: f.out.Name(), Up: st.Up, Restarts: st.Restarts, Writes: st.Calls, Failures: st.Failures,
 		Queued: q, Coalesced: f.coalesced, Errors: f.errors, LastError: f.lastErr, WriteSecs: f.lastWrite.Seconds()}
+	if f.stats.Len() > 0 {
+		out.Stats = make(map[string]float64, f.stats.Len())
+		for k, v := range f.stats.Counters {
+			out.Stats[k] = float64(v)
+		}
+		for k, v := range f.stats.Stats {
+			if x, ok := v.Float64(); ok {
+				out.Stats[k] = x
+			}
+		}
+	}
+	return out
+}
+
+// ownStats returns the output's own stats as of its last write.
+func (f *fanout) ownStats() sdk.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
 }

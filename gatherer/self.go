@@ -17,7 +17,7 @@ const (
 // selfSample is the gatherer's own node: hosts connected, the round's
 // duration and answers, counters of rounds, poll failures, refused peers,
 // connections, output errors and coalesced rounds, and each output's
-// plugin state.
+// plugin state and the stats it reports of its own.
 func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSample {
 	st := sdk.NewStats()
 	st.Stats[statPrefix+"hosts_connected"] = sdk.Int(int64(hosts))
@@ -43,6 +43,13 @@ func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSa
 		coalesced += fs.Coalesced
 		f.out.State().AddTo(st, outputPrefix+f.out.Name())
 		st.Counters[outputPrefix+f.out.Name()+".coalesced"] = fs.Coalesced
+		own := f.ownStats()
+		for k, v := range own.Counters {
+			st.Counters[outputPrefix+f.out.Name()+"."+k] = v
+		}
+		for k, v := range own.Stats {
+			st.Stats[outputPrefix+f.out.Name()+"."+k] = v
+		}
 	}
 	st.Counters[statPrefix+"output_errors"] = outErrs
 	st.Counters[statPrefix+"output_coalesced"] = coalesced

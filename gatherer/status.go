@@ -75,8 +75,8 @@ round #{{.LastRound.WrittenSeq}} written by every output {{printf "%.3f" .LastRo
 {{range .Hosts}}<tr><td>{{.Nickname}}</td><td>{{.ID}}</td><td>{{.Address}}</td><td>{{.Since.Format "2006-01-02 15:04:05"}}</td><td>{{if not .LastAnswer.IsZero}}{{.LastAnswer.Format "2006-01-02 15:04:05"}}{{end}}</td><td>{{.LastError}}</td></tr>
 {{end}}</table>
 <h2>Outputs</h2>
-<table><tr><th>name</th><th>up</th><th>restarts</th><th>writes</th><th>failures</th><th>queued</th><th>coalesced</th><th>last write (s)</th><th>last error</th></tr>
-{{range .Outputs}}<tr><td>{{.Name}}</td><td>{{.Up}}</td><td>{{.Restarts}}</td><td>{{.Writes}}</td><td>{{.Failures}}</td><td>{{.Queued}}</td><td>{{.Coalesced}}</td><td>{{printf "%.3f" .WriteSecs}}</td><td>{{.LastError}}</td></tr>
+<table><tr><th>name</th><th>up</th><th>restarts</th><th>writes</th><th>failures</th><th>queued</th><th>coalesced</th><th>last write (s)</th><th>last error</th><th>own stats</th></tr>
+{{range .Outputs}}<tr><td>{{.Name}}</td><td>{{.Up}}</td><td>{{.Restarts}}</td><td>{{.Writes}}</td><td>{{.Failures}}</td><td>{{.Queued}}</td><td>{{.Coalesced}}</td><td>{{printf "%.3f" .WriteSecs}}</td><td>{{.LastError}}</td><td>{{range $k, $v := .Stats}}{{$k}} {{$v}}<br>{{end}}</td></tr>
 {{end}}</table>
 <p><a href="?t=json">JSON</a></p>
 </body></html>

@@ -86,7 +86,7 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 		}
 	}
 	c.Basedir, c.Reporting, c.Status = old.Basedir, old.Reporting, old.Status
-	relink := c.Nickname != old.Nickname || !sameGatherer(c.Gatherer, old.Gatherer)
+	relink := c.Nickname != old.Nickname || !sameGatherers(c.Gatherers, old.Gatherers)
 
 	if c.LogLevel != old.LogLevel {
 		h.log.SetLevel(hclog.LevelFromString(c.LogLevel))

@@ -3,9 +3,12 @@ package sdk
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/sdk/proto"
 )
@@ -53,14 +56,33 @@ func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*pro
 	if err != nil {
 		return nil, err
 	}
-	return &proto.Empty{}, s.impl.Write(ctx, r)
+	if err := s.impl.Write(ctx, r); err != nil {
+		return nil, err
+	}
+	if rep, ok := s.impl.(StatsReporter); ok {
+		// In the answer's trailer, so the protocol's messages stay as
+		// they are and older daemons ignore it.
+		if b, err := gproto.Marshal(StatsToProto(rep.Stats())); err == nil {
+			grpc.SetTrailer(ctx, metadata.Pairs(statsTrailer, string(b)))
+		}
+	}
+	return &proto.Empty{}, nil
 }
+
+// statsTrailer is the gRPC trailer of a Write's answer carrying the
+// output's own stats (a StatsReporter's), as a binary proto.Stats.
+const statsTrailer = "statsherd-output-stats-bin"
 
 func (s *outputServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty, error) {
 	return &proto.Empty{}, s.impl.Close(ctx)
 }
 
-type outputClient struct{ c proto.OutputClient }
+type outputClient struct {
+	c proto.OutputClient
+
+	mu    sync.Mutex
+	stats Stats // as of the last Write
+}
 
 func (c *outputClient) Describe(ctx context.Context) (Info, error) {
 	p, err := c.c.Describe(ctx, &proto.Empty{})
@@ -76,8 +98,26 @@ func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
 }
 
 func (c *outputClient) Write(ctx context.Context, r Round) error {
-	_, err := c.c.Write(ctx, roundToProto(r))
+	var md metadata.MD
+	_, err := c.c.Write(ctx, roundToProto(r), grpc.Trailer(&md))
+	if v := md.Get(statsTrailer); len(v) == 1 {
+		var p proto.Stats
+		if gproto.Unmarshal([]byte(v[0]), &p) == nil {
+			st, _ := StatsFromProto(&p) // bad names are dropped
+			c.mu.Lock()
+			c.stats = st
+			c.mu.Unlock()
+		}
+	}
 	return rpcError(err)
+}
+
+// Stats returns the stats the plugin sent with its last Write, if it is a
+// StatsReporter; none otherwise.
+func (c *outputClient) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
 }
 
 func (c *outputClient) Close(ctx context.Context) error {
@@ -87,5 +127,6 @@ func (c *outputClient) Close(ctx context.Context) error {
 
 var (
 	_ Output            = (*outputClient)(nil)
+	_ StatsReporter     = (*outputClient)(nil)
 	_ plugin.GRPCPlugin = (*OutputPlugin)(nil)
 )

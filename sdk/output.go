@@ -37,3 +37,14 @@ type Output interface {
 	Write(ctx context.Context, round Round) error
 	Close(ctx context.Context) error
 }
+
+// StatsReporter is an optional interface of an Output: the stats it keeps
+// about itself (a queue's depth, requests sent, samples dropped, …).
+// Stats is called after each Write and returns at once (no IO); the
+// stats travel back with the Write's answer, and the gatherer reports
+// them among its own, as statsherd.output.NAME.STAT, and on its status
+// page. Names follow the usual rules; counters count since the output
+// started.
+type StatsReporter interface {
+	Stats() Stats
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/statsherd/statsherd/munin"
 	"github.com/statsherd/statsherd/outputs/prometheus"
+	"github.com/statsherd/statsherd/outputs/remote_write"
 	"github.com/statsherd/statsherd/outputs/stdout"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -12,8 +13,9 @@ import (
 // outputs lists the built-in outputs, by the name used in HCL.
 func outputs() map[string]func(hclog.Logger) sdk.Output {
 	return map[string]func(hclog.Logger) sdk.Output{
-		"munin":         munin.New,
-		prometheus.Name: prometheus.New,
-		stdout.Name:     stdout.New,
+		"munin":           munin.New,
+		prometheus.Name:   prometheus.New,
+		remote_write.Name: remote_write.New,
+		stdout.Name:       stdout.New,
 	}
 }

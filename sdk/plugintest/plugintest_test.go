@@ -95,3 +95,52 @@ func TestOutputOverGRPC(t *testing.T) {
 		t.Errorf("output got %+v", impl.rounds)
 	}
 }
+
+// reportingOutput is an output that reports stats of its own.
+type reportingOutput struct {
+	fakeOutput
+	writes int64
+}
+
+func (o *reportingOutput) Write(ctx context.Context, r sdk.Round) error {
+	o.writes++
+	return o.fakeOutput.Write(ctx, r)
+}
+
+func (o *reportingOutput) Stats() sdk.Stats {
+	st := sdk.NewStats()
+	st.Counters["writes"] = o.writes
+	st.Stats["queue.depth"] = sdk.Float(1.5)
+	st.Stats["bad name"] = sdk.Int(1) // dropped on the way
+	return st
+}
+
+// TestOutputStatsOverGRPC: an sdk.StatsReporter's stats come back with
+// each Write's answer; an output that reports none gives none.
+func TestOutputStatsOverGRPC(t *testing.T) {
+	out := plugintest.Output(t, &reportingOutput{})
+	rep, ok := out.(sdk.StatsReporter)
+	if !ok {
+		t.Fatal("the gRPC client of an output is no StatsReporter")
+	}
+	if st := rep.Stats(); st.Len() != 0 {
+		t.Errorf("stats before any write: %v", st)
+	}
+	for i := 0; i < 2; i++ {
+		if err := out.Write(context.Background(), sdk.Round{Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := rep.Stats()
+	if st.Counters["writes"] != 2 || st.Stats["queue.depth"] != sdk.Float(1.5) || st.Len() != 2 {
+		t.Errorf("stats %v: want writes 2, queue.depth 1.5, the bad name dropped", st)
+	}
+
+	plain := plugintest.Output(t, &fakeOutput{})
+	if err := plain.Write(context.Background(), sdk.Round{Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if st := plain.(sdk.StatsReporter).Stats(); st.Len() != 0 {
+		t.Errorf("an output without stats reported %v", st)
+	}
+}

@@ -1,0 +1,204 @@
+package remote_write
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/golang/snappy"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/statsherd/statsherd/outputs/internal/promname"
+	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// The remote write 1.0 request (prometheus/prompb, remote.proto and
+// types.proto) is four small messages:
+//
+//	WriteRequest { repeated TimeSeries timeseries = 1; }
+//	TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; }
+//	Label        { string name = 1; string value = 2; }
+//	Sample       { double value = 1; int64 timestamp = 2; }
+//
+// They are written here with the protobuf module's wire primitives
+// (protowire) rather than generated types: prompb lives in the
+// prometheus/prometheus module (hundreds of modules in go.sum, gogo
+// protobuf), protoc is not part of this project's build, and a round of a
+// million samples is written straight into one reused buffer instead of a
+// million allocated messages. The tests check the bytes with real
+// receivers (VictoriaMetrics, Prometheus).
+const (
+	fieldTimeseries = 1
+	fieldLabels     = 1
+	fieldSamples    = 2
+	fieldName       = 1
+	fieldValue      = 2
+	fieldSampleVal  = 1
+	fieldSampleTS   = 2
+)
+
+const nameLabel = "__name__"
+
+// encoder turns rounds into queue records: batches of at most batch
+// samples, each a snappy-compressed WriteRequest.
+type encoder struct {
+	prefix string
+	batch  int
+	// static are the extra labels of every series, sorted by name.
+	static [][2]string
+	names  map[string]string // statsherd name (counters with _total) → metric name
+
+	raw  []byte // the WriteRequest being built
+	n    int    // samples in raw
+	comp []byte
+	recs []queue.Record
+	pre  []byte // a node's labels that sort before __name__, encoded
+	post []byte // and after
+}
+
+func newEncoder(prefix string, batch int, static map[string]string) *encoder {
+	e := &encoder{prefix: prefix, batch: max(batch, 1), names: map[string]string{}}
+	for k, v := range static {
+		e.static = append(e.static, [2]string{k, v})
+	}
+	slices.SortFunc(e.static, func(a, b [2]string) int {
+		switch {
+		case a[0] < b[0]:
+			return -1
+		case a[0] > b[0]:
+			return 1
+		}
+		return 0
+	})
+	return e
+}
+
+// encode returns the round's records (valid until the next call), with
+// the number of samples in them.
+func (e *encoder) encode(r sdk.Round, now time.Time) ([]queue.Record, int) {
+	ts := r.Time
+	if ts.IsZero() {
+		ts = now
+	}
+	ms := ts.UnixMilli()
+	e.recs = e.recs[:0]
+	e.raw, e.n = e.raw[:0], 0
+	total := 0
+	for _, n := range r.Nodes {
+		e.nodeLabels(n)
+		seen := n.Timestamp
+		if seen.IsZero() || seen.Unix() <= 0 {
+			seen = ts
+		}
+		e.series(e.name(promname.LastSeen, false), float64(seen.UnixNano())/1e9, ms)
+		total++
+		for name, v := range n.Stats.Counters {
+			e.series(e.name(name, true), float64(v), ms)
+			total++
+		}
+		for name, v := range n.Stats.Stats {
+			f, ok := v.Float64()
+			if !ok {
+				continue // unknown: no sample, as in the prometheus output
+			}
+			e.series(e.name(name, false), f, ms)
+			total++
+		}
+	}
+	e.flush(ms)
+	for i := range e.recs {
+		e.recs[i].Index, e.recs[i].Count = uint32(i), uint32(len(e.recs))
+	}
+	return e.recs, total
+}
+
+// name returns the metric name of a statsherd name, cached.
+func (e *encoder) name(name string, counter bool) string {
+	key := name
+	if counter {
+		key = name + promname.CounterSuffix
+	}
+	if m, ok := e.names[key]; ok {
+		return m
+	}
+	m := promname.Metric(e.prefix, key)
+	e.names[key] = m
+	return m
+}
+
+// nodeLabels encodes the labels of n's series other than __name__: node,
+// nickname and the static labels, split around where __name__ sorts.
+func (e *encoder) nodeLabels(n sdk.NodeSample) {
+	e.pre, e.post = e.pre[:0], e.post[:0]
+	labels := make([][2]string, 0, len(e.static)+2)
+	labels = append(labels, [2]string{promname.LabelNickname, n.Nickname}, [2]string{promname.LabelNode, n.ID})
+	labels = append(labels, e.static...)
+	slices.SortFunc(labels, func(a, b [2]string) int {
+		switch {
+		case a[0] < b[0]:
+			return -1
+		case a[0] > b[0]:
+			return 1
+		}
+		return 0
+	})
+	for _, l := range labels {
+		if l[0] < nameLabel {
+			e.pre = appendLabel(e.pre, l[0], l[1])
+		} else {
+			e.post = appendLabel(e.post, l[0], l[1])
+		}
+	}
+}
+
+// series appends one TimeSeries of one sample.
+func (e *encoder) series(name string, v float64, ms int64) {
+	sample := protowire.SizeTag(fieldSampleVal) + 8 + protowire.SizeTag(fieldSampleTS) + protowire.SizeVarint(uint64(ms))
+	nameLen := labelSize(nameLabel, name)
+	size := len(e.pre) + protowire.SizeTag(fieldLabels) + protowire.SizeBytes(nameLen) + len(e.post) +
+		protowire.SizeTag(fieldSamples) + protowire.SizeBytes(sample)
+	b := protowire.AppendTag(e.raw, fieldTimeseries, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	b = append(b, e.pre...)
+	b = appendLabel(b, nameLabel, name)
+	b = append(b, e.post...)
+	b = protowire.AppendTag(b, fieldSamples, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(sample))
+	b = protowire.AppendTag(b, fieldSampleVal, protowire.Fixed64Type)
+	b = protowire.AppendFixed64(b, math.Float64bits(v))
+	b = protowire.AppendTag(b, fieldSampleTS, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(ms))
+	e.raw = b
+	e.n++
+	if e.n >= e.batch {
+		e.flush(ms)
+	}
+}
+
+// flush compresses the request built so far into a record.
+func (e *encoder) flush(ms int64) {
+	if e.n == 0 {
+		return
+	}
+	e.comp = snappy.Encode(e.comp[:cap(e.comp)], e.raw)
+	body := make([]byte, len(e.comp))
+	copy(body, e.comp)
+	e.recs = append(e.recs, queue.Record{Round: ms, Samples: uint32(e.n), Body: body})
+	e.raw, e.n = e.raw[:0], 0
+}
+
+func labelSize(name, value string) int {
+	return protowire.SizeTag(fieldName) + protowire.SizeBytes(len(name)) +
+		protowire.SizeTag(fieldValue) + protowire.SizeBytes(len(value))
+}
+
+// appendLabel appends one Label field of a TimeSeries.
+func appendLabel(b []byte, name, value string) []byte {
+	b = protowire.AppendTag(b, fieldLabels, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(labelSize(name, value)))
+	b = protowire.AppendTag(b, fieldName, protowire.BytesType)
+	b = protowire.AppendString(b, name)
+	b = protowire.AppendTag(b, fieldValue, protowire.BytesType)
+	return protowire.AppendString(b, value)
+}

@@ -1,0 +1,771 @@
+// Package queue is remote_write's durable queue: rounds not yet accepted by
+// the receiver, on disk, in order, bounded by a size and an age.
+//
+// The queue is a directory of segment files (00000000000000000001.seg, …),
+// each a run of checksummed records (see record.go), appended to and
+// fsynced before Append returns, and a cursor file naming the first record
+// not yet delivered. A round's records are appended together and never
+// split over two segments. At Open a damaged or torn tail (a kill -9 in the
+// middle of an append) is cut off, down to the last whole round, and the
+// queue goes on from the cursor, so a restart re-sends at most the rounds
+// that were being sent. A lock file keeps a second process out.
+//
+// Bounds: when the segments on disk pass MaxBytes, whole segments are
+// dropped from the oldest; records older than MaxAge are dropped as the
+// reader meets them. Both count the dropped records and samples. Memory
+// use does not grow with the queue: only a few numbers per segment are
+// kept, and one record is read at a time.
+package queue
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// ErrClosed is returned by a closed queue.
+var ErrClosed = errors.New("queue closed")
+
+// Defaults of Options.
+const (
+	DefaultMaxBytes     = 1 << 30
+	DefaultMaxAge       = 24 * time.Hour
+	DefaultSegmentBytes = 32 << 20
+)
+
+// Options configure a queue.
+type Options struct {
+	// Dir holds the queue; it is created if missing.
+	Dir string
+	// MaxBytes bounds the segments on disk (DefaultMaxBytes).
+	MaxBytes int64
+	// MaxAge bounds the age of a round still to send (DefaultMaxAge).
+	MaxAge time.Duration
+	// SegmentBytes is the size past which a new segment is started
+	// (DefaultSegmentBytes, at most MaxBytes/4).
+	SegmentBytes int64
+	// LockWait is how long Open waits for a process that still holds the
+	// queue (one exiting) before it fails (5 s).
+	LockWait time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	Log hclog.Logger
+}
+
+// Pos is a record's place: a segment and a byte offset in it.
+type Pos struct {
+	Seg uint64
+	Off int64
+}
+
+// Less reports whether p comes before o.
+func (p Pos) Less(o Pos) bool { return p.Seg < o.Seg || p.Seg == o.Seg && p.Off < o.Off }
+
+// Entry is a record read from the queue, with its place and the place of
+// the record after it.
+type Entry struct {
+	Record
+	Pos, Next Pos
+}
+
+// segment is what is kept in memory of one segment file.
+type segment struct {
+	seq     uint64
+	size    int64 // bytes of whole rounds: readers stop here
+	records int64 // not yet delivered nor dropped
+	samples int64 // ditto
+}
+
+// Stats describe the queue.
+type Stats struct {
+	// Records and Samples wait to be delivered.
+	Records, Samples int64
+	// Bytes are the segments' size on disk; Segments their number.
+	Bytes    int64
+	Segments int
+	// Oldest is the time of the oldest round waiting (zero if none).
+	Oldest time.Time
+	// DroppedRecords and DroppedSamples were dropped at the bounds (or
+	// found damaged) since Open.
+	DroppedRecords, DroppedSamples int64
+}
+
+// Queue is a durable FIFO of records. Append is called by one writer,
+// Next by one reader; Ack and Stats by anyone.
+type Queue struct {
+	opt  Options
+	log  hclog.Logger
+	lock *os.File
+
+	mu      sync.Mutex
+	segs    []*segment // oldest first; the last is written to
+	w       *os.File   // the last segment, open for appending
+	ack     Pos        // the first record not yet delivered
+	read    Pos        // the reader's next record
+	rf      *os.File   // the reader's segment
+	rfSeq   uint64
+	wake    chan struct{}
+	closed  bool
+	dropRec int64
+	dropSmp int64
+	buf     []byte
+	// Drops are logged as a summary at most once a minute.
+	dropLogged  time.Time
+	dropSegs    int64 // segments dropped since the last log line
+	dropSmpLast int64 // dropSmp at the last log line
+}
+
+const (
+	cursorFile = "cursor"
+	lockFile   = "lock"
+	segSuffix  = ".seg"
+)
+
+// Open opens (or creates) the queue in opt.Dir, recovering from a torn
+// tail, and locks it.
+func Open(opt Options) (*Queue, error) {
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	if opt.MaxAge <= 0 {
+		opt.MaxAge = DefaultMaxAge
+	}
+	if opt.SegmentBytes <= 0 {
+		opt.SegmentBytes = DefaultSegmentBytes
+	}
+	opt.SegmentBytes = max(min(opt.SegmentBytes, opt.MaxBytes/4), 1)
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = hclog.NewNullLogger()
+	}
+	if err := os.MkdirAll(opt.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the queue directory: %w", err)
+	}
+	if opt.LockWait <= 0 {
+		opt.LockWait = 5 * time.Second
+	}
+	lock, err := lockDir(opt.Dir, opt.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{opt: opt, log: opt.Log, lock: lock, wake: make(chan struct{}, 1)}
+	if err := q.load(); err != nil {
+		q.closeFiles()
+		return nil, err
+	}
+	return q, nil
+}
+
+// lockDir takes an exclusive lock on dir/lock, waiting a little for a
+// process that is exiting.
+func lockDir(dir string, wait time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("opening the queue's lock file: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("the queue in %s is in use by another process (%w); give each remote_write output its own dir", dir, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// load reads the segments and the cursor, cutting off damaged tails.
+func (q *Queue) load() error {
+	ents, err := os.ReadDir(q.opt.Dir)
+	if err != nil {
+		return fmt.Errorf("reading the queue directory: %w", err)
+	}
+	var seqs []uint64
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, segSuffix) {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSuffix(name, segSuffix), 10, 64)
+		if err != nil {
+			continue
+		}
+		seqs = append(seqs, n)
+	}
+	slices.Sort(seqs)
+	q.ack = q.readCursor()
+	for _, seq := range seqs {
+		if seq < q.ack.Seg {
+			// Delivered before a crash that came before its removal.
+			os.Remove(q.segPath(seq))
+			continue
+		}
+		s, err := q.scan(seq)
+		if err != nil {
+			return err
+		}
+		q.segs = append(q.segs, s)
+	}
+	if len(q.segs) == 0 {
+		s := &segment{seq: max(q.ack.Seg, 1)}
+		q.segs = append(q.segs, s)
+		q.ack = Pos{Seg: s.seq}
+	}
+	if first := q.segs[0]; q.ack.Seg != first.seq || q.ack.Off > first.size {
+		q.ack = Pos{Seg: first.seq}
+	}
+	// Records before the cursor in the first segment are delivered.
+	if q.ack.Off > 0 {
+		if err := q.forEach(q.segs[0], 0, q.ack.Off, func(r Record) {
+			q.segs[0].records--
+			q.segs[0].samples -= int64(r.Samples)
+		}); err != nil {
+			return err
+		}
+	}
+	last := q.segs[len(q.segs)-1]
+	w, err := os.OpenFile(q.segPath(last.seq), os.O_CREATE|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("opening the queue's segment: %w", err)
+	}
+	if _, err := w.Seek(last.size, io.SeekStart); err != nil {
+		w.Close()
+		return fmt.Errorf("opening the queue's segment: %w", err)
+	}
+	q.w = w
+	q.read = q.ack
+	st := q.statsLocked()
+	q.log.Info("queue opened", "dir", q.opt.Dir, "segments", len(q.segs), "records", st.Records,
+		"samples", st.Samples, "bytes", st.Bytes)
+	return nil
+}
+
+// scan reads a segment's records, counting them, and cuts the file after
+// its last whole round: a torn or damaged tail is removed.
+func (q *Queue) scan(seq uint64) (*segment, error) {
+	path := q.segPath(seq)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening queue segment: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("queue segment: %w", err)
+	}
+	s := &segment{seq: seq}
+	var (
+		off       int64
+		roundRecs int64
+		roundSmp  int64
+		reason    error
+	)
+	h := make([]byte, frameHeader)
+	var buf []byte
+	for off < fi.Size() {
+		if _, err := f.ReadAt(h, off); err != nil {
+			reason = errShort
+			break
+		}
+		n, err := frameLen(h)
+		if err != nil {
+			reason = err
+			break
+		}
+		if cap(buf) < frameHeader+n {
+			buf = make([]byte, frameHeader+n)
+		}
+		buf = buf[:frameHeader+n]
+		if _, err := f.ReadAt(buf, off); err != nil {
+			reason = errShort
+			break
+		}
+		r, size, err := decodeRecord(buf)
+		if err != nil {
+			reason = err
+			break
+		}
+		if r.Index == 0 {
+			roundRecs, roundSmp = 0, 0
+		} else if roundRecs != int64(r.Index) {
+			reason = fmt.Errorf("record %d of a round follows record %d", r.Index, roundRecs-1)
+			break
+		}
+		off += int64(size)
+		roundRecs++
+		roundSmp += int64(r.Samples)
+		if r.Index == r.Count-1 {
+			s.size = off
+			s.records += roundRecs
+			s.samples += roundSmp
+		}
+	}
+	if s.size < fi.Size() {
+		if reason == nil {
+			reason = errors.New("the last round is incomplete")
+		}
+		q.log.Warn("queue segment has a damaged or torn tail; cutting it off",
+			"segment", path, "kept_bytes", s.size, "cut_bytes", fi.Size()-s.size, "reason", reason)
+		if err := os.Truncate(path, s.size); err != nil {
+			return nil, fmt.Errorf("cutting the torn tail of queue segment %s: %w; remove the file if the problem persists", path, err)
+		}
+	}
+	return s, nil
+}
+
+// forEach calls fn for every record of s between offsets from and to.
+func (q *Queue) forEach(s *segment, from, to int64, fn func(Record)) error {
+	f, err := os.Open(q.segPath(s.seq))
+	if err != nil {
+		return fmt.Errorf("opening queue segment: %w", err)
+	}
+	defer f.Close()
+	for off := from; off < to; {
+		r, n, err := readRecord(f, off, &q.buf)
+		if err != nil {
+			return fmt.Errorf("queue segment %s at %d: %w", q.segPath(s.seq), off, err)
+		}
+		fn(r)
+		off += int64(n)
+	}
+	return nil
+}
+
+// readRecord reads the record at off into *buf.
+func readRecord(f *os.File, off int64, buf *[]byte) (Record, int, error) {
+	h := make([]byte, frameHeader)
+	if _, err := f.ReadAt(h, off); err != nil {
+		return Record{}, 0, err
+	}
+	n, err := frameLen(h)
+	if err != nil {
+		return Record{}, 0, err
+	}
+	if cap(*buf) < frameHeader+n {
+		*buf = make([]byte, frameHeader+n)
+	}
+	b := (*buf)[:frameHeader+n]
+	if _, err := f.ReadAt(b, off); err != nil {
+		return Record{}, 0, err
+	}
+	return decodeRecord(b)
+}
+
+func (q *Queue) segPath(seq uint64) string {
+	return filepath.Join(q.opt.Dir, fmt.Sprintf("%020d%s", seq, segSuffix))
+}
+
+// readCursor reads the cursor file; a missing or damaged one means the
+// start of the queue.
+func (q *Queue) readCursor() Pos {
+	b, err := os.ReadFile(filepath.Join(q.opt.Dir, cursorFile))
+	if err != nil || len(b) != 20 {
+		if err == nil || !errors.Is(err, os.ErrNotExist) {
+			q.log.Warn("queue cursor unreadable; sending from the oldest record kept", "error", err, "bytes", len(b))
+		}
+		return Pos{}
+	}
+	if binary.LittleEndian.Uint32(b[16:]) != crc32c(b[:16]) {
+		q.log.Warn("queue cursor damaged; sending from the oldest record kept")
+		return Pos{}
+	}
+	return Pos{Seg: binary.LittleEndian.Uint64(b), Off: int64(binary.LittleEndian.Uint64(b[8:]))}
+}
+
+// writeCursor saves the cursor atomically.
+func (q *Queue) writeCursor(p Pos) error {
+	b := binary.LittleEndian.AppendUint64(nil, p.Seg)
+	b = binary.LittleEndian.AppendUint64(b, uint64(p.Off))
+	b = binary.LittleEndian.AppendUint32(b, crc32c(b))
+	path := filepath.Join(q.opt.Dir, cursorFile)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("writing the queue cursor: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the queue cursor: %w", err)
+	}
+	return nil
+}
+
+// Append appends a whole round's records and syncs them to disk, then
+// drops the oldest segments past MaxBytes. The records must be one round:
+// Index 0…Count-1 in order.
+func (q *Queue) Append(recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	for i, r := range recs {
+		if r.Index != uint32(i) || r.Count != uint32(len(recs)) || len(r.Body) > MaxBody {
+			return fmt.Errorf("record %d: not record %d of a round of %d (or its body is over %d bytes)", i, r.Index, r.Count, MaxBody)
+		}
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	last := q.segs[len(q.segs)-1]
+	if last.size >= q.opt.SegmentBytes {
+		if err := q.rotateLocked(); err != nil {
+			q.mu.Unlock()
+			return err
+		}
+		last = q.segs[len(q.segs)-1]
+	}
+	start := last.size
+	w := q.w
+	q.mu.Unlock()
+
+	// Only this writer moves the end of the last segment, so the write
+	// and fsync need no lock; readers stop at size until it is moved.
+	b := q.buf[:0]
+	var n, samples int64
+	for _, r := range recs {
+		b = appendRecord(b, r)
+		n++
+		samples += int64(r.Samples)
+		if len(b) >= 4<<20 {
+			if _, err := w.Write(b); err != nil {
+				return q.undo(w, start, err)
+			}
+			b = b[:0]
+		}
+	}
+	if _, err := w.Write(b); err != nil {
+		return q.undo(w, start, err)
+	}
+	if cap(b) <= 8<<20 {
+		q.buf = b[:0]
+	} else {
+		q.buf = nil
+	}
+	if err := w.Sync(); err != nil {
+		return q.undo(w, start, err)
+	}
+	end, err := w.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return q.undo(w, start, err)
+	}
+
+	q.mu.Lock()
+	last.size = end
+	last.records += n
+	last.samples += samples
+	q.enforceSizeLocked()
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+// undo cuts a failed append back off the segment.
+func (q *Queue) undo(w *os.File, start int64, err error) error {
+	if terr := w.Truncate(start); terr == nil {
+		w.Seek(start, io.SeekStart)
+	}
+	return fmt.Errorf("appending to the queue: %w", err)
+}
+
+// rotateLocked starts a new segment.
+func (q *Queue) rotateLocked() error {
+	seq := q.segs[len(q.segs)-1].seq + 1
+	w, err := os.OpenFile(q.segPath(seq), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("starting a queue segment: %w", err)
+	}
+	if err := syncDir(q.opt.Dir); err != nil {
+		w.Close()
+		return err
+	}
+	q.w.Close()
+	q.w = w
+	q.segs = append(q.segs, &segment{seq: seq})
+	return nil
+}
+
+// enforceSizeLocked drops the oldest segments while the queue is over
+// MaxBytes (never the one being written).
+func (q *Queue) enforceSizeLocked() {
+	for len(q.segs) > 1 && q.bytesLocked() > q.opt.MaxBytes {
+		q.dropFirstLocked("the queue is over its size bound (max_bytes)")
+	}
+}
+
+func (q *Queue) bytesLocked() int64 {
+	var n int64
+	for _, s := range q.segs {
+		n += s.size
+	}
+	return n
+}
+
+// dropFirstLocked drops the oldest segment with its undelivered records.
+func (q *Queue) dropFirstLocked(why string) {
+	s := q.segs[0]
+	q.segs = q.segs[1:]
+	q.dropRec += s.records
+	q.dropSmp += s.samples
+	q.dropSegs++
+	if now := time.Now(); now.Sub(q.dropLogged) >= time.Minute {
+		q.log.Warn("queue full: dropping the oldest data", "reason", why, "segments", q.dropSegs,
+			"samples", q.dropSmp-q.dropSmpLast, "dropped_samples_total", q.dropSmp,
+			"oldest_kept_segment", q.segs[0].seq)
+		q.dropLogged, q.dropSegs, q.dropSmpLast = now, 0, q.dropSmp
+	}
+	os.Remove(q.segPath(s.seq))
+	next := Pos{Seg: q.segs[0].seq}
+	if q.ack.Less(next) {
+		q.ack = next
+		if err := q.writeCursor(q.ack); err != nil {
+			q.log.Error("saving the queue cursor", "error", err)
+		}
+	}
+	if q.read.Less(next) {
+		q.read = next
+	}
+}
+
+// Next returns the next record to send, waiting for one until ctx is done.
+// Records older than MaxAge are dropped (and counted) on the way. Next is
+// called by one reader; the records it returns are delivered once Ack
+// covers them.
+func (q *Queue) Next(ctx context.Context) (Entry, error) {
+	for {
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return Entry{}, ErrClosed
+		}
+		e, ok, err := q.nextLocked()
+		q.mu.Unlock()
+		if err != nil || ok {
+			return e, err
+		}
+		select {
+		case <-ctx.Done():
+			return Entry{}, ctx.Err()
+		case <-q.wake:
+		}
+	}
+}
+
+// nextLocked reads the record at the read position, if there is one.
+func (q *Queue) nextLocked() (Entry, bool, error) {
+	for {
+		if first := q.segs[0].seq; q.read.Seg < first {
+			// Its segment was delivered (read to its end) or dropped.
+			q.read = Pos{Seg: first}
+		}
+		i := q.segIndexLocked(q.read.Seg)
+		if i < 0 {
+			return Entry{}, false, fmt.Errorf("queue read position %v lost", q.read)
+		}
+		s := q.segs[i]
+		if q.read.Off >= s.size {
+			if i == len(q.segs)-1 {
+				return Entry{}, false, nil
+			}
+			q.read = Pos{Seg: q.segs[i+1].seq}
+			continue
+		}
+		if q.rf == nil || q.rfSeq != s.seq {
+			if q.rf != nil {
+				q.rf.Close()
+			}
+			f, err := os.Open(q.segPath(s.seq))
+			if err != nil {
+				return Entry{}, false, fmt.Errorf("opening queue segment: %w", err)
+			}
+			q.rf, q.rfSeq = f, s.seq
+		}
+		var buf []byte // the body is handed out: a fresh buffer
+		r, n, err := readRecord(q.rf, q.read.Off, &buf)
+		if err != nil {
+			// Damaged since it was scanned: skip the rest of the segment.
+			q.log.Error("queue segment damaged; skipping the rest of it", "segment", q.segPath(s.seq), "offset", q.read.Off, "error", err)
+			q.read = Pos{Seg: s.seq, Off: s.size}
+			continue
+		}
+		e := Entry{Record: r, Pos: q.read, Next: Pos{Seg: s.seq, Off: q.read.Off + int64(n)}}
+		q.read = e.Next
+		return e, true, nil
+	}
+}
+
+func (q *Queue) segIndexLocked(seq uint64) int {
+	for i, s := range q.segs {
+		if s.seq == seq {
+			return i
+		}
+	}
+	return -1
+}
+
+// Expired reports whether a record of this round is past MaxAge.
+func (q *Queue) Expired(round int64) bool {
+	return q.opt.Now().Sub(time.UnixMilli(round)) > q.opt.MaxAge
+}
+
+// Dropped reports whether the record at p was dropped at the size bound
+// after it was read: its sender should give it up.
+func (q *Queue) Dropped(p Pos) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return p.Less(Pos{Seg: q.segs[0].seq})
+}
+
+// Ack marks the records from the cursor up to next (the Next of a round's
+// last record) as done: delivered, or dropped by the sender and counted
+// there as dropped (dropped > 0 counts them here too). Segments wholly
+// done are removed.
+func (q *Queue) Ack(next Pos, records, samples, dropped, droppedSamples int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.ack.Less(next) {
+		return nil // dropped at the bound meanwhile
+	}
+	if i := q.segIndexLocked(next.Seg); i >= 0 {
+		s := q.segs[i]
+		s.records -= records
+		s.samples -= samples
+	}
+	q.dropRec += dropped
+	q.dropSmp += droppedSamples
+	q.ack = next
+	for len(q.segs) > 1 && (q.segs[0].seq < q.ack.Seg || q.ack.Off >= q.segs[0].size) {
+		s := q.segs[0]
+		q.segs = q.segs[1:]
+		if q.ack.Seg == s.seq {
+			q.ack = Pos{Seg: q.segs[0].seq}
+		}
+		if err := q.writeCursor(q.ack); err != nil {
+			return err
+		}
+		os.Remove(q.segPath(s.seq))
+	}
+	return q.writeCursor(q.ack)
+}
+
+// Stats returns the queue's state.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.statsLocked()
+}
+
+func (q *Queue) statsLocked() Stats {
+	st := Stats{Segments: len(q.segs), DroppedRecords: q.dropRec, DroppedSamples: q.dropSmp}
+	for _, s := range q.segs {
+		st.Records += s.records
+		st.Samples += s.samples
+		st.Bytes += s.size
+	}
+	if st.Records > 0 {
+		st.Oldest = q.oldestLocked()
+	}
+	return st
+}
+
+// oldestLocked reads the round time of the first record not delivered.
+func (q *Queue) oldestLocked() time.Time {
+	p := q.ack
+	for _, s := range q.segs {
+		if s.seq < p.Seg {
+			continue
+		}
+		if p.Seg != s.seq {
+			p = Pos{Seg: s.seq}
+		}
+		if p.Off >= s.size {
+			continue
+		}
+		f, err := os.Open(q.segPath(s.seq))
+		if err != nil {
+			return time.Time{}
+		}
+		h := make([]byte, frameHeader+8)
+		_, err = f.ReadAt(h, p.Off)
+		f.Close()
+		if err != nil {
+			return time.Time{}
+		}
+		return time.UnixMilli(int64(binary.LittleEndian.Uint64(h[frameHeader:])))
+	}
+	return time.Time{}
+}
+
+func (q *Queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close closes the queue; what is in it stays on disk for the next Open.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	q.signal()
+	return q.closeFiles()
+}
+
+func (q *Queue) closeFiles() error {
+	var err error
+	if q.w != nil {
+		err = q.w.Close()
+	}
+	if q.rf != nil {
+		q.rf.Close()
+	}
+	if q.lock != nil {
+		q.lock.Close() // releases the flock
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing the queue directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing the queue directory: %w", err)
+	}
+	return nil
+}
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

@@ -1,0 +1,237 @@
+// Package remote_write is the remote_write output: it sends every round to
+// a Prometheus remote write receiver (VictoriaMetrics, Prometheus, Mimir,
+// Thanos, Cortex, …) as remote write 1.0 (snappy-compressed protobuf over
+// HTTP POST), each sample stamped with its round's time. Rounds go first
+// to a durable on-disk queue (package queue) under the gatherer's base
+// directory and are sent from there in order, so a receiver that is away,
+// or a gatherer restart, loses nothing within the queue's bounds.
+package remote_write
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/version"
+	"github.com/statsherd/statsherd/outputs/internal/promname"
+	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Name is the output's name in HCL.
+const Name = "remote_write"
+
+// Defaults of the output's attributes.
+const (
+	DefaultDir          = "remote_write"
+	DefaultPrefix       = "statsherd"
+	DefaultBatchSamples = 5000
+	DefaultConcurrency  = 4
+	DefaultTimeout      = 30 * time.Second
+	DefaultMinBackoff   = 500 * time.Millisecond
+	DefaultMaxBackoff   = 30 * time.Second
+	DefaultMaxBytes     = queue.DefaultMaxBytes
+	DefaultMaxAge       = queue.DefaultMaxAge
+)
+
+type settings struct {
+	URL                   string            `json:"url"`
+	Dir                   string            `json:"dir"`
+	Prefix                string            `json:"prefix"`
+	Labels                map[string]string `json:"labels"`
+	QueueMaxBytes         float64           `json:"queue_max_bytes"`
+	QueueMaxAge           time.Duration     `json:"queue_max_age"`
+	BatchSamples          float64           `json:"batch_samples"`
+	Concurrency           int               `json:"-"`
+	ConcurrencyN          float64           `json:"concurrency"`
+	Timeout               time.Duration     `json:"timeout"`
+	MinBackoff            time.Duration     `json:"min_backoff"`
+	MaxBackoff            time.Duration     `json:"max_backoff"`
+	BasicAuthUser         string            `json:"basic_auth_user"`
+	BasicAuthPasswordFile string            `json:"basic_auth_password_file"`
+	BearerTokenFile       string            `json:"bearer_token_file"`
+	TLSCAFile             string            `json:"tls_ca_file"`
+	TLSCertFile           string            `json:"tls_cert_file"`
+	TLSKeyFile            string            `json:"tls_key_file"`
+	TLSServerName         string            `json:"tls_server_name"`
+	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
+}
+
+var schema = sdk.Schema{
+	{Name: "url", Type: sdk.String, Required: true, Description: "the receiver's remote write URL, e.g. http://127.0.0.1:8428/api/v1/write"},
+	{Name: "dir", Type: sdk.String, Default: DefaultDir, Description: "directory of the durable queue; relative to the gatherer's base directory"},
+	{Name: "prefix", Type: sdk.String, Default: DefaultPrefix, Description: "prefix of every metric name"},
+	{Name: "labels", Type: sdk.MapOfString, Default: map[string]string{}, Description: "extra labels of every series, e.g. { gatherer = \"eu-1\" }"},
+	{Name: "queue_max_bytes", Type: sdk.Number, Default: DefaultMaxBytes, Description: "bound of the queue on disk, bytes; past it the oldest rounds are dropped"},
+	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
+	{Name: "batch_samples", Type: sdk.Number, Default: DefaultBatchSamples, Description: "samples per request at most"},
+	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "requests in flight at most"},
+	{Name: "timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of one request"},
+	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before retrying a failed request; doubles each time"},
+	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
+	{Name: "basic_auth_user", Type: sdk.String, Default: "", Description: "user for HTTP basic auth"},
+	{Name: "basic_auth_password_file", Type: sdk.String, Default: "", Description: "file holding the basic auth password"},
+	{Name: "bearer_token_file", Type: sdk.String, Default: "", Description: "file holding a bearer token"},
+	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the receiver with (default: the system's)"},
+	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
+	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
+	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the receiver's certificate against"},
+	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the receiver's certificate (testing only)"},
+}
+
+type output struct {
+	log hclog.Logger
+	now func() time.Time
+
+	cfg    settings
+	q      *queue.Queue
+	enc    *encoder
+	send   *sender
+	c      counters
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	appended int64       // samples queued since start
+	backlog  queue.Stats // the queue as a round arrived, before it was added
+}
+
+// New returns the remote_write output. It does nothing until Configure.
+func New(log hclog.Logger) sdk.Output {
+	return &output{log: log, now: time.Now}
+}
+
+func (o *output) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:        Name,
+		Version:     version.String(),
+		Description: "sends every round to a Prometheus remote write receiver through a durable on-disk queue",
+		Stats:       statInfo,
+		Config:      schema,
+	}, nil
+}
+
+// Configure checks the settings, opens the queue (recovering what an
+// earlier run left in it) and starts sending.
+func (o *output) Configure(_ context.Context, raw sdk.Config) error {
+	if o.q != nil {
+		return errors.New("configured twice")
+	}
+	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
+		BatchSamples: DefaultBatchSamples, ConcurrencyN: DefaultConcurrency, Timeout: DefaultTimeout,
+		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	client, auth, err := httpClient(cfg)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
+	}
+	q, err := queue.Open(queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge,
+		Now: o.now, Log: o.log.Named("queue")})
+	if err != nil {
+		return fmt.Errorf("opening the queue in %s: %w", dir, err)
+	}
+	o.cfg, o.q = cfg, q
+	o.enc = newEncoder(cfg.Prefix, int(cfg.BatchSamples), cfg.Labels)
+	o.send = &sender{log: o.log, q: q, client: client, url: cfg.URL, auth: auth, concurrency: cfg.Concurrency,
+		minBackoff: cfg.MinBackoff, maxBackoff: cfg.MaxBackoff, c: &o.c, logEvery: time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	o.cancel, o.done = cancel, make(chan struct{})
+	go func() {
+		defer close(o.done)
+		o.send.run(ctx)
+	}()
+	o.log.Info("sending rounds", "url", cfg.URL, "queue", dir, "labels", len(cfg.Labels))
+	return nil
+}
+
+// check validates the settings; the messages name the attribute.
+func (c *settings) check() error {
+	if c.URL == "" {
+		return errors.New("url is empty: name the receiver's remote write URL")
+	}
+	if c.Dir == "" {
+		return errors.New("dir is empty: name the queue's directory, e.g. dir = \"remote_write\"")
+	}
+	if c.Prefix != "" && !promname.ValidMetric(c.Prefix) {
+		return fmt.Errorf("prefix %q is not a valid Prometheus metric name", c.Prefix)
+	}
+	for k := range c.Labels {
+		if !promname.ValidLabel(k) {
+			return fmt.Errorf("labels: %q is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", k)
+		}
+		if k == promname.LabelNode || k == promname.LabelNickname {
+			return fmt.Errorf("labels: %q is set by statsherd on every series; choose another name", k)
+		}
+	}
+	if c.QueueMaxBytes < 1<<20 {
+		return fmt.Errorf("queue_max_bytes %v is under 1 MiB (1048576)", c.QueueMaxBytes)
+	}
+	if c.QueueMaxAge <= 0 {
+		return fmt.Errorf("queue_max_age %s is not positive", c.QueueMaxAge)
+	}
+	if c.BatchSamples < 1 || c.BatchSamples > 1e6 {
+		return fmt.Errorf("batch_samples %v is not between 1 and 1000000", c.BatchSamples)
+	}
+	if c.ConcurrencyN < 1 || c.ConcurrencyN > 256 {
+		return fmt.Errorf("concurrency %v is not between 1 and 256", c.ConcurrencyN)
+	}
+	c.Concurrency = int(c.ConcurrencyN)
+	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
+		return fmt.Errorf("timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
+			c.Timeout, c.MinBackoff, c.MaxBackoff)
+	}
+	c.Labels = maps.Clone(c.Labels)
+	return nil
+}
+
+// Write queues the round on disk; it is sent from there. Write returns
+// once the round is synced to disk.
+func (o *output) Write(ctx context.Context, r sdk.Round) error {
+	if o.q == nil {
+		return errors.New("write before configure")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	backlog := o.q.Stats()
+	recs, n := o.enc.encode(r, o.now())
+	if err := o.q.Append(recs); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	o.appended += int64(n)
+	o.backlog = backlog
+	o.mu.Unlock()
+	return nil
+}
+
+// Close stops sending; what is not yet sent stays in the queue for the
+// next start.
+func (o *output) Close(ctx context.Context) error {
+	if o.q == nil {
+		return nil
+	}
+	o.cancel()
+	select {
+	case <-o.done:
+	case <-ctx.Done():
+	}
+	return o.q.Close()
+}
+
+var _ sdk.Output = (*output)(nil)
