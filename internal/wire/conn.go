@@ -75,6 +75,17 @@ func (c *Conn) Send(m *Message) error {
 
 // Recv reads one message.
 func (c *Conn) Recv() (*Message, error) {
+	b, err := c.RecvFrame()
+	if err != nil {
+		return nil, err
+	}
+	return Decode(b)
+}
+
+// RecvFrame reads one frame's payload without decoding it (Decode does),
+// so that a message nobody asked for can be refused undecoded. The
+// payload is valid until the next RecvFrame.
+func (c *Conn) RecvFrame() ([]byte, error) {
 	b, err := ReadFrame(c.nc, c.max, c.rbuf)
 	if err != nil {
 		return nil, err
@@ -84,7 +95,7 @@ func (c *Conn) Recv() (*Message, error) {
 	if cap(b) <= 1<<10 {
 		c.rbuf = b
 	}
-	return Decode(b)
+	return b, nil
 }
 
 // AppendFrame appends the frame of m to b.
