@@ -19,6 +19,7 @@ import (
 )
 
 const gathererUsage = `usage: statsherd gatherer (-basedir DIR | -config FILE)
+       statsherd gatherer nodes|approve ID|revoke ID|rotate-secret (-basedir DIR | -config FILE)
 
 Runs the gatherer: accepts hosts, polls them every poll_interval and hands
 each round to the outputs. With -basedir, DIR/gatherer.hcl is read if it
@@ -39,6 +40,11 @@ flags:
 
 // runGatherer runs the gatherer daemon.
 func runGatherer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if _, ok := gathererControlOps[args[0]]; ok {
+			return runGathererControl(ctx, args[0], args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("statsherd gatherer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {

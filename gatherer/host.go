@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -91,6 +92,25 @@ func (h *host) refuse(reason string) {
 	h.close()
 }
 
+// tellTooLarge refuses an answer over the size quota: the refusal is
+// sent, then the rest of the answer (the host is still writing it) is
+// read and thrown away, within bounds, so that the host's write ends and
+// it reads why, rather than a connection reset.
+func (h *host) tellTooLarge(reason string) {
+	h.closed.Store(true)
+	h.wmu.Lock()
+	nc := h.conn.NetConn()
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	h.conn.Send(wire.NewRefuse(reason))
+	h.wmu.Unlock()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.CopyN(io.Discard, nc, discardLimit)
+	h.close()
+}
+
+// discardLimit bounds what tellTooLarge reads and throws away.
+const discardLimit = 64 << 20
+
 // quotas are the limits on what a host sends, and where refusals are
 // counted.
 type quotas struct {
@@ -115,7 +135,7 @@ func (h *host) read() {
 			if errors.Is(err, wire.ErrTooLarge) {
 				reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
 				h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
-				h.refuse(reason)
+				h.tellTooLarge(reason)
 				err = &errQuota{refTooLarge, reason}
 			}
 			h.err = err

@@ -70,6 +70,9 @@ type registry struct {
 	allow     map[string]bool
 	allowStat time.Time
 	allowErr  error
+	// sources are where enrolled nodes were seen (sourceOf their
+	// address), for the handshake reserve.
+	sources map[string]bool
 }
 
 // loadRegistry reads basedir/nodes.json (none: no nodes yet).
@@ -77,6 +80,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	r := &registry{
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
+		sources: map[string]bool{},
 	}
 	if r.policy == "" {
 		r.policy = config.DefaultEnrolmentPolicy
@@ -91,6 +95,9 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	for _, n := range nodes {
 		n.savedSeen = n.LastSeen
 		r.nodes[n.ID] = n
+		if n.State == StateEnrolled && n.LastAddress != "" {
+			r.sources[sourceOf(n.LastAddress)] = true
+		}
 	}
 	if r.policy == "allowlist" {
 		r.mu.Lock()
@@ -290,6 +297,7 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	}
 	r.nodes[id] = n
 	r.dirty = true
+	r.touch(n, nick, addr, now)
 	if n.State == StatePending {
 		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 	}
@@ -304,10 +312,23 @@ func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
 	if addr != "" && addr != n.LastAddress {
 		n.LastAddress = addr
 	}
+	if addr != "" && n.State == StateEnrolled {
+		if len(r.sources) >= 4*r.maxNodes {
+			r.sources = map[string]bool{} // roaming nodes: start over
+		}
+		r.sources[sourceOf(addr)] = true
+	}
 	n.LastSeen = now
 	if now.Sub(n.savedSeen) >= lastSeenResolution {
 		r.dirty = true
 	}
+}
+
+// knownSource reports whether an enrolled node was seen at src.
+func (r *registry) knownSource(src string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sources[src]
 }
 
 // seen records an answer from node id.

@@ -202,14 +202,17 @@ func newHandshakes(max, perAddr int) *handshakes {
 	return &handshakes{max: max, perAddr: perAddr, byAddr: map[string]int{}}
 }
 
-// acquire takes a slot for src, or says which limit is reached.
-func (h *handshakes) acquire(src string) (ok bool, kind string) {
+// acquire takes a slot for src, or says which limit is reached. A source
+// where an enrolled node was last seen (known) may use a reserve of a
+// quarter more slots when the budget is full, so that a returning host is
+// not locked out by strangers filling the budget from many addresses.
+func (h *handshakes) acquire(src string, known func(string) bool) (ok bool, kind string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.byAddr[src] >= h.perAddr {
 		return false, refPerAddress
 	}
-	if h.n >= h.max {
+	if h.n >= h.max && (h.n >= h.max+max(h.max/4, 1) || known == nil || !known(src)) {
 		return false, refHandshakes
 	}
 	h.n++

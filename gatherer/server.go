@@ -53,7 +53,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 		delay = 0
 		addr := remoteAddr(nc)
 		src := sourceOf(addr)
-		if ok, kind := g.hs.acquire(src); !ok {
+		if ok, kind := g.hs.acquire(src, g.nodes.knownSource); !ok {
 			nc.Close()
 			g.refuse(kind, addr, "", "handshake budget full: "+kind)
 			continue
