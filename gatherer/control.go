@@ -48,8 +48,8 @@ type ControlResponse struct {
 	Offline bool `json:"offline,omitempty"`
 }
 
-// serveControl listens on basedir/control.sock until ctx is done.
-func (g *Gatherer) serveControl(ctx context.Context) (net.Listener, error) {
+// listenControl listens on basedir/control.sock (served by Run).
+func (g *Gatherer) listenControl() (net.Listener, error) {
 	path := filepath.Join(g.cfg.Basedir, ControlSocket)
 	os.Remove(path) // a stale socket of a killed gatherer (we hold the lock)
 	old := syscall.Umask(0o177)
@@ -62,6 +62,11 @@ func (g *Gatherer) serveControl(ctx context.Context) (net.Listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
+	return ln, nil
+}
+
+// serveControl serves the control socket until it is closed.
+func (g *Gatherer) serveControl(ctx context.Context, ln net.Listener) {
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -71,7 +76,6 @@ func (g *Gatherer) serveControl(ctx context.Context) (net.Listener, error) {
 			go g.handleControl(ctx, c)
 		}
 	}()
-	return ln, nil
 }
 
 func (g *Gatherer) handleControl(_ context.Context, c net.Conn) {

@@ -47,6 +47,9 @@ type Gatherer struct {
 	unlock   func()
 	wg       sync.WaitGroup
 
+	control    net.Listener
+	controlErr error
+
 	mu      sync.Mutex
 	hosts   map[string]*host
 	closing bool // set at shutdown: no more hosts are registered
@@ -156,6 +159,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		hosts:    map[string]*host{},
 		start:    time.Now(),
 	}
+	g.control, g.controlErr = g.listenControl()
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
 	if g.quotas.maxStats <= 0 {
 		g.quotas.maxStats = config.DefaultMaxStatsPerNode
@@ -197,9 +201,11 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	if err != nil {
 		g.log.Error("status page not started", "error", err)
 	}
-	control, err := g.serveControl(ctx)
-	if err != nil {
-		g.log.Error("control socket not started", "error", err)
+	control := g.control
+	if control != nil {
+		g.serveControl(ctx, control)
+	} else {
+		g.log.Error("control socket not started", "error", g.controlErr)
 	}
 	bgDone := make(chan struct{})
 	bgCtx, bgStop := context.WithCancel(ctx)

@@ -76,7 +76,6 @@ func (r *refusals) add(kind, addr, nodeID, reason string, n int64) {
 	now := time.Now()
 	src := sourceOf(addr)
 	r.mu.Lock()
-	r.total[kind] += n
 	k := r.kinds[kind]
 	if k == nil {
 		k = &refusalKind{sources: map[string]int64{}}
@@ -100,8 +99,14 @@ func (r *refusals) add(kind, addr, nodeID, reason string, n int64) {
 		default:
 			r.log.Warn("refused peer", args...)
 		}
+		// Counted after it is logged: a refusal that is counted has been
+		// said.
+		r.mu.Lock()
+		r.total[kind] += n
+		r.mu.Unlock()
 		return
 	}
+	r.total[kind] += n
 	k.pending += n
 	if _, ok := k.sources[src]; ok || len(k.sources) < maxSources {
 		k.sources[src] += n

@@ -69,8 +69,8 @@ func (g *Gatherer) accept(ctx context.Context) {
 // refuse counts a refused peer and logs it (or keeps it for the
 // interval's summary).
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
-	g.stats.refused.Add(1)
 	g.refusals.add(kind, addr, nodeID, reason, 1)
+	g.stats.refused.Add(1)
 }
 
 // handle does the handshake of one connection and then serves it until it
