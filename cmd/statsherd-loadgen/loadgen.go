@@ -35,6 +35,9 @@ type options struct {
 	keys                string
 	furlFile, status    string
 	pid                 int
+	attack              string
+	attackFor           time.Duration
+	maxConnections      int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -53,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.furlFile, "furl", "", "use the running gatherer of this furl file instead of starting one")
 	fs.StringVar(&o.status, "status", "", "with -furl: the gatherer's status page URL")
 	fs.IntVar(&o.pid, "pid", 0, "with -furl: the gatherer's process id, for its memory")
+	fs.StringVar(&o.attack, "attack", "", "once the hosts are connected, run an attack and measure before and during: bigkeys, preauth, idle, dupkey, unsolicited, negative")
+	fs.DurationVar(&o.attackFor, "attack-for", 30*time.Second, "how long to measure before and during the attack")
+	fs.IntVar(&o.maxConnections, "max-connections", 0, "the gatherer's listen.max_connections (default: hosts + 1000)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,15 +74,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // target is the gatherer under load.
 type target struct {
-	furl   furl.FURL
-	status string
-	pid    int
-	stop   func()
+	furl    furl.FURL
+	status  string
+	pid     int
+	basedir string
+	stop    func()
 }
 
 func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	var t target
 	var err error
+	logs := &logCounter{}
+	if o.attack == "" {
+		logs.w = stderr
+	}
 	if o.furlFile != "" {
 		t.furl, err = furl.ReadFile(o.furlFile)
 		if err != nil {
@@ -87,7 +98,7 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return errors.New("with -furl, give -status URL")
 		}
 	} else {
-		t, err = startGatherer(ctx, o, stderr)
+		t, err = startGatherer(ctx, o, logs)
 		if err != nil {
 			return err
 		}
@@ -128,6 +139,9 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "hosts: %d connected in %v\n", o.n, time.Since(start).Round(time.Millisecond))
+	if o.attack != "" {
+		return runAttack(ctx, o, t, logs, stdout)
+	}
 
 	fmt.Fprintf(stdout, "%-6s %8s %9s %12s %14s %12s %12s %12s\n", "round", "answers", "failures", "poll_s", "polls+write_s", "rss_MiB", "peak_MiB", "outputs_MiB")
 	var last uint64
@@ -350,18 +364,25 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 		// one instead by writing the stdout output to /dev/null.
 		out = "output \"stdout\" { path = \"/dev/null\" }\n"
 	}
+	level, maxConns, hsTimeout := "warn", o.n+1000, "30s"
+	if o.attack != "" {
+		level, hsTimeout = "info", "10s" // as an operator runs it
+	}
+	if o.maxConnections > 0 {
+		maxConns = o.maxConnections
+	}
 	hcl := fmt.Sprintf(`poll_interval  = %q
 poll_timeout   = %q
 output_timeout = "60s"
-log_level      = "warn"
+log_level      = %q
 listen {
   address         = "127.0.0.1"
   location        = ["127.0.0.1"]
   max_connections = %d
-  handshake_timeout = "30s"
+  handshake_timeout = %q
 }
 status { listen = "127.0.0.1:0" }
-%s`, o.interval.String(), (o.interval * 8 / 10).String(), o.n+1000, out)
+%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, out)
 	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(hcl), 0o644); err != nil {
 		cleanup()
 		return target{}, err
@@ -413,7 +434,7 @@ status { listen = "127.0.0.1:0" }
 		stop()
 		return target{}, errors.New("the gatherer wrote no status.url")
 	}
-	return target{furl: f, status: status, pid: cmd.Process.Pid, stop: stop}, ctx.Err()
+	return target{furl: f, status: status, pid: cmd.Process.Pid, basedir: dir, stop: stop}, ctx.Err()
 }
 
 func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {
