@@ -118,8 +118,12 @@ type quotas struct {
 	refusals *refusals
 }
 
-// errQuota is an answer refused for a quota; the host was told.
-type errQuota struct{ kind, reason string }
+// errQuota is an answer refused for a quota; told says the host was told
+// already (and the connection is being closed).
+type errQuota struct {
+	kind, reason string
+	told         bool
+}
 
 func (e *errQuota) Error() string { return e.reason }
 
@@ -135,8 +139,14 @@ func (h *host) read() {
 			if errors.Is(err, wire.ErrTooLarge) {
 				reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
 				h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
+				q := &errQuota{kind: refTooLarge, reason: reason, told: true}
+				// The round goes on at once, while the rest is drained.
+				select {
+				case h.answers <- reply{id: h.pending.Load(), err: q}:
+				default:
+				}
 				h.tellTooLarge(reason)
-				err = &errQuota{refTooLarge, reason}
+				err = q
 			}
 			h.err = err
 			h.close()
@@ -166,7 +176,7 @@ func (h *host) read() {
 		if n := statCount(a.Stats); a.Error == "" && n > h.q.maxStats {
 			reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", n, h.q.maxStats)
 			h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)
-			r.err = &errQuota{refTooManyStats, reason}
+			r.err = &errQuota{kind: refTooManyStats, reason: reason}
 		} else if a.Error != "" {
 			r.err = errors.New(a.Error)
 		} else {

@@ -61,12 +61,18 @@ func (g *Gatherer) round(ctx context.Context) {
 				// (and counted, and its last good sample stays).
 				var q *errQuota
 				switch {
+				case errors.As(err, &q) && q.told:
+					h.closed.Store(true) // its reader closes it
 				case errors.As(err, &q):
 					h.refuse(q.reason)
 				case !errors.Is(err, errDropped):
 					g.refusals.add(refPollFailed, h.addr, h.id, err.Error(), 1)
 				}
-				g.drop(h)
+				if q != nil && q.told {
+					g.forgetHost(h)
+				} else {
+					g.drop(h)
+				}
 				return
 			}
 			g.nodes.seen(h.id, r.at)

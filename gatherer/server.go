@@ -276,6 +276,12 @@ func (g *Gatherer) register(h *host) bool {
 // round polls it again.
 func (g *Gatherer) drop(h *host) {
 	h.close()
+	g.forgetHost(h)
+}
+
+// forgetHost removes h from the connected hosts (its connection is
+// closing).
+func (g *Gatherer) forgetHost(h *host) {
 	g.mu.Lock()
 	if g.hosts[h.id] == h {
 		delete(g.hosts, h.id)

@@ -193,7 +193,7 @@ func encodedCounters(n int, neg bool) []byte {
 		if neg {
 			v = -9223372036854775808
 		}
-		st.Counters[fmt.Sprintf("attack.counter_%07d", i)] = v
+		st.Counters[fmt.Sprintf("a.c%06d", i)] = v
 	}
 	b, _ := proto.Marshal(sdk.StatsToProto(st))
 	return b
