@@ -23,7 +23,7 @@ const (
 	DefaultRegisterFile  = "register.sock"
 	DefaultPollTimeout   = 5 * time.Second
 	DefaultMinBackoff    = time.Second
-	DefaultMaxBackoff    = 5 * time.Minute
+	DefaultMaxBackoff    = time.Minute
 	DefaultLogLevel      = "info"
 	GathererFurlFileName = "stats_gatherer.furl"
 )

@@ -34,6 +34,10 @@ type host struct {
 	// closed is set as soon as the gatherer closes the connection, so no
 	// round polls it again while its reader winds down.
 	closed atomic.Bool
+	// announced is set when the host's first answer is in and its
+	// connect line logged: a connection that never answers is only
+	// counted, so a flood of them does not flood the log.
+	announced atomic.Bool
 	// pending is the id of the poll awaiting an answer, 0 if none: any
 	// other answer is a protocol violation.
 	pending atomic.Uint64

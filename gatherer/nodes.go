@@ -288,20 +288,18 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	if known >= r.maxNodes {
 		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes, its limit (max_nodes)", known)}
 	}
-	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StateEnrolled}
-	if r.policy == "approve" {
-		if pending >= maxPending {
-			return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
-		}
-		n.State = StatePending
+	if r.policy != "approve" {
+		// Enrolled at its first good answer (seen): a key that only
+		// connects, or only misbehaves, never fills the node list.
+		return admission{ok: true}
 	}
+	if pending >= maxPending {
+		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+	}
+	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
 	r.dirty = true
-	r.touch(n, nick, addr, now)
-	if n.State == StatePending {
-		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
-	}
-	return admission{ok: true}
+	return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 }
 
 // touch records that n was heard from (r.mu held).
@@ -331,13 +329,20 @@ func (r *registry) knownSource(src string) bool {
 	return r.sources[src]
 }
 
-// seen records an answer from node id.
-func (r *registry) seen(id string, now time.Time) {
+// seen records a good answer from node id, admitted by admit: a node new
+// to the list is enrolled now.
+func (r *registry) seen(id, nick, addr string, now time.Time) {
 	r.mu.Lock()
-	if n := r.nodes[id]; n != nil {
-		r.touch(n, "", "", now)
+	defer r.mu.Unlock()
+	n := r.nodes[id]
+	if n == nil {
+		n = &Node{ID: id, Nickname: nick, FirstSeen: now, Changed: now, State: StateEnrolled}
+		r.nodes[id] = n
+		r.dirty = true
 	}
-	r.mu.Unlock()
+	if n.State == StateEnrolled {
+		r.touch(n, nick, addr, now)
+	}
 }
 
 // forget drops the enrolled and pending nodes not heard from for

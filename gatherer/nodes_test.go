@@ -45,18 +45,18 @@ func TestAdmit(t *testing.T) {
 		want     string // "" admitted, else the refusal kind
 		state    string // the node's state after
 	}{
-		{"open, new node with the secret", "open", 10, nil, nodeID('a'), true, "", StateEnrolled},
+		{"open, new node with the secret: enrolled at its first answer", "open", 10, nil, nodeID('a'), true, "", ""},
 		{"open, new node without the secret", "open", 10, nil, nodeID('a'), false, refSecret, ""},
-		{"enrolled node needs no secret", "open", 10, func(r *registry) { r.admit(nodeID('a'), "a", "", true, now) }, nodeID('a'), false, "", StateEnrolled},
+		{"enrolled node needs no secret", "open", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now) }, nodeID('a'), false, "", StateEnrolled},
 		{"revoked node refused, even with the secret", "open", 10, func(r *registry) { r.setState(nodeID('a'), StateRevoked, now) }, nodeID('a'), true, refRevoked, StateRevoked},
-		{"too many nodes", "open", 1, func(r *registry) { r.admit(nodeID('b'), "b", "", true, now) }, nodeID('a'), true, refTooManyNodes, ""},
-		{"revoked nodes do not count", "open", 1, func(r *registry) { r.setState(nodeID('b'), StateRevoked, now) }, nodeID('a'), true, "", StateEnrolled},
+		{"too many nodes", "open", 1, func(r *registry) { r.seen(nodeID('b'), "b", "", now) }, nodeID('a'), true, refTooManyNodes, ""},
+		{"revoked nodes do not count", "open", 1, func(r *registry) { r.setState(nodeID('b'), StateRevoked, now) }, nodeID('a'), true, "", ""},
 		{"approve: new node waits", "approve", 10, nil, nodeID('a'), true, refPending, StatePending},
 		{"approve: approved node admitted", "approve", 10, func(r *registry) {
 			r.admit(nodeID('a'), "a", "", true, now)
 			r.setState(nodeID('a'), StateEnrolled, now)
 		}, nodeID('a'), false, "", StateEnrolled},
-		{"allowlist: listed", "allowlist", 10, nil, nodeID('a'), true, "", StateEnrolled},
+		{"allowlist: listed", "allowlist", 10, nil, nodeID('a'), true, "", ""},
 		{"allowlist: listed needs the secret to enrol", "allowlist", 10, nil, nodeID('a'), false, refSecret, ""},
 		{"allowlist: not listed", "allowlist", 10, nil, nodeID('b'), true, refNotAllowed, ""},
 	}
@@ -86,9 +86,9 @@ func TestRegistryPersistsAndForgets(t *testing.T) {
 	t.Parallel()
 	r, cfg := testRegistry(t, "open", 10)
 	old := time.Now().Add(-8 * 24 * time.Hour)
-	r.admit(nodeID('a'), "gone", "192.0.2.1:1", true, old)
-	r.admit(nodeID('b'), "here", "192.0.2.2:1", true, time.Now())
-	r.admit(nodeID('c'), "connected", "192.0.2.3:1", true, old)
+	r.seen(nodeID('a'), "gone", "192.0.2.1:1", old)
+	r.seen(nodeID('b'), "here", "192.0.2.2:1", time.Now())
+	r.seen(nodeID('c'), "connected", "192.0.2.3:1", old)
 	r.setState(nodeID('d'), StateRevoked, old)
 	if err := r.save(); err != nil {
 		t.Fatal(err)

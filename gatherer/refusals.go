@@ -33,13 +33,14 @@ const (
 	refNegative       = "negative_counters" // counters dropped, not a refused peer
 	refInvalidNames   = "invalid_names"     // stats with invalid names dropped
 	refPollFailed     = "poll_failed"       // a host dropped at a poll (counted in poll_failures)
+	refNoAnswer       = "closed_before_answer"
 	refOther          = "other"
 	refusalLogPeriod0 = 10 * time.Second // the shortest log interval
 )
 
 // refusalKinds are the kinds, in the order they are reported.
 var refusalKinds = []string{refTLS, refStalled, refBadHello, refSecret, refTooMany, refHandshakes, refPerAddress,
-	refRevoked, refPending, refNotAllowed, refTooManyNodes, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refOther}
+	refRevoked, refPending, refNotAllowed, refTooManyNodes, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refNoAnswer, refOther}
 
 // refusals counts refusals by kind and logs them at most once per interval
 // per kind: the first of an interval at once (with its address and reason),
@@ -96,6 +97,8 @@ func (r *refusals) add(kind, addr, nodeID, reason string, n int64) {
 			r.log.Warn("closed connection: protocol violation", args...)
 		case refPollFailed:
 			r.log.Warn("poll failed, dropping host", args...)
+		case refNoAnswer:
+			r.log.Info("disconnect before the first answer", args...)
 		default:
 			r.log.Warn("refused peer", args...)
 		}

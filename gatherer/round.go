@@ -75,7 +75,10 @@ func (g *Gatherer) round(ctx context.Context) {
 				}
 				return
 			}
-			g.nodes.seen(h.id, r.at)
+			g.nodes.seen(h.id, h.nickname, h.addr, r.at)
+			if h.announced.CompareAndSwap(false, true) {
+				h.log.Info("connect", "address", h.addr)
+			}
 			samples[i] = sdk.NodeSample{ID: h.id, Nickname: h.nickname, Timestamp: r.at, Stats: r.stats}
 			ok[i] = true
 		}()

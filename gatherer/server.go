@@ -268,7 +268,7 @@ func (g *Gatherer) register(h *host) bool {
 	g.hosts[h.id] = h
 	g.mu.Unlock()
 	g.stats.connects.Add(1)
-	h.log.Info("connect", "address", h.addr)
+	h.log.Debug("welcomed", "address", h.addr)
 	return true
 }
 
@@ -299,6 +299,15 @@ func (g *Gatherer) unregister(h *host) {
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)
+	}
+	if !h.announced.Load() {
+		// Never answered: counted and summarised, not a line each.
+		reason := "connection closed before its first answer"
+		if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
+			reason += ": " + h.err.Error()
+		}
+		g.refusals.add(refNoAnswer, h.addr, h.id, reason, 1)
+		return
 	}
 	h.log.Info("disconnect", args...)
 }
