@@ -341,14 +341,18 @@ func (a *attackEnv) honestJoin(ctx context.Context) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		var connected time.Duration
 		for polled.Load() == 0 {
 			if a.stopped() {
-				a.note("a new honest host was NOT polled during the attack (%v); last error: %s", time.Since(start).Round(time.Millisecond), l.Status().LastError)
+				a.note("a new honest host was NOT polled during the attack (%v; connected after %v); last error: %s", time.Since(start).Round(time.Millisecond), connected, l.Status().LastError)
 				return
+			}
+			if connected == 0 && l.Status().Connected {
+				connected = time.Since(start).Round(time.Millisecond)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		a.note("a new honest host was polled %v after it started", time.Since(start).Round(time.Millisecond))
+		a.note("a new honest host was welcomed %v and polled %v after it started (the next round)", connected, time.Since(start).Round(time.Millisecond))
 	}()
 }
 
