@@ -38,6 +38,7 @@ type options struct {
 	attack              string
 	attackFor           time.Duration
 	maxConnections      int
+	gathererLog         string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -59,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.attack, "attack", "", "once the hosts are connected, run an attack and measure before and during: bigkeys, preauth, idle, dupkey, unsolicited, negative")
 	fs.DurationVar(&o.attackFor, "attack-for", 30*time.Second, "how long to measure before and during the attack")
 	fs.IntVar(&o.maxConnections, "max-connections", 0, "the gatherer's listen.max_connections (default: hosts + 1000)")
+	fs.StringVar(&o.gathererLog, "gatherer-log", "", "write the gatherer's log to this file (default: stderr, or nowhere with -attack)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -87,6 +89,14 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	logs := &logCounter{}
 	if o.attack == "" {
 		logs.w = stderr
+	}
+	if o.gathererLog != "" {
+		f, err := os.Create(o.gathererLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logs.w = f
 	}
 	if o.furlFile != "" {
 		t.furl, err = furl.ReadFile(o.furlFile)
