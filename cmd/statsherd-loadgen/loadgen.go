@@ -381,6 +381,13 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 	if o.maxConnections > 0 {
 		maxConns = o.maxConnections
 	}
+	// All simulated hosts come from 127.0.0.1: let them handshake at
+	// once, as hosts from many addresses would (not under -attack, which
+	// measures the defaults).
+	limits := "limits {\n  max_handshakes             = 1000\n  max_handshakes_per_address = 1000\n}\n"
+	if o.attack != "" {
+		limits = ""
+	}
 	hcl := fmt.Sprintf(`poll_interval  = %q
 poll_timeout   = %q
 output_timeout = "60s"
@@ -392,7 +399,7 @@ listen {
   handshake_timeout = %q
 }
 status { listen = "127.0.0.1:0" }
-%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, out)
+%s%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, limits, out)
 	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(hcl), 0o644); err != nil {
 		cleanup()
 		return target{}, err
