@@ -175,6 +175,7 @@ func TestE2EQuotaAttack(t *testing.T) {
 		t.Fatalf("attack sizes %d and %d bytes: want one over and one under the 4 MiB quota", len(big), len(many))
 	}
 	logBefore := len(logs())
+	attackStart := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var toldBig, toldMany atomic.Value
@@ -194,6 +195,7 @@ func TestE2EQuotaAttack(t *testing.T) {
 	start := g.statusJSON().LastRound.WrittenSeq
 	waitFor(t, "five rounds under attack", logs, func() bool { return g.statusJSON().LastRound.WrittenSeq >= start+5 })
 	attackLog := logs()[logBefore:]
+	elapsed := time.Since(attackStart)
 
 	for told, want := range map[*atomic.Value]string{&toldBig: "max_message_size", &toldMany: "over this gatherer's quota of 20000 per node"} {
 		if s, _ := told.Load().(string); !strings.Contains(s, want) {
@@ -226,10 +228,22 @@ func TestE2EQuotaAttack(t *testing.T) {
 			t.Errorf("honest host %s was dropped during the attack:\n%s", id, attackLog)
 		}
 	}
-	// Twenty attackers re-enrolling every round: a bounded log, one line
-	// per kind and interval plus their connect/disconnect lines.
-	if n := strings.Count(attackLog, "refused peer"); n > 8 {
-		t.Errorf("%d refusal lines during the attack, want at most 8 (one per kind and 10 s):\n%s", n, attackLog)
+	// Twenty attackers re-enrolling every round: a bounded log, at most
+	// one line per kind and 10 s interval (the kinds depend on how loaded
+	// the machine is: stalled handshakes, polls timing out, ...).
+	kinds := map[string]bool{}
+	lines := 0
+	for _, line := range strings.Split(attackLog, "\n") {
+		if i := strings.Index(line, " kind="); i >= 0 {
+			kinds[strings.Fields(line[i:])[0]] = true
+			lines++
+		}
+	}
+	if bound := len(kinds) * (int(elapsed/(10*time.Second)) + 2); lines > bound || !kinds["kind=answer_too_large"] || !kinds["kind=too_many_stats"] {
+		t.Errorf("%d refusal lines of %d kinds in %v, want at most %d (one per kind and 10 s), answer_too_large and too_many_stats among them:\n%s", lines, len(kinds), elapsed, bound, attackLog)
+	}
+	if len(attackLog) > 32<<10 {
+		t.Errorf("%d log bytes during the attack", len(attackLog))
 	}
 }
 
@@ -532,7 +546,8 @@ func TestE2EProtocolDiscipline(t *testing.T) {
 			t.Error("connection stayed open")
 		}
 		waitFor(t, "counted", logs, func() bool { return g.statusJSON().RefusedByKind["unsolicited_answer"] >= 1 })
-		waitFor(t, "logged", logs, func() bool { return strings.Contains(logs(), "answer sent while no poll was in flight") })
+		// "no poll in flight", or "wrong id" if a round's poll crossed it.
+		waitFor(t, "logged", logs, func() bool { return hasLine(logs(), "protocol violation", "kind=unsolicited_answer", "node="+p.id.ID) })
 	})
 	t.Run("wrong id", func(t *testing.T) {
 		p, m, err := hello(t, f.Hints[0], nil, f.Secret)

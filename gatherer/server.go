@@ -188,7 +188,7 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	}
 	if err := c.Send(wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds())); err != nil {
 		<-g.connSem
-		return nil, &refusal{refOther, nodeID, "sending welcome: " + err.Error()}
+		return nil, &refusal{refOther, nodeID, err.Error()}
 	}
 	if !stop() {
 		<-g.connSem
