@@ -60,8 +60,8 @@ type Gatherer struct {
 	start   time.Time
 }
 
-// background saves the node list when it changed (at most once a
-// second), forgets nodes unseen for forget_after, and logs the refusal
+// background saves the node list when a state changed (within a second;
+// last_seen alone at most once a minute), forgets nodes unseen for forget_after, and logs the refusal
 // summaries, until ctx is done.
 func (g *Gatherer) background(ctx context.Context) {
 	t := time.NewTicker(time.Second)
@@ -80,7 +80,7 @@ func (g *Gatherer) background(ctx context.Context) {
 					g.log.Info("forgetting node", "node", n.ID, "nickname", n.Nickname, "state", n.State, "last_seen", n.LastSeen)
 				}
 			}
-			if err := g.nodes.save(); err != nil {
+			if err := g.nodes.saveIf(false); err != nil {
 				if !saveFailing {
 					g.log.Error("saving the node list (retried every second)", "error", err)
 				}

@@ -64,12 +64,16 @@ type registry struct {
 	maxNodes    int
 	forgetAfter time.Duration
 
-	mu        sync.Mutex
-	nodes     map[string]*Node
-	dirty     bool
-	allow     map[string]bool
-	allowStat time.Time
-	allowErr  error
+	mu    sync.Mutex
+	nodes map[string]*Node
+	// dirty: the list changed since it was saved; urgent: a state
+	// changed (saved within a second), not just a last_seen (saved at
+	// most once a minute, so a big fleet does not rewrite it every second).
+	dirty, urgent bool
+	lastSave      time.Time
+	allow         map[string]bool
+	allowStat     time.Time
+	allowErr      error
 	// sources are where enrolled nodes were seen (sourceOf their
 	// address), for the handshake reserve.
 	sources map[string]bool
@@ -155,12 +159,17 @@ func validNodeID(s string) bool {
 }
 
 // save writes the node list if it changed.
-func (r *registry) save() error {
+func (r *registry) save() error { return r.saveIf(true) }
+
+// saveIf writes the node list if a state changed, or if anything changed
+// and (lazy is true or) a minute has passed since the last save.
+func (r *registry) saveIf(always bool) error {
 	r.mu.Lock()
-	if !r.dirty {
+	if !r.dirty || !(always || r.urgent || time.Since(r.lastSave) >= time.Minute) {
 		r.mu.Unlock()
 		return nil
 	}
+	r.urgent, r.lastSave = false, time.Now()
 	f := nodesFileJSON{Version: 1, Nodes: make([]*Node, 0, len(r.nodes))}
 	for _, n := range r.nodes {
 		c := *n
@@ -177,7 +186,7 @@ func (r *registry) save() error {
 	}
 	if err := writeFileAtomic(r.path, append(b, '\n'), 0o600); err != nil {
 		r.mu.Lock()
-		r.dirty = true
+		r.dirty, r.urgent = true, true
 		r.mu.Unlock()
 		return err
 	}
@@ -298,7 +307,7 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	}
 	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
-	r.dirty = true
+	r.dirty, r.urgent = true, true
 	return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 }
 
@@ -338,7 +347,7 @@ func (r *registry) seen(id, nick, addr string, now time.Time) {
 	if n == nil {
 		n = &Node{ID: id, Nickname: nick, FirstSeen: now, Changed: now, State: StateEnrolled}
 		r.nodes[id] = n
-		r.dirty = true
+		r.dirty, r.urgent = true, true
 	}
 	if n.State == StateEnrolled {
 		r.touch(n, nick, addr, now)
@@ -358,7 +367,7 @@ func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node
 		if n.State != StateRevoked && now.Sub(n.LastSeen) > r.forgetAfter && !connected(id) {
 			delete(r.nodes, id)
 			gone = append(gone, n)
-			r.dirty = true
+			r.dirty, r.urgent = true, true
 		}
 	}
 	return gone
@@ -389,7 +398,7 @@ func (r *registry) setState(id, state string, now time.Time) (Node, error) {
 	}
 	if n.State != state {
 		n.State, n.Changed = state, now
-		r.dirty = true
+		r.dirty, r.urgent = true, true
 	}
 	return *n, nil
 }
