@@ -137,8 +137,19 @@ func (e *errQuota) Error() string { return e.reason }
 // counted, before the message is even decoded when no poll is in flight.
 func (h *host) read() {
 	defer close(h.done)
+	notAsked := errors.New("answer sent while no poll was in flight")
+	inFlight := func(int) error {
+		if h.pending.Load() == 0 {
+			return notAsked
+		}
+		return nil
+	}
 	for {
-		b, err := h.conn.RecvFrame()
+		b, err := h.conn.RecvFrameIf(inFlight)
+		if errors.Is(err, notAsked) {
+			h.violation(notAsked.Error())
+			return
+		}
 		if err != nil {
 			if errors.Is(err, wire.ErrTooLarge) {
 				reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
@@ -158,7 +169,7 @@ func (h *host) read() {
 		}
 		want := h.pending.Load()
 		if want == 0 {
-			h.violation("answer sent while no poll was in flight")
+			h.violation(notAsked.Error())
 			return
 		}
 		m, err := wire.Decode(b)
