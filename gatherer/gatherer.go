@@ -61,8 +61,8 @@ type Gatherer struct {
 }
 
 // background saves the node list when a state changed (within a second;
-// last_seen alone at most once a minute), forgets nodes unseen for forget_after, and logs the refusal
-// summaries, until ctx is done.
+// last_seen alone at most once a minute), forgets nodes unseen for
+// forget_after, and logs the refusal summaries, until ctx is done.
 func (g *Gatherer) background(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
