@@ -140,7 +140,14 @@ func (r *refusals) flush(force bool) {
 	}
 	r.mu.Unlock()
 	for _, l := range lines {
-		r.log.Warn("refused peers (summary)", "kind", l.kind, "count", l.n, "sources", len(l.sources),
+		msg := "refused peers (summary)"
+		switch l.kind {
+		case refNegative, refInvalidNames:
+			msg = "dropped stats (summary)"
+		case refPollFailed, refNoAnswer, refUnsolicited:
+			msg = "dropped hosts (summary)"
+		}
+		r.log.Warn(msg, "kind", l.kind, "count", l.n, "sources", len(l.sources),
 			"top_sources", topSources(l.sources, 5), "example", l.example, "interval", r.interval)
 	}
 }
