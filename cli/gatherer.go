@@ -25,8 +25,10 @@ DIR/gatherer.hcl is read if it exists. The base directory must have been
 made by 'statsherd create-gatherer DIR' (a mistyped path never starts a
 gatherer with a new identity); -create makes the identity there if it has
 none. The furl is written to stats_gatherer.furl in the base directory and
-printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed).`,
-		run: runGatherer,
+printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed).
+The subcommands manage the nodes of a gatherer, running or not.`,
+		run:  runGatherer,
+		subs: gathererControlCommands(),
 	}
 }
 

@@ -23,8 +23,15 @@ const (
 	DefaultOutputTimeout          = 30 * time.Second
 	DefaultOutputQueue            = 2
 	DefaultHandshakeTimeout       = 10 * time.Second
-	DefaultMaxMessageSize         = 16 << 20
+	DefaultMaxMessageSize         = 4 << 20
 	DefaultMaxConnections         = 20000
+	DefaultMaxStatsPerNode        = 20000
+	DefaultMaxNodes               = 20000
+	DefaultForgetAfter            = 7 * 24 * time.Hour
+	DefaultMaxHandshakes          = 256
+	DefaultMaxHandshakesPerAddr   = 16
+	DefaultEnrolmentPolicy        = "open"
+	DefaultAllowlistFile          = "allowlist"
 	DefaultGathererStatusListen   = "127.0.0.1:8128"
 	DefaultGathererOutput         = "munin"
 	maxGathererMaxMessageSize     = 1 << 30
@@ -63,6 +70,41 @@ type Gatherer struct {
 	// Outputs are the output blocks, in file order. Empty means the
 	// built-in munin snapshot writer (DefaultOutputs).
 	Outputs []PluginBlock
+	// Limits bound what peers control.
+	Limits GathererLimits
+	// Enrolment says which nodes are admitted.
+	Enrolment GathererEnrolment
+}
+
+// GathererLimits are the gatherer's quotas: every amount a peer controls
+// is bounded.
+type GathererLimits struct {
+	// MaxStatsPerNode bounds the counters and stats of one answer; an
+	// answer with more is refused (the node keeps its last good sample).
+	MaxStatsPerNode int
+	// MaxNodes bounds the nodes known (enrolled or pending); a new node
+	// beyond it is refused.
+	MaxNodes int
+	// ForgetAfter: a node not heard from for this long is forgotten (it
+	// leaves the node list and the munin snapshot); 0 keeps nodes forever.
+	ForgetAfter time.Duration
+	// MaxHandshakes bounds the connections still in their TLS handshake
+	// or hello, apart from established hosts.
+	MaxHandshakes int
+	// MaxHandshakesPerAddress bounds those from one source address (an
+	// IPv6 source counts by its /64).
+	MaxHandshakesPerAddress int
+}
+
+// GathererEnrolment is how new nodes are admitted.
+type GathererEnrolment struct {
+	// Policy is "open" (anyone with the furl enrols), "approve" (new
+	// nodes wait until an operator approves them) or "allowlist" (only
+	// the node ids in the Allowlist file).
+	Policy string
+	// Allowlist is the file of node ids, one a line ('#' comments), for
+	// the allowlist policy.
+	Allowlist string
 }
 
 // GathererListen are the settings of the gatherer's listener.
@@ -94,9 +136,20 @@ var gathererFileSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "listen"},
 		{Type: "status"},
+		{Type: "limits"},
+		{Type: "enrolment"},
 		{Type: "output", LabelNames: []string{"name"}},
 	},
 }
+
+var gathererLimitsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "max_stats_per_node"}, {Name: "max_nodes"}, {Name: "forget_after"},
+	{Name: "max_handshakes"}, {Name: "max_handshakes_per_address"},
+}}
+
+var gathererEnrolmentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "policy"}, {Name: "allowlist"},
+}}
 
 var gathererListenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "port"}, {Name: "address"}, {Name: "location"},
@@ -120,6 +173,14 @@ func DefaultGatherer(basedir string) *Gatherer {
 			MaxConnections:   DefaultMaxConnections,
 		},
 		StatusListen: DefaultGathererStatusListen,
+		Limits: GathererLimits{
+			MaxStatsPerNode:         DefaultMaxStatsPerNode,
+			MaxNodes:                DefaultMaxNodes,
+			ForgetAfter:             DefaultForgetAfter,
+			MaxHandshakes:           DefaultMaxHandshakes,
+			MaxHandshakesPerAddress: DefaultMaxHandshakesPerAddr,
+		},
+		Enrolment: GathererEnrolment{Policy: DefaultEnrolmentPolicy, Allowlist: filepath.Join(basedir, DefaultAllowlistFile)},
 	}
 }
 
@@ -127,6 +188,9 @@ func DefaultGatherer(basedir string) *Gatherer {
 // munin snapshot writer, writing stats.json in the base directory.
 func (g *Gatherer) DefaultOutputs() ([]PluginBlock, hcl.Diagnostics) {
 	src := fmt.Sprintf("path = %q\n", resolve(g.Basedir, "stats.json"))
+	if g.Limits.ForgetAfter > 0 {
+		src += fmt.Sprintf("forget_after = %q\n", g.Limits.ForgetAfter.String())
+	}
 	f, diags := NewParser().ParseSource([]byte(src), "<default munin output>")
 	if diags.HasErrors() {
 		return nil, diags
@@ -218,27 +282,30 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 		diags = append(diags, intAttr(a, 1, 1000, &g.OutputQueue)...)
 	}
 
-	var listenBlk, statusBlk *hcl.Block
+	seen := map[string]*hcl.Block{}
 	outputs := map[string]hcl.Range{}
+	var enrolmentBlk *hcl.Block
 	for _, blk := range content.Blocks {
 		switch blk.Type {
-		case "listen", "status":
-			prev := &listenBlk
-			if blk.Type == "status" {
-				prev = &statusBlk
-			}
-			if *prev != nil {
+		case "listen", "status", "limits", "enrolment":
+			prev := seen[blk.Type]
+			if prev != nil {
 				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate " + blk.Type + " block",
-					Detail: fmt.Sprintf("A gatherer file has at most one %s block; the first is at %s.", blk.Type, (*prev).DefRange), Subject: blk.DefRange.Ptr()})
+					Detail: fmt.Sprintf("A gatherer file has at most one %s block; the first is at %s.", blk.Type, prev.DefRange), Subject: blk.DefRange.Ptr()})
 				continue
 			}
-			*prev = blk
-			if blk.Type == "listen" {
+			seen[blk.Type] = blk
+			switch blk.Type {
+			case "listen":
 				diags = append(diags, decodeGathererListen(blk, &g.Listen)...)
-			} else {
+			case "status":
 				st := Status{Listen: g.StatusListen}
 				diags = append(diags, decodeStatus(blk, &st)...)
 				g.StatusListen = st.Listen
+			case "limits":
+				diags = append(diags, decodeGathererLimits(blk, &g.Limits)...)
+			case "enrolment":
+				enrolmentBlk = blk
 			}
 		case "output":
 			name := blk.Labels[0]
@@ -256,7 +323,90 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 			g.Outputs = append(g.Outputs, pb)
 		}
 	}
+	// The allowlist is relative to the base directory, known only now.
+	g.Enrolment.Allowlist = filepath.Join(g.Basedir, DefaultAllowlistFile)
+	if enrolmentBlk != nil {
+		diags = append(diags, decodeGathererEnrolment(enrolmentBlk, g.Basedir, &g.Enrolment)...)
+	}
+	for i := range g.Outputs {
+		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], g.Limits.ForgetAfter)
+	}
 	return g, diags
+}
+
+// withForgetAfter gives the built-in munin output the limits'
+// forget_after, unless its block sets its own.
+func withForgetAfter(b PluginBlock, d time.Duration) hcl.Body {
+	if b.Name != DefaultGathererOutput || b.Plugin != "" || d <= 0 || b.Body == nil {
+		return b.Body
+	}
+	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "forget_after"}}})
+	if content != nil {
+		if _, ok := content.Attributes["forget_after"]; ok {
+			return b.Body
+		}
+	}
+	f, diags := NewParser().ParseSource([]byte(fmt.Sprintf("forget_after = %q\n", d.String())), "<limits forget_after>")
+	if diags.HasErrors() {
+		return b.Body
+	}
+	return hcl.MergeBodies([]hcl.Body{b.Body, f.Body})
+}
+
+func decodeGathererLimits(blk *hcl.Block, l *GathererLimits) hcl.Diagnostics {
+	content, diags := blk.Body.Content(gathererLimitsSchema)
+	for _, x := range []struct {
+		name   string
+		lo, hi int
+		dst    *int
+	}{
+		{"max_stats_per_node", 1, 10_000_000, &l.MaxStatsPerNode},
+		{"max_nodes", 1, 10_000_000, &l.MaxNodes},
+		{"max_handshakes", 1, maxGathererConnectionsAllowed, &l.MaxHandshakes},
+		{"max_handshakes_per_address", 1, maxGathererConnectionsAllowed, &l.MaxHandshakesPerAddress},
+	} {
+		if a, ok := content.Attributes[x.name]; ok {
+			diags = append(diags, intAttr(a, x.lo, x.hi, x.dst)...)
+		}
+	}
+	if a, ok := content.Attributes["forget_after"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d != 0 && d < time.Minute {
+				diags = diags.Append(attrError(a, "Invalid forget_after", "forget_after must be at least 1m, or \"0s\" to keep nodes forever."))
+			} else {
+				l.ForgetAfter = d
+			}
+		}
+	}
+	return diags
+}
+
+func decodeGathererEnrolment(blk *hcl.Block, basedir string, e *GathererEnrolment) hcl.Diagnostics {
+	content, diags := blk.Body.Content(gathererEnrolmentSchema)
+	if a, ok := content.Attributes["policy"]; ok {
+		if d := gohclString(a, &e.Policy); d.HasErrors() {
+			diags = append(diags, d...)
+		} else {
+			switch e.Policy {
+			case "open", "approve", "allowlist":
+			default:
+				diags = diags.Append(attrError(a, "Invalid enrolment policy", fmt.Sprintf("%q is not a policy; use open (anyone with the furl), approve (an operator approves each new node) or allowlist (the node ids in the allowlist file).", e.Policy)))
+			}
+		}
+	}
+	if a, ok := content.Attributes["allowlist"]; ok {
+		var s string
+		if d := gohclString(a, &s); d.HasErrors() {
+			diags = append(diags, d...)
+		} else if s == "" {
+			diags = diags.Append(attrError(a, "Empty allowlist", "Give the file of node ids, or leave allowlist out to use the file allowlist in the base directory."))
+		} else {
+			e.Allowlist = resolve(basedir, s)
+		}
+	}
+	return diags
 }
 
 func decodeGathererListen(blk *hcl.Block, l *GathererListen) hcl.Diagnostics {

@@ -25,7 +25,7 @@ const (
 	DefaultStatsdNames   = 100_000
 	DefaultPollTimeout   = 5 * time.Second
 	DefaultMinBackoff    = time.Second
-	DefaultMaxBackoff    = 5 * time.Minute
+	DefaultMaxBackoff    = time.Minute
 	DefaultLogLevel      = "info"
 	GathererFurlFileName = "stats_gatherer.furl"
 )

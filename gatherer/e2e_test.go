@@ -173,7 +173,12 @@ func (g *runningGatherer) snapshot() map[string]snapEntry {
 // gdir (or through furlFile) and returns it with its node id.
 func startHost(t *testing.T, gdir, nick, furlFile string) (*proc, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return startHostIn(t, t.TempDir(), gdir, nick, furlFile)
+}
+
+// startHostIn is startHost with the host's base directory dir.
+func startHostIn(t *testing.T, dir, gdir, nick, furlFile string) (*proc, string) {
+	t.Helper()
 	if furlFile == "" {
 		furlFile = filepath.Join(gdir, gatherer.FurlFile)
 	}

@@ -36,8 +36,19 @@ type Gatherer struct {
 	ln     net.Listener
 	tls    *tls.Config
 
-	connSem chan struct{}
-	wg      sync.WaitGroup
+	// secretMu guards secret and furl, which rotate-secret changes.
+	secretMu sync.Mutex
+
+	connSem  chan struct{}
+	hs       *handshakes
+	refusals *refusals
+	quotas   quotas
+	nodes    *registry
+	unlock   func()
+	wg       sync.WaitGroup
+
+	control    net.Listener
+	controlErr error
 
 	mu      sync.Mutex
 	hosts   map[string]*host
@@ -47,6 +58,45 @@ type Gatherer struct {
 	rounds  roundLog
 	stats   counters
 	start   time.Time
+}
+
+// background saves the node list when a state changed (within a second;
+// last_seen alone at most once a minute), forgets nodes unseen for
+// forget_after, and logs the refusal summaries, until ctx is done.
+func (g *Gatherer) background(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastForget time.Time
+	var saveFailing bool
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			g.refusals.flush(false)
+			if now.Sub(lastForget) >= time.Minute {
+				lastForget = now
+				for _, n := range g.nodes.forget(now, g.isConnected) {
+					g.log.Info("forgetting node", "node", n.ID, "nickname", n.Nickname, "state", n.State, "last_seen", n.LastSeen)
+				}
+			}
+			if err := g.nodes.saveIf(false); err != nil {
+				if !saveFailing {
+					g.log.Error("saving the node list (retried every second)", "error", err)
+				}
+				saveFailing = true
+			} else {
+				saveFailing = false
+			}
+		}
+	}
+}
+
+func (g *Gatherer) isConnected(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.hosts[id]
+	return ok
 }
 
 // counters are the gatherer's own counters, reported as its own node.
@@ -74,25 +124,46 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockBasedir(cfg.Basedir)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := loadRegistry(cfg)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
 	ln, err := listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(cfg.Listen.Location, port), Secret: secret}
 	if _, err := furl.Parse(f.String()); err != nil {
 		ln.Close()
+		unlock()
 		return nil, fmt.Errorf("making the furl: %w", err)
 	}
 	if err := writeFileAtomic(filepath.Join(cfg.Basedir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
 		ln.Close()
+		unlock()
 		return nil, err
 	}
 	g := &Gatherer{
 		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: serverTLS(id),
-		connSem: make(chan struct{}, cfg.Listen.MaxConnections),
-		hosts:   map[string]*host{},
-		start:   time.Now(),
+		connSem:  make(chan struct{}, cfg.Listen.MaxConnections),
+		hs:       newHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
+		refusals: newRefusals(log, cfg.PollInterval),
+		nodes:    nodes,
+		unlock:   unlock,
+		hosts:    map[string]*host{},
+		start:    time.Now(),
+	}
+	g.control, g.controlErr = g.listenControl()
+	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
+	if g.quotas.maxStats <= 0 {
+		g.quotas.maxStats = config.DefaultMaxStatsPerNode
 	}
 	for i, o := range outputs {
 		timeout := cfg.OutputTimeout
@@ -106,7 +177,11 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 }
 
 // Furl is the gatherer's furl.
-func (g *Gatherer) Furl() furl.FURL { return g.furl }
+func (g *Gatherer) Furl() furl.FURL {
+	g.secretMu.Lock()
+	defer g.secretMu.Unlock()
+	return g.furl
+}
 
 // Addr is the address the gatherer listens on.
 func (g *Gatherer) Addr() net.Addr { return g.ln.Addr() }
@@ -127,8 +202,18 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	if err != nil {
 		g.log.Error("status page not started", "error", err)
 	}
-	g.log.Info("gatherer listening", "address", g.ln.Addr().String(), "furl", g.furl.Redacted(),
-		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs))
+	control := g.control
+	if control != nil {
+		g.serveControl(ctx, control)
+	} else {
+		g.log.Error("control socket not started", "error", g.controlErr)
+	}
+	bgDone := make(chan struct{})
+	bgCtx, bgStop := context.WithCancel(ctx)
+	go func() { defer close(bgDone); g.background(bgCtx) }()
+	g.log.Info("gatherer listening", "address", g.ln.Addr().String(), "furl", g.Furl().Redacted(),
+		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs),
+		"enrolment", g.nodes.policy)
 
 	acceptDone := make(chan struct{})
 	go func() { defer close(acceptDone); g.accept(ctx) }()
@@ -148,6 +233,17 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	if status != nil {
 		status.Close()
 	}
+	if control != nil {
+		control.Close()
+		os.Remove(filepath.Join(g.cfg.Basedir, ControlSocket))
+	}
+	bgStop()
+	<-bgDone
+	g.refusals.flush(true)
+	if err := g.nodes.save(); err != nil {
+		g.log.Error("saving the node list", "error", err)
+	}
+	defer g.unlock()
 	for _, f := range g.outputs {
 		f.close()
 	}

@@ -256,7 +256,9 @@ func TestFailedHostDropped(t *testing.T) {
 	}
 }
 
-func TestReplaceSameID(t *testing.T) {
+// TestDuplicateKeyRefused: a second connection with a key already
+// connected is refused with a WARN naming both addresses; the first stays.
+func TestDuplicateKeyRefused(t *testing.T) {
 	t.Parallel()
 	g := startGatherer(t, testConfig(t))
 	id, err := identity.New()
@@ -264,25 +266,47 @@ func TestReplaceSameID(t *testing.T) {
 		t.Fatal(err)
 	}
 	var links []*link.Link
-	for range 2 {
-		l, err := link.New(link.Config{Furl: g.Furl(), Identity: id, Nickname: "twin",
-			Poll: func(context.Context) sdk.Stats { return sdk.NewStats() }, MinBackoff: time.Hour})
+	for i := range 2 {
+		l, err := link.New(link.Config{Furl: g.Furl(), Identity: id, Nickname: fmt.Sprintf("twin-%d", i),
+			Poll: func(context.Context) sdk.Stats { return sdk.NewStats() }, MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		t.Cleanup(cancel)
 		go l.Run(ctx)
-		waitFor(t, "connect", func() bool { return l.Status().Connects == 1 })
+		if i == 0 {
+			waitFor(t, "connect", func() bool { return l.Status().Connects == 1 })
+		}
 		links = append(links, l)
 	}
-	waitFor(t, "the first connection to be replaced", func() bool { return !links[0].Status().Connected })
-	if hs := g.Status().Hosts; len(hs) != 1 || hs[0].ID != id.ID {
-		t.Errorf("hosts = %+v, want one host %s", hs, id.ID)
+	waitFor(t, "the twin refused", func() bool { return strings.Contains(links[1].Status().LastError, "already connected") })
+	time.Sleep(500 * time.Millisecond) // several rounds and retries
+	if st := links[0].Status(); !st.Connected || st.Connects != 1 {
+		t.Errorf("the first connection was disturbed: %+v", st)
 	}
-	if !strings.Contains(g.logs.String(), "replacing connection") {
-		t.Error("replacement not logged")
+	if st := links[1].Status(); st.Connects != 0 {
+		t.Errorf("the twin was welcomed %d times", st.Connects)
 	}
+	if hs := g.Status().Hosts; len(hs) != 1 || hs[0].Nickname != "twin-0" {
+		t.Errorf("hosts = %+v, want twin-0 only", hs)
+	}
+	if !hasLogLine(g.logs.String(), "[WARN]", "refused peer", "kind=duplicate_node_id", "node="+id.ID, "address=127.0.0.1:", "already connected from 127.0.0.1:") {
+		t.Errorf("no WARN naming both addresses:\n%s", g.logs.String())
+	}
+}
+
+func hasLogLine(logs string, parts ...string) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 func rawTLS(t *testing.T, g *testGatherer, cert bool) *tls.Conn {

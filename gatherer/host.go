@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -29,6 +31,21 @@ type host struct {
 	done    chan struct{}
 	err     error
 	closeMu sync.Once
+	// closed is set as soon as the gatherer closes the connection, so no
+	// round polls it again while its reader winds down.
+	closed atomic.Bool
+	// announced is set when the host's first answer is in and its
+	// connect line logged: a connection that never answers is only
+	// counted, so a flood of them does not flood the log.
+	announced atomic.Bool
+	// pending is the id of the poll awaiting an answer, 0 if none: any
+	// other answer is a protocol violation.
+	pending atomic.Uint64
+	// wmu serialises writes (polls from rounds, a refusal from the
+	// reader or the control socket).
+	wmu sync.Mutex
+	// q are the gatherer's quotas and counters.
+	q *quotas
 
 	mu         sync.Mutex
 	lastAnswer time.Time
@@ -64,34 +81,128 @@ func (h *host) status() HostStatus {
 }
 
 // close ends the connection; the reader then stops.
-func (h *host) close() { h.closeMu.Do(func() { h.conn.NetConn().Close() }) }
+func (h *host) close() {
+	h.closed.Store(true)
+	h.closeMu.Do(func() { h.conn.NetConn().Close() })
+}
 
-// read receives messages until the connection fails. Only answers are
-// expected; anything else ends the connection.
+// refuse tells the host why and closes the connection.
+func (h *host) refuse(reason string) {
+	h.closed.Store(true)
+	h.wmu.Lock()
+	h.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
+	h.conn.Send(wire.NewRefuse(reason))
+	h.wmu.Unlock()
+	h.close()
+}
+
+// tellTooLarge refuses an answer over the size quota: the refusal is
+// sent, then the rest of the answer (the host is still writing it) is
+// read and thrown away, within bounds, so that the host's write ends and
+// it reads why, rather than a connection reset.
+func (h *host) tellTooLarge(reason string) {
+	h.closed.Store(true)
+	h.wmu.Lock()
+	nc := h.conn.NetConn()
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	h.conn.Send(wire.NewRefuse(reason))
+	h.wmu.Unlock()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.CopyN(io.Discard, nc, discardLimit)
+	h.close()
+}
+
+// discardLimit bounds what tellTooLarge reads and throws away.
+const discardLimit = 64 << 20
+
+// quotas are the limits on what a host sends, and where refusals are
+// counted.
+type quotas struct {
+	maxStats int
+	refusals *refusals
+}
+
+// errQuota is an answer refused for a quota; told says the host was told
+// already (and the connection is being closed).
+type errQuota struct {
+	kind, reason string
+	told         bool
+}
+
+func (e *errQuota) Error() string { return e.reason }
+
+// read receives messages until the connection fails. Only the answer to
+// the poll in flight is expected; anything else (an unsolicited answer,
+// a wrong id, another kind of message) ends the connection and is
+// counted, before the message is even decoded when no poll is in flight.
 func (h *host) read() {
 	defer close(h.done)
+	notAsked := errors.New("answer sent while no poll was in flight")
+	inFlight := func(int) error {
+		if h.pending.Load() == 0 {
+			return notAsked
+		}
+		return nil
+	}
 	for {
-		m, err := h.conn.Recv()
+		b, err := h.conn.RecvFrameIf(inFlight)
+		if errors.Is(err, notAsked) {
+			h.violation(notAsked.Error())
+			return
+		}
 		if err != nil {
+			if errors.Is(err, wire.ErrTooLarge) {
+				reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
+				h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
+				q := &errQuota{kind: refTooLarge, reason: reason, told: true}
+				// The round goes on at once, while the rest is drained.
+				select {
+				case h.answers <- reply{id: h.pending.Load(), err: q}:
+				default:
+				}
+				h.tellTooLarge(reason)
+				err = q
+			}
 			h.err = err
 			h.close()
 			return
 		}
-		a := m.GetAnswer()
-		if a == nil {
-			h.err = fmt.Errorf("host sent %s where an answer was expected", wire.Kind(m))
-			h.close()
+		want := h.pending.Load()
+		if want == 0 {
+			h.violation(notAsked.Error())
 			return
 		}
+		m, err := wire.Decode(b)
+		if err != nil {
+			h.violation(err.Error())
+			return
+		}
+		a := m.GetAnswer()
+		if a == nil {
+			h.violation(fmt.Sprintf("host sent %s where an answer was expected", wire.Kind(m)))
+			return
+		}
+		if a.Id != want {
+			h.violation(fmt.Sprintf("answer with id %d to poll %d", a.Id, want))
+			return
+		}
+		h.pending.CompareAndSwap(want, 0)
 		r := reply{id: a.Id, at: time.Now()}
-		if a.Error != "" {
+		if n := statCount(a.Stats); a.Error == "" && n > h.q.maxStats {
+			reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", n, h.q.maxStats)
+			h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)
+			r.err = &errQuota{kind: refTooManyStats, reason: reason}
+		} else if a.Error != "" {
 			r.err = errors.New(a.Error)
 		} else {
 			r.stats, r.err = sdk.StatsFromProto(a.Stats)
 			if r.err != nil {
 				// Keep the valid part; say what was dropped.
-				h.log.Warn("answer had invalid names", "error", r.err)
+				h.q.refusals.add(refInvalidNames, h.addr, h.id, r.err.Error(), 1)
 				r.err = nil
+			}
+			if neg := dropNegative(r.stats.Counters); neg > 0 {
+				h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
 			}
 		}
 		// The poller waits for at most one answer; a late answer to an
@@ -103,21 +214,62 @@ func (h *host) read() {
 	}
 }
 
+// violation ends a connection that broke the protocol, and counts it.
+func (h *host) violation(what string) {
+	h.q.refusals.add(refUnsolicited, h.addr, h.id, what, 1)
+	h.err = fmt.Errorf("protocol violation: %s", what)
+	h.close()
+}
+
+// statCount is the number of counters and stats in p.
+func statCount(p interface {
+	GetCounterNames() []string
+	GetIntNames() []string
+	GetFloatNames() []string
+	GetNullNames() []string
+}) int {
+	if p == nil {
+		return 0
+	}
+	return len(p.GetCounterNames()) + len(p.GetIntNames()) + len(p.GetFloatNames()) + len(p.GetNullNames())
+}
+
+// dropNegative removes negative counters (counters only grow) and
+// returns how many it removed.
+func dropNegative(c map[string]int64) int {
+	n := 0
+	for k, v := range c {
+		if v < 0 {
+			delete(c, k)
+			n++
+		}
+	}
+	return n
+}
+
 // errDropped means the connection closed while waiting.
 var errDropped = errors.New("connection closed")
 
 // poll asks the host for its stats and waits for the answer under timeout.
 func (h *host) poll(ctx context.Context, id uint64, timeout time.Duration) (reply, error) {
+	if h.closed.Load() {
+		return reply{}, errDropped
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	defer h.pending.CompareAndSwap(id, 0)
 	// Drop a late answer to an earlier poll.
 	select {
 	case <-h.answers:
 	default:
 	}
+	h.pending.Store(id)
+	h.wmu.Lock()
 	nc := h.conn.NetConn()
 	nc.SetWriteDeadline(time.Now().Add(timeout))
-	if err := h.conn.Send(wire.NewPoll(id, timeout.Milliseconds())); err != nil {
+	err := h.conn.Send(wire.NewPoll(id, timeout.Milliseconds()))
+	h.wmu.Unlock()
+	if err != nil {
 		return reply{}, err
 	}
 	for {

@@ -56,12 +56,28 @@ func (g *Gatherer) round(ctx context.Context) {
 				mu.Lock()
 				failures++
 				mu.Unlock()
-				// Dropped: it reconnects on its own.
-				if !errors.Is(err, errDropped) {
-					h.log.Warn("poll failed, dropping host", "address", h.addr, "error", err)
+				// Dropped at once, so that no round polls it again; it
+				// reconnects on its own. Over a quota, it is told why
+				// (and counted, and its last good sample stays).
+				var q *errQuota
+				switch {
+				case errors.As(err, &q) && q.told:
+					h.closed.Store(true) // its reader closes it
+				case errors.As(err, &q):
+					h.refuse(q.reason)
+				case !errors.Is(err, errDropped):
+					g.refusals.add(refPollFailed, h.addr, h.id, err.Error(), 1)
 				}
-				h.close()
+				if q != nil && q.told {
+					g.forgetHost(h)
+				} else {
+					g.drop(h)
+				}
 				return
+			}
+			g.nodes.seen(h.id, h.nickname, h.addr, r.at)
+			if h.announced.CompareAndSwap(false, true) {
+				h.log.Info("connect", "address", h.addr)
 			}
 			samples[i] = sdk.NodeSample{ID: h.id, Nickname: h.nickname, Timestamp: r.at, Stats: r.stats}
 			ok[i] = true

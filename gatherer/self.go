@@ -36,6 +36,15 @@ func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSa
 	st.Counters[statPrefix+"poll_failures"] = g.stats.pollFailures.Load()
 	st.Counters[statPrefix+"refused_peers"] = g.stats.refused.Load()
 	st.Counters[statPrefix+"connects"] = g.stats.connects.Load()
+	refused := g.refusals.counts()
+	for _, k := range refusalKinds {
+		st.Counters[statPrefix+"refused."+k] = refused[k]
+	}
+	enrolled, pending, revoked := g.nodes.counts()
+	st.Stats[statPrefix+"nodes_enrolled"] = sdk.Int(int64(enrolled))
+	st.Stats[statPrefix+"nodes_pending"] = sdk.Int(int64(pending))
+	st.Stats[statPrefix+"nodes_revoked"] = sdk.Int(int64(revoked))
+	st.Stats[statPrefix+"handshakes_in_progress"] = sdk.Int(int64(g.hs.inProgress()))
 	var outErrs, coalesced int64
 	for _, f := range g.outputs {
 		fs := f.status()

@@ -28,8 +28,10 @@ func serverTLS(id *identity.Identity) *tls.Config {
 }
 
 // accept takes connections until the listener is closed. Each is handed
-// to its own goroutine; at most MaxConnections are open at once, and a
-// connection beyond that is closed at once and counted.
+// to its own goroutine. Connections that have not authenticated get their
+// own budget (max_handshakes, max_handshakes_per_address), apart from the
+// established hosts (max_connections), so they never lock a host out; a
+// connection beyond the budget is closed at once and counted.
 func (g *Gatherer) accept(ctx context.Context) {
 	var delay time.Duration
 	for {
@@ -49,104 +51,155 @@ func (g *Gatherer) accept(ctx context.Context) {
 			continue
 		}
 		delay = 0
-		select {
-		case g.connSem <- struct{}{}:
-		default:
-			g.refuse(remoteAddr(nc), "", "too many connections")
+		addr := remoteAddr(nc)
+		src := sourceOf(addr)
+		if ok, kind := g.hs.acquire(src, g.nodes.knownSource); !ok {
 			nc.Close()
+			g.refuse(kind, addr, "", "handshake budget full: "+kind)
 			continue
 		}
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()
-			defer func() { <-g.connSem }()
-			g.handle(ctx, nc)
+			g.handle(ctx, nc, src)
 		}()
 	}
 }
 
-// refuse logs and counts a refused peer (logged first, so a refusal that
-// is counted has been said).
-func (g *Gatherer) refuse(addr, nodeID, reason string) {
-	args := []any{"address", addr, "reason", reason}
-	if nodeID != "" {
-		args = append(args, "node", nodeID)
-	}
-	g.log.Warn("refused peer", args...)
+// refuse counts a refused peer and logs it (or keeps it for the
+// interval's summary).
+func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
+	g.refusals.add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
 }
 
 // handle does the handshake of one connection and then serves it until it
 // closes.
-func (g *Gatherer) handle(ctx context.Context, nc net.Conn) {
+func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 	addr := remoteAddr(nc)
-	h, err := g.handshake(ctx, nc)
+	h, err := g.handshake(ctx, nc, src)
 	if err != nil {
 		nc.Close()
 		var r *refusal
 		if errors.As(err, &r) {
-			g.refuse(addr, r.nodeID, r.reason)
+			g.refuse(r.kind, addr, r.nodeID, r.reason)
 		} else if ctx.Err() == nil {
-			g.refuse(addr, "", err.Error())
+			g.refuse(refOther, addr, "", err.Error())
 		}
 		return
 	}
-	g.register(h)
+	defer func() { <-g.connSem }()
+	if !g.register(h) {
+		return
+	}
 	h.read()
 	g.unregister(h)
 }
 
 // refusal is a handshake that ended with a Refuse sent to the peer.
-type refusal struct{ nodeID, reason string }
+type refusal struct{ kind, nodeID, reason string }
 
 func (r *refusal) Error() string { return r.reason }
 
 // handshake runs TLS and the hello/welcome exchange under the handshake
-// timeout, and returns the host, welcomed.
-func (g *Gatherer) handshake(ctx context.Context, nc net.Conn) (*host, error) {
+// timeout, holding a handshake slot of src, and returns the host,
+// welcomed and holding a connection slot.
+func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*host, error) {
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			g.hs.release(src)
+		}
+	}
+	defer release()
 	timeout := g.cfg.Listen.HandshakeTimeout
 	nc.SetDeadline(time.Now().Add(timeout))
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	tc := tls.Server(nc, g.tls)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, fmt.Errorf("tls handshake: %w", timeoutErr(err, timeout))
+		kind := refTLS
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			kind = refStalled
+		}
+		return nil, &refusal{kind, "", "tls handshake: " + timeoutErr(err, timeout).Error()}
 	}
 	certs := tc.ConnectionState().PeerCertificates
 	if len(certs) == 0 {
-		return nil, errors.New("no client certificate")
+		return nil, &refusal{refTLS, "", "no client certificate"}
 	}
 	nodeID := identity.IDOf(certs[0])
 	c := wire.NewConn(tc, wire.MaxHandshakeSize)
 	m, err := c.Recv()
 	if err != nil {
-		return nil, &refusal{nodeID, "reading hello: " + timeoutErr(err, timeout).Error()}
+		kind := refBadHello
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			kind = refStalled
+		}
+		return nil, &refusal{kind, nodeID, "reading hello: " + timeoutErr(err, timeout).Error()}
 	}
 	hello := m.GetHello()
-	refuse := func(reason string) (*host, error) {
+	refuse := func(kind, reason string) (*host, error) {
 		c.Send(wire.NewRefuse(reason))
-		return nil, &refusal{nodeID, reason}
+		return nil, &refusal{kind, nodeID, reason}
 	}
-	switch {
-	case hello == nil:
-		return refuse(fmt.Sprintf("sent %s instead of hello", wire.Kind(m)))
-	case subtle.ConstantTimeCompare([]byte(hello.Secret), []byte(g.secret)) != 1:
-		return refuse("wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
-	case hello.Protocol != wire.Protocol:
-		return refuse(fmt.Sprintf("protocol version %d, this gatherer speaks %d: upgrade the older side", hello.Protocol, wire.Protocol))
+	if hello == nil {
+		return refuse(refBadHello, fmt.Sprintf("sent %s instead of hello", wire.Kind(m)))
+	}
+	g.secretMu.Lock()
+	secret := g.secret
+	g.secretMu.Unlock()
+	// The whole secret, compared in constant time: a prefix, an empty
+	// secret or one differing in any character is wrong.
+	secretOK := len(hello.Secret) == len(secret) && subtle.ConstantTimeCompare([]byte(hello.Secret), []byte(secret)) == 1
+	if !secretOK {
+		// Checked first for a node not enrolled, so that the protocol
+		// check below says nothing to a peer without the secret.
+		g.nodes.mu.Lock()
+		n := g.nodes.nodes[nodeID]
+		enrolled := n != nil && n.State == StateEnrolled
+		g.nodes.mu.Unlock()
+		if !enrolled {
+			return refuse(refSecret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
+		}
+	}
+	if hello.Protocol != wire.Protocol {
+		return refuse(refBadHello, fmt.Sprintf("protocol version %d, this gatherer speaks %d: upgrade the older side", hello.Protocol, wire.Protocol))
 	}
 	nick := cleanNickname(hello.Nickname)
+	addr := remoteAddr(nc)
+	// A key already connected: refused, naming both addresses.
+	g.mu.Lock()
+	old := g.hosts[nodeID]
+	g.mu.Unlock()
+	if old != nil && !old.closed.Load() {
+		reason := fmt.Sprintf("node %s is already connected from %s; two hosts share one key (copy of node.key?) or the old connection is not yet found dead", nodeID, old.addr)
+		c.Send(wire.NewRefuse(reason))
+		return nil, &refusal{refDuplicate, nodeID, reason}
+	}
+	if ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now()); !ad.ok {
+		return refuse(ad.kind, ad.reason)
+	}
+	select {
+	case g.connSem <- struct{}{}:
+	default:
+		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
+	}
 	if err := c.Send(wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds())); err != nil {
-		return nil, &refusal{nodeID, "sending welcome: " + err.Error()}
+		<-g.connSem
+		return nil, &refusal{refOther, nodeID, err.Error()}
 	}
 	if !stop() {
+		<-g.connSem
 		return nil, ctx.Err()
 	}
+	release()
 	tc.SetDeadline(time.Time{})
 	c.SetMaxSize(g.cfg.Listen.MaxMessageSize)
 	h := &host{
-		id: nodeID, nickname: nick, addr: remoteAddr(nc), versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: c,
+		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
+		since: time.Now(), conn: c, q: &g.quotas,
 		answers: make(chan reply, 1), done: make(chan struct{}),
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
@@ -194,26 +247,46 @@ func cleanVersions(v map[string]string) map[string]string {
 	return out
 }
 
-// register adds a welcomed host; a host already connected with the same
-// node id is replaced, as a reconnecting node's old connection is dead.
-func (g *Gatherer) register(h *host) {
+// register adds a welcomed host. A host already connected with the same
+// node id (welcomed at the same moment) makes this one refused.
+func (g *Gatherer) register(h *host) bool {
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the
 		// connection closed and returns.
 		g.mu.Unlock()
 		h.close()
-		return
+		return false
 	}
-	old := g.hosts[h.id]
+	if old := g.hosts[h.id]; old != nil && !old.closed.Load() {
+		g.mu.Unlock()
+		reason := fmt.Sprintf("node %s is already connected from %s", h.id, old.addr)
+		g.refuse(refDuplicate, h.addr, h.id, reason)
+		h.refuse(reason)
+		return false
+	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
 	g.stats.connects.Add(1)
-	if old != nil {
-		h.log.Info("replacing connection", "old_address", old.addr, "address", h.addr)
-		old.close()
+	h.log.Debug("welcomed", "address", h.addr)
+	return true
+}
+
+// drop closes a host's connection and forgets it at once, so that no
+// round polls it again.
+func (g *Gatherer) drop(h *host) {
+	h.close()
+	g.forgetHost(h)
+}
+
+// forgetHost removes h from the connected hosts (its connection is
+// closing).
+func (g *Gatherer) forgetHost(h *host) {
+	g.mu.Lock()
+	if g.hosts[h.id] == h {
+		delete(g.hosts, h.id)
 	}
-	h.log.Info("connect", "address", h.addr)
+	g.mu.Unlock()
 }
 
 // unregister removes a host whose reader stopped, unless it was replaced.
@@ -226,6 +299,15 @@ func (g *Gatherer) unregister(h *host) {
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)
+	}
+	if !h.announced.Load() {
+		// Never answered: counted and summarised, not a line each.
+		reason := "connection closed before its first answer"
+		if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
+			reason += ": " + h.err.Error()
+		}
+		g.refusals.add(refNoAnswer, h.addr, h.id, reason, 1)
+		return
 	}
 	h.log.Info("disconnect", args...)
 }

@@ -24,6 +24,15 @@ type Status struct {
 	PollFailures int64       `json:"poll_failures"`
 	Refused      int64       `json:"refused_peers"`
 	LastRound    RoundStatus `json:"last_round"`
+	// RefusedByKind counts refusals (and dropped stats) by kind.
+	RefusedByKind map[string]int64 `json:"refused_by_kind"`
+	// Enrolment is the policy; NodesEnrolled etc. count the known nodes.
+	Enrolment     string `json:"enrolment"`
+	NodesEnrolled int    `json:"nodes_enrolled"`
+	NodesPending  int    `json:"nodes_pending"`
+	NodesRevoked  int    `json:"nodes_revoked"`
+	// Handshakes counts connections not yet authenticated.
+	Handshakes int `json:"handshakes_in_progress"`
 	// HostsConnected counts Hosts, also when the list is left out.
 	HostsConnected int            `json:"hosts_connected"`
 	Hosts          []HostStatus   `json:"hosts"`
@@ -37,11 +46,13 @@ func (g *Gatherer) Status() Status { return g.status(true) }
 // (which is long with thousands of hosts).
 func (g *Gatherer) status(withHosts bool) Status {
 	s := Status{
-		Nickname: g.cfg.Nickname, ID: g.id.ID, Furl: g.furl.Redacted(), Listen: g.ln.Addr().String(),
+		Nickname: g.cfg.Nickname, ID: g.id.ID, Furl: g.Furl().Redacted(), Listen: g.ln.Addr().String(),
 		PollInterval: g.cfg.PollInterval.Seconds(), Uptime: time.Since(g.start).Seconds(),
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
 		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []OutputStatus{},
+		RefusedByKind: g.refusals.counts(), Enrolment: g.nodes.policy, Handshakes: g.hs.inProgress(),
 	}
+	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.counts()
 	var hosts []*host
 	if withHosts {
 		hosts = g.connectedSorted()
@@ -68,6 +79,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
 <h1>statsherd gatherer {{.Nickname}}</h1>
 <p>node id {{.ID}}<br>furl {{.Furl}}<br>listening on {{.Listen}}, polling every {{.PollInterval}} s<br>
 rounds {{.Rounds}}, poll failures {{.PollFailures}}, refused peers {{.Refused}}<br>
+enrolment {{.Enrolment}}: {{.NodesEnrolled}} nodes enrolled, {{.NodesPending}} pending, {{.NodesRevoked}} revoked; {{.Handshakes}} handshakes in progress<br>
 last round #{{.LastRound.Seq}}: {{.LastRound.Answers}} answers, {{.LastRound.Failures}} failures, polled in {{printf "%.3f" .LastRound.PollSeconds}} s;
 round #{{.LastRound.WrittenSeq}} written by every output {{printf "%.3f" .LastRound.TotalSeconds}} s after it started</p>
 <h2>Hosts ({{.HostsConnected}} connected)</h2>

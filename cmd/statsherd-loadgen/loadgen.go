@@ -38,6 +38,10 @@ type options struct {
 	keys                string
 	furlFile, status    string
 	pid                 int
+	attack              string
+	attackFor           time.Duration
+	maxConnections      int
+	gathererLog         string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -62,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.furlFile, "furl", "", "use the running gatherer of this furl file instead of starting one")
 	fs.StringVar(&o.status, "status", "", "with -furl: the gatherer's status page URL")
 	fs.IntVar(&o.pid, "pid", 0, "with -furl: the gatherer's process id, for its memory")
+	fs.StringVar(&o.attack, "attack", "", "once the hosts are connected, run an attack and measure before and during: bigkeys, preauth, idle, dupkey, unsolicited, negative")
+	fs.DurationVar(&o.attackFor, "attack-for", 30*time.Second, "how long to measure before and during the attack")
+	fs.IntVar(&o.maxConnections, "max-connections", 0, "the gatherer's listen.max_connections (default: hosts + 1000)")
+	fs.StringVar(&o.gathererLog, "gatherer-log", "", "write the gatherer's log to this file (default: stderr, or nowhere with -attack)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -121,6 +129,7 @@ type target struct {
 	furlFile string
 	status   string
 	pid      int
+	basedir  string
 	scrape   string
 	stop     func()
 }
@@ -128,6 +137,18 @@ type target struct {
 func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	var t target
 	var err error
+	logs := &logCounter{}
+	if o.attack == "" {
+		logs.w = stderr
+	}
+	if o.gathererLog != "" {
+		f, err := os.Create(o.gathererLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logs.w = f
+	}
 	if o.furlFile != "" {
 		t.furl, err = furl.ReadFile(o.furlFile)
 		if err != nil {
@@ -138,7 +159,7 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return errors.New("with -furl, give -status URL")
 		}
 	} else {
-		t, err = startGatherer(ctx, o, stderr)
+		t, err = startGatherer(ctx, o, logs)
 		if err != nil {
 			return err
 		}
@@ -180,6 +201,9 @@ func loadgen(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "hosts: %d connected in %v (%d processes)\n", o.expect, time.Since(start).Round(time.Millisecond), o.procs)
+	if o.attack != "" {
+		return runAttack(ctx, o, t, logs, stdout)
+	}
 	return measureRounds(ctx, o, t, stdout)
 }
 
@@ -488,18 +512,32 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 		// one instead by writing the stdout output to /dev/null.
 		out = "output \"stdout\" { path = \"/dev/null\" }\n"
 	}
+	level, maxConns, hsTimeout := "warn", o.n+1000, "30s"
+	if o.attack != "" {
+		level, hsTimeout = "info", "10s" // as an operator runs it
+	}
+	if o.maxConnections > 0 {
+		maxConns = o.maxConnections
+	}
+	// All simulated hosts come from 127.0.0.1: let them handshake at
+	// once, as hosts from many addresses would (not under -attack, which
+	// measures the defaults).
+	limits := "limits {\n  max_handshakes             = 1000\n  max_handshakes_per_address = 1000\n}\n"
+	if o.attack != "" {
+		limits = ""
+	}
 	hcl := fmt.Sprintf(`poll_interval  = %q
 poll_timeout   = %q
 output_timeout = "60s"
-log_level      = "warn"
+log_level      = %q
 listen {
   address         = "127.0.0.1"
   location        = ["127.0.0.1"]
   max_connections = %d
-  handshake_timeout = "30s"
+  handshake_timeout = %q
 }
 status { listen = "127.0.0.1:0" }
-%s`, o.interval.String(), (o.interval * 8 / 10).String(), o.n+1000, out)
+%s%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, limits, out)
 	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(hcl), 0o644); err != nil {
 		cleanup()
 		return target{}, err
@@ -552,7 +590,7 @@ status { listen = "127.0.0.1:0" }
 		return target{}, errors.New("the gatherer wrote no status.url")
 	}
 	return target{furl: f, furlFile: filepath.Join(dir, gatherer.FurlFile), status: status, pid: cmd.Process.Pid,
-		scrape: scrape, stop: stop}, ctx.Err()
+		basedir: dir, scrape: scrape, stop: stop}, ctx.Err()
 }
 
 func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {

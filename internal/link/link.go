@@ -48,6 +48,9 @@ import (
 	"github.com/statsherd/statsherd/sdk"
 )
 
+// DefaultMaxBackoff is the default cap of the reconnect backoff.
+const DefaultMaxBackoff = 60 * time.Second
+
 // Config configures a link.
 type Config struct {
 	// Furl names the gatherer.
@@ -65,7 +68,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between connection
 	// attempts: it starts at MinBackoff, doubles after each failed attempt
 	// up to MaxBackoff, and each wait is jittered down by up to half.
-	// Defaults 1 s and 5 min.
+	// Once a gatherer has welcomed the link, the cap is also at most
+	// the gatherer's poll interval (never below MinBackoff), so that after
+	// a gatherer restart the fleet is back within about one poll interval.
+	// Defaults 1 s and 60 s.
 	MinBackoff, MaxBackoff time.Duration
 	// HandshakeTimeout bounds dialing one hint, the TLS handshake and the
 	// hello/welcome exchange. Default 20 s.
@@ -120,7 +126,7 @@ func New(cfg Config) (*Link, error) {
 		cfg.MinBackoff = time.Second
 	}
 	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 5 * time.Minute
+		cfg.MaxBackoff = DefaultMaxBackoff
 	}
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.HandshakeTimeout <= 0 {
@@ -172,8 +178,12 @@ func (l *Link) fail(err error) {
 // Run keeps the link up until ctx is done.
 func (l *Link) Run(ctx context.Context) {
 	backoff := l.cfg.MinBackoff
+	limit := l.cfg.MaxBackoff
 	for ctx.Err() == nil {
 		sess, err := l.connect(ctx)
+		if err == nil && sess.pollInterval > 0 {
+			limit = max(min(l.cfg.MaxBackoff, sess.pollInterval), l.cfg.MinBackoff)
+		}
 		if ctx.Err() != nil {
 			if sess != nil {
 				sess.conn.NetConn().Close()
@@ -197,13 +207,13 @@ func (l *Link) Run(ctx context.Context) {
 			wait = jitter(backoff)
 			l.log.Warn("lost connection to gatherer", "address", sess.addr, "error", err, "retry_in", wait.Round(time.Millisecond))
 			if answered == 0 {
-				backoff = min(backoff*2, l.cfg.MaxBackoff)
+				backoff = min(backoff*2, limit)
 			}
 		} else {
 			l.fail(err)
 			wait = jitter(backoff)
 			l.log.Warn("gatherer unreachable", "error", err, "retry_in", wait.Round(time.Millisecond))
-			backoff = min(backoff*2, l.cfg.MaxBackoff)
+			backoff = min(backoff*2, limit)
 		}
 		l.update(func(s *Status) { s.NextAttempt = time.Now().Add(wait) })
 		t := time.NewTimer(wait)
@@ -369,6 +379,10 @@ func (l *Link) serve(ctx context.Context, sess *session) (answered int, err erro
 				return answered, fmt.Errorf("no poll for %v: %w", idle, err)
 			}
 			return answered, err
+		}
+		if r := m.GetRefuse(); r != nil {
+			// Over a quota, revoked, a duplicate key: the gatherer says why.
+			return answered, fmt.Errorf("%w: %.300s", ErrRefused, r.Reason)
 		}
 		p := m.GetPoll()
 		if p == nil {

@@ -419,3 +419,53 @@ func TestBackoffGrowsWhenDroppedBeforeAnyPoll(t *testing.T) {
 		t.Errorf("retry waits %v: the backoff did not grow", waits)
 	}
 }
+
+// TestBackoffCappedByPollInterval: once a gatherer has said its poll
+// interval, the reconnect backoff never grows past it (a restarted
+// gatherer gets its fleet back within about one poll interval), and a
+// refusal sent after the welcome (revoked, over a quota) is reported.
+func TestBackoffCappedByPollInterval(t *testing.T) {
+	t.Parallel()
+	g := newFake(t)
+	go func() {
+		for {
+			nc, err := g.ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				c := wire.NewConn(nc, 0)
+				if m, err := c.Recv(); err != nil || m.GetHello() == nil {
+					return
+				}
+				c.Send(wire.NewWelcome("x", 100))
+				c.Send(wire.NewRefuse("over quota: too many stats"))
+			}()
+		}
+	}()
+	var buf testbin.Buffer
+	l := startLink(t, Config{Furl: g.furl(), Log: testLogger(&buf), MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Hour})
+	waitFor(t, "eight lost connections", func() bool { return strings.Count(buf.String(), "lost connection to gatherer") >= 8 })
+	var waits []time.Duration
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if i := strings.Index(line, "retry_in="); i >= 0 && strings.Contains(line, "lost connection") {
+			if !strings.Contains(line, "over quota: too many stats") {
+				t.Errorf("the refusal's reason is not in the log: %s", line)
+			}
+			d, err := time.ParseDuration(strings.Fields(line[i+len("retry_in="):])[0])
+			if err == nil {
+				waits = append(waits, d)
+			}
+		}
+	}
+	for _, w := range waits {
+		if w > 100*time.Millisecond {
+			t.Errorf("retry waits %v: over the poll interval of 100ms", waits)
+			break
+		}
+	}
+	if !strings.Contains(l.Status().LastError, "gatherer refused the connection") {
+		t.Errorf("last error %q", l.Status().LastError)
+	}
+}

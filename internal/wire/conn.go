@@ -75,7 +75,23 @@ func (c *Conn) Send(m *Message) error {
 
 // Recv reads one message.
 func (c *Conn) Recv() (*Message, error) {
-	b, err := ReadFrame(c.nc, c.max, c.rbuf)
+	b, err := c.RecvFrame()
+	if err != nil {
+		return nil, err
+	}
+	return Decode(b)
+}
+
+// RecvFrame reads one frame's payload without decoding it (Decode does).
+// The payload is valid until the next RecvFrame.
+func (c *Conn) RecvFrame() ([]byte, error) { return c.RecvFrameIf(nil) }
+
+// RecvFrameIf is RecvFrame, but first calls accept (if not nil) with the
+// frame's length, once its header is read: an error from accept is
+// returned before the payload is read, so that a message nobody asked
+// for is refused unread.
+func (c *Conn) RecvFrameIf(accept func(size int) error) ([]byte, error) {
+	b, err := readFrame(c.nc, c.max, c.rbuf, accept)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +100,7 @@ func (c *Conn) Recv() (*Message, error) {
 	if cap(b) <= 1<<10 {
 		c.rbuf = b
 	}
-	return Decode(b)
+	return b, nil
 }
 
 // AppendFrame appends the frame of m to b.
@@ -102,6 +118,10 @@ func AppendFrame(b []byte, m *Message) ([]byte, error) {
 // ReadFrame reads one frame's payload, at most maxSize bytes, reusing buf
 // if it is large enough.
 func ReadFrame(r io.Reader, maxSize int, buf []byte) ([]byte, error) {
+	return readFrame(r, maxSize, buf, nil)
+}
+
+func readFrame(r io.Reader, maxSize int, buf []byte, accept func(int) error) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, fmt.Errorf("reading message length: %w", err)
@@ -109,6 +129,11 @@ func ReadFrame(r io.Reader, maxSize int, buf []byte) ([]byte, error) {
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 {
 		return nil, errors.New("empty message")
+	}
+	if accept != nil {
+		if err := accept(int(n)); err != nil {
+			return nil, err
+		}
 	}
 	if uint64(n) > uint64(maxSize) {
 		return nil, fmt.Errorf("message of %d bytes, limit %d: %w", n, maxSize, ErrTooLarge)

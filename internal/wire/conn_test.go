@@ -148,3 +148,21 @@ func BenchmarkAnswer100(b *testing.B) {
 		}
 	}
 }
+
+// TestRecvFrameIfRefusesUnread: a frame refused by accept is not read.
+func TestRecvFrameIfRefusesUnread(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	go func() {
+		frame, _ := AppendFrame(nil, NewPoll(7, 1))
+		b.Write(frame) // blocks after the header: nobody reads the rest
+	}()
+	no := errors.New("not now")
+	var got int
+	_, err := NewConn(a, 0).RecvFrameIf(func(n int) error { got = n; return no })
+	if !errors.Is(err, no) || got == 0 {
+		t.Fatalf("RecvFrameIf = %v (size %d), want the accept error", err, got)
+	}
+}

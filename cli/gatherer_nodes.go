@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer"
+)
+
+const gathererControlHelp = `A running gatherer is told through its control socket (control.sock in
+the base directory, owner only) and acts at once, without a restart; with
+no gatherer running, the files in the base directory are changed and read
+at its next start.`
+
+// gathererControlCommands are the subcommands of 'statsherd gatherer' that
+// manage nodes.
+func gathererControlCommands() []*command {
+	return []*command{
+		{name: "nodes", summary: "list known nodes: pending (waiting for approval), enrolled, revoked",
+			help: "Lists the nodes the gatherer knows. " + gathererControlHelp, run: runGathererControl},
+		{name: "approve", summary: "admit a pending node (enrolment policy \"approve\")", args: []string{"ID"},
+			help: "Admits a node waiting for approval. " + gathererControlHelp, run: runGathererControl},
+		{name: "revoke", summary: "disconnect a node and refuse it from now on", args: []string{"ID"},
+			help: "Disconnects the node and refuses it from now on. " + gathererControlHelp, run: runGathererControl},
+		{name: "rotate-secret", summary: "write a new secret and furl; enrolled nodes keep working",
+			help: `Writes a new secret and furl (printed on stdout): enrolled nodes keep
+working, a new node needs the new furl. ` + gathererControlHelp, run: runGathererControl},
+	}
+}
+
+// runGathererControl runs 'statsherd gatherer nodes|approve|revoke|rotate-secret'.
+func runGathererControl(ctx context.Context, c *cmdline) int {
+	fs, stdout, stderr := c.fs, c.stdout, c.stderr
+	op := c.cmd.name
+	basedir := fs.String("basedir", "", "the gatherer's base directory")
+	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
+	asJSON := fs.Bool("json", false, "print the answer as JSON")
+	if code, done := c.parse(); done {
+		return code
+	}
+	if *basedir == "" && *path == "" {
+		return c.usageError("give -basedir DIR or -config FILE")
+	}
+	id := c.arg(0)
+	parser := config.NewParser()
+	cfg, diags := loadGathererConfig(parser, *basedir, *path)
+	if len(diags) > 0 {
+		parser.WriteDiagnostics(stderr, diags)
+	}
+	if diags.HasErrors() {
+		return 1
+	}
+	req := gatherer.ControlRequest{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := gatherer.SendControl(cctx, cfg.Basedir, req)
+	if errors.Is(err, gatherer.ErrNotRunning) {
+		resp, err = gatherer.ControlOffline(cfg, req)
+	}
+	if err == nil && resp.Error != "" {
+		err = errors.New(resp.Error)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "statsherd gatherer %s: %v\n", op, err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(resp)
+		return 0
+	}
+	where := "the running gatherer"
+	if resp.Offline {
+		where = "the base directory (no gatherer running; it reads them at start)"
+	}
+	switch op {
+	case "nodes":
+		io.WriteString(stdout, gatherer.FormatNodes(resp.Nodes))
+	case "approve":
+		fmt.Fprintf(stderr, "approved node %s (%s) in %s\n", resp.Node.ID, resp.Node.Nickname, where)
+	case "revoke":
+		msg := ""
+		if resp.Disconnected {
+			msg = ", disconnected"
+		}
+		fmt.Fprintf(stderr, "revoked node %s (%s) in %s%s\n", resp.Node.ID, resp.Node.Nickname, where, msg)
+	case "rotate-secret":
+		fmt.Fprintf(stderr, "new secret written in %s; enrolled nodes keep working, new nodes need the new furl\n", where)
+		if resp.Furl != "" {
+			fmt.Fprintln(stdout, resp.Furl)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,41 @@
+package cli_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestGathererNodeCommands: the node commands check their arguments, and
+// with no gatherer running they act on the base directory's files.
+func TestGathererNodeCommands(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "g")
+	if _, stderr, code := run(t, "create-gatherer", dir); code != 0 {
+		t.Fatalf("create-gatherer: %s", stderr)
+	}
+	id := strings.Repeat("b", 32)
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		code       int
+		out, errln string
+	}{
+		{"approve without id", []string{"gatherer", "approve", "-basedir", dir}, 2, "", "give the node id"},
+		{"nodes with an id", []string{"gatherer", "nodes", id, "-basedir", dir}, 2, "", "unexpected argument"},
+		{"no basedir", []string{"gatherer", "nodes"}, 2, "", "usage: statsherd gatherer nodes"},
+		{"bad id", []string{"gatherer", "revoke", "nope", "-basedir", dir}, 1, "", "is not a node id"},
+		{"approve unknown", []string{"gatherer", "approve", id, "-basedir", dir}, 1, "", "is not known"},
+		{"revoke offline", []string{"gatherer", "revoke", id, "-basedir", dir}, 0, "", "no gatherer running"},
+		{"id after the flags", []string{"gatherer", "revoke", "-basedir", dir, id}, 0, "", "revoked node " + id},
+		{"listed", []string{"gatherer", "nodes", "-basedir", dir}, 0, "revoked   " + id, ""},
+		{"rotate offline", []string{"gatherer", "rotate-secret", "-basedir", dir}, 0, "pb://", "new secret written"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := run(t, tt.args...)
+			if code != tt.code || !strings.Contains(stdout, tt.out) || !strings.Contains(stderr, tt.errln) {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant %q / %q", code, tt.code, stdout, stderr, tt.out, tt.errln)
+			}
+		})
+	}
+}

@@ -1,0 +1,447 @@
+package gatherer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/statsherd/statsherd/config"
+)
+
+// NodesFile is the gatherer's list of known nodes (enrolled, pending and
+// revoked), in its base directory.
+const NodesFile = "nodes.json"
+
+// States of a known node.
+const (
+	StateEnrolled = "enrolled"
+	StatePending  = "pending"
+	StateRevoked  = "revoked"
+)
+
+// maxPending bounds the nodes waiting for approval (they also count
+// against max_nodes): a peer with the furl cannot fill the list.
+const maxPending = 1000
+
+// lastSeenResolution: a node's last_seen is saved when it advanced this
+// much (forget_after is days), so answers do not rewrite the file.
+const lastSeenResolution = time.Hour
+
+// Node is a known node.
+type Node struct {
+	ID          string    `json:"id"`
+	Nickname    string    `json:"nickname"`
+	State       string    `json:"state"`
+	LastAddress string    `json:"last_address,omitempty"`
+	FirstSeen   time.Time `json:"first_seen,omitzero"`
+	LastSeen    time.Time `json:"last_seen,omitzero"`
+	// Changed is when the state last changed (enrolled, approved, revoked).
+	Changed time.Time `json:"changed,omitzero"`
+	// Connected is set in listings while the node is connected.
+	Connected bool `json:"connected,omitempty"`
+
+	savedSeen time.Time
+}
+
+type nodesFileJSON struct {
+	Version int     `json:"version"`
+	Nodes   []*Node `json:"nodes"`
+}
+
+// registry is the set of known nodes and the enrolment policy.
+type registry struct {
+	path        string
+	policy      string
+	allowPath   string
+	maxNodes    int
+	forgetAfter time.Duration
+
+	mu    sync.Mutex
+	nodes map[string]*Node
+	// dirty: the list changed since it was saved; urgent: a state
+	// changed (saved within a second), not just a last_seen (saved at
+	// most once a minute, so a big fleet does not rewrite it every second).
+	dirty, urgent bool
+	lastSave      time.Time
+	allow         map[string]bool
+	allowStat     time.Time
+	allowErr      error
+	// sources are where enrolled nodes were seen (sourceOf their
+	// address), for the handshake reserve.
+	sources map[string]bool
+}
+
+// loadRegistry reads basedir/nodes.json (none: no nodes yet).
+func loadRegistry(cfg *config.Gatherer) (*registry, error) {
+	r := &registry{
+		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
+		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
+		sources: map[string]bool{},
+	}
+	if r.policy == "" {
+		r.policy = config.DefaultEnrolmentPolicy
+	}
+	if r.maxNodes <= 0 {
+		r.maxNodes = config.DefaultMaxNodes
+	}
+	nodes, err := readNodesFile(r.path)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		n.savedSeen = n.LastSeen
+		r.nodes[n.ID] = n
+		if n.State == StateEnrolled && n.LastAddress != "" {
+			r.sources[sourceOf(n.LastAddress)] = true
+		}
+	}
+	if r.policy == "allowlist" {
+		r.mu.Lock()
+		r.reloadAllowlist()
+		err := r.allowErr
+		r.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// readNodesFile reads a nodes file; a missing file is no nodes.
+func readNodesFile(path string) ([]*Node, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the node list: %w", err)
+	}
+	var f nodesFileJSON
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("node list %s is damaged (%w); restore it from a backup, or delete it (every node enrols again, revocations are lost)", path, err)
+	}
+	out := f.Nodes[:0]
+	for _, n := range f.Nodes {
+		if n == nil || !validNodeID(n.ID) {
+			continue
+		}
+		switch n.State {
+		case StateEnrolled, StatePending, StateRevoked:
+		default:
+			return nil, fmt.Errorf("node list %s: node %s has state %q, not enrolled, pending or revoked; fix or delete that entry", path, n.ID, n.State)
+		}
+		n.Nickname = cleanNickname(n.Nickname)
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// validNodeID reports whether s looks like a node id: 32 lowercase base32
+// characters.
+func validNodeID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// save writes the node list if it changed.
+func (r *registry) save() error { return r.saveIf(true) }
+
+// saveIf writes the node list if a state changed, or if anything changed
+// and (lazy is true or) a minute has passed since the last save.
+func (r *registry) saveIf(always bool) error {
+	r.mu.Lock()
+	if !r.dirty || !(always || r.urgent || time.Since(r.lastSave) >= time.Minute) {
+		r.mu.Unlock()
+		return nil
+	}
+	r.urgent, r.lastSave = false, time.Now()
+	f := nodesFileJSON{Version: 1, Nodes: make([]*Node, 0, len(r.nodes))}
+	for _, n := range r.nodes {
+		c := *n
+		c.Connected = false
+		f.Nodes = append(f.Nodes, &c)
+		n.savedSeen = n.LastSeen
+	}
+	r.dirty = false
+	r.mu.Unlock()
+	sort.Slice(f.Nodes, func(i, j int) bool { return f.Nodes[i].ID < f.Nodes[j].ID })
+	b, err := json.MarshalIndent(f, "", " ")
+	if err != nil {
+		return fmt.Errorf("encoding the node list: %w", err)
+	}
+	if err := writeFileAtomic(r.path, append(b, '\n'), 0o600); err != nil {
+		r.mu.Lock()
+		r.dirty, r.urgent = true, true
+		r.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// reloadAllowlist rereads the allowlist file if it changed (r.mu held).
+func (r *registry) reloadAllowlist() {
+	st, err := os.Stat(r.allowPath)
+	if err != nil {
+		r.allow, r.allowStat = map[string]bool{}, time.Time{}
+		if errors.Is(err, os.ErrNotExist) {
+			r.allowErr = fmt.Errorf("allowlist %s does not exist: write the admitted node ids there, one a line (statsherd host id prints a host's)", r.allowPath)
+		} else {
+			r.allowErr = fmt.Errorf("reading the allowlist: %w", err)
+		}
+		return
+	}
+	if st.ModTime().Equal(r.allowStat) && r.allow != nil {
+		return
+	}
+	b, err := os.ReadFile(r.allowPath)
+	if err != nil {
+		r.allowErr = fmt.Errorf("reading the allowlist: %w", err)
+		return
+	}
+	allow, err := parseAllowlist(b)
+	if err != nil {
+		r.allowErr = fmt.Errorf("allowlist %s: %w", r.allowPath, err)
+		return
+	}
+	r.allow, r.allowStat, r.allowErr = allow, st.ModTime(), nil
+}
+
+// parseAllowlist reads node ids, one a line; blank lines and text after
+// '#' are ignored.
+func parseAllowlist(b []byte) (map[string]bool, error) {
+	allow := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := sc.Text()
+		if i := strings.IndexByte(s, '#'); i >= 0 {
+			s = s[:i]
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !validNodeID(s) {
+			return nil, fmt.Errorf("line %d: %.40q is not a node id (32 lowercase base32 characters, as 'statsherd host id' prints)", line, s)
+		}
+		allow[s] = true
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return allow, nil
+}
+
+// admission is the registry's verdict on a host that finished its
+// handshake.
+type admission struct {
+	ok     bool
+	kind   string // the refusal kind when not ok
+	reason string // told to the host
+}
+
+// admit decides whether node id may connect: secretOK says whether it
+// presented the furl's current secret. An enrolled node is known by its
+// key and needs no secret (the secret can be rotated under it); a new one
+// needs the secret, and then the policy decides.
+func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) admission {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.nodes[id]
+	if n != nil && n.State == StateRevoked {
+		return admission{kind: refRevoked, reason: "this node is revoked by the gatherer's operator"}
+	}
+	if r.policy == "allowlist" {
+		r.reloadAllowlist()
+		if !r.allow[id] {
+			return admission{kind: refNotAllowed, reason: "node " + id + " is not on the gatherer's allowlist"}
+		}
+	}
+	if n != nil && n.State == StateEnrolled {
+		r.touch(n, nick, addr, now)
+		return admission{ok: true}
+	}
+	if !secretOK {
+		return admission{kind: refSecret, reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
+	}
+	if n != nil && n.State == StatePending {
+		r.touch(n, nick, addr, now)
+		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+	}
+	known, pending := 0, 0
+	for _, x := range r.nodes {
+		if x.State != StateRevoked {
+			known++
+		}
+		if x.State == StatePending {
+			pending++
+		}
+	}
+	if known >= r.maxNodes {
+		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes, its limit (max_nodes)", known)}
+	}
+	if r.policy != "approve" {
+		// Enrolled at its first good answer (seen): a key that only
+		// connects, or only misbehaves, never fills the node list.
+		return admission{ok: true}
+	}
+	if pending >= maxPending {
+		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+	}
+	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
+	r.nodes[id] = n
+	r.dirty, r.urgent = true, true
+	return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+}
+
+// touch records that n was heard from (r.mu held).
+func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
+	if nick != "" && nick != n.Nickname {
+		n.Nickname, r.dirty = nick, true
+	}
+	if addr != "" && addr != n.LastAddress {
+		n.LastAddress = addr
+	}
+	if addr != "" && n.State == StateEnrolled {
+		if len(r.sources) >= 4*r.maxNodes {
+			r.sources = map[string]bool{} // roaming nodes: start over
+		}
+		r.sources[sourceOf(addr)] = true
+	}
+	n.LastSeen = now
+	if now.Sub(n.savedSeen) >= lastSeenResolution {
+		r.dirty = true
+	}
+}
+
+// knownSource reports whether an enrolled node was seen at src.
+func (r *registry) knownSource(src string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sources[src]
+}
+
+// seen records a good answer from node id, admitted by admit: a node new
+// to the list is enrolled now.
+func (r *registry) seen(id, nick, addr string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.nodes[id]
+	if n == nil {
+		n = &Node{ID: id, Nickname: nick, FirstSeen: now, Changed: now, State: StateEnrolled}
+		r.nodes[id] = n
+		r.dirty, r.urgent = true, true
+	}
+	if n.State == StateEnrolled {
+		r.touch(n, nick, addr, now)
+	}
+}
+
+// forget drops the enrolled and pending nodes not heard from for
+// forgetAfter (connected ones excepted) and returns them.
+func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node {
+	if r.forgetAfter <= 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var gone []*Node
+	for id, n := range r.nodes {
+		if n.State != StateRevoked && now.Sub(n.LastSeen) > r.forgetAfter && !connected(id) {
+			delete(r.nodes, id)
+			gone = append(gone, n)
+			r.dirty, r.urgent = true, true
+		}
+	}
+	return gone
+}
+
+// setState changes node id to state (approve: pending→enrolled; revoke:
+// any→revoked, also a node never seen). It returns the node.
+func (r *registry) setState(id, state string, now time.Time) (Node, error) {
+	if !validNodeID(id) {
+		return Node{}, fmt.Errorf("%.40q is not a node id (32 lowercase base32 characters; 'statsherd gatherer nodes' lists them)", id)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.nodes[id]
+	switch state {
+	case StateEnrolled:
+		if n == nil {
+			return Node{}, fmt.Errorf("node %s is not known: it must connect with the furl first, then it waits as pending", id)
+		}
+		if n.State == StateRevoked {
+			return Node{}, fmt.Errorf("node %s is revoked; revocation is final for a key (the node gets a new key: delete its node.key)", id)
+		}
+	case StateRevoked:
+		if n == nil {
+			n = &Node{ID: id, Nickname: "unnamed", FirstSeen: now}
+			r.nodes[id] = n
+		}
+	}
+	if n.State != state {
+		n.State, n.Changed = state, now
+		r.dirty, r.urgent = true, true
+	}
+	return *n, nil
+}
+
+// list returns every known node, sorted by state, nickname and id.
+func (r *registry) list() []Node {
+	r.mu.Lock()
+	out := make([]Node, 0, len(r.nodes))
+	for _, n := range r.nodes {
+		out = append(out, *n)
+	}
+	r.mu.Unlock()
+	sortNodes(out)
+	return out
+}
+
+func sortNodes(ns []Node) {
+	rank := map[string]int{StatePending: 0, StateEnrolled: 1, StateRevoked: 2}
+	sort.Slice(ns, func(i, j int) bool {
+		a, b := ns[i], ns[j]
+		if rank[a.State] != rank[b.State] {
+			return rank[a.State] < rank[b.State]
+		}
+		if a.Nickname != b.Nickname {
+			return a.Nickname < b.Nickname
+		}
+		return a.ID < b.ID
+	})
+}
+
+// counts returns how many nodes are in each state.
+func (r *registry) counts() (enrolled, pending, revoked int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range r.nodes {
+		switch n.State {
+		case StateEnrolled:
+			enrolled++
+		case StatePending:
+			pending++
+		case StateRevoked:
+			revoked++
+		}
+	}
+	return
+}

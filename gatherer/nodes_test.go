@@ -1,0 +1,249 @@
+package gatherer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/testbin"
+)
+
+func nodeID(c byte) string { return strings.Repeat(string(c), 32) }
+
+func testRegistry(t *testing.T, policy string, maxNodes int) (*registry, *config.Gatherer) {
+	t.Helper()
+	cfg := config.DefaultGatherer(t.TempDir())
+	cfg.Enrolment.Policy = policy
+	cfg.Limits.MaxNodes = maxNodes
+	if policy == "allowlist" {
+		if err := os.WriteFile(cfg.Enrolment.Allowlist, []byte("# ops\n"+nodeID('a')+"  # node a\n\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := loadRegistry(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, cfg
+}
+
+func TestAdmit(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tests := []struct {
+		name     string
+		policy   string
+		maxNodes int
+		setup    func(r *registry)
+		id       string
+		secretOK bool
+		want     string // "" admitted, else the refusal kind
+		state    string // the node's state after
+	}{
+		{"open, new node with the secret: enrolled at its first answer", "open", 10, nil, nodeID('a'), true, "", ""},
+		{"open, new node without the secret", "open", 10, nil, nodeID('a'), false, refSecret, ""},
+		{"enrolled node needs no secret", "open", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now) }, nodeID('a'), false, "", StateEnrolled},
+		{"revoked node refused, even with the secret", "open", 10, func(r *registry) { r.setState(nodeID('a'), StateRevoked, now) }, nodeID('a'), true, refRevoked, StateRevoked},
+		{"too many nodes", "open", 1, func(r *registry) { r.seen(nodeID('b'), "b", "", now) }, nodeID('a'), true, refTooManyNodes, ""},
+		{"revoked nodes do not count", "open", 1, func(r *registry) { r.setState(nodeID('b'), StateRevoked, now) }, nodeID('a'), true, "", ""},
+		{"approve: new node waits", "approve", 10, nil, nodeID('a'), true, refPending, StatePending},
+		{"approve: approved node admitted", "approve", 10, func(r *registry) {
+			r.admit(nodeID('a'), "a", "", true, now)
+			r.setState(nodeID('a'), StateEnrolled, now)
+		}, nodeID('a'), false, "", StateEnrolled},
+		{"allowlist: listed", "allowlist", 10, nil, nodeID('a'), true, "", ""},
+		{"allowlist: listed needs the secret to enrol", "allowlist", 10, nil, nodeID('a'), false, refSecret, ""},
+		{"allowlist: not listed", "allowlist", 10, nil, nodeID('b'), true, refNotAllowed, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, _ := testRegistry(t, tt.policy, tt.maxNodes)
+			if tt.setup != nil {
+				tt.setup(r)
+			}
+			ad := r.admit(tt.id, "nick", "192.0.2.1:1234", tt.secretOK, now)
+			if got := ad.kind; ad.ok != (tt.want == "") || got != tt.want {
+				t.Errorf("admit = %+v, want kind %q", ad, tt.want)
+			}
+			state := ""
+			if n := r.nodes[tt.id]; n != nil {
+				state = n.State
+			}
+			if state != tt.state {
+				t.Errorf("state %q, want %q", state, tt.state)
+			}
+		})
+	}
+}
+
+func TestRegistryPersistsAndForgets(t *testing.T) {
+	t.Parallel()
+	r, cfg := testRegistry(t, "open", 10)
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	r.seen(nodeID('a'), "gone", "192.0.2.1:1", old)
+	r.seen(nodeID('b'), "here", "192.0.2.2:1", time.Now())
+	r.seen(nodeID('c'), "connected", "192.0.2.3:1", old)
+	r.setState(nodeID('d'), StateRevoked, old)
+	if err := r.save(); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := loadRegistry(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(r2.list()); got != 4 {
+		t.Fatalf("%d nodes after reload, want 4", got)
+	}
+	gone := r2.forget(time.Now(), func(id string) bool { return id == nodeID('c') })
+	if len(gone) != 1 || gone[0].ID != nodeID('a') {
+		t.Errorf("forgot %+v, want node a only (b is recent, c connected, d revoked)", gone)
+	}
+	if !r2.knownSource("192.0.2.2") || r2.knownSource("192.0.2.9") {
+		t.Error("known sources wrong")
+	}
+	if fi, err := os.Stat(filepath.Join(cfg.Basedir, NodesFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("nodes file: %v %v", fi, err)
+	}
+}
+
+func TestRegistryLoadErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, content, want string }{
+		{"not json", "{", "node list"},
+		{"bad state", `{"nodes":[{"id":"` + nodeID('a') + `","state":"king"}]}`, "state \"king\""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := config.DefaultGatherer(t.TempDir())
+			os.WriteFile(filepath.Join(cfg.Basedir, NodesFile), []byte(tt.content), 0o600)
+			if _, err := loadRegistry(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	cfg := config.DefaultGatherer(t.TempDir())
+	cfg.Enrolment.Policy = "allowlist"
+	if _, err := loadRegistry(cfg); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing allowlist: err = %v", err)
+	}
+	os.WriteFile(cfg.Enrolment.Allowlist, []byte("not-an-id\n"), 0o600)
+	if _, err := loadRegistry(cfg); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad allowlist: err = %v", err)
+	}
+}
+
+func FuzzParseAllowlist(f *testing.F) {
+	f.Add([]byte(nodeID('a') + "\n# c\n\n" + nodeID('b') + " # x\n"))
+	f.Add([]byte("garbage\x00\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		allow, err := parseAllowlist(b)
+		if err != nil {
+			return
+		}
+		for id := range allow {
+			if !validNodeID(id) {
+				t.Errorf("accepted %q", id)
+			}
+		}
+	})
+}
+
+func FuzzReadNodesFile(f *testing.F) {
+	f.Add([]byte(`{"version":1,"nodes":[{"id":"` + nodeID('a') + `","state":"enrolled","nickname":"x"}]}`))
+	f.Add([]byte(`{"nodes":[null,{"id":"x"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), NodesFile)
+		os.WriteFile(path, b, 0o600)
+		nodes, err := readNodesFile(path)
+		if err != nil {
+			return
+		}
+		for _, n := range nodes {
+			if !validNodeID(n.ID) {
+				t.Errorf("accepted node id %q", n.ID)
+			}
+		}
+	})
+}
+
+// TestRefusalsSummarised: a flood of refusals is logged once per kind and
+// interval: the first at once, the rest as one summary line.
+func TestRefusalsSummarised(t *testing.T) {
+	t.Parallel()
+	var buf testbin.Buffer
+	r := newRefusals(hclog.New(&hclog.LoggerOptions{Output: &buf}), 0)
+	r.interval = 200 * time.Millisecond
+	for i := range 1000 {
+		r.add(refStalled, "192.0.2.1:"+string(rune('0'+i%10)), "", "handshake not done", 1)
+		r.add(refSecret, "192.0.2.2:1", "", "wrong secret", 1)
+	}
+	r.flush(false) // too early: nothing more
+	if n := strings.Count(buf.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines before the interval ended, want 2 (one per kind):\n%s", n, buf.String())
+	}
+	time.Sleep(250 * time.Millisecond)
+	r.flush(false)
+	logs := buf.String()
+	if n := strings.Count(logs, "\n"); n != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "refused peers (summary): kind=handshake_timeout count=999 sources=1 top_sources=\"192.0.2.1 (999)\"") {
+		t.Errorf("no summary of the stalled handshakes:\n%s", logs)
+	}
+	if c := r.counts(); c[refStalled] != 1000 || c[refSecret] != 1000 {
+		t.Errorf("counts %v", c)
+	}
+}
+
+func TestHandshakeBudget(t *testing.T) {
+	t.Parallel()
+	h := newHandshakes(4, 2)
+	known := func(src string) bool { return src == "192.0.2.9" }
+	var got []string
+	for _, src := range []string{"192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.9", "192.0.2.9"} {
+		ok, kind := h.acquire(src, known)
+		if ok {
+			kind = "ok"
+		}
+		got = append(got, kind)
+	}
+	want := "ok ok too_many_handshakes_from_address ok ok too_many_handshakes ok too_many_handshakes"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	h.release("192.0.2.1")
+	if ok, _ := h.acquire("192.0.2.1", nil); ok {
+		t.Error("a slot freed over the budget (reserve in use) was handed out")
+	}
+	if sourceOf("[2001:db8::1]:5") != sourceOf("[2001:db8::2]:6") || sourceOf("192.0.2.1:5") != "192.0.2.1" {
+		t.Error("sourceOf does not group an IPv6 /64")
+	}
+}
+
+func TestControlOffline(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	if _, err := ControlOffline(cfg, ControlRequest{Op: "revoke", ID: nodeID('a')}); err != nil {
+		t.Fatal(err)
+	}
+	g := startGatherer(t, cfg)
+	if resp := g.Control(ControlRequest{Op: "nodes"}); len(resp.Nodes) != 1 || resp.Nodes[0].State != StateRevoked {
+		t.Errorf("the revocation made offline is not loaded: %+v", resp)
+	}
+	if _, err := ControlOffline(cfg, ControlRequest{Op: "nodes"}); err == nil || !strings.Contains(err.Error(), "a gatherer is running") {
+		t.Errorf("offline edit while running: err = %v", err)
+	}
+	resp, err := SendControl(t.Context(), cfg.Basedir, ControlRequest{Op: "approve", ID: nodeID('b')})
+	if err != nil || !strings.Contains(resp.Error, "not known") {
+		t.Errorf("approve of an unknown node: %+v %v", resp, err)
+	}
+	if fi, err := os.Stat(filepath.Join(cfg.Basedir, ControlSocket)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("control socket: %v %v", fi, err)
+	}
+}

@@ -1,0 +1,251 @@
+package gatherer
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Kinds of refusal: each is counted in the gatherer's own stats
+// (statsherd.gatherer.refused.KIND) and logged at most once per log
+// interval.
+const (
+	refTLS            = "tls_handshake"     // TLS failed: garbage, no certificate
+	refStalled        = "handshake_timeout" // TLS or hello not done in time
+	refBadHello       = "bad_hello"         // not a hello, protocol mismatch, oversize
+	refSecret         = "wrong_secret"
+	refTooMany        = "too_many_connections" // established hosts at max_connections
+	refHandshakes     = "too_many_handshakes"  // max_handshakes in progress
+	refPerAddress     = "too_many_handshakes_from_address"
+	refRevoked        = "revoked"
+	refPending        = "pending_approval"
+	refNotAllowed     = "not_on_allowlist"
+	refTooManyNodes   = "too_many_nodes"
+	refDuplicate      = "duplicate_node_id"
+	refTooManyStats   = "too_many_stats" // answer over max_stats_per_node
+	refTooLarge       = "answer_too_large"
+	refUnsolicited    = "unsolicited_answer"
+	refNegative       = "negative_counters" // counters dropped, not a refused peer
+	refInvalidNames   = "invalid_names"     // stats with invalid names dropped
+	refPollFailed     = "poll_failed"       // a host dropped at a poll (counted in poll_failures)
+	refNoAnswer       = "closed_before_answer"
+	refOther          = "other"
+	refusalLogPeriod0 = 10 * time.Second // the shortest log interval
+)
+
+// refusalKinds are the kinds, in the order they are reported.
+var refusalKinds = []string{refTLS, refStalled, refBadHello, refSecret, refTooMany, refHandshakes, refPerAddress,
+	refRevoked, refPending, refNotAllowed, refTooManyNodes, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refNoAnswer, refOther}
+
+// refusals counts refusals by kind and logs them at most once per interval
+// per kind: the first of an interval at once (with its address and reason),
+// the rest as one summary line (count and the busiest sources) when the
+// interval is over.
+type refusals struct {
+	log      hclog.Logger
+	interval time.Duration
+
+	mu     sync.Mutex
+	total  map[string]int64
+	kinds  map[string]*refusalKind
+	logged int64 // lines written, for tests and the status page
+}
+
+type refusalKind struct {
+	lastLogged time.Time
+	pending    int64            // not yet logged
+	sources    map[string]int64 // of the pending ones, by source address
+	example    string           // the last pending reason
+}
+
+func newRefusals(log hclog.Logger, interval time.Duration) *refusals {
+	return &refusals{log: log, interval: max(interval, refusalLogPeriod0), total: map[string]int64{}, kinds: map[string]*refusalKind{}}
+}
+
+// maxSources bounds the source addresses remembered per kind and interval.
+const maxSources = 1000
+
+// add counts one refusal of kind from addr (host:port or host) and logs
+// it, or keeps it for the interval's summary. n is how many (counters
+// dropped from one answer count as n).
+func (r *refusals) add(kind, addr, nodeID, reason string, n int64) {
+	now := time.Now()
+	src := sourceOf(addr)
+	r.mu.Lock()
+	k := r.kinds[kind]
+	if k == nil {
+		k = &refusalKind{sources: map[string]int64{}}
+		r.kinds[kind] = k
+	}
+	if now.Sub(k.lastLogged) >= r.interval && k.pending == 0 {
+		k.lastLogged = now
+		r.logged++
+		r.mu.Unlock()
+		args := []any{"address", addr, "reason", reason, "kind", kind}
+		if nodeID != "" {
+			args = append(args, "node", nodeID)
+		}
+		switch kind {
+		case refNegative, refInvalidNames:
+			r.log.Warn("dropped stats", append(args, "count", n)...)
+		case refUnsolicited:
+			r.log.Warn("closed connection: protocol violation", args...)
+		case refPollFailed:
+			r.log.Warn("poll failed, dropping host", args...)
+		case refNoAnswer:
+			r.log.Info("disconnect before the first answer", args...)
+		default:
+			r.log.Warn("refused peer", args...)
+		}
+		// Counted after it is logged: a refusal that is counted has been
+		// said.
+		r.mu.Lock()
+		r.total[kind] += n
+		r.mu.Unlock()
+		return
+	}
+	r.total[kind] += n
+	k.pending += n
+	if _, ok := k.sources[src]; ok || len(k.sources) < maxSources {
+		k.sources[src] += n
+	}
+	k.example = reason
+	r.mu.Unlock()
+}
+
+// flush logs the summary of every kind whose interval is over.
+func (r *refusals) flush(force bool) {
+	now := time.Now()
+	type line struct {
+		kind    string
+		n       int64
+		sources map[string]int64
+		example string
+	}
+	var lines []line
+	r.mu.Lock()
+	for _, kind := range refusalKinds {
+		k := r.kinds[kind]
+		if k == nil || k.pending == 0 || (!force && now.Sub(k.lastLogged) < r.interval) {
+			continue
+		}
+		lines = append(lines, line{kind, k.pending, k.sources, k.example})
+		k.pending, k.sources, k.lastLogged = 0, map[string]int64{}, now
+		r.logged++
+	}
+	r.mu.Unlock()
+	for _, l := range lines {
+		msg := "refused peers (summary)"
+		switch l.kind {
+		case refNegative, refInvalidNames:
+			msg = "dropped stats (summary)"
+		case refPollFailed, refNoAnswer, refUnsolicited:
+			msg = "dropped hosts (summary)"
+		}
+		r.log.Warn(msg, "kind", l.kind, "count", l.n, "sources", len(l.sources),
+			"top_sources", topSources(l.sources, 5), "example", l.example, "interval", r.interval)
+	}
+}
+
+// counts returns the refusals of each kind since start.
+func (r *refusals) counts() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(r.total))
+	for k, v := range r.total {
+		out[k] = v
+	}
+	return out
+}
+
+// topSources is "addr (count), ..." for the n busiest sources.
+func topSources(m map[string]int64, n int) string {
+	type sc struct {
+		s string
+		c int64
+	}
+	all := make([]sc, 0, len(m))
+	for s, c := range m {
+		all = append(all, sc{s, c})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].c != all[j].c {
+			return all[i].c > all[j].c
+		}
+		return all[i].s < all[j].s
+	})
+	parts := make([]string, 0, n)
+	for _, x := range all[:min(n, len(all))] {
+		parts = append(parts, fmt.Sprintf("%s (%d)", x.s, x.c))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sourceOf is the source a connection counts against: its IP address, or
+// for IPv6 its /64.
+func sourceOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip.To4() == nil {
+		return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
+	}
+	return ip.String()
+}
+
+// handshakes is the budget of connections that have not authenticated:
+// at most max in all, at most perAddr from one source.
+type handshakes struct {
+	max, perAddr int
+
+	mu     sync.Mutex
+	n      int
+	byAddr map[string]int
+}
+
+func newHandshakes(max, perAddr int) *handshakes {
+	return &handshakes{max: max, perAddr: perAddr, byAddr: map[string]int{}}
+}
+
+// acquire takes a slot for src, or says which limit is reached. A source
+// where an enrolled node was last seen (known) may use a reserve of a
+// quarter more slots when the budget is full, so that a returning host is
+// not locked out by strangers filling the budget from many addresses.
+func (h *handshakes) acquire(src string, known func(string) bool) (ok bool, kind string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byAddr[src] >= h.perAddr {
+		return false, refPerAddress
+	}
+	if h.n >= h.max && (h.n >= h.max+max(h.max/4, 1) || known == nil || !known(src)) {
+		return false, refHandshakes
+	}
+	h.n++
+	h.byAddr[src]++
+	return true, ""
+}
+
+func (h *handshakes) release(src string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n--
+	if h.byAddr[src]--; h.byAddr[src] <= 0 {
+		delete(h.byAddr, src)
+	}
+}
+
+func (h *handshakes) inProgress() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
