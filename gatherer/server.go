@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
@@ -215,6 +216,9 @@ func timeoutErr(err error, timeout time.Duration) error {
 }
 
 // cleanNickname bounds a peer-given nickname and strips control characters.
+// maxNickname is the most bytes of a nickname kept.
+const maxNickname = 200
+
 func cleanNickname(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
@@ -222,8 +226,14 @@ func cleanNickname(s string) string {
 		}
 		return r
 	}, s)
-	if len(s) > 200 {
-		s = s[:200]
+	if len(s) > maxNickname {
+		// Cut at a character boundary: the nickname travels to the
+		// outputs as a protobuf string, which must stay valid UTF-8.
+		cut := maxNickname
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
 	}
 	if s == "" {
 		s = "unnamed"
