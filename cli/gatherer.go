@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -25,7 +27,8 @@ DIR/gatherer.hcl is read if it exists. The base directory must have been
 made by 'statsherd create-gatherer DIR' (a mistyped path never starts a
 gatherer with a new identity); -create makes the identity there if it has
 none. The furl is written to stats_gatherer.furl in the base directory and
-printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed).
+printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed);
+SIGHUP is logged and ignored (gatherer.hcl takes a restart).
 The subcommands manage the nodes of a gatherer, running or not.`,
 		run:  runGatherer,
 		subs: gathererControlCommands(),
@@ -101,6 +104,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, g.Furl().String())
+	defer ignoreHangup(ctx, log)()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
@@ -172,4 +176,27 @@ func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
 		log.Warn("made a new gatherer identity (-create): give every host the new stats_gatherer.furl", "basedir", dir)
 	}
 	return err
+}
+
+// ignoreHangup keeps a SIGHUP (a logrotate script, a terminal closing)
+// from ending the gatherer, which has nothing to reload: it rereads its
+// allowlist and node list on its own, and gatherer.hcl takes a restart.
+// It returns the function that stops listening.
+func ignoreHangup(ctx context.Context, log hclog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: nothing to reload (the allowlist and node list are reread on their own); restart the gatherer to apply gatherer.hcl, its port and furl persist")
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }

@@ -25,9 +25,9 @@ func gathererControlCommands() []*command {
 		{name: "nodes", summary: "list known nodes: pending (waiting for approval), enrolled, revoked",
 			help: "Lists the nodes the gatherer knows. " + gathererControlHelp, run: runGathererControl},
 		{name: "approve", summary: "admit a pending node (enrolment policy \"approve\")", args: []string{"ID"},
-			help: "Admits a node waiting for approval. " + gathererControlHelp, run: runGathererControl},
+			help: "Admits a node waiting for approval ('statsherd gatherer nodes' lists them). " + gathererControlHelp, run: runGathererControl},
 		{name: "revoke", summary: "disconnect a node and refuse it from now on", args: []string{"ID"},
-			help: "Disconnects the node and refuses it from now on. " + gathererControlHelp, run: runGathererControl},
+			help: "Disconnects the node and refuses it from now on ('statsherd gatherer nodes'\nlists the ids; 'statsherd host id' prints a host's). " + gathererControlHelp, run: runGathererControl},
 		{name: "rotate-secret", summary: "write a new secret and furl; enrolled nodes keep working",
 			help: `Writes a new secret and furl (printed on stdout): enrolled nodes keep
 working, a new node needs the new furl. ` + gathererControlHelp, run: runGathererControl},

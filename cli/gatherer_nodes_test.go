@@ -21,7 +21,7 @@ func TestGathererNodeCommands(t *testing.T) {
 		code       int
 		out, errln string
 	}{
-		{"approve without id", []string{"gatherer", "approve", "-basedir", dir}, 2, "", "give the node id"},
+		{"approve without id", []string{"gatherer", "approve", "-basedir", dir}, 2, "", "missing ID"},
 		{"nodes with an id", []string{"gatherer", "nodes", id, "-basedir", dir}, 2, "", "unexpected argument"},
 		{"no basedir", []string{"gatherer", "nodes"}, 2, "", "usage: statsherd gatherer nodes"},
 		{"bad id", []string{"gatherer", "revoke", "nope", "-basedir", dir}, 1, "", "is not a node id"},

@@ -530,3 +530,27 @@ func alive(pid int) bool {
 	}
 	return false
 }
+
+// TestE2EHangupKeepsRunning: a SIGHUP (a logrotate script, a closed
+// terminal) does not end the gatherer; it says what a reload would need.
+func TestE2EHangupKeepsRunning(t *testing.T) {
+	t.Parallel()
+	g := startGatherer(t, gathererDir(t))
+	g.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the SIGHUP log line", g.stderr.String, func() bool {
+		return strings.Contains(g.stderr.String(), "SIGHUP: nothing to reload")
+	})
+	select {
+	case <-g.done:
+		t.Fatalf("the gatherer ended on SIGHUP:\n%s", g.stderr.String())
+	default:
+	}
+	if resp, err := http.Get(g.status); err != nil {
+		t.Fatalf("status page after SIGHUP: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	if code := g.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0:\n%s", code, g.stderr.String())
+	}
+}
