@@ -143,8 +143,15 @@ producer "b" {
 	d.pollUntil("both producers answer", func(st sdk.Stats) bool {
 		return st.Stats["a.answer"] == sdk.Int(42) && st.Stats["b.answer"] == sdk.Int(42)
 	})
-	if n := countWith(markedProcs(mark), "sleep 36"); n != 4 {
-		t.Fatalf("%d sleeps running, want 4: %v", n, markedProcs(mark))
+	// The shells fork their sleeps in their own time: wait for all four.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := countWith(markedProcs(mark), "sleep 36")
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sleeps running, want 4: %v", n, markedProcs(mark))
+		}
 	}
 	d.stop()
 	expectNoneLeft(t, mark, "after SIGTERM")
