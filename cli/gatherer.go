@@ -28,7 +28,8 @@ made by 'statsherd create-gatherer DIR' (a mistyped path never starts a
 gatherer with a new identity); -create makes the identity there if it has
 none. The furl is written to stats_gatherer.furl in the base directory and
 printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed);
-SIGHUP is logged and ignored (gatherer.hcl takes a restart).
+SIGHUP rereads the allowlist and disconnects nodes taken off it (a changed
+gatherer.hcl takes a restart).
 The subcommands manage the nodes of a gatherer, running or not.`,
 		run:  runGatherer,
 		subs: gathererControlCommands(),
@@ -104,7 +105,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, g.Furl().String())
-	defer ignoreHangup(ctx, log)()
+	defer reloadOnHangup(ctx, g, log)()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
@@ -178,11 +179,10 @@ func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
 	return err
 }
 
-// ignoreHangup keeps a SIGHUP (a logrotate script, a terminal closing)
-// from ending the gatherer, which has nothing to reload: it rereads its
-// allowlist and node list on its own, and gatherer.hcl takes a restart.
-// It returns the function that stops listening.
-func ignoreHangup(ctx context.Context, log hclog.Logger) func() {
+// reloadOnHangup reloads the gatherer on SIGHUP (systemctl reload): the
+// allowlist is reread and nodes taken off it are disconnected; gatherer.hcl
+// takes a restart. It returns the function that stops listening.
+func reloadOnHangup(ctx context.Context, g *gatherer.Gatherer, log hclog.Logger) func() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -190,7 +190,8 @@ func ignoreHangup(ctx context.Context, log hclog.Logger) func() {
 		for {
 			select {
 			case <-hup:
-				log.Info("SIGHUP: nothing to reload (the allowlist and node list are reread on their own); restart the gatherer to apply gatherer.hcl, its port and furl persist")
+				log.Info("SIGHUP: reloading")
+				g.Reload() // it logs what it did
 			case <-ctx.Done():
 				return
 			case <-done:

@@ -94,6 +94,7 @@ func TestInstall(t *testing.T) {
 		"statsherd-gatherer.service": {
 			"ExecStart=" + r + "/usr/bin/statsherd gatherer -basedir " + r + "/var/lib/statsherd-gatherer\n",
 			"StateDirectory=statsherd-gatherer\n", "StateDirectoryMode=0755\n",
+			"ExecReload=/bin/kill -HUP $MAINPID\n",
 		},
 		"statsherd-host@.service": {
 			"ExecStart=" + r + "/usr/bin/statsherd host -config " + r + "/etc/statsherd/%i.hcl\n",

@@ -1,0 +1,56 @@
+package gatherer
+
+import (
+	"maps"
+	"time"
+)
+
+// Reload takes what the gatherer can change without a restart: under the
+// "allowlist" enrolment policy it rereads the allowlist at once and
+// disconnects the connected nodes no longer on it (they are refused at
+// every reconnect, as the allowlist is checked at each handshake). It is
+// what SIGHUP does. A damaged allowlist is reported and the one read before
+// stays in force. Changes to gatherer.hcl take a restart.
+func (g *Gatherer) Reload() error {
+	allowed, err := g.nodes.rereadAllowlist()
+	if err != nil {
+		g.log.Error("reload: the allowlist could not be read; the one read before stays in force", "error", err)
+		return err
+	}
+	if allowed == nil {
+		g.log.Info("reload: nothing to reload under this enrolment policy; restart the gatherer to apply gatherer.hcl (its port and furl persist)")
+		return nil
+	}
+	g.mu.Lock()
+	var gone []*host
+	for id, h := range g.hosts {
+		if !allowed[id] {
+			gone = append(gone, h)
+			delete(g.hosts, id)
+		}
+	}
+	g.mu.Unlock()
+	for _, h := range gone {
+		h.log.Warn("disconnected: no longer on the allowlist")
+		h.refuse("node " + h.id + " is no longer on the gatherer's allowlist")
+	}
+	g.log.Info("reload: allowlist reread", "nodes", len(allowed), "disconnected", len(gone))
+	return nil
+}
+
+// rereadAllowlist reads the allowlist now, whether or not its time
+// changed, and returns the admitted ids; nil, nil when the policy is not
+// "allowlist".
+func (r *registry) rereadAllowlist() (map[string]bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.policy != "allowlist" {
+		return nil, nil
+	}
+	r.allowStat = time.Time{}
+	r.reloadAllowlist()
+	if r.allowErr != nil {
+		return nil, r.allowErr
+	}
+	return maps.Clone(r.allow), nil
+}

@@ -1,0 +1,70 @@
+package gatherer
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReloadAllowlist: a node taken off the allowlist is disconnected at
+// the reload (SIGHUP) and kept out; the others stay; a damaged allowlist
+// leaves the one read before in force.
+func TestReloadAllowlist(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Enrolment.Policy = "allowlist"
+	writeAllow := func(ids ...string) {
+		t.Helper()
+		// A distinct time each write, so that the change is seen even
+		// on a file system with coarse times.
+		if err := os.WriteFile(cfg.Enrolment.Allowlist, []byte(strings.Join(ids, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		os.Chtimes(cfg.Enrolment.Allowlist, now, now)
+	}
+	writeAllow("# nobody yet")
+	g := startGatherer(t, cfg)
+	_, a, _ := startHost(t, g.Furl(), "a", nil)
+	_, b, _ := startHost(t, g.Furl(), "b", nil)
+	writeAllow(a.ID, b.ID)
+	waitFor(t, "both hosts admitted", func() bool { return g.isConnected(a.ID) && g.isConnected(b.ID) })
+
+	writeAllow("not-a-node-id")
+	if err := g.Reload(); err == nil {
+		t.Errorf("Reload with a damaged allowlist: no error")
+	}
+	if !g.isConnected(a.ID) || !g.isConnected(b.ID) {
+		t.Errorf("a damaged allowlist disconnected nodes")
+	}
+
+	writeAllow(a.ID)
+	if err := g.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	if g.isConnected(b.ID) {
+		t.Errorf("b is still connected after it left the allowlist")
+	}
+	// b re-dials every 100 ms at most: it must be refused each time.
+	time.Sleep(time.Second)
+	if g.isConnected(b.ID) || !g.isConnected(a.ID) {
+		t.Errorf("after the reload: a connected %v (want true), b connected %v (want false)", g.isConnected(a.ID), g.isConnected(b.ID))
+	}
+	if !strings.Contains(g.logs.String(), "no longer on the allowlist") {
+		t.Errorf("no log line for the disconnection:\n%s", g.logs.String())
+	}
+}
+
+// TestReloadOpenPolicy: under the open policy a reload changes nothing
+// and says so.
+func TestReloadOpenPolicy(t *testing.T) {
+	t.Parallel()
+	g := startGatherer(t, testConfig(t))
+	if err := g.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	if !strings.Contains(g.logs.String(), "nothing to reload") {
+		t.Errorf("reload under the open policy said:\n%s", g.logs.String())
+	}
+}
