@@ -13,7 +13,9 @@ func pluginCommand() *command {
 		name:    "plugin",
 		summary: "describe or serve the built-in plugins",
 		help: `The built-in producers and outputs are served by this binary: the daemons
-run 'statsherd plugin serve KIND NAME' for each block that names one.`,
+run 'statsherd plugin serve KIND NAME' for each block that names one, or
+'statsherd plugin serve KIND' once for all the blocks of KIND that name a
+built-in (the host does this for its built-in producers).`,
 		subs: []*command{
 			{
 				name:    "describe",
@@ -25,11 +27,13 @@ stats it emits (kind and unit) and the attributes its HCL block takes
 			},
 			{
 				name:    "serve",
-				summary: "serve one built-in plugin (run by the daemons, not by hand)",
-				args:    []string{"KIND", "NAME"},
+				summary: "serve built-in plugins (run by the daemons, not by hand)",
+				args:    []string{"KIND", "[NAME]"},
 				help: `Serves the built-in plugin NAME of KIND (producer or output) over
 go-plugin's handshake on stdout: the host and gatherer run it; by hand it
-refuses.`,
+refuses. Without NAME, it serves every built-in plugin of KIND from this
+one process, each call naming the plugin and instance it is for: the host
+serves all its built-in producers this way.`,
 				run: runPluginServe,
 			},
 		},
@@ -54,6 +58,13 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 	kind, name := c.arg(0), c.arg(1)
 	if kind != sdk.KindProducer && kind != sdk.KindOutput {
 		return c.usageError("KIND is %s or %s, not %q", sdk.KindProducer, sdk.KindOutput, kind)
+	}
+	if name == "" {
+		if err := sdk.ServeShared(builtin.Plugins(), kind); err != nil {
+			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if !builtin.Has(kind, name) {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: there is no built-in %s named %q (see 'statsherd plugin describe')\n", kind, name)
