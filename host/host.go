@@ -15,6 +15,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -49,6 +50,8 @@ type Host struct {
 	mu        sync.Mutex // guards the fields below
 	cfg       *config.Host
 	producers []*producer
+	// shared is the one process serving every built-in producer.
+	shared    *supervisor.Pool
 	statsd    *statsdServer
 	reg       *registry
 	http      *http.Server
@@ -80,6 +83,18 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		cfg:        cfg,
 		logged:     map[conflict]bool{},
 	}
+	shared, err := supervisor.NewShared(sdk.KindProducer, supervisor.SharedOptions{
+		Self:       opts.Self,
+		Logger:     h.log.Named("producers"),
+		Env:        sharedEnv(os.Environ()),
+		MinBackoff: opts.PluginMinBackoff,
+		MaxBackoff: opts.PluginMaxBackoff,
+	})
+	if err != nil {
+		cancel()
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot run the built-in producers", Detail: err.Error()}}
+	}
+	h.shared = shared
 	ps, diags := h.loadProducers(ctx, cfg.Producers, cfg.PollTimeout)
 	if diags.HasErrors() {
 		cancel()
