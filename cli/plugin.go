@@ -3,8 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -60,6 +64,20 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 		return c.usageError("KIND is %s or %s, not %q", sdk.KindProducer, sdk.KindOutput, kind)
 	}
 	if name == "" {
+		p := builtin.Plugins()
+		// Once its plugins are configured, the process drops the pages
+		// of this executable it mapped while starting (see trim).
+		t := trim.NewDebounced(trimQuiet, nil)
+		for n, f := range p.Producers {
+			p.Producers[n] = func(log hclog.Logger) sdk.Producer { return trimming{f(log), t} }
+		}
+		if err := sdk.ServeShared(p, kind); err != nil {
+			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if name == "" {
 		if err := sdk.ServeShared(builtin.Plugins(), kind); err != nil {
 			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
 			return 1
@@ -76,3 +94,21 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 	}
 	return 0
 }
+
+// trimQuiet is how long after the last Configure a shared plugin process
+// considers its start-up over.
+const trimQuiet = 10 * time.Second
+
+// trimming is a producer in a shared process whose Configure marks
+// start-up work, so the process trims once start-up is over.
+type trimming struct {
+	sdk.Producer
+	t *trim.Debounced
+}
+
+func (p trimming) Configure(ctx context.Context, cfg sdk.Config) error {
+	defer p.t.Kick()
+	return p.Producer.Configure(ctx, cfg)
+}
+
+var _ sdk.Producer = trimming{}
