@@ -4,7 +4,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// trimQuiet is how long after its start (or a reload) the host drops the
+// pages of its executable it mapped while starting (see internal/trim).
+const trimQuiet = 10 * time.Second
 
 // sharedTuning is the runtime settings of the process serving the built-in
 // producers: a process that holds little and answers a few small calls a
