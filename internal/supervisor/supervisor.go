@@ -289,7 +289,7 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) e
 		}
 	case isUnavailable(err) || p.pool.exited(gen, 0):
 		p.pool.exited(gen, 500*time.Millisecond) // so its last words on stderr are read
-		err = fmt.Errorf("%s %s crashed: %w%s", p.spec.Kind, p.spec.Name, err, p.pool.stderrSummary())
+		err = fmt.Errorf("%s %s crashed%s: %w%s", p.spec.Kind, p.spec.Name, p.in(), err, p.pool.stderrSummary())
 		if !p.pool.fail(gen, err) {
 			err = p.alreadyEnded(err)
 		}
@@ -310,6 +310,14 @@ func (p *Plugin) its() string {
 		return "its process, shared with the other built-in " + p.spec.Kind + "s"
 	}
 	return "it"
+}
+
+// in says where the plugin runs if it shares its process, for messages.
+func (p *Plugin) in() string {
+	if p.pool.shared {
+		return " (in the shared process of the built-in " + p.spec.Kind + "s)"
+	}
+	return ""
 }
 
 // alreadyEnded explains a failure seen after another plugin's failure
