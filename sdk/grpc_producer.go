@@ -26,6 +26,9 @@ type ProducerPlugin struct {
 
 // GRPCServer implements plugin.GRPCPlugin.
 func (p *ProducerPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.shared != nil {
+		return nil // a daemon's client for a shared process serves nothing
+	}
 	if p.Impl == nil && p.mux == nil {
 		return errors.New("this plugin serves no producer")
 	}
