@@ -20,7 +20,7 @@ import (
 // same way). It is a measurement, not a check: it logs the figures and
 // fails only if it cannot measure.
 //
-//	STATSHERD_IDLE_SECONDS=300 go test -run TestIdleCost -v ./host
+//	STATSHERD_IDLE_SECONDS=300 go test -timeout 20m -run TestIdleCost -v ./host
 func TestIdleCost(t *testing.T) {
 	secs, _ := strconv.Atoi(os.Getenv("STATSHERD_IDLE_SECONDS"))
 	if secs <= 0 {
