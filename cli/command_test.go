@@ -122,7 +122,7 @@ func TestUsageMistakes(t *testing.T) {
 		{"help of no subcommand", []string{"help", "host", "nope"}, 2, `statsherd help: no command "statsherd host nope"`},
 		{"two surplus", []string{"version", "a", "b"}, 2, `statsherd version: unexpected arguments ["a" "b"]`},
 		{"missing argument", []string{"create-gatherer"}, 2, "statsherd create-gatherer: missing DIR"},
-		{"missing second argument", []string{"plugin", "serve", "producer"}, 2, "statsherd plugin serve: missing NAME"},
+		{"shared serve by hand", []string{"plugin", "serve", "producer"}, 1, "statsherd plugin serve: this is a statsherd plugin"},
 		{"unknown flag", []string{"validate", "-colour", "x.hcl"}, 2, "statsherd validate: flag provided but not defined: -colour"},
 		{"bad flag value", []string{"create-gatherer", "-port", "x", "d"}, 2, `statsherd create-gatherer: invalid value "x" for flag -port`},
 		{"port out of range", []string{"create-gatherer", "-port", "70000", "d"}, 2, "statsherd create-gatherer: -port 70000 is not a port number"},

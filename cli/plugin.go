@@ -3,8 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -13,7 +17,9 @@ func pluginCommand() *command {
 		name:    "plugin",
 		summary: "describe or serve the built-in plugins",
 		help: `The built-in producers and outputs are served by this binary: the daemons
-run 'statsherd plugin serve KIND NAME' for each block that names one.`,
+run 'statsherd plugin serve KIND NAME' for each block that names one, or
+'statsherd plugin serve KIND' once for all the blocks of KIND that name a
+built-in (the host does this for its built-in producers).`,
 		subs: []*command{
 			{
 				name:    "describe",
@@ -25,11 +31,13 @@ stats it emits (kind and unit) and the attributes its HCL block takes
 			},
 			{
 				name:    "serve",
-				summary: "serve one built-in plugin (run by the daemons, not by hand)",
-				args:    []string{"KIND", "NAME"},
+				summary: "serve built-in plugins (run by the daemons, not by hand)",
+				args:    []string{"KIND", "[NAME]"},
 				help: `Serves the built-in plugin NAME of KIND (producer or output) over
 go-plugin's handshake on stdout: the host and gatherer run it; by hand it
-refuses.`,
+refuses. Without NAME, it serves every built-in plugin of KIND from this
+one process, each call naming the plugin and instance it is for: the host
+serves all its built-in producers this way.`,
 				run: runPluginServe,
 			},
 		},
@@ -55,6 +63,27 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 	if kind != sdk.KindProducer && kind != sdk.KindOutput {
 		return c.usageError("KIND is %s or %s, not %q", sdk.KindProducer, sdk.KindOutput, kind)
 	}
+	if name == "" {
+		p := builtin.Plugins()
+		// Once its plugins are configured, the process drops the pages
+		// of this executable it mapped while starting (see trim).
+		t := trim.NewDebounced(trimQuiet, nil)
+		for n, f := range p.Producers {
+			p.Producers[n] = func(log hclog.Logger) sdk.Producer { return trimming{f(log), t} }
+		}
+		if err := sdk.ServeShared(p, kind); err != nil {
+			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if name == "" {
+		if err := sdk.ServeShared(builtin.Plugins(), kind); err != nil {
+			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if !builtin.Has(kind, name) {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: there is no built-in %s named %q (see 'statsherd plugin describe')\n", kind, name)
 		return 1
@@ -65,3 +94,21 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 	}
 	return 0
 }
+
+// trimQuiet is how long after the last Configure a shared plugin process
+// considers its start-up over.
+const trimQuiet = 10 * time.Second
+
+// trimming is a producer in a shared process whose Configure marks
+// start-up work, so the process trims once start-up is over.
+type trimming struct {
+	sdk.Producer
+	t *trim.Debounced
+}
+
+func (p trimming) Configure(ctx context.Context, cfg sdk.Config) error {
+	defer p.t.Kick()
+	return p.Producer.Configure(ctx, cfg)
+}
+
+var _ sdk.Producer = trimming{}

@@ -2,6 +2,8 @@ package host_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,6 +52,53 @@ func BenchmarkPoll(b *testing.B) {
 			st := h.Poll(b.Context())
 			if got := st.Stats["statsherd.producers"]; got.String() != fmt.Sprint(n) {
 				b.Fatalf("producers %v", got)
+			}
+		})
+	}
+}
+
+// BenchmarkPollBuiltins measures one poll of a host with the five built-in
+// producers of an idle host: served by one shared process, and each by a
+// process of its own (every block pins the binary's sha256, as before the
+// built-ins shared a process).
+func BenchmarkPollBuiltins(b *testing.B) {
+	bin, err := os.ReadFile(bins.statsherd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := sha256.Sum256(bin)
+	for _, mode := range []string{"shared", "separate"} {
+		b.Run(mode, func(b *testing.B) {
+			src := "reporting {\n  statsd = \"\"\n  socket = \"\"\n}\nstatus { listen = \"\" }\n" + builtinsHCL
+			if mode == "separate" {
+				pin := "\n  sha256 = \"" + hex.EncodeToString(sum[:]) + "\"\n"
+				src = strings.ReplaceAll(src, "{}", "{"+pin+"}")
+				src = strings.ReplaceAll(src, `{ path = "/" }`, "{"+pin+"  path = \"/\"\n}")
+			}
+			path := filepath.Join(b.TempDir(), "host.hcl")
+			if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			cfg, diags := config.LoadHost(config.NewParser(), path)
+			if diags.HasErrors() {
+				b.Fatal(diags)
+			}
+			h, diags := host.New(b.Context(), cfg, host.Options{Logger: hclog.NewNullLogger(), Self: bins.statsherd})
+			if diags.HasErrors() {
+				b.Fatal(diags)
+			}
+			defer h.Close(context.WithoutCancel(b.Context()))
+			if st := h.Poll(b.Context()); !allBuiltinsServe(0)(st) {
+				b.Fatalf("first poll: %v", st)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				h.Poll(b.Context())
+			}
+			b.StopTimer()
+			if st := h.Poll(b.Context()); !allBuiltinsServe(0)(st) {
+				b.Fatalf("last poll: %v", st)
 			}
 		})
 	}

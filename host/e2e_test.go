@@ -77,10 +77,16 @@ func startDaemon(t testing.TB, src string) *daemon {
 // (which its plugins and their children inherit).
 func startDaemonEnv(t testing.TB, src string, env []string) *daemon {
 	t.Helper()
+	return startDaemonBin(t, bins.statsherd, src, env)
+}
+
+// startDaemonBin is startDaemonEnv running the statsherd binary bin.
+func startDaemonBin(t testing.TB, bin, src string, env []string) *daemon {
+	t.Helper()
 	dir := shortTempDir(t)
 	path := writeConfig(t, dir, src)
 	d := &daemon{t: t, dir: dir, stderr: &testbin.Buffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(bins.statsherd, "host", "-config", path)
+	d.cmd = exec.Command(bin, "host", "-config", path)
 	d.cmd.Stderr = d.stderr
 	d.cmd.Env = append(os.Environ(), env...)
 	if err := d.cmd.Start(); err != nil {

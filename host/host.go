@@ -15,6 +15,8 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -49,6 +51,11 @@ type Host struct {
 	mu        sync.Mutex // guards the fields below
 	cfg       *config.Host
 	producers []*producer
+	// shared is the one process serving every built-in producer.
+	shared *supervisor.Pool
+	// trim drops the executable's start-up pages once start-up (or a
+	// reload) is over.
+	trim      *trim.Debounced
 	statsd    *statsdServer
 	reg       *registry
 	http      *http.Server
@@ -80,6 +87,19 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		cfg:        cfg,
 		logged:     map[conflict]bool{},
 	}
+	shared, err := supervisor.NewShared(sdk.KindProducer, supervisor.SharedOptions{
+		Self:       opts.Self,
+		Logger:     h.log.Named("producers"),
+		Env:        sharedEnv(os.Environ()),
+		MinBackoff: opts.PluginMinBackoff,
+		MaxBackoff: opts.PluginMaxBackoff,
+	})
+	if err != nil {
+		cancel()
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot run the built-in producers", Detail: err.Error()}}
+	}
+	h.shared = shared
+	h.trim = trim.NewDebounced(trimQuiet, h.log)
 	ps, diags := h.loadProducers(ctx, cfg.Producers, cfg.PollTimeout)
 	if diags.HasErrors() {
 		cancel()
@@ -138,7 +158,11 @@ func (h *Host) Start(ctx context.Context) error {
 		}
 		h.log.Info("status page ready", "url", url+"statistics")
 	}
-	return h.startGatherer(cfg)
+	if err := h.startGatherer(cfg); err != nil {
+		return err
+	}
+	h.trim.Kick()
+	return nil
 }
 
 func writeAddrFile(path, s string) error {

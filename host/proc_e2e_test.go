@@ -98,10 +98,11 @@ producer "exec" {
 	if n := countWith(markedProcs(mark), "sleep"); n > 0 {
 		t.Errorf("%d sleeps left running after 10 collects: %v", n, markedProcs(mark))
 	}
-	// Nor do the killed ones pile up as zombies of the exec plugin.
+	// Nor do the killed ones pile up as zombies of the exec plugin's
+	// process.
 	found := false
 	for pid, cmd := range markedProcs(mark) {
-		if !strings.Contains(cmd, "serve producer exec") {
+		if !strings.HasSuffix(cmd, "plugin serve producer") { // the built-ins' shared process
 			continue
 		}
 		found = true

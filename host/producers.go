@@ -70,6 +70,7 @@ func (h *Host) supervisorOptions(pollTimeout time.Duration) supervisor.Options {
 		Timeout:    pollTimeout,
 		MinBackoff: h.opts.PluginMinBackoff,
 		MaxBackoff: h.opts.PluginMaxBackoff,
+		Shared:     h.shared,
 	}
 }
 

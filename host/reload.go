@@ -104,6 +104,7 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 	if relink {
 		h.restartGatherer()
 	}
+	h.trim.Kick()
 	h.log.Info("configuration reloaded", "file", cfg.Filename,
 		"producers", len(next), "started", len(started), "stopped", len(stop), "kept", len(kept))
 	return diags

@@ -18,29 +18,50 @@ import (
 type OutputPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl Output
+
+	// mux, in a shared process, serves several plugins instead of Impl;
+	// shared, on a daemon, names the plugin a dispensed client is for.
+	mux    *mux[Output]
+	shared *sharedClient
 }
 
 // GRPCServer implements plugin.GRPCPlugin.
 func (p *OutputPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	if p.Impl == nil {
+	if p.shared != nil {
+		return nil // a daemon's client for a shared process serves nothing
+	}
+	if p.Impl == nil && p.mux == nil {
 		return errors.New("this plugin serves no output")
 	}
-	proto.RegisterOutputServer(s, &outputServer{impl: p.Impl})
+	proto.RegisterOutputServer(s, &outputServer{impl: p.Impl, mux: p.mux})
 	return nil
 }
 
 // GRPCClient implements plugin.GRPCPlugin: the value dispensed is an Output.
 func (p *OutputPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &outputClient{c: proto.NewOutputClient(c)}, nil
+	return &outputClient{c: proto.NewOutputClient(c), md: p.shared.instance()}, nil
 }
 
 type outputServer struct {
 	proto.UnimplementedOutputServer
 	impl Output
+	mux  *mux[Output] // if set, serves instead of impl
+}
+
+// get is the output a call is for.
+func (s *outputServer) get(ctx context.Context) (Output, error) {
+	if s.mux != nil {
+		return s.mux.get(ctx)
+	}
+	return s.impl, nil
 }
 
 func (s *outputServer) Describe(ctx context.Context, _ *proto.Empty) (*proto.Info, error) {
-	in, err := s.impl.Describe(ctx)
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := impl.Describe(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,18 +69,26 @@ func (s *outputServer) Describe(ctx context.Context, _ *proto.Empty) (*proto.Inf
 }
 
 func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.Empty, error) {
-	return &proto.Empty{}, s.impl.Configure(ctx, Config(req.GetConfigJson()))
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.Empty{}, impl.Configure(ctx, Config(req.GetConfigJson()))
 }
 
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := roundFromProto(req)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.impl.Write(ctx, r); err != nil {
+	if err := impl.Write(ctx, r); err != nil {
 		return nil, err
 	}
-	if rep, ok := s.impl.(StatsReporter); ok {
+	if rep, ok := impl.(StatsReporter); ok {
 		// In the answer's trailer, so the protocol's messages stay as
 		// they are and older daemons ignore it.
 		if b, err := gproto.Marshal(StatsToProto(rep.Stats())); err == nil {
@@ -74,17 +103,27 @@ func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*pro
 const statsTrailer = "statsherd-output-stats-bin"
 
 func (s *outputServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty, error) {
-	return &proto.Empty{}, s.impl.Close(ctx)
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = impl.Close(ctx)
+	if s.mux != nil {
+		s.mux.forget(ctx)
+	}
+	return &proto.Empty{}, err
 }
 
 type outputClient struct {
-	c proto.OutputClient
+	c  proto.OutputClient
+	md metadata.MD // names the instance in a shared process
 
 	mu    sync.Mutex
 	stats Stats // as of the last Write
 }
 
 func (c *outputClient) Describe(ctx context.Context) (Info, error) {
+	ctx = withMD(ctx, c.md)
 	p, err := c.c.Describe(ctx, &proto.Empty{})
 	if err != nil {
 		return Info{}, rpcError(err)
@@ -93,11 +132,13 @@ func (c *outputClient) Describe(ctx context.Context) (Info, error) {
 }
 
 func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
+	ctx = withMD(ctx, c.md)
 	_, err := c.c.Configure(ctx, &proto.ConfigureRequest{ConfigJson: cfg})
 	return rpcError(err)
 }
 
 func (c *outputClient) Write(ctx context.Context, r Round) error {
+	ctx = withMD(ctx, c.md)
 	var md metadata.MD
 	_, err := c.c.Write(ctx, roundToProto(r), grpc.Trailer(&md))
 	if v := md.Get(statsTrailer); len(v) == 1 {
@@ -121,6 +162,7 @@ func (c *outputClient) Stats() Stats {
 }
 
 func (c *outputClient) Close(ctx context.Context) error {
+	ctx = withMD(ctx, c.md)
 	_, err := c.c.Close(ctx, &proto.Empty{})
 	return rpcError(err)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/statsherd/statsherd/sdk/proto"
 )
@@ -16,29 +17,50 @@ import (
 type ProducerPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl Producer
+
+	// mux, in a shared process, serves several plugins instead of Impl;
+	// shared, on a daemon, names the plugin a dispensed client is for.
+	mux    *mux[Producer]
+	shared *sharedClient
 }
 
 // GRPCServer implements plugin.GRPCPlugin.
 func (p *ProducerPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	if p.Impl == nil {
+	if p.shared != nil {
+		return nil // a daemon's client for a shared process serves nothing
+	}
+	if p.Impl == nil && p.mux == nil {
 		return errors.New("this plugin serves no producer")
 	}
-	proto.RegisterProducerServer(s, &producerServer{impl: p.Impl})
+	proto.RegisterProducerServer(s, &producerServer{impl: p.Impl, mux: p.mux})
 	return nil
 }
 
 // GRPCClient implements plugin.GRPCPlugin: the value dispensed is a Producer.
 func (p *ProducerPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &producerClient{c: proto.NewProducerClient(c)}, nil
+	return &producerClient{c: proto.NewProducerClient(c), md: p.shared.instance()}, nil
 }
 
 type producerServer struct {
 	proto.UnimplementedProducerServer
 	impl Producer
+	mux  *mux[Producer] // if set, serves instead of impl
+}
+
+// get is the producer a call is for.
+func (s *producerServer) get(ctx context.Context) (Producer, error) {
+	if s.mux != nil {
+		return s.mux.get(ctx)
+	}
+	return s.impl, nil
 }
 
 func (s *producerServer) Describe(ctx context.Context, _ *proto.Empty) (*proto.Info, error) {
-	in, err := s.impl.Describe(ctx)
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := impl.Describe(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +68,19 @@ func (s *producerServer) Describe(ctx context.Context, _ *proto.Empty) (*proto.I
 }
 
 func (s *producerServer) Configure(ctx context.Context, req *proto.ConfigureRequest) (*proto.Empty, error) {
-	return &proto.Empty{}, s.impl.Configure(ctx, Config(req.GetConfigJson()))
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.Empty{}, impl.Configure(ctx, Config(req.GetConfigJson()))
 }
 
 func (s *producerServer) Collect(ctx context.Context, _ *proto.Empty) (*proto.CollectResponse, error) {
-	st, err := s.impl.Collect(ctx)
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := impl.Collect(ctx)
 	resp := &proto.CollectResponse{Stats: StatsToProto(st)}
 	if err != nil {
 		if st.Len() == 0 {
@@ -62,12 +92,24 @@ func (s *producerServer) Collect(ctx context.Context, _ *proto.Empty) (*proto.Co
 }
 
 func (s *producerServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty, error) {
-	return &proto.Empty{}, s.impl.Close(ctx)
+	impl, err := s.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = impl.Close(ctx)
+	if s.mux != nil {
+		s.mux.forget(ctx)
+	}
+	return &proto.Empty{}, err
 }
 
-type producerClient struct{ c proto.ProducerClient }
+type producerClient struct {
+	c  proto.ProducerClient
+	md metadata.MD // names the instance in a shared process
+}
 
 func (c *producerClient) Describe(ctx context.Context) (Info, error) {
+	ctx = withMD(ctx, c.md)
 	p, err := c.c.Describe(ctx, &proto.Empty{})
 	if err != nil {
 		return Info{}, rpcError(err)
@@ -76,11 +118,13 @@ func (c *producerClient) Describe(ctx context.Context) (Info, error) {
 }
 
 func (c *producerClient) Configure(ctx context.Context, cfg Config) error {
+	ctx = withMD(ctx, c.md)
 	_, err := c.c.Configure(ctx, &proto.ConfigureRequest{ConfigJson: cfg})
 	return rpcError(err)
 }
 
 func (c *producerClient) Collect(ctx context.Context) (Stats, error) {
+	ctx = withMD(ctx, c.md)
 	resp, err := c.c.Collect(ctx, &proto.Empty{})
 	if err != nil {
 		return Stats{}, rpcError(err)
@@ -93,6 +137,7 @@ func (c *producerClient) Collect(ctx context.Context) (Stats, error) {
 }
 
 func (c *producerClient) Close(ctx context.Context) error {
+	ctx = withMD(ctx, c.md)
 	_, err := c.c.Close(ctx, &proto.Empty{})
 	return rpcError(err)
 }

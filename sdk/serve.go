@@ -51,12 +51,7 @@ func ServeOne(p Plugins, kind, name string) error {
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
 		return fmt.Errorf("this is a statsherd plugin: it is started by the statsherd host or gatherer, not by hand (run it with the argument \"describe\" to see what it serves)")
 	}
-	log := hclog.New(&hclog.LoggerOptions{
-		Name:       name,
-		Output:     os.Stderr,
-		JSONFormat: true,
-		Level:      hclog.LevelFromString(os.Getenv(EnvLogLevel)),
-	})
+	log := pluginLogger(name)
 	var prod Producer
 	var out Output
 	switch kind {
@@ -75,15 +70,31 @@ func ServeOne(p Plugins, kind, name string) error {
 	default:
 		return fmt.Errorf("%s=%q: want producer/NAME or output/NAME", EnvSelect, kind+"/"+name)
 	}
+	serve(PluginSets(prod, out), log)
+	return nil
+}
+
+// pluginLogger is a plugin process's logger: hclog JSON on stderr, which
+// the daemon re-logs, at the level the daemon asks for.
+func pluginLogger(name string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       name,
+		Output:     os.Stderr,
+		JSONFormat: true,
+		Level:      hclog.LevelFromString(os.Getenv(EnvLogLevel)),
+	})
+}
+
+// serve runs go-plugin's server for sets until the daemon stops it.
+func serve(sets map[int]plugin.PluginSet, log hclog.Logger) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: PluginSets(prod, out),
+		VersionedPlugins: sets,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, GRPCServerOptions()...)...)
 		},
 		Logger: log,
 	})
-	return nil
 }
 
 func pick[T any](m map[string]T, kind, name string) (T, error) {

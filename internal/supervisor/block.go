@@ -26,6 +26,10 @@ type Options struct {
 	// Stdout receives the plugins' standard output (see Spec); the
 	// gatherer passes its own, for the stdout output.
 	Stdout io.Writer
+	// Shared, if set, is the process that serves the built-in plugins of
+	// its kind (NewShared): a block naming a built-in, without plugin or
+	// sha256, runs there instead of in a process of its own.
+	Shared *Pool
 }
 
 // SpecFor turns a plugin block into a Spec.
@@ -48,7 +52,18 @@ func SpecFor(b config.PluginBlock, o Options) (Spec, hcl.Diagnostics) {
 		Timeout: timeout, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
 		Logger: log.Named(b.Kind + "." + b.Name),
 		Stdout: o.Stdout,
+		Pool:   sharedFor(b, o.Shared),
 	}, nil
+}
+
+// sharedFor is the shared process block b runs in, nil if its own: only a
+// built-in (no plugin path) that pins no checksum joins the shared process
+// of its kind.
+func sharedFor(b config.PluginBlock, shared *Pool) *Pool {
+	if shared == nil || shared.kind != b.Kind || b.Plugin != "" || len(b.SHA256) > 0 {
+		return nil
+	}
+	return shared
 }
 
 // Load starts the plugin a block names, decodes the block against the

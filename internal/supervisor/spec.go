@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -37,6 +38,10 @@ type Spec struct {
 	Logger hclog.Logger
 	// Env is added to the plugin's environment.
 	Env []string
+	// Pool, if set, is the shared process the plugin runs in (a built-in:
+	// see NewShared); Path, Args, SHA256, StartTimeout, the backoffs, Env
+	// and Stdout are then the pool's. Nil: a process of its own.
+	Pool *Pool
 	// Stdout receives what the plugin writes to its standard output after
 	// the handshake (go-plugin forwards it). An output such as stdout
 	// writes there; for any other plugin it is a mistake, so nil means it
@@ -85,3 +90,21 @@ func Resolve(kind, name, path, self string) (string, []string, error) {
 
 // kindOK reports whether kind is one a Spec may have.
 func kindOK(kind string) bool { return kind == sdk.KindProducer || kind == sdk.KindOutput }
+
+// builtinNames lists the built-in plugins of kind.
+func builtinNames(kind string) []string {
+	p := builtin.Plugins()
+	var out []string
+	switch kind {
+	case sdk.KindProducer:
+		for n := range p.Producers {
+			out = append(out, n)
+		}
+	case sdk.KindOutput:
+		for n := range p.Outputs {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"time"
 
@@ -50,39 +46,52 @@ const killGrace = 2 * time.Second
 // waits out its restart backoff.
 var ErrDown = errors.New("plugin is down")
 
-// Plugin is one supervised plugin process.
+// Plugin is one supervised plugin: a process of its own (a third-party
+// plugin), or an instance in a process shared with other built-ins (see
+// Pool). Its calls, deadlines, config and state are its own either way.
 type Plugin struct {
 	spec Spec
 	log  hclog.Logger
+	pool *Pool
+	key  string // dispenses this plugin from the pool's client
 
 	mu         sync.Mutex // serializes calls and guards the fields below
-	client     *plugin.Client
-	pid        int // the plugin process, leader of its process group
-	raw        any // the dispensed sdk.Producer or sdk.Output
+	raw        any        // the dispensed sdk.Producer or sdk.Output
+	gen        uint64     // the pool process raw lives in
 	info       sdk.Info
-	described  bool
 	cfg        sdk.Config
 	configured bool
-	failures   int // consecutive start failures, crashes or hangs
 	stopped    bool
-	stderr     *tail
 
 	stateMu sync.Mutex
 	state   State
+	// attached is the pool process the plugin last attached to (under
+	// stateMu, for State).
+	attached uint64
 }
 
-// New returns a supervised plugin; nothing runs until Start.
+// New returns a supervised plugin; nothing runs until Start. With
+// spec.Pool set it joins that shared process, else it has one of its own.
 func New(spec Spec) (*Plugin, error) {
 	if !kindOK(spec.Kind) {
 		return nil, fmt.Errorf("unknown plugin kind %q", spec.Kind)
 	}
-	if spec.Path == "" {
+	if spec.Path == "" && spec.Pool == nil {
 		return nil, fmt.Errorf("%s %q: no plugin executable", spec.Kind, spec.Name)
 	}
 	spec.defaults()
+	pool := spec.Pool
+	if pool == nil {
+		pool = newPool(spec)
+	} else if pool.kind != spec.Kind {
+		return nil, fmt.Errorf("%s %q cannot join the shared process of %ss", spec.Kind, spec.Name, pool.kind)
+	}
+	pool.join()
 	return &Plugin{
 		spec:  spec,
 		log:   spec.Logger,
+		pool:  pool,
+		key:   pool.key(spec.Name),
 		state: State{Kind: spec.Kind, Name: spec.Name},
 	}, nil
 }
@@ -93,14 +102,17 @@ func (p *Plugin) Name() string { return p.spec.Name }
 // Kind is sdk.KindProducer or sdk.KindOutput.
 func (p *Plugin) Kind() string { return p.spec.Kind }
 
-// Start starts the plugin process if it is not running and returns what the
-// plugin says of itself. A start failure is returned as is (not subject to
-// backoff): a binary that is not a plugin, a wrong protocol version, a
+// Pid is the pid of the process serving the plugin, 0 if none runs.
+func (p *Plugin) Pid() int { return p.pool.Pid() }
+
+// Start starts the plugin's process if it is not running and returns what
+// the plugin says of itself. A start failure is returned as is (not subject
+// to backoff): a binary that is not a plugin, a wrong protocol version, a
 // checksum mismatch.
 func (p *Plugin) Start(ctx context.Context) (sdk.Info, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := p.launch(ctx); err != nil {
+	if err := p.attach(ctx, true); err != nil {
 		return sdk.Info{}, err
 	}
 	return p.info, nil
@@ -118,10 +130,10 @@ func (p *Plugin) Info() sdk.Info {
 func (p *Plugin) Configure(ctx context.Context, cfg sdk.Config) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cfg, p.configured = cfg, true
-	if err := p.ensureRunning(ctx); err != nil {
+	if err := p.attach(ctx, false); err != nil {
 		return err
 	}
+	p.cfg, p.configured = cfg, true
 	ctx, cancel := p.deadline(ctx)
 	defer cancel()
 	if err := p.configure(ctx); err != nil {
@@ -157,35 +169,32 @@ func (p *Plugin) Write(ctx context.Context, r sdk.Round) error {
 	})
 }
 
-// Stop closes the plugin (Close, under ctx) and ends its process. No call
-// may follow.
+// Stop closes the plugin (Close, under ctx) and leaves its process: a
+// process of its own ends, a shared one ends when its last plugin stops.
+// No call may follow.
 func (p *Plugin) Stop(ctx context.Context) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stopped = true
-	if p.client == nil {
+	if p.stopped {
 		return
 	}
-	ctx, cancel := p.deadline(ctx)
-	defer cancel()
-	var err error
-	switch raw := p.raw.(type) {
-	case sdk.Producer:
-		err = raw.Close(ctx)
-	case sdk.Output:
-		err = raw.Close(ctx)
+	p.stopped = true
+	if up, _, _ := p.pool.status(p.gen); up && p.raw != nil {
+		ctx, cancel := p.deadline(ctx)
+		var err error
+		switch raw := p.raw.(type) {
+		case sdk.Producer:
+			err = raw.Close(ctx)
+		case sdk.Output:
+			err = raw.Close(ctx)
+		}
+		cancel()
+		if err != nil {
+			p.log.Warn("closing plugin", "error", err)
+		}
 	}
-	if err != nil {
-		p.log.Warn("closing plugin", "error", err)
-	}
-	if p.spec.Stdout != nil {
-		// What the plugin printed last (an output flushes in Close) is
-		// still on its way through go-plugin's stdio stream, which has no
-		// flush: give it a moment before the process goes.
-		time.Sleep(stdoutDrain)
-	}
-	endProcess(p.client, p.pid, p.log)
-	p.client, p.raw, p.pid = nil, nil, 0
+	p.raw = nil
+	p.pool.leave()
 	p.setState(func(s *State) { s.Up = false })
 }
 
@@ -214,11 +223,19 @@ func endProcess(c *plugin.Client, pid int, log hclog.Logger) {
 	}
 }
 
-// State returns a snapshot of the plugin's health.
+// State returns a snapshot of the plugin's health. A plugin whose process
+// ended (its own failure, or another's in a shared process) is down, and
+// shows when its process will be started again.
 func (p *Plugin) State() State {
 	p.stateMu.Lock()
-	defer p.stateMu.Unlock()
-	return p.state
+	s, gen := p.state, p.attached
+	p.stateMu.Unlock()
+	up, next, backoff := p.pool.status(gen)
+	s.Up = s.Up && up
+	if !up {
+		s.NextStart, s.Backoff = next, backoff
+	}
+	return s
 }
 
 func (p *Plugin) setState(f func(*State)) {
@@ -234,16 +251,21 @@ func (p *Plugin) deadline(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, p.spec.Timeout)
 }
 
-// call runs f on the running plugin under a deadline, restarting the plugin
-// first if it is down and its backoff has passed.
+// call runs f on the running plugin under a deadline, restarting the
+// plugin's process first if it is down and its backoff has passed.
 func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
 		return fmt.Errorf("%s %s: stopped", p.spec.Kind, p.spec.Name)
 	}
-	if err := p.ensureRunning(ctx); err != nil {
-		p.setState(func(s *State) { s.Calls++; s.Failures++ })
+	if err := p.attach(ctx, false); err != nil {
+		p.setState(func(s *State) {
+			s.Calls++
+			s.Failures++
+			s.LastError = err.Error()
+			s.LastErrorTime = time.Now()
+		})
 		return err
 	}
 	cctx, cancel := p.deadline(ctx)
@@ -252,20 +274,25 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) e
 	err := f(cctx, p.raw)
 	dur := time.Since(start)
 	if err == nil {
-		p.failures = 0
+		p.pool.ok()
 		p.setState(func(s *State) { s.Calls++; s.CallDuration = dur; s.LastError = "" })
 		return nil
 	}
+	gen := p.gen
 	switch {
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The caller gave up (shutdown): not the plugin's fault.
 	case cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		err = fmt.Errorf("%s %s did not answer within %v; killing it: %w", p.spec.Kind, p.spec.Name, dur.Round(time.Millisecond), err)
-		p.fail(err)
-	case p.client.Exited() || isUnavailable(err):
-		p.waitExit(500 * time.Millisecond) // so its last words on stderr are read
-		err = fmt.Errorf("%s %s crashed: %w%s", p.spec.Kind, p.spec.Name, err, p.stderr.summary())
-		p.fail(err)
+		err = fmt.Errorf("%s %s did not answer within %v; killing %s: %w", p.spec.Kind, p.spec.Name, dur.Round(time.Millisecond), p.its(), err)
+		if !p.pool.fail(gen, err) {
+			err = p.alreadyEnded(err)
+		}
+	case isUnavailable(err) || p.pool.exited(gen, 0):
+		p.pool.exited(gen, 500*time.Millisecond) // so its last words on stderr are read
+		err = fmt.Errorf("%s %s crashed%s: %w%s", p.spec.Kind, p.spec.Name, p.in(), err, p.pool.stderrSummary())
+		if !p.pool.fail(gen, err) {
+			err = p.alreadyEnded(err)
+		}
 	}
 	p.setState(func(s *State) {
 		s.Calls++
@@ -277,11 +304,29 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, any) error) e
 	return err
 }
 
-// waitExit waits up to d for the plugin process to be seen exited.
-func (p *Plugin) waitExit(d time.Duration) {
-	for end := time.Now().Add(d); !p.client.Exited() && time.Now().Before(end); {
-		time.Sleep(5 * time.Millisecond)
+// its names the process serving the plugin, for messages.
+func (p *Plugin) its() string {
+	if p.pool.shared {
+		return "its process, shared with the other built-in " + p.spec.Kind + "s"
 	}
+	return "it"
+}
+
+// in says where the plugin runs if it shares its process, for messages.
+func (p *Plugin) in() string {
+	if p.pool.shared {
+		return " (in the shared process of the built-in " + p.spec.Kind + "s)"
+	}
+	return ""
+}
+
+// alreadyEnded explains a failure seen after another plugin's failure
+// ended their shared process.
+func (p *Plugin) alreadyEnded(err error) error {
+	if !p.pool.shared {
+		return err
+	}
+	return fmt.Errorf("%w (the shared process had been ended: %s)", err, p.pool.lastError())
 }
 
 func isUnavailable(err error) bool {
@@ -289,132 +334,34 @@ func isUnavailable(err error) bool {
 	return errors.As(err, &ue)
 }
 
-// fail marks the plugin down after a crash or hang, ends the process and
-// its group in the background (a hung plugin takes up to killGrace to die;
-// a crashed one may have left children) and schedules the restart.
-func (p *Plugin) fail(err error) {
-	p.failures++
-	wait := p.backoff()
-	next := time.Now().Add(wait)
-	if c := p.client; c != nil {
-		go endProcess(c, p.pid, p.log)
-	}
-	p.client, p.raw, p.pid = nil, nil, 0
-	p.log.Error("plugin failed; restarting after backoff", "error", err, "restart_at", next.Format(time.RFC3339))
-	p.setState(func(s *State) {
-		s.Up = false
-		s.NextStart = next
-		s.Backoff = wait
-		s.LastError = err.Error()
-		s.LastErrorTime = time.Now()
-	})
-}
-
-// backoff is the wait before the next start: MinBackoff doubled for every
-// consecutive failure but the first, capped at MaxBackoff.
-func (p *Plugin) backoff() time.Duration {
-	d := p.spec.MinBackoff
-	for i := 1; i < p.failures && d < p.spec.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, p.spec.MaxBackoff)
-}
-
-func (p *Plugin) ensureRunning(ctx context.Context) error {
-	if p.client != nil && !p.client.Exited() {
-		return nil
-	}
-	if p.client != nil { // exited between calls
-		p.fail(fmt.Errorf("%s %s exited%s", p.spec.Kind, p.spec.Name, p.stderr.summary()))
-	}
-	st := p.State()
-	if wait := time.Until(st.NextStart); wait > 0 {
-		return fmt.Errorf("%s %s: %w, restarting in %v (last error: %s)", p.spec.Kind, p.spec.Name, ErrDown, wait.Round(time.Millisecond), st.LastError)
-	}
-	if err := p.launch(ctx); err != nil {
-		p.fail(err)
+// attach makes sure the plugin has an instance in a running process: it
+// starts the pool's process if none runs (start: at once; else once its
+// backoff has passed), and in a process new to this plugin dispenses a
+// fresh instance, asks it to describe itself and, if a config was given,
+// configures it. A failure after the process started ends the process
+// (unless start: then the caller stops the plugin).
+func (p *Plugin) attach(ctx context.Context, start bool) error {
+	rpc, gen, err := p.pool.get(ctx, start)
+	if err != nil {
+		if errors.Is(err, ErrDown) {
+			return fmt.Errorf("%s %s: %w", p.spec.Kind, p.spec.Name, err)
+		}
 		return err
 	}
-	if p.configured {
-		cctx, cancel := p.deadline(ctx)
-		defer cancel()
-		if err := p.configure(cctx); err != nil {
-			err = fmt.Errorf("configuring %s %s after restart: %w", p.spec.Kind, p.spec.Name, err)
-			p.fail(err)
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *Plugin) configure(ctx context.Context) error {
-	switch raw := p.raw.(type) {
-	case sdk.Producer:
-		return raw.Configure(ctx, p.cfg)
-	case sdk.Output:
-		return raw.Configure(ctx, p.cfg)
-	}
-	return nil
-}
-
-// launch starts a fresh process and client, and asks the plugin to describe
-// itself.
-func (p *Plugin) launch(ctx context.Context) error {
-	if p.client != nil && !p.client.Exited() {
+	if p.raw != nil && p.gen == gen {
 		return nil
 	}
-	name := fmt.Sprintf("%s %s (%s)", p.spec.Kind, p.spec.Name, p.spec.Path)
-	if len(p.spec.SHA256) > 0 {
-		if err := checkSum(p.spec.Path, p.spec.SHA256); err != nil {
-			return fmt.Errorf("refusing to start %s: %w", name, err)
+	p.raw = nil
+	failed := func(err error) error {
+		if !start {
+			p.pool.fail(gen, err)
 		}
+		return err
 	}
-	cmd := exec.Command(p.spec.Path, p.spec.Args...)
-	cmd.Env = append(os.Environ(),
-		sdk.EnvSelect+"="+p.spec.Kind+"/"+p.spec.Name,
-		sdk.EnvLogLevel+"="+p.log.GetLevel().String(),
-		envMarker+"="+strconv.Itoa(os.Getpid()))
-	cmd.Env = append(cmd.Env, p.spec.Env...)
-	setProcAttr(cmd)
-	p.stderr = newTail(16)
-	var stdout io.Writer = stdoutLogger{p.log}
-	if p.spec.Stdout != nil {
-		stdout = p.spec.Stdout
-	}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.PluginSets(nil, nil),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		Managed:          true,
-		StartTimeout:     p.spec.StartTimeout,
-		Logger:           p.log,
-		Stderr:           p.stderr,
-		SyncStderr:       p.stderr,
-		SyncStdout:       stdout,
-		GRPCDialOptions:  sdk.GRPCDialOptions(),
-	})
-	// The reaper must not take the process for an orphan before its pid
-	// is recorded.
-	children.launching.RLock()
-	rpc, err := client.Client()
-	pid := 0
-	if cmd.Process != nil {
-		pid = cmd.Process.Pid
-		recordChild(pid)
-	}
-	children.launching.RUnlock()
+	name := fmt.Sprintf("%s %s (%s)", p.spec.Kind, p.spec.Name, p.spec.Path)
+	raw, err := rpc.Dispense(p.key)
 	if err != nil {
-		// A plugin that hung before its handshake may have started
-		// children: end its whole group.
-		endProcess(client, pid, p.log)
-		return fmt.Errorf("starting %s: %w%s", name, explainStart(err), p.stderr.summary())
-	}
-	raw, err := rpc.Dispense(p.spec.Kind)
-	if err != nil {
-		endProcess(client, pid, p.log)
-		return fmt.Errorf("starting %s: %w", name, err)
+		return failed(fmt.Errorf("starting %s: %w", name, err))
 	}
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
@@ -426,18 +373,35 @@ func (p *Plugin) launch(ctx context.Context) error {
 		info, err = r.Describe(cctx)
 	}
 	if err != nil {
-		endProcess(client, pid, p.log)
-		return fmt.Errorf("starting %s: describing it: %w%s", name, err, p.stderr.summary())
+		return failed(fmt.Errorf("starting %s: describing it: %w%s", name, err, p.pool.stderrSummary()))
 	}
-	p.client, p.pid, p.raw, p.info, p.described = client, pid, raw, info, true
-	p.setState(func(s *State) {
-		s.Up = true
-		s.Starts++
-		if s.Starts > 1 {
-			s.Restarts++
+	p.raw, p.gen, p.info = raw, gen, info
+	if p.configured {
+		if err := p.configure(cctx); err != nil {
+			p.raw = nil
+			return failed(fmt.Errorf("configuring %s %s after restart: %w", p.spec.Kind, p.spec.Name, err))
 		}
-		s.NextStart = time.Time{}
-	})
+	}
+	p.stateMu.Lock()
+	p.attached = gen
+	s := &p.state
+	s.Up = true
+	s.Starts++
+	if s.Starts > 1 {
+		s.Restarts++
+	}
+	s.NextStart = time.Time{}
+	p.stateMu.Unlock()
 	p.log.Debug("plugin started", "path", p.spec.Path, "version", info.Version)
+	return nil
+}
+
+func (p *Plugin) configure(ctx context.Context) error {
+	switch raw := p.raw.(type) {
+	case sdk.Producer:
+		return raw.Configure(ctx, p.cfg)
+	case sdk.Output:
+		return raw.Configure(ctx, p.cfg)
+	}
 	return nil
 }

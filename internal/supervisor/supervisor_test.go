@@ -304,17 +304,11 @@ func TestStopLeavesNoProcess(t *testing.T) {
 // pluginPID asks the test plugin for its pid.
 func pluginPID(t *testing.T, p *Plugin) int {
 	t.Helper()
-	p.mu.Lock()
-	c := p.client
-	p.mu.Unlock()
-	if c == nil {
+	pid := p.Pid()
+	if pid == 0 {
 		t.Fatal("plugin not running")
 	}
-	rc := c.ReattachConfig()
-	if rc == nil || rc.Pid == 0 {
-		t.Fatal("no pid for the plugin")
-	}
-	return rc.Pid
+	return pid
 }
 
 func waitGone(t *testing.T, pid int) {

@@ -1,0 +1,47 @@
+package host
+
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// trimQuiet is how long after its start (or a reload) the host drops the
+// pages of its executable it mapped while starting (see internal/trim).
+const trimQuiet = 10 * time.Second
+
+// sharedTuning is the runtime settings of the process serving the built-in
+// producers: a process that holds little and answers a few small calls a
+// minute needs no more than 2 Ps, and each P costs memory (its caches, its
+// GC worker): at GOMAXPROCS=32, as on a 32-core node by default, the
+// process holds about 2 MiB more. GOGC and GOMEMLIMIT are left alone: at
+// this process's heap (about 2 MiB, under the runtime's 4 MiB minimum
+// goal), a lower GOGC only ran the collector more often and did not lower
+// its resident memory (host/README.md).
+func sharedTuning() []string {
+	return []string{"GOMAXPROCS=" + strconv.Itoa(min(2, runtime.NumCPU()))}
+}
+
+// sharedEnv is what the host adds to the environment of the process serving
+// its built-in producers: sharedTuning, but a variable already in the host's
+// environment env is left to it.
+func sharedEnv(env []string) []string {
+	var out []string
+	for _, kv := range sharedTuning() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !hasVar(env, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func hasVar(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}

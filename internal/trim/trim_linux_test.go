@@ -1,0 +1,66 @@
+package trim
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rssFile is this process's RssFile in KiB.
+func rssFile(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no RssFile in /proc/self/status")
+	return 0
+}
+
+// The executable's pages go, and the process goes on running its code.
+func TestExecutableDropsFilePages(t *testing.T) {
+	before := rssFile(t)
+	n, err := Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := rssFile(t)
+	t.Logf("RssFile %d KiB before, %d KiB after; %d bytes of mappings", before, after, n)
+	if n == 0 || after >= before {
+		t.Errorf("RssFile %d KiB before, %d KiB after (mappings %d bytes): want fewer pages after", before, after, n)
+	}
+	// Code and constants come back on use.
+	if s := strconv.Itoa(12345) + strings.Repeat("x", 2); s != "12345xx" {
+		t.Errorf("code after the trim computed %q", s)
+	}
+}
+
+// Kicks in a row make one trim, after the last.
+func TestDebouncedTrimsOnce(t *testing.T) {
+	d := NewDebounced(50*time.Millisecond, nil)
+	for range 5 {
+		d.Kick()
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := 0; d.trims.Load() == 0; i++ {
+		if i > 1000 {
+			t.Fatal("the trim never ran")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := d.trims.Load(); n != 1 {
+		t.Errorf("%d trims after 5 kicks in a row, want 1", n)
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package trim
+
+// Executable does nothing outside Linux.
+func Executable() (int64, error) { return 0, nil }
