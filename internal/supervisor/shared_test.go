@@ -66,7 +66,9 @@ func TestSharedBuiltinsOneProcessRestartedTogether(t *testing.T) {
 	}
 	waitGone(t, pid)
 	_, err := collect(t, ps[0], 5*time.Second)
-	if err == nil || !strings.Contains(err.Error(), "crashed") {
+	// The call finds the crash, or the process's exit was seen first and
+	// the plugin is already waiting to restart: either says why.
+	if err == nil || !strings.Contains(err.Error(), "crashed") && !strings.Contains(err.Error(), "exited") {
 		t.Errorf("collect from the killed process: error %v, want a crash", err)
 	}
 	for _, p := range ps {
