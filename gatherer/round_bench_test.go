@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"io"
 	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,10 +146,17 @@ type benchOutput struct {
 // through the plugin protocol's gRPC service.
 func benchOutputs(b *testing.B) []benchOutput {
 	dir := b.TempDir()
+	// A receiver that takes every remote write request and keeps nothing.
+	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(rw.Close)
 	configs := map[string]string{
-		"munin":      fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
-		"prometheus": `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
-		"stdout":     fmt.Sprintf(`{"path": %q}`, os.DevNull),
+		"remote_write": fmt.Sprintf(`{"url": %q, "dir": %q}`, rw.URL+"/api/v1/write", filepath.Join(dir, "rw")),
+		"munin":        fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
+		"prometheus":   `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
+		"stdout":       fmt.Sprintf(`{"path": %q}`, os.DevNull),
 	}
 	var outs []benchOutput
 	all := builtin.Plugins().Outputs
