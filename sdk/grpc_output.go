@@ -37,6 +37,7 @@ func (p *OutputPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *gr
 type outputServer struct {
 	proto.UnimplementedOutputServer
 	impl Output
+	dec  roundDecoder
 }
 
 func (s *outputServer) Describe(ctx context.Context, _ *proto.Empty) (*proto.Info, error) {
@@ -52,7 +53,13 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 }
 
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
-	r, err := roundFromProto(req)
+	var r Round
+	var err error
+	if raw := rawOf(req); raw != nil {
+		r, err = s.dec.decode(raw) // rawCodec kept the bytes
+	} else {
+		r, err = roundFromProto(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +106,15 @@ func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
 
 func (c *outputClient) Write(ctx context.Context, r Round) error {
 	var md metadata.MD
-	_, err := c.c.Write(ctx, roundToProto(r), grpc.Trailer(&md))
+	req, shared, err := r.encoded()
+	if err != nil {
+		return err
+	}
+	opts := []grpc.CallOption{grpc.Trailer(&md)}
+	if shared {
+		opts = append(opts, grpc.ForceCodecV2(rawCodec{}))
+	}
+	_, err = c.c.Write(ctx, req, opts...)
 	if v := md.Get(statsTrailer); len(v) == 1 {
 		var p proto.Stats
 		if gproto.Unmarshal([]byte(v[0]), &p) == nil {

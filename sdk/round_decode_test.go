@@ -1,0 +1,130 @@
+package sdk
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/statsherd/statsherd/sdk/proto"
+)
+
+func testRounds() []Round {
+	at := time.Unix(1700000000, 123)
+	big := Round{Time: at}
+	for i := range 50 {
+		st := NewStats()
+		for j := range 20 {
+			st.Counters[fmt.Sprintf("fleet.counter_%02d", j)] = int64(i * j)
+			st.Stats[fmt.Sprintf("fleet.float_%02d", j)] = Float(float64(i) / float64(j+1))
+		}
+		st.Stats["fleet.int"] = Int(-int64(i))
+		st.Stats["fleet.null"] = Null
+		big.Nodes = append(big.Nodes, NodeSample{ID: fmt.Sprintf("node%03d", i), Nickname: "nick ü", Timestamp: at.Add(time.Duration(i)), Stats: st})
+	}
+	return []Round{
+		{Nodes: []NodeSample{}},
+		{Time: at, Nodes: []NodeSample{{ID: "a", Stats: NewStats()}}},
+		big,
+		{Time: at, Nodes: []NodeSample{
+			{ID: "bad", Nickname: "n", Timestamp: at, Stats: Stats{
+				Counters: map[string]int64{"ok.c": 1, "bad name": 2, "x..y": 3},
+				Stats:    map[string]Value{"ok.f": Float(1.5), "": Int(1), "ok.n": Null, "bad/null": Null}}},
+			{ID: "good", Stats: Stats{Counters: map[string]int64{"ok.c": -5}, Stats: map[string]Value{}}},
+		}},
+	}
+}
+
+// TestRoundDecoderMatchesProto: the plugin side's decoder gives the same
+// round and error as the generic decoding, for the same bytes, and again
+// from its interned names in a later round.
+func TestRoundDecoderMatchesProto(t *testing.T) {
+	var d roundDecoder
+	for pass := range 2 {
+		for i, r := range testRounds() {
+			b, err := gproto.Marshal(roundToProto(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameRound(t, &d, b, fmt.Sprintf("pass %d, round %d", pass, i))
+		}
+	}
+}
+
+// TestRoundDecoderMalformed: lists of names and values that differ in
+// length, or a truncated message, are errors as in the generic decoding.
+func TestRoundDecoderMalformed(t *testing.T) {
+	var d roundDecoder
+	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{{Id: "a", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}
+	b, _ := gproto.Marshal(w)
+	checkSameRound(t, &d, b, "mismatched lists")
+	if _, err := d.decode(b[:len(b)-1]); err == nil {
+		t.Error("truncated message: no error")
+	}
+}
+
+func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
+	t.Helper()
+	var w proto.WriteRequest
+	if err := gproto.Unmarshal(b, &w); err != nil {
+		return // the generic decoding refuses it; the decoder must only not panic
+	}
+	want, werr := roundFromProto(&w)
+	got, gerr := d.decode(b)
+	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: decoded\n%#v\nwant\n%#v", what, got, want)
+	}
+}
+
+// TestSharedEncodingSameBytes: a round encoded once for every output is
+// the bytes of the encoding for each.
+func TestSharedEncodingSameBytes(t *testing.T) {
+	for i, r := range testRounds() {
+		own, shared, err := r.encoded()
+		if err != nil || shared {
+			t.Fatalf("round %d: plain round: shared %v, %v", i, shared, err)
+		}
+		req, shared, err := r.WithSharedEncoding().encoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b1, _ := gproto.MarshalOptions{Deterministic: true}.Marshal(own)
+		var back proto.WriteRequest
+		b2, _ := gproto.Marshal(req)
+		if err := gproto.Unmarshal(b2, &back); err != nil {
+			t.Fatal(err)
+		}
+		b3, _ := gproto.MarshalOptions{Deterministic: true}.Marshal(&back)
+		if string(b1) != string(b3) && len(r.Nodes) > 0 && !shared {
+			t.Errorf("round %d: shared encoding differs", i)
+		}
+		if len(r.Nodes) > 0 && !shared {
+			t.Errorf("round %d: not shared", i)
+		}
+		if string(b1) != string(b3) {
+			// Map order differs between two encodings; compare decoded.
+			a, _ := roundFromProto(own)
+			c, _ := roundFromProto(&back)
+			if !reflect.DeepEqual(a, c) {
+				t.Errorf("round %d: shared encoding decodes to another round", i)
+			}
+		}
+	}
+}
+
+func FuzzRoundDecoder(f *testing.F) {
+	for _, r := range testRounds() {
+		b, _ := gproto.Marshal(roundToProto(r))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d roundDecoder
+		checkSameRound(t, &d, b, "fuzzed")
+		checkSameRound(t, &d, b, "fuzzed, names interned")
+	})
+}
