@@ -99,7 +99,8 @@ func (g *Gatherer) round(ctx context.Context) {
 	g.stats.answers.Add(int64(len(nodes)))
 	g.rounds.polled(seq, took, len(nodes), int(failures))
 	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
-	r := sdk.Round{Time: start, Nodes: nodes}
+	// Every output is sent the same bytes: encoded once, not per output.
+	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()
 	for _, f := range g.outputs {
 		f.push(seq, r)
 	}

@@ -37,7 +37,8 @@ import (
 //   - output=NAME: the decoded round written to one built-in output through
 //     the plugin protocol (gRPC over a unix socket, both ends in this
 //     process, so allocs/op counts both; production adds TLS and a process);
-//   - all: both, the outputs written concurrently as the gatherer does.
+//   - all: both, the outputs written concurrently as the gatherer does
+//     (the round encoded once for all of them).
 //
 // Polling (TLS, a goroutine per host) is BenchmarkRound's. Here the
 // decoding is sequential: per-op time is CPU time, not the wall time of a
@@ -67,7 +68,7 @@ func BenchmarkRoundHandling(b *testing.B) {
 			b.Run("all", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					r := ans.round(b)
+					r := ans.round(b).WithSharedEncoding() // as the gatherer's round
 					var wg sync.WaitGroup
 					for _, o := range outs {
 						wg.Go(func() {
