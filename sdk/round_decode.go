@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -113,7 +115,11 @@ func (d *roundDecoder) name(b []byte) nameRef {
 
 // errTruncated is a malformed message: no round. Other errors of decode
 // are invalid names, dropped from a round that is kept.
-var errTruncated = errors.New("truncated or malformed protobuf")
+var errTruncated = ErrMalformed
+
+// ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
+// that are not a valid encoding.
+var ErrMalformed = errors.New("truncated or malformed protobuf")
 
 // decode decodes an encoded proto.WriteRequest. As roundFromProto, it
 // returns the round with invalid names dropped and the first such error;
@@ -126,7 +132,7 @@ func (d *roundDecoder) decode(b []byte) (Round, error) {
 	var r Round
 	var firstErr error
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return Round{}, fmt.Errorf("write request: %w", errTruncated)
 		}
@@ -174,7 +180,7 @@ func (d *roundDecoder) node(b []byte) (NodeSample, error) {
 	var ns NodeSample
 	var stats []byte
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return ns, errTruncated
 		}
@@ -232,7 +238,7 @@ func (d *roundDecoder) stats(b []byte) (Stats, error) {
 	d.cn, d.in, d.fn, d.nn = d.cn[:0], d.in[:0], d.fn[:0], d.nn[:0]
 	d.cv, d.iv, d.fv = d.cv[:0], d.iv[:0], d.fv[:0]
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return Stats{}, errTruncated
 		}
@@ -384,4 +390,56 @@ func rawOf(w *proto.WriteRequest) []byte {
 		return nil
 	}
 	return w.ProtoReflect().GetUnknown()
+}
+
+// StatsDecoder decodes encoded proto.Stats (as a host's answer carries
+// them) into Stats, with StatsFromProto's checks and errors, interning
+// names across calls: one string per distinct name, shared by every node
+// and round, instead of one per stat. It is safe for concurrent use;
+// concurrent calls use separate shards (each with its own names).
+type StatsDecoder struct {
+	once   sync.Once
+	shards []roundDecoder
+	next   atomic.Uint32
+}
+
+// Decode decodes b, an encoded proto.Stats. A malformed b is an error
+// and no stats; invalid names are dropped and reported in the error, as
+// by StatsFromProto.
+func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
+	s.once.Do(func() { s.shards = make([]roundDecoder, max(runtime.GOMAXPROCS(0), 1)) })
+	n := uint32(len(s.shards))
+	i := s.next.Add(1) % n
+	d := &s.shards[i]
+	for j := uint32(1); !d.mu.TryLock(); j++ {
+		if j == n {
+			d.mu.Lock() // every shard busy: wait for this one
+			break
+		}
+		d = &s.shards[(i+j)%n]
+	}
+	defer d.mu.Unlock()
+	return d.stats(b)
+}
+
+// EndRound lets the decoder forget names no longer used, if they are
+// many: call it once per round.
+func (s *StatsDecoder) EndRound() {
+	s.once.Do(func() { s.shards = make([]roundDecoder, max(runtime.GOMAXPROCS(0), 1)) })
+	for i := range s.shards {
+		d := &s.shards[i]
+		d.mu.Lock()
+		d.names.endRound()
+		d.mu.Unlock()
+	}
+}
+
+// consumeTag is protowire.ConsumeTag, also refusing field numbers above
+// the largest valid one, as the proto decoder does.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n >= 0 && num > protowire.MaxValidNumber {
+		return 0, 0, -1
+	}
+	return num, typ, n
 }

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -127,4 +128,48 @@ func FuzzRoundDecoder(f *testing.F) {
 		checkSameRound(t, &d, b, "fuzzed")
 		checkSameRound(t, &d, b, "fuzzed, names interned")
 	})
+}
+
+// TestStatsDecoderMatchesProto: the gatherer's decoding of answers gives
+// StatsFromProto's stats and errors, with names shared between nodes.
+func TestStatsDecoderMatchesProto(t *testing.T) {
+	var d StatsDecoder
+	for pass := range 2 {
+		for i, r := range testRounds() {
+			for j, n := range r.Nodes {
+				p := StatsToProto(n.Stats)
+				b, err := gproto.Marshal(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, werr := StatsFromProto(p)
+				got, gerr := d.Decode(b)
+				if fmt.Sprint(werr) != fmt.Sprint(gerr) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("pass %d, round %d, node %d: got %v, %v; want %v, %v", pass, i, j, got, gerr, want, werr)
+				}
+			}
+		}
+		d.EndRound()
+	}
+	if _, err := d.Decode([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("truncated stats: %v, want ErrMalformed", err)
+	}
+}
+
+// TestInternerForgets: names no longer sent are forgotten once they are
+// many, and names in use are kept.
+func TestInternerForgets(t *testing.T) {
+	var in interner
+	for i := range 10000 {
+		in.intern(fmt.Appendf(nil, "old.%d", i))
+	}
+	in.endRound()
+	in.intern([]byte("kept"))
+	in.endRound()
+	if len(in.m) != 1 {
+		t.Fatalf("%d names kept, want 1", len(in.m))
+	}
+	if _, ok := in.get([]byte("kept")); !ok {
+		t.Fatal("name in use forgotten")
+	}
 }
