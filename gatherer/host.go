@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
@@ -120,6 +121,8 @@ const discardLimit = 64 << 20
 type quotas struct {
 	maxStats int
 	refusals *refusals
+	// names decodes answers' stats, interning names fleet-wide.
+	names sdk.StatsDecoder
 }
 
 // errQuota is an answer refused for a quota; told says the host was told
@@ -194,30 +197,30 @@ func (h *host) readOne() bool {
 		h.violation(errNotAsked.Error())
 		return false
 	}
-	m, err := wire.Decode(b)
+	a, err := h.decodeAnswer(b)
 	if err != nil {
 		h.violation(err.Error())
 		return false
 	}
-	a := m.GetAnswer()
-	if a == nil {
-		h.violation(fmt.Sprintf("host sent %s where an answer was expected", wire.Kind(m)))
-		return false
-	}
-	if a.Id != want {
-		h.violation(fmt.Sprintf("answer with id %d to poll %d", a.Id, want))
+	if a.ID != want {
+		h.violation(fmt.Sprintf("answer with id %d to poll %d", a.ID, want))
 		return false
 	}
 	h.pending.CompareAndSwap(want, 0)
-	r := reply{id: a.Id, at: time.Now()}
-	if n := statCount(a.Stats); a.Error == "" && n > h.q.maxStats {
-		reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", n, h.q.maxStats)
+	r := reply{id: a.ID, at: time.Now()}
+	if a.Error == "" && a.Names > h.q.maxStats {
+		reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", a.Names, h.q.maxStats)
 		h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)
 		r.err = &errQuota{kind: refTooManyStats, reason: reason}
 	} else if a.Error != "" {
 		r.err = errors.New(a.Error)
 	} else {
-		r.stats, r.err = sdk.StatsFromProto(a.Stats)
+		// Names interned: one string per distinct name in the fleet.
+		r.stats, r.err = h.q.names.Decode(a.Stats)
+		if errors.Is(r.err, sdk.ErrMalformed) {
+			h.violation("decoding answer: " + r.err.Error())
+			return false
+		}
 		if r.err != nil {
 			// Keep the valid part; say what was dropped.
 			h.q.refusals.add(refInvalidNames, h.addr, h.id, r.err.Error(), 1)
@@ -234,6 +237,29 @@ func (h *host) readOne() bool {
 	default:
 	}
 	return true
+}
+
+// decodeAnswer decodes a message that must be an answer, its stats left
+// encoded.
+func (h *host) decodeAnswer(b []byte) (wire.RawAnswer, error) {
+	a, ok, err := wire.DecodeAnswer(b)
+	if err != nil || ok {
+		return a, err
+	}
+	// Another kind of message, or an unusual encoding of an answer.
+	m, err := wire.Decode(b)
+	if err != nil {
+		return a, err
+	}
+	pa := m.GetAnswer()
+	if pa == nil {
+		return a, fmt.Errorf("host sent %s where an answer was expected", wire.Kind(m))
+	}
+	st, err := gproto.Marshal(pa.GetStats())
+	if err != nil {
+		return a, fmt.Errorf("re-encoding answer: %w", err)
+	}
+	return wire.RawAnswer{ID: pa.Id, Error: pa.Error, Stats: st, Names: statCount(pa.Stats)}, nil
 }
 
 // violation ends a connection that broke the protocol, and counts it.

@@ -93,6 +93,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			nodes = append(nodes, samples[i])
 		}
 	}
+	g.quotas.names.EndRound()
 	took := time.Since(start)
 	g.stats.rounds.Add(1)
 	g.stats.pollFailures.Add(failures)

@@ -33,7 +33,7 @@ import (
 // counters, half floats, named as statsherd-loadgen names them):
 //
 //   - decode: every host's answer, as its wire frame, decoded into the
-//     round (wire.ReadFrame, wire.Decode, sdk.StatsFromProto);
+//     round (wire.ReadFrame, wire.DecodeAnswer, sdk.StatsDecoder);
 //   - output=NAME: the decoded round written to one built-in output through
 //     the plugin protocol (gRPC over a unix socket, both ends in this
 //     process, so allocs/op counts both; production adds TLS and a process);
@@ -88,10 +88,11 @@ func BenchmarkRoundHandling(b *testing.B) {
 type benchFleet struct {
 	ids, nicknames []string
 	frames         [][]byte
+	names          *sdk.StatsDecoder // as the gatherer's, kept across rounds
 }
 
 func benchAnswers(b *testing.B, n, k int) benchFleet {
-	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n)}
+	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n), names: &sdk.StatsDecoder{}}
 	for i := range n {
 		sum := sha256.Sum256(fmt.Append(nil, i))
 		f.ids[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20]))
@@ -124,17 +125,18 @@ func (f benchFleet) round(b *testing.B) sdk.Round {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := wire.Decode(p)
-		if err != nil {
-			b.Fatal(err)
+		a, ok, err := wire.DecodeAnswer(p)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
 		}
-		st, err := sdk.StatsFromProto(m.GetAnswer().GetStats())
+		st, err := f.names.Decode(a.Stats)
 		if err != nil {
 			b.Fatal(err)
 		}
 		buf = p
 		nodes = append(nodes, sdk.NodeSample{ID: f.ids[i], Nickname: f.nicknames[i], Timestamp: at, Stats: st})
 	}
+	f.names.EndRound()
 	return sdk.Round{Time: at, Nodes: nodes}
 }
 
