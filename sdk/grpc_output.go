@@ -106,15 +106,12 @@ func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
 
 func (c *outputClient) Write(ctx context.Context, r Round) error {
 	var md metadata.MD
-	req, shared, err := r.encoded()
-	if err != nil {
-		return err
-	}
+	req, raw := r.encoded()
 	opts := []grpc.CallOption{grpc.Trailer(&md)}
-	if shared {
+	if raw {
 		opts = append(opts, grpc.ForceCodecV2(rawCodec{}))
 	}
-	_, err = c.c.Write(ctx, req, opts...)
+	_, err := c.c.Write(ctx, req, opts...)
 	if v := md.Get(statsTrailer); len(v) == 1 {
 		var p proto.Stats
 		if gproto.Unmarshal([]byte(v[0]), &p) == nil {

@@ -1,12 +1,13 @@
 package sdk
 
 import (
+	"math"
 	"sync"
 
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the proto codec
 	"google.golang.org/grpc/mem"
-	gproto "google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/statsherd/statsherd/sdk/proto"
 )
@@ -42,7 +43,6 @@ func (rawCodec) Name() string { return protoCodec.Name() }
 type roundEncoding struct {
 	once sync.Once
 	b    []byte
-	err  error
 }
 
 // WithSharedEncoding returns r marked so that the output clients it is
@@ -54,20 +54,120 @@ func (r Round) WithSharedEncoding() Round {
 	return r
 }
 
-// encoded returns the WriteRequest of r to send, and whether it is the
-// shared encoding (rawCodec then sends it without a copy).
-func (r Round) encoded() (*proto.WriteRequest, bool, error) {
+// encoded returns the WriteRequest of r to send, as its encoding (sent
+// by rawCodec without a copy; false if r is empty): the shared one, or
+// one of its own.
+func (r Round) encoded() (*proto.WriteRequest, bool) {
+	var b []byte
 	if r.enc == nil {
-		return roundToProto(r), false, nil
+		b = encodeRound(r)
+	} else {
+		r.enc.once.Do(func() { r.enc.b = encodeRound(r) })
+		b = r.enc.b
 	}
-	r.enc.once.Do(func() {
-		r.enc.b, r.enc.err = gproto.Marshal(roundToProto(r))
-	})
-	if r.enc.err != nil {
-		return nil, false, r.enc.err
+	if len(b) == 0 {
+		return &proto.WriteRequest{}, false
 	}
-	if len(r.enc.b) == 0 {
-		return &proto.WriteRequest{}, false, nil
+	return rawWriteRequest(b), true
+}
+
+// roundEncoder encodes Rounds as proto.WriteRequests straight from their
+// maps, without the per-node messages and lists of roundToProto: the
+// bytes decode to the same WriteRequest.
+type roundEncoder struct {
+	node, stats []byte
+	cn, in, fn  []string
+	nn          []string
+	cv, iv      []int64
+	fv          []float64
+	packed      []byte
+}
+
+// encodeRound returns the encoding of r's WriteRequest.
+func encodeRound(r Round) []byte {
+	var e roundEncoder
+	var b []byte
+	if t := unixNano(r.Time); t != 0 {
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(t))
 	}
-	return rawWriteRequest(r.enc.b), true, nil
+	for i := range r.Nodes {
+		e.node = e.appendNode(e.node[:0], &r.Nodes[i])
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendBytes(b, e.node)
+	}
+	return b
+}
+
+func (e *roundEncoder) appendNode(b []byte, n *NodeSample) []byte {
+	if n.ID != "" {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, n.ID)
+	}
+	if n.Nickname != "" {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, n.Nickname)
+	}
+	if t := unixNano(n.Timestamp); t != 0 {
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(t))
+	}
+	e.stats = e.appendStats(e.stats[:0], n.Stats)
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	return protowire.AppendBytes(b, e.stats)
+}
+
+// appendStats appends the encoding of StatsToProto(s).
+func (e *roundEncoder) appendStats(b []byte, s Stats) []byte {
+	e.cn, e.cv = e.cn[:0], e.cv[:0]
+	for k, v := range s.Counters {
+		e.cn = append(e.cn, k)
+		e.cv = append(e.cv, v)
+	}
+	e.in, e.iv, e.fn, e.fv, e.nn = e.in[:0], e.iv[:0], e.fn[:0], e.fv[:0], e.nn[:0]
+	for k, v := range s.Stats {
+		if i, ok := v.Int64(); ok {
+			e.in = append(e.in, k)
+			e.iv = append(e.iv, i)
+		} else if f, ok := v.Float64(); ok {
+			e.fn = append(e.fn, k)
+			e.fv = append(e.fv, f)
+		} else {
+			e.nn = append(e.nn, k)
+		}
+	}
+	b = appendNames(b, 1, e.cn)
+	b = e.appendInts(b, 2, e.cv)
+	b = appendNames(b, 3, e.in)
+	b = e.appendInts(b, 4, e.iv)
+	b = appendNames(b, 5, e.fn)
+	if len(e.fv) > 0 {
+		b = protowire.AppendTag(b, 6, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(8*len(e.fv)))
+		for _, f := range e.fv {
+			b = protowire.AppendFixed64(b, math.Float64bits(f))
+		}
+	}
+	return appendNames(b, 7, e.nn)
+}
+
+func appendNames(b []byte, num protowire.Number, names []string) []byte {
+	for _, s := range names {
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendString(b, s)
+	}
+	return b
+}
+
+// appendInts appends a packed repeated int64 field.
+func (e *roundEncoder) appendInts(b []byte, num protowire.Number, vs []int64) []byte {
+	if len(vs) == 0 {
+		return b
+	}
+	e.packed = e.packed[:0]
+	for _, v := range vs {
+		e.packed = protowire.AppendVarint(e.packed, uint64(v))
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, e.packed)
 }

@@ -82,39 +82,40 @@ func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
 	}
 }
 
-// TestSharedEncodingSameBytes: a round encoded once for every output is
-// the bytes of the encoding for each.
-func TestSharedEncodingSameBytes(t *testing.T) {
+// TestEncodeRound: a round encoded straight from its maps, shared or not,
+// decodes (generically) to the round roundToProto makes, and is the same
+// size as its generic encoding.
+func TestEncodeRound(t *testing.T) {
 	for i, r := range testRounds() {
-		own, shared, err := r.encoded()
-		if err != nil || shared {
-			t.Fatalf("round %d: plain round: shared %v, %v", i, shared, err)
-		}
-		req, shared, err := r.WithSharedEncoding().encoded()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b1, _ := gproto.MarshalOptions{Deterministic: true}.Marshal(own)
-		var back proto.WriteRequest
-		b2, _ := gproto.Marshal(req)
-		if err := gproto.Unmarshal(b2, &back); err != nil {
-			t.Fatal(err)
-		}
-		b3, _ := gproto.MarshalOptions{Deterministic: true}.Marshal(&back)
-		if string(b1) != string(b3) && len(r.Nodes) > 0 && !shared {
-			t.Errorf("round %d: shared encoding differs", i)
-		}
-		if len(r.Nodes) > 0 && !shared {
-			t.Errorf("round %d: not shared", i)
-		}
-		if string(b1) != string(b3) {
-			// Map order differs between two encodings; compare decoded.
-			a, _ := roundFromProto(own)
-			c, _ := roundFromProto(&back)
-			if !reflect.DeepEqual(a, c) {
-				t.Errorf("round %d: shared encoding decodes to another round", i)
+		for _, rr := range []Round{r, r.WithSharedEncoding()} {
+			req, raw := rr.encoded()
+			b, err := gproto.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw != (len(b) > 0) {
+				t.Errorf("round %d: raw %v for %d bytes", i, raw, len(b))
+			}
+			var back proto.WriteRequest
+			if err := gproto.Unmarshal(b, &back); err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+			want := roundToProto(r)
+			if n := gproto.Size(want); n != len(b) {
+				t.Errorf("round %d: %d bytes, generic encoding %d", i, len(b), n)
+			}
+			got, gerr := roundFromProto(&back)
+			exp, eerr := roundFromProto(want)
+			if (gerr == nil) != (eerr == nil) || !reflect.DeepEqual(got, exp) {
+				t.Errorf("round %d: decodes to\n%#v\nwant\n%#v", i, got, exp)
 			}
 		}
+	}
+	r := testRounds()[2].WithSharedEncoding()
+	a, _ := r.encoded()
+	b, _ := r.encoded()
+	if &rawOf(a)[0] != &rawOf(b)[0] {
+		t.Error("shared round encoded twice")
 	}
 }
 
