@@ -72,53 +72,79 @@ func (r Round) encoded() (*proto.WriteRequest, bool) {
 }
 
 // roundEncoder encodes Rounds as proto.WriteRequests straight from their
-// maps, without the per-node messages and lists of roundToProto: the
-// bytes decode to the same WriteRequest.
+// maps, without the per-node messages and lists of roundToProto, into one
+// buffer of the exact size: the bytes decode to the same WriteRequest.
 type roundEncoder struct {
-	node, stats []byte
-	cn, in, fn  []string
-	nn          []string
-	cv, iv      []int64
-	fv          []float64
-	packed      []byte
+	cn, in, fn, nn []string
+	cv, iv         []int64
+	fv             []float64
 }
 
 // encodeRound returns the encoding of r's WriteRequest.
 func encodeRound(r Round) []byte {
 	var e roundEncoder
-	var b []byte
+	size := 0
+	if t := unixNano(r.Time); t != 0 {
+		size += 1 + protowire.SizeVarint(uint64(t))
+	}
+	for i := range r.Nodes {
+		n := nodeSize(&r.Nodes[i], statsSize(r.Nodes[i].Stats))
+		size += 1 + protowire.SizeBytes(n)
+	}
+	b := make([]byte, 0, size)
 	if t := unixNano(r.Time); t != 0 {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(t))
 	}
 	for i := range r.Nodes {
-		e.node = e.appendNode(e.node[:0], &r.Nodes[i])
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.node)
+		b = e.appendNode(b, &r.Nodes[i])
 	}
 	return b
 }
 
-func (e *roundEncoder) appendNode(b []byte, n *NodeSample) []byte {
-	if n.ID != "" {
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, n.ID)
+// statsSize is the size of the encoding of StatsToProto(s), whatever the
+// order of the maps.
+func statsSize(s Stats) int {
+	size, cv := 0, 0
+	for k, v := range s.Counters {
+		size += 1 + protowire.SizeBytes(len(k))
+		cv += protowire.SizeVarint(uint64(v))
 	}
-	if n.Nickname != "" {
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, n.Nickname)
+	iv, fv := 0, 0
+	for k, v := range s.Stats {
+		size += 1 + protowire.SizeBytes(len(k))
+		if i, ok := v.Int64(); ok {
+			iv += protowire.SizeVarint(uint64(i))
+		} else if _, ok := v.Float64(); ok {
+			fv += 8
+		}
 	}
-	if t := unixNano(n.Timestamp); t != 0 {
-		b = protowire.AppendTag(b, 3, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(t))
+	for _, n := range []int{cv, iv, fv} {
+		if n > 0 {
+			size += 1 + protowire.SizeBytes(n)
+		}
 	}
-	e.stats = e.appendStats(e.stats[:0], n.Stats)
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	return protowire.AppendBytes(b, e.stats)
+	return size
 }
 
-// appendStats appends the encoding of StatsToProto(s).
-func (e *roundEncoder) appendStats(b []byte, s Stats) []byte {
+func nodeSize(n *NodeSample, stats int) int {
+	size := 1 + protowire.SizeBytes(stats)
+	if n.ID != "" {
+		size += 1 + protowire.SizeBytes(len(n.ID))
+	}
+	if n.Nickname != "" {
+		size += 1 + protowire.SizeBytes(len(n.Nickname))
+	}
+	if t := unixNano(n.Timestamp); t != 0 {
+		size += 1 + protowire.SizeVarint(uint64(t))
+	}
+	return size
+}
+
+// appendNode appends field 2 of the WriteRequest: one node.
+func (e *roundEncoder) appendNode(b []byte, n *NodeSample) []byte {
+	// Each map is read once, so that names and values stay in step.
+	s := n.Stats
 	e.cn, e.cv = e.cn[:0], e.cv[:0]
 	for k, v := range s.Counters {
 		e.cn = append(e.cn, k)
@@ -136,10 +162,33 @@ func (e *roundEncoder) appendStats(b []byte, s Stats) []byte {
 			e.nn = append(e.nn, k)
 		}
 	}
+	cvSize, ivSize := varintsSize(e.cv), varintsSize(e.iv)
+	stats := namesSize(e.cn) + namesSize(e.in) + namesSize(e.fn) + namesSize(e.nn)
+	for _, n := range []int{cvSize, ivSize, 8 * len(e.fv)} {
+		if n > 0 {
+			stats += 1 + protowire.SizeBytes(n)
+		}
+	}
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(nodeSize(n, stats)))
+	if n.ID != "" {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, n.ID)
+	}
+	if n.Nickname != "" {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, n.Nickname)
+	}
+	if t := unixNano(n.Timestamp); t != 0 {
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(t))
+	}
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(stats))
 	b = appendNames(b, 1, e.cn)
-	b = e.appendInts(b, 2, e.cv)
+	b = appendVarints(b, 2, e.cv, cvSize)
 	b = appendNames(b, 3, e.in)
-	b = e.appendInts(b, 4, e.iv)
+	b = appendVarints(b, 4, e.iv, ivSize)
 	b = appendNames(b, 5, e.fn)
 	if len(e.fv) > 0 {
 		b = protowire.AppendTag(b, 6, protowire.BytesType)
@@ -151,6 +200,22 @@ func (e *roundEncoder) appendStats(b []byte, s Stats) []byte {
 	return appendNames(b, 7, e.nn)
 }
 
+func namesSize(names []string) int {
+	n := 0
+	for _, s := range names {
+		n += 1 + protowire.SizeBytes(len(s))
+	}
+	return n
+}
+
+func varintsSize(vs []int64) int {
+	n := 0
+	for _, v := range vs {
+		n += protowire.SizeVarint(uint64(v))
+	}
+	return n
+}
+
 func appendNames(b []byte, num protowire.Number, names []string) []byte {
 	for _, s := range names {
 		b = protowire.AppendTag(b, num, protowire.BytesType)
@@ -159,15 +224,15 @@ func appendNames(b []byte, num protowire.Number, names []string) []byte {
 	return b
 }
 
-// appendInts appends a packed repeated int64 field.
-func (e *roundEncoder) appendInts(b []byte, num protowire.Number, vs []int64) []byte {
+// appendVarints appends a packed repeated int64 field of size bytes.
+func appendVarints(b []byte, num protowire.Number, vs []int64, size int) []byte {
 	if len(vs) == 0 {
 		return b
 	}
-	e.packed = e.packed[:0]
-	for _, v := range vs {
-		e.packed = protowire.AppendVarint(e.packed, uint64(v))
-	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, e.packed)
+	b = protowire.AppendVarint(b, uint64(size))
+	for _, v := range vs {
+		b = protowire.AppendVarint(b, uint64(v))
+	}
+	return b
 }

@@ -93,6 +93,9 @@ func TestEncodeRound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if u := rawOf(req); cap(u) != len(u) {
+				t.Errorf("round %d: buffer of %d bytes for %d", i, cap(u), len(u))
+			}
 			if raw != (len(b) > 0) {
 				t.Errorf("round %d: raw %v for %d bytes", i, raw, len(b))
 			}
