@@ -407,7 +407,7 @@ type StatsDecoder struct {
 // and no stats; invalid names are dropped and reported in the error, as
 // by StatsFromProto.
 func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
-	s.once.Do(func() { s.shards = make([]roundDecoder, max(runtime.GOMAXPROCS(0), 1)) })
+	s.once.Do(s.init)
 	n := uint32(len(s.shards))
 	i := s.next.Add(1) % n
 	d := &s.shards[i]
@@ -422,10 +422,18 @@ func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
 	return d.stats(b)
 }
 
+// init makes one shard per CPU, at most maxShards: each holds its own
+// copy of the names.
+func (s *StatsDecoder) init() {
+	s.shards = make([]roundDecoder, min(max(runtime.GOMAXPROCS(0), 1), maxShards))
+}
+
+const maxShards = 8
+
 // EndRound lets the decoder forget names no longer used, if they are
 // many: call it once per round.
 func (s *StatsDecoder) EndRound() {
-	s.once.Do(func() { s.shards = make([]roundDecoder, max(runtime.GOMAXPROCS(0), 1)) })
+	s.once.Do(s.init)
 	for i := range s.shards {
 		d := &s.shards[i]
 		d.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,4 +177,28 @@ func TestInternerForgets(t *testing.T) {
 	if _, ok := in.get([]byte("kept")); !ok {
 		t.Fatal("name in use forgotten")
 	}
+}
+
+// TestStatsDecoderConcurrent: readers decode at once, and a round ends
+// meanwhile (run with -race).
+func TestStatsDecoderConcurrent(t *testing.T) {
+	var d StatsDecoder
+	r := testRounds()[2]
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i, n := range r.Nodes {
+				b, _ := gproto.Marshal(StatsToProto(n.Stats))
+				got, err := d.Decode(b)
+				if err != nil || !reflect.DeepEqual(got, n.Stats) {
+					t.Errorf("reader %d, node %d: %v", g, i, err)
+					return
+				}
+				if g == 0 && i%10 == 0 {
+					d.EndRound()
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
