@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
@@ -120,6 +121,8 @@ const discardLimit = 64 << 20
 type quotas struct {
 	maxStats int
 	refusals *refusals
+	// names decodes answers' stats, interning names fleet-wide.
+	names sdk.StatsDecoder
 }
 
 // errQuota is an answer refused for a quota; told says the host was told
@@ -137,81 +140,126 @@ func (e *errQuota) Error() string { return e.reason }
 // counted, before the message is even decoded when no poll is in flight.
 func (h *host) read() {
 	defer close(h.done)
-	notAsked := errors.New("answer sent while no poll was in flight")
-	inFlight := func(int) error {
-		if h.pending.Load() == 0 {
-			return notAsked
-		}
-		return nil
-	}
 	for {
-		b, err := h.conn.RecvFrameIf(inFlight)
-		if errors.Is(err, notAsked) {
-			h.violation(notAsked.Error())
-			return
-		}
-		if err != nil {
-			if errors.Is(err, wire.ErrTooLarge) {
-				reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
-				h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
-				q := &errQuota{kind: refTooLarge, reason: reason, told: true}
-				// The round goes on at once, while the rest is drained.
-				select {
-				case h.answers <- reply{id: h.pending.Load(), err: q}:
-				default:
-				}
-				h.tellTooLarge(reason)
-				err = q
-			}
+		// Between polls the connection waits for bytes with nothing
+		// read and on a shallow stack (readOne's frames are gone), which
+		// the garbage collector shrinks: an idle host costs a small
+		// goroutine stack, not a read in progress.
+		if err := h.conn.WaitReadable(); err != nil {
 			h.err = err
 			h.close()
 			return
 		}
-		want := h.pending.Load()
-		if want == 0 {
-			h.violation(notAsked.Error())
+		if !h.readOne() {
 			return
-		}
-		m, err := wire.Decode(b)
-		if err != nil {
-			h.violation(err.Error())
-			return
-		}
-		a := m.GetAnswer()
-		if a == nil {
-			h.violation(fmt.Sprintf("host sent %s where an answer was expected", wire.Kind(m)))
-			return
-		}
-		if a.Id != want {
-			h.violation(fmt.Sprintf("answer with id %d to poll %d", a.Id, want))
-			return
-		}
-		h.pending.CompareAndSwap(want, 0)
-		r := reply{id: a.Id, at: time.Now()}
-		if n := statCount(a.Stats); a.Error == "" && n > h.q.maxStats {
-			reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", n, h.q.maxStats)
-			h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)
-			r.err = &errQuota{kind: refTooManyStats, reason: reason}
-		} else if a.Error != "" {
-			r.err = errors.New(a.Error)
-		} else {
-			r.stats, r.err = sdk.StatsFromProto(a.Stats)
-			if r.err != nil {
-				// Keep the valid part; say what was dropped.
-				h.q.refusals.add(refInvalidNames, h.addr, h.id, r.err.Error(), 1)
-				r.err = nil
-			}
-			if neg := dropNegative(r.stats.Counters); neg > 0 {
-				h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
-			}
-		}
-		// The poller waits for at most one answer; a late answer to an
-		// earlier poll replaces nothing and is dropped here.
-		select {
-		case h.answers <- r:
-		default:
 		}
 	}
+}
+
+// errNotAsked is a message sent while no poll was in flight.
+var errNotAsked = errors.New("answer sent while no poll was in flight")
+
+// readOne receives one message and hands the answer to the poller; false
+// means the connection is ended.
+//
+//go:noinline
+func (h *host) readOne() bool {
+	inFlight := func(int) error {
+		if h.pending.Load() == 0 {
+			return errNotAsked
+		}
+		return nil
+	}
+	b, err := h.conn.RecvFrameIf(inFlight)
+	if errors.Is(err, errNotAsked) {
+		h.violation(errNotAsked.Error())
+		return false
+	}
+	if err != nil {
+		if errors.Is(err, wire.ErrTooLarge) {
+			reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
+			h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
+			q := &errQuota{kind: refTooLarge, reason: reason, told: true}
+			// The round goes on at once, while the rest is drained.
+			select {
+			case h.answers <- reply{id: h.pending.Load(), err: q}:
+			default:
+			}
+			h.tellTooLarge(reason)
+			err = q
+		}
+		h.err = err
+		h.close()
+		return false
+	}
+	want := h.pending.Load()
+	if want == 0 {
+		h.violation(errNotAsked.Error())
+		return false
+	}
+	a, err := h.decodeAnswer(b)
+	if err != nil {
+		h.violation(err.Error())
+		return false
+	}
+	if a.ID != want {
+		h.violation(fmt.Sprintf("answer with id %d to poll %d", a.ID, want))
+		return false
+	}
+	h.pending.CompareAndSwap(want, 0)
+	r := reply{id: a.ID, at: time.Now()}
+	if a.Error == "" && a.Names > h.q.maxStats {
+		reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", a.Names, h.q.maxStats)
+		h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)
+		r.err = &errQuota{kind: refTooManyStats, reason: reason}
+	} else if a.Error != "" {
+		r.err = errors.New(a.Error)
+	} else {
+		// Names interned: one string per distinct name in the fleet.
+		r.stats, r.err = h.q.names.Decode(a.Stats)
+		if errors.Is(r.err, sdk.ErrMalformed) {
+			h.violation("decoding answer: " + r.err.Error())
+			return false
+		}
+		if r.err != nil {
+			// Keep the valid part; say what was dropped.
+			h.q.refusals.add(refInvalidNames, h.addr, h.id, r.err.Error(), 1)
+			r.err = nil
+		}
+		if neg := dropNegative(r.stats.Counters); neg > 0 {
+			h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
+		}
+	}
+	// The poller waits for at most one answer; a late answer to an
+	// earlier poll replaces nothing and is dropped here.
+	select {
+	case h.answers <- r:
+	default:
+	}
+	return true
+}
+
+// decodeAnswer decodes a message that must be an answer, its stats left
+// encoded.
+func (h *host) decodeAnswer(b []byte) (wire.RawAnswer, error) {
+	a, ok, err := wire.DecodeAnswer(b)
+	if err != nil || ok {
+		return a, err
+	}
+	// Another kind of message, or an unusual encoding of an answer.
+	m, err := wire.Decode(b)
+	if err != nil {
+		return a, err
+	}
+	pa := m.GetAnswer()
+	if pa == nil {
+		return a, fmt.Errorf("host sent %s where an answer was expected", wire.Kind(m))
+	}
+	st, err := gproto.Marshal(pa.GetStats())
+	if err != nil {
+		return a, fmt.Errorf("re-encoding answer: %w", err)
+	}
+	return wire.RawAnswer{ID: pa.Id, Error: pa.Error, Stats: st, Names: statCount(pa.Stats)}, nil
 }
 
 // violation ends a connection that broke the protocol, and counts it.

@@ -130,6 +130,9 @@ func (f *fanout) run(ctx context.Context) {
 			continue
 		}
 		q := f.queue[0]
+		// Not kept alive by the queue's array until the next round: a
+		// round of a large fleet is tens of megabytes.
+		f.queue[0] = queued{}
 		f.queue = f.queue[1:]
 		f.busy = true
 		f.mu.Unlock()
@@ -163,6 +166,7 @@ func (f *fanout) run(ctx context.Context) {
 			f.log.Debug("round written", "nodes", len(q.round.Nodes), "took", took)
 		}
 		f.written(q.seq)
+		q = queued{}
 	}
 }
 

@@ -93,13 +93,15 @@ func (g *Gatherer) round(ctx context.Context) {
 			nodes = append(nodes, samples[i])
 		}
 	}
+	g.quotas.names.EndRound()
 	took := time.Since(start)
 	g.stats.rounds.Add(1)
 	g.stats.pollFailures.Add(failures)
 	g.stats.answers.Add(int64(len(nodes)))
 	g.rounds.polled(seq, took, len(nodes), int(failures))
 	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
-	r := sdk.Round{Time: start, Nodes: nodes}
+	// Every output is sent the same bytes: encoded once, not per output.
+	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()
 	for _, f := range g.outputs {
 		f.push(seq, r)
 	}

@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"io"
 	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,11 +33,12 @@ import (
 // counters, half floats, named as statsherd-loadgen names them):
 //
 //   - decode: every host's answer, as its wire frame, decoded into the
-//     round (wire.ReadFrame, wire.Decode, sdk.StatsFromProto);
+//     round (wire.ReadFrame, wire.DecodeAnswer, sdk.StatsDecoder);
 //   - output=NAME: the decoded round written to one built-in output through
 //     the plugin protocol (gRPC over a unix socket, both ends in this
 //     process, so allocs/op counts both; production adds TLS and a process);
-//   - all: both, the outputs written concurrently as the gatherer does.
+//   - all: both, the outputs written concurrently as the gatherer does
+//     (the round encoded once for all of them).
 //
 // Polling (TLS, a goroutine per host) is BenchmarkRound's. Here the
 // decoding is sequential: per-op time is CPU time, not the wall time of a
@@ -64,7 +68,7 @@ func BenchmarkRoundHandling(b *testing.B) {
 			b.Run("all", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					r := ans.round(b)
+					r := ans.round(b).WithSharedEncoding() // as the gatherer's round
 					var wg sync.WaitGroup
 					for _, o := range outs {
 						wg.Go(func() {
@@ -84,10 +88,11 @@ func BenchmarkRoundHandling(b *testing.B) {
 type benchFleet struct {
 	ids, nicknames []string
 	frames         [][]byte
+	names          *sdk.StatsDecoder // as the gatherer's, kept across rounds
 }
 
 func benchAnswers(b *testing.B, n, k int) benchFleet {
-	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n)}
+	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n), names: &sdk.StatsDecoder{}}
 	for i := range n {
 		sum := sha256.Sum256(fmt.Append(nil, i))
 		f.ids[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20]))
@@ -120,17 +125,18 @@ func (f benchFleet) round(b *testing.B) sdk.Round {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := wire.Decode(p)
-		if err != nil {
-			b.Fatal(err)
+		a, ok, err := wire.DecodeAnswer(p)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
 		}
-		st, err := sdk.StatsFromProto(m.GetAnswer().GetStats())
+		st, err := f.names.Decode(a.Stats)
 		if err != nil {
 			b.Fatal(err)
 		}
 		buf = p
 		nodes = append(nodes, sdk.NodeSample{ID: f.ids[i], Nickname: f.nicknames[i], Timestamp: at, Stats: st})
 	}
+	f.names.EndRound()
 	return sdk.Round{Time: at, Nodes: nodes}
 }
 
@@ -143,10 +149,17 @@ type benchOutput struct {
 // through the plugin protocol's gRPC service.
 func benchOutputs(b *testing.B) []benchOutput {
 	dir := b.TempDir()
+	// A receiver that takes every remote write request and keeps nothing.
+	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(rw.Close)
 	configs := map[string]string{
-		"munin":      fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
-		"prometheus": `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
-		"stdout":     fmt.Sprintf(`{"path": %q}`, os.DevNull),
+		"remote_write": fmt.Sprintf(`{"url": %q, "dir": %q}`, rw.URL+"/api/v1/write", filepath.Join(dir, "rw")),
+		"munin":        fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
+		"prometheus":   `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
+		"stdout":       fmt.Sprintf(`{"path": %q}`, os.DevNull),
 	}
 	var outs []benchOutput
 	all := builtin.Plugins().Outputs

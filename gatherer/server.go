@@ -89,10 +89,21 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		}
 		return
 	}
-	defer func() { <-g.connSem }()
 	if !g.register(h) {
+		<-g.connSem
 		return
 	}
+	// The reader is a goroutine of its own, started on a fresh stack:
+	// the handshake's deep stack is left behind with this goroutine, and
+	// the reader's, idle between polls, shrinks to the smallest.
+	g.wg.Add(1)
+	go g.serve(h)
+}
+
+// serve reads h's answers until its connection ends.
+func (g *Gatherer) serve(h *host) {
+	defer g.wg.Done()
+	defer func() { <-g.connSem }()
 	h.read()
 	g.unregister(h)
 }

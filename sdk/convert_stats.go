@@ -50,8 +50,7 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 	if len(p.GetCounterNames()) != len(p.GetCounterValues()) ||
 		len(p.GetIntNames()) != len(p.GetIntValues()) ||
 		len(p.GetFloatNames()) != len(p.GetFloatValues()) {
-		return s, fmt.Errorf("malformed stats: %d/%d counter, %d/%d integer and %d/%d float names/values",
-			len(p.GetCounterNames()), len(p.GetCounterValues()), len(p.GetIntNames()), len(p.GetIntValues()),
+		return s, malformedStats(len(p.GetCounterNames()), len(p.GetCounterValues()), len(p.GetIntNames()), len(p.GetIntValues()),
 			len(p.GetFloatNames()), len(p.GetFloatValues()))
 	}
 	for i, k := range p.GetCounterNames() {
@@ -75,11 +74,21 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 		}
 	}
 	if len(bad) > 0 {
-		n := len(bad)
-		if n > 3 {
-			bad = append(bad[:3], fmt.Sprintf("and %d more", n-3))
-		}
-		return s, fmt.Errorf("dropped %d invalid names: %v", n, bad)
+		return s, droppedNames(bad)
 	}
 	return s, nil
+}
+
+func malformedStats(cn, cv, in, iv, fn, fv int) error {
+	return fmt.Errorf("malformed stats: %d/%d counter, %d/%d integer and %d/%d float names/values", cn, cv, in, iv, fn, fv)
+}
+
+// droppedNames is the error of invalid names dropped, naming the first
+// three.
+func droppedNames(bad []string) error {
+	n := len(bad)
+	if n > 3 {
+		bad = append(bad[:3], fmt.Sprintf("and %d more", n-3))
+	}
+	return fmt.Errorf("dropped %d invalid names: %v", n, bad)
 }

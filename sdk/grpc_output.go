@@ -46,6 +46,7 @@ type outputServer struct {
 	proto.UnimplementedOutputServer
 	impl Output
 	mux  *mux[Output] // if set, serves instead of impl
+	dec  roundDecoder
 }
 
 // get is the output a call is for.
@@ -81,7 +82,12 @@ func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*pro
 	if err != nil {
 		return nil, err
 	}
-	r, err := roundFromProto(req)
+	var r Round
+	if raw := rawOf(req); raw != nil {
+		r, err = s.dec.decode(raw) // rawCodec kept the bytes
+	} else {
+		r, err = roundFromProto(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +146,12 @@ func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
 func (c *outputClient) Write(ctx context.Context, r Round) error {
 	ctx = withMD(ctx, c.md)
 	var md metadata.MD
-	_, err := c.c.Write(ctx, roundToProto(r), grpc.Trailer(&md))
+	req, raw := r.encoded()
+	opts := []grpc.CallOption{grpc.Trailer(&md)}
+	if raw {
+		opts = append(opts, grpc.ForceCodecV2(rawCodec{}))
+	}
+	_, err := c.c.Write(ctx, req, opts...)
 	if v := md.Get(statsTrailer); len(v) == 1 {
 		var p proto.Stats
 		if gproto.Unmarshal([]byte(v[0]), &p) == nil {

@@ -45,6 +45,8 @@ func GRPCServerOptions() []grpc.ServerOption {
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.MaxConcurrentStreams(math.MaxUint16),
+		// Rounds are decoded straight from their bytes, names interned.
+		grpc.ForceServerCodecV2(rawCodec{}),
 	}
 }
 

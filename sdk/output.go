@@ -21,6 +21,10 @@ type NodeSample struct {
 type Round struct {
 	Time  time.Time
 	Nodes []NodeSample
+
+	// enc is the round's encoding shared by every output it is written
+	// to (WithSharedEncoding); nil encodes it for each.
+	enc *roundEncoding
 }
 
 // Output receives the gatherer's poll rounds.

@@ -1,0 +1,453 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/statsherd/statsherd/sdk/proto"
+)
+
+// An output plugin receives every node's stats each round, and a fleet's
+// nodes share nearly all their stat names. Decoded the generic way, each
+// round allocates every name anew (a string per stat per node) and a
+// proto message per node, only to copy them into the Round's maps. The
+// plugin side instead keeps the WriteRequest's bytes (rawCodec) and
+// decodes them straight into the Round, with names interned: one string
+// per distinct name, shared by every node and kept across rounds. The
+// wire format is unchanged.
+
+// roundDecoder decodes WriteRequests into Rounds, interning names across
+// rounds. It is safe for concurrent use.
+type roundDecoder struct {
+	mu    sync.Mutex
+	names interner // stat names, each valid
+	ids   interner // node ids and nicknames
+	// scratch, reused for every node
+	cn, in, fn, nn []nameRef
+	cv, iv         []int64
+	fv             []float64
+}
+
+// nameRef is a decoded stat name; ok says it is valid.
+type nameRef struct {
+	s  string
+	ok bool
+}
+
+// interner hands out one string per distinct byte sequence. Names not
+// used for a while are forgotten, so that a fleet whose names change
+// does not grow it without bound.
+type interner struct {
+	m    map[string]*internEntry
+	gen  uint32
+	used int // distinct entries used in generation gen
+}
+
+type internEntry struct {
+	s   string
+	gen uint32
+}
+
+// get returns the interned string of b, if any.
+func (t *interner) get(b []byte) (string, bool) {
+	e := t.m[string(b)] // no allocation: a lookup
+	if e == nil {
+		return "", false
+	}
+	if e.gen != t.gen {
+		e.gen = t.gen
+		t.used++
+	}
+	return e.s, true
+}
+
+func (t *interner) put(s string) {
+	if t.m == nil {
+		t.m = map[string]*internEntry{}
+	}
+	t.m[s] = &internEntry{s: s, gen: t.gen}
+	t.used++
+}
+
+// intern returns b as an interned string.
+func (t *interner) intern(b []byte) string {
+	if s, ok := t.get(b); ok {
+		return s
+	}
+	s := string(b)
+	t.put(s)
+	return s
+}
+
+// endRound starts a new generation, first forgetting the entries unused
+// in this one if they are many.
+func (t *interner) endRound() {
+	if len(t.m) > 2*t.used+4096 {
+		for k, e := range t.m {
+			if e.gen != t.gen {
+				delete(t.m, k)
+			}
+		}
+	}
+	t.gen++
+	t.used = 0
+}
+
+// name decodes one stat name.
+func (d *roundDecoder) name(b []byte) nameRef {
+	if s, ok := d.names.get(b); ok {
+		return nameRef{s, true}
+	}
+	s := string(b)
+	if ValidName(s) != nil {
+		return nameRef{s, false}
+	}
+	d.names.put(s)
+	return nameRef{s, true}
+}
+
+// errTruncated is a malformed message: no round. Other errors of decode
+// are invalid names, dropped from a round that is kept.
+var errTruncated = ErrMalformed
+
+// ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
+// that are not a valid encoding.
+var ErrMalformed = errors.New("truncated or malformed protobuf")
+
+// decode decodes an encoded proto.WriteRequest. As roundFromProto, it
+// returns the round with invalid names dropped and the first such error;
+// a malformed message is an error and no round.
+func (d *roundDecoder) decode(b []byte) (Round, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer d.names.endRound()
+	defer d.ids.endRound()
+	var r Round
+	var firstErr error
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return Round{}, fmt.Errorf("write request: %w", errTruncated)
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return Round{}, fmt.Errorf("write request: round time: %w", errTruncated)
+			}
+			r.Time = fromUnixNano(int64(v))
+			b = b[n:]
+		case num == 2 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return Round{}, fmt.Errorf("write request: node: %w", errTruncated)
+			}
+			ns, err := d.node(v)
+			if errors.Is(err, errTruncated) {
+				return Round{}, fmt.Errorf("write request: node %d: %w", len(r.Nodes), err)
+			}
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("node %s: %w", ns.ID, err)
+			}
+			if r.Nodes == nil {
+				r.Nodes = make([]NodeSample, 0, 16)
+			}
+			r.Nodes = append(r.Nodes, ns)
+			b = b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return Round{}, fmt.Errorf("write request: field %d: %w", num, errTruncated)
+			}
+			b = b[n:]
+		}
+	}
+	if r.Nodes == nil {
+		r.Nodes = []NodeSample{}
+	}
+	return r, firstErr
+}
+
+func (d *roundDecoder) node(b []byte) (NodeSample, error) {
+	var ns NodeSample
+	var stats []byte
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return ns, errTruncated
+		}
+		b = b[n:]
+		switch {
+		case (num == 1 || num == 2) && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return ns, errTruncated
+			}
+			if !utf8.Valid(v) {
+				return ns, fmt.Errorf("id or nickname is not valid UTF-8: %w", errTruncated)
+			}
+			if num == 1 {
+				ns.ID = d.ids.intern(v)
+			} else {
+				ns.Nickname = d.ids.intern(v)
+			}
+			b = b[n:]
+		case num == 3 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return ns, errTruncated
+			}
+			ns.Timestamp = fromUnixNano(int64(v))
+			b = b[n:]
+		case num == 4 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return ns, errTruncated
+			}
+			if stats == nil {
+				stats = v
+			} else {
+				// A message field given twice merges: as one encoding
+				// after the other. Copied, not written over b.
+				stats = append(stats[:len(stats):len(stats)], v...)
+			}
+			b = b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return ns, errTruncated
+			}
+			b = b[n:]
+		}
+	}
+	var err error
+	ns.Stats, err = d.stats(stats)
+	return ns, err
+}
+
+// stats decodes a proto.Stats, with StatsFromProto's checks and errors.
+func (d *roundDecoder) stats(b []byte) (Stats, error) {
+	d.cn, d.in, d.fn, d.nn = d.cn[:0], d.in[:0], d.fn[:0], d.nn[:0]
+	d.cv, d.iv, d.fv = d.cv[:0], d.iv[:0], d.fv[:0]
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return Stats{}, errTruncated
+		}
+		b = b[n:]
+		switch {
+		case (num == 1 || num == 3 || num == 5 || num == 7) && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return Stats{}, errTruncated
+			}
+			ref := d.name(v)
+			switch num {
+			case 1:
+				d.cn = append(d.cn, ref)
+			case 3:
+				d.in = append(d.in, ref)
+			case 5:
+				d.fn = append(d.fn, ref)
+			default:
+				d.nn = append(d.nn, ref)
+			}
+			b = b[n:]
+		case (num == 2 || num == 4) && (typ == protowire.VarintType || typ == protowire.BytesType):
+			dst := &d.cv
+			if num == 4 {
+				dst = &d.iv
+			}
+			var err error
+			if b, err = consumeVarints(b, typ, dst); err != nil {
+				return Stats{}, err
+			}
+		case num == 6 && (typ == protowire.Fixed64Type || typ == protowire.BytesType):
+			var err error
+			if b, err = consumeDoubles(b, typ, &d.fv); err != nil {
+				return Stats{}, err
+			}
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return Stats{}, errTruncated
+			}
+			b = b[n:]
+		}
+	}
+	s := Stats{
+		Counters: make(map[string]int64, len(d.cn)),
+		Stats:    make(map[string]Value, len(d.in)+len(d.fn)+len(d.nn)),
+	}
+	if len(d.cn) != len(d.cv) || len(d.in) != len(d.iv) || len(d.fn) != len(d.fv) {
+		return s, malformedStats(len(d.cn), len(d.cv), len(d.in), len(d.iv), len(d.fn), len(d.fv))
+	}
+	var bad []string
+	check := func(r nameRef) bool {
+		if !r.ok {
+			bad = append(bad, ValidName(r.s).Error())
+		}
+		return r.ok
+	}
+	for i, r := range d.cn {
+		if check(r) {
+			s.Counters[r.s] = d.cv[i]
+		}
+	}
+	for i, r := range d.in {
+		if check(r) {
+			s.Stats[r.s] = Int(d.iv[i])
+		}
+	}
+	for i, r := range d.fn {
+		if check(r) {
+			s.Stats[r.s] = Float(d.fv[i])
+		}
+	}
+	for _, r := range d.nn {
+		if check(r) {
+			s.Stats[r.s] = Null
+		}
+	}
+	if len(bad) > 0 {
+		return s, droppedNames(bad)
+	}
+	return s, nil
+}
+
+// consumeVarints appends a repeated int64 field's values, packed or not.
+func consumeVarints(b []byte, typ protowire.Type, dst *[]int64) ([]byte, error) {
+	switch typ {
+	case protowire.VarintType:
+		v, n := protowire.ConsumeVarint(b)
+		if n < 0 {
+			return nil, errTruncated
+		}
+		*dst = append(*dst, int64(v))
+		return b[n:], nil
+	case protowire.BytesType:
+		p, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, errTruncated
+		}
+		for len(p) > 0 {
+			v, m := protowire.ConsumeVarint(p)
+			if m < 0 {
+				return nil, errTruncated
+			}
+			*dst = append(*dst, int64(v))
+			p = p[m:]
+		}
+		return b[n:], nil
+	}
+	return nil, fmt.Errorf("integer values of wire type %d: %w", typ, errTruncated)
+}
+
+// consumeDoubles appends a repeated double field's values, packed or not.
+func consumeDoubles(b []byte, typ protowire.Type, dst *[]float64) ([]byte, error) {
+	switch typ {
+	case protowire.Fixed64Type:
+		v, n := protowire.ConsumeFixed64(b)
+		if n < 0 {
+			return nil, errTruncated
+		}
+		*dst = append(*dst, math.Float64frombits(v))
+		return b[n:], nil
+	case protowire.BytesType:
+		p, n := protowire.ConsumeBytes(b)
+		if n < 0 || len(p)%8 != 0 {
+			return nil, errTruncated
+		}
+		for ; len(p) > 0; p = p[8:] {
+			v, _ := protowire.ConsumeFixed64(p)
+			*dst = append(*dst, math.Float64frombits(v))
+		}
+		return b[n:], nil
+	}
+	return nil, fmt.Errorf("float values of wire type %d: %w", typ, errTruncated)
+}
+
+// rawWriteRequest returns a WriteRequest that carries b, an encoded
+// WriteRequest, as it is: marshalled, it is b again.
+func rawWriteRequest(b []byte) *proto.WriteRequest {
+	w := &proto.WriteRequest{}
+	w.ProtoReflect().SetUnknown(b)
+	return w
+}
+
+// rawOf returns the bytes of a WriteRequest made by rawWriteRequest (or
+// by rawCodec's Unmarshal): one whose fields are all unknown.
+func rawOf(w *proto.WriteRequest) []byte {
+	if w == nil || w.RoundUnixNano != 0 || len(w.Nodes) != 0 {
+		return nil
+	}
+	return w.ProtoReflect().GetUnknown()
+}
+
+// StatsDecoder decodes encoded proto.Stats (as a host's answer carries
+// them) into Stats, with StatsFromProto's checks and errors, interning
+// names across calls: one string per distinct name, shared by every node
+// and round, instead of one per stat. It is safe for concurrent use;
+// concurrent calls use separate shards (each with its own names).
+type StatsDecoder struct {
+	once   sync.Once
+	shards []roundDecoder
+	next   atomic.Uint32
+}
+
+// Decode decodes b, an encoded proto.Stats. A malformed b is an error
+// and no stats; invalid names are dropped and reported in the error, as
+// by StatsFromProto.
+func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
+	s.once.Do(s.init)
+	n := uint32(len(s.shards))
+	i := s.next.Add(1) % n
+	d := &s.shards[i]
+	for j := uint32(1); !d.mu.TryLock(); j++ {
+		if j == n {
+			d.mu.Lock() // every shard busy: wait for this one
+			break
+		}
+		d = &s.shards[(i+j)%n]
+	}
+	defer d.mu.Unlock()
+	return d.stats(b)
+}
+
+// init makes one shard per CPU, at most maxShards: each holds its own
+// copy of the names.
+func (s *StatsDecoder) init() {
+	s.shards = make([]roundDecoder, min(max(runtime.GOMAXPROCS(0), 1), maxShards))
+}
+
+const maxShards = 8
+
+// EndRound lets the decoder forget names no longer used, if they are
+// many: call it once per round.
+func (s *StatsDecoder) EndRound() {
+	s.once.Do(s.init)
+	for i := range s.shards {
+		d := &s.shards[i]
+		d.mu.Lock()
+		d.names.endRound()
+		d.mu.Unlock()
+	}
+}
+
+// consumeTag is protowire.ConsumeTag, also refusing field numbers above
+// the largest valid one, as the proto decoder does.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n >= 0 && num > protowire.MaxValidNumber {
+		return 0, 0, -1
+	}
+	return num, typ, n
+}

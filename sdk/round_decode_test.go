@@ -1,0 +1,204 @@
+package sdk
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/statsherd/statsherd/sdk/proto"
+)
+
+func testRounds() []Round {
+	at := time.Unix(1700000000, 123)
+	big := Round{Time: at}
+	for i := range 50 {
+		st := NewStats()
+		for j := range 20 {
+			st.Counters[fmt.Sprintf("fleet.counter_%02d", j)] = int64(i * j)
+			st.Stats[fmt.Sprintf("fleet.float_%02d", j)] = Float(float64(i) / float64(j+1))
+		}
+		st.Stats["fleet.int"] = Int(-int64(i))
+		st.Stats["fleet.null"] = Null
+		big.Nodes = append(big.Nodes, NodeSample{ID: fmt.Sprintf("node%03d", i), Nickname: "nick ü", Timestamp: at.Add(time.Duration(i)), Stats: st})
+	}
+	return []Round{
+		{Nodes: []NodeSample{}},
+		{Time: at, Nodes: []NodeSample{{ID: "a", Stats: NewStats()}}},
+		big,
+		{Time: at, Nodes: []NodeSample{
+			{ID: "bad", Nickname: "n", Timestamp: at, Stats: Stats{
+				Counters: map[string]int64{"ok.c": 1, "bad name": 2, "x..y": 3},
+				Stats:    map[string]Value{"ok.f": Float(1.5), "": Int(1), "ok.n": Null, "bad/null": Null}}},
+			{ID: "good", Stats: Stats{Counters: map[string]int64{"ok.c": -5}, Stats: map[string]Value{}}},
+		}},
+	}
+}
+
+// TestRoundDecoderMatchesProto: the plugin side's decoder gives the same
+// round and error as the generic decoding, for the same bytes, and again
+// from its interned names in a later round.
+func TestRoundDecoderMatchesProto(t *testing.T) {
+	var d roundDecoder
+	for pass := range 2 {
+		for i, r := range testRounds() {
+			b, err := gproto.Marshal(roundToProto(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameRound(t, &d, b, fmt.Sprintf("pass %d, round %d", pass, i))
+		}
+	}
+}
+
+// TestRoundDecoderMalformed: lists of names and values that differ in
+// length, or a truncated message, are errors as in the generic decoding.
+func TestRoundDecoderMalformed(t *testing.T) {
+	var d roundDecoder
+	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{{Id: "a", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}
+	b, _ := gproto.Marshal(w)
+	checkSameRound(t, &d, b, "mismatched lists")
+	if _, err := d.decode(b[:len(b)-1]); err == nil {
+		t.Error("truncated message: no error")
+	}
+}
+
+func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
+	t.Helper()
+	var w proto.WriteRequest
+	if err := gproto.Unmarshal(b, &w); err != nil {
+		return // the generic decoding refuses it; the decoder must only not panic
+	}
+	want, werr := roundFromProto(&w)
+	got, gerr := d.decode(b)
+	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: decoded\n%#v\nwant\n%#v", what, got, want)
+	}
+}
+
+// TestEncodeRound: a round encoded straight from its maps, shared or not,
+// decodes (generically) to the round roundToProto makes, and is the same
+// size as its generic encoding.
+func TestEncodeRound(t *testing.T) {
+	for i, r := range testRounds() {
+		for _, rr := range []Round{r, r.WithSharedEncoding()} {
+			req, raw := rr.encoded()
+			b, err := gproto.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u := rawOf(req); cap(u) != len(u) {
+				t.Errorf("round %d: buffer of %d bytes for %d", i, cap(u), len(u))
+			}
+			if raw != (len(b) > 0) {
+				t.Errorf("round %d: raw %v for %d bytes", i, raw, len(b))
+			}
+			var back proto.WriteRequest
+			if err := gproto.Unmarshal(b, &back); err != nil {
+				t.Fatalf("round %d: %v", i, err)
+			}
+			want := roundToProto(r)
+			if n := gproto.Size(want); n != len(b) {
+				t.Errorf("round %d: %d bytes, generic encoding %d", i, len(b), n)
+			}
+			got, gerr := roundFromProto(&back)
+			exp, eerr := roundFromProto(want)
+			if (gerr == nil) != (eerr == nil) || !reflect.DeepEqual(got, exp) {
+				t.Errorf("round %d: decodes to\n%#v\nwant\n%#v", i, got, exp)
+			}
+		}
+	}
+	r := testRounds()[2].WithSharedEncoding()
+	a, _ := r.encoded()
+	b, _ := r.encoded()
+	if &rawOf(a)[0] != &rawOf(b)[0] {
+		t.Error("shared round encoded twice")
+	}
+}
+
+func FuzzRoundDecoder(f *testing.F) {
+	for _, r := range testRounds() {
+		b, _ := gproto.Marshal(roundToProto(r))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d roundDecoder
+		checkSameRound(t, &d, b, "fuzzed")
+		checkSameRound(t, &d, b, "fuzzed, names interned")
+	})
+}
+
+// TestStatsDecoderMatchesProto: the gatherer's decoding of answers gives
+// StatsFromProto's stats and errors, with names shared between nodes.
+func TestStatsDecoderMatchesProto(t *testing.T) {
+	var d StatsDecoder
+	for pass := range 2 {
+		for i, r := range testRounds() {
+			for j, n := range r.Nodes {
+				p := StatsToProto(n.Stats)
+				b, err := gproto.Marshal(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, werr := StatsFromProto(p)
+				got, gerr := d.Decode(b)
+				if fmt.Sprint(werr) != fmt.Sprint(gerr) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("pass %d, round %d, node %d: got %v, %v; want %v, %v", pass, i, j, got, gerr, want, werr)
+				}
+			}
+		}
+		d.EndRound()
+	}
+	if _, err := d.Decode([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("truncated stats: %v, want ErrMalformed", err)
+	}
+}
+
+// TestInternerForgets: names no longer sent are forgotten once they are
+// many, and names in use are kept.
+func TestInternerForgets(t *testing.T) {
+	var in interner
+	for i := range 10000 {
+		in.intern(fmt.Appendf(nil, "old.%d", i))
+	}
+	in.endRound()
+	in.intern([]byte("kept"))
+	in.endRound()
+	if len(in.m) != 1 {
+		t.Fatalf("%d names kept, want 1", len(in.m))
+	}
+	if _, ok := in.get([]byte("kept")); !ok {
+		t.Fatal("name in use forgotten")
+	}
+}
+
+// TestStatsDecoderConcurrent: readers decode at once, and a round ends
+// meanwhile (run with -race).
+func TestStatsDecoderConcurrent(t *testing.T) {
+	var d StatsDecoder
+	r := testRounds()[2]
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i, n := range r.Nodes {
+				b, _ := gproto.Marshal(StatsToProto(n.Stats))
+				got, err := d.Decode(b)
+				if err != nil || !reflect.DeepEqual(got, n.Stats) {
+					t.Errorf("reader %d, node %d: %v", g, i, err)
+					return
+				}
+				if g == 0 && i%10 == 0 {
+					d.EndRound()
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
