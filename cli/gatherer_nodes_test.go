@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ func TestGathererNodeCommands(t *testing.T) {
 		t.Fatalf("create-gatherer: %s", stderr)
 	}
 	id := strings.Repeat("b", 32)
+	notGatherer := t.TempDir()
 	for _, tt := range []struct {
 		name       string
 		args       []string
@@ -29,12 +31,18 @@ func TestGathererNodeCommands(t *testing.T) {
 		{"revoke offline", []string{"gatherer", "revoke", id, "-basedir", dir}, 0, "", "no gatherer running"},
 		{"id after the flags", []string{"gatherer", "revoke", "-basedir", dir, id}, 0, "", "revoked node " + id},
 		{"listed", []string{"gatherer", "nodes", "-basedir", dir}, 0, "revoked   " + id, ""},
+		{"nodes on a typo", []string{"gatherer", "nodes", "-basedir", dir + "x"}, 1, "", "is not a gatherer base directory"},
+		{"rotate on a plain directory", []string{"gatherer", "rotate-secret", "-basedir", notGatherer}, 1, "", "statsherd create-gatherer " + notGatherer},
+		{"revoke on a plain directory", []string{"gatherer", "revoke", id, "-basedir", notGatherer}, 1, "", "is not a gatherer base directory"},
 		{"rotate offline", []string{"gatherer", "rotate-secret", "-basedir", dir}, 0, "pb://", "new secret written"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := run(t, tt.args...)
 			if code != tt.code || !strings.Contains(stdout, tt.out) || !strings.Contains(stderr, tt.errln) {
 				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant %q / %q", code, tt.code, stdout, stderr, tt.out, tt.errln)
+			}
+			if left, _ := os.ReadDir(notGatherer); len(left) != 0 {
+				t.Errorf("a directory that is not a gatherer's got %v", left)
 			}
 		})
 	}
