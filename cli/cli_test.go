@@ -195,3 +195,32 @@ func TestUsage(t *testing.T) {
 		t.Errorf("usage = %q", errb.String())
 	}
 }
+
+// TestValidateShippedExamples: every example file that make install ships
+// (producers/*/example.hcl, outputs/*/example.hcl) passes 'statsherd
+// validate' as it stands, plugins included.
+func TestValidateShippedExamples(t *testing.T) {
+	t.Parallel()
+	root, err := testbin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, glob := range []string{"producers/*/example.hcl", "outputs/*/example.hcl"} {
+		m, err := filepath.Glob(filepath.Join(root, glob))
+		if err != nil || len(m) == 0 {
+			t.Fatalf("no %s in %s (%v)", glob, root, err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(root, f)
+		t.Run(rel, func(t *testing.T) {
+			t.Parallel()
+			out, errOut, code := runIn(t, root, "validate", rel)
+			if code != 0 || !strings.Contains(out+errOut, "valid ") {
+				t.Errorf("statsherd validate %s: exit %d\n%s%s", rel, code, out, errOut)
+			}
+		})
+	}
+}
