@@ -27,7 +27,12 @@ func (h *Host) startStatus(ctx context.Context, addr string) (string, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /statistics", h.serveStatistics)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/statistics", http.StatusFound)
+		// The query goes along: status.url?t=json is the JSON.
+		target := "/statistics"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusFound)
 	})
 	srv := &http.Server{
 		Handler:           mux,
