@@ -190,3 +190,28 @@ systemctl enable --now statsherd-gatherer
 		t.Errorf("no host said it made a new node id:\n%s", logsOut)
 	}
 }
+
+// TestREADMEHoldsForTheDeb: after step 1 (make install, or the .deb,
+// which installs under /usr instead of /usr/local), "Running it for real"
+// names no /usr/local path, so a .deb user can follow it too.
+func TestREADMEHoldsForTheDeb(t *testing.T) {
+	t.Parallel()
+	modRoot, err := testbin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(modRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join(readmeBlocks(t, string(readme), "## Running it for real"), "\n")
+	i := strings.Index(script, "\n# 2.")
+	if i < 0 {
+		t.Fatal(`README.md's Running it for real has no step "# 2.": update TestREADMEHoldsForTheDeb`)
+	}
+	for n, line := range strings.Split(script[i:], "\n") {
+		if strings.Contains(line, "/usr/local/") {
+			t.Errorf("after step 1, line %d names a /usr/local path, which the .deb does not install: %s", n, line)
+		}
+	}
+}
