@@ -177,8 +177,8 @@ func TestHelpAndMistakesFromTheBinary(t *testing.T) {
 
 func TestPluginServeByHand(t *testing.T) {
 	_, errOut, code := run(t, "plugin", "serve", "producer", "uptime")
-	if code != 1 || !strings.Contains(errOut, "not by hand") {
-		t.Errorf("serving by hand: exit %d, stderr %q", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "not by hand") || !strings.Contains(errOut, "statsherd plugin describe") {
+		t.Errorf("serving by hand: exit %d, stderr %q (want it to point at 'statsherd plugin describe')", code, errOut)
 	}
 	_, errOut, code = run(t, "plugin", "serve", "producer", "nope")
 	if code != 1 || !strings.Contains(errOut, `no built-in producer named "nope"`) {
