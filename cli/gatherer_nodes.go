@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/statsherd/statsherd/config"
@@ -70,7 +73,10 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 	defer cancel()
 	resp, err := gatherer.SendControl(cctx, cfg.Basedir, req)
 	if errors.Is(err, gatherer.ErrNotRunning) {
-		resp, err = gatherer.ControlOffline(cfg, req)
+		err = checkOfflineOwner(cfg.Basedir)
+		if err == nil {
+			resp, err = gatherer.ControlOffline(cfg, req)
+		}
 	}
 	if err == nil && resp.Error != "" {
 		err = errors.New(resp.Error)
@@ -107,4 +113,26 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 		}
 	}
 	return 0
+}
+
+// checkOfflineOwner refuses to change a stopped gatherer's files as a user
+// other than their owner: root would leave nodes.lock, nodes.json and the
+// secret its own, mode 0600, and the gatherer's user could no longer
+// start it.
+func checkOfflineOwner(basedir string) error {
+	key := filepath.Join(basedir, gatherer.IdentityName+".key")
+	fi, err := os.Stat(key)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) == os.Geteuid() {
+		return nil
+	}
+	owner := strconv.Itoa(int(st.Uid))
+	if u, err := user.LookupId(owner); err == nil {
+		owner = u.Username
+	}
+	return fmt.Errorf("no gatherer is running in %s, so this would change its files directly, but they belong to user %s (%s): run it as that user (runuser -u %s -- statsherd gatherer ...), or while the gatherer runs",
+		basedir, owner, key, owner)
 }

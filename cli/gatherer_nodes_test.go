@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -45,5 +46,57 @@ func TestGathererNodeCommands(t *testing.T) {
 				t.Errorf("a directory that is not a gatherer's got %v", left)
 			}
 		})
+	}
+}
+
+// TestGathererNodeCommandsOfflineAsAnotherUser: with no gatherer running,
+// root acting on a base directory owned by another user (the service's)
+// is refused and creates nothing there: root-owned 0600 files would keep
+// the gatherer from starting ("reading secret: permission denied").
+func TestGathererNodeCommandsOfflineAsAnotherUser(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("must run as root: it gives a gatherer's files to user nobody")
+		}
+		t.Skip("must run as root: it gives a gatherer's files to user nobody")
+	}
+	dir := filepath.Join(t.TempDir(), "g")
+	if _, stderr, code := run(t, "create-gatherer", dir); code != 0 {
+		t.Fatalf("create-gatherer: %s", stderr)
+	}
+	const nobody = 65534
+	entries, _ := os.ReadDir(dir)
+	for _, e := range append(entries, nil) {
+		p := dir
+		if e != nil {
+			p = filepath.Join(dir, e.Name())
+		}
+		if err := os.Chown(p, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"gatherer", "nodes", "-basedir", dir},
+		{"gatherer", "rotate-secret", "-basedir", dir},
+		{"gatherer", "revoke", strings.Repeat("b", 32), "-basedir", dir},
+	} {
+		_, stderr, code := run(t, args...)
+		if code != 1 || !strings.Contains(stderr, "run it as that user") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	after, _ := os.ReadDir(dir)
+	for _, e := range after {
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != nobody {
+			t.Errorf("%s is owned by uid %d, not the gatherer's user", e.Name(), uid)
+		}
+	}
+	if len(after) != len(entries) {
+		t.Errorf("the commands added files: %d before, %d after", len(entries), len(after))
 	}
 }
