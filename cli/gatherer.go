@@ -155,6 +155,10 @@ func runCreateGatherer(_ context.Context, c *cmdline) int {
 	if *location != "" {
 		hints = strings.Split(*location, ",")
 	}
+	if owner, other := otherOwner(dir); other {
+		fmt.Fprintf(stderr, "statsherd create-gatherer: %s belongs to user %s, who runs the gatherer: run this as that user (runuser -u %s -- statsherd create-gatherer %s), since a key and secret made by this user would be unreadable to it\n", dir, owner, owner, dir)
+		return 1
+	}
 	f, err := gatherer.Create(dir, gatherer.CreateOptions{Port: *port, Location: hints})
 	if err != nil {
 		fmt.Fprintf(stderr, "statsherd create-gatherer: %v\n", err)

@@ -100,3 +100,31 @@ func TestGathererNodeCommandsOfflineAsAnotherUser(t *testing.T) {
 		t.Errorf("the commands added files: %d before, %d after", len(entries), len(after))
 	}
 }
+
+// TestCreateGathererInAnotherUsersDirectory: root's create-gatherer in the
+// service user's (empty) base directory, as the .deb makes it, is refused
+// and makes nothing: the gatherer, running as that user, could not read a
+// key and secret of root's.
+func TestCreateGathererInAnotherUsersDirectory(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("must run as root: it gives a directory to user nobody")
+		}
+		t.Skip("must run as root: it gives a directory to user nobody")
+	}
+	dir := filepath.Join(t.TempDir(), "g")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "create-gatherer", dir)
+	if code != 1 || !strings.Contains(stderr, "runuser -u") {
+		t.Errorf("create-gatherer as root in nobody's directory: exit %d, stderr %q", code, stderr)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("it left %v", left)
+	}
+}

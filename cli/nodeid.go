@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
-	"syscall"
 
 	"github.com/statsherd/statsherd/internal/identity"
 )
@@ -36,17 +33,8 @@ func loadNodeIdentity(basedir string) (id *identity.Identity, made bool, err err
 // service's /var/lib/statsherd): the key, mode 0600, would be unreadable
 // by the host that runs as that user.
 func checkKeyMaker(basedir string) error {
-	fi, err := os.Stat(basedir)
-	if err != nil {
-		return nil // made below by this user
+	if owner, other := otherOwner(basedir); other {
+		return fmt.Errorf("basedir %s has no node key yet and belongs to user %s: make the key as that user, who runs the host (runuser -u %s -- statsherd host id -config FILE), since a key made by this user would be unreadable to it", basedir, owner, owner)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || int(st.Uid) == os.Geteuid() {
-		return nil
-	}
-	owner := strconv.Itoa(int(st.Uid))
-	if u, err := user.LookupId(owner); err == nil {
-		owner = u.Username
-	}
-	return fmt.Errorf("basedir %s has no node key yet and belongs to user %s: make the key as that user, who runs the host (runuser -u %s -- statsherd host id -config FILE), since a key made by this user would be unreadable to it", basedir, owner, owner)
+	return nil
 }
