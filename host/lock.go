@@ -30,3 +30,12 @@ func lockBasedir(basedir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// inUseHint says what to do when a listener's address is taken, most
+// often by a second host on the machine with the default ports.
+func inUseHint(err error, attr string) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	return "; another program (a second host on this machine?) listens there: give each host its own " + attr + " in its file"
+}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/statsherd/statsherd/config"
 )
 
 // TestSecondHostOnABasedirRefused: a second host on a running host's
@@ -50,5 +52,38 @@ func TestSecondHostOnABasedirRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, lockFile)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSecondHostOnTakenPorts: a host whose statsd or status address is
+// taken says which setting to change.
+func TestSecondHostOnTakenPorts(t *testing.T) {
+	t.Parallel()
+	first := newTestHost(t)
+	for _, tt := range []struct {
+		name, want string
+		set        func(cfg *config.Host)
+	}{
+		{"statsd", "its own reporting { statsd }", func(cfg *config.Host) { cfg.Reporting.StatsdListen = readAddr(t, first, "statsd.addr") }},
+		{"status", "its own status { listen }", func(cfg *config.Host) {
+			cfg.Status.Listen = strings.TrimSuffix(strings.TrimPrefix(readAddr(t, first, "status.url"), "http://"), "/")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := *first.Config()
+			cfg.Basedir = t.TempDir()
+			cfg.Reporting.Socket = ""
+			cfg.Reporting.StatsdListen, cfg.Status.Listen = "127.0.0.1:0", "127.0.0.1:0"
+			tt.set(&cfg)
+			h, diags := New(t.Context(), &cfg, Options{Logger: testLog(t)})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			err := h.Start(t.Context())
+			h.Close(context.WithoutCancel(t.Context()))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Start = %v, want it to say %q", err, tt.want)
+			}
+		})
 	}
 }

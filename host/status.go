@@ -22,7 +22,7 @@ func (h *Host) startStatus(ctx context.Context, addr string) (string, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("status page: %w", err)
+		return "", fmt.Errorf("status page: %w%s", err, inUseHint(err, "status { listen }"))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /statistics", h.serveStatistics)
