@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -116,6 +117,15 @@ func TestREADME(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join(modRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The README makes the user statsherd for real: if it was not there,
+	// the test removes it again (after the daemons, which run as it, stop).
+	if _, err := user.Lookup("statsherd"); err != nil {
+		t.Cleanup(func() {
+			if out, err := exec.Command("userdel", "statsherd").CombinedOutput(); err != nil {
+				t.Logf("userdel statsherd (made by the README's systemd-sysusers): %v\n%s", err, out)
+			}
+		})
 	}
 	// A root every user may enter, as / is (t.TempDir makes two 0700 levels).
 	root := t.TempDir()
