@@ -36,6 +36,12 @@ func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	if _, err := os.Stat(hcl); err == nil {
 		return furl.FURL{}, fmt.Errorf("%s already exists: %s is already a gatherer base directory (run it with 'statsherd gatherer -basedir %s')", hcl, dir, dir)
 	}
+	// Check the location hints before making anything, so that a typo
+	// leaves no half-made directory behind.
+	trial := furl.FURL{Fingerprint: strings.Repeat("a", furl.FingerprintLen), Hints: locationHints(o.Location, 1), Secret: strings.Repeat("a", furl.MinSecretLen)}
+	if _, err := furl.Parse(trial.String()); err != nil {
+		return furl.FURL{}, fmt.Errorf("making the furl: %w", err)
+	}
 	if _, err := Init(dir); err != nil {
 		return furl.FURL{}, err
 	}

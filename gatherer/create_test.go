@@ -1,6 +1,7 @@
 package gatherer
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -37,5 +38,21 @@ func TestCreateTemplateDefaults(t *testing.T) {
 	got.Filename, got.Outputs, wantCmp.Outputs = "", nil, nil
 	if !reflect.DeepEqual(got, wantCmp) {
 		t.Errorf("the template's commented values are not the defaults:\n got %+v\nwant %+v", got, wantCmp)
+	}
+}
+
+// TestCreateBadLocationMakesNothing: a bad -location is refused before
+// anything is made, so no half-made base directory is left behind.
+func TestCreateBadLocationMakesNothing(t *testing.T) {
+	t.Parallel()
+	for _, loc := range []string{"a b", "x:99999", ""} {
+		dir := filepath.Join(t.TempDir(), "g")
+		_, err := Create(dir, CreateOptions{Location: []string{loc}})
+		if err == nil || !strings.Contains(err.Error(), "making the furl") {
+			t.Errorf("location %q: Create = %v", loc, err)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("location %q: %s was made", loc, dir)
+		}
 	}
 }
