@@ -183,6 +183,11 @@ func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
 	if !create {
 		return gatherer.CheckBasedir(dir)
 	}
+	if gatherer.CheckBasedir(dir) != nil {
+		if owner, other := otherOwner(dir); other {
+			return fmt.Errorf("%s belongs to user %s: make the gatherer's identity as that user (runuser -u %s -- statsherd gatherer -create -basedir %s), since a key and secret made by this user would be unreadable to it", dir, owner, owner, dir)
+		}
+	}
 	made, err := gatherer.Init(dir)
 	if made {
 		log.Warn("made a new gatherer identity (-create): give every host the new stats_gatherer.furl", "basedir", dir)

@@ -124,6 +124,22 @@ func TestCreateGathererInAnotherUsersDirectory(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "runuser -u") {
 		t.Errorf("create-gatherer as root in nobody's directory: exit %d, stderr %q", code, stderr)
 	}
+	// gatherer -create, with an output that cannot start, so that the
+	// gatherer stops even if it made its identity.
+	conf := filepath.Join(dir, "gatherer.hcl")
+	if err := os.WriteFile(conf, []byte("status { listen = \"\" }\noutput \"x\" { plugin = \"/nonexistent\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(conf, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = run(t, "gatherer", "-create", "-basedir", dir)
+	if code != 1 || !strings.Contains(stderr, "runuser -u") {
+		t.Errorf("gatherer -create as root in nobody's directory: exit %d, stderr %q", code, stderr)
+	}
+	if err := os.Remove(conf); err != nil {
+		t.Fatal(err)
+	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("it left %v", left)
 	}
