@@ -114,6 +114,9 @@ install: build
 	for f in producers/*/example.hcl; do \
 	  $(INSTALL) -m 0644 $$f $(DESTDIR)$(DATADIR)/statsherd/examples/producer-$$(basename $$(dirname $$f)).hcl || exit 1; \
 	done
+	for f in outputs/*/example.hcl; do \
+	  $(INSTALL) -m 0644 $$f $(DESTDIR)$(DATADIR)/statsherd/examples/output-$$(basename $$(dirname $$f)).hcl || exit 1; \
+	done
 
 # A Debian package, built by nfpm (a Go tool pinned in packaging/tools.mod,
 # apart from the daemons' go.mod) from `make install` staged under /usr.

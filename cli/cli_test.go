@@ -177,8 +177,8 @@ func TestHelpAndMistakesFromTheBinary(t *testing.T) {
 
 func TestPluginServeByHand(t *testing.T) {
 	_, errOut, code := run(t, "plugin", "serve", "producer", "uptime")
-	if code != 1 || !strings.Contains(errOut, "not by hand") {
-		t.Errorf("serving by hand: exit %d, stderr %q", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "not by hand") || !strings.Contains(errOut, "statsherd plugin describe") {
+		t.Errorf("serving by hand: exit %d, stderr %q (want it to point at 'statsherd plugin describe')", code, errOut)
 	}
 	_, errOut, code = run(t, "plugin", "serve", "producer", "nope")
 	if code != 1 || !strings.Contains(errOut, `no built-in producer named "nope"`) {
@@ -193,5 +193,34 @@ func TestUsage(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), `unknown command "frobnicate"`) || !strings.Contains(errb.String(), "validate") {
 		t.Errorf("usage = %q", errb.String())
+	}
+}
+
+// TestValidateShippedExamples: every example file that make install ships
+// (producers/*/example.hcl, outputs/*/example.hcl) passes 'statsherd
+// validate' as it stands, plugins included.
+func TestValidateShippedExamples(t *testing.T) {
+	t.Parallel()
+	root, err := testbin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, glob := range []string{"producers/*/example.hcl", "outputs/*/example.hcl"} {
+		m, err := filepath.Glob(filepath.Join(root, glob))
+		if err != nil || len(m) == 0 {
+			t.Fatalf("no %s in %s (%v)", glob, root, err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(root, f)
+		t.Run(rel, func(t *testing.T) {
+			t.Parallel()
+			out, errOut, code := runIn(t, root, "validate", rel)
+			if code != 0 || !strings.Contains(out+errOut, "valid ") {
+				t.Errorf("statsherd validate %s: exit %d\n%s%s", rel, code, out, errOut)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -27,9 +28,9 @@ DIR/gatherer.hcl is read if it exists. The base directory must have been
 made by 'statsherd create-gatherer DIR' (a mistyped path never starts a
 gatherer with a new identity); -create makes the identity there if it has
 none. The furl is written to stats_gatherer.furl in the base directory and
-printed on stdout. SIGTERM or SIGINT stop it (outputs flushed and closed);
-SIGHUP rereads the allowlist and disconnects nodes taken off it (a changed
-gatherer.hcl takes a restart).
+printed on stdout (not into the systemd journal). SIGTERM or SIGINT stop
+it (outputs flushed and closed); SIGHUP rereads the allowlist and
+disconnects nodes taken off it (a changed gatherer.hcl takes a restart).
 The subcommands manage the nodes of a gatherer, running or not.`,
 		run:  runGatherer,
 		subs: gathererControlCommands(),
@@ -104,7 +105,13 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, g.Furl().String())
+	if journalStream(stdout) {
+		// Under systemd, stdout is the journal, which more users read
+		// than the furl's 0600 file: it holds the secret.
+		log.Info("the furl (it holds the secret) is in the base directory, not printed: stdout is the journal", "file", filepath.Join(cfg.Basedir, gatherer.FurlFile))
+	} else {
+		fmt.Fprintln(stdout, g.Furl().String())
+	}
 	defer reloadOnHangup(ctx, g, log)()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
@@ -156,6 +163,10 @@ func runCreateGatherer(_ context.Context, c *cmdline) int {
 	if *location != "" {
 		hints = strings.Split(*location, ",")
 	}
+	if owner, other := otherOwner(dir); other {
+		fmt.Fprintf(stderr, "statsherd create-gatherer: %s belongs to user %s, who runs the gatherer: run this as that user (runuser -u %s -- statsherd create-gatherer %s), since a key and secret made by this user would be unreadable to it\n", dir, owner, owner, dir)
+		return 1
+	}
 	f, err := gatherer.Create(dir, gatherer.CreateOptions{Port: *port, Location: hints})
 	if err != nil {
 		fmt.Fprintf(stderr, "statsherd create-gatherer: %v\n", err)
@@ -171,6 +182,11 @@ func runCreateGatherer(_ context.Context, c *cmdline) int {
 func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
 	if !create {
 		return gatherer.CheckBasedir(dir)
+	}
+	if gatherer.CheckBasedir(dir) != nil {
+		if owner, other := otherOwner(dir); other {
+			return fmt.Errorf("%s belongs to user %s: make the gatherer's identity as that user (runuser -u %s -- statsherd gatherer -create -basedir %s), since a key and secret made by this user would be unreadable to it", dir, owner, owner, dir)
+		}
 	}
 	made, err := gatherer.Init(dir)
 	if made {
@@ -200,4 +216,20 @@ func reloadOnHangup(ctx context.Context, g *gatherer.Gatherer, log hclog.Logger)
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+// journalStream says whether w is the systemd journal's stream, which
+// systemd names in JOURNAL_STREAM ("DEVICE:INODE") for a service whose
+// stdout or stderr it is.
+func journalStream(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	env := os.Getenv("JOURNAL_STREAM")
+	if !ok || env == "" {
+		return false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return false
+	}
+	return env == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }

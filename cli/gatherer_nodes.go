@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,14 +25,15 @@ at its next start.`
 func gathererControlCommands() []*command {
 	return []*command{
 		{name: "nodes", summary: "list known nodes: pending (waiting for approval), enrolled, revoked",
-			help: "Lists the nodes the gatherer knows. " + gathererControlHelp, run: runGathererControl},
+			help: "Lists the nodes the gatherer knows.\n" + gathererControlHelp, run: runGathererControl},
 		{name: "approve", summary: "admit a pending node (enrolment policy \"approve\")", args: []string{"ID"},
-			help: "Admits a node waiting for approval ('statsherd gatherer nodes' lists them). " + gathererControlHelp, run: runGathererControl},
+			help: "Admits a node waiting for approval ('statsherd gatherer nodes' lists them).\n" + gathererControlHelp, run: runGathererControl},
 		{name: "revoke", summary: "disconnect a node and refuse it from now on", args: []string{"ID"},
-			help: "Disconnects the node and refuses it from now on ('statsherd gatherer nodes'\nlists the ids; 'statsherd host id' prints a host's). " + gathererControlHelp, run: runGathererControl},
+			help: "Disconnects the node and refuses it from now on ('statsherd gatherer nodes'\nlists the ids; 'statsherd host id' prints a host's).\n" + gathererControlHelp, run: runGathererControl},
 		{name: "rotate-secret", summary: "write a new secret and furl; enrolled nodes keep working",
 			help: `Writes a new secret and furl (printed on stdout): enrolled nodes keep
-working, a new node needs the new furl. ` + gathererControlHelp, run: runGathererControl},
+working, a new node needs the new furl.
+` + gathererControlHelp, run: runGathererControl},
 	}
 }
 
@@ -56,12 +59,21 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 	if diags.HasErrors() {
 		return 1
 	}
+	// A mistyped -basedir must not get a lock file and a secret of its own.
+	if _, err := os.Stat(filepath.Join(cfg.Basedir, gatherer.IdentityName+".key")); err != nil {
+		fmt.Fprintf(stderr, "statsherd gatherer %s: %s is not a gatherer base directory (no %s.key in it: %v); check -basedir, or make one with 'statsherd create-gatherer %s'\n",
+			op, cfg.Basedir, gatherer.IdentityName, errors.Unwrap(err), cfg.Basedir)
+		return 1
+	}
 	req := gatherer.ControlRequest{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	resp, err := gatherer.SendControl(cctx, cfg.Basedir, req)
 	if errors.Is(err, gatherer.ErrNotRunning) {
-		resp, err = gatherer.ControlOffline(cfg, req)
+		err = checkOfflineOwner(cfg.Basedir)
+		if err == nil {
+			resp, err = gatherer.ControlOffline(cfg, req)
+		}
 	}
 	if err == nil && resp.Error != "" {
 		err = errors.New(resp.Error)
@@ -98,4 +110,17 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 		}
 	}
 	return 0
+}
+
+// checkOfflineOwner refuses to change a stopped gatherer's files as a user
+// other than their owner: root would leave nodes.lock, nodes.json and the
+// secret its own, mode 0600, and the gatherer's user could no longer
+// start it.
+func checkOfflineOwner(basedir string) error {
+	key := filepath.Join(basedir, gatherer.IdentityName+".key")
+	if owner, other := otherOwner(key); other {
+		return fmt.Errorf("no gatherer is running in %s, so this would change its files directly, but they belong to user %s (%s): run it as that user (runuser -u %s -- statsherd gatherer ...), or while the gatherer runs",
+			basedir, owner, key, owner)
+	}
+	return nil
 }

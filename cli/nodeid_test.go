@@ -26,3 +26,35 @@ func TestHostSaysOnceItMadeANodeID(t *testing.T) {
 		t.Errorf("second host id: exit %d, id %q then %q, stderr %q", code, id1, id2, stderr)
 	}
 }
+
+// TestHostIDInAnotherUsersBasedir: root making the node key in a basedir
+// of the service's user is refused, and makes nothing: a 0600 key of
+// root's would keep the host, running as that user, from starting.
+func TestHostIDInAnotherUsersBasedir(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("must run as root: it gives a basedir to user nobody")
+		}
+		t.Skip("must run as root: it gives a basedir to user nobody")
+	}
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "host.hcl")
+	if err := os.WriteFile(conf, []byte("nickname = \"n1\"\nbasedir = \"state\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "host", "id", "-config", conf)
+	if code != 1 || !strings.Contains(stderr, "runuser -u") {
+		t.Errorf("host id as root in nobody's basedir: exit %d, stderr %q", code, stderr)
+	}
+	if left, _ := os.ReadDir(state); len(left) != 0 {
+		t.Errorf("it left %v in the basedir", left)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -86,6 +87,12 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 	}
 	if !builtin.Has(kind, name) {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: there is no built-in %s named %q (see 'statsherd plugin describe')\n", kind, name)
+		return 1
+	}
+	// By hand, say what to run instead (sdk's own hint, "run it with the
+	// argument describe", is for a third-party plugin binary).
+	if os.Getenv(sdk.Handshake.MagicCookieKey) != sdk.Handshake.MagicCookieValue {
+		fmt.Fprintf(c.stderr, "statsherd plugin serve: this serves a plugin to the statsherd host or gatherer, which start it, not by hand; 'statsherd plugin describe' shows what it serves\n")
 		return 1
 	}
 	if err := sdk.ServeOne(builtin.Plugins(), kind, name); err != nil {

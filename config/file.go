@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -85,6 +86,7 @@ func (p *Parser) snippet(rng hcl.Range) string {
 		return ""
 	}
 	line := strings.ReplaceAll(string(lines[rng.Start.Line-1]), "\t", " ")
+	line = maskFurlSecrets(line)
 	start := min(max(rng.Start.Column-1, 0), len(line))
 	end := len(line)
 	if rng.End.Line == rng.Start.Line {
@@ -92,4 +94,17 @@ func (p *Parser) snippet(rng hcl.Range) string {
 	}
 	return fmt.Sprintf("  %4d | %s\n         %s%s\n", rng.Start.Line, line,
 		strings.Repeat(" ", start), strings.Repeat("^", max(end-start, 1)))
+}
+
+// furlSecret finds the secret of a furl written inline (pb://…@…/SECRET).
+var furlSecret = regexp.MustCompile(`(pb://[^@\s"]*@[^/\s"]*/)([^"\s]+)`)
+
+// maskFurlSecrets stars out the secret of every furl in a source line, so
+// that a diagnostic (which a daemon writes to its log) never shows it; the
+// line keeps its length, so the carets stay under their range.
+func maskFurlSecrets(line string) string {
+	return furlSecret.ReplaceAllStringFunc(line, func(m string) string {
+		sub := furlSecret.FindStringSubmatch(m)
+		return sub[1] + strings.Repeat("*", len(sub[2]))
+	})
 }

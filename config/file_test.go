@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -55,5 +56,28 @@ func TestWriteDiagnosticsWithoutPlace(t *testing.T) {
 				t.Errorf("diagnostics = %q, want %q", b.String(), tt.want)
 			}
 		})
+	}
+}
+
+// TestDiagnosticsHideFurlSecret: the source line under a diagnostic never
+// shows an inline furl's secret (a daemon writes diagnostics to its log).
+func TestDiagnosticsHideFurlSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "mhrqhg2lnz2r4po3cfcrkg3zstcxddxs"
+	src := "nickname = \"a\"\ngatherer { furl = \"pb://siyqwv37d4fatkru4c66c6xdhna2unxv24zbstr7uugezispr@127.0.0.1:41279/" + secret + "\" }\n"
+	path := filepath.Join(t.TempDir(), "host.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := NewParser()
+	_, diags := LoadHost(p, path)
+	if !diags.HasErrors() {
+		t.Fatal("a furl with a short fingerprint loaded")
+	}
+	var b bytes.Buffer
+	p.WriteDiagnostics(&b, diags)
+	out := b.String()
+	if strings.Contains(out, secret) || !strings.Contains(out, "127.0.0.1:41279/"+strings.Repeat("*", len(secret))) {
+		t.Errorf("diagnostics show the furl's secret, or no masked furl:\n%s", out)
 	}
 }

@@ -129,6 +129,18 @@ func ctyType(t sdk.AttrType) cty.Type {
 // plugin's Configure receives. Unknown attributes, wrong types, missing
 // required attributes and bad durations are diagnostics with a range.
 func (b PluginBlock) Decode(schema sdk.Schema) (sdk.Config, hcl.Diagnostics) {
+	// NewPluginBlock took the daemon's attributes out of the body: a
+	// plugin declaring one of them would never receive it.
+	for _, a := range schema {
+		for _, own := range pluginBlockSchema.Attributes {
+			if own.Name != a.Name {
+				continue
+			}
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Plugin declares a reserved attribute",
+				Detail:  fmt.Sprintf("The %s %q declares the attribute %q, which the daemon keeps for itself (plugin, sha256, timeout): the plugin must give it another name.", b.Kind, b.Name, a.Name),
+				Subject: b.DefRange.Ptr()}}
+		}
+	}
 	spec := hcldec.ObjectSpec{}
 	for _, a := range schema {
 		spec[a.Name] = &hcldec.AttrSpec{Name: a.Name, Type: ctyType(a.Type), Required: a.Required}

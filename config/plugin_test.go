@@ -132,3 +132,19 @@ func FuzzPluginBlock(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeReservedAttribute: a plugin whose schema declares one of the
+// daemon's own attributes is refused, since it would never receive it.
+func TestDecodeReservedAttribute(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"plugin", "sha256", "timeout"} {
+		b, diags := block(t, "producer \"x\" {\n  timeout = \"5s\"\n}")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		_, diags = b.Decode(sdk.Schema{{Name: name, Type: sdk.Duration}})
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "reserved attribute") || !strings.Contains(diags.Error(), `"`+name+`"`) {
+			t.Errorf("schema declaring %q: %v", name, diags)
+		}
+	}
+}

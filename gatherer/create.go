@@ -36,6 +36,12 @@ func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	if _, err := os.Stat(hcl); err == nil {
 		return furl.FURL{}, fmt.Errorf("%s already exists: %s is already a gatherer base directory (run it with 'statsherd gatherer -basedir %s')", hcl, dir, dir)
 	}
+	// Check the location hints before making anything, so that a typo
+	// leaves no half-made directory behind.
+	trial := furl.FURL{Fingerprint: strings.Repeat("a", furl.FingerprintLen), Hints: locationHints(o.Location, 1), Secret: strings.Repeat("a", furl.MinSecretLen)}
+	if _, err := furl.Parse(trial.String()); err != nil {
+		return furl.FURL{}, fmt.Errorf("making the furl: %w", err)
+	}
 	if _, err := Init(dir); err != nil {
 		return furl.FURL{}, err
 	}
@@ -104,11 +110,26 @@ func configTemplate(o CreateOptions) string {
 #   address           = ""        # local address to listen on; "" means all
 #   location          = ["gatherer.example.org"]  # furl hints; default: this machine's addresses and 127.0.0.1
 #   handshake_timeout = "10s"     # TLS handshake and hello of a connecting host
-#   max_message_size  = 16777216  # largest answer accepted from a host, bytes
-#   max_connections   = 20000     # connections open at once
+#   max_message_size  = 4194304   # largest answer accepted from a host, bytes
+#   max_connections   = 20000     # established hosts at once (handshakes: limits below)
 # }
 ` + listen.String() + `
 # status { listen = "127.0.0.1:8128" }  # loopback HTTP status page; "" turns it off
+
+# limits {
+#   max_stats_per_node         = 20000   # stats in one answer; a larger answer is refused
+#   max_nodes                  = 20000   # nodes known (enrolled or pending)
+#   forget_after               = "168h"  # a node unseen this long leaves nodes.json and stats.json; "0s" keeps it
+#   max_handshakes             = 256     # connections in their TLS handshake or hello at once
+#   max_handshakes_per_address = 16      # of those, from one source address (IPv6: one /64)
+# }
+
+# Who may report: "open" (anyone with the furl), "approve" (new nodes wait
+# for 'statsherd gatherer approve ID'), "allowlist" (the node ids in a file).
+# enrolment {
+#   policy    = "open"
+#   allowlist = "allowlist"  # node ids, one a line, for policy "allowlist"
+# }
 
 # Outputs: each round goes to every output. With no output block, the munin
 # snapshot writer writes stats.json here.
@@ -117,5 +138,6 @@ output "munin" {
 }
 # output "stdout" {}                     # print every round (Tahoe's StdOutStatsGatherer)
 # output "prometheus" { listen = "127.0.0.1:9469" }
+# output "remote_write" { url = "http://127.0.0.1:8428/api/v1/write" }  # durable queue here (outputs/remote_write)
 `
 }

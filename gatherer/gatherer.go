@@ -200,7 +200,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	status, err := g.serveStatus(ctx)
 	if err != nil {
-		g.log.Error("status page not started", "error", err)
+		g.log.Error("status page not started; a second gatherer on this machine needs its own status { listen } in gatherer.hcl (or \"\" for none)", "error", err)
 	}
 	control := g.control
 	if control != nil {

@@ -64,7 +64,8 @@ type Host struct {
 	logged    map[conflict]bool
 	polls     int64
 	lastPoll  time.Duration
-	started   bool // Start was called
+	started   bool     // Start was called
+	lock      *os.File // the basedir's lock, held from Start to Close
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -127,6 +128,11 @@ func (h *Host) Start(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Basedir, 0o700); err != nil {
 		return fmt.Errorf("creating basedir: %w", err)
 	}
+	lock, err := lockBasedir(cfg.Basedir)
+	if err != nil {
+		return err
+	}
+	h.lock = lock
 	if cfg.Reporting.StatsdListen != "" {
 		s, err := listenStatsd(ctx, cfg.Reporting.StatsdListen, h.store, h.log.Named("statsd"))
 		if err != nil {
@@ -324,5 +330,11 @@ func (h *Host) Close(ctx context.Context) error {
 	h.cancelBase()
 	stopProducers(ctx, producers)
 	h.wg.Wait()
+	h.mu.Lock()
+	if h.lock != nil {
+		h.lock.Close() // releases the flock
+		h.lock = nil
+	}
+	h.mu.Unlock()
 	return errors.Join(errs...)
 }

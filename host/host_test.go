@@ -240,6 +240,11 @@ func TestStatsdAndStatusPage(t *testing.T) {
 	if st.Counters["node.ops"] != 1000 {
 		t.Errorf("JSON status: node.ops = %d", st.Counters["node.ops"])
 	}
+	// status.url itself, as the gatherer's page, takes ?t=json.
+	st = sdk.Stats{}
+	if err := json.Unmarshal([]byte(get("?t=json")), &st); err != nil || st.Counters["node.ops"] != 1000 {
+		t.Errorf("GET status.url?t=json: node.ops = %d (%v)", st.Counters["node.ops"], err)
+	}
 	text := get("statistics")
 	for _, want := range []string{"test-node", "node.ops", "1000", "?t=json"} {
 		if !strings.Contains(text, want) {

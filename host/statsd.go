@@ -77,7 +77,7 @@ func listenStatsd(ctx context.Context, addr string, st *store, log hclog.Logger)
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("statsd listener: %w", err)
+		return nil, fmt.Errorf("statsd listener: %w%s", err, inUseHint(err, "reporting { statsd }"))
 	}
 	conn := pc.(*net.UDPConn)
 	s := &statsdServer{log: log, store: st, conn: conn, done: make(chan struct{})}

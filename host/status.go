@@ -22,12 +22,17 @@ func (h *Host) startStatus(ctx context.Context, addr string) (string, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("status page: %w", err)
+		return "", fmt.Errorf("status page: %w%s", err, inUseHint(err, "status { listen }"))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /statistics", h.serveStatistics)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/statistics", http.StatusFound)
+		// The query goes along: status.url?t=json is the JSON.
+		target := "/statistics"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusFound)
 	})
 	srv := &http.Server{
 		Handler:           mux,

@@ -65,15 +65,16 @@ func TestInstall(t *testing.T) {
 	r := t.TempDir()
 	makeInstall(t, "PREFIX="+r+"/usr", "SYSCONFDIR="+r+"/etc", "LOCALSTATEDIR="+r+"/var")
 	for path, mode := range map[string]os.FileMode{
-		"usr/bin/statsherd":                                 0o755,
-		"usr/bin/statsherd-munin":                           0o755,
-		"usr/lib/systemd/system/statsherd-gatherer.service": 0o644,
-		"usr/lib/systemd/system/statsherd-host.service":     0o644,
-		"usr/lib/systemd/system/statsherd-host@.service":    0o644,
-		"usr/lib/sysusers.d/statsherd.conf":                 0o644,
-		"etc/munin/plugin-conf.d/statsherd":                 0o644,
-		"usr/share/statsherd/examples/host.hcl":             0o644,
-		"usr/share/statsherd/examples/producer-disk.hcl":    0o644,
+		"usr/bin/statsherd":                                    0o755,
+		"usr/bin/statsherd-munin":                              0o755,
+		"usr/lib/systemd/system/statsherd-gatherer.service":    0o644,
+		"usr/lib/systemd/system/statsherd-host.service":        0o644,
+		"usr/lib/systemd/system/statsherd-host@.service":       0o644,
+		"usr/lib/sysusers.d/statsherd.conf":                    0o644,
+		"etc/munin/plugin-conf.d/statsherd":                    0o644,
+		"usr/share/statsherd/examples/host.hcl":                0o644,
+		"usr/share/statsherd/examples/producer-disk.hcl":       0o644,
+		"usr/share/statsherd/examples/output-remote_write.hcl": 0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(r, path))
 		if err != nil || fi.Mode().Perm() != mode {

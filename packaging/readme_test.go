@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -117,6 +118,15 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The README makes the user statsherd for real: if it was not there,
+	// the test removes it again (after the daemons, which run as it, stop).
+	if _, err := user.Lookup("statsherd"); err != nil {
+		t.Cleanup(func() {
+			if out, err := exec.Command("userdel", "statsherd").CombinedOutput(); err != nil {
+				t.Logf("userdel statsherd (made by the README's systemd-sysusers): %v\n%s", err, out)
+			}
+		})
+	}
 	// A root every user may enter, as / is (t.TempDir makes two 0700 levels).
 	root := t.TempDir()
 	for _, d := range []string{root, filepath.Dir(root)} {
@@ -188,5 +198,30 @@ systemctl enable --now statsherd-gatherer
 	}
 	if !strings.Contains(stderr.String(), "made a new node id") && !strings.Contains(string(logsOut), "made a new node id") {
 		t.Errorf("no host said it made a new node id:\n%s", logsOut)
+	}
+}
+
+// TestREADMEHoldsForTheDeb: after step 1 (make install, or the .deb,
+// which installs under /usr instead of /usr/local), "Running it for real"
+// names no /usr/local path, so a .deb user can follow it too.
+func TestREADMEHoldsForTheDeb(t *testing.T) {
+	t.Parallel()
+	modRoot, err := testbin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(modRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join(readmeBlocks(t, string(readme), "## Running it for real"), "\n")
+	i := strings.Index(script, "\n# 2.")
+	if i < 0 {
+		t.Fatal(`README.md's Running it for real has no step "# 2.": update TestREADMEHoldsForTheDeb`)
+	}
+	for n, line := range strings.Split(script[i:], "\n") {
+		if strings.Contains(line, "/usr/local/") {
+			t.Errorf("after step 1, line %d names a /usr/local path, which the .deb does not install: %s", n, line)
+		}
 	}
 }

@@ -46,6 +46,10 @@ func runCommand(args []string, env func(string) string, stdout, stderr io.Writer
 		io.WriteString(stderr, usage)
 		return 2
 	}
+	if len(args) > 1 && args[0] != "install-links" && isHelp(args[1]) {
+		io.WriteString(stdout, usage)
+		return 0
+	}
 	switch args[0] {
 	case "install-links":
 		return installLinksCommand(args[1:], env, stdout, stderr)
@@ -64,9 +68,17 @@ func runCommand(args []string, env func(string) string, stdout, stderr io.Writer
 		}
 		return 0
 	case "version":
+		if len(args) != 1 {
+			io.WriteString(stderr, usage)
+			return 2
+		}
 		fmt.Fprintln(stdout, strings.Replace(version.String(), "statsherd", Command, 1))
 		return 0
-	case "help", "-h", "-help", "--help":
+	case "help":
+		io.WriteString(stdout, usage)
+		return 0
+	}
+	if isHelp(args[0]) {
 		io.WriteString(stdout, usage)
 		return 0
 	}
@@ -75,13 +87,22 @@ func runCommand(args []string, env func(string) string, stdout, stderr io.Writer
 	return 2
 }
 
+// isHelp says whether arg asks for help, as the flag package takes it.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "--h"
+}
+
 func installLinksCommand(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("install-links", flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	fl.Usage = func() { io.WriteString(stderr, usage) }
 	multi := fl.Bool("multigraph", false, "install the one multigraph link instead of one link per graph")
 	force := fl.Bool("force", false, "replace links that point elsewhere")
 	target := fl.String("target", "", "the binary the links point to (default: this one)")
-	if err := fl.Parse(args); err != nil {
+	if err := fl.Parse(args); errors.Is(err, flag.ErrHelp) {
+		io.WriteString(stdout, usage)
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	if fl.NArg() != 1 {

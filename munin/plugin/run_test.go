@@ -205,3 +205,31 @@ func TestGraphsCommand(t *testing.T) {
 		t.Errorf("graphs output:\n%s", stdout.String())
 	}
 }
+
+// TestCommandHelp: -h after any tool exits 0 with the usage on stdout; a
+// mistake exits 2 with it on stderr.
+func TestCommandHelp(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"-h"}, 0}, {[]string{"help"}, 0}, {[]string{"--help"}, 0},
+		{[]string{"install-links", "-h"}, 0}, {[]string{"install-links", "-force", "-h"}, 0},
+		{[]string{"graphs", "-h"}, 0}, {[]string{"version", "-h"}, 0},
+		{[]string{"install-links"}, 2}, {[]string{"install-links", "-bogus", "dir"}, 2},
+		{[]string{"graphs", "x"}, 2}, {[]string{"version", "x"}, 2}, {[]string{"bogus"}, 2},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Run(append([]string{"statsherd-munin"}, tt.args...), envMap(nil), fixtureNow, &stdout, &stderr)
+			out := stdout.String()
+			if code != 0 {
+				out = stderr.String()
+			}
+			if code != tt.code || !strings.Contains(out, "statsherd-munin install-links [-multigraph]") {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+			}
+		})
+	}
+}

@@ -7,7 +7,7 @@ output "remote_write" {
   queue_max_age   = "24h"
   batch_samples   = 5000
   concurrency     = 4
-  timeout         = "30s"
+  request_timeout = "30s"
   min_backoff     = "500ms"
   max_backoff     = "30s"
 

@@ -50,7 +50,7 @@ type settings struct {
 	BatchSamples          float64           `json:"batch_samples"`
 	Concurrency           int               `json:"-"`
 	ConcurrencyN          float64           `json:"concurrency"`
-	Timeout               time.Duration     `json:"timeout"`
+	Timeout               time.Duration     `json:"request_timeout"`
 	MinBackoff            time.Duration     `json:"min_backoff"`
 	MaxBackoff            time.Duration     `json:"max_backoff"`
 	BasicAuthUser         string            `json:"basic_auth_user"`
@@ -72,7 +72,7 @@ var schema = sdk.Schema{
 	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
 	{Name: "batch_samples", Type: sdk.Number, Default: DefaultBatchSamples, Description: "samples per request at most"},
 	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "requests in flight at most"},
-	{Name: "timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of one request"},
+	{Name: "request_timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of one request"},
 	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before retrying a failed request; doubles each time"},
 	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
 	{Name: "basic_auth_user", Type: sdk.String, Default: "", Description: "user for HTTP basic auth"},
@@ -192,7 +192,7 @@ func (c *settings) check() error {
 	}
 	c.Concurrency = int(c.ConcurrencyN)
 	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
-		return fmt.Errorf("timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
+		return fmt.Errorf("request_timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
 			c.Timeout, c.MinBackoff, c.MaxBackoff)
 	}
 	c.Labels = maps.Clone(c.Labels)

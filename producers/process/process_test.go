@@ -130,10 +130,10 @@ func TestExampleHCL(t *testing.T) {
 	t.Parallel()
 	p := New(hclog.NewNullLogger()).(*producer)
 	cfgs := producertest.DecodeExample(t, "example.hcl", Name, p)
-	if len(cfgs) != 2 {
-		t.Fatalf("example.hcl has %d blocks, want 2", len(cfgs))
+	if len(cfgs) != 1 {
+		t.Fatalf("example.hcl has %d blocks, want 1", len(cfgs))
 	}
-	if err := p.Configure(context.Background(), cfgs[1]); err != nil {
+	if err := p.Configure(context.Background(), cfgs[0]); err != nil {
 		t.Fatal(err)
 	}
 	if p.cfg.PIDFile != "/var/lib/tahoe/twistd.pid" {

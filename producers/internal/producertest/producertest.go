@@ -53,7 +53,15 @@ func Decode(src []byte, file, name string, p sdk.Producer) ([]sdk.Config, hcl.Di
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Describe failed", Detail: err.Error()}}
 	}
 	var out []sdk.Config
+	seen := map[string]bool{}
 	for _, b := range content.Blocks {
+		// A host file holds one block of each name, as config.LoadHost says.
+		if seen[b.Labels[0]] {
+			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate producer",
+				Detail: "a host file holds one producer " + b.Labels[0] + " block", Subject: b.DefRange.Ptr()})
+			continue
+		}
+		seen[b.Labels[0]] = true
 		if b.Labels[0] != name {
 			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Wrong producer",
 				Detail: "want producer " + name + ", got " + b.Labels[0], Subject: b.DefRange.Ptr()})
