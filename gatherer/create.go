@@ -42,6 +42,14 @@ func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	if _, err := furl.Parse(trial.String()); err != nil {
 		return furl.FURL{}, fmt.Errorf("making the furl: %w", err)
 	}
+	// Likewise a port that is taken: try it before making anything.
+	if o.Port != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(o.Port)))
+		if err != nil {
+			return furl.FURL{}, fmt.Errorf("port %d cannot be used (%w): give another -port, or none to pick a free one", o.Port, err)
+		}
+		ln.Close()
+	}
 	if _, err := Init(dir); err != nil {
 		return furl.FURL{}, err
 	}

@@ -1,6 +1,7 @@
 package gatherer
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,5 +55,25 @@ func TestCreateBadLocationMakesNothing(t *testing.T) {
 		if _, err := os.Stat(dir); err == nil {
 			t.Errorf("location %q: %s was made", loc, dir)
 		}
+	}
+}
+
+// TestCreateTakenPortMakesNothing: a -port that is in use is refused
+// before the directory is made.
+func TestCreateTakenPortMakesNothing(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	dir := filepath.Join(t.TempDir(), "g")
+	_, err = Create(dir, CreateOptions{Port: port})
+	if err == nil || !strings.Contains(err.Error(), "cannot be used") {
+		t.Errorf("Create on a taken port = %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s was made", dir)
 	}
 }
