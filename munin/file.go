@@ -57,7 +57,8 @@ func globEscape(s string) string {
 // writeFileAtomic replaces path with what write writes: a temporary file
 // in the same directory, written (buffered), synced and given mode, then renamed over path, so a
 // reader sees the old file or the new one, never a partial or missing one.
-func writeFileAtomic(path string, mode fs.FileMode, write func(*bufio.Writer) error) (err error) {
+// w is the buffer to write through, reused across calls.
+func writeFileAtomic(path string, mode fs.FileMode, w *bufio.Writer, write func(*bufio.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempPrefix+"*")
 	if err != nil {
@@ -70,7 +71,8 @@ func writeFileAtomic(path string, mode fs.FileMode, write func(*bufio.Writer) er
 			os.Remove(tmp)
 		}
 	}()
-	w := bufio.NewWriterSize(f, 256<<10)
+	w.Reset(f)
+	defer w.Reset(nil) // do not keep the file
 	if err = write(w); err != nil {
 		return err
 	}

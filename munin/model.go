@@ -277,12 +277,22 @@ func (f *fleet) sweep() {
 	}
 }
 
-// fromSnapshot fills a model with a parsed snapshot.
+// fromSnapshot fills a model with a parsed snapshot. The nodes and their
+// values are carved out of a few large arrays, so that they do not end up
+// scattered among the parse's garbage.
 func fromSnapshot(snap snapshot.Snapshot) (*fleet, map[string]*node) {
 	f := newFleet()
 	nodes := make(map[string]*node, len(snap))
+	total := 0
+	for _, sn := range snap {
+		total += len(sn.Counters) + len(sn.Stats)
+	}
+	slab := make([]node, len(snap))
+	kinds, vals := make([]uint8, total), make([]uint64, total)
 	for id, sn := range snap {
-		n := &node{nickname: sn.Nickname, timestamp: sn.Timestamp}
+		n := &slab[0]
+		slab = slab[1:]
+		*n = node{nickname: sn.Nickname, timestamp: sn.Timestamp}
 		f.order = f.order[:0]
 		for k, v := range sn.Counters {
 			f.order = append(f.order, named{name: k, v: v})
@@ -291,8 +301,11 @@ func fromSnapshot(snap snapshot.Snapshot) (*fleet, map[string]*node) {
 		for k, v := range sn.Stats {
 			f.order = append(f.order, named{name: k, v: v})
 		}
+		l := len(f.order)
+		n.kinds, n.vals = kinds[:0:l], vals[:0:l]
+		kinds, vals = kinds[l:], vals[l:]
 		f.setSorted(n, nc, f.order)
-		nodes[id] = n
+		nodes[strings.Clone(id)] = n
 	}
 	return f, nodes
 }

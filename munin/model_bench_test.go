@@ -57,3 +57,31 @@ func heapInuse() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
 }
+
+// BenchmarkLoadFleet loads a snapshot of 10,000 nodes × 100 stats at
+// start (Configure), and reports what the output keeps of it.
+func BenchmarkLoadFleet(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "stats.json")
+	ctx := context.Background()
+	o := New(hclog.NewNullLogger())
+	if err := o.Configure(ctx, config(b, map[string]any{"path": path})); err != nil {
+		b.Fatal(err)
+	}
+	if err := o.Write(ctx, benchRound(10000, 100)); err != nil {
+		b.Fatal(err)
+	}
+	o = nil
+	before := heapInuse()
+	var kept int64
+	for b.Loop() {
+		o := New(hclog.NewNullLogger())
+		if err := o.Configure(ctx, config(b, map[string]any{"path": path})); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		kept = max(kept, heapInuse()-before)
+		runtime.KeepAlive(o)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(kept)/(1<<20), "kept-MiB")
+}

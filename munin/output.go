@@ -63,6 +63,7 @@ type output struct {
 	nodes       map[string]*node
 	ids         []string // sorted ids of nodes; nil when nodes changed
 	buf         []byte   // scratch: one entry
+	w           *bufio.Writer
 }
 
 // New returns the munin output. It does nothing until Configure.
@@ -155,7 +156,10 @@ func (o *output) Write(ctx context.Context, round sdk.Round) error {
 		}
 		slices.Sort(o.ids)
 	}
-	err := writeFileAtomic(o.path, o.mode, func(w *bufio.Writer) error {
+	if o.w == nil {
+		o.w = bufio.NewWriterSize(nil, 256<<10)
+	}
+	err := writeFileAtomic(o.path, o.mode, o.w, func(w *bufio.Writer) error {
 		w.WriteByte('{')
 		for i, id := range o.ids {
 			b := o.buf[:0]
