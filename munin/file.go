@@ -1,6 +1,7 @@
 package munin
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,25 +15,22 @@ import (
 // tempPrefix marks the output's temporary files: "." + base + tempPrefix.
 const tempPrefix = ".tmp-"
 
-// load reads the snapshot at path into entries. A missing file is an empty
+// load reads the snapshot at path into a model. A missing file is an empty
 // snapshot; any other failure is an error saying what to do.
-func load(path string) (map[string]*entry, error) {
+func load(path string) (*fleet, map[string]*node, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]*entry{}, nil
+		return newFleet(), map[string]*node{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the existing snapshot: %w; fix its permissions, or restore it from a backup, or delete it if no backup is available (the file was left untouched)", err)
+		return nil, nil, fmt.Errorf("reading the existing snapshot: %w; fix its permissions, or restore it from a backup, or delete it if no backup is available (the file was left untouched)", err)
 	}
 	snap, err := snapshot.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("the existing snapshot %s is corrupt: %w; restore it from a backup, or delete it if no backup is available (the file was left untouched)", path, err)
+		return nil, nil, fmt.Errorf("the existing snapshot %s is corrupt: %w; restore it from a backup, or delete it if no backup is available (the file was left untouched)", path, err)
 	}
-	nodes := make(map[string]*entry, len(snap))
-	for id, n := range snap {
-		nodes[id] = &entry{nickname: n.Nickname, timestamp: n.Timestamp, line: snapshot.AppendNode(nil, id, n)}
-	}
-	return nodes, nil
+	fl, nodes := fromSnapshot(snap)
+	return fl, nodes, nil
 }
 
 // checkDir checks that the snapshot's directory takes new files, and
@@ -56,10 +54,11 @@ func globEscape(s string) string {
 	return r.Replace(s)
 }
 
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory, written, synced and given mode, then renamed over path, so a
+// writeFileAtomic replaces path with what write writes: a temporary file
+// in the same directory, written (buffered), synced and given mode, then renamed over path, so a
 // reader sees the old file or the new one, never a partial or missing one.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+// w is the buffer to write through, reused across calls.
+func writeFileAtomic(path string, mode fs.FileMode, w *bufio.Writer, write func(*bufio.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempPrefix+"*")
 	if err != nil {
@@ -72,7 +71,12 @@ func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	w.Reset(f)
+	defer w.Reset(nil) // do not keep the file
+	if err = write(w); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
 		return err
 	}
 	if err = f.Chmod(mode); err != nil {

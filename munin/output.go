@@ -6,6 +6,7 @@
 package munin
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -58,18 +59,11 @@ type output struct {
 	path        string
 	mode        fs.FileMode
 	forgetAfter time.Duration
-	nodes       map[string]*entry
+	fleet       *fleet
+	nodes       map[string]*node
 	ids         []string // sorted ids of nodes; nil when nodes changed
-	buf         []byte
-	counters    []snapshot.Stat // scratch
-	stats       []snapshot.Stat // scratch
-}
-
-// entry is one node of the snapshot, with its encoded line.
-type entry struct {
-	nickname  string
-	timestamp float64
-	line      []byte
+	buf         []byte   // scratch: one entry
+	w           *bufio.Writer
 }
 
 // New returns the munin output. It does nothing until Configure.
@@ -108,7 +102,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if err != nil {
 		return fmt.Errorf("path %q: %w", cfg.Path, err)
 	}
-	nodes, err := load(path)
+	fl, nodes, err := load(path)
 	if err != nil {
 		return err
 	}
@@ -119,7 +113,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if why := unreadable(path, o.mode); why != "" {
 		o.log.Warn("munin cannot read the snapshot", "path", path, "user", MuninPluginUser, "why", why)
 	}
-	o.nodes, o.ids = nodes, nil
+	o.fleet, o.nodes, o.ids = fl, nodes, nil
 	o.log.Info("snapshot loaded", "path", path, "nodes", len(nodes))
 	return nil
 }
@@ -139,7 +133,7 @@ func (o *output) Write(ctx context.Context, round sdk.Round) error {
 	for _, s := range round.Nodes {
 		e := o.nodes[s.ID]
 		if e == nil {
-			e = &entry{}
+			e = &node{}
 			o.nodes[s.ID] = e
 			o.ids = nil
 			o.log.Info("new node", "node", s.ID, "nickname", s.Nickname)
@@ -152,7 +146,7 @@ func (o *output) Write(ctx context.Context, round sdk.Round) error {
 			ts = now
 		}
 		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
-		e.line = o.appendSample(e.line[:0], s, e.timestamp)
+		o.fleet.set(e, s.Stats)
 	}
 	o.forget(now)
 	if o.ids == nil {
@@ -162,17 +156,28 @@ func (o *output) Write(ctx context.Context, round sdk.Round) error {
 		}
 		slices.Sort(o.ids)
 	}
-	b := append(o.buf[:0], '{')
-	for i, id := range o.ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, o.nodes[id].line...)
+	if o.w == nil {
+		o.w = bufio.NewWriterSize(nil, 256<<10)
 	}
-	b = append(b, "\n}\n"...)
-	o.buf = b
-	if err := writeFileAtomic(o.path, b, o.mode); err != nil {
+	err := writeFileAtomic(o.path, o.mode, o.w, func(w *bufio.Writer) error {
+		w.WriteByte('{')
+		for i, id := range o.ids {
+			b := o.buf[:0]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '\n')
+			b = o.fleet.appendEntry(b, id, o.nodes[id])
+			o.buf = b
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		_, err := w.WriteString("\n}\n")
+		return err
+	})
+	o.fleet.sweep()
+	if err != nil {
 		return fmt.Errorf("writing snapshot: %w", err)
 	}
 	return nil
@@ -192,30 +197,6 @@ func (o *output) forget(now time.Time) {
 			o.ids = nil
 		}
 	}
-}
-
-func (o *output) appendSample(b []byte, s sdk.NodeSample, ts float64) []byte {
-	o.counters = o.counters[:0]
-	for k, v := range s.Stats.Counters {
-		o.counters = append(o.counters, snapshot.Stat{Name: k, Value: snapshot.Int(v)})
-	}
-	o.stats = o.stats[:0]
-	for k, v := range s.Stats.Stats {
-		o.stats = append(o.stats, snapshot.Stat{Name: k, Value: convert(v)})
-	}
-	snapshot.SortStats(o.counters)
-	snapshot.SortStats(o.stats)
-	return snapshot.AppendEntry(b, s.ID, s.Nickname, ts, o.counters, o.stats)
-}
-
-func convert(v sdk.Value) snapshot.Value {
-	if i, ok := v.Int64(); ok {
-		return snapshot.Int(i)
-	}
-	if f, ok := v.Float64(); ok {
-		return snapshot.Float(f)
-	}
-	return snapshot.Null
 }
 
 // Close does nothing: every round is already on disk.

@@ -1,0 +1,311 @@
+package munin
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/statsherd/statsherd/munin/snapshot"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// The output keeps the latest sample of every node ever seen: at 10,000
+// nodes × 100 stats a million values, under some hundred distinct names
+// (a fleet's nodes share almost all of theirs). So the model keeps each
+// name once, JSON-encoded, in a table; the sorted list of a node's names,
+// its shape, once for every node with the same names; and per node only
+// its values, in flat arrays in the shape's order. The snapshot is written
+// straight from it, in the same bytes as snapshot.AppendEntry writes.
+
+// Kinds of a stored value.
+const (
+	kindNull uint8 = iota
+	kindInt
+	kindFloat
+)
+
+// fleet is the model: every node's latest sample.
+type fleet struct {
+	plain   []string          // name index → the name
+	names   []string          // name index → the name, JSON-encoded
+	nameIdx map[string]uint32 // name → index in names
+	shapes  map[string]*shape // shape.key() → shape
+	gen     uint32            // write generation, for sweeping
+	// slack is how many unused shapes and names (64 times it) are kept
+	// before a sweep drops them.
+	slack int
+
+	// scratch
+	order []named
+	key   []uint32
+	live  []bool
+	remap []uint32
+}
+
+// shape is a list of names: keys[:nc] the counters, keys[nc:] the stats,
+// each part sorted by name.
+type shape struct {
+	nc    int
+	words []uint32 // nc, then keys: the shape's key in fleet.shapes
+	keys  []uint32 // words[1:]
+	gen   uint32   // last write generation a node had it
+}
+
+// node is one node's latest sample: vals[i] (of kind kinds[i]) is the
+// value of name shape.keys[i].
+type node struct {
+	nickname  string
+	timestamp float64
+	shape     *shape
+	kinds     []uint8
+	vals      []uint64
+}
+
+type named struct {
+	name string
+	idx  uint32
+	v    sdk.Value
+}
+
+func newFleet() *fleet {
+	return &fleet{nameIdx: map[string]uint32{}, shapes: map[string]*shape{}, slack: 64}
+}
+
+// intern returns the index of name.
+func (f *fleet) intern(name string) uint32 {
+	if i, ok := f.nameIdx[name]; ok {
+		return i
+	}
+	i := uint32(len(f.names))
+	name = strings.Clone(name) // not the caller's buffer
+	f.plain = append(f.plain, name)
+	f.names = append(f.names, string(snapshot.AppendString(nil, name)))
+	f.nameIdx[name] = i
+	return i
+}
+
+// key is the shape map's key for keys: their bytes, viewed in place (a
+// map lookup with it does not allocate).
+func key(keys []uint32) string {
+	return unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(keys))), len(keys)*4)
+}
+
+// shapeOf returns the shared shape of order's names, order[:nc] the
+// counters.
+func (f *fleet) shapeOf(nc int, order []named) *shape {
+	// nc is part of the key: a counter and a stat may share a name.
+	k := append(f.key[:0], uint32(nc))
+	for i := range order {
+		k = append(k, f.intern(order[i].name))
+	}
+	f.key = k
+	if s := f.shapes[key(k)]; s != nil {
+		return s
+	}
+	words := slices.Clone(k)
+	s := &shape{nc: nc, words: words, keys: words[1:], gen: f.gen}
+	f.shapes[key(words)] = s // a view of words, which do not change
+	return s
+}
+
+// set makes n hold the values of st.
+func (f *fleet) set(n *node, st sdk.Stats) {
+	if f.fill(n, st) {
+		return
+	}
+	// New names, or names gone: sort them into a shape.
+	f.order = f.order[:0]
+	for k, v := range st.Counters {
+		f.order = append(f.order, named{name: k, v: sdk.Int(v)})
+	}
+	nc := len(f.order)
+	for k, v := range st.Stats {
+		f.order = append(f.order, named{name: k, v: v})
+	}
+	f.setSorted(n, nc, f.order)
+}
+
+// setSorted makes n hold order, order[:nc] counters and the rest stats,
+// sorting each part by name.
+func (f *fleet) setSorted(n *node, nc int, order []named) {
+	cmp := func(a, b named) int { return strings.Compare(a.name, b.name) }
+	slices.SortFunc(order[:nc], cmp)
+	slices.SortFunc(order[nc:], cmp)
+	n.shape = f.shapeOf(nc, order)
+	n.kinds = slices.Grow(n.kinds[:0], len(order))[:len(order)]
+	n.vals = slices.Grow(n.vals[:0], len(order))[:len(order)]
+	for i := range order {
+		n.kinds[i], n.vals[i] = pack(order[i].v)
+	}
+}
+
+// fill sets n's values from st if st has exactly the names of n's shape,
+// the usual case: no sorting, no allocation.
+func (f *fleet) fill(n *node, st sdk.Stats) bool {
+	s := n.shape
+	if s == nil || s.nc != len(st.Counters) || len(s.keys)-s.nc != len(st.Stats) {
+		return false
+	}
+	for i, k := range s.keys[:s.nc] {
+		v, ok := st.Counters[f.plain[k]]
+		if !ok {
+			return false
+		}
+		n.kinds[i], n.vals[i] = kindInt, uint64(v)
+	}
+	for i, k := range s.keys[s.nc:] {
+		v, ok := st.Stats[f.plain[k]]
+		if !ok {
+			return false
+		}
+		n.kinds[s.nc+i], n.vals[s.nc+i] = pack(v)
+	}
+	return true
+}
+
+func pack(v sdk.Value) (uint8, uint64) {
+	if i, ok := v.Int64(); ok {
+		return kindInt, uint64(i)
+	}
+	if x, ok := v.Float64(); ok {
+		return kindFloat, math.Float64bits(x)
+	}
+	return kindNull, 0
+}
+
+func unpack(kind uint8, bits uint64) snapshot.Value {
+	switch kind {
+	case kindInt:
+		return snapshot.Int(int64(bits))
+	case kindFloat:
+		return snapshot.Float(math.Float64frombits(bits))
+	}
+	return snapshot.Null
+}
+
+// appendEntry appends n's entry as snapshot.AppendEntry does.
+func (f *fleet) appendEntry(b []byte, id string, n *node) []byte {
+	b = snapshot.AppendString(b, id)
+	b = append(b, `: {"timestamp": `...)
+	b = snapshot.Float(n.timestamp).AppendJSON(b)
+	b = append(b, `, "nickname": `...)
+	b = snapshot.AppendString(b, n.nickname)
+	b = append(b, `, "stats": {"counters": `...)
+	nc := 0
+	if n.shape != nil {
+		nc = n.shape.nc
+		n.shape.gen = f.gen
+	}
+	b = f.appendValues(b, n, 0, nc)
+	b = append(b, `, "stats": `...)
+	b = f.appendValues(b, n, nc, len(n.vals))
+	return append(b, "}}"...)
+}
+
+func (f *fleet) appendValues(b []byte, n *node, from, to int) []byte {
+	b = append(b, '{')
+	for i := from; i < to; i++ {
+		if i > from {
+			b = append(b, ", "...)
+		}
+		b = append(b, f.names[n.shape.keys[i]]...)
+		b = append(b, ": "...)
+		b = unpack(n.kinds[i], n.vals[i]).AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// sweep drops the shapes no node had in the write of generation f.gen,
+// and the names no shape has, once they are many, so that a fleet whose
+// names change does not grow the model without bound; then starts the
+// next generation.
+func (f *fleet) sweep() {
+	defer func() { f.gen++ }()
+	live := 0
+	for _, s := range f.shapes {
+		if s.gen == f.gen {
+			live++
+		}
+	}
+	if len(f.shapes) <= 2*live+f.slack {
+		return
+	}
+	for k, s := range f.shapes {
+		if s.gen != f.gen {
+			delete(f.shapes, k)
+		}
+	}
+	f.live = slices.Grow(f.live[:0], len(f.names))[:len(f.names)]
+	clear(f.live)
+	used := 0
+	for _, s := range f.shapes {
+		for _, k := range s.keys {
+			if !f.live[k] {
+				f.live[k] = true
+				used++
+			}
+		}
+	}
+	if len(f.names) <= 2*used+64*f.slack {
+		return
+	}
+	// Renumber the names in use; a shape's order (by name) is unchanged.
+	f.remap = slices.Grow(f.remap[:0], len(f.names))[:len(f.names)]
+	plain, names := make([]string, 0, used), make([]string, 0, used)
+	clear(f.nameIdx)
+	for i, ok := range f.live {
+		if ok {
+			f.remap[i] = uint32(len(names))
+			f.nameIdx[f.plain[i]] = uint32(len(names))
+			plain, names = append(plain, f.plain[i]), append(names, f.names[i])
+		}
+	}
+	f.plain, f.names = plain, names
+	// The map's keys are views of the shapes' words: rebuilt, not
+	// updated.
+	shapes := make([]*shape, 0, len(f.shapes))
+	for _, s := range f.shapes {
+		shapes = append(shapes, s)
+	}
+	f.shapes = make(map[string]*shape, len(shapes))
+	for _, s := range shapes {
+		for i, k := range s.keys {
+			s.keys[i] = f.remap[k]
+		}
+		f.shapes[key(s.words)] = s
+	}
+}
+
+// fromSnapshot fills a model with a parsed snapshot. The nodes and their
+// values are carved out of a few large arrays, so that they do not end up
+// scattered among the parse's garbage.
+func fromSnapshot(snap snapshot.Snapshot) (*fleet, map[string]*node) {
+	f := newFleet()
+	nodes := make(map[string]*node, len(snap))
+	total := 0
+	for _, sn := range snap {
+		total += len(sn.Counters) + len(sn.Stats)
+	}
+	slab := make([]node, len(snap))
+	kinds, vals := make([]uint8, total), make([]uint64, total)
+	for id, sn := range snap {
+		n := &slab[0]
+		slab = slab[1:]
+		*n = node{nickname: sn.Nickname, timestamp: sn.Timestamp}
+		f.order = f.order[:0]
+		for k, v := range sn.Counters {
+			f.order = append(f.order, named{name: k, v: v})
+		}
+		nc := len(f.order)
+		for k, v := range sn.Stats {
+			f.order = append(f.order, named{name: k, v: v})
+		}
+		l := len(f.order)
+		n.kinds, n.vals = kinds[:0:l], vals[:0:l]
+		kinds, vals = kinds[l:], vals[l:]
+		f.setSorted(n, nc, f.order)
+		nodes[strings.Clone(id)] = n
+	}
+	return f, nodes
+}
