@@ -14,9 +14,16 @@ import (
 	"github.com/statsherd/statsherd/internal/testbin"
 )
 
-// startGatherer runs a gatherer writing the munin snapshot and returns its
-// furl file and snapshot path.
-func startGatherer(t *testing.T, pollInterval string) (furl, snapshot string) {
+// testGatherer is a real gatherer process writing the munin snapshot.
+type testGatherer struct {
+	furl     string          // its furl file
+	snapshot string          // its stats.json
+	log      *testbin.Buffer // its stdout and stderr
+}
+
+// startGatherer runs a gatherer on loopback, polling every pollInterval
+// under pollTimeout, writing the munin snapshot; it waits for the furl.
+func startGatherer(t *testing.T, pollInterval, pollTimeout string) testGatherer {
 	t.Helper()
 	gdir := filepath.Join(shortTempDir(t), "g")
 	if out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
@@ -24,7 +31,7 @@ func startGatherer(t *testing.T, pollInterval string) (furl, snapshot string) {
 	}
 	if err := os.WriteFile(filepath.Join(gdir, "gatherer.hcl"), []byte(`
 poll_interval = "`+pollInterval+`"
-poll_timeout  = "500ms"
+poll_timeout  = "`+pollTimeout+`"
 listen {
   address  = "127.0.0.1"
   location = ["127.0.0.1"]
@@ -34,24 +41,23 @@ output "munin" { path = "stats.json" }
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var gout testbin.Buffer
+	tg := testGatherer{furl: filepath.Join(gdir, "stats_gatherer.furl"), snapshot: filepath.Join(gdir, "stats.json"), log: &testbin.Buffer{}}
 	g := exec.Command(bins.statsherd, "gatherer", "-basedir", gdir)
-	g.Stdout, g.Stderr = &gout, &gout
+	g.Stdout, g.Stderr = tg.log, tg.log
 	if err := g.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Process.Signal(syscall.SIGTERM); g.Wait() })
-	furl = filepath.Join(gdir, "stats_gatherer.furl")
 	for i := 0; ; i++ {
-		if fi, err := os.Stat(furl); err == nil && fi.Size() > 0 {
+		if fi, err := os.Stat(tg.furl); err == nil && fi.Size() > 0 {
 			break
 		}
 		if i > 300 {
-			t.Fatalf("no furl from the gatherer:\n%s", gout.String())
+			t.Fatalf("no furl from the gatherer:\n%s", tg.log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return furl, filepath.Join(gdir, "stats.json")
+	return tg
 }
 
 // nodeStats is one node's sample in the munin snapshot.
@@ -92,7 +98,8 @@ func snapshotUntil(t *testing.T, path, nickname, what string, ok func(nodeStats)
 // values in a real gatherer's snapshot.
 func TestE2EDatadogClient(t *testing.T) {
 	t.Parallel()
-	furl, snapshot := startGatherer(t, "1s")
+	g := startGatherer(t, "1s", "500ms")
+	furl, snapshot := g.furl, g.snapshot
 	d := startDaemon(t, `
 nickname = "dogstatsd"
 gatherer { furl_file = "`+furl+`" }

@@ -485,40 +485,8 @@ gatherer {
 
 func TestE2EOnceMatchesTheGatherersSnapshot(t *testing.T) {
 	t.Parallel()
-	base := shortTempDir(t)
-	gdir := filepath.Join(base, "g")
-	if out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
-		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(filepath.Join(gdir, "gatherer.hcl"), []byte(`
-poll_interval = "500ms"
-poll_timeout  = "400ms"
-listen {
-  address  = "127.0.0.1"
-  location = ["127.0.0.1"]
-}
-status { listen = "" }
-output "munin" { path = "stats.json" }
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var gout testbin.Buffer
-	g := exec.Command(bins.statsherd, "gatherer", "-basedir", gdir)
-	g.Stdout, g.Stderr = &gout, &gout
-	if err := g.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Process.Signal(syscall.SIGTERM); g.Wait() })
-	furl := filepath.Join(gdir, "stats_gatherer.furl")
-	for i := 0; ; i++ {
-		if fi, err := os.Stat(furl); err == nil && fi.Size() > 0 {
-			break
-		}
-		if i > 300 {
-			t.Fatalf("no furl from the gatherer:\n%s", gout.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	rg := startGatherer(t, "500ms", "400ms")
+	furl := rg.furl
 
 	src := `
 nickname     = "snap"
@@ -532,7 +500,7 @@ status { listen = "127.0.0.1:0" }
 producer "p" { plugin = "PLUGIN" }
 `
 	startDaemon(t, src)
-	statsfile := filepath.Join(gdir, "stats.json")
+	statsfile := rg.snapshot
 	type sample struct {
 		Nickname string `json:"nickname"`
 		Stats    struct {
@@ -554,7 +522,7 @@ producer "p" { plugin = "PLUGIN" }
 			break
 		}
 		if i > 400 {
-			t.Fatalf("the host never reached the gatherer's snapshot:\n%s", gout.String())
+			t.Fatalf("the host never reached the gatherer's snapshot:\n%s", rg.log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -4,15 +4,11 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/statsherd/statsherd/internal/testbin"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -22,40 +18,8 @@ import (
 // while the other link hangs in its handshake.
 func TestE2ESeveralGatherers(t *testing.T) {
 	t.Parallel()
-	base := shortTempDir(t)
-	gdir := filepath.Join(base, "g")
-	if out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
-		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
-	}
-	if err := os.WriteFile(filepath.Join(gdir, "gatherer.hcl"), []byte(`
-poll_interval = "300ms"
-poll_timeout  = "250ms"
-listen {
-  address  = "127.0.0.1"
-  location = ["127.0.0.1"]
-}
-status { listen = "" }
-output "munin" { path = "stats.json" }
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var gout testbin.Buffer
-	g := exec.Command(bins.statsherd, "gatherer", "-basedir", gdir)
-	g.Stdout, g.Stderr = &gout, &gout
-	if err := g.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Process.Signal(syscall.SIGTERM); g.Wait() })
-	furlFile := filepath.Join(gdir, "stats_gatherer.furl")
-	for i := 0; ; i++ {
-		if fi, err := os.Stat(furlFile); err == nil && fi.Size() > 0 {
-			break
-		}
-		if i > 300 {
-			t.Fatalf("no furl from the gatherer:\n%s", gout.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	rg := startGatherer(t, "300ms", "250ms")
+	furlFile := rg.furl
 
 	// The black hole: accepts, reads nothing, answers nothing.
 	hole, err := net.Listen("tcp", "127.0.0.1:0")
@@ -108,13 +72,13 @@ status { listen = "127.0.0.1:0" }
 	seen := map[float64]bool{}
 	for i := 0; len(seen) < 5; i++ {
 		if i > 600 {
-			t.Fatalf("the real gatherer's snapshot had the host in %d rounds only:\n%s\n%s", len(seen), gout.String(), d.stderr)
+			t.Fatalf("the real gatherer's snapshot had the host in %d rounds only:\n%s\n%s", len(seen), rg.log.String(), d.stderr)
 		}
 		var snap map[string]struct {
 			Nickname  string  `json:"nickname"`
 			Timestamp float64 `json:"timestamp"`
 		}
-		if b, err := os.ReadFile(filepath.Join(gdir, "stats.json")); err == nil && json.Unmarshal(b, &snap) == nil {
+		if b, err := os.ReadFile(rg.snapshot); err == nil && json.Unmarshal(b, &snap) == nil {
 			for _, e := range snap {
 				if e.Nickname == "twice" {
 					seen[e.Timestamp] = true
