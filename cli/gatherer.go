@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -17,6 +18,31 @@ import (
 	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
+
+// outputTuning is the runtime settings of the built-in output plugins'
+// processes (an operator's own GOGC wins; third-party outputs get none). An
+// output holds its model (munin: ≈ 11.5 MiB at 10,000 hosts × 100 stats)
+// and, while it writes, one decoded round; with the default GOGC=100 its
+// resident memory grew to twice that and more. At 10,000 hosts, GOGC=25 kept
+// the munin plugin at 97–121 MiB instead of 130–215 MiB for 0.1 s more CPU
+// per round and no longer writes (gatherer/README.md, "Footprint").
+var outputTuning = []string{"GOGC=25"}
+
+// gathererGCPercent is the gatherer's own GOGC unless the operator sets
+// one: at 10,000 hosts GOGC=50 lowered its peak RSS by about a sixth at the
+// same round time; GOGC=25 cost it a third more CPU per round.
+const gathererGCPercent = 50
+
+// tuneGathererGC sets the gatherer's GC percent to gathererGCPercent when
+// the GOGC variable (read with getenv) is unset; it returns the setting now
+// in force, -2 meaning the operator's.
+func tuneGathererGC(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		return -2
+	}
+	debug.SetGCPercent(gathererGCPercent)
+	return gathererGCPercent
+}
 
 func gathererCommand() *command {
 	return &command{
@@ -89,7 +115,9 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	// Orphans of the output plugins are killed while the gatherer runs
 	// and swept after it has stopped them.
 	defer supervisor.Subreap(ctx, log)()
-	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout})
+	tuneGathererGC(os.Getenv)
+	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout,
+		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -30,6 +31,11 @@ type Options struct {
 	// its kind (NewShared): a block naming a built-in, without plugin or
 	// sha256, runs there instead of in a process of its own.
 	Shared *Pool
+	// Env is added to the environment of every built-in plugin that runs
+	// in a process of its own (no plugin path, not in Shared): the daemon's
+	// runtime tuning of its own plugins (see TuningEnv). A third-party
+	// plugin's process is left to its author and the operator.
+	Env []string
 }
 
 // SpecFor turns a plugin block into a Spec.
@@ -47,13 +53,40 @@ func SpecFor(b config.PluginBlock, o Options) (Spec, hcl.Diagnostics) {
 	if timeout == 0 {
 		timeout = o.Timeout
 	}
+	pool := sharedFor(b, o.Shared)
+	var env []string
+	if b.Plugin == "" && pool == nil {
+		env = o.Env
+	}
 	return Spec{
 		Kind: b.Kind, Name: b.Name, Path: path, Args: args, SHA256: b.SHA256,
 		Timeout: timeout, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff,
 		Logger: log.Named(b.Kind + "." + b.Name),
 		Stdout: o.Stdout,
-		Pool:   sharedFor(b, o.Shared),
+		Pool:   pool,
+		Env:    env,
 	}, nil
+}
+
+// TuningEnv is the part of tuning (NAME=value settings) that env (the
+// daemon's environment, os.Environ()) does not already set: an operator's
+// own GOGC or GOMEMLIMIT wins over the daemon's default for its plugins.
+func TuningEnv(env, tuning []string) []string {
+	var out []string
+	for _, kv := range tuning {
+		name, _, _ := strings.Cut(kv, "=")
+		set := false
+		for _, e := range env {
+			if strings.HasPrefix(e, name+"=") {
+				set = true
+				break
+			}
+		}
+		if !set {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // sharedFor is the shared process block b runs in, nil if its own: only a
