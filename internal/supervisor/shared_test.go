@@ -132,11 +132,28 @@ func TestSharedHungProcessIsReplaced(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	// Both answer first, so that the process frozen below is the one
+	// serving them (on a loaded machine a first call past the 300 ms
+	// deadline would have replaced it already).
+	for _, p := range []*Plugin{a, b} {
+		for i := 0; ; i++ {
+			if _, err := collect(t, p, 5*time.Second); err == nil {
+				break
+			} else if i > 50 {
+				t.Fatalf("%s does not answer: %v", p.Name(), err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	pid := pool.Pid()
+	if a.Pid() != pid || b.Pid() != pid {
+		t.Fatalf("processes %d and %d, shared %d", a.Pid(), b.Pid(), pid)
+	}
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(pid, syscall.SIGKILL)
+	waitStopped(t, pid) // the stop is not synchronous with kill(2)
 	_, err := collect(t, a, 5*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "did not answer within") || !strings.Contains(err.Error(), "shared with the other built-in producers") {
 		t.Errorf("collect from a frozen shared process: %v; want a deadline error naming the shared process", err)
