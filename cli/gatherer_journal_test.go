@@ -7,35 +7,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/testbin"
 )
 
-// lockedBuffer is a bytes.Buffer a process writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestGathererKeepsTheFurlOutOfTheJournal: under systemd (JOURNAL_STREAM
-// names stdout), the gatherer does not print its furl, whose secret would
-// land in the journal; it says where the furl is instead.
-func TestGathererKeepsTheFurlOutOfTheJournal(t *testing.T) {
-	t.Parallel()
+// quietGathererDir makes a gatherer base directory whose gatherer has no
+// status page (nothing listens but the furl's port).
+func quietGathererDir(t *testing.T) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "g")
 	if _, stderr, code := run(t, "create-gatherer", dir); code != 0 {
 		t.Fatalf("create-gatherer: %s", stderr)
@@ -46,6 +28,15 @@ func TestGathererKeepsTheFurlOutOfTheJournal(t *testing.T) {
 	}
 	fmt.Fprintln(f, `status { listen = "" }`)
 	f.Close()
+	return dir
+}
+
+// TestGathererKeepsTheFurlOutOfTheJournal: under systemd (JOURNAL_STREAM
+// names stdout), the gatherer does not print its furl, whose secret would
+// land in the journal; it says where the furl is instead.
+func TestGathererKeepsTheFurlOutOfTheJournal(t *testing.T) {
+	t.Parallel()
+	dir := quietGathererDir(t)
 
 	journal, err := os.Create(filepath.Join(t.TempDir(), "journal"))
 	if err != nil {
@@ -58,7 +49,7 @@ func TestGathererKeepsTheFurlOutOfTheJournal(t *testing.T) {
 	}
 	cmd := exec.Command(statsherd, "gatherer", "-basedir", dir)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
-	stderr := &lockedBuffer{}
+	stderr := &testbin.Buffer{}
 	cmd.Stdout, cmd.Stderr = journal, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

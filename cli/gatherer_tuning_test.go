@@ -2,16 +2,16 @@ package cli_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/testbin"
 )
 
 // outputPluginEnv starts a gatherer (default configuration: the munin
@@ -19,19 +19,10 @@ import (
 // process's GOGC settings.
 func outputPluginEnv(t *testing.T, env []string) []string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "g")
-	if _, stderr, code := run(t, "create-gatherer", dir); code != 0 {
-		t.Fatalf("create-gatherer: %s", stderr)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "gatherer.hcl"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(f, `status { listen = "" }`)
-	f.Close()
+	dir := quietGathererDir(t)
 	cmd := exec.Command(statsherd, "gatherer", "-basedir", dir)
 	cmd.Env = env
-	stderr := &lockedBuffer{}
+	stderr := &testbin.Buffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
