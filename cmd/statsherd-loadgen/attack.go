@@ -199,6 +199,26 @@ func encodedCounters(n int, neg bool) []byte {
 	return b
 }
 
+// enrolFresh dials the gatherer with a fresh key until it is welcomed,
+// waiting pause after each refusal; ok is false once the attack stops.
+func (a *attackEnv) enrolFresh(pause time.Duration) (*tls.Conn, *wire.Conn, bool) {
+	for !a.stopped() {
+		id, err := identity.New()
+		if err != nil {
+			return nil, nil, false
+		}
+		tc, c, m, err := hello(a.addr, a.secret, id, "")
+		if err == nil && m.GetWelcome() != nil {
+			return tc, c, true
+		}
+		if tc != nil {
+			tc.Close()
+		}
+		a.sleep(pause)
+	}
+	return nil, nil, false
+}
+
 // pollAnswerer enrols a fresh key per connection and answers every poll
 // with stats, re-dialling when dropped, until stop.
 func (a *attackEnv) pollAnswerer(stats []byte, told *atomic.Int64, connects *atomic.Int64) {
@@ -206,17 +226,9 @@ func (a *attackEnv) pollAnswerer(stats []byte, told *atomic.Int64, connects *ato
 	go func() {
 		defer a.wg.Done()
 		for !a.stopped() {
-			id, err := identity.New()
-			if err != nil {
+			tc, c, ok := a.enrolFresh(500 * time.Millisecond)
+			if !ok {
 				return
-			}
-			tc, c, m, err := hello(a.addr, a.secret, id, "")
-			if err != nil || m.GetWelcome() == nil {
-				if tc != nil {
-					tc.Close()
-				}
-				a.sleep(500 * time.Millisecond)
-				continue
 			}
 			connects.Add(1)
 			go func() { <-a.stop; tc.Close() }()
@@ -409,17 +421,9 @@ func attackUnsolicited(_ context.Context, a *attackEnv) (func(), error) {
 		go func() {
 			defer a.wg.Done()
 			for !a.stopped() {
-				id, err := identity.New()
-				if err != nil {
+				tc, _, ok := a.enrolFresh(100 * time.Millisecond)
+				if !ok {
 					return
-				}
-				tc, _, m, err := hello(a.addr, a.secret, id, "")
-				if err != nil || m.GetWelcome() == nil {
-					if tc != nil {
-						tc.Close()
-					}
-					a.sleep(100 * time.Millisecond)
-					continue
 				}
 				connects.Add(1)
 				go func() { <-a.stop; tc.Close() }()
