@@ -56,17 +56,7 @@ func start(t *testing.T, args ...string) *proc {
 
 // stop signals the process and waits for it; it returns the exit code.
 func (p *proc) stop(sig syscall.Signal) int {
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	default:
-	}
-	p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
+	if !testbin.Stop(p.cmd.Process, p.done, sig, 30*time.Second) {
 		p.t.Errorf("%v did not stop on %v:\n%s", p.cmd.Args, sig, p.stderr.String())
 	}
 	return p.cmd.ProcessState.ExitCode()

@@ -117,17 +117,7 @@ func startDaemonBin(t testing.TB, bin, src string, env []string) *daemon {
 
 // stop sends SIGTERM and waits for the host to exit.
 func (d *daemon) stop() {
-	select {
-	case <-d.done:
-		return
-	default:
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(20 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
+	if !testbin.Stop(d.cmd.Process, d.done, syscall.SIGTERM, 20*time.Second) {
 		d.t.Errorf("host did not stop on SIGTERM:\n%s", d.stderr)
 	}
 }

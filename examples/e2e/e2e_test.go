@@ -57,13 +57,8 @@ func start(t *testing.T, name string, argv ...string) *proc {
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("%s did not stop within 10 s of SIGTERM; killing it", name)
-			p.cmd.Process.Kill()
-			<-p.done
+		if !testbin.Stop(p.cmd.Process, p.done, syscall.SIGTERM, 10*time.Second) {
+			t.Errorf("%s did not stop within 10 s of SIGTERM; it was killed", name)
 		}
 		if t.Failed() {
 			t.Logf("--- output of %s:\n%s", name, p.out.String())

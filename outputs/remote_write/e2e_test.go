@@ -47,17 +47,7 @@ func start(t *testing.T, args ...string) *proc {
 }
 
 func (p *proc) stop(sig syscall.Signal) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
+	if !testbin.Stop(p.cmd.Process, p.done, sig, 30*time.Second) {
 		p.t.Errorf("%v did not stop on %v", p.cmd.Args, sig)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/testbin"
 )
 
 // needBin finds a receiver's executable: missing, it fails the test under
@@ -141,18 +143,7 @@ func (r *receiver) stop() {
 	if r.cmd == nil {
 		return
 	}
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(30 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.done
-	}
+	testbin.Stop(r.cmd.Process, r.done, syscall.SIGTERM, 30*time.Second)
 }
 
 func (r *receiver) log() string {
