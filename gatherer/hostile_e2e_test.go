@@ -6,7 +6,6 @@ package gatherer_test
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/gatherer"
@@ -88,20 +86,6 @@ func hello(t *testing.T, addr string, id *identity.Identity, secret string) (*ra
 	return p, m, nil
 }
 
-// answerFrame is the frame of an Answer with id and pre-encoded stats, so
-// that a peer with 400,000 counters does not encode them every poll.
-func answerFrame(id uint64, stats []byte) []byte {
-	var a []byte
-	a = protowire.AppendTag(a, 1, protowire.VarintType)
-	a = protowire.AppendVarint(a, id)
-	a = protowire.AppendTag(a, 2, protowire.BytesType)
-	a = protowire.AppendBytes(a, stats)
-	var m []byte
-	m = protowire.AppendTag(m, 5, protowire.BytesType)
-	m = protowire.AppendBytes(m, a)
-	return append(binary.BigEndian.AppendUint32(nil, uint32(len(m))), m...)
-}
-
 func encodedCounters(t *testing.T, n int) []byte {
 	t.Helper()
 	st := sdk.NewStats()
@@ -144,7 +128,7 @@ func attacker(t *testing.T, addr, secret string, stats []byte, stop chan struct{
 				break
 			}
 			if poll := m.GetPoll(); poll != nil {
-				if _, err := p.tc.Write(answerFrame(poll.Id, stats)); err != nil {
+				if _, err := p.tc.Write(wire.AppendAnswerFrame(nil, poll.Id, stats)); err != nil {
 					break
 				}
 			}
@@ -541,7 +525,7 @@ func TestE2EProtocolDiscipline(t *testing.T) {
 			t.Fatalf("hello: %v %v", m, err)
 		}
 		defer p.tc.Close()
-		p.tc.Write(answerFrame(12345, encodedCounters(t, 100_000)))
+		p.tc.Write(wire.AppendAnswerFrame(nil, 12345, encodedCounters(t, 100_000)))
 		if !closed(p) {
 			t.Error("connection stayed open")
 		}
@@ -559,7 +543,7 @@ func TestE2EProtocolDiscipline(t *testing.T) {
 		if err != nil || m.GetPoll() == nil {
 			t.Fatalf("no poll: %v %v", m, err)
 		}
-		p.tc.Write(answerFrame(m.GetPoll().Id+1, nil))
+		p.tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id+1, nil))
 		if !closed(p) {
 			t.Error("connection stayed open")
 		}
@@ -581,7 +565,7 @@ func TestE2EProtocolDiscipline(t *testing.T) {
 			if err != nil || m.GetPoll() == nil {
 				t.Fatalf("no poll: %v %v", m, err)
 			}
-			p.tc.Write(answerFrame(m.GetPoll().Id, stats))
+			p.tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats))
 		}
 		waitFor(t, "the sample in the snapshot", logs, func() bool {
 			e, ok := g.snapshot()[p.id.ID]

@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -20,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/internal/identity"
@@ -173,19 +171,6 @@ func hello(addr, secret string, id *identity.Identity, src string) (*tls.Conn, *
 	return tc, c, m, nil
 }
 
-// answerFrame is the frame of an Answer with id and pre-encoded stats.
-func answerFrame(id uint64, stats []byte) []byte {
-	var a []byte
-	a = protowire.AppendTag(a, 1, protowire.VarintType)
-	a = protowire.AppendVarint(a, id)
-	a = protowire.AppendTag(a, 2, protowire.BytesType)
-	a = protowire.AppendBytes(a, stats)
-	var m []byte
-	m = protowire.AppendTag(m, 5, protowire.BytesType)
-	m = protowire.AppendBytes(m, a)
-	return append(binary.BigEndian.AppendUint32(nil, uint32(len(m))), m...)
-}
-
 func encodedCounters(n int, neg bool) []byte {
 	st := sdk.NewStats()
 	for i := range n {
@@ -243,7 +228,7 @@ func (a *attackEnv) pollAnswerer(stats []byte, told *atomic.Int64, connects *ato
 					break
 				}
 				if p := m.GetPoll(); p != nil {
-					if _, err := tc.Write(answerFrame(p.Id, stats)); err != nil {
+					if _, err := tc.Write(wire.AppendAnswerFrame(nil, p.Id, stats)); err != nil {
 						break
 					}
 				}
@@ -430,7 +415,7 @@ func attackUnsolicited(_ context.Context, a *attackEnv) (func(), error) {
 				tc.SetDeadline(time.Now().Add(time.Minute))
 				go io.Copy(io.Discard, tc)
 				for n := uint64(1); ; n++ {
-					if _, err := tc.Write(answerFrame(n, stats)); err != nil {
+					if _, err := tc.Write(wire.AppendAnswerFrame(nil, n, stats)); err != nil {
 						break
 					}
 					sent.Add(1)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -113,6 +114,22 @@ func AppendFrame(b []byte, m *Message) ([]byte, error) {
 	}
 	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
 	return b, nil
+}
+
+// AppendAnswerFrame appends the frame of an Answer with id whose stats are
+// already encoded (a proto.Stats), for a peer that sends the same stats
+// many times without encoding them again (the load tool's attackers).
+func AppendAnswerFrame(b []byte, id uint64, stats []byte) []byte {
+	var a []byte
+	a = protowire.AppendTag(a, 1, protowire.VarintType) // Answer.id
+	a = protowire.AppendVarint(a, id)
+	a = protowire.AppendTag(a, 2, protowire.BytesType) // Answer.stats
+	a = protowire.AppendBytes(a, stats)
+	var m []byte
+	m = protowire.AppendTag(m, 5, protowire.BytesType) // Message.answer
+	m = protowire.AppendBytes(m, a)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m)))
+	return append(b, m...)
 }
 
 // ReadFrame reads one frame's payload, at most maxSize bytes, reusing buf

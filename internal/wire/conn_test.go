@@ -166,3 +166,36 @@ func TestRecvFrameIfRefusesUnread(t *testing.T) {
 		t.Fatalf("RecvFrameIf = %v (size %d), want the accept error", err, got)
 	}
 }
+
+// TestAppendAnswerFrame: the hand-built frame decodes as the Answer the
+// generated code would build (field numbers kept in step with wire.proto).
+func TestAppendAnswerFrame(t *testing.T) {
+	t.Parallel()
+	st := sdk.NewStats()
+	st.Counters["a.b"] = 7
+	st.Stats["c.d"] = sdk.Float(0.5)
+	enc, err := proto.Marshal(sdk.StatsToProto(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := AppendAnswerFrame([]byte("x"), 42, enc)
+	if frame[0] != 'x' {
+		t.Fatalf("AppendAnswerFrame did not append")
+	}
+	payload, err := ReadFrame(bytes.NewReader(frame[1:]), DefaultMaxMessageSize, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.GetAnswer()
+	if a == nil || a.GetId() != 42 {
+		t.Fatalf("decoded %v, want an Answer with id 42", m)
+	}
+	got, err := sdk.StatsFromProto(a.GetStats())
+	if err != nil || got.Counters["a.b"] != 7 || got.Stats["c.d"] != sdk.Float(0.5) {
+		t.Errorf("stats %v (%v), want a.b 7 and c.d 0.5", got, err)
+	}
+}
