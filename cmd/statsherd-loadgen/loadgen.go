@@ -292,6 +292,10 @@ func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) e
 	tw.header()
 	var last uint64
 	prev := readTree(t.pid)
+	// Each line's peaks are those since the line before: the round's.
+	if !prev.resetPeaks() {
+		fmt.Fprintln(stdout, "(peak RSS cannot be reset here: the peaks are since each process started)")
+	}
 	measured := 0
 	deadline := time.Now().Add(time.Duration(o.rounds+3)*max(o.interval, time.Second) + 2*time.Minute)
 	for measured < o.rounds {
@@ -316,6 +320,7 @@ func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) e
 		if r.Answers < o.expect {
 			fmt.Fprintf(stdout, "(round %d: %d answers, still settling)\n", r.Seq, r.Answers)
 			prev = readTree(t.pid)
+			prev.resetPeaks()
 			continue
 		}
 		measured++
@@ -325,6 +330,7 @@ func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) e
 			row.tree = readTree(t.pid)
 		}
 		prev = row.tree
+		prev.resetPeaks()
 		tw.print(row)
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 type proc struct {
 	pid       int
 	name      string  // the plugin name for `statsherd plugin serve KIND NAME`, else the command
-	rss, peak int64   // VmRSS and VmHWM, bytes
+	rss, peak int64   // VmRSS and VmHWM, bytes (VmHWM since the last resetPeak)
 	cpu       float64 // user + system CPU seconds since it started
 }
 
@@ -132,6 +132,32 @@ func readTree(pid int) tree {
 		}
 	}
 	return t
+}
+
+// resetPeak makes pid's VmHWM its current RSS (Linux 4.0 and later), so
+// that the next reading of it is the peak since now.
+func resetPeak(pid int) error {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
+}
+
+// resetPeaks resets the peak RSS of every process of t; false if one
+// could not be reset (its peak then stays the peak since it started).
+func (t tree) resetPeaks() bool {
+	ok := t.gatherer.pid == 0 || resetPeak(t.gatherer.pid) == nil
+	for _, p := range t.plugins {
+		ok = resetPeak(p.pid) == nil && ok
+	}
+	return ok
+}
+
+// peakTotal sums the peak RSS of every process of t: an upper bound of
+// their peak together (their peaks need not coincide).
+func (t tree) peakTotal() int64 {
+	n := t.gatherer.peak
+	for _, p := range t.plugins {
+		n += p.peak
+	}
+	return n
 }
 
 // plugins sums the plugin processes' RSS and CPU.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -47,5 +49,31 @@ func TestReadProcSelf(t *testing.T) {
 	}
 	if _, ok := readProc(-1); ok {
 		t.Error("readProc(-1) is ok")
+	}
+}
+
+// TestResetPeak: after resetPeak, VmHWM is no longer the peak of memory
+// touched and returned before it, so each round's peak is its own.
+func TestResetPeak(t *testing.T) {
+	if _, ok := readProc(os.Getpid()); !ok {
+		t.Skip("no /proc here")
+	}
+	b := make([]byte, 256<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
+	b = nil
+	debug.FreeOSMemory()
+	before, _ := readProc(os.Getpid())
+	if before.peak-before.rss < 128<<20 {
+		t.Fatalf("peak %d, rss %d: the 256 MiB touched is not in the peak", before.peak, before.rss)
+	}
+	if err := resetPeak(os.Getpid()); err != nil {
+		t.Fatalf("resetPeak: %v", err)
+	}
+	after, _ := readProc(os.Getpid())
+	if after.peak >= before.peak-128<<20 {
+		t.Errorf("after resetPeak the peak is %d (rss %d), was %d", after.peak, after.rss, before.peak)
 	}
 }

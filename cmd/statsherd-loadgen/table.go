@@ -68,12 +68,14 @@ type table struct {
 func newTable(w io.Writer, scrape bool) *table { return &table{w: w, scrape: scrape} }
 
 // The columns: the round's polling time, its writing time (polls done to
-// every output written), both together; the gatherer's RSS and peak RSS,
-// its output plugins' RSS summed, all of them together; the CPU seconds
+// every output written), both together; the gatherer's RSS and its peak
+// RSS since the previous line (the round's peak), its output plugins' RSS
+// summed, all of them together and the sum of all their peaks (an upper
+// bound: the peaks need not coincide); the CPU seconds
 // the gatherer and the plugins used since the previous line; a scrape.
 func (t *table) header() {
-	fmt.Fprintf(t.w, "%-6s %8s %8s %8s %8s %8s %12s %12s %12s %9s %9s %9s",
-		"round", "answers", "failures", "poll_s", "write_s", "total_s", "gatherer_MiB", "(peak_MiB)", "plugins_MiB", "all_MiB", "g_cpu_s", "p_cpu_s")
+	fmt.Fprintf(t.w, "%-6s %8s %8s %8s %8s %8s %12s %12s %12s %9s %13s %9s %9s",
+		"round", "answers", "failures", "poll_s", "write_s", "total_s", "gatherer_MiB", "(peak_MiB)", "plugins_MiB", "all_MiB", "all_peak_MiB", "g_cpu_s", "p_cpu_s")
 	if t.scrape {
 		fmt.Fprintf(t.w, " %9s %10s %12s", "scrape_s", "scrape_MiB", "scrape_cpu_s")
 	}
@@ -89,9 +91,9 @@ func (t *table) print(r row) {
 	if r.prev.gatherer.pid == 0 {
 		gcpu = 0
 	}
-	fmt.Fprintf(t.w, "%-6d %8d %8d %8.3f %8.3f %8.3f %12.1f %12.1f %12.1f %9.1f %9.2f %9.2f",
+	fmt.Fprintf(t.w, "%-6d %8d %8d %8.3f %8.3f %8.3f %12.1f %12.1f %12.1f %9.1f %13.1f %9.2f %9.2f",
 		rr.Seq, rr.Answers, rr.Failures, rr.PollSeconds, max(rr.TotalSeconds-rr.PollSeconds, 0), rr.TotalSeconds,
-		mib(g.rss), mib(g.peak), mib(prss), mib(g.rss+prss), gcpu, max(pcpu-ppcpu, 0))
+		mib(g.rss), mib(g.peak), mib(prss), mib(g.rss+prss), mib(r.tree.peakTotal()), gcpu, max(pcpu-ppcpu, 0))
 	if t.scrape {
 		if s := r.scrape; s == nil || s.err != nil {
 			fmt.Fprintf(t.w, " %9s %10s %12s", "error", "-", "-")
