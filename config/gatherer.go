@@ -67,6 +67,8 @@ type Gatherer struct {
 	// StatusListen is the loopback address of the HTTP status page; ""
 	// turns it off.
 	StatusListen string
+	// StatusPprof serves Go's runtime profiles on the status page.
+	StatusPprof bool
 	// Outputs are the output blocks, in file order. Empty means the
 	// built-in munin snapshot writer (DefaultOutputs).
 	Outputs []PluginBlock
@@ -299,9 +301,9 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 			case "listen":
 				diags = append(diags, decodeGathererListen(blk, &g.Listen)...)
 			case "status":
-				st := Status{Listen: g.StatusListen}
+				st := Status{Listen: g.StatusListen, Pprof: g.StatusPprof}
 				diags = append(diags, decodeStatus(blk, &st)...)
-				g.StatusListen = st.Listen
+				g.StatusListen, g.StatusPprof = st.Listen, st.Pprof
 			case "limits":
 				diags = append(diags, decodeGathererLimits(blk, &g.Limits)...)
 			case "enrolment":

@@ -88,6 +88,16 @@ output "mine" {
 				t.Errorf("status listen = %q", g.StatusListen)
 			}
 		}},
+		{"pprof off by default", `status {}`, func(t *testing.T, g *Gatherer) {
+			if g.StatusPprof || g.StatusListen != DefaultGathererStatusListen {
+				t.Errorf("status pprof = %v, listen %q", g.StatusPprof, g.StatusListen)
+			}
+		}},
+		{"pprof on", `status { pprof = true }`, func(t *testing.T, g *Gatherer) {
+			if !g.StatusPprof || g.StatusListen != DefaultGathererStatusListen {
+				t.Errorf("status pprof = %v, listen %q", g.StatusPprof, g.StatusListen)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +132,7 @@ func TestDecodeGathererErrors(t *testing.T) {
 		{"location not a list", `listen { location = 3 }`, "location must be a list of strings"},
 		{"max_message_size too small", `listen { max_message_size = 10 }`, "max_message_size must be a whole number"},
 		{"status not loopback", `status { listen = "0.0.0.0:80" }`, "Not a loopback address"},
+		{"pprof not a bool", `status { pprof = "on" }`, "gatherer.hcl:1,18-22: Incorrect attribute value type; pprof must be true or false"},
 		{"duplicate listen", "listen {}\nlisten {}", "Duplicate listen block"},
 		{"duplicate output", "output \"munin\" {}\noutput \"munin\" {}", "Duplicate output"},
 		{"bad output name", `output "Bad Name" {}`, "Invalid output name"},

@@ -99,6 +99,9 @@ type Status struct {
 	// Listen is the loopback address of the HTTP status page; "" turns it
 	// off.
 	Listen string
+	// Pprof serves Go's runtime profiles under /debug/pprof/ on the
+	// status page (off by default: a CPU profile costs CPU while it runs).
+	Pprof bool
 }
 
 var hostSchema = &hcl.BodySchema{
@@ -122,7 +125,7 @@ var reportingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 var statusSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "listen"},
+	{Name: "listen"}, {Name: "pprof"},
 }}
 
 // LoadHost reads and decodes the host file at path. Producer blocks are
@@ -412,6 +415,9 @@ func decodeStatus(blk *hcl.Block, s *Status) hcl.Diagnostics {
 		} else if s.Listen != "" {
 			diags = append(diags, loopbackAddr(a, s.Listen, "status page")...)
 		}
+	}
+	if a, ok := content.Attributes["pprof"]; ok {
+		diags = append(diags, gohclBool(a, &s.Pprof)...)
 	}
 	return diags
 }

@@ -78,6 +78,21 @@ func NewPluginBlock(kind, name string, body hcl.Body, defRange hcl.Range) (Plugi
 	return b, diags
 }
 
+// gohclBool decodes a bool attribute, with a clear error for another type.
+func gohclBool(a *hcl.Attribute, dst *bool) hcl.Diagnostics {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return diags
+	}
+	v, err := convert.Convert(v, cty.Bool)
+	if err != nil || v.IsNull() {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect attribute value type",
+			Detail: fmt.Sprintf("%s must be true or false.", a.Name), Subject: a.Expr.Range().Ptr()}}
+	}
+	*dst = v.True()
+	return nil
+}
+
 func gohclString(a *hcl.Attribute, dst *string) hcl.Diagnostics {
 	v, diags := a.Expr.Value(nil)
 	if diags.HasErrors() {

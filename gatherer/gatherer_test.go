@@ -684,3 +684,33 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusPprof: `status { pprof = true }` serves Go's heap profile on
+// the status page; without it there is none.
+func TestStatusPprof(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pprof=%v", on), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.StatusPprof = on
+			g := startGatherer(t, cfg, newOutput("munin"))
+			var b []byte
+			waitFor(t, "the status page's URL", func() bool {
+				var err error
+				b, err = os.ReadFile(filepath.Join(g.cfg.Basedir, StatusURLFile))
+				return err == nil
+			})
+			resp, err := http.Get(strings.TrimSpace(string(b)) + "debug/pprof/heap?debug=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got := resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte("heap profile"))
+			if got != on {
+				t.Errorf("status %d, body starts %.80q: heap profile served = %v, want %v", resp.StatusCode, body, got, on)
+			}
+		})
+	}
+}

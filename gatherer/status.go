@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/pprofpage"
 )
 
 // Status is what the status page shows.
@@ -131,7 +133,14 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	var h http.Handler = g
+	if g.cfg.StatusPprof {
+		mux := http.NewServeMux()
+		mux.Handle("/", g)
+		pprofpage.Mount(mux)
+		h = mux
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("status page stopped", "error", err)

@@ -155,7 +155,7 @@ func (h *Host) Start(ctx context.Context) error {
 		h.log.Info("register socket ready", "path", cfg.Reporting.Socket)
 	}
 	if cfg.Status.Listen != "" {
-		url, err := h.startStatus(ctx, cfg.Status.Listen)
+		url, err := h.startStatus(ctx, cfg.Status.Listen, cfg.Status.Pprof)
 		if err != nil {
 			return err
 		}

@@ -13,12 +13,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/statsherd/statsherd/internal/pprofpage"
 	"github.com/statsherd/statsherd/sdk"
 )
 
 // startStatus serves the status page on the loopback address addr and
 // returns its base URL. The caller holds h.mu.
-func (h *Host) startStatus(ctx context.Context, addr string) (string, error) {
+func (h *Host) startStatus(ctx context.Context, addr string, pprof bool) (string, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -34,6 +35,9 @@ func (h *Host) startStatus(ctx context.Context, addr string) (string, error) {
 		}
 		http.Redirect(w, r, target, http.StatusFound)
 	})
+	if pprof {
+		pprofpage.Mount(mux)
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
