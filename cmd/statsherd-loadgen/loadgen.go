@@ -42,6 +42,7 @@ type options struct {
 	attackFor           time.Duration
 	maxConnections      int
 	gathererLog         string
+	heapProfiles        string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.attack, "attack", "", "once the hosts are connected, run an attack and measure before and during: bigkeys, preauth, idle, dupkey, unsolicited, negative")
 	fs.DurationVar(&o.attackFor, "attack-for", 30*time.Second, "how long to measure before and during the attack")
 	fs.IntVar(&o.maxConnections, "max-connections", 0, "the gatherer's listen.max_connections (default: hosts + 1000)")
+	fs.StringVar(&o.heapProfiles, "heap-profiles", "", "write the gatherer's heap profile after each measured round into this directory (heap-roundN.pb.gz, for go tool pprof), through its status page's pprof")
 	fs.StringVar(&o.gathererLog, "gatherer-log", "", "write the gatherer's log to this file (default: stderr, or nowhere with -attack)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -332,6 +334,11 @@ func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) e
 		prev = row.tree
 		prev.resetPeaks()
 		tw.print(row)
+		if o.heapProfiles != "" {
+			if err := saveHeapProfile(ctx, t.status, filepath.Join(o.heapProfiles, fmt.Sprintf("heap-round%d.pb.gz", r.Seq))); err != nil {
+				fmt.Fprintf(stdout, "(heap profile of round %d: %v)\n", r.Seq, err)
+			}
+		}
 	}
 	return nil
 }
@@ -542,8 +549,11 @@ listen {
   max_connections = %d
   handshake_timeout = %q
 }
-status { listen = "127.0.0.1:0" }
-%s%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, limits, out)
+status {
+  listen = "127.0.0.1:0"
+  pprof  = %t
+}
+%s%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, o.heapProfiles != "", limits, out)
 	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(hcl), 0o644); err != nil {
 		cleanup()
 		return target{}, err
@@ -597,6 +607,28 @@ status { listen = "127.0.0.1:0" }
 	}
 	return target{furl: f, furlFile: filepath.Join(dir, gatherer.FurlFile), status: status, pid: cmd.Process.Pid,
 		basedir: dir, scrape: scrape, stop: stop}, ctx.Err()
+}
+
+// saveHeapProfile writes the heap profile of the gatherer whose status
+// page is at url (its `status { pprof = true }`) to path.
+func saveHeapProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s (is status { pprof = true } set?)", req.URL, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,8 +30,9 @@ func TestMain(m *testing.M) {
 func TestLoadgen(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	profiles := t.TempDir()
 	cmd := exec.CommandContext(ctx, bins.loadgen, "-n", "30", "-k", "10", "-rounds", "2", "-interval", "1s",
-		"-procs", "3", "-keys", t.TempDir(), "-output", "munin,prometheus,stdout")
+		"-procs", "3", "-keys", t.TempDir(), "-output", "munin,prometheus,stdout", "-heap-profiles", profiles)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -73,6 +75,12 @@ func TestLoadgen(t *testing.T) {
 			if g <= 0 || p <= 0 || all < g+p-0.2 || all > g+p+0.2 {
 				t.Errorf("gatherer %v + plugins %v MiB is not all %v MiB: %q", g, p, all, line)
 			}
+			if pk := col("all_peak_MiB"); pk < all-0.2 {
+				t.Errorf("the peaks sum to %v MiB, under all %v MiB: %q", pk, all, line)
+			}
+			if g > col("(peak_MiB)")+0.2 {
+				t.Errorf("the gatherer's RSS %v MiB is over its peak: %q", g, line)
+			}
 			if col("total_s") < col("poll_s") || col("write_s") < 0 {
 				t.Errorf("poll, write and total times disagree: %q", line)
 			}
@@ -89,6 +97,16 @@ func TestLoadgen(t *testing.T) {
 	}
 	if rows != 2 {
 		t.Errorf("%d rounds measured, want 2:\n%s", rows, out)
+	}
+	// A heap profile per measured round, gzipped protobuf as pprof reads.
+	files, _ := filepath.Glob(filepath.Join(profiles, "heap-round*.pb.gz"))
+	if len(files) != 2 {
+		t.Errorf("heap profiles %v, want 2", files)
+	}
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s is not a gzipped profile (%d bytes, %v)", f, len(b), err)
+		}
 	}
 }
 
