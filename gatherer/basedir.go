@@ -1,10 +1,12 @@
 package gatherer
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -224,12 +226,25 @@ func locationHints(configured []string, port int) []string {
 // writeFileAtomic writes data to path through a temporary file and a
 // rename.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFileAtomicFunc(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFunc is writeFileAtomic of what write writes, through a
+// buffer: a large file is never whole in memory.
+func writeFileAtomicFunc(path string, mode os.FileMode, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err == nil {
 		err = f.Chmod(mode)
 	}

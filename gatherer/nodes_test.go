@@ -1,6 +1,8 @@
 package gatherer
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,5 +247,35 @@ func TestControlOffline(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(cfg.Basedir, ControlSocket)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("control socket: %v %v", fi, err)
+	}
+}
+
+// TestWriteNodesFile: the node list written a node at a time is the bytes
+// json.MarshalIndent gave for the whole list, for none, one and several
+// nodes, with names that JSON escapes.
+func TestWriteNodesFile(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 123, time.UTC)
+	all := []*Node{
+		{ID: "aaaa", Nickname: "storage-<01>", State: StateEnrolled, LastAddress: "10.0.0.1:4000", FirstSeen: t0, LastSeen: t0.Add(time.Hour)},
+		{ID: "bbbb", Nickname: "é \"quoted\"\n", State: StatePending},
+		{ID: "cccc", State: StateRevoked, Changed: t0},
+	}
+	for n := 0; n <= len(all); n++ {
+		f := nodesFileJSON{Version: 1, Nodes: all[:n]}
+		if n == 0 {
+			f.Nodes = []*Node{}
+		}
+		want, err := json.MarshalIndent(f, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		var got bytes.Buffer
+		if err := writeNodesFile(&got, f); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%d nodes: wrote\n%s\nwant\n%s", n, got.Bytes(), want)
+		}
 	}
 }
