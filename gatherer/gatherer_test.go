@@ -39,11 +39,12 @@ type fakeOutput struct {
 	mu     sync.Mutex
 	rounds []sdk.Round
 	stops  int
-	got    chan sdk.Round
+	got    chan sdk.Round // decoded, as a plugin receives it
+	raw    chan sdk.Round // as written (the newest are dropped when full)
 }
 
 func newOutput(name string) *fakeOutput {
-	return &fakeOutput{name: name, got: make(chan sdk.Round, 1000)}
+	return &fakeOutput{name: name, got: make(chan sdk.Round, 1000), raw: make(chan sdk.Round, 1000)}
 }
 
 func (o *fakeOutput) Name() string { return o.name }
@@ -61,6 +62,16 @@ func (o *fakeOutput) Write(ctx context.Context, r sdk.Round) error {
 	}
 	if o.fail {
 		return errors.New("disk full")
+	}
+	select {
+	case o.raw <- r:
+	default:
+	}
+	// Nodes that carry their encoding (hosts' answers) are decoded, as
+	// by an output plugin.
+	r, err := r.Decoded()
+	if err != nil {
+		return err
 	}
 	o.mu.Lock()
 	o.rounds = append(o.rounds, r)

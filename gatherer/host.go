@@ -54,12 +54,13 @@ type host struct {
 	polls      int64
 }
 
-// reply is one answer, stamped with its arrival time.
+// reply is one answer, stamped with its arrival time: the node's sample
+// of it, as it goes to the outputs.
 type reply struct {
-	id    uint64
-	at    time.Time
-	stats sdk.Stats
-	err   error
+	id     uint64
+	at     time.Time
+	sample sdk.NodeSample
+	err    error
 }
 
 // HostStatus is a connected host as the status page shows it.
@@ -215,18 +216,18 @@ func (h *host) readOne() bool {
 	} else if a.Error != "" {
 		r.err = errors.New(a.Error)
 	} else {
-		// Names interned: one string per distinct name in the fleet.
-		r.stats, r.err = h.q.names.Decode(a.Stats)
-		if errors.Is(r.err, sdk.ErrMalformed) {
-			h.violation("decoding answer: " + r.err.Error())
+		var invalid error
+		var neg int
+		r.sample, invalid, neg, err = h.q.sample(h.id, h.nickname, r.at, a.Stats)
+		if err != nil {
+			h.violation("decoding answer: " + err.Error())
 			return false
 		}
-		if r.err != nil {
-			// Keep the valid part; say what was dropped.
-			h.q.refusals.add(refInvalidNames, h.addr, h.id, r.err.Error(), 1)
-			r.err = nil
+		if invalid != nil {
+			// The valid part is kept; say what was dropped.
+			h.q.refusals.add(refInvalidNames, h.addr, h.id, invalid.Error(), 1)
 		}
-		if neg := dropNegative(r.stats.Counters); neg > 0 {
+		if neg > 0 {
 			h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
 		}
 	}
@@ -237,6 +238,26 @@ func (h *host) readOne() bool {
 	default:
 	}
 	return true
+}
+
+// sample makes a node's sample of the stats of its answer. Stats that
+// need no change (the usual case: sdk.StatsDecoder.Canonical, and no
+// negative counter) stay encoded as they came, copied once into the
+// node's bytes for the outputs (sdk.EncodedSample), so the answer's frame
+// can go and no maps are made. Others are decoded, with names interned
+// fleet-wide; invalid names (invalid says which) and negative counters
+// (neg counts them) are dropped, and the rest is encoded again when sent.
+// A malformed encoding is an error.
+func (q *quotas) sample(id, nickname string, at time.Time, stats []byte) (s sdk.NodeSample, invalid error, neg int, err error) {
+	if n, ok := q.names.Canonical(stats); ok && n == 0 {
+		return sdk.EncodedSample(id, nickname, at, stats), nil, 0, nil
+	}
+	st, err := q.names.Decode(stats)
+	if errors.Is(err, sdk.ErrMalformed) {
+		return sdk.NodeSample{}, nil, 0, err
+	}
+	neg = dropNegative(st.Counters)
+	return sdk.NodeSample{ID: id, Nickname: nickname, Timestamp: at, Stats: st}, err, neg, nil
 }
 
 // decodeAnswer decodes a message that must be an answer, its stats left
