@@ -239,3 +239,38 @@ func FuzzCanonical(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEncodeRound: what a daemon's output client does to send a
+// round of 10,000 nodes of 100 stats (half counters, half floats), once
+// for every output of a shared round: nodes with maps are encoded into
+// one buffer of the round's size; nodes that carry their encoding
+// (EncodedSample, as the gatherer's hosts' answers) are only listed.
+func BenchmarkEncodeRound(b *testing.B) {
+	at := time.Unix(1700000000, 0)
+	maps := Round{Time: at}
+	for i := range 10000 {
+		st := NewStats()
+		for j := range 100 {
+			if j%2 == 0 {
+				st.Counters[fmt.Sprintf("loadgen.counter_%03d", j)] = int64(i * (j + 1))
+			} else {
+				st.Stats[fmt.Sprintf("loadgen.stat_%03d", j)] = Float(float64(i) / float64(j+1))
+			}
+		}
+		maps.Nodes = append(maps.Nodes, NodeSample{ID: fmt.Sprintf("node%05d", i), Nickname: "loadgen", Timestamp: at, Stats: st})
+	}
+	encoded := withEncodedSamples(b, maps, encodeRound(maps).Materialize(), false)
+	for _, c := range []struct {
+		name string
+		r    Round
+	}{{"maps", maps}, {"encoded", encoded}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if c.r.WithSharedEncoding().encoded().Len() == 0 {
+					b.Fatal("nothing encoded")
+				}
+			}
+		})
+	}
+}
