@@ -124,6 +124,33 @@ type quotas struct {
 	refusals *refusals
 	// names decodes answers' stats, interning names fleet-wide.
 	names sdk.StatsDecoder
+	// frames are buffers answers are read into (*[]byte): an answer's
+	// stats are copied out (the node's bytes, or decoded) before readOne
+	// returns, so a few buffers serve every host in turn, rather than one
+	// new buffer per host per round.
+	frames sync.Pool
+}
+
+// maxPooledFrame bounds the buffers kept in quotas.frames: an answer of
+// about 2,000 stats; larger ones are left to the collector.
+const maxPooledFrame = 64 << 10
+
+// frame returns a buffer to read an answer into.
+func (q *quotas) frame() *[]byte {
+	if fb, ok := q.frames.Get().(*[]byte); ok {
+		return fb
+	}
+	return new([]byte)
+}
+
+// recycle gives back fb, holding b if b was read into it or replaced it.
+func (q *quotas) recycle(fb *[]byte, b []byte) {
+	if cap(b) > cap(*fb) {
+		*fb = b[:0]
+	}
+	if cap(*fb) <= maxPooledFrame {
+		q.frames.Put(fb)
+	}
 }
 
 // errQuota is an answer refused for a quota; told says the host was told
@@ -171,7 +198,9 @@ func (h *host) readOne() bool {
 		}
 		return nil
 	}
-	b, err := h.conn.RecvFrameIf(inFlight)
+	fb := h.q.frame()
+	b, err := h.conn.RecvFrameInto(*fb, inFlight)
+	defer h.q.recycle(fb, b)
 	if errors.Is(err, errNotAsked) {
 		h.violation(errNotAsked.Error())
 		return false
