@@ -20,6 +20,23 @@ import (
 // maps; they stay encoded exactly when nothing is dropped or changed.
 func TestSampleAsBefore(t *testing.T) {
 	t.Parallel()
+	for _, c := range sampleCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			s := checkSampleAsBefore(t, c.stats)
+			if s.Encoded() != c.encoded {
+				t.Errorf("encoded %v, want %v", s.Encoded(), c.encoded)
+			}
+		})
+	}
+}
+
+type sampleCase struct {
+	name    string
+	stats   []byte
+	encoded bool
+}
+
+func sampleCases(t testing.TB) []sampleCase {
 	enc := func(p *proto.Stats) []byte {
 		b, err := gproto.Marshal(p)
 		if err != nil {
@@ -27,11 +44,7 @@ func TestSampleAsBefore(t *testing.T) {
 		}
 		return b
 	}
-	for _, c := range []struct {
-		name    string
-		stats   []byte
-		encoded bool
-	}{
+	return []sampleCase{
 		{"usual", enc(&proto.Stats{CounterNames: []string{"a.c", "b.c"}, CounterValues: []int64{1, 2},
 			FloatNames: []string{"a.f"}, FloatValues: []float64{0.5}, IntNames: []string{"a.i"}, IntValues: []int64{-1}, NullNames: []string{"a.n"}}), true},
 		{"empty", nil, true},
@@ -42,35 +55,51 @@ func TestSampleAsBefore(t *testing.T) {
 		{"NaN", enc(&proto.Stats{FloatNames: []string{"a.f"}, FloatValues: []float64{math.NaN()}}), false},
 		{"lists differ", enc(&proto.Stats{CounterNames: []string{"a.c", "b.c"}, CounterValues: []int64{1}}), false},
 		{"malformed", []byte{0x0a, 0x09, 'a'}, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			var q, before quotas
-			at := time.Unix(1700000000, 5)
-			s, invalid, neg, err := q.sample("nodeid", "nick", at, c.stats)
-			// As before: decoded, negative counters dropped.
-			want, werr := before.names.Decode(c.stats)
-			if errors.Is(werr, sdk.ErrMalformed) {
-				if err == nil {
-					t.Fatalf("malformed stats: no error")
-				}
-				return
-			}
-			wantNeg := dropNegative(want.Counters)
-			if err != nil || fmt.Sprint(invalid) != fmt.Sprint(werr) || neg != wantNeg {
-				t.Fatalf("sample: invalid %v, %d negative, error %v; want %v, %d, none", invalid, neg, err, werr, wantNeg)
-			}
-			if s.Encoded() != c.encoded {
-				t.Errorf("encoded %v, want %v", s.Encoded(), c.encoded)
-			}
-			d, err := s.Decoded()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.ID != "nodeid" || d.Nickname != "nick" || !d.Timestamp.Equal(at) || !reflect.DeepEqual(d.Stats, want) {
-				t.Errorf("sample %#v, want stats %#v", d, want)
-			}
-		})
 	}
+}
+
+// checkSampleAsBefore checks that the sample of stats has the stats,
+// drops, counts and error that decoding them into maps and dropping
+// negative counters gave before answers stayed encoded, and returns it.
+func checkSampleAsBefore(t *testing.T, stats []byte) sdk.NodeSample {
+	t.Helper()
+	var q, before quotas
+	at := time.Unix(1700000000, 5)
+	var s sdk.NodeSample
+	for range 2 { // names new, then interned
+		var invalid error
+		var neg int
+		var err error
+		s, invalid, neg, err = q.sample("nodeid", "nick", at, stats)
+		want, werr := before.names.Decode(stats)
+		if errors.Is(werr, sdk.ErrMalformed) {
+			if err == nil {
+				t.Fatalf("malformed stats: no error")
+			}
+			continue
+		}
+		wantNeg := dropNegative(want.Counters)
+		if err != nil || fmt.Sprint(invalid) != fmt.Sprint(werr) || neg != wantNeg {
+			t.Fatalf("sample: invalid %v, %d negative, error %v; want %v, %d, none", invalid, neg, err, werr, wantNeg)
+		}
+		d, err := s.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ID != "nodeid" || d.Nickname != "nick" || !d.Timestamp.Equal(at) || !reflect.DeepEqual(d.Stats, want) {
+			t.Fatalf("sample %#v, want stats %#v", d, want)
+		}
+	}
+	return s
+}
+
+// FuzzSample: whatever a host sends as its stats, its node's sample is
+// as when every answer was decoded into maps.
+func FuzzSample(f *testing.F) {
+	for _, c := range sampleCases(f) {
+		f.Add(c.stats)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkSampleAsBefore(t, b) })
 }
 
 // TestAnswersStayEncoded: the hosts' answers reach the outputs as they
