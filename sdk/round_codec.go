@@ -15,7 +15,7 @@ import (
 // rawCodec is gRPC's proto codec, except for WriteRequests: one that
 // carries its encoding (rawWriteRequest) is sent as those bytes, without
 // a copy, and one received keeps its bytes undecoded, for roundDecoder.
-// A daemon's output client sends rounds with roundCodec.
+// (A daemon's output client sends rounds with roundCodec.)
 // Other messages, and the bytes on the wire, are as with the proto codec.
 type rawCodec struct{}
 
@@ -131,7 +131,7 @@ func (e *roundEncoder) encodeNodes(nodes []NodeSample, head bool, t int64) []byt
 	}
 	for i := range nodes {
 		n := &nodes[i]
-		size += 1 + protowire.SizeBytes(nodeHeadSize(n.ID, n.Nickname, unixNano(n.Timestamp))+1+protowire.SizeBytes(statsSize(n.Stats)))
+		size += 1 + protowire.SizeBytes(nodeSize(n.ID, n.Nickname, unixNano(n.Timestamp), statsSize(n.Stats)))
 	}
 	if size == 0 {
 		return nil
@@ -201,7 +201,7 @@ func (e *roundEncoder) appendNode(b []byte, n *NodeSample) []byte {
 		}
 	}
 	t := unixNano(n.Timestamp)
-	b = appendNodeHead(b, n.ID, n.Nickname, t, nodeHeadSize(n.ID, n.Nickname, t)+1+protowire.SizeBytes(stats), stats)
+	b = appendNodeHead(b, n.ID, n.Nickname, t, nodeSize(n.ID, n.Nickname, t, stats), stats)
 	b = appendNames(b, 1, e.cn)
 	b = appendVarints(b, 2, e.cv, cvSize)
 	b = appendNames(b, 3, e.in)

@@ -25,7 +25,7 @@ import (
 // had been made with them.
 func EncodedSample(id, nickname string, ts time.Time, stats []byte) NodeSample {
 	t := unixNano(ts)
-	size := nodeHeadSize(id, nickname, t) + 1 + protowire.SizeBytes(len(stats))
+	size := nodeSize(id, nickname, t, len(stats))
 	b := make([]byte, 0, 1+protowire.SizeBytes(size))
 	b = appendNodeHead(b, id, nickname, t, size, len(stats))
 	b = append(b, stats...)
@@ -70,10 +70,10 @@ func (r Round) Decoded() (Round, error) {
 	return r, firstErr
 }
 
-// nodeHeadSize is the size of a proto.NodeSample's id, nickname and
-// timestamp fields.
-func nodeHeadSize(id, nickname string, t int64) int {
-	size := 0
+// nodeSize is the size of a proto.NodeSample's encoding with stats of
+// statsSize bytes.
+func nodeSize(id, nickname string, t int64, statsSize int) int {
+	size := 1 + protowire.SizeBytes(statsSize)
 	if id != "" {
 		size += 1 + protowire.SizeBytes(len(id))
 	}
