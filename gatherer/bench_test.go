@@ -21,6 +21,7 @@ func BenchmarkRound(b *testing.B) {
 			cfg.PollInterval, cfg.PollTimeout = time.Hour, 10*time.Second
 			cfg.StatusListen = ""
 			out := newOutput("o")
+			out.asWritten = true
 			g, err := Open(cfg, []Output{out}, nil)
 			if err != nil {
 				b.Fatal(err)

@@ -39,11 +39,15 @@ type fakeOutput struct {
 	mu     sync.Mutex
 	rounds []sdk.Round
 	stops  int
-	got    chan sdk.Round
+	got    chan sdk.Round // decoded, as a plugin receives it
+	raw    chan sdk.Round // as written (the newest are dropped when full)
+	// asWritten records and sends on got the rounds as written, not
+	// decoded (for benchmarks).
+	asWritten bool
 }
 
 func newOutput(name string) *fakeOutput {
-	return &fakeOutput{name: name, got: make(chan sdk.Round, 1000)}
+	return &fakeOutput{name: name, got: make(chan sdk.Round, 1000), raw: make(chan sdk.Round, 1000)}
 }
 
 func (o *fakeOutput) Name() string { return o.name }
@@ -61,6 +65,18 @@ func (o *fakeOutput) Write(ctx context.Context, r sdk.Round) error {
 	}
 	if o.fail {
 		return errors.New("disk full")
+	}
+	select {
+	case o.raw <- r:
+	default:
+	}
+	// Nodes that carry their encoding (hosts' answers) are decoded, as
+	// by an output plugin.
+	if !o.asWritten {
+		var err error
+		if r, err = r.Decoded(); err != nil {
+			return err
+		}
 	}
 	o.mu.Lock()
 	o.rounds = append(o.rounds, r)

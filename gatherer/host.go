@@ -54,12 +54,13 @@ type host struct {
 	polls      int64
 }
 
-// reply is one answer, stamped with its arrival time.
+// reply is one answer, stamped with its arrival time: the node's sample
+// of it, as it goes to the outputs.
 type reply struct {
-	id    uint64
-	at    time.Time
-	stats sdk.Stats
-	err   error
+	id     uint64
+	at     time.Time
+	sample sdk.NodeSample
+	err    error
 }
 
 // HostStatus is a connected host as the status page shows it.
@@ -123,6 +124,33 @@ type quotas struct {
 	refusals *refusals
 	// names decodes answers' stats, interning names fleet-wide.
 	names sdk.StatsDecoder
+	// frames are buffers answers are read into (*[]byte): an answer's
+	// stats are copied out (the node's bytes, or decoded) before readOne
+	// returns, so a few buffers serve every host in turn, rather than one
+	// new buffer per host per round.
+	frames sync.Pool
+}
+
+// maxPooledFrame bounds the buffers kept in quotas.frames: an answer of
+// about 2,000 stats; larger ones are left to the collector.
+const maxPooledFrame = 64 << 10
+
+// frame returns a buffer to read an answer into.
+func (q *quotas) frame() *[]byte {
+	if fb, ok := q.frames.Get().(*[]byte); ok {
+		return fb
+	}
+	return new([]byte)
+}
+
+// recycle gives back fb, holding b if b was read into it or replaced it.
+func (q *quotas) recycle(fb *[]byte, b []byte) {
+	if cap(b) > cap(*fb) {
+		*fb = b[:0]
+	}
+	if cap(*fb) <= maxPooledFrame {
+		q.frames.Put(fb)
+	}
 }
 
 // errQuota is an answer refused for a quota; told says the host was told
@@ -170,7 +198,9 @@ func (h *host) readOne() bool {
 		}
 		return nil
 	}
-	b, err := h.conn.RecvFrameIf(inFlight)
+	fb := h.q.frame()
+	b, err := h.conn.RecvFrameInto(*fb, inFlight)
+	defer h.q.recycle(fb, b)
 	if errors.Is(err, errNotAsked) {
 		h.violation(errNotAsked.Error())
 		return false
@@ -215,18 +245,18 @@ func (h *host) readOne() bool {
 	} else if a.Error != "" {
 		r.err = errors.New(a.Error)
 	} else {
-		// Names interned: one string per distinct name in the fleet.
-		r.stats, r.err = h.q.names.Decode(a.Stats)
-		if errors.Is(r.err, sdk.ErrMalformed) {
-			h.violation("decoding answer: " + r.err.Error())
+		var invalid error
+		var neg int
+		r.sample, invalid, neg, err = h.q.sample(h.id, h.nickname, r.at, a.Stats)
+		if err != nil {
+			h.violation("decoding answer: " + err.Error())
 			return false
 		}
-		if r.err != nil {
-			// Keep the valid part; say what was dropped.
-			h.q.refusals.add(refInvalidNames, h.addr, h.id, r.err.Error(), 1)
-			r.err = nil
+		if invalid != nil {
+			// The valid part is kept; say what was dropped.
+			h.q.refusals.add(refInvalidNames, h.addr, h.id, invalid.Error(), 1)
 		}
-		if neg := dropNegative(r.stats.Counters); neg > 0 {
+		if neg > 0 {
 			h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
 		}
 	}
@@ -237,6 +267,26 @@ func (h *host) readOne() bool {
 	default:
 	}
 	return true
+}
+
+// sample makes a node's sample of the stats of its answer. Stats that
+// need no change (the usual case: sdk.StatsDecoder.Canonical, and no
+// negative counter) stay encoded as they came, copied once into the
+// node's bytes for the outputs (sdk.EncodedSample), so the answer's frame
+// can go and no maps are made. Others are decoded, with names interned
+// fleet-wide; invalid names (invalid says which) and negative counters
+// (neg counts them) are dropped, and the rest is encoded again when sent.
+// A malformed encoding is an error.
+func (q *quotas) sample(id, nickname string, at time.Time, stats []byte) (s sdk.NodeSample, invalid error, neg int, err error) {
+	if n, ok := q.names.Canonical(stats); ok && n == 0 {
+		return sdk.EncodedSample(id, nickname, at, stats), nil, 0, nil
+	}
+	st, err := q.names.Decode(stats)
+	if errors.Is(err, sdk.ErrMalformed) {
+		return sdk.NodeSample{}, nil, 0, err
+	}
+	neg = dropNegative(st.Counters)
+	return sdk.NodeSample{ID: id, Nickname: nickname, Timestamp: at, Stats: st}, err, neg, nil
 }
 
 // decodeAnswer decodes a message that must be an answer, its stats left

@@ -79,7 +79,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			if h.announced.CompareAndSwap(false, true) {
 				h.log.Info("connect", "address", h.addr)
 			}
-			samples[i] = sdk.NodeSample{ID: h.id, Nickname: h.nickname, Timestamp: r.at, Stats: r.stats}
+			samples[i] = r.sample
 			ok[i] = true
 		}()
 	}

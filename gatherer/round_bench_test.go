@@ -32,8 +32,9 @@ import (
 // have arrived, at 1,000 and 10,000 hosts of 100 stats each (half
 // counters, half floats, named as statsherd-loadgen names them):
 //
-//   - decode: every host's answer, as its wire frame, decoded into the
-//     round (wire.ReadFrame, wire.DecodeAnswer, sdk.StatsDecoder);
+//   - decode: every host's answer, as its wire frame, made into its node's
+//     sample, as the gatherer's host readers do (wire.ReadFrame,
+//     wire.DecodeAnswer, quotas.sample: checked and kept encoded);
 //   - output=NAME: the decoded round written to one built-in output through
 //     the plugin protocol (gRPC over a unix socket, both ends in this
 //     process, so allocs/op counts both; production adds TLS and a process);
@@ -88,11 +89,11 @@ func BenchmarkRoundHandling(b *testing.B) {
 type benchFleet struct {
 	ids, nicknames []string
 	frames         [][]byte
-	names          *sdk.StatsDecoder // as the gatherer's, kept across rounds
+	q              *quotas // as the gatherer's, kept across rounds
 }
 
 func benchAnswers(b *testing.B, n, k int) benchFleet {
-	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n), names: &sdk.StatsDecoder{}}
+	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n), q: &quotas{}}
 	for i := range n {
 		sum := sha256.Sum256(fmt.Append(nil, i))
 		f.ids[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20]))
@@ -114,8 +115,8 @@ func benchAnswers(b *testing.B, n, k int) benchFleet {
 	return f
 }
 
-// round decodes every answer into a round, as the gatherer's host readers
-// and round do.
+// round makes every answer into its node's sample, as the gatherer's
+// host readers and round do.
 func (f benchFleet) round(b *testing.B) sdk.Round {
 	at := time.Now()
 	nodes := make([]sdk.NodeSample, 0, len(f.frames)+1)
@@ -129,14 +130,14 @@ func (f benchFleet) round(b *testing.B) sdk.Round {
 		if err != nil || !ok {
 			b.Fatal(ok, err)
 		}
-		st, err := f.names.Decode(a.Stats)
-		if err != nil {
-			b.Fatal(err)
+		s, invalid, neg, err := f.q.sample(f.ids[i], f.nicknames[i], at, a.Stats)
+		if err != nil || invalid != nil || neg != 0 {
+			b.Fatal(err, invalid, neg)
 		}
 		buf = p
-		nodes = append(nodes, sdk.NodeSample{ID: f.ids[i], Nickname: f.nicknames[i], Timestamp: at, Stats: st})
+		nodes = append(nodes, s)
 	}
-	f.names.EndRound()
+	f.q.names.EndRound()
 	return sdk.Round{Time: at, Nodes: nodes}
 }
 

@@ -146,12 +146,12 @@ func (c *outputClient) Configure(ctx context.Context, cfg Config) error {
 func (c *outputClient) Write(ctx context.Context, r Round) error {
 	ctx = withMD(ctx, c.md)
 	var md metadata.MD
-	req, raw := r.encoded()
 	opts := []grpc.CallOption{grpc.Trailer(&md)}
-	if raw {
-		opts = append(opts, grpc.ForceCodecV2(rawCodec{}))
+	if data := r.encoded(); len(data) > 0 {
+		// The request's bytes are data, sent as they are.
+		opts = append(opts, grpc.ForceCodecV2(roundCodec{data: data}))
 	}
-	_, err := c.c.Write(ctx, req, opts...)
+	_, err := c.c.Write(ctx, &proto.WriteRequest{}, opts...)
 	if v := md.Get(statsTrailer); len(v) == 1 {
 		var p proto.Stats
 		if gproto.Unmarshal([]byte(v[0]), &p) == nil {

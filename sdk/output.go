@@ -14,6 +14,11 @@ type NodeSample struct {
 	// Timestamp is when the node's answer arrived at the gatherer.
 	Timestamp time.Time
 	Stats     Stats
+
+	// enc, if set, is the sample encoded for the plugin protocol, as
+	// field 2 of a proto.WriteRequest (tag and length included), and
+	// Stats is empty: see EncodedSample.
+	enc []byte
 }
 
 // Round is one poll round of the gatherer: the answers of every node that

@@ -15,6 +15,7 @@ import (
 // rawCodec is gRPC's proto codec, except for WriteRequests: one that
 // carries its encoding (rawWriteRequest) is sent as those bytes, without
 // a copy, and one received keeps its bytes undecoded, for roundDecoder.
+// (A daemon's output client sends rounds with roundCodec.)
 // Other messages, and the bytes on the wire, are as with the proto codec.
 type rawCodec struct{}
 
@@ -39,10 +40,25 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 func (rawCodec) Name() string { return protoCodec.Name() }
 
+// roundCodec sends one round's WriteRequest as its encoding, data: the
+// round's header and every node's bytes, written by gRPC's transport one
+// after the other, never copied together. It is rawCodec otherwise.
+type roundCodec struct {
+	rawCodec
+	data mem.BufferSlice
+}
+
+func (c roundCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if _, ok := v.(*proto.WriteRequest); ok {
+		return c.data, nil
+	}
+	return c.rawCodec.Marshal(v)
+}
+
 // roundEncoding is a round's WriteRequest, encoded once for every output.
 type roundEncoding struct {
 	once sync.Once
-	b    []byte
+	data mem.BufferSlice
 }
 
 // WithSharedEncoding returns r marked so that the output clients it is
@@ -54,50 +70,79 @@ func (r Round) WithSharedEncoding() Round {
 	return r
 }
 
-// encoded returns the WriteRequest of r to send, as its encoding (sent
-// by rawCodec without a copy; false if r is empty): the shared one, or
-// one of its own.
-func (r Round) encoded() (*proto.WriteRequest, bool) {
-	var b []byte
+// encoded returns the encoding of r's WriteRequest (empty if r is): the
+// shared one, or one of its own. Its buffers are read only; a node that
+// carries its encoding (EncodedSample) is one of them.
+func (r Round) encoded() mem.BufferSlice {
 	if r.enc == nil {
-		b = encodeRound(r)
-	} else {
-		r.enc.once.Do(func() { r.enc.b = encodeRound(r) })
-		b = r.enc.b
+		return encodeRound(r)
 	}
-	if len(b) == 0 {
-		return &proto.WriteRequest{}, false
-	}
-	return rawWriteRequest(b), true
+	r.enc.once.Do(func() { r.enc.data = encodeRound(r) })
+	return r.enc.data
 }
 
 // roundEncoder encodes Rounds as proto.WriteRequests straight from their
-// maps, without the per-node messages and lists of roundToProto, into one
-// buffer of the exact size: the bytes decode to the same WriteRequest.
+// maps, without the per-node messages and lists of roundToProto: the
+// bytes decode to the same WriteRequest.
 type roundEncoder struct {
 	cn, in, fn, nn []string
 	cv, iv         []int64
 	fv             []float64
 }
 
-// encodeRound returns the encoding of r's WriteRequest.
-func encodeRound(r Round) []byte {
+// encodeRound returns the encoding of r's WriteRequest, in buffers to be
+// sent in turn: each node that carries its encoding is a buffer of its
+// own, as it is; the round's time and each run of nodes with maps are
+// encoded into one buffer of the exact size. The bytes are those of one
+// buffer encoding it all.
+func encodeRound(r Round) mem.BufferSlice {
 	var e roundEncoder
+	t := unixNano(r.Time)
+	own := 0
+	for i := range r.Nodes {
+		if r.Nodes[i].enc != nil {
+			own++
+		}
+	}
+	data := make(mem.BufferSlice, 0, 2*own+1)
+	start, head := 0, t != 0
+	for i := 0; i <= len(r.Nodes); i++ {
+		if i < len(r.Nodes) && r.Nodes[i].enc == nil {
+			continue
+		}
+		if b := e.encodeNodes(r.Nodes[start:i], head, t); len(b) > 0 {
+			data = append(data, mem.SliceBuffer(b))
+		}
+		head = false
+		if i < len(r.Nodes) {
+			data = append(data, mem.SliceBuffer(r.Nodes[i].enc))
+		}
+		start = i + 1
+	}
+	return data
+}
+
+// encodeNodes encodes nodes, which have maps, into one buffer of the
+// exact size, after the round's time t if head; nil if that is nothing.
+func (e *roundEncoder) encodeNodes(nodes []NodeSample, head bool, t int64) []byte {
 	size := 0
-	if t := unixNano(r.Time); t != 0 {
+	if head {
 		size += 1 + protowire.SizeVarint(uint64(t))
 	}
-	for i := range r.Nodes {
-		n := nodeSize(&r.Nodes[i], statsSize(r.Nodes[i].Stats))
-		size += 1 + protowire.SizeBytes(n)
+	for i := range nodes {
+		n := &nodes[i]
+		size += 1 + protowire.SizeBytes(nodeSize(n.ID, n.Nickname, unixNano(n.Timestamp), statsSize(n.Stats)))
+	}
+	if size == 0 {
+		return nil
 	}
 	b := make([]byte, 0, size)
-	if t := unixNano(r.Time); t != 0 {
+	if head {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(t))
 	}
-	for i := range r.Nodes {
-		b = e.appendNode(b, &r.Nodes[i])
+	for i := range nodes {
+		b = e.appendNode(b, &nodes[i])
 	}
 	return b
 }
@@ -123,20 +168,6 @@ func statsSize(s Stats) int {
 		if n > 0 {
 			size += 1 + protowire.SizeBytes(n)
 		}
-	}
-	return size
-}
-
-func nodeSize(n *NodeSample, stats int) int {
-	size := 1 + protowire.SizeBytes(stats)
-	if n.ID != "" {
-		size += 1 + protowire.SizeBytes(len(n.ID))
-	}
-	if n.Nickname != "" {
-		size += 1 + protowire.SizeBytes(len(n.Nickname))
-	}
-	if t := unixNano(n.Timestamp); t != 0 {
-		size += 1 + protowire.SizeVarint(uint64(t))
 	}
 	return size
 }
@@ -169,22 +200,8 @@ func (e *roundEncoder) appendNode(b []byte, n *NodeSample) []byte {
 			stats += 1 + protowire.SizeBytes(n)
 		}
 	}
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(nodeSize(n, stats)))
-	if n.ID != "" {
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, n.ID)
-	}
-	if n.Nickname != "" {
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, n.Nickname)
-	}
-	if t := unixNano(n.Timestamp); t != 0 {
-		b = protowire.AppendTag(b, 3, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(t))
-	}
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(stats))
+	t := unixNano(n.Timestamp)
+	b = appendNodeHead(b, n.ID, n.Nickname, t, nodeSize(n.ID, n.Nickname, t, stats), stats)
 	b = appendNames(b, 1, e.cn)
 	b = appendVarints(b, 2, e.cv, cvSize)
 	b = appendNames(b, 3, e.in)

@@ -29,6 +29,8 @@ type roundDecoder struct {
 	mu    sync.Mutex
 	names interner // stat names, each valid
 	ids   interner // node ids and nicknames
+	// checks counts the canonical checks made (Canonical).
+	checks uint64
 	// scratch, reused for every node
 	cn, in, fn, nn []nameRef
 	cv, iv         []int64
@@ -53,6 +55,9 @@ type interner struct {
 type internEntry struct {
 	s   string
 	gen uint32
+	// counter and stat are the last canonical check (roundDecoder.checks)
+	// that met the name among counters and among stats.
+	counter, stat uint64
 }
 
 // get returns the interned string of b, if any.
@@ -407,6 +412,13 @@ type StatsDecoder struct {
 // and no stats; invalid names are dropped and reported in the error, as
 // by StatsFromProto.
 func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
+	d := s.lock()
+	defer d.mu.Unlock()
+	return d.stats(b)
+}
+
+// lock returns a shard, locked: a free one if any.
+func (s *StatsDecoder) lock() *roundDecoder {
 	s.once.Do(s.init)
 	n := uint32(len(s.shards))
 	i := s.next.Add(1) % n
@@ -418,8 +430,7 @@ func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
 		}
 		d = &s.shards[(i+j)%n]
 	}
-	defer d.mu.Unlock()
-	return d.stats(b)
+	return d
 }
 
 // init makes one shard per CPU, at most maxShards: each holds its own

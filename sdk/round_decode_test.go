@@ -89,17 +89,13 @@ func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
 func TestEncodeRound(t *testing.T) {
 	for i, r := range testRounds() {
 		for _, rr := range []Round{r, r.WithSharedEncoding()} {
-			req, raw := rr.encoded()
-			b, err := gproto.Marshal(req)
-			if err != nil {
-				t.Fatal(err)
+			data := rr.encoded()
+			for j, buf := range data {
+				if u := buf.ReadOnlyData(); cap(u) != len(u) {
+					t.Errorf("round %d, buffer %d: %d bytes for %d", i, j, cap(u), len(u))
+				}
 			}
-			if u := rawOf(req); cap(u) != len(u) {
-				t.Errorf("round %d: buffer of %d bytes for %d", i, cap(u), len(u))
-			}
-			if raw != (len(b) > 0) {
-				t.Errorf("round %d: raw %v for %d bytes", i, raw, len(b))
-			}
+			b := data.Materialize()
 			var back proto.WriteRequest
 			if err := gproto.Unmarshal(b, &back); err != nil {
 				t.Fatalf("round %d: %v", i, err)
@@ -116,9 +112,8 @@ func TestEncodeRound(t *testing.T) {
 		}
 	}
 	r := testRounds()[2].WithSharedEncoding()
-	a, _ := r.encoded()
-	b, _ := r.encoded()
-	if &rawOf(a)[0] != &rawOf(b)[0] {
+	a, b := r.encoded(), r.encoded()
+	if &a[0].ReadOnlyData()[0] != &b[0].ReadOnlyData()[0] {
 		t.Error("shared round encoded twice")
 	}
 }

@@ -104,6 +104,12 @@ func (c *Conn) RecvFrameIf(accept func(size int) error) ([]byte, error) {
 	return b, nil
 }
 
+// RecvFrameInto is RecvFrameIf, reading into buf if it is large enough,
+// and keeping no buffer: for a caller that recycles its buffers itself.
+func (c *Conn) RecvFrameInto(buf []byte, accept func(size int) error) ([]byte, error) {
+	return readFrame(c.nc, c.max, buf, accept)
+}
+
 // AppendFrame appends the frame of m to b.
 func AppendFrame(b []byte, m *Message) ([]byte, error) {
 	start := len(b)

@@ -1,0 +1,163 @@
+package gatherer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/proto"
+)
+
+// TestSampleAsBefore: a host's stats become the node's sample with the
+// same stats, drops and errors as when every answer was decoded into
+// maps; they stay encoded exactly when nothing is dropped or changed.
+func TestSampleAsBefore(t *testing.T) {
+	t.Parallel()
+	for _, c := range sampleCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			s := checkSampleAsBefore(t, c.stats)
+			if s.Encoded() != c.encoded {
+				t.Errorf("encoded %v, want %v", s.Encoded(), c.encoded)
+			}
+		})
+	}
+}
+
+type sampleCase struct {
+	name    string
+	stats   []byte
+	encoded bool
+}
+
+func sampleCases(t testing.TB) []sampleCase {
+	enc := func(p *proto.Stats) []byte {
+		b, err := gproto.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return []sampleCase{
+		{"usual", enc(&proto.Stats{CounterNames: []string{"a.c", "b.c"}, CounterValues: []int64{1, 2},
+			FloatNames: []string{"a.f"}, FloatValues: []float64{0.5}, IntNames: []string{"a.i"}, IntValues: []int64{-1}, NullNames: []string{"a.n"}}), true},
+		{"empty", nil, true},
+		{"negative counters", enc(&proto.Stats{CounterNames: []string{"a.c", "b.c", "c.c"}, CounterValues: []int64{1, -2, math.MinInt64}}), false},
+		{"invalid names", enc(&proto.Stats{CounterNames: []string{"a.c", "bad name"}, CounterValues: []int64{1, 2}, NullNames: []string{".x"}}), false},
+		{"invalid and negative", enc(&proto.Stats{CounterNames: []string{"a..c", "b.c"}, CounterValues: []int64{-1, -2}}), false},
+		{"named twice", enc(&proto.Stats{CounterNames: []string{"a.c", "a.c"}, CounterValues: []int64{-1, 2}}), false},
+		{"NaN", enc(&proto.Stats{FloatNames: []string{"a.f"}, FloatValues: []float64{math.NaN()}}), false},
+		{"lists differ", enc(&proto.Stats{CounterNames: []string{"a.c", "b.c"}, CounterValues: []int64{1}}), false},
+		{"malformed", []byte{0x0a, 0x09, 'a'}, false},
+	}
+}
+
+// checkSampleAsBefore checks that the sample of stats has the stats,
+// drops, counts and error that decoding them into maps and dropping
+// negative counters gave before answers stayed encoded, and returns it.
+func checkSampleAsBefore(t *testing.T, stats []byte) sdk.NodeSample {
+	t.Helper()
+	var q, before quotas
+	at := time.Unix(1700000000, 5)
+	var s sdk.NodeSample
+	for range 2 { // names new, then interned
+		var invalid error
+		var neg int
+		var err error
+		s, invalid, neg, err = q.sample("nodeid", "nick", at, stats)
+		want, werr := before.names.Decode(stats)
+		if errors.Is(werr, sdk.ErrMalformed) {
+			if err == nil {
+				t.Fatalf("malformed stats: no error")
+			}
+			continue
+		}
+		wantNeg := dropNegative(want.Counters)
+		if err != nil || fmt.Sprint(invalid) != fmt.Sprint(werr) || neg != wantNeg {
+			t.Fatalf("sample: invalid %v, %d negative, error %v; want %v, %d, none", invalid, neg, err, werr, wantNeg)
+		}
+		d, err := s.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ID != "nodeid" || d.Nickname != "nick" || !d.Timestamp.Equal(at) || !reflect.DeepEqual(d.Stats, want) {
+			t.Fatalf("sample %#v, want stats %#v", d, want)
+		}
+	}
+	return s
+}
+
+// FuzzSample: whatever a host sends as its stats, its node's sample is
+// as when every answer was decoded into maps.
+func FuzzSample(f *testing.F) {
+	for _, c := range sampleCases(f) {
+		f.Add(c.stats)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkSampleAsBefore(t, b) })
+}
+
+// TestAnswersStayEncoded: the hosts' answers reach the outputs as they
+// came, each node's bytes made once; the gatherer's own node, and a
+// host's answer that had to be cleaned, are encoded from their maps; all
+// decode to what the hosts sent, less what is dropped.
+func TestAnswersStayEncoded(t *testing.T) {
+	t.Parallel()
+	out := newOutput("o")
+	g := startGatherer(t, testConfig(t), out)
+	_, plain, _ := startHost(t, g.Furl(), "plain", func(context.Context) sdk.Stats {
+		st := sdk.NewStats()
+		st.Counters["test.c"] = 3
+		st.Stats["test.f"] = sdk.Float(2.5)
+		return st
+	})
+	_, neg, _ := startHost(t, g.Furl(), "negative", func(context.Context) sdk.Stats {
+		st := sdk.NewStats()
+		st.Counters["test.c"] = 3
+		st.Counters["test.neg"] = -3
+		return st
+	})
+	ids := []string{plain.ID, neg.ID, g.ID()}
+	decoded := roundWith(t, out, ids...)
+	var raw sdk.Round
+	waitFor(t, "the same round as written", func() bool {
+		for {
+			select {
+			case r := <-out.raw:
+				if r.Time.Equal(decoded.Time) {
+					raw = r
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	want := map[string]struct {
+		encoded bool
+		check   func(sdk.Stats) bool
+	}{
+		plain.ID: {true, func(s sdk.Stats) bool {
+			return s.Counters["test.c"] == 3 && s.Stats["test.f"] == sdk.Float(2.5) && s.Len() == 2
+		}},
+		neg.ID: {false, func(s sdk.Stats) bool { _, ok := s.Counters["test.neg"]; return s.Counters["test.c"] == 3 && !ok }},
+		g.ID(): {false, func(s sdk.Stats) bool { return s.Len() > 0 }},
+	}
+	for i, n := range raw.Nodes {
+		w, ok := want[n.ID]
+		if !ok {
+			continue
+		}
+		if n.Encoded() != w.encoded {
+			t.Errorf("node %s (%s): encoded %v, want %v", n.ID, n.Nickname, n.Encoded(), w.encoded)
+		}
+		if d := decoded.Nodes[i]; d.ID != n.ID || !w.check(d.Stats) {
+			t.Errorf("node %s (%s) decodes to %v", n.ID, n.Nickname, d.Stats)
+		}
+	}
+}
