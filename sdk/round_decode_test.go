@@ -132,6 +132,9 @@ func FuzzRoundDecoder(f *testing.F) {
 		var d roundDecoder
 		checkSameRound(t, &d, b, "fuzzed")
 		checkSameRound(t, &d, b, "fuzzed, names interned")
+		checkSameStream(t, &d, b, "fuzzed, node by node")
+		var fresh roundDecoder
+		checkSameStream(t, &fresh, b, "fuzzed, node by node, fresh decoder")
 	})
 }
 

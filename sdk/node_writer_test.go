@@ -1,0 +1,171 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"testing"
+	"time"
+
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/statsherd/statsherd/sdk/proto"
+)
+
+// collector is a NodeWriter keeping copies of the nodes it is handed.
+type collector struct {
+	calls int
+	time  time.Time
+	len   int
+	nodes []NodeSample
+	seen  map[*NodeSample]bool // the NodeSamples handed out
+	stop  int                  // if > 0, break out after this many nodes
+	keep  *RoundNodes
+}
+
+func (c *collector) WriteNodes(_ context.Context, r *RoundNodes) error {
+	c.calls++
+	c.time, c.len, c.nodes, c.keep = r.Time, r.Len(), nil, r
+	if c.seen == nil {
+		c.seen = map[*NodeSample]bool{}
+	}
+	for n := range r.All() {
+		c.seen[n] = true
+		c.nodes = append(c.nodes, NodeSample{ID: n.ID, Nickname: n.Nickname, Timestamp: n.Timestamp,
+			Stats: Stats{Counters: maps.Clone(n.Stats.Counters), Stats: maps.Clone(n.Stats.Stats)}})
+		if c.stop > 0 && len(c.nodes) == c.stop {
+			break
+		}
+	}
+	return nil
+}
+
+// checkSameStream: the nodes writeNodes hands out, and its error, are
+// those of the generic decoding of b; a round it refuses is not handed out
+// at all.
+func checkSameStream(t *testing.T, d *roundDecoder, b []byte, what string) {
+	t.Helper()
+	var w proto.WriteRequest
+	if err := gproto.Unmarshal(b, &w); err != nil {
+		var c collector
+		if d.writeNodes(context.Background(), b, &c) == nil && c.calls > 0 {
+			// The generic decoding refuses some bytes the decoder
+			// takes (it checks more); then both decoders of the sdk
+			// must agree.
+			want, werr := d.decode(b)
+			if werr != nil || !sameNodes(c, want) {
+				t.Fatalf("%s: streamed %+v; decode gives %+v, %v", what, c.nodes, want, werr)
+			}
+		}
+		return
+	}
+	want, werr := roundFromProto(&w)
+	var c collector
+	gerr := d.writeNodes(context.Background(), b, &c)
+	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
+	}
+	if werr != nil {
+		if c.calls != 0 {
+			t.Fatalf("%s: a refused round was handed out (%d nodes)", what, len(c.nodes))
+		}
+		return
+	}
+	if c.calls != 1 || !sameNodes(c, want) {
+		t.Fatalf("%s: streamed (%d calls) %v, %d nodes: %#v\nwant %v, %#v", what, c.calls, c.time, c.len, c.nodes, want.Time, want.Nodes)
+	}
+	if len(c.seen) > 1 {
+		t.Errorf("%s: %d NodeSamples handed out, want one reused", what, len(c.seen))
+	}
+	n := 0
+	for range c.keep.All() {
+		n++
+	}
+	if n != 0 {
+		t.Errorf("%s: %d nodes yielded after WriteNodes returned", what, n)
+	}
+}
+
+func sameNodes(c collector, r Round) bool {
+	if !c.time.Equal(r.Time) || c.len != len(r.Nodes) || len(c.nodes) != len(r.Nodes) {
+		return false
+	}
+	return len(r.Nodes) == 0 || reflect.DeepEqual(c.nodes, r.Nodes)
+}
+
+// TestWriteNodesMatchesRound: a NodeWriter is handed, node by node, the
+// nodes Write would get in a Round, with the same errors, across rounds
+// (names interned), malformed and refused rounds included.
+func TestWriteNodesMatchesRound(t *testing.T) {
+	var d roundDecoder
+	for pass := range 2 {
+		for i, r := range testRounds() {
+			b, err := gproto.Marshal(roundToProto(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSameStream(t, &d, b, fmt.Sprintf("pass %d, round %d", pass, i))
+			checkSameStream(t, &d, encodeRound(r), fmt.Sprintf("pass %d, round %d encoded from maps", pass, i))
+		}
+	}
+	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{
+		{Id: "first", Stats: &proto.Stats{CounterNames: []string{"a.b"}, CounterValues: []int64{1}}},
+		{Id: "second", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}
+	b, _ := gproto.Marshal(w)
+	checkSameStream(t, &d, b, "mismatched lists in the second node")
+	var c collector
+	if err := d.writeNodes(context.Background(), b[:len(b)-1], &c); err == nil || c.calls != 0 {
+		t.Errorf("truncated round: error %v, %d calls; want an error and no call", err, c.calls)
+	}
+	// The round's time given after the nodes is the round's time all
+	// the same.
+	late := append(encodeRound(Round{Nodes: testRounds()[1].Nodes}), 0x08, 0x2a)
+	checkSameStream(t, &d, late, "time after the nodes")
+}
+
+// TestWriteNodesBreak: an output may stop reading a round, and read it
+// again.
+func TestWriteNodesBreak(t *testing.T) {
+	var d roundDecoder
+	r := testRounds()[2]
+	c := collector{stop: 3}
+	if err := d.writeNodes(context.Background(), encodeRound(r), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.nodes) != 3 || c.len != len(r.Nodes) || !reflect.DeepEqual(c.nodes, r.Nodes[:3]) {
+		t.Errorf("stopped after %d nodes of %d: %v", len(c.nodes), c.len, c.nodes)
+	}
+	twice := nodeWriterFunc(func(_ context.Context, rn *RoundNodes) error {
+		for range 2 {
+			n := 0
+			for range rn.All() {
+				n++
+			}
+			if n != len(r.Nodes) {
+				return fmt.Errorf("%d nodes, want %d", n, len(r.Nodes))
+			}
+		}
+		return nil
+	})
+	if err := d.writeNodes(context.Background(), encodeRound(r), twice); err != nil {
+		t.Error(err)
+	}
+}
+
+type nodeWriterFunc func(context.Context, *RoundNodes) error
+
+func (f nodeWriterFunc) WriteNodes(ctx context.Context, r *RoundNodes) error { return f(ctx, r) }
+
+// TestNodesOf: a Round handed out node by node is its own nodes.
+func TestNodesOf(t *testing.T) {
+	for i, r := range testRounds() {
+		var c collector
+		if err := c.WriteNodes(context.Background(), NodesOf(r)); err != nil {
+			t.Fatal(err)
+		}
+		if !sameNodes(c, r) {
+			t.Errorf("round %d: %#v", i, c.nodes)
+		}
+	}
+}
