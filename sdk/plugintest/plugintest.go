@@ -39,3 +39,17 @@ func dispense(t testing.TB, kind string, p sdk.Producer, o sdk.Output) any {
 	}
 	return raw
 }
+
+// RoundsOnly returns impl without its optional sdk.NodeWriter: served
+// (by Output), it is handed every round as an sdk.Round, through Write.
+// For a test that an output gives the same results either way.
+func RoundsOnly(impl sdk.Output) sdk.Output {
+	type plain struct{ sdk.Output }
+	if r, ok := impl.(sdk.StatsReporter); ok {
+		return struct {
+			sdk.Output
+			sdk.StatsReporter
+		}{impl, r}
+	}
+	return plain{impl}
+}
