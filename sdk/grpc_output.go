@@ -102,11 +102,22 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 }
 
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
+	// First, so that gRPC's buffers go back to its pool whatever happens.
+	bufs, kept := takeReceived(req)
+	if kept {
+		defer bufs.Free()
+	}
 	impl, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.write(ctx, impl, req); err != nil {
+	var in rawRound
+	if kept {
+		in = pieces(bufs) // rawCodec kept gRPC's buffers
+	} else if raw := rawOf(req); raw != nil {
+		in = rawRound{raw}
+	}
+	if err := s.write(ctx, impl, req, in); err != nil {
 		return nil, err
 	}
 	if rep, ok := impl.(StatsReporter); ok {
@@ -120,10 +131,10 @@ func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*pro
 }
 
 // write hands the round to impl: node by node to a NodeWriter, else as
-// a Round.
-func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest) error {
-	raw := rawOf(req) // rawCodec kept the bytes
-	if raw == nil {
+// a Round. in is the request's encoding, if the codec kept it (else req
+// was decoded generically).
+func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest, in rawRound) error {
+	if in == nil {
 		r, err := roundFromProto(req)
 		if err != nil {
 			return err
@@ -136,9 +147,9 @@ func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteR
 	d := s.decoder()
 	defer s.put(d)
 	if w, ok := impl.(NodeWriter); ok {
-		return d.writeNodes(ctx, raw, w)
+		return d.writeNodes(ctx, in, w)
 	}
-	r, err := d.decode(raw)
+	r, err := d.decode(in)
 	if err != nil {
 		return err
 	}

@@ -75,15 +75,19 @@ func NodesOf(r Round) *RoundNodes {
 // errStopped is a node loop's body breaking out of it.
 var errStopped = errors.New("stopped")
 
-// writeNodes hands the encoded WriteRequest b to w node by node, after
+// writeNodes hands the encoded WriteRequest in to w node by node, after
 // checking it whole: a round decode would refuse is refused with
 // decode's error, and w is not called.
-func (d *roundDecoder) writeNodes(ctx context.Context, b []byte, w NodeWriter) error {
+func (d *roundDecoder) writeNodes(ctx context.Context, in rawRound, w NodeWriter) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer d.names.endRound()
 	defer d.ids.endRound()
-	t, n, err := d.check(b)
+	t, n, err := d.check(in)
+	if errors.Is(err, errFallback) {
+		in = in.joined()
+		t, n, err = d.check(in)
+	}
 	if err != nil {
 		return err
 	}
@@ -93,7 +97,7 @@ func (d *roundDecoder) writeNodes(ctx context.Context, b []byte, w NodeWriter) e
 	var streamErr error
 	r := &RoundNodes{Time: t, n: n}
 	r.all = func(yield func(*NodeSample) bool) {
-		if err := d.stream(b, &d.ns, yield); err != nil && !errors.Is(err, errStopped) && streamErr == nil {
+		if err := d.stream(in, &d.ns, yield); err != nil && !errors.Is(err, errStopped) && streamErr == nil {
 			streamErr = err
 		}
 	}
@@ -109,13 +113,13 @@ func (d *roundDecoder) writeNodes(ctx context.Context, b []byte, w NodeWriter) e
 	return err
 }
 
-// check returns the error decode would for b, and the round's time and
+// check returns the error decode would for in (or errFallback), and the round's time and
 // number of nodes, without building the round.
-func (d *roundDecoder) check(b []byte) (time.Time, int, error) {
+func (d *roundDecoder) check(in rawRound) (time.Time, int, error) {
 	var t time.Time
 	var firstErr error
 	n := 0
-	err := eachNode(b, &t, func(i int, v []byte) error {
+	err := d.each(in, &t, func(i int, v []byte) error {
 		ns, stats, err := d.header(v)
 		if err == nil {
 			if err = d.scan(stats); err == nil {
@@ -137,11 +141,12 @@ func (d *roundDecoder) check(b []byte) (time.Time, int, error) {
 	return t, n, firstErr
 }
 
-// stream decodes b's nodes one after the other into ns, reusing its
-// maps, and hands each to yield.
-func (d *roundDecoder) stream(b []byte, ns *NodeSample, yield func(*NodeSample) bool) error {
+// stream decodes in's nodes one after the other into ns, reusing its
+// maps, and hands each to yield. in is one that check accepted, so it
+// does not fall back.
+func (d *roundDecoder) stream(in rawRound, ns *NodeSample, yield func(*NodeSample) bool) error {
 	var t time.Time
-	return eachNode(b, &t, func(i int, v []byte) error {
+	return d.each(in, &t, func(i int, v []byte) error {
 		h, stats, err := d.header(v)
 		if err == nil {
 			err = d.scan(stats)

@@ -2,12 +2,17 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/sdk/proto"
@@ -46,14 +51,21 @@ func (c *collector) WriteNodes(_ context.Context, r *RoundNodes) error {
 // at all.
 func checkSameStream(t *testing.T, d *roundDecoder, b []byte, what string) {
 	t.Helper()
+	for _, in := range splits(b) {
+		checkSameStreamIn(t, d, b, in, fmt.Sprintf("%s, in %d pieces", what, len(in)))
+	}
+}
+
+func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in rawRound, what string) {
+	t.Helper()
 	var w proto.WriteRequest
 	if err := gproto.Unmarshal(b, &w); err != nil {
 		var c collector
-		if d.writeNodes(context.Background(), b, &c) == nil && c.calls > 0 {
+		if d.writeNodes(context.Background(), in, &c) == nil && c.calls > 0 {
 			// The generic decoding refuses some bytes the decoder
 			// takes (it checks more); then both decoders of the sdk
 			// must agree.
-			want, werr := d.decode(b)
+			want, werr := d.decode(rawRound{b})
 			if werr != nil || !sameNodes(c, want) {
 				t.Fatalf("%s: streamed %+v; decode gives %+v, %v", what, c.nodes, want, werr)
 			}
@@ -62,7 +74,7 @@ func checkSameStream(t *testing.T, d *roundDecoder, b []byte, what string) {
 	}
 	want, werr := roundFromProto(&w)
 	var c collector
-	gerr := d.writeNodes(context.Background(), b, &c)
+	gerr := d.writeNodes(context.Background(), in, &c)
 	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
 		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
 	}
@@ -115,7 +127,7 @@ func TestWriteNodesMatchesRound(t *testing.T) {
 	b, _ := gproto.Marshal(w)
 	checkSameStream(t, &d, b, "mismatched lists in the second node")
 	var c collector
-	if err := d.writeNodes(context.Background(), b[:len(b)-1], &c); err == nil || c.calls != 0 {
+	if err := d.writeNodes(context.Background(), rawRound{b[:len(b)-1]}, &c); err == nil || c.calls != 0 {
 		t.Errorf("truncated round: error %v, %d calls; want an error and no call", err, c.calls)
 	}
 	// The round's time given after the nodes is the round's time all
@@ -130,7 +142,7 @@ func TestWriteNodesBreak(t *testing.T) {
 	var d roundDecoder
 	r := testRounds()[2]
 	c := collector{stop: 3}
-	if err := d.writeNodes(context.Background(), encodeRound(r), &c); err != nil {
+	if err := d.writeNodes(context.Background(), rawRound{encodeRound(r)}, &c); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.nodes) != 3 || c.len != len(r.Nodes) || !reflect.DeepEqual(c.nodes, r.Nodes[:3]) {
@@ -148,7 +160,7 @@ func TestWriteNodesBreak(t *testing.T) {
 		}
 		return nil
 	})
-	if err := d.writeNodes(context.Background(), encodeRound(r), twice); err != nil {
+	if err := d.writeNodes(context.Background(), rawRound{encodeRound(r)}, twice); err != nil {
 		t.Error(err)
 	}
 }
@@ -188,7 +200,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 	b.Run("round", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := d.decode(enc); err != nil {
+			if _, err := d.decode(rawRound{enc}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -201,7 +213,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 			return nil
 		})
 		for b.Loop() {
-			if err := d.writeNodes(context.Background(), enc, read); err != nil {
+			if err := d.writeNodes(context.Background(), rawRound{enc}, read); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -209,9 +221,86 @@ func BenchmarkRoundDecode(b *testing.B) {
 	b.Run("check", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := d.check(enc); err != nil {
+			if _, _, err := d.check(rawRound{enc}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
+
+// plainOutput is an Output (no NodeWriter) keeping its rounds, or failing.
+type plainOutput struct {
+	rounds []Round
+	fail   error
+}
+
+func (o *plainOutput) Describe(context.Context) (Info, error)  { return Info{Name: "plain"}, nil }
+func (o *plainOutput) Configure(context.Context, Config) error { return nil }
+func (o *plainOutput) Write(_ context.Context, r Round) error {
+	o.rounds = append(o.rounds, r)
+	return o.fail
+}
+func (o *plainOutput) Close(context.Context) error { return nil }
+
+type streamingOutput struct {
+	plainOutput
+	collector
+}
+
+// TestReceivedBuffers: over gRPC, with the plugin's server options, a
+// round of many buffers is decoded where gRPC received it, for a
+// NodeWriter and for a plain output alike, and no buffer is kept once the
+// Write is answered, whether it failed or not.
+func TestReceivedBuffers(t *testing.T) {
+	ctx := context.Background()
+	r := testRounds()[2] // ≈ 40 KB: several HTTP/2 frames
+	streaming, plain, failing := &streamingOutput{}, &plainOutput{}, &plainOutput{fail: errors.New("full")}
+	for _, impl := range []Output{streaming, plain, failing} {
+		o := grpcOutput(t, impl)
+		for range 2 {
+			err := o.Write(ctx, r)
+			if (err != nil) != (impl == failing) {
+				t.Errorf("%T: %v", impl, err)
+			}
+		}
+	}
+	if streaming.calls != 2 || len(streaming.plainOutput.rounds) != 0 || !sameNodes(streaming.collector, r) {
+		t.Errorf("streamed %d rounds, %d through Write; last %v", streaming.calls, len(streaming.plainOutput.rounds), streaming.nodes)
+	}
+	if len(plain.rounds) != 2 || !reflect.DeepEqual(plain.rounds[1].Nodes, r.Nodes) {
+		t.Errorf("plain output: %d rounds", len(plain.rounds))
+	}
+	n := 0
+	received.Range(func(any, any) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("%d requests' buffers still kept", n)
+	}
+}
+
+// grpcOutput serves impl as a plugin process does and returns the
+// daemon's client of it.
+func grpcOutput(t *testing.T, impl Output) Output {
+	t.Helper()
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "o.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer(GRPCServerOptions()...)
+	if err := (&OutputPlugin{Impl: impl}).GRPCServer(nil, s); err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(s.Stop)
+	conn, err := grpc.NewClient("unix://"+ln.Addr().String(), append(GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	o, err := (&OutputPlugin{}).GRPCClient(ctx0, nil, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.(Output)
+}
+
+var ctx0 = context.Background()

@@ -14,7 +14,8 @@ import (
 
 // rawCodec is gRPC's proto codec, except for WriteRequests: one that
 // carries its encoding (rawWriteRequest) is sent as those bytes, without
-// a copy, and one received keeps its bytes undecoded, for roundDecoder.
+// a copy, and one received keeps gRPC's buffers undecoded, for
+// roundDecoder (see keepReceived).
 // Other messages, and the bytes on the wire, are as with the proto codec.
 type rawCodec struct{}
 
@@ -31,7 +32,7 @@ func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if w, ok := v.(*proto.WriteRequest); ok {
-		w.ProtoReflect().SetUnknown(data.Materialize())
+		keepReceived(w, data) // decoded where they are: round_segments.go
 		return nil
 	}
 	return protoCodec.Unmarshal(data, v)

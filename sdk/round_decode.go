@@ -35,6 +35,7 @@ type roundDecoder struct {
 	cv, iv         []int64
 	fv             []float64
 	ns             NodeSample // the node handed to a NodeWriter
+	straddle       []byte     // a node across two received buffers
 }
 
 // nameRef is a decoded stat name; ok says it is valid.
@@ -126,14 +127,22 @@ var ErrMalformed = errors.New("truncated or malformed protobuf")
 // decode decodes an encoded proto.WriteRequest. As roundFromProto, it
 // returns the round with invalid names dropped and the first such error;
 // a malformed message is an error and no round.
-func (d *roundDecoder) decode(b []byte) (Round, error) {
+func (d *roundDecoder) decode(in rawRound) (Round, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer d.names.endRound()
 	defer d.ids.endRound()
+	r, err := d.decodeRound(in)
+	if errors.Is(err, errFallback) {
+		r, err = d.decodeRound(in.joined())
+	}
+	return r, err
+}
+
+func (d *roundDecoder) decodeRound(in rawRound) (Round, error) {
 	var r Round
 	var firstErr error
-	err := eachNode(b, &r.Time, func(i int, v []byte) error {
+	err := d.each(in, &r.Time, func(i int, v []byte) error {
 		ns, err := d.node(v)
 		if errors.Is(err, errTruncated) {
 			return nodeErr(i, err)
@@ -154,6 +163,18 @@ func (d *roundDecoder) decode(b []byte) (Round, error) {
 		r.Nodes = []NodeSample{}
 	}
 	return r, firstErr
+}
+
+// each walks in as eachNode does, across its pieces; errFallback means
+// walk in.joined() instead (fn may have been called).
+func (d *roundDecoder) each(in rawRound, t *time.Time, fn func(i int, node []byte) error) error {
+	switch len(in) {
+	case 0:
+		return nil
+	case 1:
+		return eachNode(in[0], t, fn)
+	}
+	return eachNodeSegs(in, &d.straddle, t, fn)
 }
 
 // nodeErr is the error of the round for its ith node's malformed bytes.

@@ -62,7 +62,7 @@ func TestRoundDecoderMalformed(t *testing.T) {
 	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{{Id: "a", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}
 	b, _ := gproto.Marshal(w)
 	checkSameRound(t, &d, b, "mismatched lists")
-	if _, err := d.decode(b[:len(b)-1]); err == nil {
+	if _, err := d.decode(rawRound{b[:len(b)-1]}); err == nil {
 		t.Error("truncated message: no error")
 	}
 }
@@ -74,13 +74,32 @@ func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
 		return // the generic decoding refuses it; the decoder must only not panic
 	}
 	want, werr := roundFromProto(&w)
-	got, gerr := d.decode(b)
-	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
-		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
+	for _, in := range splits(b) {
+		got, gerr := d.decode(in)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+			t.Fatalf("%s, in %d pieces: error %v, want %v", what, len(in), gerr, werr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s, in %d pieces: decoded\n%#v\nwant\n%#v", what, len(in), got, want)
+		}
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s: decoded\n%#v\nwant\n%#v", what, got, want)
+}
+
+// splits returns b whole and cut in pieces of several sizes, as gRPC
+// hands a received message over in its buffers.
+func splits(b []byte) []rawRound {
+	out := []rawRound{{b}}
+	for _, size := range []int{1, 2, 7, 64, 1000} {
+		if size >= len(b) {
+			break
+		}
+		var in rawRound
+		for p := b; len(p) > 0; p = p[min(size, len(p)):] {
+			in = append(in, p[:min(size, len(p))])
+		}
+		out = append(out, in)
 	}
+	return out
 }
 
 // TestEncodeRound: a round encoded straight from its maps, shared or not,

@@ -150,11 +150,16 @@ func TestOutputStatsOverGRPC(t *testing.T) {
 type nodeOutput struct {
 	fakeOutput
 	streamed [][]sdk.NodeSample
+	handed   map[*sdk.NodeSample]bool
 }
 
 func (o *nodeOutput) WriteNodes(_ context.Context, r *sdk.RoundNodes) error {
 	var nodes []sdk.NodeSample
+	if o.handed == nil {
+		o.handed = map[*sdk.NodeSample]bool{}
+	}
 	for n := range r.All() {
+		o.handed[n] = true
 		c := *n
 		c.Stats = sdk.NewStats()
 		for k, v := range n.Stats.Counters {
@@ -198,6 +203,9 @@ func TestNodeWriterOverGRPC(t *testing.T) {
 		if !reflect.DeepEqual(nodeImpl.streamed[i], plainImpl.rounds[i].Nodes) {
 			t.Errorf("round %d: streamed %+v, plain output got %+v", i, nodeImpl.streamed[i], plainImpl.rounds[i].Nodes)
 		}
+	}
+	if len(nodeImpl.handed) != 1 {
+		t.Errorf("%d NodeSamples handed out: want one, reused, as the nodes are decoded from the request", len(nodeImpl.handed))
 	}
 	bad := sdk.Round{Time: now, Nodes: []sdk.NodeSample{{ID: "a", Stats: sdk.Stats{Counters: map[string]int64{"bad name": 1}, Stats: map[string]sdk.Value{}}}}}
 	if err := streamed.Write(ctx, bad); err == nil || len(nodeImpl.streamed) != 2 {
