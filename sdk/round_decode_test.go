@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,12 @@ func FuzzRoundDecoder(f *testing.F) {
 		b, _ := gproto.Marshal(roundToProto(r))
 		f.Add(b)
 	}
+	// For the walk across buffers: the round's time after its nodes, an
+	// unknown field of each wire type, and a group (which falls back).
+	node := encodeRound(testRounds()[1])
+	f.Add(append(slices.Clone(node), 0x08, 0x2a))
+	f.Add(append(slices.Clone(node), 0x18, 0x01, 0x25, 1, 2, 3, 4, 0x29, 1, 2, 3, 4, 5, 6, 7, 8, 0x32, 0x01, 'x'))
+	f.Add(append(slices.Clone(node), 0x3b, 0x08, 0x01, 0x3c))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d roundDecoder
 		checkSameRound(t, &d, b, "fuzzed")
