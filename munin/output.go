@@ -120,6 +120,12 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 
 // Write adds the round's samples and rewrites the snapshot atomically.
 func (o *output) Write(ctx context.Context, round sdk.Round) error {
+	return o.WriteNodes(ctx, sdk.NodesOf(round))
+}
+
+// WriteNodes is Write, node by node: each node's sample is folded into
+// the model as it is decoded, so the output never holds the round.
+func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 	if o.nodes == nil {
 		return errors.New("write before configure")
 	}
@@ -130,7 +136,7 @@ func (o *output) Write(ctx context.Context, round sdk.Round) error {
 	if now.IsZero() {
 		now = o.now()
 	}
-	for _, s := range round.Nodes {
+	for s := range round.All() {
 		e := o.nodes[s.ID]
 		if e == nil {
 			e = &node{}
@@ -202,4 +208,7 @@ func (o *output) forget(now time.Time) {
 // Close does nothing: every round is already on disk.
 func (o *output) Close(context.Context) error { return nil }
 
-var _ sdk.Output = (*output)(nil)
+var (
+	_ sdk.Output     = (*output)(nil)
+	_ sdk.NodeWriter = (*output)(nil)
+)

@@ -46,7 +46,31 @@ type outputServer struct {
 	proto.UnimplementedOutputServer
 	impl Output
 	mux  *mux[Output] // if set, serves instead of impl
-	dec  roundDecoder
+
+	// decs are the decoders not in use: one per Write at a time, so
+	// that in a shared process the outputs' Writes, which may run at
+	// once, do not wait for each other's (a NodeWriter decodes while it
+	// writes).
+	mu   sync.Mutex
+	decs []*roundDecoder
+}
+
+// decoder returns a decoder for one Write; put it back after.
+func (s *outputServer) decoder() *roundDecoder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.decs); n > 0 {
+		d := s.decs[n-1]
+		s.decs = s.decs[:n-1]
+		return d
+	}
+	return &roundDecoder{}
+}
+
+func (s *outputServer) put(d *roundDecoder) {
+	s.mu.Lock()
+	s.decs = append(s.decs, d)
+	s.mu.Unlock()
 }
 
 // get is the output a call is for.
@@ -78,20 +102,22 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 }
 
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
+	// First, so that gRPC's buffers go back to its pool whatever happens.
+	bufs, kept := takeReceived(req)
+	if kept {
+		defer bufs.Free()
+	}
 	impl, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var r Round
-	if raw := rawOf(req); raw != nil {
-		r, err = s.dec.decode(raw) // rawCodec kept the bytes
-	} else {
-		r, err = roundFromProto(req)
+	var in rawRound
+	if kept {
+		in = pieces(bufs) // rawCodec kept gRPC's buffers
+	} else if raw := rawOf(req); raw != nil {
+		in = rawRound{raw}
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := impl.Write(ctx, r); err != nil {
+	if err := s.write(ctx, impl, req, in); err != nil {
 		return nil, err
 	}
 	if rep, ok := impl.(StatsReporter); ok {
@@ -102,6 +128,32 @@ func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*pro
 		}
 	}
 	return &proto.Empty{}, nil
+}
+
+// write hands the round to impl: node by node to a NodeWriter, else as
+// a Round. in is the request's encoding, if the codec kept it (else req
+// was decoded generically).
+func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest, in rawRound) error {
+	if in == nil {
+		r, err := roundFromProto(req)
+		if err != nil {
+			return err
+		}
+		if w, ok := impl.(NodeWriter); ok {
+			return w.WriteNodes(ctx, NodesOf(r))
+		}
+		return impl.Write(ctx, r)
+	}
+	d := s.decoder()
+	defer s.put(d)
+	if w, ok := impl.(NodeWriter); ok {
+		return d.writeNodes(ctx, in, w)
+	}
+	r, err := d.decode(in)
+	if err != nil {
+		return err
+	}
+	return impl.Write(ctx, r)
 }
 
 // statsTrailer is the gRPC trailer of a Write's answer carrying the

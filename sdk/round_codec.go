@@ -12,27 +12,19 @@ import (
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
-// rawCodec is gRPC's proto codec, except for WriteRequests: one that
-// carries its encoding (rawWriteRequest) is sent as those bytes, without
-// a copy, and one received keeps its bytes undecoded, for roundDecoder.
-// (A daemon's output client sends rounds with roundCodec.)
-// Other messages, and the bytes on the wire, are as with the proto codec.
+// rawCodec is gRPC's proto codec, except for WriteRequests received: one
+// keeps gRPC's buffers undecoded, for roundDecoder (see keepReceived). (A
+// daemon's output client sends rounds with roundCodec.) Other messages,
+// and the bytes on the wire, are as with the proto codec.
 type rawCodec struct{}
 
 var protoCodec = encoding.GetCodecV2("proto")
 
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if w, ok := v.(*proto.WriteRequest); ok {
-		if b := rawOf(w); b != nil {
-			return mem.BufferSlice{mem.SliceBuffer(b)}, nil
-		}
-	}
-	return protoCodec.Marshal(v)
-}
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) { return protoCodec.Marshal(v) }
 
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if w, ok := v.(*proto.WriteRequest); ok {
-		w.ProtoReflect().SetUnknown(data.Materialize())
+		keepReceived(w, data) // decoded where they are: round_segments.go
 		return nil
 	}
 	return protoCodec.Unmarshal(data, v)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -35,6 +36,8 @@ type roundDecoder struct {
 	cn, in, fn, nn []nameRef
 	cv, iv         []int64
 	fv             []float64
+	ns             NodeSample // the node handed to a NodeWriter
+	straddle       []byte     // a node across two received buffers
 }
 
 // nameRef is a decoded stat name; ok says it is valid.
@@ -129,51 +132,37 @@ var ErrMalformed = errors.New("truncated or malformed protobuf")
 // decode decodes an encoded proto.WriteRequest. As roundFromProto, it
 // returns the round with invalid names dropped and the first such error;
 // a malformed message is an error and no round.
-func (d *roundDecoder) decode(b []byte) (Round, error) {
+func (d *roundDecoder) decode(in rawRound) (Round, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer d.names.endRound()
 	defer d.ids.endRound()
+	r, err := d.decodeRound(in)
+	if errors.Is(err, errFallback) {
+		r, err = d.decodeRound(in.joined())
+	}
+	return r, err
+}
+
+func (d *roundDecoder) decodeRound(in rawRound) (Round, error) {
 	var r Round
 	var firstErr error
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return Round{}, fmt.Errorf("write request: %w", errTruncated)
+	err := d.each(in, &r.Time, func(i int, v []byte) error {
+		ns, err := d.node(v)
+		if errors.Is(err, errTruncated) {
+			return nodeErr(i, err)
 		}
-		b = b[n:]
-		switch {
-		case num == 1 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return Round{}, fmt.Errorf("write request: round time: %w", errTruncated)
-			}
-			r.Time = fromUnixNano(int64(v))
-			b = b[n:]
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return Round{}, fmt.Errorf("write request: node: %w", errTruncated)
-			}
-			ns, err := d.node(v)
-			if errors.Is(err, errTruncated) {
-				return Round{}, fmt.Errorf("write request: node %d: %w", len(r.Nodes), err)
-			}
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("node %s: %w", ns.ID, err)
-			}
-			if r.Nodes == nil {
-				r.Nodes = make([]NodeSample, 0, 16)
-			}
-			r.Nodes = append(r.Nodes, ns)
-			b = b[n:]
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return Round{}, fmt.Errorf("write request: field %d: %w", num, errTruncated)
-			}
-			b = b[n:]
+		if err != nil && firstErr == nil {
+			firstErr = namedNodeErr(ns.ID, err)
 		}
+		if r.Nodes == nil {
+			r.Nodes = make([]NodeSample, 0, 16)
+		}
+		r.Nodes = append(r.Nodes, ns)
+		return nil
+	})
+	if err != nil {
+		return Round{}, err
 	}
 	if r.Nodes == nil {
 		r.Nodes = []NodeSample{}
@@ -181,23 +170,92 @@ func (d *roundDecoder) decode(b []byte) (Round, error) {
 	return r, firstErr
 }
 
+// each walks in as eachNode does, across its pieces; errFallback means
+// walk in.joined() instead (fn may have been called).
+func (d *roundDecoder) each(in rawRound, t *time.Time, fn func(i int, node []byte) error) error {
+	switch len(in) {
+	case 0:
+		return nil
+	case 1:
+		return eachNode(in[0], t, fn)
+	}
+	return eachNodeSegs(in, &d.straddle, t, fn)
+}
+
+// nodeErr is the error of the round for its ith node's malformed bytes.
+func nodeErr(i int, err error) error { return fmt.Errorf("write request: node %d: %w", i, err) }
+
+// namedNodeErr is the error of the round for a node's invalid names.
+func namedNodeErr(id string, err error) error { return fmt.Errorf("node %s: %w", id, err) }
+
+// eachNode walks an encoded WriteRequest: it sets *t to the round's time
+// and calls fn with each node's encoding, in order, stopping at fn's
+// first error. A malformed message is an error.
+func eachNode(b []byte, t *time.Time, fn func(i int, node []byte) error) error {
+	nodes := 0
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("write request: %w", errTruncated)
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return fmt.Errorf("write request: round time: %w", errTruncated)
+			}
+			*t = fromUnixNano(int64(v))
+			b = b[n:]
+		case num == 2 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return fmt.Errorf("write request: node: %w", errTruncated)
+			}
+			if err := fn(nodes, v); err != nil {
+				return err
+			}
+			nodes++
+			b = b[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return fmt.Errorf("write request: field %d: %w", num, errTruncated)
+			}
+			b = b[n:]
+		}
+	}
+	return nil
+}
+
 func (d *roundDecoder) node(b []byte) (NodeSample, error) {
+	ns, stats, err := d.header(b)
+	if err != nil {
+		return ns, err
+	}
+	ns.Stats, err = d.stats(stats)
+	return ns, err
+}
+
+// header decodes a node's fields but its stats, and returns the stats'
+// encoding.
+func (d *roundDecoder) header(b []byte) (NodeSample, []byte, error) {
 	var ns NodeSample
 	var stats []byte
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
-			return ns, errTruncated
+			return ns, nil, errTruncated
 		}
 		b = b[n:]
 		switch {
 		case (num == 1 || num == 2) && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return ns, errTruncated
+				return ns, nil, errTruncated
 			}
 			if !utf8.Valid(v) {
-				return ns, fmt.Errorf("id or nickname is not valid UTF-8: %w", errTruncated)
+				return ns, nil, fmt.Errorf("id or nickname is not valid UTF-8: %w", errTruncated)
 			}
 			if num == 1 {
 				ns.ID = d.ids.intern(v)
@@ -208,14 +266,14 @@ func (d *roundDecoder) node(b []byte) (NodeSample, error) {
 		case num == 3 && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return ns, errTruncated
+				return ns, nil, errTruncated
 			}
 			ns.Timestamp = fromUnixNano(int64(v))
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return ns, errTruncated
+				return ns, nil, errTruncated
 			}
 			if stats == nil {
 				stats = v
@@ -228,31 +286,42 @@ func (d *roundDecoder) node(b []byte) (NodeSample, error) {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return ns, errTruncated
+				return ns, nil, errTruncated
 			}
 			b = b[n:]
 		}
 	}
-	var err error
-	ns.Stats, err = d.stats(stats)
-	return ns, err
+	return ns, stats, nil
 }
 
 // stats decodes a proto.Stats, with StatsFromProto's checks and errors.
 func (d *roundDecoder) stats(b []byte) (Stats, error) {
+	if err := d.scan(b); err != nil {
+		return Stats{}, err
+	}
+	s := Stats{
+		Counters: make(map[string]int64, len(d.cn)),
+		Stats:    make(map[string]Value, len(d.in)+len(d.fn)+len(d.nn)),
+	}
+	return s, d.fill(s)
+}
+
+// scan parses a proto.Stats into d's lists of names and values; a
+// malformed encoding is errTruncated.
+func (d *roundDecoder) scan(b []byte) error {
 	d.cn, d.in, d.fn, d.nn = d.cn[:0], d.in[:0], d.fn[:0], d.nn[:0]
 	d.cv, d.iv, d.fv = d.cv[:0], d.iv[:0], d.fv[:0]
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
-			return Stats{}, errTruncated
+			return errTruncated
 		}
 		b = b[n:]
 		switch {
 		case (num == 1 || num == 3 || num == 5 || num == 7) && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return Stats{}, errTruncated
+				return errTruncated
 			}
 			ref := d.name(v)
 			switch num {
@@ -273,59 +342,89 @@ func (d *roundDecoder) stats(b []byte) (Stats, error) {
 			}
 			var err error
 			if b, err = consumeVarints(b, typ, dst); err != nil {
-				return Stats{}, err
+				return err
 			}
 		case num == 6 && (typ == protowire.Fixed64Type || typ == protowire.BytesType):
 			var err error
 			if b, err = consumeDoubles(b, typ, &d.fv); err != nil {
-				return Stats{}, err
+				return err
 			}
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return Stats{}, errTruncated
+				return errTruncated
 			}
 			b = b[n:]
 		}
 	}
-	s := Stats{
-		Counters: make(map[string]int64, len(d.cn)),
-		Stats:    make(map[string]Value, len(d.in)+len(d.fn)+len(d.nn)),
+	return nil
+}
+
+// mismatched says the scanned lists of names and values differ in length.
+func (d *roundDecoder) mismatched() bool {
+	return len(d.cn) != len(d.cv) || len(d.in) != len(d.iv) || len(d.fn) != len(d.fv)
+}
+
+// fill puts the scanned values with valid names into s, whose maps are
+// empty, and returns the error StatsFromProto would: mismatched lists
+// (then s stays empty) or the invalid names dropped.
+func (d *roundDecoder) fill(s Stats) error {
+	if d.mismatched() {
+		return d.scanned()
 	}
-	if len(d.cn) != len(d.cv) || len(d.in) != len(d.iv) || len(d.fn) != len(d.fv) {
-		return s, malformedStats(len(d.cn), len(d.cv), len(d.in), len(d.iv), len(d.fn), len(d.fv))
-	}
-	var bad []string
-	check := func(r nameRef) bool {
-		if !r.ok {
-			bad = append(bad, ValidName(r.s).Error())
-		}
-		return r.ok
-	}
+	bad := false
 	for i, r := range d.cn {
-		if check(r) {
+		if r.ok {
 			s.Counters[r.s] = d.cv[i]
+		} else {
+			bad = true
 		}
 	}
 	for i, r := range d.in {
-		if check(r) {
+		if r.ok {
 			s.Stats[r.s] = Int(d.iv[i])
+		} else {
+			bad = true
 		}
 	}
 	for i, r := range d.fn {
-		if check(r) {
+		if r.ok {
 			s.Stats[r.s] = Float(d.fv[i])
+		} else {
+			bad = true
 		}
 	}
 	for _, r := range d.nn {
-		if check(r) {
+		if r.ok {
 			s.Stats[r.s] = Null
+		} else {
+			bad = true
+		}
+	}
+	if bad {
+		return d.scanned()
+	}
+	return nil
+}
+
+// scanned returns the error of the scanned stats, as fill does, without
+// filling anything.
+func (d *roundDecoder) scanned() error {
+	if d.mismatched() {
+		return malformedStats(len(d.cn), len(d.cv), len(d.in), len(d.iv), len(d.fn), len(d.fv))
+	}
+	var bad []string
+	for _, refs := range [][]nameRef{d.cn, d.in, d.fn, d.nn} {
+		for _, r := range refs {
+			if !r.ok {
+				bad = append(bad, ValidName(r.s).Error())
+			}
 		}
 	}
 	if len(bad) > 0 {
-		return s, droppedNames(bad)
+		return droppedNames(bad)
 	}
-	return s, nil
+	return nil
 }
 
 // consumeVarints appends a repeated int64 field's values, packed or not.
@@ -380,16 +479,8 @@ func consumeDoubles(b []byte, typ protowire.Type, dst *[]float64) ([]byte, error
 	return nil, fmt.Errorf("float values of wire type %d: %w", typ, errTruncated)
 }
 
-// rawWriteRequest returns a WriteRequest that carries b, an encoded
-// WriteRequest, as it is: marshalled, it is b again.
-func rawWriteRequest(b []byte) *proto.WriteRequest {
-	w := &proto.WriteRequest{}
-	w.ProtoReflect().SetUnknown(b)
-	return w
-}
-
-// rawOf returns the bytes of a WriteRequest made by rawWriteRequest (or
-// by rawCodec's Unmarshal): one whose fields are all unknown.
+// rawOf returns the bytes of a WriteRequest whose fields are all unknown
+// (one decoded by a codec that left it undecoded).
 func rawOf(w *proto.WriteRequest) []byte {
 	if w == nil || w.RoundUnixNano != 0 || len(w.Nodes) != 0 {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestRoundDecoderMalformed(t *testing.T) {
 	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{{Id: "a", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}
 	b, _ := gproto.Marshal(w)
 	checkSameRound(t, &d, b, "mismatched lists")
-	if _, err := d.decode(b[:len(b)-1]); err == nil {
+	if _, err := d.decode(rawRound{b[:len(b)-1]}); err == nil {
 		t.Error("truncated message: no error")
 	}
 }
@@ -74,13 +75,32 @@ func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
 		return // the generic decoding refuses it; the decoder must only not panic
 	}
 	want, werr := roundFromProto(&w)
-	got, gerr := d.decode(b)
-	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
-		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
+	for _, in := range splits(b) {
+		got, gerr := d.decode(in)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+			t.Fatalf("%s, in %d pieces: error %v, want %v", what, len(in), gerr, werr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s, in %d pieces: decoded\n%#v\nwant\n%#v", what, len(in), got, want)
+		}
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s: decoded\n%#v\nwant\n%#v", what, got, want)
+}
+
+// splits returns b whole and cut in pieces of several sizes, as gRPC
+// hands a received message over in its buffers.
+func splits(b []byte) []rawRound {
+	out := []rawRound{{b}}
+	for _, size := range []int{1, 2, 7, 64, 1000} {
+		if size >= len(b) {
+			break
+		}
+		var in rawRound
+		for p := b; len(p) > 0; p = p[min(size, len(p)):] {
+			in = append(in, p[:min(size, len(p))])
+		}
+		out = append(out, in)
 	}
+	return out
 }
 
 // TestEncodeRound: a round encoded straight from its maps, shared or not,
@@ -123,10 +143,19 @@ func FuzzRoundDecoder(f *testing.F) {
 		b, _ := gproto.Marshal(roundToProto(r))
 		f.Add(b)
 	}
+	// For the walk across buffers: the round's time after its nodes, an
+	// unknown field of each wire type, and a group (which falls back).
+	node := encodeRound(testRounds()[1]).Materialize()
+	f.Add(append(slices.Clone(node), 0x08, 0x2a))
+	f.Add(append(slices.Clone(node), 0x18, 0x01, 0x25, 1, 2, 3, 4, 0x29, 1, 2, 3, 4, 5, 6, 7, 8, 0x32, 0x01, 'x'))
+	f.Add(append(slices.Clone(node), 0x3b, 0x08, 0x01, 0x3c))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d roundDecoder
 		checkSameRound(t, &d, b, "fuzzed")
 		checkSameRound(t, &d, b, "fuzzed, names interned")
+		checkSameStream(t, &d, b, "fuzzed, node by node")
+		var fresh roundDecoder
+		checkSameStream(t, &fresh, b, "fuzzed, node by node, fresh decoder")
 	})
 }
 

@@ -46,7 +46,7 @@ func (n NodeSample) Decoded() (NodeSample, error) {
 		return n, nil
 	}
 	var d roundDecoder
-	r, err := d.decode(n.enc)
+	r, err := d.decode(rawRound{n.enc})
 	if len(r.Nodes) != 1 {
 		return n, fmt.Errorf("node %s: decoding its encoding: %w", n.ID, err)
 	}

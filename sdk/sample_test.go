@@ -107,7 +107,7 @@ func TestEncodedSampleSameBytes(t *testing.T) {
 				}
 			}
 			var d roundDecoder
-			exp, eerr := d.decode(want)
+			exp, eerr := d.decode(rawRound{want})
 			dec, derr := er.Decoded()
 			if (eerr == nil) != (derr == nil) {
 				t.Fatalf("%s: Decoded error %v, want %v", name, derr, eerr)

@@ -39,7 +39,8 @@ type fleet struct {
 	collisions int
 	collided   string // one such name, for the log
 
-	buf []byte // the renderer's buffer, reused
+	buf     []byte  // the renderer's buffer, reused
+	touched []*node // update's scratch
 }
 
 // family is one metric family of the exposition.
@@ -115,48 +116,12 @@ func (f *fleet) stat(name string) int32 {
 	return i
 }
 
-// update keeps the newest sample of every node in r; a node absent from r
-// keeps its older sample.
-func (f *fleet) update(r sdk.Round) {
-	touched := make([]*node, 0, len(r.Nodes))
-	for _, s := range r.Nodes {
-		n := f.nodes[s.ID]
-		if n == nil {
-			n = &node{id: strings.Clone(s.ID)}
-			f.nodes[n.id] = n
-			f.resort = true
-		}
-		if n.labels == nil || n.nickname != s.Nickname {
-			n.nickname = strings.Clone(s.Nickname)
-			n.labels = appendLabels(n.labels[:0], n.id, n.nickname)
-			f.resort = true
-		}
-		n.seen = s.Timestamp
-		ss := n.samples[:0]
-		if c := s.Stats.Len() + 1; cap(ss) < c {
-			ss = make([]sample, 0, c)
-		}
-		ss = append(ss, sample{lastSeen, float64(s.Timestamp.UnixNano()) / 1e9})
-		for name, v := range s.Stats.Counters {
-			if i := f.counter(name); i != collided {
-				ss = append(ss, sample{i, float64(v)})
-			} else {
-				f.collide(promname.Counter(f.prefix, name))
-			}
-		}
-		for name, v := range s.Stats.Stats {
-			x, ok := v.Float64()
-			if !ok {
-				continue // unknown: no sample, rather than a made-up number
-			}
-			if i := f.stat(name); i != collided {
-				ss = append(ss, sample{i, x})
-			} else {
-				f.collide(promname.Metric(f.prefix, name))
-			}
-		}
-		n.samples = ss
-		touched = append(touched, n)
+// update keeps the newest sample of every node in r, as each node is
+// decoded; a node absent from r keeps its older sample.
+func (f *fleet) update(r *sdk.RoundNodes) {
+	touched := f.touched[:0]
+	for s := range r.All() {
+		touched = append(touched, f.updateNode(s))
 	}
 	if f.reorder {
 		f.rank()
@@ -168,6 +133,50 @@ func (f *fleet) update(r sdk.Round) {
 	for _, n := range touched {
 		slices.SortFunc(n.samples, func(a, b sample) int { return cmp.Compare(f.fams[a.fam].rank, f.fams[b.fam].rank) })
 	}
+	clear(touched) // no node kept alive past the round
+	f.touched = touched[:0]
+}
+
+// updateNode makes s the node's latest sample, copying what it keeps: s
+// and its maps are the decoder's, reused for the next node.
+func (f *fleet) updateNode(s *sdk.NodeSample) *node {
+	n := f.nodes[s.ID]
+	if n == nil {
+		n = &node{id: strings.Clone(s.ID)}
+		f.nodes[n.id] = n
+		f.resort = true
+	}
+	if n.labels == nil || n.nickname != s.Nickname {
+		n.nickname = strings.Clone(s.Nickname)
+		n.labels = appendLabels(n.labels[:0], n.id, n.nickname)
+		f.resort = true
+	}
+	n.seen = s.Timestamp
+	ss := n.samples[:0]
+	if c := s.Stats.Len() + 1; cap(ss) < c {
+		ss = make([]sample, 0, c)
+	}
+	ss = append(ss, sample{lastSeen, float64(s.Timestamp.UnixNano()) / 1e9})
+	for name, v := range s.Stats.Counters {
+		if i := f.counter(name); i != collided {
+			ss = append(ss, sample{i, float64(v)})
+		} else {
+			f.collide(promname.Counter(f.prefix, name))
+		}
+	}
+	for name, v := range s.Stats.Stats {
+		x, ok := v.Float64()
+		if !ok {
+			continue // unknown: no sample, rather than a made-up number
+		}
+		if i := f.stat(name); i != collided {
+			ss = append(ss, sample{i, x})
+		} else {
+			f.collide(promname.Metric(f.prefix, name))
+		}
+	}
+	n.samples = ss
+	return n
 }
 
 func (f *fleet) collide(metric string) {

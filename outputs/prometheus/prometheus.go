@@ -123,7 +123,14 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 // scrapes are served until the next round: the gatherer's round is done
 // once the output has the samples, and a scrape that arrives during the
 // render waits for its page.
-func (o *output) Write(_ context.Context, r sdk.Round) error {
+func (o *output) Write(ctx context.Context, r sdk.Round) error {
+	return o.WriteNodes(ctx, sdk.NodesOf(r))
+}
+
+// WriteNodes is Write, node by node: each node's sample is folded into
+// the fleet as it is decoded, so the output never holds the round; the
+// page is rendered from the fleet once the round's last node is in.
+func (o *output) WriteNodes(_ context.Context, r *sdk.RoundNodes) error {
 	if o.fleet == nil {
 		return errors.New("write before configure")
 	}
@@ -258,4 +265,7 @@ func (o *output) Close(ctx context.Context) error {
 // promname.Metric, shared with the remote_write output).
 func MetricName(prefix, name string) string { return promname.Metric(prefix, name) }
 
-var _ sdk.Output = (*output)(nil)
+var (
+	_ sdk.Output     = (*output)(nil)
+	_ sdk.NodeWriter = (*output)(nil)
+)

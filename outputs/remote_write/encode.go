@@ -75,8 +75,9 @@ func newEncoder(prefix string, batch int, static map[string]string) *encoder {
 }
 
 // encode returns the round's records (valid until the next call), with
-// the number of samples in them.
-func (e *encoder) encode(r sdk.Round, now time.Time) ([]queue.Record, int) {
+// the number of samples in them; the nodes are encoded as they are
+// decoded.
+func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int) {
 	ts := r.Time
 	if ts.IsZero() {
 		ts = now
@@ -85,7 +86,7 @@ func (e *encoder) encode(r sdk.Round, now time.Time) ([]queue.Record, int) {
 	e.recs = e.recs[:0]
 	e.raw, e.n = e.raw[:0], 0
 	total := 0
-	for _, n := range r.Nodes {
+	for n := range r.All() {
 		e.nodeLabels(n)
 		seen := n.Timestamp
 		if seen.IsZero() || seen.Unix() <= 0 {
@@ -129,7 +130,7 @@ func (e *encoder) name(name string, counter bool) string {
 
 // nodeLabels encodes the labels of n's series other than __name__: node,
 // nickname and the static labels, split around where __name__ sorts.
-func (e *encoder) nodeLabels(n sdk.NodeSample) {
+func (e *encoder) nodeLabels(n *sdk.NodeSample) {
 	e.pre, e.post = e.pre[:0], e.post[:0]
 	labels := make([][2]string, 0, len(e.static)+2)
 	labels = append(labels, [2]string{promname.LabelNickname, n.Nickname}, [2]string{promname.LabelNode, n.ID})

@@ -202,6 +202,12 @@ func (c *settings) check() error {
 // Write queues the round on disk; it is sent from there. Write returns
 // once the round is synced to disk.
 func (o *output) Write(ctx context.Context, r sdk.Round) error {
+	return o.WriteNodes(ctx, sdk.NodesOf(r))
+}
+
+// WriteNodes is Write, node by node: each node is encoded into the
+// round's records as it is decoded, so the output never holds the round.
+func (o *output) WriteNodes(ctx context.Context, r *sdk.RoundNodes) error {
 	if o.q == nil {
 		return errors.New("write before configure")
 	}
@@ -234,4 +240,7 @@ func (o *output) Close(ctx context.Context) error {
 	return o.q.Close()
 }
 
-var _ sdk.Output = (*output)(nil)
+var (
+	_ sdk.Output     = (*output)(nil)
+	_ sdk.NodeWriter = (*output)(nil)
+)

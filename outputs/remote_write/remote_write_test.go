@@ -21,18 +21,27 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/outputs/remote_write"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 // configure starts an output with the given attributes (JSON, merged over
 // a fast test setup) and a queue in dir.
 func configure(t *testing.T, dir string, attrs map[string]any) sdk.Output {
 	t.Helper()
+	return configureAs(t, dir, attrs, func(o sdk.Output) sdk.Output { return o })
+}
+
+// configureAs is configure, the output as serve returns it: served over
+// gRPC by plugintest.Output, it takes each round node by node (its
+// sdk.NodeWriter), as under the gatherer.
+func configureAs(t *testing.T, dir string, attrs map[string]any, serve func(sdk.Output) sdk.Output) sdk.Output {
+	t.Helper()
 	cfg := map[string]any{"dir": dir, "min_backoff": int64(20 * time.Millisecond), "max_backoff": int64(200 * time.Millisecond)}
 	for k, v := range attrs {
 		cfg[k] = v
 	}
 	b, _ := json.Marshal(cfg)
-	o := remote_write.New(hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}}))
+	o := serve(remote_write.New(hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}})))
 	if err := o.Configure(context.Background(), sdk.Config(b)); err != nil {
 		t.Fatal(err)
 	}
@@ -128,20 +137,25 @@ func diff(got, want series) string {
 }
 
 // TestRealReceivers sends rounds to a real VictoriaMetrics and a real
-// Prometheus and reads every value and timestamp back.
+// Prometheus and reads every value and timestamp back; to VictoriaMetrics
+// also from the output served over gRPC, handed each round node by node.
 func TestRealReceivers(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"vm", "prometheus"} {
+	for _, kind := range []string{"vm", "vm-served", "prometheus"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			var r *receiver
-			if kind == "vm" {
-				r = startVM(t)
-			} else {
+			if kind == "prometheus" {
 				r = startProm(t)
+			} else {
+				r = startVM(t)
 			}
-			o := configure(t, t.TempDir(), map[string]any{"url": r.WriteURL(), "labels": map[string]string{"gatherer": "eu-1"},
-				"batch_samples": 3, "concurrency": 2})
+			serve := func(o sdk.Output) sdk.Output { return o }
+			if kind == "vm-served" {
+				serve = func(o sdk.Output) sdk.Output { return plugintest.Output(t, o) }
+			}
+			o := configureAs(t, t.TempDir(), map[string]any{"url": r.WriteURL(), "labels": map[string]string{"gatherer": "eu-1"},
+				"batch_samples": 3, "concurrency": 2}, serve)
 			base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 			for i := 0; i < 5; i++ {
 				if err := o.Write(context.Background(), fleetRound(base, i)); err != nil {

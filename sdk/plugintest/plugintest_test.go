@@ -3,6 +3,7 @@ package plugintest_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,72 @@ func TestOutputStatsOverGRPC(t *testing.T) {
 	}
 	if st := plain.(sdk.StatsReporter).Stats(); st.Len() != 0 {
 		t.Errorf("an output without stats reported %v", st)
+	}
+}
+
+// nodeOutput is an output that takes its rounds node by node.
+type nodeOutput struct {
+	fakeOutput
+	streamed [][]sdk.NodeSample
+	handed   map[*sdk.NodeSample]bool
+}
+
+func (o *nodeOutput) WriteNodes(_ context.Context, r *sdk.RoundNodes) error {
+	var nodes []sdk.NodeSample
+	if o.handed == nil {
+		o.handed = map[*sdk.NodeSample]bool{}
+	}
+	for n := range r.All() {
+		o.handed[n] = true
+		c := *n
+		c.Stats = sdk.NewStats()
+		for k, v := range n.Stats.Counters {
+			c.Stats.Counters[k] = v
+		}
+		for k, v := range n.Stats.Stats {
+			c.Stats.Stats[k] = v
+		}
+		nodes = append(nodes, c)
+	}
+	o.streamed = append(o.streamed, nodes)
+	return nil
+}
+
+// TestNodeWriterOverGRPC: an output that is an sdk.NodeWriter gets each
+// round's nodes through WriteNodes, not Write, and the same nodes as a
+// plain output gets in its Round; a round with an invalid name reaches
+// neither.
+func TestNodeWriterOverGRPC(t *testing.T) {
+	ctx := context.Background()
+	plainImpl, nodeImpl := &fakeOutput{}, &nodeOutput{}
+	plain, streamed := plugintest.Output(t, plainImpl), plugintest.Output(t, nodeImpl)
+	now := time.Unix(1764000000, 0)
+	rounds := []sdk.Round{
+		{Time: now, Nodes: []sdk.NodeSample{
+			{ID: "a", Nickname: "n1", Timestamp: now, Stats: sdk.Stats{Counters: map[string]int64{"c.x": 1}, Stats: map[string]sdk.Value{"s.y": sdk.Float(0.5), "s.z": sdk.Null}}},
+			{ID: "b", Timestamp: now, Stats: sdk.Stats{Counters: map[string]int64{}, Stats: map[string]sdk.Value{"s.y": sdk.Int(3)}}}}},
+		{Time: now.Add(time.Minute), Nodes: []sdk.NodeSample{{ID: "b", Stats: sdk.NewStats()}}},
+	}
+	for _, r := range rounds {
+		for _, o := range []sdk.Output{plain, streamed} {
+			if err := o.Write(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(nodeImpl.rounds) != 0 || len(nodeImpl.streamed) != 2 || len(plainImpl.rounds) != 2 {
+		t.Fatalf("%d rounds through Write, %d through WriteNodes; plain output %d", len(nodeImpl.rounds), len(nodeImpl.streamed), len(plainImpl.rounds))
+	}
+	for i := range rounds {
+		if !reflect.DeepEqual(nodeImpl.streamed[i], plainImpl.rounds[i].Nodes) {
+			t.Errorf("round %d: streamed %+v, plain output got %+v", i, nodeImpl.streamed[i], plainImpl.rounds[i].Nodes)
+		}
+	}
+	if len(nodeImpl.handed) != 1 {
+		t.Errorf("%d NodeSamples handed out: want one, reused, as the nodes are decoded from the request", len(nodeImpl.handed))
+	}
+	bad := sdk.Round{Time: now, Nodes: []sdk.NodeSample{{ID: "a", Stats: sdk.Stats{Counters: map[string]int64{"bad name": 1}, Stats: map[string]sdk.Value{}}}}}
+	if err := streamed.Write(ctx, bad); err == nil || len(nodeImpl.streamed) != 2 {
+		t.Errorf("round with an invalid name: error %v, %d rounds streamed; want an error and none", err, len(nodeImpl.streamed))
 	}
 }

@@ -1,0 +1,168 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+)
+
+// NodeWriter is an optional interface of an Output: one that takes a
+// round node by node, as the nodes are decoded, instead of as a whole
+// Round. An output that folds each node into a model of its own (the
+// latest sample of every node, a page rendered once per round) then never
+// holds the decoded round, only its model: at 10,000 nodes × 100 stats a
+// Round's maps are some 40 MB.
+//
+// When an Output is a NodeWriter, WriteNodes is called for every round
+// instead of Write, with the same lifecycle and guarantees as Write
+// (after Configure, once per round, never concurrently with itself, under
+// a deadline carried by ctx). Write must still be implemented, for a
+// daemon or a test that hands the output a Round; it is usually
+// `return o.WriteNodes(ctx, sdk.NodesOf(round))`.
+//
+// The round has been checked whole before WriteNodes is called: a round
+// that is malformed, or that carries an invalid name, fails the Write
+// before the output sees any of it (as with Write), so an output never
+// sees part of a round it is then told was bad.
+type NodeWriter interface {
+	WriteNodes(ctx context.Context, round *RoundNodes) error
+}
+
+// RoundNodes is one poll round handed to a NodeWriter node by node. It
+// is valid only during the WriteNodes call it is given to.
+type RoundNodes struct {
+	// Time is the round's time, as Round.Time.
+	Time time.Time
+
+	n    int
+	all  iter.Seq[*NodeSample]
+	done bool
+}
+
+// Len returns the number of nodes in the round.
+func (r *RoundNodes) Len() int { return r.n }
+
+// All returns the round's nodes, in the round's order. Each node handed
+// to the loop body is valid only until the body returns: the next node
+// reuses it, and its Stats maps, which are cleared and refilled. So an
+// output copies what it keeps (the strings themselves, the node's ID,
+// Nickname and stat names, are immutable and may be kept as they are),
+// and neither modifies nor retains the NodeSample or its maps. Breaking
+// out of the loop stops the decoding; ranging over All again decodes the
+// round again. After WriteNodes returns, All yields nothing.
+func (r *RoundNodes) All() iter.Seq[*NodeSample] {
+	return func(yield func(*NodeSample) bool) {
+		if !r.done {
+			r.all(yield)
+		}
+	}
+}
+
+// NodesOf returns r as a RoundNodes, handing out its own NodeSamples (not
+// to be modified): for an output's Write to call its WriteNodes, and for
+// tests.
+func NodesOf(r Round) *RoundNodes {
+	return &RoundNodes{Time: r.Time, n: len(r.Nodes), all: func(yield func(*NodeSample) bool) {
+		for i := range r.Nodes {
+			if !yield(&r.Nodes[i]) {
+				return
+			}
+		}
+	}}
+}
+
+// errStopped is a node loop's body breaking out of it.
+var errStopped = errors.New("stopped")
+
+// writeNodes hands the encoded WriteRequest in to w node by node, after
+// checking it whole: a round decode would refuse is refused with
+// decode's error, and w is not called.
+func (d *roundDecoder) writeNodes(ctx context.Context, in rawRound, w NodeWriter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer d.names.endRound()
+	defer d.ids.endRound()
+	t, n, err := d.check(in)
+	if errors.Is(err, errFallback) {
+		in = in.joined()
+		t, n, err = d.check(in)
+	}
+	if err != nil {
+		return err
+	}
+	if d.ns.Stats.Counters == nil {
+		d.ns.Stats = NewStats()
+	}
+	var streamErr error
+	r := &RoundNodes{Time: t, n: n}
+	r.all = func(yield func(*NodeSample) bool) {
+		if err := d.stream(in, &d.ns, yield); err != nil && !errors.Is(err, errStopped) && streamErr == nil {
+			streamErr = err
+		}
+	}
+	err = w.WriteNodes(ctx, r)
+	r.done = true
+	d.ns = NodeSample{Stats: d.ns.Stats} // no strings kept past the round
+	clear(d.ns.Stats.Counters)
+	clear(d.ns.Stats.Stats)
+	if streamErr != nil {
+		// The round was checked: the same bytes cannot fail now.
+		return errors.Join(streamErr, err)
+	}
+	return err
+}
+
+// check returns the error decode would for in (or errFallback), and the round's time and
+// number of nodes, without building the round.
+func (d *roundDecoder) check(in rawRound) (time.Time, int, error) {
+	var t time.Time
+	var firstErr error
+	n := 0
+	err := d.each(in, &t, func(i int, v []byte) error {
+		ns, stats, err := d.header(v)
+		if err == nil {
+			if err = d.scan(stats); err == nil {
+				err = d.scanned()
+			}
+		}
+		if errors.Is(err, errTruncated) {
+			return nodeErr(i, err)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = namedNodeErr(ns.ID, err)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	return t, n, firstErr
+}
+
+// stream decodes in's nodes one after the other into ns, reusing its
+// maps, and hands each to yield. in is one that check accepted, so it
+// does not fall back.
+func (d *roundDecoder) stream(in rawRound, ns *NodeSample, yield func(*NodeSample) bool) error {
+	var t time.Time
+	return d.each(in, &t, func(i int, v []byte) error {
+		h, stats, err := d.header(v)
+		if err == nil {
+			err = d.scan(stats)
+		}
+		clear(ns.Stats.Counters)
+		clear(ns.Stats.Stats)
+		if err == nil {
+			err = d.fill(ns.Stats)
+		}
+		if err != nil {
+			return nodeErr(i, err)
+		}
+		ns.ID, ns.Nickname, ns.Timestamp = h.ID, h.Nickname, h.Timestamp
+		if !yield(ns) {
+			return errStopped
+		}
+		return nil
+	})
+}
