@@ -141,6 +141,28 @@ func TestPendingAndEOF(t *testing.T) {
 	}
 }
 
+// TestBytesBeforeWatch: bytes that came before the connection was
+// watched (a peer that writes as soon as it is welcomed) run ready.
+func TestBytesBeforeWatch(t *testing.T) {
+	t.Parallel()
+	w := newWatcher(t)
+	srv, peer := pairs(t, 20)
+	got := make(chan int, len(srv))
+	for i := range srv {
+		peer[i].Write([]byte{1})
+	}
+	for i, s := range srv {
+		wt, err := w.Watch(s, func() bool { got <- i; return false }, func() {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wt.Stop()
+	}
+	for range srv {
+		<-got
+	}
+}
+
 // TestStopWhileArmed: Stop on an idle watch calls gone at once, removes
 // the descriptor from epoll, and no ready follows, even with bytes sent.
 func TestStopWhileArmed(t *testing.T) {
