@@ -222,10 +222,10 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs),
 		"enrolment", g.nodes.policy)
 
-	if g.readerPerHost {
-		// as on other systems
-	} else if g.idle, err = newIdleWatcher(); err != nil {
-		g.log.Warn("no idle connection watcher: each host connection keeps a goroutine", "error", err)
+	if !g.readerPerHost {
+		if g.idle, err = newIdleWatcher(); err != nil {
+			g.log.Warn("no idle connection watcher: each host connection keeps a goroutine", "error", err)
+		}
 	}
 	acceptDone := make(chan struct{})
 	go func() { defer close(acceptDone); g.accept(ctx) }()
