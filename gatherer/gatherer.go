@@ -54,6 +54,13 @@ type Gatherer struct {
 	hosts   map[string]*host
 	closing bool // set at shutdown: no more hosts are registered
 
+	// idle waits for the idle host connections (watch_linux.go); nil:
+	// a reader goroutine per host.
+	idle *idleWatcher
+	// readerPerHost, set by tests before Run, keeps a reader goroutine
+	// per host, as on systems without the idle watcher.
+	readerPerHost bool
+
 	outputs []*fanout
 	rounds  roundLog
 	stats   counters
@@ -215,6 +222,11 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs),
 		"enrolment", g.nodes.policy)
 
+	if !g.readerPerHost {
+		if g.idle, err = newIdleWatcher(); err != nil {
+			g.log.Warn("no idle connection watcher: each host connection keeps a goroutine", "error", err)
+		}
+	}
 	acceptDone := make(chan struct{})
 	go func() { defer close(acceptDone); g.accept(ctx) }()
 
@@ -230,6 +242,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		h.close()
 	}
 	g.wg.Wait()
+	g.idle.close()
 	if status != nil {
 		status.Close()
 	}

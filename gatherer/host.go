@@ -17,8 +17,12 @@ import (
 	"github.com/statsherd/statsherd/sdk"
 )
 
-// host is one connected host: the connection, and a reader goroutine that
-// receives answers and notices a dropped connection at once.
+// host is one connected host: the connection, and its reader, which
+// receives answers and notices a dropped connection at once. On Linux the
+// gatherer's idle watcher (watch_linux.go) waits for all idle connections
+// with one goroutine and starts readOne when one has something to read;
+// elsewhere (or without a watcher) each host has a reader goroutine
+// (read).
 type host struct {
 	id, nickname, addr string
 	versions           map[string]string
@@ -32,6 +36,9 @@ type host struct {
 	done    chan struct{}
 	err     error
 	closeMu sync.Once
+	// unwatch, once the idle watcher has the connection, takes it out
+	// of the watcher; close calls it before closing the connection.
+	unwatch atomic.Pointer[func()]
 	// closed is set as soon as the gatherer closes the connection, so no
 	// round polls it again while its reader winds down.
 	closed atomic.Bool
@@ -85,7 +92,12 @@ func (h *host) status() HostStatus {
 // close ends the connection; the reader then stops.
 func (h *host) close() {
 	h.closed.Store(true)
-	h.closeMu.Do(func() { h.conn.NetConn().Close() })
+	h.closeMu.Do(func() {
+		if stop := h.unwatch.Load(); stop != nil {
+			(*stop)()
+		}
+		h.conn.NetConn().Close()
+	})
 }
 
 // refuse tells the host why and closes the connection.
@@ -162,12 +174,12 @@ type errQuota struct {
 
 func (e *errQuota) Error() string { return e.reason }
 
-// read receives messages until the connection fails. Only the answer to
-// the poll in flight is expected; anything else (an unsolicited answer,
-// a wrong id, another kind of message) ends the connection and is
-// counted, before the message is even decoded when no poll is in flight.
+// read receives messages until the connection fails, on a goroutine of
+// its own: where the gatherer has no idle watcher. Only the answer to the
+// poll in flight is expected; anything else (an unsolicited answer, a
+// wrong id, another kind of message) ends the connection and is counted,
+// before the message is even decoded when no poll is in flight.
 func (h *host) read() {
-	defer close(h.done)
 	for {
 		// Between polls the connection waits for bytes with nothing
 		// read and on a shallow stack (readOne's frames are gone), which

@@ -93,19 +93,31 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		<-g.connSem
 		return
 	}
-	// The reader is a goroutine of its own, started on a fresh stack:
-	// the handshake's deep stack is left behind with this goroutine, and
-	// the reader's, idle between polls, shrinks to the smallest.
 	g.wg.Add(1)
+	// The idle watcher reads h's messages as they come, with no
+	// goroutine between them.
+	if err := g.idle.watch(h, func() { g.ended(h) }); err == nil {
+		return
+	}
+	// Else a reader goroutine of its own, started on a fresh stack: the
+	// handshake's deep stack is left behind with this goroutine, and the
+	// reader's, idle between polls, shrinks to the smallest.
 	go g.serve(h)
 }
 
 // serve reads h's answers until its connection ends.
 func (g *Gatherer) serve(h *host) {
-	defer g.wg.Done()
-	defer func() { <-g.connSem }()
 	h.read()
+	g.ended(h)
+}
+
+// ended is called once h's connection is over and nothing reads it any
+// more: the pollers waiting on it are told, and its slot is freed.
+func (g *Gatherer) ended(h *host) {
+	close(h.done)
 	g.unregister(h)
+	<-g.connSem
+	g.wg.Done()
 }
 
 // refusal is a handshake that ended with a Refuse sent to the peer.

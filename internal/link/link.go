@@ -335,6 +335,9 @@ func (l *Link) dial(ctx context.Context, addr string) (*session, error) {
 			return nil, fmt.Errorf("waiting for welcome: %w", ctx.Err())
 		}
 		nc.SetDeadline(time.Time{})
+		// Small TLS records: the gatherer keeps a buffer the size of
+		// the largest record it read, per host.
+		c.SetWriteChunk(wire.SmallRecord)
 		w := b.Welcome
 		l.update(func(s *Status) {
 			s.Connected, s.Gatherer, s.ConnectedSince = true, addr, time.Now()

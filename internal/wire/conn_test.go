@@ -199,3 +199,53 @@ func TestAppendAnswerFrame(t *testing.T) {
 		t.Errorf("stats %v (%v), want a.b 7 and c.d 0.5", got, err)
 	}
 }
+
+// writeSizes is a net.Conn that records the size of each write.
+type writeSizes struct {
+	net.Conn
+	sizes []int
+	buf   []byte
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+// TestSetWriteChunk: a message is written in pieces of at most the
+// chunk (over TLS, one record each), which together are its frame.
+func TestSetWriteChunk(t *testing.T) {
+	st := sdk.NewStats()
+	for i := range 500 {
+		st.Counters["chunk.counter_"+strings.Repeat("x", i%20)+string(rune('a'+i%26))+string(rune('a'+i/26))] = int64(i)
+	}
+	m := NewAnswer(&Answer{Id: 9, Stats: sdk.StatsToProto(st)})
+	want, err := AppendFrame(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range []int{0, 1, SmallRecord, len(want) - 1, len(want), len(want) + 1} {
+		w := &writeSizes{}
+		c := NewConn(w, 0)
+		c.SetWriteChunk(chunk)
+		if err := c.Send(m); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.buf, want) {
+			t.Fatalf("chunk %d: wrote %d bytes that are not the frame (%d bytes)", chunk, len(w.buf), len(want))
+		}
+		limit := chunk
+		if chunk == 0 {
+			limit = len(want)
+		}
+		for _, n := range w.sizes {
+			if n > limit {
+				t.Errorf("chunk %d: a write of %d bytes", chunk, n)
+			}
+		}
+		if wantWrites := (len(want) + limit - 1) / limit; len(w.sizes) != wantWrites {
+			t.Errorf("chunk %d: %d writes, want %d", chunk, len(w.sizes), wantWrites)
+		}
+	}
+}
