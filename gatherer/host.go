@@ -1,7 +1,6 @@
 package gatherer
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,10 +29,15 @@ type host struct {
 	conn               *wire.Conn
 	log                hclog.Logger
 
-	// answers carries decoded answers from the reader to the poller.
-	answers chan reply
-	// done is closed when the reader stops; err says why.
-	done    chan struct{}
+	// polled is the round waiting for this host's result, set before a
+	// poll is written: whoever has the result first (the reader with the
+	// answer, the end of the connection, the sender on a failed write,
+	// the round at its deadline) takes it (deliver), so a round records
+	// exactly one result per host.
+	polled atomic.Pointer[pollWait]
+	// over is set when the reader stops (and before the waiting round
+	// is told); err says why.
+	over    atomic.Bool
 	err     error
 	closeMu sync.Once
 	// unwatch, once the idle watcher has the connection, takes it out
@@ -223,10 +227,7 @@ func (h *host) readOne() bool {
 			h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
 			q := &errQuota{kind: refTooLarge, reason: reason, told: true}
 			// The round goes on at once, while the rest is drained.
-			select {
-			case h.answers <- reply{id: h.pending.Load(), err: q}:
-			default:
-			}
+			h.deliver(h.pending.Load(), reply{err: q})
 			h.tellTooLarge(reason)
 			err = q
 		}
@@ -272,12 +273,9 @@ func (h *host) readOne() bool {
 			h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
 		}
 	}
-	// The poller waits for at most one answer; a late answer to an
-	// earlier poll replaces nothing and is dropped here.
-	select {
-	case h.answers <- r:
-	default:
-	}
+	// The round waits for one result; an answer the round no longer
+	// waits for (it timed out meanwhile) is dropped here.
+	h.deliver(a.ID, r)
 	return true
 }
 
@@ -360,43 +358,64 @@ func dropNegative(c map[string]int64) int {
 // errDropped means the connection closed while waiting.
 var errDropped = errors.New("connection closed")
 
-// poll asks the host for its stats and waits for the answer under timeout.
-func (h *host) poll(ctx context.Context, id uint64, timeout time.Duration) (reply, error) {
+// pollWait is a host's place in a round that waits for its result.
+type pollWait struct {
+	round *pollRound
+	i     int
+}
+
+// deliver records r as the host's result for poll id (0: whichever
+// round waits), if that round still waits for it and nothing else was
+// delivered first; false means r was dropped.
+func (h *host) deliver(id uint64, r reply) bool {
+	w := h.polled.Load()
+	if w == nil || (id != 0 && w.round.id != id) || !h.polled.CompareAndSwap(w, nil) {
+		return false
+	}
+	r.id = w.round.id
+	w.round.put(w.i, r)
+	return true
+}
+
+// ended tells the round waiting for h, if any, that its connection is
+// over; it is called once the reader has stopped.
+func (h *host) ended() {
+	h.over.Store(true)
+	h.deliver(0, reply{err: h.droppedErr()})
+}
+
+// droppedErr is the result of a poll of a host whose connection ended.
+func (h *host) droppedErr() error {
+	if h.err != nil {
+		return fmt.Errorf("%w: %w", errDropped, h.err)
+	}
+	return errDropped
+}
+
+// send writes the poll of round w.round to the host, with the round's
+// deadline for the write; the result comes later, by deliver. A host
+// already closed, or a failed write, is delivered as a result at once.
+func (h *host) send(w *pollWait, timeout time.Duration) {
+	id := w.round.id
 	if h.closed.Load() {
-		return reply{}, errDropped
+		h.polled.Store(w)
+		h.deliver(id, reply{err: errDropped})
+		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	defer h.pending.CompareAndSwap(id, 0)
-	// Drop a late answer to an earlier poll.
-	select {
-	case <-h.answers:
-	default:
-	}
+	h.polled.Store(w)
 	h.pending.Store(id)
+	if h.over.Load() {
+		// The reader stopped before the round waited: ended told no one.
+		h.deliver(id, reply{err: h.droppedErr()})
+		return
+	}
 	h.wmu.Lock()
 	nc := h.conn.NetConn()
-	nc.SetWriteDeadline(time.Now().Add(timeout))
+	nc.SetWriteDeadline(w.round.deadline)
 	err := h.conn.Send(wire.NewPoll(id, timeout.Milliseconds()))
 	h.wmu.Unlock()
 	if err != nil {
-		return reply{}, err
-	}
-	for {
-		select {
-		case r := <-h.answers:
-			if r.id != id {
-				continue
-			}
-			return r, r.err
-		case <-h.done:
-			if h.err != nil {
-				return reply{}, fmt.Errorf("%w: %w", errDropped, h.err)
-			}
-			return reply{}, errDropped
-		case <-ctx.Done():
-			return reply{}, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
-		}
+		h.deliver(id, reply{err: err})
 	}
 }
 

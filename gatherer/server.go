@@ -112,9 +112,9 @@ func (g *Gatherer) serve(h *host) {
 }
 
 // ended is called once h's connection is over and nothing reads it any
-// more: the pollers waiting on it are told, and its slot is freed.
+// more: the round waiting on it is told, and its slot is freed.
 func (g *Gatherer) ended(h *host) {
-	close(h.done)
+	h.ended()
 	g.unregister(h)
 	<-g.connSem
 	g.wg.Done()
@@ -224,7 +224,6 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	h := &host{
 		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
 		since: time.Now(), conn: c, q: &g.quotas,
-		answers: make(chan reply, 1), done: make(chan struct{}),
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
 	return h, nil
