@@ -117,13 +117,26 @@ func TestRoundManyHosts(t *testing.T) {
 			hosts := g.connected()
 
 			// The round's goroutines, sampled from their stacks while it
-			// runs.
+			// runs: this goroutine (the collector) and those it starts,
+			// except those closing a failed host's connection (one each,
+			// on the failure path only). Other tests' rounds are not
+			// counted.
+			var me []byte
+			{
+				buf := make([]byte, 64)
+				me, _, _ = bytes.Cut(buf[:runtime.Stack(buf, false)], []byte(" ["))
+			}
+			createdByRound := fmt.Appendf(nil, "gatherer.(*Gatherer).round in %s\n", me)
 			roundGoroutines := func(buf []byte) int {
 				k := 0
 				for _, st := range bytes.Split(buf[:runtime.Stack(buf, true)], []byte("\n\n")) {
-					if bytes.Contains(st, []byte("gatherer.(*Gatherer).round")) {
-						k++
+					if !bytes.HasPrefix(st, append(me, ' ')) && !bytes.Contains(st, createdByRound) {
+						continue
 					}
+					if bytes.Contains(st, []byte("gatherer.(*host).close(")) || bytes.Contains(st, []byte("gatherer.(*host).refuse(")) {
+						continue
+					}
+					k++
 				}
 				return k
 			}
