@@ -227,7 +227,9 @@ func (h *host) readOne() bool {
 			h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
 			q := &errQuota{kind: refTooLarge, reason: reason, told: true}
 			// The round goes on at once, while the rest is drained.
-			h.deliver(h.pending.Load(), reply{err: q})
+			if id := h.pending.Load(); id != 0 {
+				h.deliver(id, reply{err: q})
+			}
 			h.tellTooLarge(reason)
 			err = q
 		}
@@ -395,7 +397,7 @@ func (h *host) droppedErr() error {
 // send writes the poll of round w.round to the host, with the round's
 // deadline for the write; the result comes later, by deliver. A host
 // already closed, or a failed write, is delivered as a result at once.
-func (h *host) send(w *pollWait, timeout time.Duration) {
+func (h *host) send(w *pollWait) {
 	id := w.round.id
 	if h.closed.Load() {
 		h.polled.Store(w)
@@ -412,7 +414,7 @@ func (h *host) send(w *pollWait, timeout time.Duration) {
 	h.wmu.Lock()
 	nc := h.conn.NetConn()
 	nc.SetWriteDeadline(w.round.deadline)
-	err := h.conn.Send(wire.NewPoll(id, timeout.Milliseconds()))
+	err := h.conn.Send(w.round.poll)
 	h.wmu.Unlock()
 	if err != nil {
 		h.deliver(id, reply{err: err})

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -40,6 +41,7 @@ var pollSenders = func(n int) int { return min(n, max(16, 4*runtime.GOMAXPROCS(0
 type pollRound struct {
 	id       uint64
 	deadline time.Time
+	poll     *wire.Message // the same for every host: encoding reads it only
 	results  []reply
 	done     chan int
 }
@@ -60,7 +62,7 @@ func (g *Gatherer) round(ctx context.Context) {
 	seq := g.rounds.begin(start)
 	hosts := g.connected()
 	timeout := g.cfg.PollTimeout
-	p := &pollRound{id: seq, deadline: start.Add(timeout),
+	p := &pollRound{id: seq, deadline: start.Add(timeout), poll: wire.NewPoll(seq, timeout.Milliseconds()),
 		results: make([]reply, len(hosts)), done: make(chan int, len(hosts))}
 	waits := make([]pollWait, len(hosts))
 	for i := range waits {
@@ -82,7 +84,7 @@ func (g *Gatherer) round(ctx context.Context) {
 					hosts[i].polled.Store(&waits[i])
 					continue
 				}
-				hosts[i].send(&waits[i], timeout)
+				hosts[i].send(&waits[i])
 			}
 		}()
 	}
