@@ -203,8 +203,8 @@ func (h *host) read() {
 // errNotAsked is a message sent while no poll was in flight.
 var errNotAsked = errors.New("answer sent while no poll was in flight")
 
-// readOne receives one message and hands the answer to the poller; false
-// means the connection is ended.
+// readOne receives one message and delivers the answer to the round
+// waiting for it (deliver); false means the connection is ended.
 //
 //go:noinline
 func (h *host) readOne() bool {
