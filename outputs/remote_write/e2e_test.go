@@ -375,14 +375,18 @@ output "remote_write" {
 		}
 		host = pts
 	}
-	// Deduplicated: at most one sample per interval.
+	// Deduplicated: at most one sample per interval. VictoriaMetrics's
+	// intervals end on a multiple of it and include their end, (k·d−d,
+	// k·d] (lib/storage DeduplicateSamples): a sample at exactly k·d is
+	// in the interval before the one that starts there.
+	d := interval.Milliseconds()
 	windows := map[int64]int{}
 	for _, p := range host {
-		windows[p.MS/interval.Milliseconds()]++
+		windows[(p.MS+d-1)/d]++
 	}
 	for w, n := range windows {
 		if n > 1 {
-			t.Errorf("%d samples in the dedup interval at %d: not deduplicated", n, w*interval.Milliseconds())
+			t.Errorf("%d samples in the dedup interval (%d, %d]: not deduplicated", n, (w-1)*d, w*d)
 		}
 	}
 	// No gap: every round of B after A stopped is in the host's series.
