@@ -2,11 +2,14 @@ package exec
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	osexec "os/exec"
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // prSetChildSubreaper is PR_SET_CHILD_SUBREAPER (linux/prctl.h).
@@ -63,6 +66,7 @@ func killOrphans(marker string) {
 	self := os.Getpid()
 	for range 100 {
 		var found []int
+		unsure := 0 // children whose environment could not be read yet
 		ents, err := os.ReadDir("/proc")
 		if err != nil {
 			return
@@ -87,13 +91,29 @@ func killOrphans(marker string) {
 				continue
 			}
 			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+			if err == nil && len(env) == 0 || err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+				// In the middle of an execve (a setsid(1) or a shell
+				// exec'ing its command) the kernel shows no environment
+				// for a moment: look again rather than miss it.
+				running.Lock()
+				mine := running.pids[pid]
+				running.Unlock()
+				if !mine {
+					unsure++
+				}
+				continue
+			}
 			if err != nil || !bytes.Contains(append([]byte{0}, env...), want) {
 				continue
 			}
 			found = append(found, pid)
 		}
 		if len(found) == 0 {
-			return
+			if unsure == 0 {
+				return
+			}
+			time.Sleep(time.Millisecond)
+			continue
 		}
 		for _, pid := range found {
 			_ = syscall.Kill(-pid, syscall.SIGKILL) // if it leads a group
