@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/statsherd/statsherd/internal/pprofpage"
+	"github.com/statsherd/statsherd/internal/statuspage"
 )
 
 // Status is what the status page shows.
@@ -133,14 +133,7 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	var h http.Handler = g
-	if g.cfg.StatusPprof {
-		mux := http.NewServeMux()
-		mux.Handle("/", g)
-		pprofpage.Mount(mux)
-		h = mux
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	srv := &http.Server{Handler: statuspage.Handler(g, g.cfg.StatusPprof), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("status page stopped", "error", err)

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/statsherd/statsherd/internal/pprofpage"
+	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -35,11 +35,8 @@ func (h *Host) startStatus(ctx context.Context, addr string, pprof bool) (string
 		}
 		http.Redirect(w, r, target, http.StatusFound)
 	})
-	if pprof {
-		pprofpage.Mount(mux)
-	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           statuspage.Handler(mux, pprof),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return h.base },
 		ErrorLog:          h.log.Named("status").StandardLogger(nil),
