@@ -13,6 +13,14 @@ import (
 	"github.com/statsherd/statsherd/internal/wire"
 )
 
+// readerModes are the two ways the gatherer reads its hosts'
+// connections, for tests to run both: the idle watcher (Linux) and a
+// reader goroutine per host (elsewhere).
+var readerModes = []struct {
+	name          string
+	readerPerHost bool
+}{{"idle watcher", false}, {"reader per host", true}}
+
 // TestIdleConnections: between polls, a host connection is watched (by
 // the idle watcher on Linux, by a reader goroutine per host elsewhere;
 // both are run here): a host that hangs up is noticed at once, without a
@@ -22,10 +30,7 @@ import (
 // interval of an hour): each round is started by the test.
 func TestIdleConnections(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []struct {
-		name          string
-		readerPerHost bool
-	}{{"idle watcher", false}, {"reader per host", true}} {
+	for _, mode := range readerModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			start := func(t *testing.T, outs ...Output) *testGatherer {

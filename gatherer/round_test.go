@@ -30,10 +30,7 @@ import (
 func TestRoundManyHosts(t *testing.T) {
 	t.Parallel()
 	const n = 200
-	for _, mode := range []struct {
-		name          string
-		readerPerHost bool
-	}{{"idle watcher", false}, {"reader per host", true}} {
+	for _, mode := range readerModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig(t)
