@@ -64,34 +64,33 @@ type internEntry struct {
 }
 
 // get returns the interned string of b, if any.
-func (t *interner) get(b []byte) (string, bool) {
+// entry returns b's entry, counted as used in this generation; nil if b
+// is not interned.
+func (t *interner) entry(b []byte) *internEntry {
 	e := t.m[string(b)] // no allocation: a lookup
-	if e == nil {
-		return "", false
-	}
-	if e.gen != t.gen {
+	if e != nil && e.gen != t.gen {
 		e.gen = t.gen
 		t.used++
 	}
-	return e.s, true
+	return e
 }
 
-func (t *interner) put(s string) {
+func (t *interner) put(s string) *internEntry {
 	if t.m == nil {
 		t.m = map[string]*internEntry{}
 	}
-	t.m[s] = &internEntry{s: s, gen: t.gen}
+	e := &internEntry{s: s, gen: t.gen}
+	t.m[s] = e
 	t.used++
+	return e
 }
 
 // intern returns b as an interned string.
 func (t *interner) intern(b []byte) string {
-	if s, ok := t.get(b); ok {
-		return s
+	if e := t.entry(b); e != nil {
+		return e.s
 	}
-	s := string(b)
-	t.put(s)
-	return s
+	return t.put(string(b)).s
 }
 
 // endRound starts a new generation, first forgetting the entries unused
@@ -110,15 +109,23 @@ func (t *interner) endRound() {
 
 // name decodes one stat name.
 func (d *roundDecoder) name(b []byte) nameRef {
-	if s, ok := d.names.get(b); ok {
-		return nameRef{s, true}
+	if e := d.entry(b); e != nil {
+		return nameRef{e.s, true}
+	}
+	return nameRef{string(b), false}
+}
+
+// entry returns the interned entry of the stat name b, nil if b is not a
+// valid name.
+func (d *roundDecoder) entry(b []byte) *internEntry {
+	if e := d.names.entry(b); e != nil {
+		return e
 	}
 	s := string(b)
 	if ValidName(s) != nil {
-		return nameRef{s, false}
+		return nil
 	}
-	d.names.put(s)
-	return nameRef{s, true}
+	return d.names.put(s)
 }
 
 // errTruncated is a malformed message: no round. Other errors of decode

@@ -198,7 +198,7 @@ func TestInternerForgets(t *testing.T) {
 	if len(in.m) != 1 {
 		t.Fatalf("%d names kept, want 1", len(in.m))
 	}
-	if _, ok := in.get([]byte("kept")); !ok {
+	if in.entry([]byte("kept")) == nil {
 		t.Fatal("name in use forgotten")
 	}
 }

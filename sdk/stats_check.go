@@ -92,22 +92,3 @@ func (d *roundDecoder) canonical(b []byte) (negative int, ok bool) {
 	// Every length and value took its fewest bytes.
 	return negative, size == len(b)
 }
-
-// entry returns the interned entry of the stat name b, nil if b is not a
-// valid name.
-func (d *roundDecoder) entry(b []byte) *internEntry {
-	t := &d.names
-	if e := t.m[string(b)]; e != nil {
-		if e.gen != t.gen {
-			e.gen = t.gen
-			t.used++
-		}
-		return e
-	}
-	s := string(b)
-	if ValidName(s) != nil {
-		return nil
-	}
-	t.put(s)
-	return t.m[s]
-}
