@@ -399,12 +399,11 @@ func (h *host) droppedErr() error {
 // already closed, or a failed write, is delivered as a result at once.
 func (h *host) send(w *pollWait) {
 	id := w.round.id
+	h.polled.Store(w)
 	if h.closed.Load() {
-		h.polled.Store(w)
 		h.deliver(id, reply{err: errDropped})
 		return
 	}
-	h.polled.Store(w)
 	h.pending.Store(id)
 	if h.over.Load() {
 		// The reader stopped before the round waited: ended told no one.
