@@ -78,30 +78,35 @@ func NewPluginBlock(kind, name string, body hcl.Body, defRange hcl.Range) (Plugi
 	return b, diags
 }
 
-// gohclBool decodes a bool attribute, with a clear error for another type.
-func gohclBool(a *hcl.Attribute, dst *bool) hcl.Diagnostics {
+// attrValue evaluates a, converted to ty, with a clear error ("NAME must
+// be WANT.") for another type.
+func attrValue(a *hcl.Attribute, ty cty.Type, want string) (cty.Value, hcl.Diagnostics) {
 	v, diags := a.Expr.Value(nil)
 	if diags.HasErrors() {
-		return diags
+		return v, diags
 	}
-	v, err := convert.Convert(v, cty.Bool)
+	v, err := convert.Convert(v, ty)
 	if err != nil || v.IsNull() {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect attribute value type",
-			Detail: fmt.Sprintf("%s must be true or false.", a.Name), Subject: a.Expr.Range().Ptr()}}
+		return v, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect attribute value type",
+			Detail: fmt.Sprintf("%s must be %s.", a.Name, want), Subject: a.Expr.Range().Ptr()}}
+	}
+	return v, nil
+}
+
+// gohclBool decodes a bool attribute.
+func gohclBool(a *hcl.Attribute, dst *bool) hcl.Diagnostics {
+	v, diags := attrValue(a, cty.Bool, "true or false")
+	if diags.HasErrors() {
+		return diags
 	}
 	*dst = v.True()
 	return nil
 }
 
 func gohclString(a *hcl.Attribute, dst *string) hcl.Diagnostics {
-	v, diags := a.Expr.Value(nil)
+	v, diags := attrValue(a, cty.String, "a string")
 	if diags.HasErrors() {
 		return diags
-	}
-	v, err := convert.Convert(v, cty.String)
-	if err != nil || v.IsNull() {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect attribute value type",
-			Detail: fmt.Sprintf("%s must be a string.", a.Name), Subject: a.Expr.Range().Ptr()}}
 	}
 	*dst = v.AsString()
 	return nil
