@@ -111,16 +111,10 @@ func sameNodes(c collector, r Round) bool {
 // (names interned), malformed and refused rounds included.
 func TestWriteNodesMatchesRound(t *testing.T) {
 	var d roundDecoder
-	for pass := range 2 {
-		for i, r := range testRounds() {
-			b, err := gproto.Marshal(roundToProto(r))
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkSameStream(t, &d, b, fmt.Sprintf("pass %d, round %d", pass, i))
-			checkSameStream(t, &d, encodeRound(r).Materialize(), fmt.Sprintf("pass %d, round %d encoded from maps", pass, i))
-		}
-	}
+	eachTestRound(t, func(r Round, b []byte, what string) {
+		checkSameStream(t, &d, b, what)
+		checkSameStream(t, &d, encodeRound(r).Materialize(), what+" encoded from maps")
+	})
 	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{
 		{Id: "first", Stats: &proto.Stats{CounterNames: []string{"a.b"}, CounterValues: []int64{1}}},
 		{Id: "second", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}

@@ -45,13 +45,20 @@ func testRounds() []Round {
 // from its interned names in a later round.
 func TestRoundDecoderMatchesProto(t *testing.T) {
 	var d roundDecoder
+	eachTestRound(t, func(_ Round, b []byte, what string) { checkSameRound(t, &d, b, what) })
+}
+
+// eachTestRound calls fn with each of testRounds and its generic
+// encoding, twice over (names interned by the first pass).
+func eachTestRound(t *testing.T, fn func(r Round, b []byte, what string)) {
+	t.Helper()
 	for pass := range 2 {
 		for i, r := range testRounds() {
 			b, err := gproto.Marshal(roundToProto(r))
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkSameRound(t, &d, b, fmt.Sprintf("pass %d, round %d", pass, i))
+			fn(r, b, fmt.Sprintf("pass %d, round %d", pass, i))
 		}
 	}
 }
