@@ -60,6 +60,8 @@ type Pool struct {
 type SharedOptions struct {
 	// Self is the statsherd executable; "" means this executable.
 	Self string
+	// Builtins are the plugins Self serves (see Options.Builtins).
+	Builtins sdk.Plugins
 	// Logger receives the process's logs (each line names its plugin).
 	Logger hclog.Logger
 	// Env is added to the process's environment (memory settings).
@@ -89,7 +91,7 @@ func NewShared(kind string, o SharedOptions) (*Pool, error) {
 		Logger: o.Logger, Env: o.Env, Stdout: o.Stdout}
 	s.defaults()
 	p := newPool(s)
-	p.shared, p.names = true, builtinNames(kind)
+	p.shared, p.names = true, builtinNames(o.Builtins, kind)
 	return p, nil
 }
 

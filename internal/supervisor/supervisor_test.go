@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/testbin"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -54,6 +55,9 @@ func loadBlock(t *testing.T, src string, o Options, keep bool) (*Plugin, hcl.Dia
 	}
 	if o.Self == "" {
 		o.Self = bins.statsherd
+	}
+	if o.Builtins.Producers == nil {
+		o.Builtins = builtin.Plugins()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -279,7 +283,7 @@ func TestBadAttributeDiagnostics(t *testing.T) {
 
 func TestBuiltinServedBySelf(t *testing.T) {
 	// A built-in plugin runs as `statsherd plugin serve ...`, out of process.
-	path, args, err := Resolve(sdk.KindOutput, "munin", "", bins.statsherd)
+	path, args, err := Resolve(sdk.KindOutput, "munin", "", bins.statsherd, builtin.Plugins())
 	if err != nil {
 		t.Skipf("no built-in munin output yet: %v", err)
 	}
