@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -94,13 +95,7 @@ func TestMetrics(t *testing.T) {
 // TestRealPrometheus has a real Prometheus server scrape the output and
 // answers a query with the value a node reported.
 func TestRealPrometheus(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prometheus is not installed; .ci/run installs Debian's prometheus package")
-		}
-		t.Skip("prometheus not installed (apt-get install prometheus); skipping the real-server test")
-	}
+	bin := testenv.LookPath(t, "prometheus", "prometheus")
 	now := time.Now()
 	o, u := start(t, now)
 	if err := o.Write(context.Background(), round(now)); err != nil {
