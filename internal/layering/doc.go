@@ -15,6 +15,8 @@
 // imports the other. Otherwise a package may import one in a lower layer; in
 // the base and the runtime,
 // one in its own layer too (Go forbids cycles); a plugin only its own
-// subpackages and its family's internal helpers. The test fails on any
+// subpackages and its family's internal helpers. Test support (plugindoc,
+// testenv, testbin, producertest, sdk/plugintest) is imported by tests
+// alone and may stand on anything below the command. The test fails on any
 // other import, and on a package it cannot place.
 package layering

@@ -32,10 +32,20 @@ var runtimePkgs = map[string]bool{
 	"internal/statuspage": true,
 }
 
-// exceptions are imports allowed against the layers, each with its reason.
-var exceptions = map[[2]string]string{
-	{"producers/internal/producertest", "config"}: "test support: parses a producer's example.hcl exactly as the host does",
+// testSupport are the packages only tests import: they may stand on any
+// layer below the command (plugindoc decodes an example.hcl exactly as the
+// daemons do, with config), and no package but another of them may import
+// them.
+var testSupport = map[string]bool{
+	"internal/plugindoc":              true,
+	"internal/testbin":                true,
+	"internal/testenv":                true,
+	"producers/internal/producertest": true,
+	"sdk/plugintest":                  true,
 }
+
+// exceptions are imports allowed against the layers, each with its reason.
+var exceptions = map[[2]string]string{}
 
 // place returns pkg's layer and, for a plugin, its root (the folder users
 // name in HCL, or "munin"); ok is false for a package the table misses.
@@ -72,6 +82,15 @@ func place(pkg string) (layer int, root string, ok bool) {
 func allowed(from, to string) (bool, string) {
 	if _, ok := exceptions[[2]string{from, to}]; ok {
 		return true, ""
+	}
+	if testSupport[to] && !testSupport[from] {
+		return false, fmt.Sprintf("%s imports %s, which only tests may import", from, to)
+	}
+	if testSupport[from] {
+		if l, _, ok := place(to); ok && l < catalog || testSupport[to] {
+			return true, ""
+		}
+		return false, fmt.Sprintf("test support %s imports %s: it may stand on the base, the plugins and the runtime", from, to)
 	}
 	lf, rf, ok := place(from)
 	if !ok {
@@ -157,6 +176,10 @@ func TestLayerRules(t *testing.T) {
 		{"gatherer", "config", true},
 		{"cmd/statsherd", "cli", true},
 		{"nowhere", "sdk", false},
+		{"internal/plugindoc", "config", true},
+		{"producers/internal/producertest", "internal/plugindoc", true},
+		{"host", "internal/testenv", false},
+		{"internal/plugindoc", "cli", false},
 	} {
 		if ok, why := allowed(tt.from, tt.to); ok != tt.ok {
 			t.Errorf("allowed(%s → %s) = %v (%s), want %v", tt.from, tt.to, ok, why, tt.ok)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/plugindoc"
 	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -179,14 +180,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func TestExampleHCLParses(t *testing.T) {
-	src, err := os.ReadFile("example.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := exampleBlock(t, src)
-	info, _ := New(hclog.NewNullLogger()).Describe(context.Background())
-	if _, diags := b.Decode(info.Config); diags.HasErrors() {
-		t.Fatal(diags)
-	}
+// TestExample decodes example.hcl against the output's schema, and holds
+// the README to the schema and stats, so neither can rot.
+func TestExample(t *testing.T) {
+	plugindoc.DecodeExample(t, "example.hcl", sdk.KindOutput, Name, New(hclog.NewNullLogger()))
+	plugindoc.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
 }
