@@ -16,7 +16,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/host"
 	"github.com/statsherd/statsherd/internal/builtin"
-	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/reaper"
 )
 
 func hostCommand() *command {
@@ -118,7 +118,7 @@ func runHost(ctx context.Context, c *cmdline) int {
 	}
 	// Orphans of the plugins are killed while the host runs and swept
 	// after it has stopped them.
-	defer supervisor.Subreap(ctx, log)()
+	defer reaper.Start(ctx, log)()
 	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id, Builtins: builtin.Plugins()})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)

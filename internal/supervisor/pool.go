@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -299,7 +299,7 @@ func (p *Pool) launch(_ context.Context) error {
 	}
 	cmd.Env = append(cmd.Env,
 		sdk.EnvLogLevel+"="+p.log.GetLevel().String(),
-		envMarker+"="+strconv.Itoa(os.Getpid()))
+		reaper.Env())
 	cmd.Env = append(cmd.Env, p.env...)
 	setProcAttr(cmd)
 	stderr := newTail(16)
@@ -327,14 +327,16 @@ func (p *Pool) launch(_ context.Context) error {
 	})
 	// The reaper must not take the process for an orphan before its pid
 	// is recorded.
-	children.launching.RLock()
-	rpc, err := client.Client()
+	var rpc plugin.ClientProtocol
 	pid := 0
-	if cmd.Process != nil {
-		pid = cmd.Process.Pid
-		recordChild(pid)
-	}
-	children.launching.RUnlock()
+	err := reaper.Launch(func() (int, error) {
+		var err error
+		rpc, err = client.Client()
+		if cmd.Process != nil {
+			pid = cmd.Process.Pid
+		}
+		return pid, err
+	})
 	if err != nil {
 		// A plugin that hung before its handshake may have started
 		// children: end its whole group.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -111,7 +112,7 @@ func startSpec(t *testing.T, spec Spec, cfg map[string]any) (*Plugin, error) {
 func TestPluginChildrenEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sweep := Subreap(ctx, hclog.NewNullLogger())
+	sweep := reaper.Start(ctx, hclog.NewNullLogger())
 	for _, tc := range []struct {
 		name  string
 		spawn []string
