@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -27,6 +28,9 @@ func parseStatistics(b []byte) (sdk.Stats, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&raw); err != nil {
 		return sdk.Stats{}, fmt.Errorf("the answer is not Tahoe's statistics JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return sdk.Stats{}, errors.New("the answer is not Tahoe's statistics JSON: more follows the JSON object")
 	}
 	if raw.Counters == nil && raw.Stats == nil {
 		return sdk.Stats{}, errors.New(`the answer is JSON but has neither "counters" nor "stats"; is this a Tahoe node's web port?`)

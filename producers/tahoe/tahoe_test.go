@@ -113,6 +113,8 @@ func TestParseBad(t *testing.T) {
 		{"other json", `{"hello": 1}`, `neither "counters" nor "stats"`, 0, 0},
 		{"array", `[1, 2]`, "not Tahoe's statistics JSON", 0, 0},
 		{"empty", ``, "not Tahoe's statistics JSON", 0, 0},
+		{"trailing", `{"counters": {}, "stats": {}} {"x": 1}`, "more follows", 0, 0},
+		{"trailing newline", "{\"counters\": {}, \"stats\": {}}\n", "", 0, 0},
 		{"string value", `{"counters": {"a.b": "x", "a.c": 2}, "stats": {}}`, `counter "a.b": not a number`, 1, 0},
 		{"bad name", `{"counters": {}, "stats": {"a b": 1, "ok": 2}}`, `stat "a b": not a statsherd name`, 0, 1},
 		{"negative counter", `{"counters": {"a": -1}, "stats": {}}`, `negative`, 0, 0},
