@@ -40,11 +40,16 @@ var statInfo = func() []sdk.StatInfo {
 		gauge("system.procs_blocked", "processes", "processes blocked on I/O now"),
 		gauge("system.boot_time", "seconds since the epoch", "when the machine booted"),
 	)
-	for _, d := range []string{"receive", "transmit"} {
-		for _, what := range []struct{ name, unit string }{{"bytes", "bytes"}, {"packets", "packets"}, {"errors", "errors"}, {"drops", "packets"}} {
+	for _, d := range []struct{ dir, done string }{{"receive", "received"}, {"transmit", "sent"}} {
+		for _, what := range []struct{ name, unit, desc string }{
+			{"bytes", "bytes", "bytes " + d.done},
+			{"packets", "packets", "packets " + d.done},
+			{"errors", "errors", d.dir + " errors"},
+			{"drops", "packets", "packets dropped on " + d.dir},
+		} {
 			s = append(s,
-				counter("system.net.IFACE."+d+"_"+what.name, what.unit, what.name+" "+d+"d on the interface"),
-				counter("system.net."+d+"_"+what.name, what.unit, what.name+" "+d+"d on all interfaces but lo"))
+				counter("system.net.IFACE."+d.dir+"_"+what.name, what.unit, what.desc+" on the interface"),
+				counter("system.net."+d.dir+"_"+what.name, what.unit, what.desc+" on all interfaces but lo"))
 		}
 	}
 	for _, c := range []struct{ name, unit, desc string }{

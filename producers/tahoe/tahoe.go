@@ -6,9 +6,11 @@
 package tahoe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -59,7 +61,8 @@ func New(log hclog.Logger) sdk.Producer {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     5 * time.Minute,
 		DisableCompression:  true,
-		Proxy:               nil,
+		// No Proxy: the node is reached directly, whatever the
+		// environment says (http.DefaultTransport would read it).
 	}
 	return &producer{log: log, client: &http.Client{
 		Transport: tr,
@@ -156,15 +159,16 @@ func (p *producer) root() (string, error) {
 		return "", fmt.Errorf("reading %s: %w (a Tahoe node writes it when its web port is up; is the node running, with web.port set?)", path, errors.Unwrap(err))
 	}
 	defer f.Close()
-	b := make([]byte, maxNodeURL+1)
-	n, err := f.Read(b)
-	if err != nil && n == 0 {
-		return "", fmt.Errorf("reading %s: empty or unreadable (a node writes it when its web port is up)", path)
-	}
-	if n > maxNodeURL {
+	b, err := io.ReadAll(io.LimitReader(f, maxNodeURL+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("reading %s: %w", path, errors.Unwrap(err))
+	case len(b) > maxNodeURL:
 		return "", fmt.Errorf("reading %s: longer than %d bytes; it should hold one URL", path, maxNodeURL)
+	case len(bytes.TrimSpace(b)) == 0:
+		return "", fmt.Errorf("reading %s: it is empty (a node writes it when its web port is up)", path)
 	}
-	line, _, _ := strings.Cut(string(b[:n]), "\n")
+	line, _, _ := strings.Cut(string(b), "\n")
 	r, err := webRoot(line)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", path, err)

@@ -265,6 +265,9 @@ func TestErrors(t *testing.T) {
 	dir := t.TempDir()
 	badURLDir := t.TempDir()
 	writeNodeURL(t, badURLDir, "ftp://example.invalid/")
+	emptyDir, bigDir := t.TempDir(), t.TempDir()
+	writeNodeURL(t, emptyDir, "")
+	writeNodeURL(t, bigDir, "http://127.0.0.1:1/"+strings.Repeat("x", maxNodeURL))
 	cases := []struct {
 		name    string
 		handle  func(w http.ResponseWriter, r *http.Request)
@@ -274,6 +277,8 @@ func TestErrors(t *testing.T) {
 		{"connection refused", nil, func(*node) string { return jsonConfig("url", goneURL) }, "cannot connect"},
 		{"no node.url", nil, func(*node) string { return jsonConfig("node_dir", dir) }, "node.url"},
 		{"node.url not http", nil, func(*node) string { return jsonConfig("node_dir", badURLDir) }, "not an http or https URL"},
+		{"node.url empty", nil, func(*node) string { return jsonConfig("node_dir", emptyDir) }, "it is empty"},
+		{"node.url too long", nil, func(*node) string { return jsonConfig("node_dir", bigDir) }, "longer than 4096 bytes"},
 		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, nil, "answered 404 Not Found"},
 		{"redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) }, nil, "answered 302 Found"},
 		{"garbage", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>welcome</html>")) }, nil, "not Tahoe's statistics JSON"},
