@@ -55,7 +55,8 @@ func (p *producer) fetch(ctx context.Context, u string) (sdk.Stats, error) {
 	}
 	st, err := parseStatistics(body)
 	if err != nil {
-		return sdk.Stats{}, fmt.Errorf("tahoe node at %s: %w", u, err)
+		// st holds what could be read when only some names were bad.
+		return st, fmt.Errorf("tahoe node at %s: %w", u, err)
 	}
 	return st, nil
 }

@@ -193,11 +193,13 @@ func (p *producer) Collect(ctx context.Context) (sdk.Stats, error) {
 		p.last = root
 	}
 	st, err := p.fetch(ctx, root+"statistics?t=json")
-	if err != nil {
+	if st.Stats == nil {
 		return down, err
 	}
+	// The node answered with its statistics, perhaps with some names
+	// left out (err says which).
 	st.Stats["tahoe.up"] = sdk.Int(1)
-	return st, nil
+	return st, err
 }
 
 func (p *producer) Close(context.Context) error {

@@ -339,6 +339,21 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestPartlyBad: a node whose answer has a name statsherd cannot carry is
+// up, with its other stats and an error naming the one left out.
+func TestPartlyBad(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, []byte(`{"counters": {"storage_server.get": 3, "bad name": 1}, "stats": {"node.uptime": 1.5}}`))
+	p := configured(t, jsonConfig("url", n.url()))
+	st, err := collect(t, p, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), `"bad name"`) {
+		t.Errorf("error %v, want one naming the bad name", err)
+	}
+	if st.Stats["tahoe.up"] != sdk.Int(1) || st.Counters["storage_server.get"] != 3 || st.Stats["node.uptime"] != sdk.Float(1.5) {
+		t.Errorf("stats %v", st)
+	}
+}
+
 func TestRequestDeadline(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
