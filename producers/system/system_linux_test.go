@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/statsherd/statsherd/internal/testenv"
 )
 
 // procFields reads /proc/FILE and returns, for each line, its first
@@ -67,22 +69,16 @@ func near(t *testing.T, name string, got, want, tol int64) {
 // TestAgainstProcDfFree collects this machine and compares with /proc read
 // just before and just after, and with `free -b` and `df` run alongside.
 func TestAgainstProcDfFree(t *testing.T) {
-	for _, tool := range []string{"free", "df"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing: %v", tool, err)
-			}
-			t.Skipf("%s is missing: %v", tool, err)
-		}
-	}
+	free := testenv.LookPath(t, "free", "procps")
+	df := testenv.LookPath(t, "df", "coreutils")
 	p := configured(t, map[string]any{})
 	stat0, net0, disk0 := procFields(t, "stat"), procFields(t, "net/dev"), procFields(t, "diskstats")
 	load0, _ := os.ReadFile("/proc/loadavg")
-	freeOut, err := exec.Command("free", "-b").Output()
+	freeOut, err := exec.Command(free, "-b").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dfOut, err := exec.Command("df", "-B1", "--output=target,fstype,size,avail,itotal").Output()
+	dfOut, err := exec.Command(df, "-B1", "--output=target,fstype,size,avail,itotal").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
