@@ -72,6 +72,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
 	g.refusals.add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
+	g.pageRefused(kind, addr, nodeID, reason)
 }
 
 // handle does the handshake of one connection and then serves it until it
@@ -299,6 +300,7 @@ func (g *Gatherer) register(h *host) bool {
 	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
+	g.pageConnected(h)
 	g.stats.connects.Add(1)
 	h.log.Debug("welcomed", "address", h.addr)
 	return true
@@ -328,6 +330,7 @@ func (g *Gatherer) unregister(h *host) {
 		delete(g.hosts, h.id)
 	}
 	g.mu.Unlock()
+	g.pageDisconnected(h)
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)
