@@ -150,11 +150,13 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	for i := range out {
 		f := &out[i]
 		listed[f.ID] = true
-		t, tracked := tracks[f.ID]
-		c, connected := conns[f.ID]
+		var t trackView
+		tp, tracked := tracks[f.ID]
 		if tracked {
+			t = tp.view()
 			f.fill(t)
 		}
+		c, connected := conns[f.ID]
 		switch f.State {
 		case StateEnrolled:
 			if connected {
@@ -188,14 +190,18 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 		}
 		f := FleetNode{ID: id, Nickname: c.nickname, State: FleetConnected, Address: c.addr, Since: c.since}
 		if t, ok := tracks[id]; ok {
-			f.fill(t)
+			f.fill(t.view())
 		}
 		listed[id] = true
 		out = append(out, f)
 	}
 	// Refused keys never listed.
-	for id, t := range tracks {
-		if listed[id] || t.refused.IsZero() {
+	for id, tp := range tracks {
+		if listed[id] {
+			continue
+		}
+		t := tp.view()
+		if t.refused.IsZero() {
 			continue
 		}
 		out = append(out, FleetNode{ID: id, Nickname: "", State: FleetRefused, Address: t.addr, Since: t.refused, Note: t.refusedKind + ": " + t.reason})
@@ -216,7 +222,20 @@ func (f *FleetNode) fill(t trackView) {
 	f.Note = t.lastError
 }
 
-var stateRank = map[string]int{FleetLost: 0, FleetPending: 1, FleetRefused: 2, FleetConnected: 3, FleetRevoked: 4}
+// stateRank orders the states: those that need an operator first.
+func stateRank(s string) int {
+	switch s {
+	case FleetLost:
+		return 0
+	case FleetPending:
+		return 1
+	case FleetRefused:
+		return 2
+	case FleetConnected:
+		return 3
+	}
+	return 4
+}
 
 // fleetPage sorts, filters and pages nodes (which it reorders).
 func fleetPage(nodes []FleetNode, q FleetQuery) FleetPage {
@@ -224,7 +243,8 @@ func fleetPage(nodes []FleetNode, q FleetQuery) FleetPage {
 	for _, s := range fleetStates {
 		p.Counts[s] = 0
 	}
-	kept := nodes[:0:0]
+	// Sorted by pointer: a FleetNode is large to move.
+	kept := make([]*FleetNode, 0, len(nodes))
 	text := strings.ToLower(q.Text)
 	for i := range nodes {
 		n := &nodes[i]
@@ -235,7 +255,7 @@ func fleetPage(nodes []FleetNode, q FleetQuery) FleetPage {
 		if text != "" && !strings.Contains(strings.ToLower(n.Nickname), text) && !strings.HasPrefix(n.ID, text) && !strings.HasPrefix(n.Address, text) {
 			continue
 		}
-		kept = append(kept, *n)
+		kept = append(kept, n)
 	}
 	p.Matching = len(kept)
 	var key func(a, b *FleetNode) int
@@ -258,10 +278,10 @@ func fleetPage(nodes []FleetNode, q FleetQuery) FleetPage {
 	case "size":
 		key = func(a, b *FleetNode) int { return cmp.Compare(b.AnswerBytes, a.AnswerBytes) }
 	default:
-		key = func(a, b *FleetNode) int { return cmp.Compare(stateRank[a.State], stateRank[b.State]) }
+		key = func(a, b *FleetNode) int { return cmp.Compare(stateRank(a.State), stateRank(b.State)) }
 	}
-	slices.SortFunc(kept, func(a, b FleetNode) int {
-		c := key(&a, &b)
+	slices.SortFunc(kept, func(a, b *FleetNode) int {
+		c := key(a, b)
 		if c == 0 {
 			c = strings.Compare(a.Nickname, b.Nickname)
 		}
@@ -274,7 +294,11 @@ func fleetPage(nodes []FleetNode, q FleetQuery) FleetPage {
 		return c
 	})
 	from := min((q.Page-1)*q.Per, len(kept))
-	p.Nodes = kept[from:min(from+q.Per, len(kept))]
+	page := kept[from:min(from+q.Per, len(kept))]
+	p.Nodes = make([]FleetNode, len(page))
+	for i, n := range page {
+		p.Nodes[i] = *n
+	}
 	return p
 }
 

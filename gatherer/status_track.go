@@ -228,19 +228,13 @@ func (ts *tracks) prune(keep func(id string) bool) {
 	}
 }
 
-// snapshot returns every track's view, by node id.
-func (ts *tracks) snapshot() map[string]trackView {
+// snapshot returns every track, by node id.
+func (ts *tracks) snapshot() map[string]*nodeTrack {
 	ts.mu.Lock()
-	all := make([]*nodeTrack, 0, len(ts.m))
-	ids := make([]string, 0, len(ts.m))
+	defer ts.mu.Unlock()
+	out := make(map[string]*nodeTrack, len(ts.m))
 	for id, t := range ts.m {
-		all = append(all, t)
-		ids = append(ids, id)
-	}
-	ts.mu.Unlock()
-	out := make(map[string]trackView, len(all))
-	for i, t := range all {
-		out[ids[i]] = t.view()
+		out[id] = t
 	}
 	return out
 }

@@ -16,10 +16,10 @@ const style = `:root{--fg:#1f2937;--mute:#6b7280;--line:#e5e7eb;--bg:#f8fafc;--c
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
 header{background:#0f172a;color:#e2e8f0;padding:10px 20px;display:flex;gap:18px;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:18px;margin:0;color:#fff}header a{color:#93c5fd}header .sub{color:#94a3b8;font-size:13px}
-main{padding:14px 20px;max-width:1500px}
+main{padding:14px 20px}
 h2{font-size:15px;margin:18px 0 8px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px 14px;margin-bottom:12px}
-.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}.kv dt{color:var(--mute)}.kv dd{margin:0}
+.kv{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}.kv dt{color:var(--mute)}.kv dd{margin:0}
 .counts{display:flex;gap:10px;flex-wrap:wrap;margin-bottom:12px}
 .count{display:block;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:6px 14px;min-width:110px;text-decoration:none;color:var(--fg)}
 .count b{display:block;font-size:22px}.count.on{outline:2px solid var(--accent)}
@@ -27,7 +27,7 @@ table{border-collapse:collapse;background:var(--card);width:100%}
 th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
 th{background:#f1f5f9;font-weight:600;position:sticky;top:0}th a{color:var(--fg);text-decoration:none}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-td.w{white-space:normal;max-width:520px;color:var(--mute)}
+td.w{white-space:normal;min-width:200px;max-width:340px;font-size:12.5px;color:var(--mute)}
 tr:hover td{background:#f8fafc}
 code,.id{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}
 a{color:var(--accent)}

@@ -44,7 +44,11 @@ func (p Plot) SVG() template.HTML {
 	if h <= 0 {
 		h = 110
 	}
-	const left, right, top, bottom = 46.0, 8.0, 20.0, 18.0
+	const left, right, bottom = 46.0, 8.0, 18.0
+	top := 20.0
+	if len(p.Series) > 1 {
+		top = 32 // a line for the legend
+	}
 	pw, ph := float64(w)-left-right, float64(h)-top-bottom
 	from, to := p.From, p.To
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -80,6 +84,17 @@ func (p Plot) SVG() template.HTML {
 	fmt := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	// The frame.
 	b.WriteString(`<rect class="pf" x="` + fmt(left) + `" y="` + fmt(top) + `" width="` + fmt(pw) + `" height="` + fmt(ph) + `"/>`)
+	if !p.From.IsZero() && n > 0 {
+		// A daemon up for less than the plot's span: from its first
+		// point on, so the points are not squeezed to the right.
+		first := to
+		for _, s := range p.Series {
+			if len(s.Points) > 0 && s.Points[0].T.Before(first) {
+				first = s.Points[0].T
+			}
+		}
+		from = later(from, first)
+	}
 	if n == 0 {
 		b.WriteString(`<text class="pe" x="` + fmt(left+pw/2) + `" y="` + fmt(top+ph/2+4) + `" text-anchor="middle">no data yet</text></svg>`)
 		return template.HTML(b.String())
@@ -101,7 +116,7 @@ func (p Plot) SVG() template.HTML {
 	}
 	label(left-4, top+8, "end", Num(hi)+p.Unit)
 	label(left-4, top+ph, "end", Num(lo)+p.Unit)
-	label(left, float64(h)-4, "start", Ago(to.Sub(from)))
+	label(left, float64(h)-4, "start", Ago(to.Sub(from))+" ago")
 	label(left+pw, float64(h)-4, "end", to.Format("15:04:05"))
 	b.WriteString(`<line class="pg" x1="` + fmt(left) + `" x2="` + fmt(left+pw) + `" y1="` + fmt(top+ph/2) + `" y2="` + fmt(top+ph/2) + `"/>`)
 	for i, s := range p.Series {
@@ -135,8 +150,8 @@ func (p Plot) SVG() template.HTML {
 		x := float64(w) - right
 		for i := len(p.Series) - 1; i >= 0; i-- {
 			name := p.Series[i].Name
-			b.WriteString(`<text class="pl" x="` + fmt(x) + `" y="13" text-anchor="end" fill="` + colors[i%len(colors)] + `">` + template.HTMLEscapeString(name) + `</text>`)
-			x -= 7*float64(len([]rune(name))) + 10
+			b.WriteString(`<text class="pl" x="` + fmt(x) + `" y="26" text-anchor="end" fill="` + colors[i%len(colors)] + `">` + template.HTMLEscapeString(name) + `</text>`)
+			x -= 5.6*float64(len([]rune(name))) + 10
 		}
 	}
 	b.WriteString(`</svg>`)
@@ -176,4 +191,11 @@ func Ago(d time.Duration) string {
 	default:
 		return strconv.Itoa(int(d.Hours()/24)) + " d"
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
