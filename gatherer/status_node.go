@@ -225,16 +225,15 @@ func (g *Gatherer) serveNode(w http.ResponseWriter, r *http.Request, id string) 
 	l := g.layout("node "+p.Nickname, "?t=json")
 	l.Head(bw)
 	var pts []statuspage.Point
-	var fails []statuspage.Point
 	for _, a := range p.Answers {
 		if a.Failed {
-			fails = append(fails, statuspage.Point{T: a.Round, V: 1})
+			// A gap in the line.
 			pts = append(pts, statuspage.Point{T: a.Round, V: nan})
 			continue
 		}
 		pts = append(pts, statuspage.Point{T: a.Round, V: a.AnswerSeconds * 1000})
 	}
-	plot := statuspage.Plot{Title: "answer time, last " + itoa(trackAnswers) + " rounds", Unit: " ms", Width: 520, Height: 140,
+	plot := statuspage.Plot{Title: "answer time, last " + itoa(trackAnswers) + " rounds", Unit: " ms", Width: 640, Height: 150,
 		Series: []statuspage.Series{{Name: "answer time", Points: pts}}}
 	if err := nodeTmpl.Execute(bw, struct {
 		NodePage
@@ -274,13 +273,12 @@ var nodeTmpl = template.Must(template.New("node").Funcs(funcs).Funcs(template.Fu
 <dt>last answer</dt><dd>{{if not .LastAnswer.IsZero}}{{ago .LastAnswer}} ago, in {{ms .AnswerSeconds}}, {{.FleetNode.Stats}} stats, {{bytes .AnswerBytes}}{{else}}none{{end}}</dd>
 {{if .Note}}<dt>note</dt><dd class="err">{{.Note}}</dd>{{end}}
 </dl></div>
-<h2>Recent answers</h2>
-<div class="plots">{{.Plot}}</div>
-<h2>Recent errors</h2>
-{{if .Errors}}<table><tr><th>when</th><th>error</th></tr>{{range .Errors}}<tr><td>{{ago .At}} ago</td><td class="w err">{{.Err}}</td></tr>{{end}}</table>{{else}}<p class="mute">none since the gatherer started</p>{{end}}
+<div class="plots"><div><h2>Recent answers</h2>{{.Plot}}</div>
+<div><h2>Recent errors</h2>
+{{if .Errors}}<table class="fit" id="errors"><tr><th>when</th><th>error</th></tr>{{range .Errors}}<tr><td>{{ago .At}} ago</td><td class="w err">{{.Err}}</td></tr>{{end}}</table>{{else}}<p class="mute">none since the gatherer started</p>{{end}}</div></div>
 <h2>Current stats{{if not .StatsAt.IsZero}} <span class="mute">(round at {{.StatsAt.UTC.Format "15:04:05"}} UTC)</span>{{end}}</h2>
 {{if .StatsNote}}<p class="mute" id="stats-note">{{.StatsNote}}</p>{{end}}
-{{if .Stats}}<table id="stats"><thead><tr><th>name</th><th>labels</th><th>kind</th><th class="n">value</th><th class="n">rate</th></tr></thead><tbody>
+{{if .Stats}}<table id="stats" class="fit"><thead><tr><th>name</th><th>labels</th><th>kind</th><th class="n">value</th><th class="n">rate (last two rounds)</th></tr></thead><tbody>
 {{range .Stats}}<tr><td class="id">{{.Name}}</td><td class="mute">{{range $k, $v := .Labels}}{{$k}}="{{$v}}" {{end}}</td><td>{{.Kind}}</td><td class="n">{{val .Value}}</td><td class="n">{{rate .Rate}}</td></tr>
 {{end}}</tbody></table>{{end}}
 `))

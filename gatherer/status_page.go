@@ -2,6 +2,9 @@ package gatherer
 
 import (
 	"bufio"
+	"errors"
+	"io"
+	"net"
 	"html/template"
 	"math"
 	"net/http"
@@ -51,7 +54,11 @@ func (g *Gatherer) pageDisconnected(h *host) {
 	now := time.Now()
 	h.track.mu.Lock()
 	h.track.lost = now
-	if h.err != nil && !strings.Contains(h.err.Error(), "use of closed network connection") {
+	switch {
+	case h.err == nil || errors.Is(h.err, net.ErrClosed):
+	case errors.Is(h.err, io.EOF):
+		h.track.addError(now, "disconnected: the host closed the connection")
+	default:
 		h.track.addError(now, "disconnected: "+h.err.Error())
 	}
 	h.track.mu.Unlock()
@@ -153,7 +160,7 @@ func (g *Gatherer) serveOverview(w http.ResponseWriter, r *http.Request) {
 	l := g.layout("fleet", q.url("t", "json"))
 	l.Head(bw)
 	hist := g.page.history.snapshot(now)
-	if err := overviewTop.Execute(bw, overviewData{Status: s, Fleet: fp, Plots: hourPlots(hist, now, 300), Now: now}); err != nil {
+	if err := overviewTop.Execute(bw, overviewData{Status: s, Fleet: fp, Plots: hourPlots(hist, now, 440), Now: now}); err != nil {
 		g.log.Warn("writing status page", "error", err)
 		return
 	}
@@ -253,7 +260,7 @@ func writeFleetTable(w *bufio.Writer, p FleetPage, now time.Time) {
 		w.WriteString("</div>\n")
 	}
 	pager()
-	w.WriteString(`<table id="fleet"><thead><tr>`)
+	w.WriteString(`<div class="scroll"><table id="fleet"><thead><tr>`)
 	for _, c := range fleetColumns {
 		if c.num {
 			w.WriteString(`<th class="n">`)
@@ -323,7 +330,7 @@ func writeFleetTable(w *bufio.Writer, p FleetPage, now time.Time) {
 		esc(n.Note)
 		w.WriteString("</td></tr>\n")
 	}
-	w.WriteString("</tbody></table>\n")
+	w.WriteString("</tbody></table></div>\n")
 	if len(p.Nodes) > 20 {
 		pager()
 	}
@@ -430,9 +437,9 @@ func (g *Gatherer) serveHealth(w http.ResponseWriter, r *http.Request) {
 	l.Foot(bw)
 }
 
-var healthPage = template.Must(template.New("health").Parse(`<h2>Last hour, round by round ({{.N}} rounds)</h2>
+var healthPage = template.Must(template.New("health").Parse(`<h2>Last hour, round by round ({{.N}} round{{if ne .N 1}}s{{end}})</h2>
 <div class="plots">{{range .Hour}}{{.}}{{end}}</div>
-<h2>Last 24 hours, by minute ({{.M}} minutes)</h2>
+<h2>Last 24 hours, by minute ({{.M}} minute{{if ne .M 1}}s{{end}})</h2>
 <p class="mute">Answers and failures are summed over each minute's rounds (answers per round in the first plot); hosts and times are the minute's largest.</p>
 <div class="plots">{{range .Day}}{{.}}{{end}}</div>
 `))

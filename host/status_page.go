@@ -203,13 +203,30 @@ func (h *Host) serveHostPage(w http.ResponseWriter, r *http.Request) {
 		Plots  []template.HTML
 		Statsd []kv
 		Reg    []kv
-	}{p, hostPlots(p, now), sortedKV(p.Statsd), sortedKV(p.Register)}); err != nil {
+	}{p, hostPlots(p, now), statsdFigures(p.Statsd), sortedKV(p.Register)}); err != nil {
 		h.log.Warn("writing status page", "error", err)
 	}
 	l.Foot(bw)
 }
 
 type kv struct{ K, V string }
+
+// statsdFigures orders the listener's figures for people: the main ones,
+// then the drops by reason that are not zero.
+func statsdFigures(m map[string]string) []kv {
+	var out []kv
+	for _, k := range []string{"listening on", "packets", "lines", "names", "expired", "dropped", "dropped.kernel", "receive_buffer_bytes"} {
+		if v, ok := m[k]; ok {
+			out = append(out, kv{k, v})
+		}
+	}
+	for _, k := range sortedKeys(m) {
+		if strings.HasPrefix(k, "dropped.") && k != "dropped.kernel" && m[k] != "0" {
+			out = append(out, kv{k, m[k]})
+		}
+	}
+	return out
+}
 
 func sortedKV(m map[string]string) []kv {
 	out := make([]kv, 0, len(m))
@@ -235,7 +252,7 @@ func hostPlots(p StatusPage, now time.Time) []template.HTML {
 	}
 	sort.Strings(names)
 	var out []template.HTML
-	poll := statuspage.Plot{Title: "poll time", Unit: " ms", From: from, To: now, Width: 300}
+	poll := statuspage.Plot{Title: "poll time", Unit: " ms", From: from, To: now, Width: 262}
 	s := statuspage.Series{Name: "poll"}
 	lines := statuspage.Series{Name: "lines per poll"}
 	for i, pt := range p.LastHour {
@@ -247,7 +264,7 @@ func hostPlots(p StatusPage, now time.Time) []template.HTML {
 	poll.Series = []statuspage.Series{s}
 	out = append(out, poll.SVG())
 	for _, n := range names[:min(len(names), 12)] {
-		pl := statuspage.Plot{Title: "collect: " + n, Unit: " ms", From: from, To: now, Width: 300}
+		pl := statuspage.Plot{Title: "collect: " + n, Unit: " ms", From: from, To: now, Width: 262}
 		s := statuspage.Series{Name: n}
 		for _, pt := range p.LastHour {
 			if v, ok := pt.Collect[n]; ok {
@@ -257,7 +274,7 @@ func hostPlots(p StatusPage, now time.Time) []template.HTML {
 		pl.Series = []statuspage.Series{s}
 		out = append(out, pl.SVG())
 	}
-	sd := statuspage.Plot{Title: "statsd lines per poll", From: from, To: now, Width: 300, Series: []statuspage.Series{lines}}
+	sd := statuspage.Plot{Title: "statsd lines per poll", From: from, To: now, Width: 262, Series: []statuspage.Series{lines}}
 	return append(out, sd.SVG())
 }
 

@@ -23,13 +23,14 @@ h2{font-size:15px;margin:18px 0 8px}
 .counts{display:flex;gap:10px;flex-wrap:wrap;margin-bottom:12px}
 .count{display:block;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:6px 14px;min-width:110px;text-decoration:none;color:var(--fg)}
 .count b{display:block;font-size:22px}.count.on{outline:2px solid var(--accent)}
-table{border-collapse:collapse;background:var(--card);width:100%}
-th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;white-space:nowrap}
+table{border-collapse:collapse;background:var(--card);width:100%}table.fit{width:auto;min-width:640px}
+th,td{border-bottom:1px solid var(--line);padding:3px 7px;text-align:left;white-space:nowrap}
 th{background:#f1f5f9;font-weight:600;position:sticky;top:0}th a{color:var(--fg);text-decoration:none}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-td.w{white-space:normal;min-width:200px;max-width:340px;font-size:12.5px;color:var(--mute)}
+td.w{white-space:normal;min-width:150px;max-width:260px;font-size:12px;line-height:1.3;color:var(--mute)}
+.scroll{overflow-x:auto;border:1px solid var(--line);border-radius:6px}.scroll table{border:0}
 tr:hover td{background:#f8fafc}
-code,.id{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}
+code,.id{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 a{color:var(--accent)}
 .st{display:inline-block;border-radius:9px;padding:0 8px;font-size:12px;font-weight:600}
 .st-connected,.st-up{background:#dcfce7;color:#166534}.st-lost,.st-down{background:#fee2e2;color:#991b1b}

@@ -44,11 +44,28 @@ func (p Plot) SVG() template.HTML {
 	if h <= 0 {
 		h = 110
 	}
-	const left, right, bottom = 46.0, 8.0, 18.0
+	const left, right, bottom = 52.0, 8.0, 18.0
+	// The legend, under the title, in as many lines as it takes.
+	type entry struct {
+		x, y  float64
+		name  string
+		color string
+	}
+	var legend []entry
 	top := 20.0
 	if len(p.Series) > 1 {
-		top = 32 // a line for the legend
+		x, y := 6.0, 28.0
+		for i, s := range p.Series {
+			wd := 6.6*float64(len([]rune(s.Name))) + 16
+			if x > 6 && x+wd > float64(w)-right {
+				x, y = 6, y+12
+			}
+			legend = append(legend, entry{x, y, s.Name, colors[i%len(colors)]})
+			x += wd
+		}
+		top = y + 6
 	}
+	h += int(top) - 20 // the plot keeps its height
 	pw, ph := float64(w)-left-right, float64(h)-top-bottom
 	from, to := p.From, p.To
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -99,9 +116,8 @@ func (p Plot) SVG() template.HTML {
 		b.WriteString(`<text class="pe" x="` + fmt(left+pw/2) + `" y="` + fmt(top+ph/2+4) + `" text-anchor="middle">no data yet</text></svg>`)
 		return template.HTML(b.String())
 	}
-	if lo > 0 && lo < hi/3 || lo == hi {
-		lo = min(lo, 0)
-	}
+	// Counts and times: the axis starts at zero.
+	lo = min(lo, 0)
 	if hi == lo {
 		hi = lo + 1
 	}
@@ -121,7 +137,13 @@ func (p Plot) SVG() template.HTML {
 	b.WriteString(`<line class="pg" x1="` + fmt(left) + `" x2="` + fmt(left+pw) + `" y1="` + fmt(top+ph/2) + `" y2="` + fmt(top+ph/2) + `"/>`)
 	for i, s := range p.Series {
 		color := colors[i%len(colors)]
-		b.WriteString(`<path fill="none" stroke="` + color + `" stroke-width="1.5" stroke-linejoin="round" d="`)
+		// The first line is drawn wider, so that a line drawn over it
+		// with the same values still shows it.
+		width := "1.5"
+		if i == 0 && len(p.Series) > 1 {
+			width = "3"
+		}
+		b.WriteString(`<path fill="none" stroke="` + color + `" stroke-width="` + width + `" stroke-linejoin="round" d="`)
 		pen := false
 		for _, pt := range s.Points {
 			if math.IsNaN(pt.V) || math.IsInf(pt.V, 0) {
@@ -146,13 +168,9 @@ func (p Plot) SVG() template.HTML {
 			b.WriteString(`<circle r="2.5" fill="` + color + `" cx="` + fmt(left+pw*pt.T.Sub(from).Seconds()/span) + `" cy="` + fmt(top+ph*(1-(pt.V-lo)/(hi-lo))) + `"/>`)
 		}
 	}
-	if len(p.Series) > 1 {
-		x := float64(w) - right
-		for i := len(p.Series) - 1; i >= 0; i-- {
-			name := p.Series[i].Name
-			b.WriteString(`<text class="pl" x="` + fmt(x) + `" y="26" text-anchor="end" fill="` + colors[i%len(colors)] + `">` + template.HTMLEscapeString(name) + `</text>`)
-			x -= 5.6*float64(len([]rune(name))) + 10
-		}
+	for _, e := range legend {
+		b.WriteString(`<rect x="` + fmt(e.x) + `" y="` + fmt(e.y-7) + `" width="8" height="8" rx="2" fill="` + e.color + `"/>`)
+		b.WriteString(`<text class="pl" x="` + fmt(e.x+11) + `" y="` + fmt(e.y) + `">` + template.HTMLEscapeString(e.name) + `</text>`)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -170,6 +188,8 @@ func Num(v float64) string {
 		return strconv.FormatFloat(v/1e3, 'f', 0, 64) + "k"
 	case a >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(v, 'f', 1, 64), "0"), ".")
 	case a >= 1:
 		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(v, 'f', 2, 64), "0"), ".")
 	default:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -133,6 +134,25 @@ producer "cpu_monitor" {}
 	webHost := startProc(t, bins.statsherd, "host", "-config", web)
 	startProc(t, bins.statsherd, "host", "-config", newcomer)
 	webStatus := waitFile(t, filepath.Join(filepath.Dir(web), "status.url"), webHost)
+	// Node software counts on web-01, through its statsd listener.
+	statsd, err := net.Dial("udp", waitFile(t, filepath.Join(filepath.Dir(web), "statsd.addr"), webHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopCounting := make(chan struct{})
+	counted := make(chan struct{})
+	go func() {
+		defer close(counted)
+		for i := 0; ; i++ {
+			fmt.Fprintf(statsd, "web.requests:%d|c\nweb.latency_ms:%d|ms\nweb.sessions:%d|g", 1+i%7, 20+i%30, 100+i%13)
+			select {
+			case <-stopCounting:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stopCounting); <-counted; statsd.Close() }()
 
 	fleet := func() gatherer.FleetPage {
 		var s gatherer.Status
@@ -224,6 +244,14 @@ producer "cpu_monitor" {}
 	br.screenshot(filepath.Join(shots, "fleet.png"), 1800)
 	check("fleet view")
 
+	// The health view: the last hour and 24 hours.
+	br.open(status + "health")
+	if n := plotCount(); n < 6 {
+		t.Errorf("health view: %d plot lines, want at least 6", n)
+	}
+	br.screenshot(filepath.Join(shots, "health.png"), 1200)
+	check("health view")
+
 	// Filters: state and name.
 	br.open(status + "?state=lost")
 	var lostRows int
@@ -237,7 +265,7 @@ producer "cpu_monitor" {}
 	br.open(status + "node/" + webID)
 	var stats []string
 	br.eval(`Array.from(document.querySelectorAll("#stats tbody tr")).map(function(r){return r.innerText})`, &stats)
-	for _, name := range []string{"load_monitor.avg_load", "statsherd.polls"} {
+	for _, name := range []string{"load_monitor.avg_load", "statsherd.polls", "web.requests"} {
 		if !containsAll(stats, name) {
 			t.Errorf("web-01's page lacks its stat %s: %q", name, stats)
 		}
@@ -278,6 +306,11 @@ producer "cpu_monitor" {}
 		}
 	}
 	br.eval(`document.querySelector("main").innerText`, &text)
+	var names string
+	br.eval(`(function(){var d=Array.from(document.querySelectorAll("#statsd dt")).find(function(e){return e.textContent==="names"});return d?d.nextElementSibling.textContent:""})()`, &names)
+	if names != "3" {
+		t.Errorf("host page: statsd names %q, want 3 (web.requests, web.latency_ms, web.sessions)", names)
+	}
 	for _, w := range []string{"statsd listener", "register socket", "connected to", "lines"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("host page does not say %q", w)
