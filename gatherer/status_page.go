@@ -3,10 +3,10 @@ package gatherer
 import (
 	"bufio"
 	"errors"
-	"io"
-	"net"
 	"html/template"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
