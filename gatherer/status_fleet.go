@@ -131,7 +131,9 @@ type connInfo struct {
 	since          time.Time
 }
 
-// fleet returns every node the gatherer knows of, unsorted.
+// fleet returns every node the gatherer knows of, unsorted. It holds the
+// node list's lock while it reads it (≈ 20 ms at 50,000 nodes): a host's
+// handshake waits that long for its admission.
 func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	g.mu.Lock()
 	conns := make(map[string]connInfo, len(g.hosts))
@@ -139,35 +141,33 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 		conns[id] = connInfo{h.nickname, h.addr, h.since}
 	}
 	g.mu.Unlock()
-	tracks := g.page.tracks.snapshot()
+	ts := &g.page.tracks
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	g.nodes.mu.Lock()
-	out := make([]FleetNode, 0, len(g.nodes.nodes)+len(conns))
+	defer g.nodes.mu.Unlock()
+	out := make([]FleetNode, 0, len(g.nodes.nodes)+len(conns)+len(ts.unlisted))
 	for id, n := range g.nodes.nodes {
 		out = append(out, FleetNode{ID: id, Nickname: n.Nickname, State: n.State, Address: n.LastAddress, Since: n.Changed, LastAnswer: n.LastSeen})
-	}
-	g.nodes.mu.Unlock()
-	listed := make(map[string]bool, len(out))
-	for i := range out {
-		f := &out[i]
-		listed[f.ID] = true
+		f := &out[len(out)-1]
 		var t trackView
-		tp, tracked := tracks[f.ID]
-		if tracked {
+		tp := ts.m[id]
+		if tp != nil {
 			t = tp.view()
 			f.fill(t)
 		}
-		c, connected := conns[f.ID]
+		c, connected := conns[id]
 		switch f.State {
 		case StateEnrolled:
 			if connected {
 				f.State, f.Since, f.Address = FleetConnected, c.since, c.addr
-				if tracked && t.lastAnswer.IsZero() {
+				if tp != nil && t.lastAnswer.IsZero() {
 					f.LastAnswer = time.Time{}
 				}
 			} else {
 				f.State = FleetLost
 				switch {
-				case tracked && !t.lost.IsZero():
+				case tp != nil && !t.lost.IsZero():
 					f.Since = t.lost
 				case !f.LastAnswer.IsZero():
 					f.Since = f.LastAnswer
@@ -178,33 +178,33 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 		case StateRevoked:
 			f.State = FleetRevoked
 		}
-		if f.State != FleetConnected && tracked && t.refused.After(f.Since) && f.State != FleetLost {
+		if f.State != FleetConnected && f.State != FleetLost && tp != nil && t.refused.After(f.Since) {
 			f.Note = t.refusedKind + ": " + t.reason
 		}
 	}
 	// Connected before their first answer (open enrolment): not yet
 	// in the node list.
 	for id, c := range conns {
-		if listed[id] {
+		if g.nodes.nodes[id] != nil {
 			continue
 		}
 		f := FleetNode{ID: id, Nickname: c.nickname, State: FleetConnected, Address: c.addr, Since: c.since}
-		if t, ok := tracks[id]; ok {
+		if t := ts.m[id]; t != nil {
 			f.fill(t.view())
 		}
-		listed[id] = true
 		out = append(out, f)
 	}
 	// Refused keys never listed.
-	for id, tp := range tracks {
-		if listed[id] {
+	for id := range ts.unlisted {
+		tp := ts.m[id]
+		if tp == nil || g.nodes.nodes[id] != nil {
+			continue
+		}
+		if _, ok := conns[id]; ok {
 			continue
 		}
 		t := tp.view()
-		if t.refused.IsZero() {
-			continue
-		}
-		out = append(out, FleetNode{ID: id, Nickname: "", State: FleetRefused, Address: t.addr, Since: t.refused, Note: t.refusedKind + ": " + t.reason})
+		out = append(out, FleetNode{ID: id, State: FleetRefused, Address: t.addr, Since: t.refused, Note: t.refusedKind + ": " + t.reason})
 	}
 	return out
 }

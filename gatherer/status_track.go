@@ -59,9 +59,6 @@ type nodeTrack struct {
 	refused       time.Time
 	refusedKind   string
 	refusedReason string
-	// registered says whether the node is in the node list (or
-	// connected): tracks of others are bounded by maxRefusedTracks.
-	unlisted bool
 }
 
 // answer records a poll of the node: took from the round's start, and
@@ -132,9 +129,11 @@ func (t *nodeTrack) view() trackView {
 // tracks are the tracks of every node the gatherer has seen since it
 // started, by node id.
 type tracks struct {
-	mu       sync.Mutex
-	m        map[string]*nodeTrack
-	unlisted int
+	mu sync.Mutex
+	m  map[string]*nodeTrack
+	// unlisted are the tracks of keys refused and never in the node
+	// list nor connected: at most maxRefusedTracks.
+	unlisted map[string]bool
 }
 
 // get returns node id's track, made if need be.
@@ -148,10 +147,8 @@ func (ts *tracks) get(id string) *nodeTrack {
 	if t == nil {
 		t = &nodeTrack{}
 		ts.m[id] = t
-	} else if t.unlisted {
-		t.unlisted = false
-		ts.unlisted--
 	}
+	delete(ts.unlisted, id)
 	return t
 }
 
@@ -171,13 +168,16 @@ func (ts *tracks) refused(id, addr, kind, reason string, listed bool, now time.T
 	}
 	t := ts.m[id]
 	if t == nil {
-		if !listed && ts.unlisted >= maxRefusedTracks {
+		if !listed && len(ts.unlisted) >= maxRefusedTracks {
 			ts.mu.Unlock()
 			return
 		}
-		t = &nodeTrack{unlisted: !listed}
+		t = &nodeTrack{}
 		if !listed {
-			ts.unlisted++
+			if ts.unlisted == nil {
+				ts.unlisted = map[string]bool{}
+			}
+			ts.unlisted[id] = true
 		}
 		ts.m[id] = t
 	}
@@ -220,21 +220,10 @@ func (ts *tracks) prune(keep func(id string) bool) {
 			delete(ts.m, o.id)
 		}
 	}
-	ts.unlisted = 0
-	for _, t := range ts.m {
-		if t.unlisted {
-			ts.unlisted++
+	for id := range ts.unlisted {
+		if ts.m[id] == nil || keep(id) {
+			delete(ts.unlisted, id)
 		}
 	}
 }
 
-// snapshot returns every track, by node id.
-func (ts *tracks) snapshot() map[string]*nodeTrack {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	out := make(map[string]*nodeTrack, len(ts.m))
-	for id, t := range ts.m {
-		out[id] = t
-	}
-	return out
-}
