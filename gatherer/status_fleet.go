@@ -84,7 +84,7 @@ func parseFleetQuery(v url.Values) FleetQuery {
 		q.State = ""
 	}
 	if len(q.Text) > 200 {
-		q.Text = q.Text[:200]
+		q.Text = strings.TrimSpace(strings.ToValidUTF8(q.Text[:200], ""))
 	}
 	q.Page, _ = strconv.Atoi(v.Get("page"))
 	q.Page = max(q.Page, 1)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,4 +212,34 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// FuzzFleetQuery: any query string parses to a query within bounds,
+// whose URL parses back to it, and pages any fleet without a panic.
+func FuzzFleetQuery(f *testing.F) {
+	for _, s := range []string{"", "sort=age&desc=1&state=lost&q=web&page=2&n=50", "n=99999999999999999999&page=-3", "state=%00&q=%ff%fe", "sort=stats&sort=name"} {
+		f.Add(s)
+	}
+	nodes := []FleetNode{{ID: "a", Nickname: "x", State: FleetLost}, {ID: "b", Nickname: "y", State: FleetConnected}, {ID: "c", State: FleetRefused}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q := parseFleetQuery(v)
+		if q.Page < 1 || q.Per < 1 || q.Per > maxPerPage || len(q.Text) > 200 {
+			t.Fatalf("%q: out of bounds %+v", raw, q)
+		}
+		u, err := url.Parse(q.url())
+		if err != nil {
+			t.Fatalf("%q: URL %q: %v", raw, q.url(), err)
+		}
+		if back := parseFleetQuery(u.Query()); back != q {
+			t.Fatalf("%q: %+v comes back as %+v", raw, q, back)
+		}
+		p := fleetPage(slices.Clone(nodes), q)
+		if p.Total != 3 || len(p.Nodes) > p.Matching {
+			t.Fatalf("%q: page %+v", raw, p)
+		}
+	})
 }
