@@ -226,4 +226,3 @@ func (ts *tracks) prune(keep func(id string) bool) {
 		}
 	}
 }
-
