@@ -283,6 +283,8 @@ func cleanVersions(v map[string]string) map[string]string {
 // register adds a welcomed host. A host already connected with the same
 // node id (welcomed at the same moment) makes this one refused.
 func (g *Gatherer) register(h *host) bool {
+	// Before a round can see the host.
+	h.track = g.page.tracks.get(h.id)
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the

@@ -173,10 +173,12 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 					f.Since = f.LastAnswer
 				}
 			}
-		case StatePending:
-			f.State = FleetPending
-		case StateRevoked:
-			f.State = FleetRevoked
+		case StatePending, StateRevoked:
+			// Seen (nodes.json's last_seen), but never answered since.
+			f.State, f.LastAnswer = FleetPending, t.lastAnswer
+			if n.State == StateRevoked {
+				f.State = FleetRevoked
+			}
 		}
 		if f.State != FleetConnected && f.State != FleetLost && tp != nil && t.refused.After(f.Since) {
 			f.Note = t.refusedKind + ": " + t.reason

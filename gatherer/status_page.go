@@ -37,13 +37,12 @@ type pageState struct {
 
 func newPageState() *pageState { return &pageState{history: newFleetHistory()} }
 
-// pageConnected is called when host h is registered.
+// pageConnected is called when host h is registered (h.track is set).
 func (g *Gatherer) pageConnected(h *host) {
-	t := g.page.tracks.get(h.id)
+	t := h.track
 	t.mu.Lock()
 	t.addr, t.version, t.lost = h.addr, versionOf(h.versions), time.Time{}
 	t.mu.Unlock()
-	h.track = t
 }
 
 // pageDisconnected is called when host h's connection is over.
