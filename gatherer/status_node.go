@@ -233,7 +233,7 @@ func (g *Gatherer) serveNode(w http.ResponseWriter, r *http.Request, id string) 
 		}
 		pts = append(pts, statuspage.Point{T: a.Round, V: a.AnswerSeconds * 1000})
 	}
-	plot := statuspage.Plot{Title: "answer time, last " + itoa(trackAnswers) + " rounds", Unit: " ms", Width: 640, Height: 150,
+	plot := statuspage.Plot{Title: "answer time, last " + strconv.Itoa(trackAnswers) + " rounds", Unit: " ms", Width: 640, Height: 150,
 		Series: []statuspage.Series{{Name: "answer time", Points: pts}}}
 	if err := nodeTmpl.Execute(bw, struct {
 		NodePage
@@ -252,9 +252,9 @@ var nodeTmpl = template.Must(template.New("node").Funcs(funcs).Funcs(template.Fu
 		case nil:
 			return "null"
 		case float64:
-			return strings.TrimRight(strings.TrimRight(strconvF(x), "0"), ".")
+			return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(x, 'f', 6, 64), "0"), ".")
 		}
-		return toString(v)
+		return fmt.Sprint(v)
 	},
 	"rate": func(r *float64) string {
 		if r == nil {
@@ -284,9 +284,3 @@ var nodeTmpl = template.Must(template.New("node").Funcs(funcs).Funcs(template.Fu
 `))
 
 var nan = math.NaN()
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func strconvF(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
-
-func toString(v any) string { return fmt.Sprint(v) }
