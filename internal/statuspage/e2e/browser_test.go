@@ -244,6 +244,20 @@ producer "cpu_monitor" {}
 	br.screenshot(filepath.Join(shots, "fleet.png"), 1800)
 	check("fleet view")
 
+	// With JavaScript off, the same rows and plots.
+	br.call(br.session, "Emulation.setScriptExecutionDisabled", map[string]any{"value": true}, nil)
+	br.open(status + "?n=1000")
+	var html string
+	br.eval(`document.documentElement.outerHTML`, &html) // evaluating is allowed; the page's scripts are not run
+	if n := strings.Count(html, `<tr data-state=`); n != staying+leaving+3 {
+		t.Errorf("fleet view without JavaScript: %d rows, want %d", n, staying+leaving+3)
+	}
+	if n := strings.Count(html, `<svg class="plot"`); n < 3 {
+		t.Errorf("fleet view without JavaScript: %d plots", n)
+	}
+	br.call(br.session, "Emulation.setScriptExecutionDisabled", map[string]any{"value": false}, nil)
+	check("fleet view without JavaScript")
+
 	// The health view: the last hour and 24 hours.
 	br.open(status + "health")
 	if n := plotCount(); n < 6 {
