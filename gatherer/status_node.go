@@ -150,8 +150,8 @@ func (g *Gatherer) nodePage(id string, now time.Time) (NodePage, bool) {
 	p.Answers, p.Errors = []NodeAnswer{}, []trackError{}
 	if t := g.page.tracks.lookup(id); t != nil {
 		for _, a := range t.history() {
-			na := NodeAnswer{Round: time.UnixMilli(a.at), Failed: a.fail}
-			if !a.fail {
+			na := NodeAnswer{Round: time.Unix(int64(a.at), 0), Failed: math.IsNaN(float64(a.took))}
+			if !na.Failed {
 				na.AnswerSeconds = float64(a.took) / 1000
 			}
 			p.Answers = append(p.Answers, na)

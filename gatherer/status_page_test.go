@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // fakeFleet fills g with n known nodes: a tenth lost, a few pending and
@@ -158,6 +159,13 @@ func TestHistoryBounded(t *testing.T) {
 
 // TestFleetQueryURL: the links the page makes keep the query, and parse
 // back to it.
+// TestTrackSize: what the page keeps per node stays small.
+func TestTrackSize(t *testing.T) {
+	if size := unsafe.Sizeof(nodeTrack{}); size > 900 {
+		t.Errorf("a node's track takes %d bytes, more than 900", size)
+	}
+}
+
 func TestFleetQueryURL(t *testing.T) {
 	q := FleetQuery{Sort: "age", Desc: true, State: FleetLost, Text: "a&b", Page: 3, Per: 500}
 	u, err := url.Parse(q.url())
