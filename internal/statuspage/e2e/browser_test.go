@@ -97,6 +97,13 @@ listen {
   location = ["127.0.0.1"]
 }
 enrolment { policy = "approve" }
+# Every simulated host comes from 127.0.0.1 at once: no refusals and
+# retries (each retry a new ephemeral port, which other tests' daemons
+# may be about to bind).
+limits {
+  max_handshakes             = 1000
+  max_handshakes_per_address = 1000
+}
 status { listen = "127.0.0.1:0" }
 output "munin" { path = "stats.json" }
 `)
@@ -361,8 +368,8 @@ basedir      = "`+dir+`"
 poll_timeout = "700ms"
 gatherer {
   furl_file   = "`+filepath.Join(gdir, gatherer.FurlFile)+`"
-  min_backoff = "200ms"
-  max_backoff = "1s"
+  min_backoff = "500ms"
+  max_backoff = "2s"
 }
 reporting {
   statsd = "127.0.0.1:0"
