@@ -61,6 +61,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
 	g.refusals.add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
+	g.pageRefused(kind, addr, nodeID, reason)
 }
 
 // handle does the handshake of one connection and then serves it until it
@@ -271,6 +272,8 @@ func cleanVersions(v map[string]string) map[string]string {
 // register adds a welcomed host. A host already connected with the same
 // node id (welcomed at the same moment) makes this one refused.
 func (g *Gatherer) register(h *host) bool {
+	// Before a round can see the host.
+	h.track = g.page.tracks.get(h.id)
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the
@@ -288,6 +291,7 @@ func (g *Gatherer) register(h *host) bool {
 	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
+	g.pageConnected(h)
 	g.stats.connects.Add(1)
 	h.log.Debug("welcomed", "address", h.addr)
 	return true
@@ -317,6 +321,7 @@ func (g *Gatherer) unregister(h *host) {
 		delete(g.hosts, h.id)
 	}
 	g.mu.Unlock()
+	g.pageDisconnected(h)
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)

@@ -67,10 +67,12 @@ type Host struct {
 	logged    map[conflict]bool
 	polls     int64
 	lastPoll  time.Duration
-	started   bool     // Start was called
-	lock      *os.File // the basedir's lock, held from Start to Close
-	closed    bool
-	wg        sync.WaitGroup
+	// page keeps the last hour of polls for the status page.
+	page    hostPage
+	started bool     // Start was called
+	lock    *os.File // the basedir's lock, held from Start to Close
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // New starts the producers of cfg and returns the host; nothing listens
@@ -294,7 +296,11 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stat
 		}
 	}
 	h.lastPoll = time.Since(start)
+	took := h.lastPoll
 	h.mu.Unlock()
+	if endWindow {
+		h.recordPoll(start, took, own, h.allStates())
+	}
 	return out
 }
 

@@ -27,13 +27,15 @@ func (h *Host) startStatus(ctx context.Context, addr string, pprof bool) (string
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /statistics", h.serveStatistics)
+	mux.HandleFunc("GET /host", h.serveHostPage)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		// The query goes along: status.url?t=json is the JSON.
-		target := "/statistics"
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+		if r.URL.RawQuery == "" {
+			h.serveHostPage(w, r)
+			return
 		}
-		http.Redirect(w, r, target, http.StatusFound)
+		// The query goes along: status.url?t=json is the stats' JSON,
+		// as before the host's page (whose twin is /host?t=json).
+		http.Redirect(w, r, "/statistics?"+r.URL.RawQuery, http.StatusFound)
 	})
 	srv := &http.Server{
 		Handler:           statuspage.Handler(mux, pprof),
