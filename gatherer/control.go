@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/furl"
 )
 
@@ -266,16 +267,12 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 // gatherer), without waiting.
 func lockBasedir(basedir string) (unlock func(), err error) {
 	path := filepath.Join(basedir, LockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
+	f, err := durable.Lock(path)
+	if errors.Is(err, durable.ErrLocked) {
+		return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
-		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+	if err != nil {
+		return nil, err
 	}
 	return func() { f.Close() }, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/trim"
@@ -178,14 +179,7 @@ func (h *Host) Start(ctx context.Context) error {
 }
 
 func writeAddrFile(path, s string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(s+"\n"), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return durable.WriteFile(path, []byte(s+"\n"), 0o600)
 }
 
 // configured reports whether name is a configured producer's.

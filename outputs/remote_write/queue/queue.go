@@ -30,7 +30,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -178,18 +177,16 @@ func Open(opt Options) (*Queue, error) {
 // lockDir takes an exclusive lock on dir/lock, waiting a little for a
 // process that is exiting.
 func lockDir(dir string, wait time.Duration) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("opening the queue's lock file: %w", err)
-	}
 	deadline := time.Now().Add(wait)
 	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		f, err := durable.Lock(filepath.Join(dir, lockFile))
 		if err == nil {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
+		if !errors.Is(err, durable.ErrLocked) {
+			return nil, err
+		}
+		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("the queue in %s is in use by another process (%w); give each remote_write output its own dir", dir, err)
 		}
 		time.Sleep(100 * time.Millisecond)
