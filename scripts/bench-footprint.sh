@@ -238,7 +238,7 @@ EOF
 		echo "$(runtime_ns $(tree $vpid)) $(mem $(tree $vpid))" >>"$d/vmagent.samples"
 	done
 	wait $lpid || { echo "bench-footprint: the load tool failed; its output:" >&2; cat "$d/loadgen.out" "$d/loadgen.log" >&2; exit 1; }
-	scrapes=$(curl -s "http://127.0.0.1:$vport/metrics" | awk '$1 ~ /^vm_promscrape_targets/ \&\& /status="up"/ {s += $NF} END {print s+0}')
+	scrapes=$(curl -s "http://127.0.0.1:$vport/metrics" | awk '$1 ~ /^vm_promscrape_targets/ && /status="up"/ {s += $NF} END {print s+0}')
 	printf '%s\n' "run $run, $n hosts/targets: load average $(cut -d' ' -f1-3 /proc/loadavg); vmagent targets up: $scrapes"
 	# statsherd: the measured rounds (rows starting with a number).
 	awk -v n="$n" '$1 ~ /^[0-9]+$/ && NF >= 12 {
