@@ -17,6 +17,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/trim"
 )
 
 // outputTuning is the runtime settings of the built-in output plugins'
@@ -141,6 +142,9 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		fmt.Fprintln(stdout, g.Furl().String())
 	}
 	defer reloadOnHangup(ctx, g, log)()
+	// Once started, the gatherer drops the pages of this executable it
+	// mapped while starting (see trim); those a round uses come back.
+	trim.NewDebounced(trimQuiet, log).Kick()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
