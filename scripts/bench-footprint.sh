@@ -287,7 +287,7 @@ while [ $r -le "$REPEAT" ]; do
 done
 
 echo
-echo "statsherd $("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 if grep -q '^HOST' "$out"; then
 	echo
 	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run):"
