@@ -26,6 +26,8 @@
 #
 # Environment: HOST_SECONDS (300), HOST_INTERVAL (60), FLEETS ("1000
 # 10000"), GATHER_INTERVAL (20), GATHER_ROUNDS (4), REPEAT (1),
+# LOAD_MONITOR_INTERVAL (unset; "5s" adds a host whose load_monitor wakes
+# every 5 s instead of every second),
 # SKIP_HOST / SKIP_GATHERER (set to skip a part), BIN (./bin), KEYS
 # (a key cache directory for the load tool's hosts, default in /tmp).
 set -eu
@@ -38,6 +40,7 @@ GATHER_INTERVAL=${GATHER_INTERVAL:-20}
 GATHER_ROUNDS=${GATHER_ROUNDS:-4}
 REPEAT=${REPEAT:-1}
 KEYS=${KEYS:-/tmp/statsherd-bench-footprint-keys}
+LOAD_MONITOR_INTERVAL=${LOAD_MONITOR_INTERVAL:-}
 
 need() {
 	command -v "$1" >/dev/null 2>&1 || { echo "bench-footprint: $1 not found: $2" >&2; exit 1; }
@@ -107,6 +110,31 @@ waitfile() {
 	[ -s "$1" ] || { echo "bench-footprint: $1 never appeared" >&2; exit 1; }
 }
 
+# start_host DIR FURL LOAD_MONITOR_ATTRS: a host with the five built-in
+# producers in DIR, reporting to the gatherer of FURL; prints its PID.
+start_host() {
+	mkdir -p "$1"
+	cat >"$1/host.hcl" <<EOF
+nickname  = "footprint"
+basedir   = "$1"
+log_level = "warn"
+gatherer { furl_file = "$2" }
+reporting { statsd = "127.0.0.1:0" }
+status { listen = "127.0.0.1:0" }
+producer "load_monitor" { $3 }
+producer "uptime" {}
+producer "cpu_monitor" {}
+producer "process" {}
+producer "disk" { path = "/" }
+EOF
+	# The host runs its own copy of the binary, as on a node: PSS splits a
+	# page among the processes mapping it, and the gatherer here (or any
+	# other statsherd on this machine) would otherwise share its pages.
+	cp "$BIN/statsherd" "$1/statsherd"
+	"$1/statsherd" host -config "$1/host.hcl" >"$1/out" 2>"$1/log" </dev/null &
+	echo $!
+}
+
 host_part() {
 	run=$1
 	d=$T/host$run
@@ -123,26 +151,14 @@ EOF
 	gpid=$!
 	PIDS="$PIDS $gpid"
 	waitfile "$d/gatherer/stats_gatherer.furl"
-	cat >"$d/host/host.hcl" <<EOF
-nickname  = "footprint"
-basedir   = "$d/host"
-log_level = "warn"
-gatherer { furl_file = "$d/gatherer/stats_gatherer.furl" }
-reporting { statsd = "127.0.0.1:0" }
-status { listen = "127.0.0.1:0" }
-producer "load_monitor" {}
-producer "uptime" {}
-producer "cpu_monitor" {}
-producer "process" {}
-producer "disk" { path = "/" }
-EOF
-	# The host runs its own copy of the binary, as on a node: PSS splits a
-	# page among the processes mapping it, and the gatherer here (or any
-	# other statsherd on this machine) would otherwise share its pages.
-	cp "$BIN/statsherd" "$d/host/statsherd"
-	"$d/host/statsherd" host -config "$d/host/host.hcl" >"$d/host/out" 2>"$d/host/log" &
-	hpid=$!
-	PIDS="$PIDS $hpid"
+	hpid=$(start_host "$d/host" "$d/gatherer/stats_gatherer.furl" "")
+	# With LOAD_MONITOR_INTERVAL, a second host whose load_monitor wakes
+	# that often (its default is every second).
+	lpid=""
+	if [ -n "$LOAD_MONITOR_INTERVAL" ]; then
+		lpid=$(start_host "$d/host-lm" "$d/gatherer/stats_gatherer.furl" "interval = \"$LOAD_MONITOR_INTERVAL\"")
+	fi
+	PIDS="$PIDS $hpid $lpid"
 	# collectd: the same five kinds of reading, sent on as a host would.
 	cport=$(freeport)
 	cat >"$d/collectd/collectd.conf" <<EOF
@@ -174,6 +190,8 @@ EOF
 	sleep 15 # start-up settles; the gatherer's first poll is done
 	curl -s -o /dev/null "http://127.0.0.1:$nport/metrics" || true
 	hb=$(runtime_ns $(tree $hpid)) cb=$(runtime_ns $(tree $cpid)) nb=$(runtime_ns $(tree $npid))
+	lb=0
+	[ -n "$lpid" ] && lb=$(runtime_ns $(tree $lpid))
 	start=$(date +%s)
 	el=0
 	while [ "$el" -lt "$HOST_SECONDS" ]; do
@@ -184,15 +202,21 @@ EOF
 		el=$(($(date +%s) - start))
 	done
 	ha=$(runtime_ns $(tree $hpid)) ca=$(runtime_ns $(tree $cpid)) na=$(runtime_ns $(tree $npid))
-	for p in $hpid $cpid $npid; do
+	rows="statsherd-host $hpid $hb $ha"
+	if [ -n "$lpid" ]; then
+		la=$(runtime_ns $(tree $lpid))
+		rows="$rows,statsherd-lm$LOAD_MONITOR_INTERVAL $lpid $lb $la"
+	fi
+	rows="$rows,collectd $cpid $cb $ca,node_exporter $npid $nb $na"
+	for p in $hpid $lpid $cpid $npid; do
 		kill -0 $p 2>/dev/null || { echo "bench-footprint: process $p ended early; logs in $d" >&2; tail -5 "$d"/*/log "$d"/*.log >&2; exit 1; }
 	done
 	printf '%s\n' "run $run: ${el}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-	for x in "statsherd-host $hpid $hb $ha" "collectd $cpid $cb $ca" "node_exporter $npid $nb $na"; do
+	echo "$rows" | tr ',' '\n' | while read -r x; do
 		set -- $x
 		set -- "$1" "$3" "$4" $(mem $(tree $2))
 		awk -v name="$1" -v b="$2" -v a="$3" -v n="$4" -v rss="$5" -v pss="$6" -v el="$el" 'BEGIN {
-			printf "HOST %-15s %9d %10.1f %10.1f %14.1f\n", name, n, rss/1024, pss/1024, (a-b)/1e6/(el/60)
+			printf "HOST %-17s %9d %10.1f %10.1f %14.1f\n", name, n, rss/1024, pss/1024, (a-b)/1e6/(el/60)
 		}'
 	done
 	cleanup
@@ -291,7 +315,7 @@ echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date 
 if grep -q '^HOST' "$out"; then
 	echo
 	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run):"
-	printf '%-15s %9s %10s %10s %14s\n' program processes RSS_MiB PSS_MiB CPU_ms/minute
+	printf '%-17s %9s %10s %10s %14s\n' program processes RSS_MiB PSS_MiB CPU_ms/minute
 	sort -s -k2,2 "$out" | awk '$1 == "HOST" {sub(/^HOST /, ""); print}'
 fi
 if grep -q '^GATH' "$out"; then
