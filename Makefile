@@ -11,13 +11,14 @@ TESTTIMEOUT ?= 9m
 # fuzz and bench run in each module.
 MODULES := . sdk
 
-.PHONY: help build test demo bench fuzz proto lint dist stats-gatherer-run clean install deb
+.PHONY: help build test demo bench bench-footprint fuzz proto lint dist stats-gatherer-run clean install deb
 
 help:
 	@echo "make build               every binary into ./bin"
 	@echo "make test                all tests (unit, end-to-end, real munin/prometheus when installed)"
 	@echo "make demo                gatherer + 3 hosts + munin snapshot and graphs, then stop"
 	@echo "make bench               benchmarks (not part of test)"
+	@echo "make bench-footprint     idle host beside collectd and node_exporter, gatherer beside vmagent (docs/footprint.md)"
 	@echo "make fuzz                run each fuzz target for FUZZTIME (default 20s)"
 	@echo "make proto               regenerate sdk/proto from plugin.proto"
 	@echo "make lint                gofmt + go vet"
@@ -39,6 +40,12 @@ demo: build
 
 bench:
 	@set -e; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...); done
+
+# The footprint side by side with Debian's collectd, prometheus-node-exporter
+# and vmagent (victoria-metrics); about 15 minutes (scripts/bench-footprint.sh
+# lists its settings: HOST_SECONDS, FLEETS, REPEAT, ...).
+bench-footprint: build
+	./scripts/bench-footprint.sh
 
 FUZZTIME ?= 20s
 fuzz:

@@ -19,6 +19,7 @@ import (
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/trim"
 )
 
 // outputTuning is the runtime settings of the built-in output plugins'
@@ -143,6 +144,9 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		fmt.Fprintln(stdout, g.Furl().String())
 	}
 	defer reloadOnHangup(ctx, g, log)()
+	// Once started, the gatherer drops the pages of this executable it
+	// mapped while starting (see trim); those a round uses come back.
+	trim.NewDebounced(trimQuiet, log).Kick()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1

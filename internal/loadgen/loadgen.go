@@ -46,6 +46,9 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "targets" {
+		return serveTargets(ctx, args[1:], stdout, stderr)
+	}
 	var o options
 	fs := flag.NewFlagSet("statsherd-loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
