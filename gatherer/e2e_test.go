@@ -286,9 +286,10 @@ func TestE2E(t *testing.T) {
 		if string(furlAfter) != string(furlBefore) {
 			t.Errorf("furl changed across restart:\n%s%s", furlBefore, furlAfter)
 		}
-		if !strings.HasPrefix(g2.stdout.String(), strings.TrimSpace(string(furlBefore))) {
-			t.Errorf("the gatherer printed %q, not its furl", g2.stdout.String())
-		}
+		// The status page can be up a moment before the furl is printed.
+		waitFor(t, "the furl printed", g2.stdout.String, func() bool {
+			return strings.HasPrefix(g2.stdout.String(), strings.TrimSpace(string(furlBefore)))
+		})
 		waitFor(t, "the two live hosts back", g2.stderr.String, func() bool { return len(g2.statusJSON().Hosts) == 2 })
 	})
 }
