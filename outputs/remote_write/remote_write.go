@@ -20,7 +20,7 @@ import (
 
 	"github.com/statsherd/statsherd/internal/version"
 	"github.com/statsherd/statsherd/outputs/internal/promname"
-	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/version"
-	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
 )
 
 // counters are the sender's running totals, reported as stats.
