@@ -174,6 +174,7 @@ func benchOutputs(b *testing.B) []benchOutput {
 	configs := map[string]string{
 		"graphite":     fmt.Sprintf(`{"address": %q, "dir": %q}`, carbon.Addr().String(), filepath.Join(dir, "graphite")),
 		"remote_write": fmt.Sprintf(`{"url": %q, "dir": %q}`, rw.URL+"/api/v1/write", filepath.Join(dir, "rw")),
+		"influxdb":     fmt.Sprintf(`{"url": %q, "database": "statsherd", "dir": %q}`, rw.URL, filepath.Join(dir, "influxdb")),
 		"munin":        fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
 		"prometheus":   `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
 		"stdout":       fmt.Sprintf(`{"path": %q}`, os.DevNull),
