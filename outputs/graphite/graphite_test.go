@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 // configure returns a configured output, closed at the test's end.
-func configure(t *testing.T, attrs map[string]any) sdk.Output {
+func configure(t testing.TB, attrs map[string]any) sdk.Output {
 	t.Helper()
 	if _, ok := attrs["dir"]; !ok {
 		attrs["dir"] = t.TempDir()
@@ -36,6 +36,9 @@ func configure(t *testing.T, attrs map[string]any) sdk.Output {
 	b, err := json.Marshal(attrs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := attrs["min_backoff"]; !ok {
+		attrs["min_backoff"], attrs["max_backoff"] = int64(50*time.Millisecond), int64(200*time.Millisecond)
 	}
 	o := graphite.New(hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}))
 	if err := o.Configure(context.Background(), sdk.Config(b)); err != nil {
@@ -46,9 +49,9 @@ func configure(t *testing.T, attrs map[string]any) sdk.Output {
 }
 
 // waitSent waits until the output has sent n lines and nothing waits.
-func waitSent(t *testing.T, o sdk.Output, n int64) {
+func waitSent(t testing.TB, o sdk.Output, n int64) {
 	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		st := o.(sdk.StatsReporter).Stats()
 		if st.Counters["sent_samples"] >= n {
 			return
@@ -67,7 +70,7 @@ func waitSent(t *testing.T, o sdk.Output, n int64) {
 func TestCarbonThreeRounds(t *testing.T) {
 	t.Parallel()
 	c := startCarbon(t)
-	o := configure(t, map[string]any{"address": c.Address(), "min_backoff": int64(50 * time.Millisecond), "max_backoff": int64(200 * time.Millisecond)})
+	o := configure(t, map[string]any{"address": c.Address()})
 	nodes := []struct{ id, nick, path string }{
 		{"aaaabbbbccccddddeeeeffffgggghhhh", "storage-01", "storage-01"},
 		{"bbbbccccddddeeeeffffgggghhhhiiii", "storage 02.eu", "storage_02_eu"},

@@ -16,14 +16,14 @@ import (
 // influxd is Debian's InfluxDB 1.6.7, run in the foreground with a
 // configuration and data of its own, on free loopback ports.
 type influxd struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	conf string
 	port int
 	proc *fleettest.Proc
 }
 
-func startInflux(t *testing.T) *influxd {
+func startInflux(t testing.TB) *influxd {
 	t.Helper()
 	s := &influxd{t: t, bin: fleettest.NeedBin(t, "influxd", "influxdb")}
 	dir := t.TempDir()

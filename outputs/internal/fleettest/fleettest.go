@@ -24,14 +24,14 @@ import (
 
 // Proc is a running process, stopped by its PID.
 type Proc struct {
-	t      *testing.T
+	t      testing.TB
 	Cmd    *exec.Cmd
 	Stderr *testbin.Buffer
 	done   chan struct{}
 }
 
 // Start runs bin with args; the test's cleanup stops it (SIGTERM).
-func Start(t *testing.T, bin string, args ...string) *Proc {
+func Start(t testing.TB, bin string, args ...string) *Proc {
 	t.Helper()
 	p := &Proc{t: t, Stderr: &testbin.Buffer{}, done: make(chan struct{})}
 	p.Cmd = exec.Command(bin, args...)
@@ -53,7 +53,7 @@ func (p *Proc) Stop(sig syscall.Signal) {
 
 // WaitFor polls cond until it holds, failing the test after 90 s with
 // the logs.
-func WaitFor(t *testing.T, what string, logs func() string, cond func() bool) {
+func WaitFor(t testing.TB, what string, logs func() string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(90 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -63,7 +63,7 @@ func WaitFor(t *testing.T, what string, logs func() string, cond func() bool) {
 }
 
 // FreePort returns a loopback TCP port free at the moment.
-func FreePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,7 +75,7 @@ func FreePort(t *testing.T) int {
 
 // NewGatherer creates a gatherer base directory (nickname "central")
 // with the given poll_interval and output blocks.
-func NewGatherer(t *testing.T, statsherd, poll, outputs string) string {
+func NewGatherer(t testing.TB, statsherd, poll, outputs string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "gatherer")
 	if out, err := exec.Command(statsherd, "create-gatherer", dir).CombinedOutput(); err != nil {
@@ -105,7 +105,7 @@ type Gatherer struct {
 }
 
 // StartGatherer runs the gatherer of dir and waits for its status page.
-func StartGatherer(t *testing.T, statsherd, dir string) *Gatherer {
+func StartGatherer(t testing.TB, statsherd, dir string) *Gatherer {
 	t.Helper()
 	os.Remove(filepath.Join(dir, gatherer.StatusURLFile))
 	g := &Gatherer{Proc: Start(t, statsherd, "gatherer", "-basedir", dir), Dir: dir}
@@ -141,7 +141,7 @@ func (g *Gatherer) OutputStats(name string) map[string]float64 {
 
 // Written waits until the gatherer has written n rounds that carry
 // hosts answers, and returns the number of rounds written.
-func (g *Gatherer) Written(t *testing.T, hosts, n int) uint64 {
+func (g *Gatherer) Written(t testing.TB, hosts, n int) uint64 {
 	t.Helper()
 	var first, last uint64
 	WaitFor(t, fmt.Sprintf("%d rounds with %d hosts", n, hosts), g.Stderr.String, func() bool {
@@ -157,7 +157,7 @@ func (g *Gatherer) Written(t *testing.T, hosts, n int) uint64 {
 
 // StartHost runs `statsherd host` (producer uptime) reporting to the
 // gatherers in gdirs and returns it with its node id.
-func StartHost(t *testing.T, statsherd, nick string, gdirs ...string) (*Proc, string) {
+func StartHost(t testing.TB, statsherd, nick string, gdirs ...string) (*Proc, string) {
 	t.Helper()
 	dir := t.TempDir()
 	var blocks strings.Builder
@@ -210,7 +210,7 @@ func Runs(pts []Point) [][]Point {
 // 2, 3, … with none missing nor twice), polls each host's polls counter
 // by nickname (every sample at a round's time, none twice, at most one
 // gap: the round being polled at the kill).
-func CheckOutage(t *testing.T, rounds []Point, run1, run2 uint64, polls map[string][]Point) {
+func CheckOutage(t testing.TB, rounds []Point, run1, run2 uint64, polls map[string][]Point) {
 	t.Helper()
 	r := Runs(rounds)
 	if len(r) != 2 {
