@@ -128,7 +128,7 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 		})
 		for i := 0; i < len(e.fields); {
 			j := i + 1
-			for j < len(e.fields) && e.fields[j].m == e.fields[i].m {
+			for j < len(e.fields) && e.fields[j].m.name == e.fields[i].m.name {
 				j++
 			}
 			e.line(e.fields[i:j], stamp, ms)
