@@ -18,7 +18,7 @@ output "influxdb" {
   dir             = "influxdb"
   queue_max_bytes = 1073741824
   queue_max_age   = "24h"
-  batch_lines     = 5000
+  batch_lines     = 1000
   concurrency     = 4
   request_timeout = "30s"
   min_backoff     = "500ms"

@@ -32,7 +32,7 @@ const Name = "influxdb"
 const (
 	DefaultDir         = "influxdb"
 	DefaultPrefix      = "statsherd"
-	DefaultBatchLines  = 5000
+	DefaultBatchLines  = 1000
 	DefaultConcurrency = 4
 	DefaultTimeout     = 30 * time.Second
 	DefaultMinBackoff  = 500 * time.Millisecond
@@ -42,7 +42,7 @@ const (
 	// MaxBatchBytes ends a batch past this much line protocol (before
 	// gzip), well under the server's limit of a request's body (1.x
 	// max-body-size, 25 MB by default).
-	MaxBatchBytes = 4 << 20
+	MaxBatchBytes = 1 << 20
 )
 
 // Tags statsherd sets on every point.
