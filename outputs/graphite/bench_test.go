@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/outputs/internal/fleettest"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -58,7 +59,7 @@ while True:
 // and waits until each is taken: lines/s, bytes on the wire per value,
 // and this process's CPU per round and per million values.
 func BenchmarkDeliver(b *testing.B) {
-	py := fleettest.NeedBin(b, "python3", "python3")
+	py := testenv.LookPath(b, "python3", "python3")
 	port := fleettest.FreePort(b)
 	cmd := exec.Command(py, "-c", sink, fmt.Sprint(port))
 	out, _ := cmd.StdoutPipe()

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/outputs/internal/fleettest"
 )
 
@@ -27,8 +28,8 @@ type carbonServer struct {
 
 func startCarbon(t *testing.T) *carbonServer {
 	t.Helper()
-	c := &carbonServer{t: t, bin: fleettest.NeedBin(t, "carbon-cache", "graphite-carbon"),
-		fetch: fleettest.NeedBin(t, "whisper-fetch", "python3-whisper"), dir: t.TempDir()}
+	c := &carbonServer{t: t, bin: testenv.LookPath(t, "carbon-cache", "graphite-carbon"),
+		fetch: testenv.LookPath(t, "whisper-fetch", "python3-whisper"), dir: t.TempDir()}
 	c.port, c.pickle, c.query = fleettest.FreePort(t), fleettest.FreePort(t), fleettest.FreePort(t)
 	c.conf = filepath.Join(c.dir, "carbon.conf")
 	conf := fmt.Sprintf(`[cache]

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/outputs/internal/fleettest"
 )
 
@@ -25,7 +26,7 @@ type influxd struct {
 
 func startInflux(t testing.TB) *influxd {
 	t.Helper()
-	s := &influxd{t: t, bin: fleettest.NeedBin(t, "influxd", "influxdb")}
+	s := &influxd{t: t, bin: testenv.LookPath(t, "influxd", "influxdb")}
 	dir := t.TempDir()
 	s.port = fleettest.FreePort(t)
 	s.conf = filepath.Join(dir, "influxdb.conf")

@@ -261,17 +261,3 @@ func CheckOutage(t testing.TB, rounds []Point, run1, run2 uint64, polls map[stri
 		}
 	}
 }
-
-// NeedBin returns the path of the program name (of Debian's package
-// pkg): missing, the test fails under CI=true and is skipped otherwise.
-func NeedBin(t testing.TB, name, pkg string) string {
-	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; .ci/run installs Debian's %s package", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s); skipping the real-receiver test", name, pkg)
-	}
-	return bin
-}
