@@ -1,6 +1,7 @@
 package graphite_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,7 +27,12 @@ type carbonServer struct {
 	proc         *fleettest.Proc
 }
 
-func startCarbon(t *testing.T) *carbonServer {
+func startCarbon(t *testing.T) *carbonServer { return startCarbonWith(t, false) }
+
+// startCarbonWith is startCarbon, with Graphite 1.1 tags on or off. With
+// tags, carbon-cache also tells a tag database (graphite-web) about each
+// new series: pointed at a closed port, it logs that it cannot.
+func startCarbonWith(t *testing.T, tags bool) *carbonServer {
 	t.Helper()
 	c := &carbonServer{t: t, bin: testenv.LookPath(t, "carbon-cache", "graphite-carbon"),
 		fetch: testenv.LookPath(t, "whisper-fetch", "python3-whisper"), dir: t.TempDir()}
@@ -51,8 +57,9 @@ PICKLE_RECEIVER_PORT = %[3]d
 CACHE_QUERY_INTERFACE = 127.0.0.1
 CACHE_QUERY_PORT = %[4]d
 CARBON_METRIC_INTERVAL = 0
-ENABLE_TAGS = False
-`, c.dir, c.port, c.pickle, c.query)
+ENABLE_TAGS = %[5]s
+GRAPHITE_URL = http://127.0.0.1:%[6]d
+`, c.dir, c.port, c.pickle, c.query, map[bool]string{true: "True", false: "False"}[tags], fleettest.FreePort(t))
 	// One point per second for a day: the test's poll interval is a second
 	// (see the README: storage-schemas.conf matches the poll interval).
 	schemas := "[statsherd]\npattern = ^statsherd\\.\nretentions = 1s:1d\n\n[default]\npattern = .*\nretentions = 1s:1d\n"
@@ -87,7 +94,21 @@ func (c *carbonServer) log() string { return c.proc.Stderr.String() }
 // disk has none.
 func (c *carbonServer) series(path string, from, until int64) []fleettest.Point {
 	c.t.Helper()
-	file := filepath.Join(c.dir, "storage", "whisper", strings.ReplaceAll(path, ".", "/")+".wsp")
+	return c.file(strings.ReplaceAll(path, ".", "/")+".wsp", from, until)
+}
+
+// tagged reads a tagged series (name;key=value;…, tags sorted) back:
+// carbon keeps it in _tagged/, under the SHA-256 of its name.
+func (c *carbonServer) tagged(name string, from, until int64) []fleettest.Point {
+	c.t.Helper()
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(name)))
+	return c.file(filepath.Join("_tagged", h[:3], h[3:6], h+".wsp"), from, until)
+}
+
+// file reads a whisper file (relative to the storage) back.
+func (c *carbonServer) file(rel string, from, until int64) []fleettest.Point {
+	c.t.Helper()
+	file := filepath.Join(c.dir, "storage", "whisper", rel)
 	if _, err := os.Stat(file); err != nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -218,5 +219,49 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestCarbonLabels: the series names of a stat with labels (stats carry
+// none yet: the names are made as the output makes them, and written to
+// carbon as it writes them), in both labels settings, are taken by a
+// real carbon-cache with Graphite 1.1 tags on: the tagged name is stored
+// under itself (carbon's own normal form: tags sorted), the folded one as
+// a path.
+func TestCarbonLabels(t *testing.T) {
+	t.Parallel()
+	c := startCarbonWith(t, true)
+	labels := []graphite.Label{{Name: "device", Value: "sda"}, {Name: "mode", Value: "r.w"}}
+	tagged, err := graphite.SeriesName(graphite.DefaultTemplate, "tags", "abcd", "web 1", "disk.read_bytes", labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded, _ := graphite.SeriesName(graphite.DefaultTemplate, "path", "abcd", "web 1", "disk.read_bytes", labels)
+	if tagged != "statsherd.web_1.disk.read_bytes;device=sda;mode=r_w" || folded != "statsherd.web_1.disk.read_bytes.sda.r_w" {
+		t.Fatalf("names %q and %q", tagged, folded)
+	}
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	conn, err := net.Dial("tcp", c.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "%s 42 %d\n%s 43 %d\n", tagged, at.Unix(), folded, at.Unix())
+	conn.Close()
+	want := []fleettest.Point{{MS: at.UnixMilli(), Value: 42}}
+	var got []fleettest.Point
+	fleettest.WaitFor(t, "the tagged series in whisper", c.log, func() bool {
+		got = c.tagged(tagged, at.Unix()-1, at.Unix()+2)
+		return len(got) > 0
+	})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tagged: %v, want %v", got, want)
+	}
+	want[0].Value = 43
+	fleettest.WaitFor(t, "the folded series in whisper", c.log, func() bool {
+		got = c.series(folded, at.Unix()-1, at.Unix()+2)
+		return len(got) > 0
+	})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("folded: %v, want %v", got, want)
 	}
 }
