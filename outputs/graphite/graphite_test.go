@@ -159,10 +159,29 @@ output "graphite" {
 		r := fleettest.Runs(rounds)
 		return len(r) == 2 && uint64(len(r[0])) >= run1 && uint64(len(r[1])) >= run2
 	})
+	// Carbon writes its cache to whisper in an order of its own, and the
+	// gatherer goes on: wait until the hosts' series, up to the last
+	// round read above, hold most rounds and stop growing.
+	lastRound := rounds[len(rounds)-1].MS
 	polls := map[string][]fleettest.Point{}
-	for _, nick := range []string{"storage-01", "storage-02"} {
-		polls[nick] = c.series("statsherd."+nick+".statsherd.polls", from, until)
-	}
+	last, still := 0, 0
+	fleettest.WaitFor(t, "the hosts' series in whisper", c.log, func() bool {
+		n := 0
+		for _, nick := range []string{"storage-01", "storage-02"} {
+			pts := c.series("statsherd."+nick+".statsherd.polls", from, until)
+			for len(pts) > 0 && pts[len(pts)-1].MS > lastRound {
+				pts = pts[:len(pts)-1]
+			}
+			polls[nick] = pts
+			n += len(pts)
+		}
+		if n != last {
+			last, still = n, 0
+			return false
+		}
+		still++
+		return still >= 20 && len(polls["storage-01"]) >= 8 && len(polls["storage-02"]) >= 8
+	})
 	fleettest.CheckOutage(t, rounds, run1, run2, polls)
 }
 
