@@ -147,5 +147,10 @@ output "munin" {
 # output "stdout" {}                     # print every round (Tahoe's StdOutStatsGatherer)
 # output "prometheus" { listen = "127.0.0.1:9469" }
 # output "remote_write" { url = "http://127.0.0.1:8428/api/v1/write" }  # durable queue here (outputs/remote_write)
+# output "graphite" { address = "127.0.0.1:2003" }                      # carbon, durable queue (outputs/graphite)
+# output "influxdb" {                                                   # durable queue (outputs/influxdb)
+#   url      = "http://127.0.0.1:8086"
+#   database = "statsherd"
+# }
 `
 }

@@ -1,5 +1,5 @@
-// Package queue is remote_write's durable queue: rounds not yet accepted by
-// the receiver, on disk, in order, bounded by a size and an age.
+// Package queue is the outputs' durable queue (remote_write's first): rounds
+// not yet accepted by the receiver, on disk, in order, bounded by a size and an age.
 //
 // The queue is a directory of segment files (00000000000000000001.seg, …),
 // each a run of checksummed records (see record.go), appended to and

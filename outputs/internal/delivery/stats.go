@@ -1,11 +1,12 @@
-package remote_write
+package delivery
 
 import (
 	"github.com/statsherd/statsherd/sdk"
 )
 
-// statInfo documents the stats the output reports of itself.
-var statInfo = []sdk.StatInfo{
+// StatInfo documents the stats every output with a Pipe reports of
+// itself (statsherd.output.NAME.STAT at the gatherer).
+var StatInfo = []sdk.StatInfo{
 	{Name: "queue_samples", Kind: sdk.Stat, Unit: "samples", Description: "samples waiting, as the last round arrived"},
 	{Name: "queue_requests", Kind: sdk.Stat, Unit: "requests", Description: "requests waiting, as the last round arrived"},
 	{Name: "queue_bytes", Kind: sdk.Stat, Unit: "bytes", Description: "size of the queue on disk, as the last round arrived"},
@@ -15,44 +16,43 @@ var statInfo = []sdk.StatInfo{
 	{Name: "sent_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples the receiver accepted"},
 	{Name: "sent_requests", Kind: sdk.Counter, Unit: "requests", Description: "requests the receiver accepted"},
 	{Name: "sent_bytes", Kind: sdk.Counter, Unit: "bytes", Description: "bytes the receiver accepted, as on the wire"},
-	{Name: "retries", Kind: sdk.Counter, Unit: "requests", Description: "requests sent again after a 5xx, 429 or network error"},
-	{Name: "rejected_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples the receiver refused (4xx), dropped"},
-	{Name: "rejected_requests", Kind: sdk.Counter, Unit: "requests", Description: "requests the receiver refused (4xx)"},
+	{Name: "retries", Kind: sdk.Counter, Unit: "requests", Description: "requests sent again after a failure (5xx, 429, network error)"},
+	{Name: "rejected_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples the receiver refused for good (4xx), dropped"},
+	{Name: "rejected_requests", Kind: sdk.Counter, Unit: "requests", Description: "requests the receiver refused for good (4xx)"},
 	{Name: "dropped_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples dropped at the queue's size or age bound"},
 }
 
-// Stats reports the queue and the sender (sdk.StatsReporter); the
-// gatherer shows them as statsherd.output.remote_write.NAME. The gatherer
-// asks right after each Write, so the queue_* stats are the backlog as the
-// round arrived, before it was added: what the receiver had not accepted
-// a round later (0 while it keeps up). The counters are live.
-func (o *output) Stats() sdk.Stats {
+// Stats reports the queue and the sender, for the output's
+// sdk.StatsReporter. The gatherer asks right after each Write, so the
+// queue_* stats are the backlog as the round arrived, before it was
+// added: what the receiver had not accepted a round later (0 while it
+// keeps up). The counters are live.
+func (p *Pipe) Stats() sdk.Stats {
 	st := sdk.NewStats()
-	if o.q == nil {
+	if p == nil {
 		return st
 	}
-	now := o.q.Stats()
-	o.mu.Lock()
-	appended, qs := o.appended, o.backlog
-	o.mu.Unlock()
+	now := p.q.Stats()
+	p.mu.Lock()
+	appended, qs := p.appended, p.backlog
+	p.mu.Unlock()
 	st.Stats["queue_samples"] = sdk.Int(qs.Samples)
 	st.Stats["queue_requests"] = sdk.Int(qs.Records)
 	st.Stats["queue_bytes"] = sdk.Int(qs.Bytes)
 	st.Stats["queue_segments"] = sdk.Int(int64(qs.Segments))
 	age := 0.0
 	if !qs.Oldest.IsZero() {
-		age = max(o.now().Sub(qs.Oldest).Seconds(), 0)
+		age = max(p.now().Sub(qs.Oldest).Seconds(), 0)
 	}
 	st.Stats["queue_oldest_seconds"] = sdk.Float(age)
+	c := &p.send.c
 	st.Counters["queued_samples"] = appended
-	st.Counters["sent_samples"] = o.c.sentSamples.Load()
-	st.Counters["sent_requests"] = o.c.sentRequests.Load()
-	st.Counters["sent_bytes"] = o.c.sentBytes.Load()
-	st.Counters["retries"] = o.c.retries.Load()
-	st.Counters["rejected_samples"] = o.c.rejectedSamples.Load()
-	st.Counters["rejected_requests"] = o.c.rejectedReqs.Load()
-	st.Counters["dropped_samples"] = now.DroppedSamples + o.c.expiredSamples.Load()
+	st.Counters["sent_samples"] = c.sentSamples.Load()
+	st.Counters["sent_requests"] = c.sentRequests.Load()
+	st.Counters["sent_bytes"] = c.sentBytes.Load()
+	st.Counters["retries"] = c.retries.Load()
+	st.Counters["rejected_samples"] = c.rejectedSamples.Load()
+	st.Counters["rejected_requests"] = c.rejectedReqs.Load()
+	st.Counters["dropped_samples"] = now.DroppedSamples + c.expiredSamples.Load()
 	return st
 }
-
-var _ sdk.StatsReporter = (*output)(nil)
