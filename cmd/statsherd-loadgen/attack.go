@@ -35,6 +35,7 @@ var attacks = map[string]func(ctx context.Context, a *attackEnv) (func(), error)
 	"dupkey":      attackDupKey,
 	"unsolicited": attackUnsolicited,
 	"negative":    attackNegative,
+	"slowanswer":  attackSlowAnswer,
 }
 
 // attackEnv is what an attack needs.
@@ -425,6 +426,46 @@ func attackUnsolicited(_ context.Context, a *attackEnv) (func(), error) {
 		}()
 	}
 	return func() { a.note("%d unsolicited answers sent over %d connections", sent.Load(), connects.Load()) }, nil
+}
+
+// attackSlowAnswer: 300 fresh keys answering every poll with only the
+// header of an answer of 0x003FFE50 bytes (just under max_message_size),
+// then one byte a second (issue 25, item 1).
+func attackSlowAnswer(_ context.Context, a *attackEnv) (func(), error) {
+	var polls, connects atomic.Int64
+	for range 300 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for !a.stopped() {
+				tc, c, ok := a.enrolFresh(500 * time.Millisecond)
+				if !ok {
+					return
+				}
+				connects.Add(1)
+				go func() { <-a.stop; tc.Close() }()
+				tc.SetDeadline(time.Now().Add(5 * time.Minute))
+				m, err := c.Recv()
+				if err != nil || m.GetPoll() == nil {
+					tc.Close()
+					continue
+				}
+				polls.Add(1)
+				if _, err := tc.Write([]byte{0x00, 0x3f, 0xfe, 0x50}); err != nil {
+					tc.Close()
+					continue
+				}
+				for !a.stopped() {
+					if _, err := tc.Write([]byte{0}); err != nil {
+						break
+					}
+					a.sleep(time.Second)
+				}
+				tc.Close()
+			}
+		}()
+	}
+	return func() { a.note("slow answers begun %d times over %d connections", polls.Load(), connects.Load()) }, nil
 }
 
 // cpuOf is the CPU time (user+system) of a process.

@@ -1,0 +1,149 @@
+package gatherer_test
+
+// The hostile fleet, second pass (issue 25): a real gatherer process,
+// attackers in this process speaking the wire protocol over real TLS
+// connections, and real hosts.
+
+import (
+	"bufio"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fleetDir is a gatherer base directory whose gatherer.hcl is body (the
+// listen and status blocks added).
+func fleetDir(t *testing.T, body string) string {
+	t.Helper()
+	dir := gathererDir(t)
+	writeFile(t, filepath.Join(dir, "gatherer.hcl"), `
+nickname = "central"
+listen {
+  address           = "127.0.0.1"
+  location          = ["127.0.0.1"]
+  handshake_timeout = "2s"
+}
+status {
+  listen = "127.0.0.1:0"
+  pprof  = true
+}
+`+body)
+	return dir
+}
+
+// heapAlloc is the gatherer's runtime.MemStats.HeapAlloc, from its
+// status page's heap profile.
+func (g *runningGatherer) heapAlloc(t *testing.T) int64 {
+	t.Helper()
+	resp, err := http.Get(strings.TrimSuffix(g.status, "/") + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no HeapAlloc in the heap profile")
+	return 0
+}
+
+// TestE2ESlowAnswerMemory (issue 25, item 1): fresh keys answering a
+// poll with only the header of an answer just under max_message_size,
+// then a byte now and then, make the gatherer hold memory for the bytes
+// received, not for the size announced; and each is dropped (its memory
+// given back) at the poll deadline.
+func TestE2ESlowAnswerMemory(t *testing.T) {
+	t.Parallel()
+	dir := fleetDir(t, `
+poll_interval = "3s"
+poll_timeout  = "2500ms"
+limits { max_handshakes_per_address = 100 }
+output "munin" { path = "stats.json" }
+`)
+	g := startGatherer(t, dir)
+	f := readFurl(t, dir)
+	const n = 40
+	var sent, closedLate atomic.Int64
+	sentAt := make(chan struct{}, n)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, m, err := hello(t, f.Hints[0], nil, f.Secret)
+			if err != nil || m.GetWelcome() == nil {
+				t.Errorf("attacker not welcomed: %v %v", err, m)
+				return
+			}
+			defer p.tc.Close()
+			go func() { <-stop; p.tc.Close() }()
+			p.tc.SetDeadline(time.Now().Add(20 * time.Second))
+			m, err = p.c.Recv()
+			if err != nil || m.GetPoll() == nil {
+				t.Errorf("attacker not polled: %v %v", err, m)
+				return
+			}
+			polled := time.Now()
+			if _, err := p.tc.Write([]byte{0x00, 0x3f, 0xfe, 0x50}); err != nil {
+				t.Errorf("writing header: %v", err)
+				return
+			}
+			sent.Add(1)
+			sentAt <- struct{}{}
+			// A byte every 100 ms until the gatherer drops it; reading
+			// sees the close.
+			go func() {
+				for {
+					if _, err := p.tc.Write([]byte{0}); err != nil {
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}()
+			var b [64]byte
+			for {
+				if _, err := p.tc.Read(b[:]); err != nil {
+					break
+				}
+			}
+			if time.Since(polled) > 5*time.Second {
+				closedLate.Add(1)
+			}
+		}()
+	}
+	deadline := time.After(15 * time.Second)
+	for range n {
+		select {
+		case <-sentAt:
+		case <-deadline:
+			t.Fatalf("only %d of %d attackers were polled", sent.Load(), n)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	heap := g.heapAlloc(t)
+	t.Logf("gatherer heap with %d answers of 4 MiB announced and a few bytes sent each: %.1f MiB", n, float64(heap)/(1<<20))
+	// Before issue 25 each announced answer had its 4 MiB buffer at
+	// once: 160 MiB here.
+	if heap > 48<<20 {
+		t.Errorf("gatherer heap %.1f MiB with %d slow answers: memory reserved for bytes never sent", float64(heap)/(1<<20), n)
+	}
+	wg.Wait()
+	close(stop)
+	if c := closedLate.Load(); c > 0 {
+		t.Errorf("%d slow answers kept their connection past the poll deadline", c)
+	}
+}
