@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/wire"
 )
 
 // fleetDir is a gatherer base directory whose gatherer.hcl is body (the
@@ -145,5 +147,76 @@ output "munin" { path = "stats.json" }
 	close(stop)
 	if c := closedLate.Load(); c > 0 {
 		t.Errorf("%d slow answers kept their connection past the poll deadline", c)
+	}
+}
+
+// answerer is a fresh key (or id) welcomed by the gatherer at addr that
+// answers every poll with stats until its connection ends or stop is
+// closed; welcomed says whether it was.
+func answerer(t *testing.T, addr, secret string, stats []byte, stop chan struct{}) (welcomed bool, reason string) {
+	p, m, err := hello(t, addr, nil, secret)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer p.tc.Close()
+	if m.GetWelcome() == nil {
+		return false, m.GetRefuse().GetReason()
+	}
+	go func() { <-stop; p.tc.Close() }()
+	for {
+		p.tc.SetDeadline(time.Now().Add(30 * time.Second))
+		m, err := p.c.Recv()
+		if err != nil || m.GetPoll() == nil {
+			return true, ""
+		}
+		if _, err := p.tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats)); err != nil {
+			return true, ""
+		}
+	}
+}
+
+// TestE2EMaxNodesConcurrent (issue 25, item 3): 60 fresh keys connecting
+// at once under open against max_nodes = 5 enrol at most 5; the others
+// are refused (too_many_nodes).
+func TestE2EMaxNodesConcurrent(t *testing.T) {
+	t.Parallel()
+	dir := fleetDir(t, `
+poll_interval = "1s"
+poll_timeout  = "800ms"
+limits {
+  max_nodes                  = 5
+  max_handshakes_per_address = 100
+}
+output "munin" { path = "stats.json" }
+`)
+	g := startGatherer(t, dir)
+	f := readFurl(t, dir)
+	stats := encodedCounters(t, 3)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var welcomed atomic.Int64
+	start := make(chan struct{})
+	for range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if ok, _ := answerer(t, f.Hints[0], f.Secret, stats, stop); ok {
+				welcomed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	// Two rounds: every welcomed key has answered (and so enrolled).
+	time.Sleep(3 * time.Second)
+	st := g.statusJSON()
+	close(stop)
+	wg.Wait()
+	t.Logf("welcomed %d, enrolled %d, refused too_many_nodes %d", welcomed.Load(), st.NodesEnrolled, st.RefusedByKind["too_many_nodes"])
+	if st.NodesEnrolled > 5 || welcomed.Load() > 5 {
+		t.Errorf("max_nodes = 5, but %d keys were welcomed and %d enrolled", welcomed.Load(), st.NodesEnrolled)
+	}
+	if st.NodesEnrolled == 0 || st.RefusedByKind["too_many_nodes"] == 0 {
+		t.Errorf("want some enrolled and the rest refused too_many_nodes: %+v", st.RefusedByKind)
 	}
 }

@@ -26,6 +26,9 @@ type host struct {
 	id, nickname, addr string
 	versions           map[string]string
 	since              time.Time
+	// fresh: a new node admitted under open, holding a place among
+	// max_nodes until it is enrolled or its connection ends.
+	fresh bool
 	conn               *wire.Conn
 	log                hclog.Logger
 

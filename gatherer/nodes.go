@@ -104,6 +104,11 @@ type registry struct {
 	// sources are where enrolled nodes were seen (sourceOf their
 	// address), for the handshake reserve.
 	sources map[string]bool
+	// admitting are the new nodes admitted under open and connected, not
+	// yet enrolled (a node enrols at its first good answer): they count
+	// against max_nodes, so that many keys connecting at once cannot
+	// all enrol.
+	admitting map[string]bool
 }
 
 // loadRegistry reads basedir/nodes.json (none: no nodes yet).
@@ -111,7 +116,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	r := &registry{
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
-		sources: map[string]bool{},
+		sources: map[string]bool{}, admitting: map[string]bool{},
 	}
 	if r.policy == "" {
 		r.policy = config.DefaultEnrolmentPolicy
@@ -277,6 +282,7 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 // handshake.
 type admission struct {
 	ok     bool
+	fresh  bool   // a new node admitted, to be released (release) when its connection ends
 	kind   string // the refusal kind when not ok
 	reason string // told to the host
 }
@@ -318,13 +324,17 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 			pending++
 		}
 	}
-	if known >= r.maxNodes {
-		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes, its limit (max_nodes)", known)}
+	// Admissions in flight count: keys connecting at once would
+	// otherwise all pass before any of them is enrolled.
+	if known+len(r.admitting) >= r.maxNodes {
+		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
 	}
 	if r.policy != "approve" {
 		// Enrolled at its first good answer (seen): a key that only
-		// connects, or only misbehaves, never fills the node list.
-		return admission{ok: true}
+		// connects, or only misbehaves, never fills the node list; while
+		// connected it holds a place (released by release or seen).
+		r.admitting[id] = true
+		return admission{ok: true, fresh: true}
 	}
 	if pending >= maxPending {
 		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
@@ -362,12 +372,21 @@ func (r *registry) knownSource(src string) bool {
 	return r.sources[src]
 }
 
+// release gives back the place of a new node admitted by admit (fresh)
+// whose connection ended, enrolled or not.
+func (r *registry) release(id string) {
+	r.mu.Lock()
+	delete(r.admitting, id)
+	r.mu.Unlock()
+}
+
 // seen records a good answer from node id, admitted by admit: a node new
 // to the list is enrolled now.
 func (r *registry) seen(id, nick, addr string, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
+	delete(r.admitting, id)
 	if n == nil {
 		n = &Node{ID: id, Nickname: nick, FirstSeen: now, Changed: now, State: StateEnrolled}
 		r.nodes[id] = n

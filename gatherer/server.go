@@ -90,6 +90,7 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		return
 	}
 	if !g.register(h) {
+		g.releaseNode(h)
 		<-g.connSem
 		return
 	}
@@ -116,8 +117,17 @@ func (g *Gatherer) serve(h *host) {
 func (g *Gatherer) ended(h *host) {
 	h.ended()
 	g.unregister(h)
+	g.releaseNode(h)
 	<-g.connSem
 	g.wg.Done()
+}
+
+// releaseNode gives back the place among max_nodes that h held while
+// not yet enrolled.
+func (g *Gatherer) releaseNode(h *host) {
+	if h.fresh {
+		g.nodes.release(h.id)
+	}
 }
 
 // refusal is a handshake that ended with a Refuse sent to the peer.
@@ -202,8 +212,18 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 		c.Send(wire.NewRefuse(reason))
 		return nil, &refusal{refDuplicate, nodeID, reason}
 	}
-	if ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now()); !ad.ok {
+	ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now())
+	if !ad.ok {
 		return refuse(ad.kind, ad.reason)
+	}
+	welcomed := false
+	if ad.fresh {
+		// Its place among max_nodes is held while it is connected.
+		defer func() {
+			if !welcomed {
+				g.nodes.release(nodeID)
+			}
+		}()
 	}
 	select {
 	case g.connSem <- struct{}{}:
@@ -223,9 +243,10 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	c.SetMaxSize(g.cfg.Listen.MaxMessageSize)
 	h := &host{
 		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: c, q: &g.quotas,
+		since: time.Now(), conn: c, q: &g.quotas, fresh: ad.fresh,
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
+	welcomed = true
 	return h, nil
 }
 
