@@ -6,7 +6,11 @@ package gatherer_test
 
 import (
 	"bufio"
+	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/wire"
 )
 
@@ -218,5 +223,91 @@ output "munin" { path = "stats.json" }
 	}
 	if st.NodesEnrolled == 0 || st.RefusedByKind["too_many_nodes"] == 0 {
 		t.Errorf("want some enrolled and the rest refused too_many_nodes: %+v", st.RefusedByKind)
+	}
+}
+
+// TestE2EHostShedsStatsd (issue 25, item 2): a local user sending more
+// statsd names than the gatherer takes (max_stats_per_node) does not
+// take the node off the graphs: the host sheds statsd names (the newest
+// first), counts them, and its answers, with its own stats, keep coming.
+func TestE2EHostShedsStatsd(t *testing.T) {
+	t.Parallel()
+	dir := fleetDir(t, `
+poll_interval = "500ms"
+poll_timeout  = "400ms"
+limits { max_stats_per_node = 300 }
+output "munin" { path = "stats.json" }
+`)
+	g := startGatherer(t, dir)
+	hdir := t.TempDir()
+	cfg := filepath.Join(hdir, "host.hcl")
+	writeFile(t, cfg, fmt.Sprintf(`
+nickname     = "flooded"
+poll_timeout = "300ms"
+gatherer {
+  furl_file   = %q
+  min_backoff = "100ms"
+  max_backoff = "400ms"
+}
+reporting {
+  statsd = "127.0.0.1:0"
+  socket = ""
+}
+status { listen = "" }
+producer "uptime" {}
+`, filepath.Join(dir, gatherer.FurlFile)))
+	out, err := exec.Command(statsherd, "host", "-config", cfg, "id").Output()
+	if err != nil {
+		t.Fatalf("statsherd host id: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	hp := start(t, "host", "-config", cfg)
+	var statsdAddr string
+	waitFor(t, "the host's statsd listener", hp.stderr.String, func() bool {
+		b, err := os.ReadFile(filepath.Join(hdir, "statsd.addr"))
+		statsdAddr = strings.TrimSpace(string(b))
+		return err == nil && statsdAddr != ""
+	})
+	polledWithin(t, g, id, 10*time.Second)
+	// A few names first (older: kept), then the flood.
+	uc, err := net.Dial("udp", statsdAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	for i := range 5 {
+		fmt.Fprintf(uc, "old.n%d:1|c", i)
+	}
+	time.Sleep(700 * time.Millisecond)
+	for i := range 2000 {
+		fmt.Fprintf(uc, "x.n%d:1|c", i)
+		if i%100 == 99 {
+			time.Sleep(5 * time.Millisecond) // within the socket's buffer
+		}
+	}
+	flooded := time.Now()
+	var e snapEntry
+	waitFor(t, "an answer with statsd names shed", func() string { return hp.stderr.String() + g.stderr.String() }, func() bool {
+		e = g.snapshot()[id]
+		return e.Timestamp > float64(flooded.Add(time.Second).UnixNano())/1e9 && string(e.Stats.Counters["statsherd.shed"]) != "" && string(e.Stats.Counters["statsherd.shed"]) != "0"
+	})
+	n := len(e.Stats.Counters) + len(e.Stats.Stats)
+	t.Logf("stats in the answer %d, shed so far %s", n, e.Stats.Counters["statsherd.shed"])
+	if n > 300 {
+		t.Errorf("answer of %d stats, over max_stats_per_node = 300", n)
+	}
+	for _, k := range []string{"old.n0", "old.n4"} {
+		if _, ok := e.Stats.Counters[k]; !ok {
+			t.Errorf("the older statsd name %s was shed before newer ones", k)
+		}
+	}
+	if _, ok := e.Stats.Stats["statsherd.uptime_seconds"]; !ok {
+		t.Error("the host's own stats were shed")
+	}
+	if c := g.statusJSON().RefusedByKind["too_many_stats"]; c != 0 {
+		t.Errorf("the gatherer refused %d answers for too many stats", c)
+	}
+	if !strings.Contains(hp.stderr.String(), "stats shed") {
+		t.Errorf("the host did not log what it shed:\n%s", hp.stderr.String())
 	}
 }
