@@ -29,8 +29,8 @@ type host struct {
 	// fresh: a new node admitted under open, holding a place among
 	// max_nodes until it is enrolled or its connection ends.
 	fresh bool
-	conn               *wire.Conn
-	log                hclog.Logger
+	conn  *wire.Conn
+	log   hclog.Logger
 
 	// polled is the round waiting for this host's result, set before a
 	// poll is written: whoever has the result first (the reader with the
