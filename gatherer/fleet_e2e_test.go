@@ -6,9 +6,14 @@ package gatherer_test
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +21,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/golang/snappy"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/wire"
@@ -310,4 +319,208 @@ producer "uptime" {}
 	if !strings.Contains(hp.stderr.String(), "stats shed") {
 		t.Errorf("the host did not log what it shed:\n%s", hp.stderr.String())
 	}
+}
+
+// TestE2EQueueDamage (issue 25, item 5): with a real gatherer and its
+// remote_write output, 64 bytes overwritten in delivered records of the
+// queue while the gatherer is stopped cost nothing at the restart: every
+// round reaches the receiver (those queued while it was failing, after
+// the damage, too), and the delivered requests are not sent again.
+func TestE2EQueueDamage(t *testing.T) {
+	t.Parallel()
+	var (
+		mu       sync.Mutex
+		failing  bool
+		accepted = map[[32]byte]int{} // body → times accepted
+		rounds   = map[float64]bool{} // statsherd.gatherer.rounds values accepted, of the first process
+		restart  time.Time
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		sum := sha256.Sum256(b)
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		accepted[sum]++
+		for _, smp := range writeSamples(t, b) {
+			if strings.Contains(smp.name, "gatherer_rounds") && (restart.IsZero() || smp.ms < restart.UnixMilli()) {
+				rounds[smp.v] = true
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	dir := fleetDir(t, fmt.Sprintf(`
+poll_interval = "200ms"
+poll_timeout  = "150ms"
+output "remote_write" {
+  url           = %q
+  dir           = "rw"
+  batch_samples = 20
+  min_backoff   = "50ms"
+  max_backoff   = "100ms"
+}
+`, srv.URL+"/api/v1/write"))
+	g := startGatherer(t, dir)
+	_, id := startHost(t, dir, "queued", "")
+	polledWithin(t, g, id, 10*time.Second)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
+	waitFor(t, "40 requests delivered", g.stderr.String, func() bool { return count() >= 40 })
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	time.Sleep(3 * time.Second) // some 15 rounds queued
+	last := g.statusJSON().Rounds
+	if code := g.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("gatherer exited %d", code)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "rw", "*.seg"))
+	if len(segs) == 0 {
+		t.Fatal("no queue segment")
+	}
+	f, err := os.OpenFile(segs[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A quarter in: among the delivered records (about half the file
+	// is), with delivered ones before it.
+	f.WriteAt(bytes.Repeat([]byte{0x5a}, 64), fi.Size()/4)
+	f.Close()
+	mu.Lock()
+	failing = false
+	restart = time.Now()
+	before := map[[32]byte]int{}
+	for k, v := range accepted {
+		before[k] = v
+	}
+	mu.Unlock()
+	g = startGatherer(t, dir)
+	missing := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		var m []int
+		for r := int64(1); r <= last; r++ {
+			if !rounds[float64(r)] {
+				m = append(m, int(r))
+			}
+		}
+		return m
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(missing()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if m := missing(); len(m) > 0 {
+		t.Errorf("rounds of the first gatherer never delivered after the damage: %v", m)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	again := 0
+	for k, n := range before {
+		if accepted[k] > n {
+			again++
+		}
+	}
+	t.Logf("rounds of the first gatherer %d, requests delivered before the restart %d, delivered again after it %d", last, len(before), again)
+	if again > 0 {
+		t.Errorf("%d delivered requests were sent again after the damage", again)
+	}
+}
+
+// writeSample is one sample of a remote write request.
+type writeSample struct {
+	name string
+	ms   int64
+	v    float64
+}
+
+// writeSamples decodes a remote write request (snappy, then a
+// prometheus.WriteRequest) into its samples.
+func writeSamples(t *testing.T, body []byte) []writeSample {
+	raw, err := snappy.Decode(nil, body)
+	if err != nil {
+		t.Errorf("remote write body: %v", err)
+		return nil
+	}
+	fields := func(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, u uint64)) {
+		for len(b) > 0 {
+			num, typ, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				return
+			}
+			b = b[n:]
+			switch typ {
+			case protowire.BytesType:
+				v, n := protowire.ConsumeBytes(b)
+				if n < 0 {
+					return
+				}
+				fn(num, typ, v, 0)
+				b = b[n:]
+			case protowire.VarintType:
+				u, n := protowire.ConsumeVarint(b)
+				if n < 0 {
+					return
+				}
+				fn(num, typ, nil, u)
+				b = b[n:]
+			case protowire.Fixed64Type:
+				u, n := protowire.ConsumeFixed64(b)
+				if n < 0 {
+					return
+				}
+				fn(num, typ, nil, u)
+				b = b[n:]
+			default:
+				return
+			}
+		}
+	}
+	var out []writeSample
+	fields(raw, func(num protowire.Number, _ protowire.Type, ts []byte, _ uint64) {
+		if num != 1 {
+			return
+		}
+		var name string
+		var smps []writeSample
+		fields(ts, func(num protowire.Number, _ protowire.Type, v []byte, _ uint64) {
+			switch num {
+			case 1: // Label
+				var k, val string
+				fields(v, func(num protowire.Number, _ protowire.Type, s []byte, _ uint64) {
+					if num == 1 {
+						k = string(s)
+					} else if num == 2 {
+						val = string(s)
+					}
+				})
+				if k == "__name__" {
+					name = val
+				}
+			case 2: // Sample
+				var smp writeSample
+				fields(v, func(num protowire.Number, _ protowire.Type, _ []byte, u uint64) {
+					if num == 1 {
+						smp.v = math.Float64frombits(u)
+					} else if num == 2 {
+						smp.ms = int64(u)
+					}
+				})
+				smps = append(smps, smp)
+			}
+		})
+		for _, smp := range smps {
+			smp.name = name
+			out = append(out, smp)
+		}
+	})
+	return out
 }

@@ -18,7 +18,9 @@ var statInfo = []sdk.StatInfo{
 	{Name: "retries", Kind: sdk.Counter, Unit: "requests", Description: "requests sent again after a 5xx, 429 or network error"},
 	{Name: "rejected_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples the receiver refused (4xx), dropped"},
 	{Name: "rejected_requests", Kind: sdk.Counter, Unit: "requests", Description: "requests the receiver refused (4xx)"},
-	{Name: "dropped_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples dropped at the queue's size or age bound"},
+	{Name: "dropped_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples dropped at the queue's size or age bound, or for a full disk"},
+	{Name: "dropped_records", Kind: sdk.Counter, Unit: "requests", Description: "requests dropped at the queue's bounds, for a full disk, or found damaged on disk"},
+	{Name: "queue_disk_full", Kind: sdk.Counter, Unit: "rounds", Description: "rounds whose append met a full disk (delivered data is reclaimed first, then the oldest dropped)"},
 }
 
 // Stats reports the queue and the sender (sdk.StatsReporter); the
@@ -52,6 +54,8 @@ func (o *output) Stats() sdk.Stats {
 	st.Counters["rejected_samples"] = o.c.rejectedSamples.Load()
 	st.Counters["rejected_requests"] = o.c.rejectedReqs.Load()
 	st.Counters["dropped_samples"] = now.DroppedSamples + o.c.expiredSamples.Load()
+	st.Counters["dropped_records"] = now.DroppedRecords
+	st.Counters["queue_disk_full"] = now.DiskFull
 	return st
 }
 
