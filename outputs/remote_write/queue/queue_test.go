@@ -124,7 +124,7 @@ func TestQueueTornTail(t *testing.T) {
 	}
 	one := appendRecord(nil, round(1, 2, 1)[0])
 	tests := []struct {
-		name   string
+		name    string
 		mangle  func([]byte) []byte
 		records int
 	}{
