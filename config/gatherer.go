@@ -28,6 +28,10 @@ const (
 	DefaultMaxStatsPerNode        = 20000
 	DefaultMaxNodes               = 20000
 	DefaultForgetAfter            = 7 * 24 * time.Hour
+	DefaultForgetNewAfter         = time.Hour
+	DefaultMaxStatsTotal          = 10_000_000
+	DefaultNewNodeStatsRate       = 5000
+	DefaultNewNodeStatsBurst      = 200_000
 	DefaultMaxHandshakes          = 256
 	DefaultMaxHandshakesPerAddr   = 16
 	DefaultEnrolmentPolicy        = "open"
@@ -90,6 +94,18 @@ type GathererLimits struct {
 	// ForgetAfter: a node not heard from for this long is forgotten (it
 	// leaves the node list and the munin snapshot); 0 keeps nodes forever.
 	ForgetAfter time.Duration
+	// ForgetNewAfter: a node that was with the fleet less than an hour
+	// (one that answered once and vanished) is forgotten once not heard
+	// from for this long (at most ForgetAfter).
+	ForgetNewAfter time.Duration
+	// MaxStatsTotal bounds the stats held for all nodes (each node's
+	// last answer counts); a new node is refused while they are at it.
+	MaxStatsTotal int
+	// NewNodeStatsRate and NewNodeStatsBurst are a token bucket, in
+	// stats, for nodes never seen before under the open policy: a new
+	// node is admitted while the bucket is not empty, and its first
+	// answer takes its stats from it. Enrolled nodes never wait on it.
+	NewNodeStatsRate, NewNodeStatsBurst int
 	// MaxHandshakes bounds the connections still in their TLS handshake
 	// or hello, apart from established hosts.
 	MaxHandshakes int
@@ -147,6 +163,8 @@ var gathererFileSchema = &hcl.BodySchema{
 var gathererLimitsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "max_stats_per_node"}, {Name: "max_nodes"}, {Name: "forget_after"},
 	{Name: "max_handshakes"}, {Name: "max_handshakes_per_address"},
+	{Name: "forget_new_after"}, {Name: "max_stats_total"},
+	{Name: "new_node_stats_rate"}, {Name: "new_node_stats_burst"},
 }}
 
 var gathererEnrolmentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -179,6 +197,10 @@ func DefaultGatherer(basedir string) *Gatherer {
 			MaxStatsPerNode:         DefaultMaxStatsPerNode,
 			MaxNodes:                DefaultMaxNodes,
 			ForgetAfter:             DefaultForgetAfter,
+			ForgetNewAfter:          DefaultForgetNewAfter,
+			MaxStatsTotal:           DefaultMaxStatsTotal,
+			NewNodeStatsRate:        DefaultNewNodeStatsRate,
+			NewNodeStatsBurst:       DefaultNewNodeStatsBurst,
 			MaxHandshakes:           DefaultMaxHandshakes,
 			MaxHandshakesPerAddress: DefaultMaxHandshakesPerAddr,
 		},
@@ -331,24 +353,25 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 		diags = append(diags, decodeGathererEnrolment(enrolmentBlk, g.Basedir, &g.Enrolment)...)
 	}
 	for i := range g.Outputs {
-		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], g.Limits.ForgetAfter)
+		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], "forget_after", g.Limits.ForgetAfter)
+		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], "forget_new_after", g.Limits.ForgetNewAfter)
 	}
 	return g, diags
 }
 
-// withForgetAfter gives the built-in munin output the limits'
-// forget_after, unless its block sets its own.
-func withForgetAfter(b PluginBlock, d time.Duration) hcl.Body {
+// withForgetAfter gives the built-in munin output the limits' attribute
+// name (forget_after, forget_new_after), unless its block sets its own.
+func withForgetAfter(b PluginBlock, name string, d time.Duration) hcl.Body {
 	if b.Name != DefaultGathererOutput || b.Plugin != "" || d <= 0 || b.Body == nil {
 		return b.Body
 	}
-	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "forget_after"}}})
+	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
 	if content != nil {
-		if _, ok := content.Attributes["forget_after"]; ok {
+		if _, ok := content.Attributes[name]; ok {
 			return b.Body
 		}
 	}
-	f, diags := NewParser().ParseSource([]byte(fmt.Sprintf("forget_after = %q\n", d.String())), "<limits forget_after>")
+	f, diags := NewParser().ParseSource([]byte(fmt.Sprintf("%s = %q\n", name, d.String())), "<limits "+name+">")
 	if diags.HasErrors() {
 		return b.Body
 	}
@@ -366,9 +389,23 @@ func decodeGathererLimits(blk *hcl.Block, l *GathererLimits) hcl.Diagnostics {
 		{"max_nodes", 1, 10_000_000, &l.MaxNodes},
 		{"max_handshakes", 1, maxGathererConnectionsAllowed, &l.MaxHandshakes},
 		{"max_handshakes_per_address", 1, maxGathererConnectionsAllowed, &l.MaxHandshakesPerAddress},
+		{"max_stats_total", 1, 1 << 40, &l.MaxStatsTotal},
+		{"new_node_stats_rate", 1, 1 << 40, &l.NewNodeStatsRate},
+		{"new_node_stats_burst", 1, 1 << 40, &l.NewNodeStatsBurst},
 	} {
 		if a, ok := content.Attributes[x.name]; ok {
 			diags = append(diags, intAttr(a, x.lo, x.hi, x.dst)...)
+		}
+	}
+	if a, ok := content.Attributes["forget_new_after"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d < time.Minute {
+				diags = diags.Append(attrError(a, "Invalid forget_new_after", "forget_new_after must be at least 1m."))
+			} else {
+				l.ForgetNewAfter = d
+			}
 		}
 	}
 	if a, ok := content.Attributes["forget_after"]; ok {

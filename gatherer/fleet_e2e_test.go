@@ -524,3 +524,74 @@ func writeSamples(t *testing.T, body []byte) []writeSample {
 	})
 	return out
 }
+
+// TestE2ENewNodeRate (issue 25, item 4): fresh keys that each answer once
+// with 2,000 stats, as fast as they can, enrol only at the rate of
+// new_node_stats_rate (a token bucket in stats); an enrolled host still
+// gets in at once.
+func TestE2ENewNodeRate(t *testing.T) {
+	t.Parallel()
+	dir := fleetDir(t, `
+poll_interval = "300ms"
+poll_timeout  = "250ms"
+limits {
+  new_node_stats_rate        = 2000
+  new_node_stats_burst       = 10000
+  max_handshakes_per_address = 100
+}
+output "munin" { path = "stats.json" }
+`)
+	g := startGatherer(t, dir)
+	f := readFurl(t, dir)
+	_, honest := startHost(t, dir, "honest", "")
+	polledWithin(t, g, honest, 10*time.Second)
+	stats := encodedCounters(t, 2000)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var answered atomic.Int64
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p, m, err := hello(t, f.Hints[0], nil, f.Secret)
+				if err != nil || m.GetWelcome() == nil {
+					if p != nil {
+						p.tc.Close()
+					}
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				p.tc.SetDeadline(time.Now().Add(5 * time.Second))
+				if m, err := p.c.Recv(); err == nil && m.GetPoll() != nil {
+					if _, err := p.tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats)); err == nil {
+						answered.Add(1)
+					}
+					p.tc.SetReadDeadline(time.Now().Add(time.Second))
+					p.c.Recv() // the next poll: the answer was taken
+				}
+				p.tc.Close()
+			}
+		}()
+	}
+	const secs = 6
+	time.Sleep(secs * time.Second)
+	close(stop)
+	wg.Wait()
+	st := g.statusJSON()
+	t.Logf("attackers answered %d times, nodes enrolled %d, held back %d times", answered.Load(), st.NodesEnrolled, st.RefusedByKind["new_node_rate"])
+	// The bucket: 10,000 stats, then 2,000 a second (5 + 6 nodes of
+	// 2,000), and the 16 admitted at once before their answers.
+	if max := 1 + 10000/2000 + secs*2000/2000 + 16; st.NodesEnrolled > max {
+		t.Errorf("%d nodes enrolled, want at most %d", st.NodesEnrolled, max)
+	}
+	if st.RefusedByKind["new_node_rate"] == 0 {
+		t.Error("no new node was held back")
+	}
+	polledWithin(t, g, honest, 5*time.Second)
+}

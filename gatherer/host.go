@@ -74,6 +74,7 @@ type reply struct {
 	id     uint64
 	at     time.Time
 	sample sdk.NodeSample
+	names  int // the answer's stats
 	err    error
 }
 
@@ -255,7 +256,7 @@ func (h *host) readOne() bool {
 		return false
 	}
 	h.pending.CompareAndSwap(want, 0)
-	r := reply{id: a.ID, at: time.Now()}
+	r := reply{id: a.ID, at: time.Now(), names: a.Names}
 	if a.Error == "" && a.Names > h.q.maxStats {
 		reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", a.Names, h.q.maxStats)
 		h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)

@@ -46,6 +46,9 @@ type Node struct {
 	LastSeen    time.Time `json:"last_seen,omitzero"`
 	// Changed is when the state last changed (enrolled, approved, revoked).
 	Changed time.Time `json:"changed,omitzero"`
+	// Stats is the number of stats of its last answer: what the outputs
+	// hold for it, counted against max_stats_total.
+	Stats int `json:"stats,omitempty"`
 	// Connected is set in listings while the node is connected.
 	Connected bool `json:"connected,omitempty"`
 
@@ -90,6 +93,14 @@ type registry struct {
 	allowPath   string
 	maxNodes    int
 	forgetAfter time.Duration
+	// forgetNew is forget_new_after: for a node with the fleet less than
+	// youngNode.
+	forgetNew time.Duration
+	// maxStats is max_stats_total; held is the stats of every node
+	// (Node.Stats summed).
+	maxStats, held int64
+	// bucket holds new nodes back under open (new_node_stats_rate).
+	bucket tokenBucket
 
 	mu    sync.Mutex
 	nodes map[string]*Node
@@ -116,6 +127,8 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	r := &registry{
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
+		forgetNew: cfg.Limits.ForgetNewAfter, maxStats: int64(cfg.Limits.MaxStatsTotal),
+		bucket: newTokenBucket(float64(cfg.Limits.NewNodeStatsRate), float64(cfg.Limits.NewNodeStatsBurst)),
 		sources: map[string]bool{}, admitting: map[string]bool{},
 	}
 	if r.policy == "" {
@@ -124,6 +137,9 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	if r.maxNodes <= 0 {
 		r.maxNodes = config.DefaultMaxNodes
 	}
+	if r.maxStats <= 0 {
+		r.maxStats = config.DefaultMaxStatsTotal
+	}
 	nodes, err := readNodesFile(r.path)
 	if err != nil {
 		return nil, err
@@ -131,6 +147,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	for _, n := range nodes {
 		n.savedSeen = n.LastSeen
 		r.nodes[n.ID] = n
+		r.held += int64(n.Stats)
 		if n.State == StateEnrolled && n.LastAddress != "" {
 			r.sources[sourceOf(n.LastAddress)] = true
 		}
@@ -329,6 +346,12 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	if known+len(r.admitting) >= r.maxNodes {
 		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
 	}
+	if r.held >= r.maxStats {
+		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
+	}
+	if r.policy == "open" && !r.bucket.take(now, newNodeCharge) {
+		return admission{kind: refNewNodeRate, reason: "too many new nodes at once (new_node_stats_rate): try again later"}
+	}
 	if r.policy != "approve" {
 		// Enrolled at its first good answer (seen): a key that only
 		// connects, or only misbehaves, never fills the node list; while
@@ -382,7 +405,7 @@ func (r *registry) release(id string) {
 
 // seen records a good answer from node id, admitted by admit: a node new
 // to the list is enrolled now.
-func (r *registry) seen(id, nick, addr string, now time.Time) {
+func (r *registry) seen(id, nick, addr string, now time.Time, stats int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
@@ -391,10 +414,66 @@ func (r *registry) seen(id, nick, addr string, now time.Time) {
 		n = &Node{ID: id, Nickname: nick, FirstSeen: now, Changed: now, State: StateEnrolled}
 		r.nodes[id] = n
 		r.dirty, r.urgent = true, true
+		if r.policy == "open" {
+			// Its first answer: the rest of its cost, in stats.
+			r.bucket.charge(now, float64(stats)-newNodeCharge)
+		}
 	}
 	if n.State == StateEnrolled {
 		r.touch(n, nick, addr, now)
+		if stats != n.Stats {
+			r.held += int64(stats - n.Stats)
+			n.Stats = stats
+		}
 	}
+}
+
+// newNodeCharge is what admitting a new node takes from the bucket
+// before its first answer says its size (a node of 100 stats).
+const newNodeCharge = 100
+
+// youngNode: a node with the fleet less than this is forgotten after
+// forget_new_after, not forget_after.
+const youngNode = time.Hour
+
+// tokenBucket is a rate of rate per second, with at most burst kept. A
+// charge may take it below zero (a debt paid back over time).
+type tokenBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newTokenBucket(rate, burst float64) tokenBucket {
+	if rate <= 0 {
+		rate = config.DefaultNewNodeStatsRate
+	}
+	if burst <= 0 {
+		burst = config.DefaultNewNodeStatsBurst
+	}
+	return tokenBucket{rate: rate, burst: burst, tokens: burst}
+}
+
+func (b *tokenBucket) refill(now time.Time) {
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+}
+
+// take takes n if the bucket is not empty (it may go below zero).
+func (b *tokenBucket) take(now time.Time, n float64) bool {
+	b.refill(now)
+	if b.tokens <= 0 {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+// charge takes n (negative: gives back), whatever is left.
+func (b *tokenBucket) charge(now time.Time, n float64) {
+	b.refill(now)
+	b.tokens = min(b.burst, b.tokens-n)
 }
 
 // forget drops the enrolled and pending nodes not heard from for
@@ -407,8 +486,14 @@ func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node
 	defer r.mu.Unlock()
 	var gone []*Node
 	for id, n := range r.nodes {
-		if n.State != StateRevoked && now.Sub(n.LastSeen) > r.forgetAfter && !connected(id) {
+		after := r.forgetAfter
+		if r.forgetNew > 0 && n.LastSeen.Sub(n.FirstSeen) < youngNode {
+			// Answered once (or briefly) and vanished: sooner.
+			after = min(after, r.forgetNew)
+		}
+		if n.State != StateRevoked && now.Sub(n.LastSeen) > after && !connected(id) {
 			delete(r.nodes, id)
+			r.held -= int64(n.Stats)
 			gone = append(gone, n)
 			r.dirty, r.urgent = true, true
 		}

@@ -3,6 +3,7 @@ package gatherer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,9 +50,9 @@ func TestAdmit(t *testing.T) {
 	}{
 		{"open, new node with the secret: enrolled at its first answer", "open", 10, nil, nodeID('a'), true, "", ""},
 		{"open, new node without the secret", "open", 10, nil, nodeID('a'), false, refSecret, ""},
-		{"enrolled node needs no secret", "open", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now) }, nodeID('a'), false, "", StateEnrolled},
+		{"enrolled node needs no secret", "open", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now, 10) }, nodeID('a'), false, "", StateEnrolled},
 		{"revoked node refused, even with the secret", "open", 10, func(r *registry) { r.setState(nodeID('a'), StateRevoked, now) }, nodeID('a'), true, refRevoked, StateRevoked},
-		{"too many nodes", "open", 1, func(r *registry) { r.seen(nodeID('b'), "b", "", now) }, nodeID('a'), true, refTooManyNodes, ""},
+		{"too many nodes", "open", 1, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('a'), true, refTooManyNodes, ""},
 		{"revoked nodes do not count", "open", 1, func(r *registry) { r.setState(nodeID('b'), StateRevoked, now) }, nodeID('a'), true, "", ""},
 		{"approve: new node waits", "approve", 10, nil, nodeID('a'), true, refPending, StatePending},
 		{"approve: approved node admitted", "approve", 10, func(r *registry) {
@@ -88,9 +89,9 @@ func TestRegistryPersistsAndForgets(t *testing.T) {
 	t.Parallel()
 	r, cfg := testRegistry(t, "open", 10)
 	old := time.Now().Add(-8 * 24 * time.Hour)
-	r.seen(nodeID('a'), "gone", "192.0.2.1:1", old)
-	r.seen(nodeID('b'), "here", "192.0.2.2:1", time.Now())
-	r.seen(nodeID('c'), "connected", "192.0.2.3:1", old)
+	r.seen(nodeID('a'), "gone", "192.0.2.1:1", old, 10)
+	r.seen(nodeID('b'), "here", "192.0.2.2:1", time.Now(), 10)
+	r.seen(nodeID('c'), "connected", "192.0.2.3:1", old, 10)
 	r.setState(nodeID('d'), StateRevoked, old)
 	if err := r.save(); err != nil {
 		t.Fatal(err)
@@ -277,5 +278,54 @@ func TestWriteNodesFile(t *testing.T) {
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Errorf("%d nodes: wrote\n%s\nwant\n%s", n, got.Bytes(), want)
 		}
+	}
+}
+
+// TestRegistryFleetBounds (issue 25, item 4): new nodes under open wait
+// on a token bucket in stats, a fleet past max_stats_total takes no new
+// node, and a node that answered once is forgotten sooner.
+func TestRegistryFleetBounds(t *testing.T) {
+	t.Parallel()
+	r, _ := testRegistry(t, "open", 1000)
+	r.bucket = newTokenBucket(1000, 5000)
+	r.maxStats = 1 << 40
+	now := time.Now()
+	admitted := 0
+	for i := range 20 {
+		id := fmt.Sprintf("%032d", i)
+		if ad := r.admit(id, "n", "", true, now); ad.ok {
+			admitted++
+			r.seen(id, "n", "", now, 2000)
+		} else if ad.kind != refNewNodeRate {
+			t.Fatalf("refused %s: %s", ad.kind, ad.reason)
+		}
+	}
+	if admitted != 3 {
+		t.Errorf("%d nodes of 2,000 stats admitted from a bucket of 5,000, want 3", admitted)
+	}
+	// Enrolled nodes never wait on the bucket.
+	if ad := r.admit(fmt.Sprintf("%032d", 0), "n", "", false, now); !ad.ok {
+		t.Errorf("an enrolled node was refused: %s", ad.reason)
+	}
+	// Paid back over time.
+	if ad := r.admit("x0000000000000000000000000000000", "n", "", true, now.Add(5*time.Second)); !ad.ok {
+		t.Errorf("refused after the bucket refilled: %s", ad.reason)
+	}
+	if r.held != 6000 {
+		t.Errorf("held %d stats, want 6000", r.held)
+	}
+	r.maxStats = 6000
+	if ad := r.admit("y0000000000000000000000000000000", "n", "", true, now.Add(time.Hour)); ad.ok || !strings.Contains(ad.reason, "max_stats_total") {
+		t.Errorf("admitted past max_stats_total: %+v", ad)
+	}
+	// A one-shot node goes after forget_new_after, an old one stays.
+	r.forgetNew = time.Hour
+	r.nodes[fmt.Sprintf("%032d", 1)].FirstSeen = now.Add(-30 * 24 * time.Hour)
+	gone := r.forget(now.Add(2*time.Hour), func(string) bool { return false })
+	if len(gone) != 2 || r.nodes[fmt.Sprintf("%032d", 1)] == nil {
+		t.Errorf("forgot %d nodes, want the 2 one-shot ones (not the month-old one)", len(gone))
+	}
+	if r.held != 2000 {
+		t.Errorf("held %d stats after forgetting, want 2000", r.held)
 	}
 }

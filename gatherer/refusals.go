@@ -26,6 +26,7 @@ const (
 	refPending        = "pending_approval"
 	refNotAllowed     = "not_on_allowlist"
 	refTooManyNodes   = "too_many_nodes"
+	refNewNodeRate    = "new_node_rate" // a new node held back by new_node_stats_rate
 	refDuplicate      = "duplicate_node_id"
 	refTooManyStats   = "too_many_stats" // answer over max_stats_per_node
 	refTooLarge       = "answer_too_large"
@@ -40,7 +41,7 @@ const (
 
 // refusalKinds are the kinds, in the order they are reported.
 var refusalKinds = []string{refTLS, refStalled, refBadHello, refSecret, refTooMany, refHandshakes, refPerAddress,
-	refRevoked, refPending, refNotAllowed, refTooManyNodes, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refNoAnswer, refOther}
+	refRevoked, refPending, refNotAllowed, refTooManyNodes, refNewNodeRate, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refNoAnswer, refOther}
 
 // refusals counts refusals by kind and logs them at most once per interval
 // per kind: the first of an interval at once (with its address and reason),

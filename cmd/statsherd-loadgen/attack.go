@@ -36,6 +36,7 @@ var attacks = map[string]func(ctx context.Context, a *attackEnv) (func(), error)
 	"unsolicited": attackUnsolicited,
 	"negative":    attackNegative,
 	"slowanswer":  attackSlowAnswer,
+	"freshkeys":   attackFreshKeys,
 }
 
 // attackEnv is what an attack needs.
@@ -466,6 +467,48 @@ func attackSlowAnswer(_ context.Context, a *attackEnv) (func(), error) {
 		}()
 	}
 	return func() { a.note("slow answers begun %d times over %d connections", polls.Load(), connects.Load()) }, nil
+}
+
+// attackFreshKeys: 10 attackers each dialling with a fresh key, answering
+// one poll with 20,000 counters and closing, over and over (issue 25,
+// item 4: the snapshot grows by a node per answer under open).
+func attackFreshKeys(_ context.Context, a *attackEnv) (func(), error) {
+	stats := encodedCounters(20_000, false)
+	var answers, connects atomic.Int64
+	for range 10 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for !a.stopped() {
+				tc, c, ok := a.enrolFresh(100 * time.Millisecond)
+				if !ok {
+					return
+				}
+				connects.Add(1)
+				tc.SetDeadline(time.Now().Add(time.Minute))
+				if m, err := c.Recv(); err == nil && m.GetPoll() != nil {
+					if _, err := tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats)); err == nil {
+						answers.Add(1)
+					}
+					tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+					c.Recv() // the next poll: the answer was taken
+				}
+				tc.Close()
+			}
+		}()
+	}
+	return func() {
+		a.note("fresh keys welcomed %d times, answered %d times; %s", connects.Load(), answers.Load(), nodesEnrolled(a))
+	}, nil
+}
+
+// nodesEnrolled reads the enrolled node count from the status page.
+func nodesEnrolled(a *attackEnv) string {
+	st, err := fetchStatus(context.Background(), a.t.status)
+	if err != nil {
+		return "status: " + err.Error()
+	}
+	return fmt.Sprintf("nodes enrolled %d", st.NodesEnrolled)
 }
 
 // cpuOf is the CPU time (user+system) of a process.
