@@ -128,7 +128,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
 		forgetNew: cfg.Limits.ForgetNewAfter, maxStats: int64(cfg.Limits.MaxStatsTotal),
-		bucket: newTokenBucket(float64(cfg.Limits.NewNodeStatsRate), float64(cfg.Limits.NewNodeStatsBurst)),
+		bucket:  newTokenBucket(float64(cfg.Limits.NewNodeStatsRate), float64(cfg.Limits.NewNodeStatsBurst)),
 		sources: map[string]bool{}, admitting: map[string]bool{},
 	}
 	if r.policy == "" {
