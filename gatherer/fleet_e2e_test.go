@@ -595,3 +595,53 @@ output "munin" { path = "stats.json" }
 	}
 	polledWithin(t, g, honest, 5*time.Second)
 }
+
+// TestE2EManySourcesFlood (issue 25, item 6): 300 source addresses each
+// holding 2 half-open TLS handshakes, re-dialling at once, keep the
+// handshake budget full; a new host (a real host process, from an
+// address of its own) still gets in and is polled: past half the budget
+// connections are refused at random, and the sources whose handshakes
+// time out are held off.
+func TestE2EManySourcesFlood(t *testing.T) {
+	t.Parallel()
+	dir := fleetDir(t, `
+poll_interval = "500ms"
+poll_timeout  = "400ms"
+listen {
+  address           = "127.0.0.1"
+  location          = ["127.0.0.1"]
+  handshake_timeout = "1s"
+}
+limits {
+  max_handshakes             = 64
+  max_handshakes_per_address = 2
+}
+output "munin" { path = "stats.json" }
+`)
+	// fleetDir's listen block is replaced: one listen block only.
+	b, _ := os.ReadFile(filepath.Join(dir, "gatherer.hcl"))
+	cfg := string(b)
+	if i := strings.Index(cfg, "listen {"); i >= 0 {
+		j := strings.Index(cfg[i:], "}")
+		cfg = cfg[:i] + cfg[i+j+1:]
+	}
+	writeFile(t, filepath.Join(dir, "gatherer.hcl"), cfg)
+	g := startGatherer(t, dir)
+	f := readFurl(t, dir)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var dials atomic.Int64
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	for i := range 300 {
+		preauthFlood(t, f.Hints[0], fmt.Sprintf("127.2.%d.%d", i/250, i%250+1), 2, stop, &wg, &dials)
+	}
+	waitFor(t, "the budget full", g.stderr.String, func() bool {
+		st := g.statusJSON()
+		return st.Handshakes >= 60 && st.RefusedByKind["too_many_handshakes"] > 100
+	})
+	start := time.Now()
+	_, id := startHost(t, dir, "newcomer", "")
+	polledWithin(t, g, id, 15*time.Second)
+	st := g.statusJSON()
+	t.Logf("a new host polled %v after it started; %d attacker connections; refused %v", time.Since(start).Round(time.Millisecond), dials.Load(), st.RefusedByKind)
+}

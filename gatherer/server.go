@@ -83,6 +83,7 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		nc.Close()
 		var r *refusal
 		if errors.As(err, &r) {
+			g.hs.penalize(src, r.kind, g.nodes.knownSource)
 			g.refuse(r.kind, addr, r.nodeID, r.reason)
 		} else if ctx.Err() == nil {
 			g.refuse(refOther, addr, "", err.Error())

@@ -37,6 +37,7 @@ var attacks = map[string]func(ctx context.Context, a *attackEnv) (func(), error)
 	"negative":    attackNegative,
 	"slowanswer":  attackSlowAnswer,
 	"freshkeys":   attackFreshKeys,
+	"manysources": attackManySources,
 }
 
 // attackEnv is what an attack needs.
@@ -499,6 +500,63 @@ func attackFreshKeys(_ context.Context, a *attackEnv) (func(), error) {
 	}
 	return func() {
 		a.note("fresh keys welcomed %d times, answered %d times; %s", connects.Load(), answers.Load(), nodesEnrolled(a))
+	}, nil
+}
+
+// attackManySources: 1,022 source addresses (127.3.x.y) each holding 2
+// half-open TLS handshakes, re-dialling at once; 5 s in, 8 fresh keys
+// from 8 new addresses (127.9.0.x) try to join, retrying every second as
+// a host does, and each says how long until it was polled (issue 25,
+// item 6).
+func attackManySources(ctx context.Context, a *attackEnv) (func(), error) {
+	var dials atomic.Int64
+	for i := range 1022 {
+		a.stall(2, fmt.Sprintf("127.3.%d.%d", i/250, i%250+1), []byte{0x16, 0x03, 0x01, 0x02, 0x00}, &dials)
+	}
+	var mu sync.Mutex
+	results := make([]string, 8)
+	joined := time.Now().Add(5 * time.Second)
+	for j := range 8 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.sleep(time.Until(joined))
+			src := fmt.Sprintf("127.9.0.%d", j+1)
+			id, err := identity.New()
+			if err != nil {
+				return
+			}
+			for tries := 1; !a.stopped(); tries++ {
+				tc, c, m, err := hello(a.addr, a.secret, id, src)
+				if err == nil && m.GetWelcome() != nil {
+					welcomed := time.Since(joined)
+					tc.SetDeadline(time.Now().Add(time.Minute))
+					m, err := c.Recv()
+					tc.Close()
+					if err == nil && m.GetPoll() != nil {
+						mu.Lock()
+						results[j] = fmt.Sprintf("welcomed %v, polled %v after it started (%d tries)", welcomed.Round(time.Millisecond), time.Since(joined).Round(time.Millisecond), tries)
+						mu.Unlock()
+					}
+					return
+				}
+				if tc != nil {
+					tc.Close()
+				}
+				a.sleep(time.Second)
+			}
+		}()
+	}
+	return func() {
+		a.note("%d attacker connections", dials.Load())
+		mu.Lock()
+		defer mu.Unlock()
+		for j, r := range results {
+			if r == "" {
+				r = fmt.Sprintf("NOT polled within %v", time.Since(joined).Round(time.Second))
+			}
+			a.note("fresh key from 127.9.0.%d: %s", j+1, r)
+		}
 	}, nil
 }
 
