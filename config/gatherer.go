@@ -36,6 +36,8 @@ const (
 	DefaultMaxHandshakesPerAddr   = 16
 	DefaultEnrolmentPolicy        = "open"
 	DefaultAllowlistFile          = "allowlist"
+	DefaultPendingExpiry          = 24 * time.Hour
+	DefaultMaxPendingPerAddress   = 4
 	DefaultGathererStatusListen   = "127.0.0.1:8128"
 	DefaultGathererOutput         = "munin"
 	maxGathererMaxMessageSize     = 1 << 30
@@ -123,6 +125,12 @@ type GathererEnrolment struct {
 	// Allowlist is the file of node ids, one a line ('#' comments), for
 	// the allowlist policy.
 	Allowlist string
+	// PendingExpiry: a node waiting for approval this long (since it
+	// first asked) is forgotten; it asks again if it still connects.
+	PendingExpiry time.Duration
+	// MaxPendingPerAddress bounds the nodes waiting for approval from one
+	// source address (an IPv6 source counts by its /64).
+	MaxPendingPerAddress int
 }
 
 // GathererListen are the settings of the gatherer's listener.
@@ -168,7 +176,7 @@ var gathererLimitsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 var gathererEnrolmentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "policy"}, {Name: "allowlist"},
+	{Name: "policy"}, {Name: "allowlist"}, {Name: "pending_expiry"}, {Name: "max_pending_per_address"},
 }}
 
 var gathererListenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -204,7 +212,8 @@ func DefaultGatherer(basedir string) *Gatherer {
 			MaxHandshakes:           DefaultMaxHandshakes,
 			MaxHandshakesPerAddress: DefaultMaxHandshakesPerAddr,
 		},
-		Enrolment: GathererEnrolment{Policy: DefaultEnrolmentPolicy, Allowlist: filepath.Join(basedir, DefaultAllowlistFile)},
+		Enrolment: GathererEnrolment{Policy: DefaultEnrolmentPolicy, Allowlist: filepath.Join(basedir, DefaultAllowlistFile),
+			PendingExpiry: DefaultPendingExpiry, MaxPendingPerAddress: DefaultMaxPendingPerAddress},
 	}
 }
 
@@ -444,6 +453,20 @@ func decodeGathererEnrolment(blk *hcl.Block, basedir string, e *GathererEnrolmen
 		} else {
 			e.Allowlist = resolve(basedir, s)
 		}
+	}
+	if a, ok := content.Attributes["pending_expiry"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d < time.Minute {
+				diags = diags.Append(attrError(a, "Invalid pending_expiry", "pending_expiry must be at least 1m."))
+			} else {
+				e.PendingExpiry = d
+			}
+		}
+	}
+	if a, ok := content.Attributes["max_pending_per_address"]; ok {
+		diags = append(diags, intAttr(a, 1, 1000, &e.MaxPendingPerAddress)...)
 	}
 	return diags
 }

@@ -141,6 +141,8 @@ func configTemplate(o CreateOptions) string {
 # enrolment {
 #   policy    = "open"
 #   allowlist = "allowlist"  # node ids, one a line, for policy "allowlist"
+#   pending_expiry          = "24h"  # under "approve": a pending node is forgotten this long after it asked
+#   max_pending_per_address = 4      # under "approve": pending nodes from one address
 # }
 
 # Outputs: each round goes to every output. With no output block, the munin

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"math"
@@ -29,6 +30,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
 )
 
@@ -644,4 +646,78 @@ output "munin" { path = "stats.json" }
 	polledWithin(t, g, id, 15*time.Second)
 	st := g.statusJSON()
 	t.Logf("a new host polled %v after it started; %d attacker connections; refused %v", time.Since(start).Round(time.Millisecond), dials.Load(), st.RefusedByKind)
+}
+
+// helloFrom is hello from the local address src.
+func helloFrom(t *testing.T, addr, src, secret string) (*wire.Message, error) {
+	t.Helper()
+	id, err := identity.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	tc, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{id.Cert}})
+	if err != nil {
+		return nil, err
+	}
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	c := wire.NewConn(tc, 1<<20)
+	if err := c.Send(wire.NewHello(secret, "pending", nil)); err != nil {
+		return nil, err
+	}
+	return c.Recv()
+}
+
+// TestE2EPendingFlood (issue 25, item 7): under approve, fresh keys from
+// one address fill at most max_pending_per_address places; a new host
+// from elsewhere still waits for approval; `statsherd gatherer nodes
+// -reject-pending` forgets the pending nodes of an address, or all.
+func TestE2EPendingFlood(t *testing.T) {
+	t.Parallel()
+	dir := fleetDir(t, `
+poll_interval = "500ms"
+poll_timeout  = "400ms"
+enrolment {
+  policy                  = "approve"
+  max_pending_per_address = 3
+}
+output "munin" { path = "stats.json" }
+`)
+	g := startGatherer(t, dir)
+	f := readFurl(t, dir)
+	for range 20 {
+		if _, err := helloFrom(t, f.Hints[0], "127.4.0.1", f.Secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pendings := func(list string) int { return strings.Count("\n"+list, "\npending ") }
+	list := ctl(t, dir, "nodes")
+	if n := pendings(list); n != 3 {
+		t.Errorf("%d pending nodes from one address, want 3:\n%s", n, list)
+	}
+	_, id := startHost(t, dir, "legit", "")
+	waitFor(t, "the new host pending", g.stderr.String, func() bool {
+		return strings.HasPrefix(nodeLine(ctl(t, dir, "nodes"), id), "pending")
+	})
+	out, err := exec.Command(statsherd, "gatherer", "nodes", "-reject-pending", "-from", "127.4.0.1", "-basedir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "rejected 3 pending nodes") {
+		t.Fatalf("reject-pending -from: %v\n%s", err, out)
+	}
+	list = ctl(t, dir, "nodes")
+	if n := pendings(list); n != 1 || !strings.HasPrefix(nodeLine(list, id), "pending") {
+		t.Errorf("after rejecting 127.4.0.1's, want only the new host pending:\n%s", list)
+	}
+	ctl(t, dir, "approve", id)
+	polledWithin(t, g, id, 10*time.Second)
+	for range 2 {
+		helloFrom(t, f.Hints[0], "127.4.0.2", f.Secret)
+	}
+	out, err = exec.Command(statsherd, "gatherer", "nodes", "-reject-pending", "-basedir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "rejected 2 pending nodes") {
+		t.Fatalf("reject-pending: %v\n%s", err, out)
+	}
+	if list := ctl(t, dir, "nodes"); pendings(list) != 0 || !strings.HasPrefix(nodeLine(list, id), "enrolled") {
+		t.Errorf("after rejecting all pending:\n%s", list)
+	}
 }

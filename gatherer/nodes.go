@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -101,6 +102,10 @@ type registry struct {
 	maxStats, held int64
 	// bucket holds new nodes back under open (new_node_stats_rate).
 	bucket tokenBucket
+	// pendingExpiry and pendingPerAddr bound the nodes waiting for
+	// approval: by age and by source address.
+	pendingExpiry  time.Duration
+	pendingPerAddr int
 
 	mu    sync.Mutex
 	nodes map[string]*Node
@@ -128,6 +133,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
 		forgetNew: cfg.Limits.ForgetNewAfter, maxStats: int64(cfg.Limits.MaxStatsTotal),
+		pendingExpiry: cfg.Enrolment.PendingExpiry, pendingPerAddr: cfg.Enrolment.MaxPendingPerAddress,
 		bucket:  newTokenBucket(float64(cfg.Limits.NewNodeStatsRate), float64(cfg.Limits.NewNodeStatsBurst)),
 		sources: map[string]bool{}, admitting: map[string]bool{},
 	}
@@ -139,6 +145,12 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	}
 	if r.maxStats <= 0 {
 		r.maxStats = config.DefaultMaxStatsTotal
+	}
+	if r.pendingExpiry <= 0 {
+		r.pendingExpiry = config.DefaultPendingExpiry
+	}
+	if r.pendingPerAddr <= 0 {
+		r.pendingPerAddr = config.DefaultMaxPendingPerAddress
 	}
 	nodes, err := readNodesFile(r.path)
 	if err != nil {
@@ -332,13 +344,23 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 		r.touch(n, nick, addr, now)
 		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 	}
-	known, pending := 0, 0
-	for _, x := range r.nodes {
+	known, pending, fromSrc := 0, 0, 0
+	src := sourceOf(addr)
+	for xid, x := range r.nodes {
+		if x.State == StatePending && now.Sub(x.FirstSeen) > r.pendingExpiry {
+			// Waited too long: forgotten; it asks again if it is still there.
+			delete(r.nodes, xid)
+			r.dirty, r.urgent = true, true
+			continue
+		}
 		if x.State != StateRevoked {
 			known++
 		}
 		if x.State == StatePending {
 			pending++
+			if addr != "" && sourceOf(x.LastAddress) == src {
+				fromSrc++
+			}
 		}
 	}
 	// Admissions in flight count: keys connecting at once would
@@ -361,6 +383,9 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	}
 	if pending >= maxPending {
 		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+	}
+	if fromSrc >= r.pendingPerAddr {
+		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
 	}
 	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
@@ -479,19 +504,20 @@ func (b *tokenBucket) charge(now time.Time, n float64) {
 // forget drops the enrolled and pending nodes not heard from for
 // forgetAfter (connected ones excepted) and returns them.
 func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node {
-	if r.forgetAfter <= 0 {
-		return nil
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var gone []*Node
 	for id, n := range r.nodes {
 		after := r.forgetAfter
-		if r.forgetNew > 0 && n.LastSeen.Sub(n.FirstSeen) < youngNode {
+		if after <= 0 {
+			after = time.Duration(math.MaxInt64) // kept forever
+		}
+		if r.forgetAfter > 0 && r.forgetNew > 0 && n.LastSeen.Sub(n.FirstSeen) < youngNode {
 			// Answered once (or briefly) and vanished: sooner.
 			after = min(after, r.forgetNew)
 		}
-		if n.State != StateRevoked && now.Sub(n.LastSeen) > after && !connected(id) {
+		expired := n.State == StatePending && now.Sub(n.FirstSeen) > r.pendingExpiry
+		if n.State != StateRevoked && (now.Sub(n.LastSeen) > after || expired) && !connected(id) {
 			delete(r.nodes, id)
 			r.held -= int64(n.Stats)
 			gone = append(gone, n)
@@ -572,4 +598,27 @@ func (r *registry) counts() (enrolled, pending, revoked int) {
 		}
 	}
 	return
+}
+
+// rejectPending forgets the nodes waiting for approval, all of them or
+// those last seen at addr's source address (a host:port or an address),
+// and returns them. They are not revoked: one still connecting asks again
+// (within max_pending_per_address).
+func (r *registry) rejectPending(addr string) []Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src := ""
+	if addr != "" {
+		src = sourceOf(addr)
+	}
+	var gone []Node
+	for id, n := range r.nodes {
+		if n.State == StatePending && (src == "" || sourceOf(n.LastAddress) == src) {
+			delete(r.nodes, id)
+			gone = append(gone, *n)
+			r.dirty, r.urgent = true, true
+		}
+	}
+	sortNodes(gone)
+	return gone
 }

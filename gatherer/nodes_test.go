@@ -387,3 +387,31 @@ func TestRegistryFleetBounds(t *testing.T) {
 		t.Errorf("held %d stats after forgetting, want 2000", r.held)
 	}
 }
+
+// TestRegistryPendingBounds (issue 25, item 7): pending nodes expire, one
+// address holds few, and rejectPending forgets them by address or all.
+func TestRegistryPendingBounds(t *testing.T) {
+	t.Parallel()
+	r, _ := testRegistry(t, "approve", 1000)
+	now := time.Now()
+	for i := range 6 {
+		r.admit(fmt.Sprintf("a%031d", i), "n", "192.0.2.1:1000", true, now)
+	}
+	r.admit("b0000000000000000000000000000000", "n", "192.0.2.2:1000", true, now)
+	_, pending, _ := r.counts()
+	if pending != config.DefaultMaxPendingPerAddress+1 {
+		t.Errorf("%d pending, want %d from one address and 1 from another", pending, config.DefaultMaxPendingPerAddress+1)
+	}
+	if gone := r.rejectPending("192.0.2.1"); len(gone) != config.DefaultMaxPendingPerAddress {
+		t.Errorf("rejected %d from 192.0.2.1", len(gone))
+	}
+	// A day later the other one has expired, and a new one is taken.
+	later := now.Add(config.DefaultPendingExpiry + time.Minute)
+	r.admit("c0000000000000000000000000000000", "n", "192.0.2.3:1000", true, later)
+	if ns := r.list(); len(ns) != 1 || ns[0].ID != "c0000000000000000000000000000000" {
+		t.Errorf("nodes %+v, want only the new pending one", ns)
+	}
+	if gone := r.forget(later.Add(config.DefaultPendingExpiry+time.Minute), func(string) bool { return false }); len(gone) != 1 {
+		t.Errorf("forget dropped %d expired pending nodes, want 1", len(gone))
+	}
+}
