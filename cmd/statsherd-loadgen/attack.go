@@ -530,6 +530,9 @@ func attackManySources(ctx context.Context, a *attackEnv) (func(), error) {
 				tc, c, m, err := hello(a.addr, a.secret, id, src)
 				if err == nil && m.GetWelcome() != nil {
 					welcomed := time.Since(joined)
+					mu.Lock()
+					results[j] = fmt.Sprintf("welcomed %v (%d tries), not yet polled", welcomed.Round(time.Millisecond), tries)
+					mu.Unlock()
 					tc.SetDeadline(time.Now().Add(time.Minute))
 					m, err := c.Recv()
 					tc.Close()
@@ -553,7 +556,7 @@ func attackManySources(ctx context.Context, a *attackEnv) (func(), error) {
 		defer mu.Unlock()
 		for j, r := range results {
 			if r == "" {
-				r = fmt.Sprintf("NOT polled within %v", time.Since(joined).Round(time.Second))
+				r = fmt.Sprintf("NOT welcomed within %v", time.Since(joined).Round(time.Second))
 			}
 			a.note("fresh key from 127.9.0.%d: %s", j+1, r)
 		}
