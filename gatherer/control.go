@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,11 +82,20 @@ func (g *Gatherer) serveControl(ctx context.Context, ln net.Listener) {
 	}()
 }
 
+// maxControlRequest bounds a control request.
+const maxControlRequest = 64 << 10
+
 func (g *Gatherer) handleControl(_ context.Context, c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	line, err := bufio.NewReader(c).ReadBytes('\n')
+	// One request is a short line: read at most maxControlRequest bytes
+	// of it, so that a line that never ends holds no memory (issue 25).
+	line, err := bufio.NewReader(io.LimitReader(c, maxControlRequest)).ReadBytes('\n')
 	if err != nil {
+		if errors.Is(err, io.EOF) && len(line) >= maxControlRequest {
+			b, _ := json.Marshal(ControlResponse{Error: fmt.Sprintf("request over %d bytes", maxControlRequest)})
+			c.Write(append(b, '\n'))
+		}
 		return
 	}
 	var req ControlRequest

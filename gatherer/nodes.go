@@ -252,10 +252,18 @@ func (r *registry) saveIf(always bool) error {
 }
 
 // reloadAllowlist rereads the allowlist file if it changed (r.mu held).
+// A file that cannot be read, is damaged or was deleted leaves the list
+// read before in force (chosen, issue 25: a deleted or half-written file
+// from a configuration tool should not take the fleet off the graphs; an
+// empty file admits no one); with none read before, no one is admitted.
+// allowErr says what is wrong, and Reload logs it.
 func (r *registry) reloadAllowlist() {
 	st, err := os.Stat(r.allowPath)
 	if err != nil {
-		r.allow, r.allowStat = map[string]bool{}, time.Time{}
+		if r.allow == nil {
+			r.allow = map[string]bool{}
+		}
+		r.allowStat = time.Time{}
 		if errors.Is(err, os.ErrNotExist) {
 			r.allowErr = fmt.Errorf("allowlist %s does not exist: write the admitted node ids there, one a line (statsherd host id prints a host's)", r.allowPath)
 		} else {

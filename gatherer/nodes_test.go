@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -413,5 +415,26 @@ func TestRegistryPendingBounds(t *testing.T) {
 	}
 	if gone := r.forget(later.Add(config.DefaultPendingExpiry+time.Minute), func(string) bool { return false }); len(gone) != 1 {
 		t.Errorf("forget dropped %d expired pending nodes, want 1", len(gone))
+	}
+}
+
+// TestControlRequestBounded (issue 25, item 8): a control request that
+// never ends its line is cut at maxControlRequest, not read on and on.
+func TestControlRequestBounded(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	startGatherer(t, cfg)
+	var c net.Conn
+	var err error
+	waitFor(t, "the control socket", func() bool {
+		c, err = net.Dial("unix", filepath.Join(cfg.Basedir, ControlSocket))
+		return err == nil
+	})
+	defer c.Close()
+	go c.Write(bytes.Repeat([]byte("x"), 1<<20))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.Contains(string(b), "request over") {
+		t.Errorf("answer %q, want the request refused as too long", b)
 	}
 }
