@@ -212,7 +212,8 @@ func sourceOf(addr string) string {
 // connection is refused at random, from 30 % of them rising to all at
 // max, so that a flood from many addresses seldom holds every slot; and
 // as its PerSourcePenalties, a source whose handshakes fail (time out,
-// are not TLS, present no hello or a wrong secret) is refused at once for
+// are not TLS, present no hello or a wrong secret), or that is refused at
+// the full budget many times a second (re-dialling at once), is refused at once for
 // a while, doubling with each failure, so the slots it held go to others;
 // and, while its failures are remembered, it may use only the first half
 // of the budget, so a new source always finds room once the flood's
@@ -225,8 +226,16 @@ type handshakes struct {
 	n      int
 	byAddr map[string]int
 	pen    map[string]*penalty
-	rand   func() float64
-	now    func() time.Time
+	// refused counts the refusals at the full budget of each source in
+	// the current refusalWindow: one that re-dials at once, many times
+	// a second, keeps failing too.
+	refused      map[string]int
+	refusedSince time.Time
+	// good are the sources a handshake succeeded from lately (a NAT of
+	// honest hosts): refusals do not count against them.
+	good map[string]time.Time
+	rand func() float64
+	now  func() time.Time
 }
 
 // penalty is a source held off until until, after strikes failures.
@@ -243,6 +252,11 @@ const (
 	penaltyMax    = 5 * time.Minute
 	penaltyForget = 10 * time.Minute
 	maxPenalties  = 1 << 16
+	// A source refused at the full budget more than refusalStrike times
+	// in refusalWindow is penalized (a host retries with a backoff of a
+	// second or more: at most 10 times).
+	refusalWindow = 10 * time.Second
+	refusalStrike = 30
 	// earlyRefusal is the share of new connections refused at random
 	// once half the budget is taken; it rises to all at max.
 	earlyRefusal = 0.3
@@ -250,7 +264,7 @@ const (
 
 func newHandshakes(max, perAddr int) *handshakes {
 	return &handshakes{max: max, perAddr: perAddr, byAddr: map[string]int{}, pen: map[string]*penalty{},
-		rand: rand.Float64, now: time.Now}
+		refused: map[string]int{}, good: map[string]time.Time{}, rand: rand.Float64, now: time.Now}
 }
 
 // acquire takes a slot for src, or says why not. A source where an
@@ -274,17 +288,36 @@ func (h *handshakes) acquire(src string, known func(string) bool) (ok bool, kind
 		}
 	}
 	if h.n >= h.max && (h.n >= h.max+max(h.max/4, 1) || !isKnown()) {
+		h.refusedLocked(src, isKnown)
 		return false, refHandshakes
 	}
 	if start := h.max / 2; h.n >= start && h.n < h.max && h.max > 1 {
 		p := earlyRefusal + (1-earlyRefusal)*float64(h.n-start)/float64(h.max-start)
 		if h.rand() < p && !isKnown() {
+			h.refusedLocked(src, isKnown)
 			return false, refHandshakes
 		}
 	}
 	h.n++
 	h.byAddr[src]++
 	return true, ""
+}
+
+// refusedLocked counts a refusal of src at the budget, and penalizes a
+// source refused too often (h.mu held).
+func (h *handshakes) refusedLocked(src string, known func() bool) {
+	now := h.now()
+	if now.Sub(h.refusedSince) > refusalWindow {
+		clear(h.refused)
+		h.refusedSince = now
+	}
+	if _, ok := h.refused[src]; !ok && len(h.refused) >= maxPenalties {
+		return
+	}
+	h.refused[src]++
+	if h.refused[src] == refusalStrike+1 && !known() && now.Sub(h.good[src]) > penaltyForget {
+		h.strikeLocked(src, now)
+	}
 }
 
 // penalize holds src off after a failed handshake of kind (a known
@@ -300,7 +333,11 @@ func (h *handshakes) penalize(src, kind string, known func(string) bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	now := h.now()
+	h.strikeLocked(src, h.now())
+}
+
+// strikeLocked records a failure of src and holds it off (h.mu held).
+func (h *handshakes) strikeLocked(src string, now time.Time) {
 	p := h.pen[src]
 	if p == nil || now.Sub(p.last) > penaltyForget {
 		if p == nil && len(h.pen) >= maxPenalties {
@@ -319,6 +356,16 @@ func (h *handshakes) penalize(src, kind string, known func(string) bool) {
 	d := penaltyBase << min(p.strikes, 20)
 	p.strikes++
 	p.last, p.until = now, now.Add(min(d, penaltyMax))
+}
+
+// welcomed records that a handshake from src succeeded.
+func (h *handshakes) welcomed(src string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.good[src]; !ok && len(h.good) >= maxPenalties {
+		clear(h.good)
+	}
+	h.good[src] = h.now()
 }
 
 func (h *handshakes) release(src string) {

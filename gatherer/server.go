@@ -90,6 +90,7 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		}
 		return
 	}
+	g.hs.welcomed(src)
 	if !g.register(h) {
 		g.releaseNode(h)
 		<-g.connSem
