@@ -248,7 +248,7 @@ type penalty struct {
 // one twice as long, up to penaltyMax; a source that fails no more for
 // penaltyForget starts over. At most maxPenalties sources are kept.
 const (
-	penaltyBase   = 10 * time.Second
+	penaltyBase   = 30 * time.Second
 	penaltyMax    = 5 * time.Minute
 	penaltyForget = 10 * time.Minute
 	maxPenalties  = 1 << 16
@@ -256,7 +256,7 @@ const (
 	// in refusalWindow is penalized (a host retries with a backoff of a
 	// second or more: at most 10 times).
 	refusalWindow = 10 * time.Second
-	refusalStrike = 30
+	refusalStrike = 15
 	// earlyRefusal is the share of new connections refused at random
 	// once half the budget is taken; it rises to all at max.
 	earlyRefusal = 0.3
