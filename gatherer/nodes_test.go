@@ -262,7 +262,7 @@ func TestHandshakeEarlyRefusalAndPenalty(t *testing.T) {
 		t.Error("a known source was refused early")
 	}
 	src := "198.51.100.1"
-	h.penalize(src, refStalled, known)
+	h.penalize(src, refStalled, known) // the budget is contested (9 of 10)
 	if ok, kind := h.acquire(src, known); ok || kind != refPenalty {
 		t.Errorf("penalized source: %v %s", ok, kind)
 	}

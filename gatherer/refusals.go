@@ -320,8 +320,8 @@ func (h *handshakes) refusedLocked(src string, known func() bool) {
 	}
 }
 
-// penalize holds src off after a failed handshake of kind (a known
-// source is never penalized).
+// penalize holds src off after a failed handshake of kind, while the
+// budget is at least half taken (a known source is never penalized).
 func (h *handshakes) penalize(src, kind string, known func(string) bool) {
 	switch kind {
 	case refStalled, refTLS, refBadHello, refSecret:
@@ -333,6 +333,11 @@ func (h *handshakes) penalize(src, kind string, known func(string) bool) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.n < h.max/2 {
+		// The budget is not contested: a host with an old furl, or a
+		// port scanner, costs nobody a slot, and is not held off.
+		return
+	}
 	h.strikeLocked(src, h.now())
 }
 
