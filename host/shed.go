@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/statsherd/statsherd/internal/link"
 	"github.com/statsherd/statsherd/sdk"
@@ -20,7 +21,9 @@ import (
 // the newest first (the names a flood adds are the newest); then the
 // stats of registered programs and of producers, the last source first;
 // the host's own stats (statsherd.*, parts[0]) are never shed, nor are
-// these figures of shedding, which are among them:
+// these figures of shedding, which are among them. A name that is not
+// UTF-8 (from a registered program or a producer) is always left out and
+// counted here: it cannot be encoded, and would cost the whole answer.
 //
 //	statsherd.shed_stats   stat     stats left out of the last answer
 //	statsherd.shed         counter  stats left out since start
@@ -50,6 +53,22 @@ type shedLog struct {
 // the order above, and counts and logs what it removed; with no quotas
 // (lim zero) it only adds the figures of shedding.
 func (h *Host) shedTo(out sdk.Stats, parts []part, lim link.Limits) {
+	shed := map[string]int{}
+	// A name that is not UTF-8 cannot be encoded (protobuf strings are
+	// UTF-8): it would make the whole answer fail, so it alone goes
+	// (issue 25).
+	for k := range out.Counters {
+		if !utf8.ValidString(k) {
+			delete(out.Counters, k)
+			shed["names not UTF-8"]++
+		}
+	}
+	for k := range out.Stats {
+		if !utf8.ValidString(k) {
+			delete(out.Stats, k)
+			shed["names not UTF-8"]++
+		}
+	}
 	count := len(out.Counters) + len(out.Stats) + shedReserve
 	size := shedSlack + shedReserve*64
 	for k := range out.Counters {
@@ -61,7 +80,6 @@ func (h *Host) shedTo(out sdk.Stats, parts []part, lim link.Limits) {
 	over := func() bool {
 		return lim.MaxStats > 0 && (count > lim.MaxStats || size > lim.MaxMessageSize)
 	}
-	shed := map[string]int{}
 	if over() {
 		drop := func(source, k string) {
 			if _, ok := out.Counters[k]; ok {
@@ -100,6 +118,10 @@ func (h *Host) shedTo(out sdk.Stats, parts []part, lim link.Limits) {
 	h.shed.mu.Lock()
 	if lim.MaxStats <= 0 {
 		// No quotas (the status page, --once): the figures as they are.
+		if n > 0 && time.Since(h.shed.logged) >= time.Minute {
+			h.shed.logged = time.Now()
+			h.log.Warn("stat names that are not UTF-8 left out (logged at most once a minute)", "count", n)
+		}
 		out.Stats["statsherd.shed_stats"] = sdk.Int(int64(h.shed.last))
 		out.Counters["statsherd.shed"] = h.shed.total
 		h.shed.mu.Unlock()
