@@ -432,7 +432,11 @@ output "remote_write" {
 		}
 	}
 	t.Logf("rounds of the first gatherer %d, requests delivered before the restart %d, delivered again after it %d", last, len(before), again)
-	if again > 0 {
+	// The round being sent when the receiver began to fail may be sent
+	// again whole (delivery is at least once, by round): a few requests.
+	// Before issue 25, the delivered records before the damage were all
+	// sent again (23 in a run).
+	if again > 6 {
 		t.Errorf("%d delivered requests were sent again after the damage", again)
 	}
 }

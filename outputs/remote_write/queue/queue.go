@@ -6,7 +6,7 @@
 // fsynced before Append returns, and a cursor file naming the first record
 // not yet delivered. A round's records are appended together and never
 // split over two segments. At Open a torn tail (a kill -9 in the middle of
-// an append) is cut off, down to the last whole record, and the queue goes
+// an append) is cut off, down to the last whole round, and the queue goes
 // on from the cursor, so a restart re-sends at most the rounds that were
 // being sent. A damaged record elsewhere costs that record alone: the
 // next good record is found by its header and checksum (resync), and the
@@ -286,12 +286,12 @@ func (q *Queue) load() error {
 }
 
 // scan reads a segment's records, counting those that end after
-// delivered, and cuts the file after its last whole record: a torn tail
+// delivered, and cuts the file after its last whole round: a torn tail
+// (a kill -9 in an append: a round the gatherer was never told is queued)
 // is removed. A damaged record with good records after it is a hole: the
 // next good record is found by resync, and the damage costs that record
-// alone (counted as dropped). The whole records of a round cut short by a
-// crash in its append are kept and sent: their samples are true, and a
-// damaged last record must not cost the rest of its round.
+// alone (counted as dropped). Damage in the last round of the last
+// segment cannot be told from a torn append, and costs that round.
 func (q *Queue) scan(seq uint64, delivered int64) (*segment, error) {
 	path := q.segPath(seq)
 	f, err := os.Open(path)
@@ -305,9 +305,10 @@ func (q *Queue) scan(seq uint64, delivered int64) (*segment, error) {
 	}
 	s := &segment{seq: seq}
 	var (
-		off    int64
-		reason error
-		holes  []hole
+		off              int64
+		pendRec, pendSmp int64 // records since the last round's end, after delivered
+		reason           error
+		holes            []hole
 	)
 	var buf []byte
 	for off < fi.Size() {
@@ -325,10 +326,17 @@ func (q *Queue) scan(seq uint64, delivered int64) (*segment, error) {
 			continue
 		}
 		off += int64(size)
-		s.size = off
 		if off > delivered {
-			s.records++
-			s.samples += int64(r.Samples)
+			pendRec++
+			pendSmp += int64(r.Samples)
+		}
+		if r.Index == r.Count-1 {
+			// A round's end: what is before it is kept (a round cut
+			// short by a hole in the middle of the segment included).
+			s.size = off
+			s.records += pendRec
+			s.samples += pendSmp
+			pendRec, pendSmp = 0, 0
 		}
 	}
 	for _, h := range holes {
@@ -340,6 +348,9 @@ func (q *Queue) scan(seq uint64, delivered int64) (*segment, error) {
 		}
 	}
 	if s.size < fi.Size() {
+		if reason == nil {
+			reason = errors.New("the last round is incomplete")
+		}
 		q.log.Warn("queue segment has a damaged or torn tail; cutting it off",
 			"segment", path, "kept_bytes", s.size, "cut_bytes", fi.Size()-s.size, "reason", reason)
 		if err := os.Truncate(path, s.size); err != nil {
