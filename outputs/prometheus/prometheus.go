@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +28,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/outputs/internal/promname"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -295,7 +295,7 @@ func (o *output) hostCheck(h http.Handler, addr net.Addr) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok := allowed[strings.ToLower(hostOnly(r.Host))]
 		if len(allowed) == 0 {
-			ok = statuspage.LoopbackHost(r.Host)
+			ok = loopbackHost(r.Host)
 		}
 		if !ok {
 			http.Error(w, fmt.Sprintf("this /metrics answers only to the hosts it allows (allowed_hosts), not Host %q", r.Host), http.StatusMisdirectedRequest)
@@ -303,6 +303,18 @@ func (o *output) hostCheck(h http.Handler, addr net.Addr) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether a Host header names this machine's
+// loopback interface: localhost or a loopback address (as the status
+// pages' check; a plugin does not import the daemons' packages).
+func loopbackHost(host string) bool {
+	host = strings.TrimSuffix(hostOnly(host), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // hostOnly is a Host header's name or address, without a port or brackets.
