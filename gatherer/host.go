@@ -26,8 +26,11 @@ type host struct {
 	id, nickname, addr string
 	versions           map[string]string
 	since              time.Time
-	conn               *wire.Conn
-	log                hclog.Logger
+	// fresh: a new node admitted under open, holding a place among
+	// max_nodes until it is enrolled or its connection ends.
+	fresh bool
+	conn  *wire.Conn
+	log   hclog.Logger
 
 	// polled is the round waiting for this host's result, set before a
 	// poll is written: whoever has the result first (the reader with the

@@ -134,7 +134,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			g.pollFailed(h, err)
 			continue
 		}
-		g.nodes.seen(h.id, h.nickname, h.addr, r.at)
+		g.nodes.seen(h.id, h.nickname, h.addr, r.at, r.names)
 		if h.announced.CompareAndSwap(false, true) {
 			h.log.Info("connect", "address", h.addr)
 		}

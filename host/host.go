@@ -16,6 +16,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/link"
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
@@ -66,6 +67,7 @@ type Host struct {
 	statusURL string
 	gatherer  gathererLink
 	logged    map[conflict]bool
+	shed      shedLog
 	polls     int64
 	lastPoll  time.Duration
 	// page keeps the last hour of polls for the status page.
@@ -208,7 +210,7 @@ func (h *Host) pollTimeout() time.Duration {
 // A poll ends the statsd window: the summaries of samples and sets it
 // reports are of the lines received since the previous Poll, and the next
 // window starts empty. This is the gatherer's poll.
-func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true) }
+func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true, link.Limits{}) }
 
 // PollAs is Poll for a poller with a statsd window of its own: a second
 // gatherer (HA) polling as "gatherer-2" gets the summaries of all the
@@ -216,15 +218,24 @@ func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true
 // Poll, instead of those since either's. Its first answer has empty
 // summaries; a poller silent for the statsd expiry is forgotten; past 8
 // named pollers, others read the default window without ending it.
-func (h *Host) PollAs(ctx context.Context, poller string) sdk.Stats { return h.poll(ctx, poller, true) }
+func (h *Host) PollAs(ctx context.Context, poller string) sdk.Stats {
+	return h.poll(ctx, poller, true, link.Limits{})
+}
+
+// PollWithin is PollAs ("" for Poll) for a gatherer whose quotas on an
+// answer are lim: the stats beyond them are shed (shed).
+func (h *Host) PollWithin(ctx context.Context, poller string, lim link.Limits) sdk.Stats {
+	return h.poll(ctx, poller, true, lim)
+}
 
 // Peek is Poll without ending the statsd window: its summaries are of the
 // lines received since the last Poll, which still counts them. This is
 // the status page's poll, so that reading it takes nothing from the
 // gatherer.
-func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", false) }
+func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", false, link.Limits{}) }
 
-func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stats {
+// poll is Poll, PollAs or Peek; stats beyond lim (if set) are shed.
+func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link.Limits) sdk.Stats {
 	start := time.Now()
 	h.mu.Lock()
 	timeout := h.cfg.PollTimeout
@@ -292,6 +303,7 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stat
 	h.lastPoll = time.Since(start)
 	took := h.lastPoll
 	h.mu.Unlock()
+	h.shedTo(out, parts, lim)
 	if endWindow {
 		h.recordPoll(start, took, own, h.allStates())
 	}

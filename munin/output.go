@@ -40,6 +40,10 @@ type Config struct {
 	// ForgetAfter drops a node not heard from for this long; 0 keeps every
 	// node forever.
 	ForgetAfter time.Duration `json:"forget_after"`
+	// ForgetNewAfter drops sooner a node first seen by this output less
+	// than an hour before it was last heard from (one that answered once
+	// and vanished): after this long, if shorter than ForgetAfter.
+	ForgetNewAfter time.Duration `json:"forget_new_after"`
 }
 
 var schema = sdk.Schema{
@@ -49,6 +53,8 @@ var schema = sdk.Schema{
 		Description: "permission bits of the snapshot, octal; munin reads it as user nobody"},
 	{Name: "forget_after", Type: sdk.Duration,
 		Description: "drop a node not heard from for this long (default: keep every node forever)"},
+	{Name: "forget_new_after", Type: sdk.Duration,
+		Description: "drop sooner, after this long, a node that was heard from for less than an hour (default: as forget_after)"},
 }
 
 type output struct {
@@ -59,6 +65,7 @@ type output struct {
 	path        string
 	mode        fs.FileMode
 	forgetAfter time.Duration
+	forgetNew   time.Duration
 	fleet       *fleet
 	nodes       map[string]*node
 	ids         []string // sorted ids of nodes; nil when nodes changed
@@ -98,6 +105,9 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if cfg.ForgetAfter < 0 {
 		return fmt.Errorf("forget_after %s is negative", cfg.ForgetAfter)
 	}
+	if cfg.ForgetNewAfter < 0 {
+		return fmt.Errorf("forget_new_after %s is negative", cfg.ForgetNewAfter)
+	}
 	path, err := filepath.Abs(cfg.Path)
 	if err != nil {
 		return fmt.Errorf("path %q: %w", cfg.Path, err)
@@ -109,7 +119,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if err := checkDir(path); err != nil {
 		return err
 	}
-	o.path, o.mode, o.forgetAfter = path, fs.FileMode(mode), cfg.ForgetAfter
+	o.path, o.mode, o.forgetAfter, o.forgetNew = path, fs.FileMode(mode), cfg.ForgetAfter, cfg.ForgetNewAfter
 	if why := unreadable(path, o.mode); why != "" {
 		o.log.Warn("munin cannot read the snapshot", "path", path, "user", MuninPluginUser, "why", why)
 	}
@@ -152,6 +162,9 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 			ts = now
 		}
 		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
+		if e.first == 0 {
+			e.first = e.timestamp
+		}
 		o.fleet.set(e, s.Stats)
 	}
 	o.forget(now)
@@ -189,14 +202,23 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 	return nil
 }
 
-// forget drops the nodes not heard from for forgetAfter.
+// youngNode: a node heard from for less than this is forgotten after
+// forgetNew.
+const youngNode = time.Hour
+
+// forget drops the nodes not heard from for forgetAfter, or forgetNew for
+// a young one.
 func (o *output) forget(now time.Time) {
 	if o.forgetAfter <= 0 {
 		return
 	}
 	cutoff := snapshot.Unix(now) - o.forgetAfter.Seconds()
+	cutoffNew := snapshot.Unix(now) - min(o.forgetNew, o.forgetAfter).Seconds()
 	for id, e := range o.nodes {
-		if e.timestamp < cutoff {
+		// first is 0 for a node loaded from the snapshot: its age is
+		// not known, and it is taken as old.
+		young := o.forgetNew > 0 && e.first > 0 && e.timestamp-e.first < youngNode.Seconds()
+		if e.timestamp < cutoff || young && e.timestamp < cutoffNew {
 			o.log.Info("forgetting node", "node", id, "nickname", e.nickname,
 				"last_seen", snapshot.FromUnix(e.timestamp).UTC().Format(time.RFC3339))
 			delete(o.nodes, id)

@@ -59,6 +59,10 @@ type Config struct {
 	// Poll collects the host's stats; it is called once per poll, never
 	// concurrently with itself, under the poll's deadline.
 	Poll func(ctx context.Context) sdk.Stats
+	// PollWithin, if set, is called instead of Poll with the gatherer's
+	// quotas on an answer, which the stats it returns must keep to (the
+	// host sheds stats to fit).
+	PollWithin func(ctx context.Context, lim Limits) sdk.Stats
 	// Log receives the link's log lines; nil means none.
 	Log hclog.Logger
 	// MinBackoff and MaxBackoff bound the wait between connection
@@ -72,6 +76,34 @@ type Config struct {
 	// HandshakeTimeout bounds dialing one hint, the TLS handshake and the
 	// hello/welcome exchange. Default 20 s.
 	HandshakeTimeout time.Duration
+}
+
+// Limits are a gatherer's quotas on one answer, as its Welcome says
+// them: the answer is refused whole beyond either.
+type Limits struct {
+	// MaxStats bounds the counters and stats.
+	MaxStats int
+	// MaxMessageSize bounds the answer's message, in bytes.
+	MaxMessageSize int
+}
+
+// Quotas of gatherers that do not say theirs (from before Welcome said
+// them): their defaults.
+const (
+	OldMaxStats       = 20000
+	OldMaxMessageSize = 4 << 20
+)
+
+// limitsOf are the quotas w says, or those of an older gatherer.
+func limitsOf(w *wire.Welcome) Limits {
+	lim := Limits{MaxStats: int(w.GetMaxStats()), MaxMessageSize: int(w.GetMaxMessageSize())}
+	if lim.MaxStats <= 0 {
+		lim.MaxStats = OldMaxStats
+	}
+	if lim.MaxMessageSize <= 0 {
+		lim.MaxMessageSize = OldMaxMessageSize
+	}
+	return lim
 }
 
 // Status is a snapshot of a link's state.
@@ -236,6 +268,7 @@ type session struct {
 	conn         *wire.Conn
 	addr         string
 	pollInterval time.Duration
+	limits       Limits
 }
 
 // connect tries every hint in order and returns the first welcomed
@@ -312,7 +345,7 @@ func (l *Link) dial(ctx context.Context, addr string) (*session, error) {
 		})
 		l.log.Info("connected to gatherer", "address", addr, "node_id", w.NodeId)
 		ok = true
-		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond}, nil
+		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond, limits: limitsOf(w)}, nil
 	case *wire.Message_Refuse:
 		return nil, fmt.Errorf("%w: %.200s", ErrRefused, b.Refuse.Reason)
 	default:
@@ -360,7 +393,12 @@ func (l *Link) serve(ctx context.Context, sess *session) (answered int, err erro
 		}
 		// Leave a tenth of the deadline for the answer's way back.
 		pctx, cancel := context.WithTimeout(ctx, timeout*9/10)
-		st := l.cfg.Poll(pctx)
+		var st sdk.Stats
+		if l.cfg.PollWithin != nil {
+			st = l.cfg.PollWithin(pctx, sess.limits)
+		} else {
+			st = l.cfg.Poll(pctx)
+		}
 		cancel()
 		nc.SetWriteDeadline(time.Now().Add(timeout))
 		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: sdk.StatsToProto(st)})); err != nil {

@@ -50,7 +50,11 @@ type sender struct {
 func (s *sender) run(ctx context.Context) {
 	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
-	type roundState struct{ records, samples int64 }
+	type roundState struct {
+		round            int64
+		records, samples int64
+		next             queue.Pos
+	}
 	var rs *roundState
 	for {
 		e, err := s.q.Next(ctx)
@@ -68,11 +72,25 @@ func (s *sender) run(ctx context.Context) {
 			}
 			continue
 		}
-		if e.Index == 0 || rs == nil {
-			rs = &roundState{}
+		if rs != nil && (e.Index == 0 || e.Round != rs.round) {
+			// The round before ended short (its last record was
+			// damaged, or cut with a torn tail): what was sent of it is
+			// acknowledged now.
+			wg.Wait()
+			if ctx.Err() != nil {
+				return
+			}
+			if err := s.q.Ack(rs.next, rs.records, rs.samples, 0, 0); err != nil {
+				s.log.Error("saving the queue's position", "error", err)
+			}
+			rs = nil
+		}
+		if rs == nil {
+			rs = &roundState{round: e.Round}
 		}
 		rs.records++
 		rs.samples += int64(e.Samples)
+		rs.next = e.Next
 		if s.q.Expired(e.Round) {
 			s.c.expiredSamples.Add(int64(e.Samples))
 		} else {

@@ -19,7 +19,9 @@ var StatInfo = []sdk.StatInfo{
 	{Name: "retries", Kind: sdk.Counter, Unit: "requests", Description: "requests sent again after a failure (5xx, 429, network error)"},
 	{Name: "rejected_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples the receiver refused for good (4xx), dropped"},
 	{Name: "rejected_requests", Kind: sdk.Counter, Unit: "requests", Description: "requests the receiver refused for good (4xx)"},
-	{Name: "dropped_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples dropped at the queue's size or age bound"},
+	{Name: "dropped_samples", Kind: sdk.Counter, Unit: "samples", Description: "samples dropped at the queue's size or age bound, or for a full disk"},
+	{Name: "dropped_records", Kind: sdk.Counter, Unit: "requests", Description: "requests dropped at the queue's bounds, for a full disk, or found damaged on disk"},
+	{Name: "queue_disk_full", Kind: sdk.Counter, Unit: "rounds", Description: "rounds whose append met a full disk (delivered data is reclaimed first, then the oldest dropped)"},
 }
 
 // Stats reports the queue and the sender, for the output's
@@ -54,5 +56,7 @@ func (p *Pipe) Stats() sdk.Stats {
 	st.Counters["rejected_samples"] = c.rejectedSamples.Load()
 	st.Counters["rejected_requests"] = c.rejectedReqs.Load()
 	st.Counters["dropped_samples"] = now.DroppedSamples + c.expiredSamples.Load()
+	st.Counters["dropped_records"] = now.DroppedRecords
+	st.Counters["queue_disk_full"] = now.DiskFull
 	return st
 }
