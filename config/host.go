@@ -22,6 +22,7 @@ const (
 	DefaultStatusListen  = "127.0.0.1:8127"
 	DefaultRegisterFile  = "register.sock"
 	DefaultStatsdExpiry  = time.Hour
+	DefaultStatsdRetry   = 10 * time.Second
 	DefaultStatsdNames   = 100_000
 	DefaultPollTimeout   = 5 * time.Second
 	DefaultMinBackoff    = time.Second
@@ -92,6 +93,9 @@ type Reporting struct {
 	StatsdExpiry time.Duration
 	// StatsdMaxNames bounds the distinct names kept from statsd.
 	StatsdMaxNames int
+	// StatsdRetry is how often a statsd address found taken (another
+	// program's) is tried again; the host runs without statsd meanwhile.
+	StatsdRetry time.Duration
 }
 
 // Status are the settings of the local status page.
@@ -121,7 +125,7 @@ var gathererSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 var reportingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "statsd"}, {Name: "socket"}, {Name: "statsd_expiry"}, {Name: "statsd_max_names"},
+	{Name: "statsd"}, {Name: "socket"}, {Name: "statsd_expiry"}, {Name: "statsd_max_names"}, {Name: "statsd_retry"},
 }}
 
 var statusSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -155,7 +159,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		LogLevel:    DefaultLogLevel,
 		PollTimeout: DefaultPollTimeout,
 		Reporting: Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile,
-			StatsdExpiry: DefaultStatsdExpiry, StatsdMaxNames: DefaultStatsdNames},
+			StatsdExpiry: DefaultStatsdExpiry, StatsdMaxNames: DefaultStatsdNames, StatsdRetry: DefaultStatsdRetry},
 		Status: Status{Listen: DefaultStatusListen},
 	}
 	content, diags := body.Content(hostSchema)
@@ -403,6 +407,17 @@ func decodeReporting(blk *hcl.Block, r *Reporting) hcl.Diagnostics {
 	}
 	if a, ok := content.Attributes["statsd_max_names"]; ok {
 		diags = append(diags, intAttr(a, 1, 10_000_000, &r.StatsdMaxNames)...)
+	}
+	if a, ok := content.Attributes["statsd_retry"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d <= 0 {
+				diags = diags.Append(attrError(a, "Invalid statsd_retry", "statsd_retry must be longer than zero, such as \"10s\"."))
+			} else {
+				r.StatsdRetry = d
+			}
+		}
 	}
 	return diags
 }
