@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -23,7 +24,9 @@ func commands() *command {
 			pluginCommand(),
 			versionCommand(),
 			{name: "help", summary: "show a command's help", args: []string{"[COMMAND...]"},
-				help: "Shows the help of a command: 'statsherd help gatherer' is 'statsherd gatherer -h'.",
+				help: `Shows the help of a command: 'statsherd help gatherer' is 'statsherd gatherer -h'.
+With -man DIR, writes every command's help as a man page into DIR instead
+(statsherd.1, statsherd-host.1, ...): make install ships them.`,
 				run:  runHelp},
 		},
 	}
@@ -38,8 +41,19 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runHelp shows the help of the command its arguments name.
 func runHelp(ctx context.Context, c *cmdline) int {
+	man := c.fs.String("man", "", "write every command's man page into `DIR`")
 	if code, done := c.parse(); done {
 		return code
+	}
+	if *man != "" {
+		if len(c.pos) > 0 {
+			return c.usageError("-man writes every command's page: no COMMAND with it")
+		}
+		if err := writeManPages(ctx, *man); err != nil {
+			fmt.Fprintf(c.stderr, "statsherd help: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	root := commands()
 	if _, ok := root.find(c.pos); !ok {
