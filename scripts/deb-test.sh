@@ -173,7 +173,7 @@ step "what it installed"
 [ "$(command -v statsherd)" = /usr/bin/statsherd ] || die "statsherd on PATH is $(command -v statsherd), not the package's /usr/bin/statsherd"
 statsherd version | grep -q '^statsherd ' || die "statsherd version: $(statsherd version 2>&1)"
 statsherd-munin version | grep -q '^statsherd-munin ' || die "statsherd-munin version: $(statsherd-munin version 2>&1)"
-getent passwd statsherd >/dev/null || die "the package made no user statsherd"
+getent passwd statsherd >/dev/null || die "the package made no user statsherd: $(tail -n 20 "$scratch/install.log")"
 for d in /var/lib/statsherd-gatherer:755 /var/lib/statsherd:750 /etc/statsherd:755; do
 	got=$(stat -c '%a' "${d%%:*}") || die "the package made no ${d%%:*}"
 	[ "$got" = "${d##*:}" ] || die "${d%%:*} has mode $got, want ${d##*:}"
