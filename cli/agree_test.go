@@ -128,4 +128,3 @@ func daemonRuns(t *testing.T, kind, path, gdir string) (bool, string) {
 	t.Fatalf("the %s neither ran nor exited within 60 s:\n%s", kind, out.String())
 	return false, ""
 }
-

@@ -27,7 +27,7 @@ func commands() *command {
 				help: `Shows the help of a command: 'statsherd help gatherer' is 'statsherd gatherer -h'.
 With -man DIR, writes every command's help as a man page into DIR instead
 (statsherd.1, statsherd-host.1, ...): make install ships them.`,
-				run:  runHelp},
+				run: runHelp},
 		},
 	}
 }
@@ -36,6 +36,9 @@ With -man DIR, writes every command's help as a man page into DIR instead
 // process exit code: 0 success (and -h, -help, --help, help), 1 failure,
 // 2 usage error (said on stderr).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	return commands().dispatch(ctx, "statsherd", args, stdout, stderr)
 }
 

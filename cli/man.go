@@ -101,9 +101,9 @@ func roff(s string) string {
 	return strings.ReplaceAll(s, "-", `\-`)
 }
 
-// roffLine is one line of no-fill text: a line starting with '.' or '\''
-// would be a request, so it gets a zero-width escape first; an empty line
-// stays a blank line.
+// roffLine is one line of no-fill text: a line starting with a dot or an
+// apostrophe would be a request, so it gets a zero-width escape first; an
+// empty line stays a blank line.
 func roffLine(l string) string {
 	l = roff(l)
 	if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
