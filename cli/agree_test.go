@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,4 +128,65 @@ func daemonRuns(t *testing.T, kind, path, gdir string) (bool, string) {
 	}
 	t.Fatalf("the %s neither ran nor exited within 60 s:\n%s", kind, out.String())
 	return false, ""
+}
+
+// TestLogFormatJSON: with log_format = "json" both daemons log one JSON
+// object a line (hclog's: @level, @message, @module), from start to stop.
+func TestLogFormatJSON(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"host", "gatherer"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			dir, err := os.MkdirTemp("", "logjson")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			gdir := filepath.Join(dir, "g")
+			conf := `log_format = "json"
+basedir = "` + dir + `/host"
+reporting {
+  statsd = ""
+  socket = ""
+}
+status { listen = "127.0.0.1:0" }
+producer "uptime" {}
+`
+			if kind == "gatherer" {
+				if out, err := exec.Command(statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
+					t.Fatalf("create-gatherer: %v\n%s", err, out)
+				}
+				conf = `log_format = "json"
+basedir = "` + gdir + `"
+listen {
+  address  = "127.0.0.1"
+  location = ["127.0.0.1"]
+}
+status { listen = "" }
+`
+			}
+			path := filepath.Join(dir, kind+".hcl")
+			if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			runs, log := daemonRuns(t, kind, path, gdir)
+			if !runs {
+				t.Fatalf("the %s did not run:\n%s", kind, log)
+			}
+			n := 0
+			for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+				if kind == "gatherer" && line == filepath.Join(gdir, "stats_gatherer.furl") {
+					continue // stdout: the furl's path
+				}
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["@message"] == nil || rec["@level"] == nil {
+					t.Errorf("not an hclog JSON line: %q", line)
+				}
+				n++
+			}
+			if n == 0 {
+				t.Errorf("the %s logged nothing", kind)
+			}
+		})
+	}
 }

@@ -97,6 +97,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	log := hclog.New(&hclog.LoggerOptions{
 		Name: "gatherer", Output: stderr, Level: hclog.LevelFromString(cfg.LogLevel),
+		JSONFormat: cfg.LogFormat == "json",
 	})
 	if n, err := gatherer.RaiseFileLimit(); err != nil {
 		log.Warn("cannot raise the open file limit", "error", err)

@@ -28,6 +28,7 @@ const (
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = time.Minute
 	DefaultLogLevel      = "info"
+	DefaultLogFormat     = "text"
 	GathererFurlFileName = "stats_gatherer.furl"
 )
 
@@ -45,6 +46,9 @@ type Host struct {
 	Basedir string
 	// LogLevel is the hclog level: trace, debug, info, warn, error.
 	LogLevel string
+	// LogFormat is "text" (hclog's, for people) or "json" (one hclog JSON
+	// object a line, for log shippers).
+	LogFormat string
 	// PollTimeout bounds the whole answer to one poll; a producer gets
 	// min(its own timeout, PollTimeout).
 	PollTimeout time.Duration
@@ -110,7 +114,7 @@ type Status struct {
 
 var hostSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "nickname"}, {Name: "basedir"}, {Name: "log_level"}, {Name: "poll_timeout"},
+		{Name: "nickname"}, {Name: "basedir"}, {Name: "log_level"}, {Name: "log_format"}, {Name: "poll_timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "gatherer"},
@@ -156,6 +160,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 	h := &Host{
 		Filename:    filename,
 		Basedir:     dir,
+		LogFormat:   DefaultLogFormat,
 		LogLevel:    DefaultLogLevel,
 		PollTimeout: DefaultPollTimeout,
 		Reporting: Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile,
@@ -186,6 +191,9 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		} else {
 			h.Basedir = resolve(dir, s)
 		}
+	}
+	if a, ok := content.Attributes["log_format"]; ok {
+		diags = append(diags, logFormatAttr(a, &h.LogFormat)...)
 	}
 	if a, ok := content.Attributes["log_level"]; ok {
 		if d := gohclString(a, &h.LogLevel); d.HasErrors() {
@@ -482,4 +490,16 @@ func resolve(dir, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(dir, p)
+}
+
+// logFormatAttr decodes a log_format attribute: "text" or "json".
+func logFormatAttr(a *hcl.Attribute, v *string) hcl.Diagnostics {
+	if d := gohclString(a, v); d.HasErrors() {
+		return d
+	}
+	switch *v {
+	case "text", "json":
+		return nil
+	}
+	return hcl.Diagnostics{attrError(a, "Invalid log format", fmt.Sprintf("%q is not a log format; use \"text\" or \"json\" (hclog's JSON, one object a line).", *v))}
 }
