@@ -190,3 +190,64 @@ status { listen = "" }
 		})
 	}
 }
+
+// TestInclude: include adds the producers of the files its patterns
+// match (in name order), and a mistake in an included file is reported
+// at its own file:line, by validate and by the daemon alike.
+func TestInclude(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "incl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	write := func(name, src string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("host.hcl", `basedir = "`+dir+`/host"
+include = ["host.d/*.hcl"]
+reporting {
+  statsd = ""
+  socket = ""
+}
+status { listen = "127.0.0.1:0" }
+producer "uptime" {}
+`)
+	write("host.d/10-load.hcl", "producer \"load_monitor\" {}\n")
+	write("host.d/20-disk.hcl", "# dropped in by configuration management\nproducer \"disk\" { path = \""+dir+"\" }\n")
+	path := filepath.Join(dir, "host.hcl")
+	out, errOut, code := run(t, "validate", path)
+	if code != 0 || !strings.Contains(out, "(3 plugin(s) checked)") {
+		t.Fatalf("validate with includes: exit %d\n%s%s", code, out, errOut)
+	}
+	if runs, log := daemonRuns(t, "host", path, ""); !runs {
+		t.Fatalf("the host refused the file with includes:\n%s", log)
+	}
+
+	// Mistakes in included files: each at its file:line.
+	write("host.d/30-bad.hcl", "producer \"cpu_monitor\" {\n  interval = \"1ms\"\n}\nnickname = \"not here\"\n")
+	write("host.d/40-dup.hcl", "\nproducer \"disk\" { path = \"/\" }\n")
+	_, errOut, code = run(t, "validate", path)
+	for _, want := range []string{
+		filepath.Join(dir, "host.d/30-bad.hcl") + ":1,", // cpu_monitor's Configure refuses the interval
+		filepath.Join(dir, "host.d/30-bad.hcl") + ":4,", // a file of producers only
+		filepath.Join(dir, "host.d/40-dup.hcl") + ":2,", // disk is 20-disk.hcl's
+		path + ": 3 errors",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate does not say %q:\n%s", want, errOut)
+		}
+	}
+	if code != 1 {
+		t.Errorf("validate exit %d, want 1", code)
+	}
+	if runs, log := daemonRuns(t, "host", path, ""); runs || !strings.Contains(log, "host.d/40-dup.hcl:2,") {
+		t.Errorf("the host ran on a file whose includes are wrong, or did not point into them:\n%s", log)
+	}
+}
