@@ -17,6 +17,8 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
@@ -26,7 +28,7 @@ import (
 // and, while it writes, one decoded round; with the default GOGC=100 its
 // resident memory grew to twice that and more. At 10,000 hosts, GOGC=25 kept
 // the munin plugin at 97–121 MiB instead of 130–215 MiB for 0.1 s more CPU
-// per round and no longer writes (gatherer/README.md, "Footprint").
+// per round and no longer writes (docs/gatherer-measurements.md, "Footprint").
 var outputTuning = []string{"GOGC=25"}
 
 // gathererGCPercent is the gatherer's own GOGC unless the operator sets
@@ -116,9 +118,9 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	// Orphans of the output plugins are killed while the gatherer runs
 	// and swept after it has stopped them.
-	defer supervisor.Subreap(ctx, log)()
+	defer reaper.Start(ctx, log)()
 	tuneGathererGC(os.Getenv)
-	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout,
+	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
 		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
@@ -117,7 +118,7 @@ func checkPlugins(ctx context.Context, blocks []config.PluginBlock) hcl.Diagnost
 	}
 	for _, b := range blocks {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, d := supervisor.Check(cctx, b, supervisor.Options{Self: self}, false)
+		_, d := supervisor.Check(cctx, b, supervisor.Options{Self: self, Builtins: builtin.Plugins()}, false)
 		cancel()
 		diags = append(diags, d...)
 	}

@@ -19,6 +19,10 @@ type Options struct {
 	// Self is the statsherd executable that serves built-in plugins; ""
 	// means this executable.
 	Self string
+	// Builtins are the plugins Self serves (the daemon's command passes
+	// its list): a block that names none of them and gives no plugin path
+	// is an error.
+	Builtins sdk.Plugins
 	// Logger is the daemon's logger; each plugin logs under
 	// "<kind>.<name>" below it.
 	Logger hclog.Logger
@@ -42,7 +46,7 @@ type Options struct {
 
 // SpecFor turns a plugin block into a Spec.
 func SpecFor(b config.PluginBlock, o Options) (Spec, hcl.Diagnostics) {
-	path, args, err := Resolve(b.Kind, b.Name, b.Plugin, o.Self)
+	path, args, err := Resolve(b.Kind, b.Name, b.Plugin, o.Self, o.Builtins)
 	if err != nil {
 		return Spec{}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown " + b.Kind,
 			Detail: err.Error(), Subject: b.DefRange.Ptr()}}

@@ -69,9 +69,6 @@ func (p *producer) Configure(ctx context.Context, cfg sdk.Config) error {
 	if err := cfg.Decode(&p.cfg); err != nil {
 		return err
 	}
-	if err := becomeSubreaper(); err != nil {
-		p.log.Warn("cannot become the subreaper of the commands; a process a command starts outside its process group may outlive the call", "error", err)
-	}
 	p.counters = make(map[string]bool, len(p.cfg.Counters))
 	for _, c := range p.cfg.Counters {
 		p.counters[c] = true
