@@ -59,6 +59,9 @@ type Gatherer struct {
 	Nickname string
 	// LogLevel is the hclog level: trace, debug, info, warn, error.
 	LogLevel string
+	// LogFormat is "text" (hclog's, for people) or "json" (one hclog JSON
+	// object a line, for log shippers).
+	LogFormat string
 	// PollInterval is the time between poll rounds.
 	PollInterval time.Duration
 	// PollTimeout bounds each host's answer to a poll.
@@ -155,7 +158,7 @@ type GathererListen struct {
 
 var gathererFileSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "basedir"}, {Name: "nickname"}, {Name: "log_level"},
+		{Name: "basedir"}, {Name: "nickname"}, {Name: "log_level"}, {Name: "log_format"},
 		{Name: "poll_interval"}, {Name: "poll_timeout"},
 		{Name: "output_timeout"}, {Name: "output_queue"},
 	},
@@ -190,6 +193,7 @@ func DefaultGatherer(basedir string) *Gatherer {
 	return &Gatherer{
 		Basedir:       basedir,
 		Nickname:      DefaultGathererNickname,
+		LogFormat:     DefaultLogFormat,
 		LogLevel:      DefaultLogLevel,
 		PollInterval:  DefaultPollInterval,
 		PollTimeout:   DefaultGathererPollTimeout,
@@ -277,6 +281,9 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 		} else if msg := badNickname(g.Nickname); msg != "" {
 			diags = diags.Append(attrError(a, "Invalid nickname", msg))
 		}
+	}
+	if a, ok := content.Attributes["log_format"]; ok {
+		diags = append(diags, logFormatAttr(a, &g.LogFormat)...)
 	}
 	if a, ok := content.Attributes["log_level"]; ok {
 		if d := gohclString(a, &g.LogLevel); d.HasErrors() {

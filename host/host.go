@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -60,16 +61,19 @@ type Host struct {
 	shared *supervisor.Pool
 	// trim drops the executable's start-up pages once start-up (or a
 	// reload) is over.
-	trim      *trim.Debounced
-	statsd    *statsdServer
-	reg       *registry
-	http      *http.Server
-	statusURL string
-	gatherer  gathererLink
-	logged    map[conflict]bool
-	shed      shedLog
-	polls     int64
-	lastPoll  time.Duration
+	trim   *trim.Debounced
+	statsd *statsdServer
+	// statsdDown is why statsd is not listening though configured (its
+	// port taken: retried), "" otherwise.
+	statsdDown string
+	reg        *registry
+	http       *http.Server
+	statusURL  string
+	gatherer   gathererLink
+	logged     map[conflict]bool
+	shed       shedLog
+	polls      int64
+	lastPoll   time.Duration
 	// page keeps the last hour of polls for the status page.
 	page    hostPage
 	started bool     // Start was called
@@ -144,15 +148,22 @@ func (h *Host) Start(ctx context.Context) error {
 	h.lock = lock
 	if cfg.Reporting.StatsdListen != "" {
 		s, err := listenStatsd(ctx, cfg.Reporting.StatsdListen, h.store, h.log.Named("statsd"))
-		if err != nil {
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			// Another program's port (8125 is also Telegraf's, Datadog's
+			// and statsd's): the host runs without statsd, says so once,
+			// and takes the port when it is free.
+			h.statsdDown = err.Error()
+			every := h.statsdRetry()
+			h.log.Warn("running without statsd until its port is free; retrying", "error", err, "every", every)
+			h.wg.Go(func() { h.retryStatsd(cfg.Reporting.StatsdListen, cfg.Basedir, every) })
+		case err != nil:
 			return err
+		default:
+			if err := h.serveStatsd(s, cfg.Basedir); err != nil {
+				return err
+			}
 		}
-		h.statsd = s
-		go s.serve()
-		if err := writeAddrFile(filepath.Join(cfg.Basedir, "statsd.addr"), s.Addr()); err != nil {
-			return err
-		}
-		h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.rcvbuf)
 	}
 	if cfg.Reporting.Socket != "" {
 		r, err := listenRegister(cfg.Reporting.Socket, h.base, h.log.Named("register"), h.configured, h.pollTimeout)
@@ -178,6 +189,60 @@ func (h *Host) Start(ctx context.Context) error {
 	}
 	h.trim.Kick()
 	return nil
+}
+
+// serveStatsd serves the statsd listener s. The caller holds h.mu.
+func (h *Host) serveStatsd(s *statsdServer, basedir string) error {
+	h.statsd = s
+	h.statsdDown = ""
+	go s.serve()
+	if err := writeAddrFile(filepath.Join(basedir, "statsd.addr"), s.Addr()); err != nil {
+		return err
+	}
+	h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.rcvbuf)
+	return nil
+}
+
+// statsdRetry is how often a host whose statsd port was taken tries it
+// again. The caller holds h.mu.
+func (h *Host) statsdRetry() time.Duration {
+	if r := h.cfg.Reporting.StatsdRetry; r > 0 {
+		return r
+	}
+	return config.DefaultStatsdRetry
+}
+
+// retryStatsd listens on addr once it is free, trying every so often,
+// until the host closes.
+func (h *Host) retryStatsd(addr, basedir string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.base.Done():
+			return
+		case <-t.C:
+		}
+		s, err := listenStatsd(h.base, addr, h.store, h.log.Named("statsd"))
+		if err != nil {
+			h.mu.Lock()
+			h.statsdDown = err.Error()
+			h.mu.Unlock()
+			continue
+		}
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			s.Close()
+			return
+		}
+		err = h.serveStatsd(s, basedir)
+		h.mu.Unlock()
+		if err != nil {
+			h.log.Error("statsd listener", "error", err)
+		}
+		return
+	}
 }
 
 func writeAddrFile(path, s string) error {
@@ -241,6 +306,7 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link
 	timeout := h.cfg.PollTimeout
 	producers := h.producers
 	reg, statsd := h.reg, h.statsd
+	statsdWanted := h.cfg.Reporting.StatsdListen != ""
 	h.mu.Unlock()
 	var registered []*registered
 	if reg != nil {
@@ -280,6 +346,13 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link
 	own.Stats["statsherd.uptime_seconds"] = sdk.Float(time.Since(h.born).Seconds())
 	if statsd != nil {
 		statsd.addTo(own)
+	}
+	if statsdWanted {
+		up := int64(0)
+		if statsd != nil {
+			up = 1
+		}
+		own.Stats["statsherd.statsd.up"] = sdk.Int(up)
 	}
 	h.gathererStats(own)
 	h.mu.Lock()

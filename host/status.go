@@ -92,6 +92,9 @@ func (h *Host) writeText(w http.ResponseWriter, st sdk.Stats, took time.Duration
 		fmt.Fprintf(&b, " (node id %s)", id.ID)
 	}
 	fmt.Fprintf(&b, "\ngatherer: %s\n", h.gathererStatus())
+	if s := h.statsdStatus(); s != "" {
+		fmt.Fprintf(&b, "statsd: %s\n", s)
+	}
 	fmt.Fprintf(&b, "collected at %s in %v\n", time.Now().UTC().Format(time.RFC3339), took.Round(time.Microsecond))
 	fmt.Fprintf(&b, "JSON, as the gatherer receives it: /statistics?t=json\n\n")
 
@@ -122,6 +125,19 @@ func (h *Host) writeText(w http.ResponseWriter, st sdk.Stats, took time.Duration
 	}
 	tw.Flush()
 	w.Write([]byte(b.String()))
+}
+
+// statsdStatus is the statsd line of the status page, "" without statsd.
+func (h *Host) statsdStatus() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.statsd != nil:
+		return "listening on " + h.statsd.Addr()
+	case h.statsdDown != "":
+		return fmt.Sprintf("DOWN (%s; retrying every %v)", h.statsdDown, h.statsdRetry())
+	}
+	return ""
 }
 
 // oneLine shortens an error for a table cell.

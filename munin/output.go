@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -87,30 +89,61 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// settings decodes and checks the block: the config, the snapshot's
+// absolute path and its mode.
+func settings(raw sdk.Config) (Config, string, uint64, error) {
+	cfg := Config{Path: DefaultPath, Mode: DefaultMode}
+	if err := raw.Decode(&cfg); err != nil {
+		return cfg, "", 0, err
+	}
+	if cfg.Path == "" {
+		return cfg, "", 0, errors.New("path is empty; name the snapshot file, e.g. path = \"stats.json\"")
+	}
+	mode, err := strconv.ParseUint(cfg.Mode, 8, 32)
+	if err != nil || mode > 0o777 {
+		return cfg, "", 0, fmt.Errorf("mode %q is not octal permission bits like \"0644\"", cfg.Mode)
+	}
+	if cfg.ForgetAfter < 0 {
+		return cfg, "", 0, fmt.Errorf("forget_after %s is negative", cfg.ForgetAfter)
+	}
+	if cfg.ForgetNewAfter < 0 {
+		return cfg, "", 0, fmt.Errorf("forget_new_after %s is negative", cfg.ForgetNewAfter)
+	}
+	path, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return cfg, "", 0, fmt.Errorf("path %q: %w", cfg.Path, err)
+	}
+	return cfg, path, mode, nil
+}
+
+// Check is Configure's dry run: the block's values hold, an existing
+// snapshot loads, and its directory exists and is writable (nothing is
+// written).
+func (o *output) Check(_ context.Context, raw sdk.Config) error {
+	_, path, _, err := settings(raw)
+	if err != nil {
+		return err
+	}
+	if _, _, err := load(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("the snapshot's directory does not take new files: %s is not a directory", dir)
+	}
+	if err := syscall.Access(dir, 2 /* W_OK */); err != nil {
+		return fmt.Errorf("the snapshot's directory does not take new files: %s: %w", dir, err)
+	}
+	return nil
+}
+
 // Configure reads the config and loads the existing snapshot, so that
 // nodes not yet back keep their last entry. A snapshot that cannot be read
 // is an error and is left untouched.
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {
-	cfg := Config{Path: DefaultPath, Mode: DefaultMode}
-	if err := raw.Decode(&cfg); err != nil {
-		return err
-	}
-	if cfg.Path == "" {
-		return errors.New("path is empty; name the snapshot file, e.g. path = \"stats.json\"")
-	}
-	mode, err := strconv.ParseUint(cfg.Mode, 8, 32)
-	if err != nil || mode > 0o777 {
-		return fmt.Errorf("mode %q is not octal permission bits like \"0644\"", cfg.Mode)
-	}
-	if cfg.ForgetAfter < 0 {
-		return fmt.Errorf("forget_after %s is negative", cfg.ForgetAfter)
-	}
-	if cfg.ForgetNewAfter < 0 {
-		return fmt.Errorf("forget_new_after %s is negative", cfg.ForgetNewAfter)
-	}
-	path, err := filepath.Abs(cfg.Path)
+	cfg, path, mode, err := settings(raw)
 	if err != nil {
-		return fmt.Errorf("path %q: %w", cfg.Path, err)
+		return err
 	}
 	fl, nodes, err := load(path)
 	if err != nil {

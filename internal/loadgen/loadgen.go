@@ -592,7 +592,12 @@ status {
 		stop()
 		return target{}, fmt.Errorf("the gatherer printed no furl: %w", err)
 	}
+	// To a terminal the gatherer prints its furl; here (a pipe) the furl
+	// file's path.
 	f, err := furl.Parse(line)
+	if err != nil {
+		f, err = furl.ReadFile(strings.TrimSpace(line))
+	}
 	if err != nil {
 		stop()
 		return target{}, err

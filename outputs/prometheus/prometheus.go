@@ -94,12 +94,32 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// Check is Configure's dry run: the block decodes, the prefix is a metric
+// name and listen an address one can listen on (nothing listens).
+func (o *output) Check(_ context.Context, c sdk.Config) error {
+	cfg := o.cfg
+	if err := c.Decode(&cfg); err != nil {
+		return err
+	}
+	return cfg.check()
+}
+
+func (c *settings) check() error {
+	if c.Prefix != "" && !promname.ValidMetric(c.Prefix) {
+		return fmt.Errorf("prefix %q is not a valid Prometheus metric name: use letters, digits, '_' and ':', not starting with a digit", c.Prefix)
+	}
+	if _, err := net.ResolveTCPAddr("tcp", c.Listen); err != nil {
+		return fmt.Errorf("listening for Prometheus on %s: %w", c.Listen, err)
+	}
+	return nil
+}
+
 func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	if err := c.Decode(&o.cfg); err != nil {
 		return err
 	}
-	if o.cfg.Prefix != "" && !promname.ValidMetric(o.cfg.Prefix) {
-		return fmt.Errorf("prefix %q is not a valid Prometheus metric name: use letters, digits, '_' and ':', not starting with a digit", o.cfg.Prefix)
+	if err := o.cfg.check(); err != nil {
+		return err
 	}
 	o.fleet = newFleet(o.cfg.Prefix)
 	ln, err := net.Listen("tcp", o.cfg.Listen)

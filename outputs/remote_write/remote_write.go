@@ -105,6 +105,22 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// Check is Configure's dry run: the settings hold and the client can be
+// made (its TLS files read); the queue is not opened (nothing is written).
+func (o *output) Check(_ context.Context, raw sdk.Config) error {
+	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
+		BatchSamples: DefaultBatchSamples, ConcurrencyN: DefaultConcurrency, Timeout: DefaultTimeout,
+		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	_, _, err := httpClient(cfg)
+	return err
+}
+
 // Configure checks the settings, opens the queue (recovering what an
 // earlier run left in it) and starts sending.
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {

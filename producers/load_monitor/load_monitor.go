@@ -86,6 +86,12 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// Check is Configure's dry run: the block decodes.
+func (p *producer) Check(_ context.Context, cfg sdk.Config) error {
+	c := config{WarnIfDelayExceeds: time.Second}
+	return cfg.Decode(&c)
+}
+
 func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	if p.stop != nil {
 		return fmt.Errorf("load_monitor: configured twice")
