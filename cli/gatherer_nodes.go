@@ -107,9 +107,9 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 	switch {
 	case req.Op == "reject-pending":
 		fmt.Fprintf(stderr, "rejected %d pending nodes in %s\n", len(resp.Nodes), where)
-		io.WriteString(stdout, gatherer.FormatNodes(resp.Nodes))
+		io.WriteString(stdout, formatNodes(resp.Nodes))
 	case op == "nodes":
-		io.WriteString(stdout, gatherer.FormatNodes(resp.Nodes))
+		io.WriteString(stdout, formatNodes(resp.Nodes))
 	case op == "approve":
 		fmt.Fprintf(stderr, "approved node %s (%s) in %s\n", resp.Node.ID, resp.Node.Nickname, where)
 	case op == "revoke":
@@ -138,4 +138,22 @@ func checkOfflineOwner(basedir string) error {
 			basedir, owner, key, owner)
 	}
 	return nil
+}
+
+// formatNodes writes a node list as a table.
+func formatNodes(nodes []gatherer.Node) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-9s %-32s %-24s %-9s %-21s %s\n", "STATE", "NODE ID", "NICKNAME", "CONNECTED", "LAST SEEN", "LAST ADDRESS")
+	for _, n := range nodes {
+		seen := ""
+		if !n.LastSeen.IsZero() {
+			seen = n.LastSeen.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		conn := "no"
+		if n.Connected {
+			conn = "yes"
+		}
+		fmt.Fprintf(&b, "%-9s %-32s %-24s %-9s %-21s %s\n", n.State, n.ID, n.Nickname, conn, seen, n.LastAddress)
+	}
+	return b.String()
 }

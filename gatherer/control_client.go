@@ -1,0 +1,50 @@
+package gatherer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// The control socket's client, beside its server (control.go): what
+// `statsherd gatherer nodes|approve|revoke|rotate-secret` sends.
+
+// ErrNotRunning is returned (wrapped) by SendControl when no gatherer runs
+// in the base directory.
+var ErrNotRunning = errors.New("no gatherer is running in this base directory")
+
+// SendControl sends req to the gatherer running in basedir.
+func SendControl(ctx context.Context, basedir string, req ControlRequest) (ControlResponse, error) {
+	path := filepath.Join(basedir, ControlSocket)
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return ControlResponse{}, fmt.Errorf("%w (%s: %w)", ErrNotRunning, path, err)
+		}
+		return ControlResponse{}, fmt.Errorf("reaching the gatherer: %w", err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	b, _ := json.Marshal(req)
+	if _, err := c.Write(append(b, '\n')); err != nil {
+		return ControlResponse{}, fmt.Errorf("sending to the gatherer: %w", err)
+	}
+	line, err := bufio.NewReader(c).ReadBytes('\n')
+	if err != nil {
+		return ControlResponse{}, fmt.Errorf("reading the gatherer's answer: %w", err)
+	}
+	var resp ControlResponse
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return ControlResponse{}, fmt.Errorf("the gatherer's answer: %w", err)
+	}
+	return resp, nil
+}
