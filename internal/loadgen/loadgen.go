@@ -523,42 +523,16 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 		cleanup()
 		return target{}, err
 	}
-	if o.output == "none" {
-		// The gatherer uses munin when no output is named: name a no-op
-		// one instead by writing the stdout output to /dev/null.
-		out = "output \"stdout\" { path = \"/dev/null\" }\n"
-	}
-	level, maxConns, hsTimeout := "warn", o.n+1000, "30s"
+	gs := gathererSettings{interval: o.interval, logLevel: "warn", maxConnections: o.n + 1000, handshakeTimeout: "30s",
+		pprof: o.heapProfiles != "", honestFleet: o.attack == "", outputs: out}
 	if o.attack != "" {
-		level, hsTimeout = "info", "10s" // as an operator runs it
+		gs.logLevel, gs.handshakeTimeout = "info", "10s" // as an operator runs it
 	}
 	if o.maxConnections > 0 {
-		maxConns = o.maxConnections
+		gs.maxConnections = o.maxConnections
 	}
-	// All simulated hosts come from 127.0.0.1: let them handshake at
-	// once, as hosts from many addresses would, and enrol at once, as a
-	// fleet that has been with the gatherer would (not under -attack,
-	// which measures the defaults).
-	limits := "limits {\n  max_handshakes             = 1000\n  max_handshakes_per_address = 1000\n  new_node_stats_rate        = 1000000000\n  new_node_stats_burst       = 1000000000\n}\n"
-	if o.attack != "" {
-		limits = ""
-	}
-	hcl := fmt.Sprintf(`poll_interval  = %q
-poll_timeout   = %q
-output_timeout = "60s"
-log_level      = %q
-listen {
-  address         = "127.0.0.1"
-  location        = ["127.0.0.1"]
-  max_connections = %d
-  handshake_timeout = %q
-}
-status {
-  listen = "127.0.0.1:0"
-  pprof  = %t
-}
-%s%s`, o.interval.String(), (o.interval * 8 / 10).String(), level, maxConns, hsTimeout, o.heapProfiles != "", limits, out)
-	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(hcl), 0o644); err != nil {
+	hcl := gathererHCL(gs)
+	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), hcl, 0o644); err != nil {
 		cleanup()
 		return target{}, err
 	}
