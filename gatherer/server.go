@@ -210,7 +210,7 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	default:
 		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
 	}
-	if err := c.Send(wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds())); err != nil {
+	if err := c.Send(wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds(), wire.Negotiate(hello))); err != nil {
 		<-g.connSem
 		return nil, &refusal{refOther, nodeID, err.Error()}
 	}
