@@ -152,7 +152,9 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 			ts = now
 		}
 		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
-		o.fleet.set(e, s.Stats)
+		// munin has no labels: a series is named as a tagged statsd
+		// line always was (sdk.FoldStats), so every name stays as it was.
+		o.fleet.set(e, sdk.FoldStats(s.Stats))
 	}
 	o.forget(now)
 	if o.ids == nil {
