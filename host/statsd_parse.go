@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // metricKind is the type of a statsd line this host accepts.
@@ -336,4 +337,51 @@ func eachLine(packet []byte, f func([]byte)) {
 			f(line)
 		}
 	}
+}
+
+// labelledName is the series key (sdk.Series) a counter's or gauge's line
+// is kept under when all its DogStatsD tags can be labels: "key:value" a
+// label, a bare "key" a label with an empty value (Prometheus takes an
+// empty label for none, so the series is what statsd_exporter makes of
+// it, which drops such a tag; munin still gets the name ".key" as
+// before), the same tag twice once. ok is false, and bad the first tag
+// that cannot be a label, when one cannot (a key that is not a label
+// name, "key:" with nothing after, two values for one key, more than
+// sdk.MaxLabels, a value too long or not UTF-8): then the line keeps its
+// folded name (taggedName), as before labels. Either way the folded name
+// must be a valid name, so that munin sees exactly the names it did.
+func labelledName(name, tags []byte, buf []sdk.Label) (key string, bad []byte, ok bool) {
+	ls := buf[:0]
+	folded := len(name) // the length of taggedName(name, tags)
+	for t := range bytes.SplitSeq(tags, []byte{','}) {
+		if len(t) == 0 {
+			continue
+		}
+		k, v, hasValue := bytes.Cut(t, []byte{':'})
+		if hasValue && len(v) == 0 || len(k) == 0 || stat.ValidLabelName(string(k)) != nil || stat.ValidLabelValue(string(v)) != nil {
+			return "", t, false
+		}
+		dup := false
+		for _, l := range ls {
+			if l.Name == string(k) {
+				if l.Value != string(v) {
+					return "", t, false
+				}
+				dup = true
+			}
+		}
+		if dup {
+			continue
+		}
+		if len(ls) == sdk.MaxLabels {
+			return "", t, false
+		}
+		ls = append(ls, sdk.Label{Name: string(k), Value: string(v)})
+		folded += 1 + len(t)
+	}
+	if folded > sdk.MaxNameLen {
+		return "", nil, false
+	}
+	key, err := sdk.Series(string(name), ls...)
+	return key, nil, err == nil
 }

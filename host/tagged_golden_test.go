@@ -73,3 +73,22 @@ func TestTaggedStatsdMuninGolden(t *testing.T) {
 		t.Errorf("the snapshot differs from %s:\n got: %s\nwant: %s", golden, got, want)
 	}
 }
+
+// TestTagsBecomeLabels: a counter's or gauge's tags are its labels; a
+// tag that cannot be a label keeps the line's folded name, and is counted.
+func TestTagsBecomeLabels(t *testing.T) {
+	t.Parallel()
+	srv := &statsdServer{log: hclog.NewNullLogger(), store: newStore(0, 0)}
+	srv.handle([]byte("http.requests:2|c|#status:500,route:/login\nmem.used:5|g|#host:web01,env\nx:1|c|#host-name:a"))
+	st := sdk.NewStats()
+	srv.addTo(st)
+	if st.Counters[`http.requests{route="/login",status="500"}`] != 2 {
+		t.Errorf("counters %v", st.Counters)
+	}
+	if v, _ := st.Stats[`mem.used{env="",host="web01"}`].Int64(); v != 5 {
+		t.Errorf("stats %v", st.Stats)
+	}
+	if st.Counters["x.host-name_a"] != 1 || st.Counters["statsherd.statsd.tags_not_labels"] != 1 {
+		t.Errorf("a tag that cannot be a label: counters %v", st.Counters)
+	}
+}
