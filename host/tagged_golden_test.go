@@ -82,6 +82,7 @@ func TestTagsBecomeLabels(t *testing.T) {
 	srv.handle([]byte("http.requests:2|c|#status:500,route:/login\nmem.used:5|g|#host:web01,env\nx:1|c|#host-name:a"))
 	st := sdk.NewStats()
 	srv.addTo(st)
+	srv.store.addTo(st, true)
 	if st.Counters[`http.requests{route="/login",status="500"}`] != 2 {
 		t.Errorf("counters %v", st.Counters)
 	}
