@@ -3,6 +3,7 @@ package remote_write
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang/snappy"
@@ -11,6 +12,7 @@ import (
 	"github.com/statsherd/statsherd/outputs/internal/promname"
 	"github.com/statsherd/statsherd/outputs/remote_write/queue"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // The remote write 1.0 request (prometheus/prompb, remote.proto and
@@ -95,7 +97,11 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 		e.series(e.name(promname.LastSeen, false), float64(seen.UnixNano())/1e9, ms)
 		total++
 		for name, v := range n.Stats.Counters {
-			e.series(e.name(name, true), float64(v), ms)
+			if stat.HasLabels(name) {
+				e.labelled(n, e.name(stat.SeriesName(name), true), name, float64(v), ms)
+			} else {
+				e.series(e.name(name, true), float64(v), ms)
+			}
 			total++
 		}
 		for name, v := range n.Stats.Stats {
@@ -103,7 +109,11 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 			if !ok {
 				continue // unknown: no sample, as in the prometheus output
 			}
-			e.series(e.name(name, false), f, ms)
+			if stat.HasLabels(name) {
+				e.labelled(n, e.name(stat.SeriesName(name), false), name, f, ms)
+			} else {
+				e.series(e.name(name, false), f, ms)
+			}
 			total++
 		}
 	}
@@ -151,6 +161,43 @@ func (e *encoder) nodeLabels(n *sdk.NodeSample) {
 			e.post = appendLabel(e.post, l[0], l[1])
 		}
 	}
+}
+
+// labelled appends one TimeSeries of one sample of the series key, with
+// labels: the node's, and the series' own (an empty one is none; one
+// that clashes with a node or static label is renamed exported_NAME, as
+// Prometheus renames a target's), all sorted. The node's label text of
+// series (e.pre, e.post) is saved and restored around it.
+func (e *encoder) labelled(n *sdk.NodeSample, metric, key string, v float64, ms int64) {
+	labels := make([][2]string, 0, len(e.static)+2+4)
+	labels = append(labels, [2]string{promname.LabelNickname, n.Nickname}, [2]string{promname.LabelNode, n.ID})
+	labels = append(labels, e.static...)
+	own := len(labels)
+	stat.EachLabel(key, func(name, value string) bool {
+		if value == "" {
+			return true
+		}
+		for _, l := range labels[:own] {
+			if l[0] == name {
+				name = "exported_" + name
+				break
+			}
+		}
+		labels = append(labels, [2]string{name, value})
+		return true
+	})
+	slices.SortFunc(labels, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	pre, post := e.pre, e.post
+	e.pre, e.post = nil, nil
+	for _, l := range labels {
+		if l[0] < nameLabel {
+			e.pre = appendLabel(e.pre, l[0], l[1])
+		} else {
+			e.post = appendLabel(e.post, l[0], l[1])
+		}
+	}
+	e.series(metric, v, ms)
+	e.pre, e.post = pre, post
 }
 
 // series appends one TimeSeries of one sample.
