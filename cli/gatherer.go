@@ -16,6 +16,8 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
@@ -114,9 +116,9 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	// Orphans of the output plugins are killed while the gatherer runs
 	// and swept after it has stopped them.
-	defer supervisor.Subreap(ctx, log)()
+	defer reaper.Start(ctx, log)()
 	tuneGathererGC(os.Getenv)
-	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout,
+	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
 		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/statsherd/statsherd/internal/testenv"
 )
 
 // TestGathererNodeCommands: the node commands check their arguments, and
@@ -55,12 +57,7 @@ func TestGathererNodeCommands(t *testing.T) {
 // the gatherer from starting ("reading secret: permission denied").
 func TestGathererNodeCommandsOfflineAsAnotherUser(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("must run as root: it gives a gatherer's files to user nobody")
-		}
-		t.Skip("must run as root: it gives a gatherer's files to user nobody")
-	}
+	testenv.NeedRoot(t, "it gives a gatherer's files to user nobody")
 	dir := filepath.Join(t.TempDir(), "g")
 	if _, stderr, code := run(t, "create-gatherer", dir); code != 0 {
 		t.Fatalf("create-gatherer: %s", stderr)
@@ -107,12 +104,7 @@ func TestGathererNodeCommandsOfflineAsAnotherUser(t *testing.T) {
 // key and secret of root's.
 func TestCreateGathererInAnotherUsersDirectory(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("must run as root: it gives a directory to user nobody")
-		}
-		t.Skip("must run as root: it gives a directory to user nobody")
-	}
+	testenv.NeedRoot(t, "it gives a directory to user nobody")
 	dir := filepath.Join(t.TempDir(), "g")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

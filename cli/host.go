@@ -15,7 +15,8 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/host"
-	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/reaper"
 )
 
 func hostCommand() *command {
@@ -117,8 +118,8 @@ func runHost(ctx context.Context, c *cmdline) int {
 	}
 	// Orphans of the plugins are killed while the host runs and swept
 	// after it has stopped them.
-	defer supervisor.Subreap(ctx, log)()
-	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id})
+	defer reaper.Start(ctx, log)()
+	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id, Builtins: builtin.Plugins()})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}
@@ -186,7 +187,7 @@ func logDiagnostics(log hclog.Logger, diags hcl.Diagnostics) {
 // hostOnce starts the producers, collects once, prints the answer and
 // stops.
 func hostOnce(ctx context.Context, cfg *config.Host, parser *config.Parser, log hclog.Logger, stdout, stderr io.Writer) int {
-	h, diags := host.New(ctx, cfg, host.Options{Logger: log})
+	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Builtins: builtin.Plugins()})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/statsherd/statsherd/internal/testenv"
 )
 
 // TestHostSaysOnceItMadeANodeID: the first `host id` in an empty basedir
@@ -32,12 +34,7 @@ func TestHostSaysOnceItMadeANodeID(t *testing.T) {
 // root's would keep the host, running as that user, from starting.
 func TestHostIDInAnotherUsersBasedir(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("must run as root: it gives a basedir to user nobody")
-		}
-		t.Skip("must run as root: it gives a basedir to user nobody")
-	}
+	testenv.NeedRoot(t, "it gives a basedir to user nobody")
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	if err := os.Mkdir(state, 0o750); err != nil {

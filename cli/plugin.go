@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -56,7 +57,7 @@ func runPluginDescribe(ctx context.Context, c *cmdline) int {
 	return 0
 }
 
-func runPluginServe(_ context.Context, c *cmdline) int {
+func runPluginServe(ctx context.Context, c *cmdline) int {
 	if code, done := c.parse(); done {
 		return code
 	}
@@ -64,6 +65,10 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 	if kind != sdk.KindProducer && kind != sdk.KindOutput {
 		return c.usageError("KIND is %s or %s, not %q", sdk.KindProducer, sdk.KindOutput, kind)
 	}
+	// The process that serves plugins owns its children: what a plugin
+	// (the exec producer's commands) leaves behind is reaped here, once
+	// for the whole process.
+	defer reaper.Start(ctx, nil)()
 	if name == "" {
 		p := builtin.Plugins()
 		// Once its plugins are configured, the process drops the pages
@@ -73,13 +78,6 @@ func runPluginServe(_ context.Context, c *cmdline) int {
 			p.Producers[n] = func(log hclog.Logger) sdk.Producer { return trimming{f(log), t} }
 		}
 		if err := sdk.ServeShared(p, kind); err != nil {
-			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	if name == "" {
-		if err := sdk.ServeShared(builtin.Plugins(), kind); err != nil {
 			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
 			return 1
 		}

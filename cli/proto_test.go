@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/internal/testenv"
 )
 
 // TestMakeProtoIsUpToDate runs `make proto` into a scratch directory and
@@ -18,12 +19,7 @@ func TestMakeProtoIsUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the protoc plugins: skipped with -short")
 	}
-	if _, err := exec.LookPath("protoc"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("protoc is missing: .ci/run installs Debian's protobuf-compiler")
-		}
-		t.Skip("protoc is missing (apt-get install protobuf-compiler)")
-	}
+	testenv.LookPath(t, "protoc", "protobuf-compiler")
 	root, err := testbin.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)

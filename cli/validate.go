@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
 
@@ -85,7 +86,7 @@ func checkPlugins(ctx context.Context, blocks []config.PluginBlock) hcl.Diagnost
 	}
 	for _, b := range blocks {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, d := supervisor.Check(cctx, b, supervisor.Options{Self: self}, false)
+		_, d := supervisor.Check(cctx, b, supervisor.Options{Self: self, Builtins: builtin.Plugins()}, false)
 		cancel()
 		diags = append(diags, d...)
 	}

@@ -3,7 +3,6 @@ package gatherer
 import (
 	"bufio"
 	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -98,8 +97,6 @@ func checkPrivate(path, what string) error {
 	return nil
 }
 
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
-
 // newSecret returns 160 random bits as 32 lowercase base32 characters,
 // like a Tahoe swissnum.
 func newSecret() (string, error) {
@@ -107,7 +104,7 @@ func newSecret() (string, error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("making secret: %w", err)
 	}
-	return strings.ToLower(b32.EncodeToString(b)), nil
+	return furl.Encode(b), nil
 }
 
 // loadOrCreateSecret reads basedir/secret, creating it (mode 0600) if

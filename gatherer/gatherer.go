@@ -24,6 +24,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/link"
 )
 
 // Gatherer is a running gatherer.
@@ -158,7 +159,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		return nil, err
 	}
 	g := &Gatherer{
-		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: serverTLS(id),
+		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: link.ServerTLSConfig(id),
 		connSem:  make(chan struct{}, cfg.Listen.MaxConnections),
 		hs:       newHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
 		refusals: newRefusals(log, cfg.PollInterval),

@@ -17,17 +17,6 @@ import (
 	"github.com/statsherd/statsherd/internal/wire"
 )
 
-// serverTLS is the gatherer's TLS configuration: its own certificate, and
-// a client certificate required from every host (any certificate: the node
-// id is derived from it, and TLS has the host prove it holds the key).
-func serverTLS(id *identity.Identity) *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{id.Cert},
-		ClientAuth:   tls.RequireAnyClientCert,
-		MinVersion:   tls.VersionTLS13,
-	}
-}
-
 // accept takes connections until the listener is closed. Each is handed
 // to its own goroutine. Connections that have not authenticated get their
 // own budget (max_handshakes, max_handshakes_per_address), apart from the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/host"
+	"github.com/statsherd/statsherd/internal/builtin"
 )
 
 // BenchmarkPoll measures the answer to one poll of a host with 10
@@ -36,7 +37,7 @@ func BenchmarkPoll(b *testing.B) {
 			if diags.HasErrors() {
 				b.Fatal(diags)
 			}
-			h, diags := host.New(b.Context(), cfg, host.Options{Logger: hclog.NewNullLogger()})
+			h, diags := host.New(b.Context(), cfg, host.Options{Logger: hclog.NewNullLogger(), Builtins: builtin.Plugins()})
 			if diags.HasErrors() {
 				b.Fatal(diags)
 			}
@@ -83,7 +84,7 @@ func BenchmarkPollBuiltins(b *testing.B) {
 			if diags.HasErrors() {
 				b.Fatal(diags)
 			}
-			h, diags := host.New(b.Context(), cfg, host.Options{Logger: hclog.NewNullLogger(), Self: bins.statsherd})
+			h, diags := host.New(b.Context(), cfg, host.Options{Logger: hclog.NewNullLogger(), Self: bins.statsherd, Builtins: builtin.Plugins()})
 			if diags.HasErrors() {
 				b.Fatal(diags)
 			}

@@ -27,6 +27,9 @@ type Options struct {
 	// Self is the statsherd executable serving built-in producers; ""
 	// means this executable.
 	Self string
+	// Builtins are the producers Self serves (cli passes its list; see
+	// supervisor.Options.Builtins).
+	Builtins sdk.Plugins
 	// Identity is the node's key: the gatherer connection authenticates
 	// with it, and its ID is shown on the status page. nil for a host
 	// that only collects (statsherd host --once).
@@ -90,6 +93,7 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 	}
 	shared, err := supervisor.NewShared(sdk.KindProducer, supervisor.SharedOptions{
 		Self:       opts.Self,
+		Builtins:   opts.Builtins,
 		Logger:     h.log.Named("producers"),
 		Env:        sharedEnv(os.Environ()),
 		MinBackoff: opts.PluginMinBackoff,

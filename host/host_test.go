@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/report"
 )
@@ -35,7 +36,7 @@ func newTestHost(t *testing.T) *Host {
 		Reporting:   config.Reporting{StatsdListen: "127.0.0.1:0", Socket: filepath.Join(dir, "register.sock")},
 		Status:      config.Status{Listen: "127.0.0.1:0"},
 	}
-	h, diags := New(t.Context(), cfg, Options{Logger: testLog(t)})
+	h, diags := New(t.Context(), cfg, Options{Logger: testLog(t), Builtins: builtin.Plugins()})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

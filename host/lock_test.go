@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/builtin"
 )
 
 // TestSecondHostOnABasedirRefused: a second host on a running host's
@@ -23,7 +24,7 @@ func TestSecondHostOnABasedirRefused(t *testing.T) {
 
 	cfg := *first.Config()
 	cfg.Reporting.Socket = "" // the register socket would refuse it too: check the lock alone
-	second, diags := New(t.Context(), &cfg, Options{Logger: testLog(t)})
+	second, diags := New(t.Context(), &cfg, Options{Logger: testLog(t), Builtins: builtin.Plugins()})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -42,7 +43,7 @@ func TestSecondHostOnABasedirRefused(t *testing.T) {
 	if err := first.Close(context.WithoutCancel(t.Context())); err != nil {
 		t.Fatal(err)
 	}
-	third, diags := New(t.Context(), &cfg, Options{Logger: testLog(t)})
+	third, diags := New(t.Context(), &cfg, Options{Logger: testLog(t), Builtins: builtin.Plugins()})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -75,7 +76,7 @@ func TestSecondHostOnTakenPorts(t *testing.T) {
 			cfg.Reporting.Socket = ""
 			cfg.Reporting.StatsdListen, cfg.Status.Listen = "127.0.0.1:0", "127.0.0.1:0"
 			tt.set(&cfg)
-			h, diags := New(t.Context(), &cfg, Options{Logger: testLog(t)})
+			h, diags := New(t.Context(), &cfg, Options{Logger: testLog(t), Builtins: builtin.Plugins()})
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}

@@ -66,6 +66,7 @@ func (h *Host) loadProducers(ctx context.Context, blocks []config.PluginBlock, p
 func (h *Host) supervisorOptions(pollTimeout time.Duration) supervisor.Options {
 	return supervisor.Options{
 		Self:       h.opts.Self,
+		Builtins:   h.opts.Builtins,
 		Logger:     h.log,
 		Timeout:    pollTimeout,
 		MinBackoff: h.opts.PluginMinBackoff,

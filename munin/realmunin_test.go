@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/munin/graph"
 	"github.com/statsherd/statsherd/munin/plugin"
 	"github.com/statsherd/statsherd/sdk"
@@ -49,22 +50,10 @@ func TestBinaryIsFromThisBuild(t *testing.T) {
 // skipped, saying what is missing, elsewhere.
 func needMunin(t *testing.T, names ...string) {
 	t.Helper()
-	missing := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
 	for _, n := range names {
-		if _, err := lookPath(n); err != nil {
-			missing("%s is not installed (apt-get install munin munin-node): %v", n, err)
-		}
+		testenv.LookPath(t, n, "munin munin-node")
 	}
-	if os.Geteuid() != 0 {
-		missing("munin-node and munin-run must run as root to run plugins as user nobody")
-	}
+	testenv.NeedRoot(t, "munin-node and munin-run run plugins as user nobody")
 }
 
 // lookPath finds a program in PATH or in /usr/sbin, where Debian puts

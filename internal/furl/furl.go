@@ -13,6 +13,8 @@
 package furl
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -120,6 +122,21 @@ func parseHint(h string) (string, error) {
 		return "", fmt.Errorf("port %.20q is not a number from 1 to 65535", port)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// encoding is the furl's alphabet: lowercase base32, no padding.
+var encoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// Encode writes b in the furl's alphabet (lowercase base32, no padding),
+// as fingerprints, secrets and node ids are written.
+func Encode(b []byte) string { return encoding.EncodeToString(b) }
+
+// FingerprintOf is the fingerprint of the DER certificate der, as a furl
+// names it: the encoded SHA-256 of the whole certificate. Both ends of the
+// link compute it here.
+func FingerprintOf(der []byte) string {
+	sum := sha256.Sum256(der)
+	return Encode(sum[:])
 }
 
 // checkBase32 checks that s is lowercase base32 of a permitted length,

@@ -18,7 +18,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base32"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,6 +25,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/furl"
 )
 
 // Identity is a loaded TLS identity.
@@ -47,28 +48,13 @@ type Identity struct {
 // certificate, 52 characters.
 func (id *Identity) Fingerprint() string { return Fingerprint(id.Leaf) }
 
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
-
 // Fingerprint returns the furl fingerprint of cert.
-func Fingerprint(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.Raw)
-	return lower(b32.EncodeToString(sum[:]))
-}
+func Fingerprint(cert *x509.Certificate) string { return furl.FingerprintOf(cert.Raw) }
 
 // IDOf returns the node id of the key in cert.
 func IDOf(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return lower(b32.EncodeToString(sum[:20]))
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return furl.Encode(sum[:20])
 }
 
 // LoadOrCreate loads the identity stored in dir as NAME.key and NAME.crt,

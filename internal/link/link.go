@@ -26,11 +26,7 @@ package link
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -262,39 +258,6 @@ func (l *Link) connect(ctx context.Context) (*session, error) {
 		errs = append(errs, addr+": "+err.Error())
 	}
 	return nil, errors.New(strings.Join(errs, "; "))
-}
-
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// ErrFingerprint is returned (wrapped) when the gatherer's certificate is
-// not the one the furl names.
-var ErrFingerprint = errors.New("gatherer certificate does not match the furl's fingerprint")
-
-// ErrRefused is returned (wrapped) when the gatherer refuses the host.
-var ErrRefused = errors.New("gatherer refused the connection")
-
-// TLSConfig is the client side TLS configuration of a link: the node's
-// certificate as client certificate, and the gatherer's certificate
-// checked against fingerprint.
-func TLSConfig(id *identity.Identity, fingerprint string) *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{id.Cert},
-		MinVersion:   tls.VersionTLS13,
-		// The gatherer's certificate is self-signed: it is verified by
-		// its fingerprint below, not by a CA.
-		InsecureSkipVerify: true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return fmt.Errorf("gatherer sent no certificate: %w", ErrFingerprint)
-			}
-			sum := sha256.Sum256(raw[0])
-			got := strings.ToLower(b32.EncodeToString(sum[:]))
-			if subtle.ConstantTimeCompare([]byte(got), []byte(fingerprint)) != 1 {
-				return fmt.Errorf("%w: got %s, the furl names %s; this is not the gatherer the furl names", ErrFingerprint, got, fingerprint)
-			}
-			return nil
-		},
-	}
 }
 
 // dial connects to one address and does the hello/welcome exchange, all

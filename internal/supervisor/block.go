@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/sdk"
 )
 
 // Options are a daemon's settings for the plugins it loads from HCL blocks.
@@ -17,6 +18,10 @@ type Options struct {
 	// Self is the statsherd executable that serves built-in plugins; ""
 	// means this executable.
 	Self string
+	// Builtins are the plugins Self serves (the daemon's command passes
+	// its list): a block that names none of them and gives no plugin path
+	// is an error.
+	Builtins sdk.Plugins
 	// Logger is the daemon's logger; each plugin logs under
 	// "<kind>.<name>" below it.
 	Logger hclog.Logger
@@ -40,7 +45,7 @@ type Options struct {
 
 // SpecFor turns a plugin block into a Spec.
 func SpecFor(b config.PluginBlock, o Options) (Spec, hcl.Diagnostics) {
-	path, args, err := Resolve(b.Kind, b.Name, b.Plugin, o.Self)
+	path, args, err := Resolve(b.Kind, b.Name, b.Plugin, o.Self, o.Builtins)
 	if err != nil {
 		return Spec{}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown " + b.Kind,
 			Detail: err.Error(), Subject: b.DefRange.Ptr()}}

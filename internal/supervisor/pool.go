@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -60,6 +60,8 @@ type Pool struct {
 type SharedOptions struct {
 	// Self is the statsherd executable; "" means this executable.
 	Self string
+	// Builtins are the plugins Self serves (see Options.Builtins).
+	Builtins sdk.Plugins
 	// Logger receives the process's logs (each line names its plugin).
 	Logger hclog.Logger
 	// Env is added to the process's environment (memory settings).
@@ -89,7 +91,7 @@ func NewShared(kind string, o SharedOptions) (*Pool, error) {
 		Logger: o.Logger, Env: o.Env, Stdout: o.Stdout}
 	s.defaults()
 	p := newPool(s)
-	p.shared, p.names = true, builtinNames(kind)
+	p.shared, p.names = true, builtinNames(o.Builtins, kind)
 	return p, nil
 }
 
@@ -297,7 +299,7 @@ func (p *Pool) launch(_ context.Context) error {
 	}
 	cmd.Env = append(cmd.Env,
 		sdk.EnvLogLevel+"="+p.log.GetLevel().String(),
-		envMarker+"="+strconv.Itoa(os.Getpid()))
+		reaper.Env())
 	cmd.Env = append(cmd.Env, p.env...)
 	setProcAttr(cmd)
 	stderr := newTail(16)
@@ -325,14 +327,16 @@ func (p *Pool) launch(_ context.Context) error {
 	})
 	// The reaper must not take the process for an orphan before its pid
 	// is recorded.
-	children.launching.RLock()
-	rpc, err := client.Client()
+	var rpc plugin.ClientProtocol
 	pid := 0
-	if cmd.Process != nil {
-		pid = cmd.Process.Pid
-		recordChild(pid)
-	}
-	children.launching.RUnlock()
+	err := reaper.Launch(func() (int, error) {
+		var err error
+		rpc, err = client.Client()
+		if cmd.Process != nil {
+			pid = cmd.Process.Pid
+		}
+		return pid, err
+	})
 	if err != nil {
 		// A plugin that hung before its handshake may have started
 		// children: end its whole group.

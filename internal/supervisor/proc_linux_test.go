@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -107,11 +108,11 @@ func startSpec(t *testing.T, spec Spec, cfg map[string]any) (*Plugin, error) {
 
 // A plugin's own children die with it when it is stopped, when it is
 // restarted after a crash, and when a child left the plugin's process
-// group (setsid) but the daemon reaps orphans (Subreap).
+// group (setsid) but the daemon reaps orphans (internal/reaper).
 func TestPluginChildrenEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sweep := Subreap(ctx, hclog.NewNullLogger())
+	sweep := reaper.Start(ctx, hclog.NewNullLogger())
 	for _, tc := range []struct {
 		name  string
 		spawn []string

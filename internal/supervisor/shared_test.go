@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -18,6 +19,7 @@ func newSharedPool(t *testing.T) *Pool {
 	t.Helper()
 	pool, err := NewShared(sdk.KindProducer, SharedOptions{
 		Self:       bins.statsherd,
+		Builtins:   builtin.Plugins(),
 		Logger:     hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug}),
 		MinBackoff: 50 * time.Millisecond,
 	})

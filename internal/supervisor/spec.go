@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -70,12 +69,14 @@ func (s *Spec) defaults() {
 // Resolve returns the executable and arguments of a plugin: path itself if
 // given (a third-party plugin), else the built-in plugin of that kind and
 // name, served by the statsherd binary self (`self plugin serve KIND NAME`).
-// self "" means this executable.
-func Resolve(kind, name, path, self string) (string, []string, error) {
+// self "" means this executable. builtins are the plugins self serves: the
+// daemon's command hands them down (cli), so this generic runtime never
+// imports a concrete plugin.
+func Resolve(kind, name, path, self string, builtins sdk.Plugins) (string, []string, error) {
 	if path != "" {
 		return path, nil, nil
 	}
-	if !builtin.Has(kind, name) {
+	if !hasBuiltin(builtins, kind, name) {
 		return "", nil, fmt.Errorf("there is no built-in %s named %q: give the path of its executable with plugin = \"/path/to/plugin\" (built-in %ss: see 'statsherd plugin describe')", kind, name, kind)
 	}
 	if self == "" {
@@ -91,9 +92,21 @@ func Resolve(kind, name, path, self string) (string, []string, error) {
 // kindOK reports whether kind is one a Spec may have.
 func kindOK(kind string) bool { return kind == sdk.KindProducer || kind == sdk.KindOutput }
 
-// builtinNames lists the built-in plugins of kind.
-func builtinNames(kind string) []string {
-	p := builtin.Plugins()
+// hasBuiltin reports whether p holds the plugin kind/name.
+func hasBuiltin(p sdk.Plugins, kind, name string) bool {
+	switch kind {
+	case sdk.KindProducer:
+		_, ok := p.Producers[name]
+		return ok
+	case sdk.KindOutput:
+		_, ok := p.Outputs[name]
+		return ok
+	}
+	return false
+}
+
+// builtinNames lists the plugins of kind in p.
+func builtinNames(p sdk.Plugins, kind string) []string {
 	var out []string
 	switch kind {
 	case sdk.KindProducer:

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -216,7 +217,7 @@ func endProcess(c *plugin.Client, pid int, log hclog.Logger) {
 	select {
 	case <-done:
 		if pid > 0 {
-			forgetChild(pid)
+			reaper.Waited(pid)
 		}
 	case <-time.After(10 * time.Second):
 		log.Error("plugin process still not gone 10s after SIGKILL", "pid", pid)

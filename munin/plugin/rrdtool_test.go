@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/statsherd/statsherd/internal/testenv"
 )
 
 // TestHugeCounterRRDTool: a counter of 2^64 is printed as that integer and
@@ -14,13 +16,7 @@ import (
 // Tahoe's counters), where it refuses 1.8446744073709552e+19.
 func TestHugeCounterRRDTool(t *testing.T) {
 	t.Parallel()
-	rrdtool, err := exec.LookPath("rrdtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rrdtool is not installed (apt-get install rrdtool): %v", err)
-		}
-		t.Skipf("rrdtool is not installed (apt-get install rrdtool): %v", err)
-	}
+	rrdtool := testenv.LookPath(t, "rrdtool", "rrdtool")
 	dir := t.TempDir()
 	statsfile := filepath.Join(dir, "stats.json")
 	const t0 = 1764000000

@@ -17,6 +17,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/plugindoc"
+	"github.com/statsherd/statsherd/internal/testenv"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -94,13 +96,7 @@ func TestMetrics(t *testing.T) {
 // TestRealPrometheus has a real Prometheus server scrape the output and
 // answers a query with the value a node reported.
 func TestRealPrometheus(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prometheus is not installed; .ci/run installs Debian's prometheus package")
-		}
-		t.Skip("prometheus not installed (apt-get install prometheus); skipping the real-server test")
-	}
+	bin := testenv.LookPath(t, "prometheus", "prometheus")
 	now := time.Now()
 	o, u := start(t, now)
 	if err := o.Write(context.Background(), round(now)); err != nil {
@@ -184,14 +180,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func TestExampleHCLParses(t *testing.T) {
-	src, err := os.ReadFile("example.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := exampleBlock(t, src)
-	info, _ := New(hclog.NewNullLogger()).Describe(context.Background())
-	if _, diags := b.Decode(info.Config); diags.HasErrors() {
-		t.Fatal(diags)
-	}
+// TestExample decodes example.hcl against the output's schema, and holds
+// the README to the schema and stats, so neither can rot.
+func TestExample(t *testing.T) {
+	plugindoc.DecodeExample(t, "example.hcl", sdk.KindOutput, Name, New(hclog.NewNullLogger()))
+	plugindoc.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
 }

@@ -18,20 +18,14 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/internal/testenv"
 )
 
 // needBin finds a receiver's executable: missing, it fails the test under
 // CI=true (.ci/run installs it) and skips it otherwise.
 func needBin(t testing.TB, name, pkg string) string {
 	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; .ci/run installs Debian's %s package", name, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s); skipping the real-receiver test", name, pkg)
-	}
-	return bin
+	return testenv.LookPath(t, name, pkg)
 }
 
 func freeAddr(t testing.TB) string {

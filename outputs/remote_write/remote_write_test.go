@@ -16,9 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/hcl/v2"
 
-	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/plugindoc"
 	"github.com/statsherd/statsherd/outputs/remote_write"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/plugintest"
@@ -273,31 +272,12 @@ func waitStats(t *testing.T, o sdk.Output, cond func(sdk.Stats) bool) sdk.Stats 
 }
 
 // TestExampleHCL decodes example.hcl against the output's schema and
-// configures the output with it.
+// configures the output with it; the README is held to the schema and
+// stats.
 func TestExampleHCL(t *testing.T) {
-	src, err := os.ReadFile("example.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, diags := config.NewParser().ParseSource(src, "example.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "output", LabelNames: []string{"name"}}}})
-	if diags.HasErrors() || len(content.Blocks) != 1 {
-		t.Fatalf("want one output block: %v", diags)
-	}
-	blk := content.Blocks[0]
-	b, diags := config.NewPluginBlock(sdk.KindOutput, blk.Labels[0], blk.Body, blk.DefRange)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	o := remote_write.New(hclog.NewNullLogger())
-	info, _ := o.Describe(context.Background())
-	cfg, diags := b.Decode(info.Config)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	plugindoc.CheckREADME(t, "README.md", o)
+	cfg := plugindoc.DecodeExample(t, "example.hcl", sdk.KindOutput, remote_write.Name, o)[0]
 	// The queue directory is relative to the working directory (the
 	// gatherer's base directory): configure from a temporary one.
 	wd, _ := os.Getwd()

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/hcl/v2"
 
-	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/plugindoc"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/plugintest"
 )
@@ -105,32 +104,10 @@ func TestWriteBeforeConfigure(t *testing.T) {
 	}
 }
 
-// TestExample decodes example.hcl against the output's schema, so the
-// example cannot rot.
+// TestExample decodes example.hcl against the output's schema, and holds
+// the README to the schema, so neither can rot.
 func TestExample(t *testing.T) {
 	t.Parallel()
-	p := config.NewParser()
-	f, diags := p.ParseFile("example.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	content, diags := f.Body.Content(&hclSchema)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	info, err := New(hclog.NewNullLogger()).Describe(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, blk := range content.Blocks {
-		pb, diags := config.NewPluginBlock(sdk.KindOutput, blk.Labels[0], blk.Body, blk.DefRange)
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		if _, diags := pb.Decode(info.Config); diags.HasErrors() {
-			t.Errorf("example.hcl: %v", diags)
-		}
-	}
+	plugindoc.DecodeExample(t, "example.hcl", sdk.KindOutput, Name, New(hclog.NewNullLogger()))
+	plugindoc.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
 }
-
-var hclSchema = hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "output", LabelNames: []string{"name"}}}}

@@ -72,9 +72,6 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	if p.cfg.Timeout <= 0 {
 		return fmt.Errorf("exec: command_timeout is %s: it must be positive", p.cfg.Timeout)
 	}
-	if err := becomeSubreaper(); err != nil {
-		p.log.Warn("cannot become the subreaper of the commands; a process a command starts outside its process group may outlive the call", "error", err)
-	}
 	p.counters = make(map[string]bool, len(p.cfg.Counters))
 	for _, c := range p.cfg.Counters {
 		if err := sdk.ValidName(c); err != nil {

@@ -9,7 +9,20 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/reaper"
 )
+
+// The tests run the producer as the process serving it would: with the
+// process's reaper started (cli's `plugin serve`).
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sweep := reaper.Start(ctx, nil)
+	code := m.Run()
+	cancel()
+	sweep()
+	os.Exit(code)
+}
 
 // processesWith lists the live processes whose command line contains s.
 func processesWith(s string) []int {
@@ -79,7 +92,7 @@ func zombieChildren() []int {
 		if err != nil {
 			continue
 		}
-		if state, ppid := procState(pid); ppid == os.Getpid() && state == 'Z' {
+		if state, ppid, _, _ := reaper.ProcStat(pid); ppid == os.Getpid() && state == 'Z' {
 			out = append(out, pid)
 		}
 	}

@@ -2,17 +2,6 @@
 
 package exec
 
-import (
-	osexec "os/exec"
-	"syscall"
-)
-
-func becomeSubreaper() error { return nil }
+import "syscall"
 
 func procAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
-
-func killOrphans(string) {}
-
-func startCmd(cmd *osexec.Cmd) error { return cmd.Start() }
-
-func waited(int) {}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/statsherd/statsherd/internal/reaper"
 )
 
 // runs numbers the commands run, for their marker.
@@ -22,8 +24,9 @@ var runs atomic.Int64
 // bytes of its standard output. A failure carries the start of its
 // standard error. Nothing the command started outlives the call: when it
 // exits (or at the timeout) its whole process group is killed, and so is
-// every process it started that left the group and was re-parented to this
-// one (see becomeSubreaper).
+// every process it started that left the group (its run's marker finds
+// them; internal/reaper, started by the process serving this plugin,
+// reaps those re-parented here).
 func run(ctx context.Context, argv []string) ([]byte, error) {
 	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr limitedBuffer
@@ -32,18 +35,23 @@ func run(ctx context.Context, argv []string) ([]byte, error) {
 	// The marker, inherited by every descendant, tells this command's
 	// orphans from anything else re-parented to this process.
 	marker := fmt.Sprintf("%s=%d.%d", envRun, os.Getpid(), runs.Add(1))
-	cmd.Env = append(os.Environ(), marker)
+	cmd.Env = append(os.Environ(), marker, reaper.Env())
 	cmd.SysProcAttr = procAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A grandchild keeping the pipes open must not hold Collect.
 	cmd.WaitDelay = time.Second
-	err := startCmd(cmd)
+	err := reaper.Launch(func() (int, error) {
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		return cmd.Process.Pid, nil
+	})
 	if err == nil {
 		err = cmd.Wait()
-		waited(cmd.Process.Pid)
+		reaper.Waited(cmd.Process.Pid)
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	killOrphans(marker)
+	reaper.KillMarked(marker)
 	if ctx.Err() != nil {
 		return stdout.Bytes(), fmt.Errorf("killed after the timeout: %w", ctx.Err())
 	}

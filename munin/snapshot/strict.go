@@ -9,6 +9,11 @@ import (
 	"strconv"
 )
 
+// This file is the strict reader (Parse, ParseSelect): a snapshot that is
+// not valid JSON shaped as a snapshot is an error with its line and
+// column; the gatherer reads its own snapshot back with it. lenient.go is
+// the munin plugin's reader, which keeps going past a bad node.
+
 // maxDepth bounds the nesting of values the parser skips over (values
 // under keys it does not know), so hostile input cannot exhaust the stack.
 const maxDepth = 256

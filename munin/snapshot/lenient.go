@@ -11,8 +11,10 @@ import (
 	"github.com/statsherd/statsherd/sdk/stat"
 )
 
-// This file is the reader of the statsherd-munin plugin: lenient where
-// Parse is strict, and keeping only what the graphs drawn need.
+// This file is the lenient reader (Read, ReadWith) of the statsherd-munin
+// plugin: where Parse (strict.go) refuses the whole file, it skips what is
+// damaged and says what (Problems), and keeps only what the graphs drawn
+// need.
 
 // Want names one value Read keeps: a counter or a stat.
 type Want struct {

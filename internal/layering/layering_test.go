@@ -1,0 +1,188 @@
+package layering
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/statsherd/statsherd"
+
+// The layers, lowest first.
+const (
+	base = iota
+	plugin
+	runtime
+	catalog
+	command
+	mains
+)
+
+var layerNames = []string{"base", "plugin", "runtime", "catalog", "command", "main"}
+
+// runtimePkgs are the generic runtime's packages outside host/ and gatherer/.
+var runtimePkgs = map[string]bool{
+	"config":              true,
+	"internal/supervisor": true,
+	"internal/identity":   true,
+	"internal/link":       true,
+	"internal/statuspage": true,
+}
+
+// testSupport are the packages only tests import: they may stand on any
+// layer below the command (plugindoc decodes an example.hcl exactly as the
+// daemons do, with config), and no package but another of them may import
+// them.
+var testSupport = map[string]bool{
+	"internal/plugindoc":              true,
+	"internal/testbin":                true,
+	"internal/testenv":                true,
+	"producers/internal/producertest": true,
+	"sdk/plugintest":                  true,
+}
+
+// exceptions are imports allowed against the layers, each with its reason.
+var exceptions = map[[2]string]string{}
+
+// place returns pkg's layer and, for a plugin, its root (the folder users
+// name in HCL, or "munin"); ok is false for a package the table misses.
+func place(pkg string) (layer int, root string, ok bool) {
+	first, rest, _ := strings.Cut(pkg, "/")
+	switch {
+	case first == "cmd" || first == "examples":
+		return mains, "", true
+	case pkg == "cli":
+		return command, "", true
+	case pkg == "internal/builtin":
+		return catalog, "", true
+	case first == "host" || first == "gatherer" || runtimePkgs[pkg]:
+		return runtime, "", true
+	case first == "sdk" || first == "internal":
+		return base, "", true
+	case first == "munin":
+		return plugin, "munin", true
+	case first == "producers" || first == "outputs":
+		name, _, _ := strings.Cut(rest, "/")
+		if name == "internal" {
+			// Helpers shared by one family of plugins: a plugin of the
+			// family may import them, nothing else.
+			return plugin, first + "/internal", true
+		}
+		return plugin, first + "/" + name, true
+	case first == "packaging":
+		return mains, "", true
+	}
+	return 0, "", false
+}
+
+// allowed says whether from may import to, and if not, why.
+func allowed(from, to string) (bool, string) {
+	if _, ok := exceptions[[2]string{from, to}]; ok {
+		return true, ""
+	}
+	if testSupport[to] && !testSupport[from] {
+		return false, fmt.Sprintf("%s imports %s, which only tests may import", from, to)
+	}
+	if testSupport[from] {
+		if l, _, ok := place(to); ok && l < catalog || testSupport[to] {
+			return true, ""
+		}
+		return false, fmt.Sprintf("test support %s imports %s: it may stand on the base, the plugins and the runtime", from, to)
+	}
+	lf, rf, ok := place(from)
+	if !ok {
+		return false, fmt.Sprintf("%s is in no layer: add it to place() in internal/layering", from)
+	}
+	lt, rt, ok := place(to)
+	if !ok {
+		return false, fmt.Sprintf("%s is in no layer: add it to place() in internal/layering", to)
+	}
+	switch {
+	case lt < lf && lt == plugin && lf == runtime:
+		return false, fmt.Sprintf("the runtime (%s) imports the plugin %s: the command picks the plugins and hands them down", from, to)
+	case lt < lf:
+		return true, ""
+	case lt == lf && (lf == base || lf == runtime || lf == mains):
+		return true, ""
+	case lt == lf && lf == plugin:
+		if rf == rt {
+			return true, ""
+		}
+		if fam, _, _ := strings.Cut(rf, "/"); rt == fam+"/internal" {
+			return true, ""
+		}
+		return false, fmt.Sprintf("plugin %s imports %s: a plugin is written as a third party would write it, on the sdk alone", rf, to)
+	}
+	return false, fmt.Sprintf("%s (%s) imports %s (%s): imports point down the layers", from, layerNames[lf], to, layerNames[lt])
+}
+
+func TestImportsPointDown(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", module+"/...").Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go list: %v\n%s", err, stderr)
+	}
+	n := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		from := strings.TrimPrefix(f[0], module+"/")
+		for _, imp := range f[1:] {
+			to, ok := strings.CutPrefix(imp, module+"/")
+			if !ok {
+				continue
+			}
+			n++
+			if ok, why := allowed(from, to); !ok {
+				t.Errorf("%s → %s: %s", from, to, why)
+			}
+		}
+	}
+	if n < 50 {
+		t.Fatalf("go list showed only %d imports inside the module: it did not list the tree", n)
+	}
+}
+
+// The rules themselves, on imports the tree must never grow.
+func TestLayerRules(t *testing.T) {
+	for _, tt := range []struct {
+		from, to string
+		ok       bool
+	}{
+		{"internal/supervisor", "internal/builtin", false},
+		{"host", "producers/uptime", false},
+		{"gatherer", "munin", false},
+		{"producers/exec", "host", false},
+		{"producers/exec", "producers/uptime", false},
+		{"producers/exec", "config", false},
+		{"munin", "outputs/internal/promname", false},
+		{"sdk", "config", false},
+		{"internal/wire", "gatherer", false},
+		{"config", "cli", false},
+		{"cli", "cmd/statsherd", false},
+		{"producers/brand_new", "sdk", true},
+		{"outputs/remote_write", "outputs/internal/promname", true},
+		{"outputs/remote_write", "outputs/remote_write/queue", true},
+		{"munin/plugin", "munin/snapshot", true},
+		{"internal/builtin", "producers/uptime", true},
+		{"cli", "internal/builtin", true},
+		{"host", "internal/supervisor", true},
+		{"gatherer", "config", true},
+		{"cmd/statsherd", "cli", true},
+		{"nowhere", "sdk", false},
+		{"internal/plugindoc", "config", true},
+		{"producers/internal/producertest", "internal/plugindoc", true},
+		{"host", "internal/testenv", false},
+		{"internal/plugindoc", "cli", false},
+	} {
+		if ok, why := allowed(tt.from, tt.to); ok != tt.ok {
+			t.Errorf("allowed(%s → %s) = %v (%s), want %v", tt.from, tt.to, ok, why, tt.ok)
+		}
+	}
+}

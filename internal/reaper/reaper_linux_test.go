@@ -1,0 +1,139 @@
+package reaper
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sweep := Start(ctx, nil)
+	code := m.Run()
+	cancel()
+	sweep()
+	os.Exit(code)
+}
+
+// mark is a fresh NAME=VALUE to find a test's processes by.
+func mark() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "STATSHERD_REAPER_TEST=" + hex.EncodeToString(b)
+}
+
+// carrying lists the processes, dead or alive, whose environment holds m
+// (a zombie's cannot be read: it is not listed).
+func carrying(m string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err == nil && bytes.Contains(append([]byte{0}, env...), []byte("\x00"+m+"\x00")) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func zombieChildren() []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if state, ppid, _, ok := ProcStat(pid); ok && ppid == os.Getpid() && state == 'Z' {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// A child someone else in the process started with os/exec, unmarked and
+// not launched here, is never the reaper's: os/exec gets its exit status
+// even after SIGCHLDs and a sweep ran while it was a zombie.
+func TestOthersChildrenLeftAlone(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "exit 3")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	waitFor(t, "the child to exit", func() bool { s, _, _, _ := ProcStat(pid); return s == 'Z' })
+	// Another child's exit: a SIGCHLD, and a full look at the children.
+	if err := exec.Command("true").Run(); err != nil {
+		t.Fatal(err)
+	}
+	reap([]byte(Env()+"\x00"), true)
+	var exit *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("Wait = %v, want exit status 3: the reaper took another's child", err)
+	}
+}
+
+// A launched child is left to os/exec while it runs and once it is a
+// zombie; what it leaves behind outside its group and session, carrying
+// Env(), is killed and reaped at SIGCHLD.
+func TestLaunchedChildAndItsOrphans(t *testing.T) {
+	m := mark()
+	cmd := exec.Command("/bin/sh", "-c", "setsid sh -c 'sleep 3611' & sleep 0.2; exit 4")
+	cmd.Env = append(os.Environ(), Env(), m)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := Launch(func() (int, error) {
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		return cmd.Process.Pid, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var exit *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 4 {
+		t.Fatalf("Wait = %v, want exit status 4: the reaper took a launched child", err)
+	}
+	Waited(cmd.Process.Pid)
+	waitFor(t, "the setsid orphan to be killed", func() bool { return len(carrying(m)) == 0 })
+	waitFor(t, "no zombie children", func() bool { return len(zombieChildren()) == 0 })
+}
+
+// KillMarked kills at once what carries the mark, wherever it runs, and
+// reaps what died here.
+func TestKillMarked(t *testing.T) {
+	m := mark()
+	// Double fork in a new session: the sleeps' parent is a shell that
+	// is not this process's child.
+	cmd := exec.Command("/bin/sh", "-c", `(setsid sh -c "sleep 3612 & sleep 3613" >/dev/null 2>&1 &)`)
+	cmd.Env = append(os.Environ(), m)
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the sleeps to start", func() bool { return len(carrying(m)) >= 2 })
+	KillMarked(m)
+	if left := carrying(m); len(left) > 0 {
+		t.Fatalf("processes %v carry the mark after KillMarked", left)
+	}
+	waitFor(t, "no zombie children", func() bool { return len(zombieChildren()) == 0 })
+}
