@@ -21,21 +21,8 @@ import (
 	"github.com/DataDog/datadog-go/v5/statsd"
 
 	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/internal/testenv"
 )
-
-// need returns the path of a Debian program the test needs: missing, the
-// test fails in CI and skips elsewhere.
-func need(t *testing.T, prog, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; .ci/run installs Debian's %s package", prog, pkg)
-		}
-		t.Skipf("%s not installed (apt-get install %s); skipping", prog, pkg)
-	}
-	return p
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -71,7 +58,7 @@ func startProcess(t *testing.T, dir, name string, argv ...string) *testbin.Buffe
 // every second, and returns its HTTP API's base URL.
 func startPrometheus(t *testing.T, jobs map[string]string) (string, *testbin.Buffer) {
 	t.Helper()
-	bin := need(t, "prometheus", "prometheus")
+	bin := testenv.LookPath(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	cfg := "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
 	for name, target := range jobs {
@@ -149,7 +136,7 @@ func seriesKey(m map[string]string, drop ...string) string {
 // scrape interval.
 func TestE2ENodeExporterLabels(t *testing.T) {
 	t.Parallel()
-	nodeExporter := need(t, "prometheus-node-exporter", "prometheus-node-exporter")
+	nodeExporter := testenv.LookPath(t, "prometheus-node-exporter", "prometheus-node-exporter")
 	ne := freeAddr(t)
 	// Its own flags: a few collectors, no Go runtime metrics of its own,
 	// so both sides scrape what the machine measures.
