@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,8 +79,13 @@ func TestTaggedStatsdMuninGolden(t *testing.T) {
 // tag that cannot be a label keeps the line's folded name, and is counted.
 func TestTagsBecomeLabels(t *testing.T) {
 	t.Parallel()
-	srv := &statsdServer{log: hclog.NewNullLogger(), store: newStore(0, 0)}
+	var log bytes.Buffer
+	srv := &statsdServer{log: hclog.New(&hclog.LoggerOptions{Output: &log}), store: newStore(0, 0)}
 	srv.handle([]byte("http.requests:2|c|#status:500,route:/login\nmem.used:5|g|#host:web01,env\nx:1|c|#host-name:a"))
+	srv.handle([]byte("y:1|c|#a:1,a:2")) // within the minute: counted, not logged again
+	if got := log.String(); strings.Count(got, "cannot be labels") != 1 || !strings.Contains(got, "example=host-name:a") || !strings.Contains(got, "tags=1") {
+		t.Errorf("the summary in the log: %s", got)
+	}
 	st := sdk.NewStats()
 	srv.addTo(st)
 	srv.store.addTo(st, true)
@@ -89,7 +95,7 @@ func TestTagsBecomeLabels(t *testing.T) {
 	if v, _ := st.Stats[`mem.used{env="",host="web01"}`].Int64(); v != 5 {
 		t.Errorf("stats %v", st.Stats)
 	}
-	if st.Counters["x.host-name_a"] != 1 || st.Counters["statsherd.statsd.tags_not_labels"] != 1 {
+	if st.Counters["x.host-name_a"] != 1 || st.Counters["y.a_1.a_2"] != 1 || st.Counters["statsherd.statsd.tags_not_labels"] != 2 {
 		t.Errorf("a tag that cannot be a label: counters %v", st.Counters)
 	}
 }
