@@ -8,6 +8,7 @@ import (
 
 	"github.com/statsherd/statsherd/munin/snapshot"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // The output keeps the latest sample of every node ever seen: at 10,000
@@ -80,7 +81,8 @@ func (f *fleet) intern(name string) uint32 {
 	i := uint32(len(f.names))
 	name = strings.Clone(name) // not the caller's buffer
 	f.plain = append(f.plain, name)
-	f.names = append(f.names, string(snapshot.AppendString(nil, name)))
+	// munin has no labels: a series is written under its folded name.
+	f.names = append(f.names, string(snapshot.AppendString(nil, stat.Fold(name))))
 	f.nameIdx[name] = i
 	return i
 }
@@ -127,11 +129,18 @@ func (f *fleet) set(n *node, st sdk.Stats) {
 }
 
 // setSorted makes n hold order, order[:nc] counters and the rest stats,
-// sorting each part by name.
+// sorting each part by name: by the name written, a series' folded name
+// (stat.Fold). A series whose folded name is not a valid name, or is
+// another's of the same part, is left out.
 func (f *fleet) setSorted(n *node, nc int, order []named) {
-	cmp := func(a, b named) int { return strings.Compare(a.name, b.name) }
+	cmp := func(a, b named) int { return strings.Compare(stat.Fold(a.name), stat.Fold(b.name)) }
 	slices.SortFunc(order[:nc], cmp)
 	slices.SortFunc(order[nc:], cmp)
+	if labelled(order) {
+		counters, stats := foldable(order[:nc]), foldable(order[nc:])
+		nc = len(counters)
+		order = append(counters, stats...)
+	}
 	n.shape = f.shapeOf(nc, order)
 	n.kinds = slices.Grow(n.kinds[:0], len(order))[:len(order)]
 	n.vals = slices.Grow(n.vals[:0], len(order))[:len(order)]
@@ -162,6 +171,32 @@ func (f *fleet) fill(n *node, st sdk.Stats) bool {
 		n.kinds[s.nc+i], n.vals[s.nc+i] = pack(v)
 	}
 	return true
+}
+
+// labelled reports whether a name of order has labels.
+func labelled(order []named) bool {
+	for i := range order {
+		if stat.HasLabels(order[i].name) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldable returns sorted without the series whose folded name is not a
+// valid name, or the same as the one before, in place.
+func foldable(sorted []named) []named {
+	out := sorted[:0]
+	prev := ""
+	for _, x := range sorted {
+		f := stat.Fold(x.name)
+		if stat.ValidName(f) != nil || (len(out) > 0 && f == prev) {
+			continue
+		}
+		out = append(out, x)
+		prev = f
+	}
+	return out
 }
 
 func pack(v sdk.Value) (uint8, uint64) {

@@ -152,9 +152,10 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 			ts = now
 		}
 		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
-		// munin has no labels: a series is named as a tagged statsd
-		// line always was (sdk.FoldStats), so every name stays as it was.
-		o.fleet.set(e, sdk.FoldStats(s.Stats))
+		// munin has no labels: a series is written under its folded name
+		// (stat.Fold), as a tagged statsd line always was named, so every
+		// name stays as it was (model.go).
+		o.fleet.set(e, s.Stats)
 	}
 	o.forget(now)
 	if o.ids == nil {
