@@ -64,8 +64,9 @@ type store struct {
 	// pollers are the pollers besides the default one, with the time of
 	// their last poll; one silent for expiry is forgotten.
 	pollers map[string]int64
-	// labels is labelledName's scratch.
-	labels [sdk.MaxLabels]sdk.Label
+	// labels and key are labelledName's scratch.
+	labels [sdk.MaxLabels][2][]byte
+	key    []byte
 	// notLabels counts tags that could not be labels (their lines keep
 	// the tags folded into their names); notLabelSince those since the
 	// last summary in the log, and notLabelExample the first of them.
@@ -142,9 +143,9 @@ func (s *store) apply(m *metric) dropReason {
 			// Tags become labels; a sample's or set's stay folded into
 			// its name, for its summaries' names (name.tags.p99) to
 			// stay as munin has them.
-			key, bad, ok := labelledName(m.name, m.tags, s.labels[:0])
+			key, bad, ok := labelledName(s.key[:0], m.name, m.tags, &s.labels)
 			if ok {
-				name, labelled = []byte(key), true
+				s.key, name, labelled = key, key, true
 			} else if bad != nil {
 				s.notLabel(bad)
 			}
