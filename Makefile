@@ -100,10 +100,12 @@ INSTALL        ?= install
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d $(DESTDIR)$(DATADIR)/statsherd/examples
+	  $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d $(DESTDIR)$(DATADIR)/statsherd/examples $(DESTDIR)$(DATADIR)/statsherd/munin
 	$(INSTALL) -m 0755 $(BIN)/statsherd $(BIN)/statsherd-munin $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 munin/plugin-conf.d/statsherd $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
-	sed -i 's|/var/lib/statsherd-gatherer/|$(LOCALSTATEDIR)/lib/statsherd-gatherer/|' $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
+	sed -i -e 's|/var/lib/statsherd-gatherer/|$(LOCALSTATEDIR)/lib/statsherd-gatherer/|' \
+	  -e 's|/usr/share/statsherd/|$(DATADIR)/statsherd/|' $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
+	$(INSTALL) -m 0644 munin/graphs/system.hcl $(DESTDIR)$(DATADIR)/statsherd/munin/system.hcl
 	for u in statsherd-gatherer statsherd-host statsherd-host@; do \
 	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g' \
 	    packaging/systemd/$$u.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service && \

@@ -27,7 +27,7 @@ import (
 // and, while it writes, one decoded round; with the default GOGC=100 its
 // resident memory grew to twice that and more. At 10,000 hosts, GOGC=25 kept
 // the munin plugin at 97–121 MiB instead of 130–215 MiB for 0.1 s more CPU
-// per round and no longer writes (gatherer/README.md, "Footprint").
+// per round and no longer writes (docs/gatherer-measurements.md, "Footprint").
 var outputTuning = []string{"GOGC=25"}
 
 // gathererGCPercent is the gatherer's own GOGC unless the operator sets

@@ -326,20 +326,24 @@ func TestE2ERefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Each case returns the gatherer that refuses, the refusal's kind,
+	// and words of its log line. Refusals of one kind are logged at most
+	// once in 10 s: a case whose kind was logged already by an earlier
+	// case (want "") is checked by its count alone.
 	tests := []struct {
 		name string
-		run  func(t *testing.T) (watch *proc, want string)
+		run  func(t *testing.T) (watch *runningGatherer, kind, want string)
 	}{
-		{"wrong secret", func(t *testing.T) (*proc, string) {
+		{"wrong secret", func(t *testing.T) (*runningGatherer, string, string) {
 			bad := f
 			bad.Secret = strings.Repeat("a", 32)
 			ff := filepath.Join(t.TempDir(), "bad.furl")
 			writeFile(t, ff, bad.String())
 			h, _ := startHost(t, dir, "wrong-secret", ff)
 			waitFor(t, "the host told", h.stderr.String, func() bool { return strings.Contains(h.stderr.String(), "wrong secret") })
-			return g.proc, "reason=\"wrong secret"
+			return g, "wrong_secret", "reason=\"wrong secret"
 		}},
-		{"impostor gatherer", func(t *testing.T) (*proc, string) {
+		{"impostor gatherer", func(t *testing.T) (*runningGatherer, string, string) {
 			fake := fi
 			fake.Fingerprint = f.Fingerprint
 			ff := filepath.Join(t.TempDir(), "impostor.furl")
@@ -351,16 +355,16 @@ func TestE2ERefusals(t *testing.T) {
 			if s := impostor.statusJSON(); len(s.Hosts) != 0 {
 				t.Errorf("the impostor got hosts: %+v", s.Hosts)
 			}
-			return impostor.proc, "refused peer"
+			return impostor, "tls_handshake", "kind=tls_handshake"
 		}},
-		{"no client certificate", func(t *testing.T) (*proc, string) {
+		{"no client certificate", func(t *testing.T) (*runningGatherer, string, string) {
 			c := dialTLS(t, false)
 			defer c.Close()
 			wire.NewConn(c, 0).Send(wire.NewHello(f.Secret, "anon", nil))
 			io.Copy(io.Discard, c)
-			return g.proc, "certificate"
+			return g, "tls_handshake", "certificate"
 		}},
-		{"garbage", func(t *testing.T) (*proc, string) {
+		{"garbage", func(t *testing.T) (*runningGatherer, string, string) {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -368,31 +372,41 @@ func TestE2ERefusals(t *testing.T) {
 			defer c.Close()
 			c.Write([]byte("\x00\x01garbage garbage garbage\r\n"))
 			io.Copy(io.Discard, c)
-			return g.proc, "tls handshake"
+			return g, "tls_handshake", ""
 		}},
-		{"stalled handshake", func(t *testing.T) (*proc, string) {
+		{"stalled handshake", func(t *testing.T) (*runningGatherer, string, string) {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			io.Copy(io.Discard, c)
-			return g.proc, "handshake not done within 500ms"
+			return g, "handshake_timeout", "handshake not done within 500ms"
 		}},
-		{"huge message", func(t *testing.T) (*proc, string) {
+		{"huge message", func(t *testing.T) (*runningGatherer, string, string) {
 			c := dialTLS(t, true)
 			defer c.Close()
 			c.Write(binary.BigEndian.AppendUint32(nil, 1<<31))
 			io.Copy(io.Discard, c)
-			return g.proc, "message too large"
+			return g, "bad_hello", "message too large"
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			watch, want := tt.run(t)
-			waitFor(t, "the refusal logged", watch.stderr.String, func() bool {
-				return strings.Contains(watch.stderr.String(), want) && strings.Contains(watch.stderr.String(), "refused peer: address=127.0.0.1:")
+			// Only what this case's attack makes counts: the logs and
+			// counts from here on.
+			logFrom := map[*runningGatherer]int{g: len(g.proc.stderr.String()), impostor: len(impostor.proc.stderr.String())}
+			countFrom := map[*runningGatherer]map[string]int64{g: g.statusJSON().RefusedByKind, impostor: impostor.statusJSON().RefusedByKind}
+			watch, kind, want := tt.run(t)
+			log := func() string { return watch.proc.stderr.String()[logFrom[watch]:] }
+			waitFor(t, "the refusal counted", log, func() bool {
+				return watch.statusJSON().RefusedByKind[kind] > countFrom[watch][kind]
 			})
+			if want != "" {
+				waitFor(t, "the refusal logged", log, func() bool {
+					return hasLine(log(), "refused peer: address=127.0.0.1:", "kind="+kind, want)
+				})
+			}
 		})
 	}
 	if s := g.statusJSON(); s.Refused < 5 || len(s.Hosts) != 0 {

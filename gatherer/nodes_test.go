@@ -61,6 +61,11 @@ func TestAdmit(t *testing.T) {
 		{"allowlist: listed", "allowlist", 10, nil, nodeID('a'), true, "", ""},
 		{"allowlist: listed needs the secret to enrol", "allowlist", 10, nil, nodeID('a'), false, refSecret, ""},
 		{"allowlist: not listed", "allowlist", 10, nil, nodeID('b'), true, refNotAllowed, ""},
+		// A node taken off the list after it enrolled is refused at
+		// each reconnect, with or without the secret.
+		{"allowlist: enrolled, no longer listed", "allowlist", 10, func(r *registry) { r.seen(nodeID('b'), "b", "", now) }, nodeID('b'), false, refNotAllowed, StateEnrolled},
+		{"allowlist: enrolled, no longer listed, with the secret", "allowlist", 10, func(r *registry) { r.seen(nodeID('b'), "b", "", now) }, nodeID('b'), true, refNotAllowed, StateEnrolled},
+		{"allowlist: enrolled and listed needs no secret", "allowlist", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now) }, nodeID('a'), false, "", StateEnrolled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

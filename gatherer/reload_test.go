@@ -30,6 +30,17 @@ func TestReloadAllowlist(t *testing.T) {
 	_, b, _ := startHost(t, g.Furl(), "b", nil)
 	writeAllow(a.ID, b.ID)
 	waitFor(t, "both hosts admitted", func() bool { return g.isConnected(a.ID) && g.isConnected(b.ID) })
+	// Enrolled (at a first good answer) before b leaves the list: an
+	// enrolled node is let in without the secret, but not past the list.
+	waitFor(t, "both hosts enrolled", func() bool {
+		enrolled := 0
+		for _, n := range g.nodes.list() {
+			if (n.ID == a.ID || n.ID == b.ID) && n.State == StateEnrolled {
+				enrolled++
+			}
+		}
+		return enrolled == 2
+	})
 
 	writeAllow("not-a-node-id")
 	if err := g.Reload(); err == nil {

@@ -93,6 +93,16 @@ func checkSampleAsBefore(t *testing.T, stats []byte) sdk.NodeSample {
 	return s
 }
 
+// TestDropNegative: negative counters are dropped and counted; zero is a
+// counter's first value, kept.
+func TestDropNegative(t *testing.T) {
+	t.Parallel()
+	c := map[string]int64{"zero": 0, "one": 1, "minus_one": -1, "min": math.MinInt64, "max": math.MaxInt64}
+	if n := dropNegative(c); n != 2 || !reflect.DeepEqual(c, map[string]int64{"zero": 0, "one": 1, "max": math.MaxInt64}) {
+		t.Errorf("dropped %d, kept %v: want 2 dropped, zero, one and max kept", n, c)
+	}
+}
+
 // FuzzSample: whatever a host sends as its stats, its node's sample is
 // as when every answer was decoded into maps.
 func FuzzSample(f *testing.F) {

@@ -151,6 +151,29 @@ func TestNamesExpire(t *testing.T) {
 	}
 }
 
+// Far below the name cap, a poll forgets what was idle past the expiry: a
+// gauge no longer sent is not reported with its last value forever.
+func TestIdleNamesExpireAtPoll(t *testing.T) {
+	t.Parallel()
+	s := newTestStatsd(100, time.Hour)
+	now := time.Now()
+	s.store.mu.Lock()
+	s.store.setNow(now.Add(-time.Hour - time.Minute)) // idle since
+	s.handleLocked([]byte("idle.gauge:5|g\nidle.count:3|c"))
+	s.store.setNow(now)
+	s.handleLocked([]byte("busy.gauge:7|g"))
+	s.store.mu.Unlock()
+	st := snapshot(s, true)
+	if _, ok := st.Stats["idle.gauge"]; ok || st.Counters["idle.count"] != 0 || st.Stats["busy.gauge"] != sdk.Int(7) {
+		t.Errorf("polled %v %v: want busy.gauge only", st.Counters, st.Stats)
+	}
+	own := sdk.NewStats()
+	s.addTo(own)
+	if own.Counters["statsherd.statsd.expired"] != 2 || own.Stats["statsherd.statsd.names"] != sdk.Int(1) {
+		t.Errorf("after the poll: %v %v, want 2 expired, 1 name", own.Counters, own.Stats)
+	}
+}
+
 // Each poller with a window of its own gets every sample once, whatever
 // the others do.
 func TestPollerWindows(t *testing.T) {

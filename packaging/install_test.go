@@ -59,6 +59,7 @@ func TestInstall(t *testing.T) {
 		"usr/share/statsherd/examples/host.hcl":                0o644,
 		"usr/share/statsherd/examples/producer-disk.hcl":       0o644,
 		"usr/share/statsherd/examples/output-remote_write.hcl": 0o644,
+		"usr/share/statsherd/munin/system.hcl":                 0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(r, path))
 		if err != nil || fi.Mode().Perm() != mode {
@@ -71,8 +72,11 @@ func TestInstall(t *testing.T) {
 	}
 	// munin's file names the gatherer's snapshot under LOCALSTATEDIR.
 	conf, _ := os.ReadFile(filepath.Join(r, "etc/munin/plugin-conf.d/statsherd"))
-	if want := "env.statsfile " + r + "/var/lib/statsherd-gatherer/stats.json"; strings.Count(string(conf), want) != 2 {
-		t.Errorf("plugin-conf.d/statsherd does not name %q twice:\n%s", want, conf)
+	if want := "env.statsfile " + r + "/var/lib/statsherd-gatherer/stats.json"; strings.Count(string(conf), want) != 3 {
+		t.Errorf("plugin-conf.d/statsherd does not name %q in its 3 sections:\n%s", want, conf)
+	}
+	if want := "env.graphs " + r + "/usr/share/statsherd/munin/system.hcl\n"; !strings.Contains(string(conf), want) {
+		t.Errorf("plugin-conf.d/statsherd does not name %q:\n%s", want, conf)
 	}
 
 	units := map[string][]string{

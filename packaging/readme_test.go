@@ -148,6 +148,7 @@ systemctl enable --now statsherd-gatherer
 		// munin-node is installed on this machine (need above, .ci/run).
 		{"apt-get install -y munin-node", "mkdir -p " + root + "/etc/munin/plugins"},
 		{"munin-run tahoe_runtime_load_avg", "wait_round tahoe_runtime_load_avg && munin_run tahoe_runtime_load_avg"},
+		{"munin-run system_load_1min", "munin_run system_load_1min | sed 's/^/system_load_1min: /'"},
 		{"127.0.0.1:8125", ""}, {"127.0.0.1:8127", ""}, {"127.0.0.1:8135", ""}, {"127.0.0.1:8137", ""},
 	} {
 		if !strings.Contains(script, r.old) {
@@ -191,7 +192,8 @@ systemctl enable --now statsherd-gatherer
 	if !regexp.MustCompile(`(?m)^pb://\S+$`).MatchString(out) {
 		t.Errorf("create-gatherer printed no furl:\n%s", out)
 	}
-	for _, want := range []string{`(?m)^storage_01_[a-z0-9]{4}\.value [0-9]`, `(?m)^tahoe_02_[a-z0-9]{4}\.value [0-9]`} {
+	for _, want := range []string{`(?m)^storage_01_[a-z0-9]{4}\.value [0-9]`, `(?m)^tahoe_02_[a-z0-9]{4}\.value [0-9]`,
+		`(?m)^system_load_1min: storage_01_[a-z0-9]{4}\.value [0-9.]+$`} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("munin-run printed no line like %s:\n%s\nstderr:\n%s\ndaemons:\n%s", want, out, stderr.String(), logsOut)
 		}

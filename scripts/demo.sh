@@ -4,9 +4,11 @@
 # Builds everything (unless `make demo` just did), starts a gatherer and
 # three hosts, each host next to a demo Tahoe node (examples/tahoe-node)
 # reporting through the host's statsd listener and running every built-in
-# producer plus the third-party example producer; lets a few poll rounds
-# pass; prints the statsherd-munin output of all 26 Tahoe graphs; renders
-# munin's PNG graphs when munin is installed (scripts/munin-render.sh); and
+# producer (the machine's, `system`, too) plus the third-party example
+# producer; lets a few poll rounds pass; prints the statsherd-munin output
+# of all 26 Tahoe graphs and of the shipped machine graph set
+# (munin/graphs/system.hcl); renders munin's PNG graphs of both when munin
+# is installed (scripts/munin-render.sh); and
 # stops everything it started, whatever happens (trap).
 #
 # Environment:
@@ -187,9 +189,12 @@ producer "upload_helper" {
   encoding_dir = "$N/helper/CHK_encoding"
 }
 producer "process" { pidfile = "$N/tahoe-node.pid" }
+# The machine (load_monitor and cpu_monitor above are Tahoe's measures of
+# the host's timer and of the node process, not the machine's).
+producer "system" {}
 producer "exec" {
-  command  = ["/bin/sh", "-c", "read one five fifteen rest < /proc/loadavg; echo system.loadavg_1min \$one; echo system.loadavg_5min \$five; echo system.boots 1"]
-  counters = ["system.boots"]
+  command  = ["/bin/sh", "-c", "echo exec_demo.helper_dirs \$(ls '$N/helper' | wc -l); echo exec_demo.runs 1"]
+  counters = ["exec_demo.runs"]
 }
 # The third-party example producer.
 producer "dir_count" {
@@ -243,15 +248,19 @@ done
 # --- munin -----------------------------------------------------------------
 LINKS=$DEMO/munin-plugins
 mkdir -p "$LINKS"
-"$BIN/statsherd-munin" install-links -force -target "$BIN/statsherd-munin" "$LINKS" >/dev/null
-graphs=$("$BIN/statsherd-munin" graphs | cut -f1)
-n=$(echo "$graphs" | wc -l)
-say "statsherd-munin output for the $n graphs (statsfile=$STATS)"
+# Tahoe's graphs and the shipped machine graph set (env.graphs), copied
+# where munin's user nobody can read it.
+GRAPHSET=$DEMO/system.hcl
+install -m 0644 "$ROOT/munin/graphs/system.hcl" "$GRAPHSET"
+graphs="$GRAPHSET" "$BIN/statsherd-munin" install-links -force -target "$BIN/statsherd-munin" "$LINKS" >/dev/null
+names=$(graphs="$GRAPHSET" "$BIN/statsherd-munin" graphs | cut -f1)
+n=$(echo "$names" | wc -l)
+say "statsherd-munin output for the $n graphs (statsfile=$STATS graphs=$GRAPHSET)"
 missing=()
-for g in $graphs; do
+for g in $names; do
 	echo "--- $g"
-	statsfile=$STATS "$LINKS/$g" config | grep -E '^graph_title|\.label ' || true
-	out=$(statsfile=$STATS "$LINKS/$g")
+	statsfile=$STATS graphs=$GRAPHSET "$LINKS/$g" config | grep -E '^graph_title|\.label ' || true
+	out=$(statsfile=$STATS graphs=$GRAPHSET "$LINKS/$g")
 	echo "$out"
 	values=$(echo "$out" | grep -cE '\.value [-0-9]' || true)
 	[ "$values" -ge 2 ] || missing+=("$g ($values nodes with a value)")
@@ -261,7 +270,7 @@ PNGS=""
 if [ "$RENDER" = 1 ]; then
 	say "munin: drawing the graphs of $(ls "$SNAPS" | wc -l) rounds as 5-minute steps (scripts/munin-render.sh)"
 	if "$ROOT/scripts/munin-render.sh" --plugin "$BIN/statsherd-munin" --snapshots "$SNAPS" \
-		--out "$DEMO/munin" >"$DEMO/munin-render.log" 2>&1; then
+		--graphs "$GRAPHSET" --out "$DEMO/munin" >"$DEMO/munin-render.log" 2>&1; then
 		PNGS=$(sed -n 's/^PNGs: //p' "$DEMO/munin-render.log")
 		grep '^munin-render: [0-9]' "$DEMO/munin-render.log" || true
 	else

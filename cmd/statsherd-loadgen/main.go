@@ -1,9 +1,8 @@
 // Command statsherd-loadgen measures a gatherer under load: it runs N
 // simulated hosts, each with its own key and K stats, against a real
 // gatherer process, and prints for each round the polling time, the
-// writing time (polls done to every output written), the RSS of the
-// gatherer and of its output plugins, each and together, their CPU, and,
-// with a prometheus output, one scrape of its /metrics.
+// writing time, and the memory and CPU of the gatherer and its plugins
+// (internal/loadgen).
 //
 //	statsherd-loadgen -n 10000 -k 100 -rounds 3
 //	statsherd-loadgen -n 19000 -procs 4 -output munin,prometheus
@@ -12,8 +11,7 @@
 // (the statsherd binary next to this one, or -statsherd); with -furl it
 // uses a running gatherer instead (give -status and -pid to measure it).
 // With -procs P it runs the hosts in P processes (itself and P-1 more
-// started with -join), so that the load tool's own CPU, memory and open
-// files are not the limit; -join -furl F -first I runs more hosts from
+// started with -join); -join -furl F -first I runs more hosts from
 // another machine or shell.
 package main
 
@@ -24,11 +22,13 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/statsherd/statsherd/internal/loadgen"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := loadgen.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	plugin.CleanupClients()
 	os.Exit(code)

@@ -9,6 +9,8 @@ import (
 	"github.com/statsherd/statsherd/producers/load_monitor"
 	"github.com/statsherd/statsherd/producers/openmetrics"
 	"github.com/statsherd/statsherd/producers/process"
+	"github.com/statsherd/statsherd/producers/system"
+	"github.com/statsherd/statsherd/producers/tahoe"
 	"github.com/statsherd/statsherd/producers/upload_helper"
 	"github.com/statsherd/statsherd/producers/uptime"
 	"github.com/statsherd/statsherd/sdk"
@@ -23,6 +25,8 @@ func producers() map[string]func(hclog.Logger) sdk.Producer {
 		openmetrics.Name:   openmetrics.New,
 		load_monitor.Name:  load_monitor.New,
 		process.Name:       process.New,
+		system.Name:        system.New,
+		tahoe.Name:         tahoe.New,
 		upload_helper.Name: upload_helper.New,
 		uptime.Name:        uptime.New,
 	}

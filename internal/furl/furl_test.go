@@ -32,6 +32,10 @@ func TestParse(t *testing.T) {
 		{name: "no slash", in: "pb://" + fp + "@h:1", wantErr: "no '/'"},
 		{name: "short secret", in: "pb://" + fp + "@h:1/abc", wantErr: "secret is 3 characters long"},
 		{name: "bad secret char", in: "pb://" + fp + "@h:1/" + secret[:20] + "!" + secret[21:], wantErr: "secret has an invalid character at position 21"},
+		// Base32's digits are 2 to 7: 0, 1, 8 and 9 are not in it.
+		{name: "secret with an 8", in: "pb://" + fp + "@h:1/" + secret[:20] + "8" + secret[21:], wantErr: "secret has an invalid character at position 21"},
+		{name: "fingerprint with a 9", in: "pb://" + fp[:51] + "9@h:1/" + secret, wantErr: "fingerprint has an invalid character at position 52"},
+		{name: "secret with a 1", in: "pb://" + fp + "@h:1/1" + secret[1:], wantErr: "secret has an invalid character at position 1"},
 		{name: "no hints", in: "pb://" + fp + "@/" + secret, wantErr: "no location hints"},
 		{name: "hint without port", in: "pb://" + fp + "@h:1,h2/" + secret, wantErr: "hint 2"},
 		{name: "port zero", in: "pb://" + fp + "@h:0/" + secret, wantErr: "port \"0\""},

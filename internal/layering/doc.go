@@ -2,7 +2,7 @@
 // pointing down, as shared/STYLE.md draws the house:
 //
 //	cmd/*, examples/*      the mains: flags, then run
-//	cli                    the commands; picks the plugins (internal/builtin)
+//	cli, internal/loadgen  the commands; cli picks the plugins (internal/builtin)
 //	internal/builtin       the list of built-in plugins
 //	host, gatherer, config, internal/{supervisor,identity,link,statuspage}
 //	                       the generic runtime: never a concrete plugin

@@ -54,7 +54,7 @@ func place(pkg string) (layer int, root string, ok bool) {
 	switch {
 	case first == "cmd" || first == "examples":
 		return mains, "", true
-	case pkg == "cli":
+	case pkg == "cli" || pkg == "internal/loadgen":
 		return command, "", true
 	case pkg == "internal/builtin":
 		return catalog, "", true

@@ -44,12 +44,21 @@ type answer struct {
 
 func newFake(t *testing.T) *fakeGatherer {
 	t.Helper()
+	return newFakeChain(t)
+}
+
+// newFakeChain is a fake gatherer whose TLS certificate message carries
+// its own certificate followed by the DER certificates in more.
+func newFakeChain(t *testing.T, more ...[]byte) *fakeGatherer {
+	t.Helper()
 	id, err := identity.New()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cert := id.Cert
+	cert.Certificate = append([][]byte{id.Cert.Certificate[0]}, more...)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{id.Cert},
+		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequireAnyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	})
@@ -268,6 +277,16 @@ func TestRefusals(t *testing.T) {
 			f.Hints = []string{impostor.ln.Addr().String()}
 			return f, impostor
 		}, "does not match the furl's fingerprint", 0},
+		{"impostor presenting his certificate then the real one", func(t *testing.T) (furl.FURL, *fakeGatherer) {
+			// The real gatherer's certificate is public: an impostor
+			// can send it after his own. Only the first certificate,
+			// the one whose key signs the handshake, may be pinned.
+			real := newFake(t)
+			impostor := newFakeChain(t, real.id.Cert.Certificate[0]).start()
+			f := real.furl()
+			f.Hints = []string{impostor.ln.Addr().String()}
+			return f, impostor
+		}, "does not match the furl's fingerprint", 0},
 		{"wrong secret", func(t *testing.T) (furl.FURL, *fakeGatherer) {
 			g := newFake(t).start()
 			f := g.furl()
@@ -285,7 +304,9 @@ func TestRefusals(t *testing.T) {
 			t.Parallel()
 			f, g := tt.setup(t)
 			l := startLink(t, Config{Furl: f})
-			waitFor(t, "an error", func() bool { return l.Status().LastError != "" })
+			waitFor(t, "an error", func() bool {
+				return l.Status().LastError != "" || (tt.wantHellos == 0 && g.hellos.Load() != 0)
+			})
 			st := l.Status()
 			if !strings.Contains(st.LastError, tt.wantErr) || st.Connected {
 				t.Errorf("status = %+v, want error containing %q", st, tt.wantErr)

@@ -108,7 +108,8 @@ func startSpec(t *testing.T, spec Spec, cfg map[string]any) (*Plugin, error) {
 
 // A plugin's own children die with it when it is stopped, when it is
 // restarted after a crash, and when a child left the plugin's process
-// group (setsid) but the daemon reaps orphans (internal/reaper).
+// group (setsid) but the daemon reaps orphans (internal/reaper): at its
+// sweep, and while it runs, at a child's exit (SIGCHLD).
 func TestPluginChildrenEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -122,6 +123,9 @@ func TestPluginChildrenEnd(t *testing.T) {
 		{name: "stop", spawn: []string{"/bin/sh", "-c", "sleep 3601 & sleep 3602"}},
 		{name: "crash", spawn: []string{"/bin/sh", "-c", "sleep 3603 & sleep 3604"}, crash: true},
 		{name: "setsid", spawn: []string{"setsid", "/bin/sh", "-c", "sleep 3605 & sleep 3606"}, sweep: true},
+		// No sweep: while the daemon runs, the SIGCHLD of the crashed
+		// plugin is what finds its orphans.
+		{name: "setsid crash reaped while running", spawn: []string{"setsid", "/bin/sh", "-c", "sleep 3607 & sleep 3608"}, crash: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mark := newMarker(t)

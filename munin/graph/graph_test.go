@@ -123,6 +123,17 @@ graph "app_rate" {
   kind = "counter"
   type = "COUNTER"
 }
+graph "app_derive" {
+  stat = "app.writes"
+  kind = "counter"
+  type = "DERIVE"
+}
+graph "app_derive_min" {
+  stat = "app.reads"
+  kind = "counter"
+  type = "DERIVE"
+  min  = -5
+}
 `
 	table := NewTable()
 	if diags := Load(table, []byte(src), "graphs.hcl"); diags.HasErrors() {
@@ -137,6 +148,10 @@ graph "app_rate" {
 		{"app_q", []string{"graph_title Queue", "graph_vlabel jobs", "graph_category app", "graph_info Jobs waiting", "graph_args --base 1000 -l 0"},
 			[]string{"label %(name)s", "min -1.5", "max 100", "draw AREASTACK"}, snapshot.Stats},
 		{"app_rate", []string{"graph_title app_rate", "graph_category statsherd"}, []string{"label %(name)s", "type COUNTER", "draw LINE1"}, snapshot.Counters},
+		// DERIVE written out gets min 0 as the default one does: a
+		// counter reset must not draw a negative spike.
+		{"app_derive", []string{"graph_title app_derive", "graph_category statsherd"}, []string{"label %(name)s", "type DERIVE", "min 0", "draw LINE1"}, snapshot.Counters},
+		{"app_derive_min", []string{"graph_title app_derive_min", "graph_category statsherd"}, []string{"label %(name)s", "type DERIVE", "min -5", "draw LINE1"}, snapshot.Counters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

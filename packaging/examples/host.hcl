@@ -13,7 +13,16 @@ gatherer { furl_file = "/etc/statsherd/stats_gatherer.furl" }
 reporting { statsd = "127.0.0.1:8125" }
 status { listen = "127.0.0.1:8127" }
 
+# The machine: CPU by mode, load, memory, swap, network, disks, file systems.
+producer "system" {}
+# A Tahoe-LAFS node on this machine: its own counters and stats, from its
+# web port (node.url in its base directory).
+# producer "tahoe" { node_dir = "/var/lib/tahoe/node" }
+# Tahoe's graphs tahoe_runtime_load_*: how late a timer in statsherd's
+# producer process fires (not the machine's load: that is system).
 producer "load_monitor" {}
+# The CPU and memory of one process: the host itself, unless given a pid
+# or pidfile (not the machine's: that is system).
 producer "cpu_monitor" {}
 producer "process" {}
 # producer "disk" { path = "/var/lib/tahoe/storage" }

@@ -76,7 +76,7 @@ func New(log hclog.Logger) sdk.Producer {
 func (p *producer) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name:        Name,
-		Description: "CPU used by a process as a fraction of one CPU, 1/5/15 minute moving averages, and its total CPU seconds (Tahoe's CPUUsageMonitor).",
+		Description: "CPU used by one process (the host, or the node named by pid or pidfile) as a fraction of one CPU, 1/5/15 minute moving averages, and its total CPU seconds (Tahoe's CPUUsageMonitor); not the machine's CPU (that is the system producer's system.cpu.*).",
 		Stats: []sdk.StatInfo{
 			{Name: "cpu_monitor.1min_avg", Kind: sdk.Stat, Unit: "fraction of one CPU", Description: "CPU seconds per wall second over the last minute; null until a minute of samples exists"},
 			{Name: "cpu_monitor.5min_avg", Kind: sdk.Stat, Unit: "fraction of one CPU", Description: "the same over the last 5 minutes"},

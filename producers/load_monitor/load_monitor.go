@@ -63,7 +63,7 @@ func sleep(stop <-chan struct{}, d time.Duration) bool {
 func (p *producer) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name:        Name,
-		Description: "How late a goroutine that wakes every second wakes up (Tahoe's LoadMonitor): a measure of how loaded the machine is.",
+		Description: "How late a timer in the producer process, set for every second, fires (Tahoe's LoadMonitor, which timed its own event loop so): scheduling delay as one process sees it, not the machine's load average (that is the system producer's system.load.*).",
 		Stats: []sdk.StatInfo{
 			{Name: "load_monitor.avg_load", Kind: sdk.Stat, Unit: "seconds", Description: "mean wake-up delay over the last 60 samples"},
 			{Name: "load_monitor.max_load", Kind: sdk.Stat, Unit: "seconds", Description: "largest wake-up delay over the last 60 samples"},

@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/durable"
 )
 
 // ErrClosed is returned by a closed queue.
@@ -62,7 +64,9 @@ type Options struct {
 	LockWait time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
-	Log hclog.Logger
+	// Disk does the fsyncs (nil: for real); tests watch them there.
+	Disk *durable.Disk
+	Log  hclog.Logger
 }
 
 // Pos is a record's place: a segment and a byte offset in it.
@@ -250,6 +254,12 @@ func (q *Queue) load() error {
 		w.Close()
 		return fmt.Errorf("opening the queue's segment: %w", err)
 	}
+	// The segment may be new: its name must survive what is synced
+	// into it.
+	if err := q.opt.Disk.SyncDir(q.opt.Dir); err != nil {
+		w.Close()
+		return err
+	}
 	q.w = w
 	q.read = q.ack
 	st := q.statsLocked()
@@ -390,29 +400,13 @@ func (q *Queue) readCursor() Pos {
 	return Pos{Seg: binary.LittleEndian.Uint64(b), Off: int64(binary.LittleEndian.Uint64(b[8:]))}
 }
 
-// writeCursor saves the cursor atomically.
+// writeCursor saves the cursor atomically and durably.
 func (q *Queue) writeCursor(p Pos) error {
 	b := binary.LittleEndian.AppendUint64(nil, p.Seg)
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.Off))
 	b = binary.LittleEndian.AppendUint32(b, crc32c(b))
-	path := filepath.Join(q.opt.Dir, cursorFile)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
-	if err != nil {
-		return fmt.Errorf("writing the queue cursor: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing the queue cursor: %w", err)
+	if err := q.opt.Disk.WriteFile(filepath.Join(q.opt.Dir, cursorFile), b, 0o640); err != nil {
+		return fmt.Errorf("saving the queue cursor: %w", err)
 	}
 	return nil
 }
@@ -469,7 +463,7 @@ func (q *Queue) Append(recs []Record) error {
 	} else {
 		q.buf = nil
 	}
-	if err := w.Sync(); err != nil {
+	if err := q.opt.Disk.Sync(w); err != nil {
 		return q.undo(w, start, err)
 	}
 	end, err := w.Seek(0, io.SeekCurrent)
@@ -502,7 +496,7 @@ func (q *Queue) rotateLocked() error {
 	if err != nil {
 		return fmt.Errorf("starting a queue segment: %w", err)
 	}
-	if err := syncDir(q.opt.Dir); err != nil {
+	if err := q.opt.Disk.SyncDir(q.opt.Dir); err != nil {
 		w.Close()
 		return err
 	}
@@ -754,18 +748,6 @@ func (q *Queue) closeFiles() error {
 		q.lock.Close() // releases the flock
 	}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing the queue directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing the queue directory: %w", err)
-	}
-	return nil
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

@@ -1,7 +1,6 @@
-package main
+package loadgen
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,27 +12,6 @@ type proc struct {
 	name      string  // the plugin name for `statsherd plugin serve KIND NAME`, else the command
 	rss, peak int64   // VmRSS and VmHWM, bytes (VmHWM since the last resetPeak)
 	cpu       float64 // user + system CPU seconds since it started
-}
-
-// readProc reads pid's memory, CPU and name; ok is false once it is gone.
-func readProc(pid int) (p proc, ok bool) {
-	if pid <= 0 {
-		return p, false
-	}
-	dir := "/proc/" + strconv.Itoa(pid)
-	b, err := os.ReadFile(dir + "/status")
-	if err != nil {
-		return p, false
-	}
-	p.pid = pid
-	p.rss, p.peak = parseStatus(b)
-	if b, err := os.ReadFile(dir + "/stat"); err == nil {
-		p.cpu = parseStatCPU(b)
-	}
-	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
-		p.name = procName(b)
-	}
-	return p, true
 }
 
 // parseStatus returns VmRSS and VmHWM from /proc/PID/status, in bytes.
@@ -95,28 +73,6 @@ func procName(cmdline []byte) string {
 	return filepath.Base(args[0])
 }
 
-// descendants lists every process below pid (the gatherer's output
-// plugins), children before grandchildren.
-func descendants(pid int) []int {
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 && len(out) < 1024 {
-		p := queue[0]
-		queue = queue[1:]
-		tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(p) + "/task/*/children")
-		for _, t := range tasks {
-			b, _ := os.ReadFile(t)
-			for _, f := range strings.Fields(string(b)) {
-				if n, err := strconv.Atoi(f); err == nil {
-					out = append(out, n)
-					queue = append(queue, n)
-				}
-			}
-		}
-	}
-	return out
-}
-
 // tree is a gatherer process and its plugin processes at one moment.
 type tree struct {
 	gatherer proc
@@ -132,12 +88,6 @@ func readTree(pid int) tree {
 		}
 	}
 	return t
-}
-
-// resetPeak makes pid's VmHWM its current RSS (Linux 4.0 and later), so
-// that the next reading of it is the peak since now.
-func resetPeak(pid int) error {
-	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
 }
 
 // resetPeaks resets the peak RSS of every process of t; false if one

@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 // Attacks on the gatherer (issue 10), measured: the honest hosts' round
 // time, the gatherer's RSS, file descriptors, CPU and log, and the

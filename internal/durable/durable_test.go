@@ -1,0 +1,97 @@
+package durable
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// recorder is a Disk that records what it syncs, with the file's size at
+// the time, and syncs for real.
+type recorder struct {
+	Disk
+	synced []string // "name size"
+	fail   error
+}
+
+func newRecorder() *recorder {
+	r := &recorder{}
+	r.SyncFile = func(f *os.File) error {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if r.fail != nil {
+			return r.fail
+		}
+		name := filepath.Base(f.Name())
+		if fi.IsDir() {
+			name += "/"
+		}
+		r.synced = append(r.synced, name)
+		return f.Sync()
+	}
+	return r
+}
+
+func TestWriteFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cursor")
+	r := newRecorder()
+	for _, content := range []string{"first", "second, longer"} {
+		if err := r.WriteFile(path, []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != content {
+			t.Fatalf("read back %q, %v; want %q", b, err, content)
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, %v; want 0640", fi.Mode(), err)
+	}
+	// Each write syncs the temporary file (before its rename), then the
+	// directory (after it).
+	if len(r.synced) != 4 || !strings.HasPrefix(r.synced[0], ".cursor.tmp") || r.synced[1] != filepath.Base(dir)+"/" ||
+		!strings.HasPrefix(r.synced[2], ".cursor.tmp") || r.synced[3] != filepath.Base(dir)+"/" {
+		t.Errorf("synced %q, want the temporary file then the directory, twice", r.synced)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the one written (no temporary left)", len(ents))
+	}
+}
+
+func TestWriteFileSyncFails(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cursor")
+	if err := WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder()
+	r.fail = errors.New("EIO")
+	err := r.WriteFile(path, []byte("new"), 0o600)
+	if err == nil || !strings.Contains(err.Error(), "EIO") || !strings.Contains(err.Error(), path) {
+		t.Errorf("err = %v, want the sync's error naming %s", err, path)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("after a failed sync the file holds %q, want the old contents", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the temporary removed", len(ents))
+	}
+}
+
+func TestWriteFileErrors(t *testing.T) {
+	t.Parallel()
+	if err := WriteFile(filepath.Join(t.TempDir(), "missing", "f"), nil, 0o600); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("err = %v, want one naming the missing directory", err)
+	}
+	if err := (*Disk)(nil).SyncDir(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("SyncDir of a missing directory: no error")
+	}
+}
