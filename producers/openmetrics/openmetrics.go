@@ -131,8 +131,10 @@ func (p *producer) scrape(ctx context.Context) (sdk.Stats, int, error) {
 	timeout := p.cfg.Timeout
 	if dl, ok := ctx.Deadline(); ok {
 		// End before the host gives up on the collect, so the error is
-		// ours, not a timeout of the whole plugin call.
-		timeout = min(timeout, time.Until(dl)*9/10)
+		// ours, not a timeout of the whole plugin call (as the exec
+		// producer's commands do).
+		left := time.Until(dl)
+		timeout = max(min(timeout, left-left/10-50*time.Millisecond), time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
