@@ -113,12 +113,38 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 		for i, n := range nodes {
 			for c := cur[i]; int(c) < len(n.samples) && n.samples[c].fam == fi; c = cur[i] {
 				cur[i]++
-				var err error
-				if b, err = f.appendSample(b, w, fam, &header, n, n.samples[c], &bytes); err != nil {
-					return bytes, series, err
+				if !header {
+					header = true
+					b = append(b, "# HELP "...)
+					b = append(b, fam.metric...)
+					b = append(b, ' ')
+					b = append(b, fam.help...)
+					b = append(b, "\n# TYPE "...)
+					b = append(b, fam.metric...)
+					b = append(b, ' ')
+					b = append(b, fam.typ...)
+					b = append(b, '\n')
 				}
+				s := n.samples[c]
+				b = append(b, fam.metric...)
+				if s.lbl == 0 {
+					b = append(b, n.labels...)
+				} else {
+					b = append(b, n.labels[:len(n.labels)-2]...) // up to "} "
+					b = append(b, f.lblText[s.lbl]...)
+					b = append(b, "} "...)
+				}
+				b = appendValue(b, s.v)
+				b = append(b, '\n')
 				series++
 				fam.used = true
+				if len(b) >= flushAt {
+					bytes += len(b)
+					if _, err := w.Write(b); err != nil {
+						return bytes, series, err
+					}
+					b = b[:0]
+				}
 			}
 		}
 		if !fam.used {
@@ -129,39 +155,4 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 	_, err = w.Write(b)
 	f.buf = b[:0]
 	return bytes, series, err
-}
-
-// appendSample appends one series of family fam, after its family's
-// header if not yet written, and hands the buffer to w when it is full.
-func (f *fleet) appendSample(b []byte, w io.Writer, fam *family, header *bool, n *node, s sample, bytes *int) ([]byte, error) {
-	if !*header {
-		*header = true
-		b = append(b, "# HELP "...)
-		b = append(b, fam.metric...)
-		b = append(b, ' ')
-		b = append(b, fam.help...)
-		b = append(b, "\n# TYPE "...)
-		b = append(b, fam.metric...)
-		b = append(b, ' ')
-		b = append(b, fam.typ...)
-		b = append(b, '\n')
-	}
-	b = append(b, fam.metric...)
-	if s.lbl == 0 {
-		b = append(b, n.labels...)
-	} else {
-		b = append(b, n.labels[:len(n.labels)-2]...) // up to "} "
-		b = append(b, f.lblText[s.lbl]...)
-		b = append(b, "} "...)
-	}
-	b = appendValue(b, s.v)
-	b = append(b, '\n')
-	if len(b) >= flushAt {
-		*bytes += len(b)
-		if _, err := w.Write(b); err != nil {
-			return b, err
-		}
-		b = b[:0]
-	}
-	return b, nil
 }
