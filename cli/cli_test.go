@@ -17,11 +17,14 @@ import (
 	"github.com/statsherd/statsherd/sdk"
 )
 
-// statsherd is the binary built from the working tree in TestMain.
-var statsherd string
+// statsherd is the binary built from the working tree in TestMain, with
+// the third-party example plugins (built from examples/).
+var statsherd, dirCount, jsonl string
 
 func TestMain(m *testing.M) {
-	os.Exit(testbin.Main(m, testbin.Target{Path: &statsherd, Pkg: "./cmd/statsherd"}))
+	os.Exit(testbin.Main(m, testbin.Target{Path: &statsherd, Pkg: "./cmd/statsherd"},
+		testbin.Target{Path: &dirCount, Pkg: "./examples/example-producer"},
+		testbin.Target{Path: &jsonl, Pkg: "./examples/example-output"}))
 }
 
 // run runs the built statsherd with a PATH whose only statsherd is a decoy

@@ -59,9 +59,57 @@ func (c *command) dispatch(ctx context.Context, path string, args []string, stdo
 		cl.writeUsage(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "%s: unknown command %q\n", path, args[0])
+	fmt.Fprintf(stderr, "%s: unknown command %q%s\n", path, args[0], didYouMean(args[0], c.subNames()))
 	cl.writeUsage(stderr)
 	return 2
+}
+
+func (c *command) subNames() []string {
+	var names []string
+	for _, s := range c.subs {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// didYouMean is "; did you mean "x"?" for the name among names closest to
+// what was typed (at most two edits away, or one it begins), "" if none is.
+func didYouMean(typed string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		d := editDistance(typed, n)
+		if len(typed) >= 3 && strings.HasPrefix(n, typed) && d > 1 {
+			d = 1
+		}
+		if d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // sub is c's subcommand named name, nil if none.
@@ -136,7 +184,15 @@ func (c *cmdline) parse() (code int, done bool) {
 			return 0, true
 		}
 		if err != nil {
-			return c.usageError("%v", err), true
+			hint := ""
+			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+				var flags []string
+				c.fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f.Name) })
+				if hint = didYouMean(name, flags); hint != "" {
+					hint = strings.Replace(hint, `mean "`, `mean "-`, 1)
+				}
+			}
+			return c.usageError("%v%s", err, hint), true
 		}
 		after := c.fs.Args()
 		if n := len(rest) - len(after); n > 0 && rest[n-1] == "--" {

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -192,4 +194,52 @@ func TestArgRange(t *testing.T) {
 			t.Errorf("argRange(%q) = %d, %d; want %d, %d", tt.args, lo, hi, tt.lo, tt.hi)
 		}
 	}
+}
+
+// TestVersionFlagAndDidYouMean: --version and -version are 'statsherd
+// version'; a mistyped command or flag gets the nearest right one.
+func TestVersionFlagAndDidYouMean(t *testing.T) {
+	t.Parallel()
+	want, _, _ := run("version")
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"--version", []string{"--version"}, 0, want, ""},
+		{"-version", []string{"-version"}, 0, want, ""},
+		{"command", []string{"gatherr"}, 2, "", `unknown command "gatherr"; did you mean "gatherer"?`},
+		{"subcommand", []string{"plugin", "describ"}, 2, "", `unknown command "describ"; did you mean "describe"?`},
+		{"flag", []string{"host", "-confg", "x"}, 2, "", `-confg; did you mean "-config"?`},
+		{"far from any", []string{"zzzzzz"}, 2, "", `unknown command "zzzzzz"` + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := run(tt.args...)
+			if code != tt.code || out != tt.out && tt.out != "" || !strings.Contains(errOut, tt.err) {
+				t.Errorf("statsherd %v: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr with %q", tt.args, code, out, errOut, tt.code, tt.out, tt.err)
+			}
+		})
+	}
+}
+
+// TestManPages: a page per command, each holding the command's own help.
+func TestManPages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, errOut, code := run("help", "-man", dir); code != 0 {
+		t.Fatalf("help -man: exit %d: %s", code, errOut)
+	}
+	walk(commands(), nil, func(path []string, c *command) {
+		name := strings.Join(append([]string{"statsherd"}, path...), "-")
+		b, err := os.ReadFile(filepath.Join(dir, name+".1"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		firstHelpLine := strings.SplitN(strings.TrimSpace(c.help), "\n", 2)[0]
+		if !strings.Contains(string(b), roff(firstHelpLine)) || !strings.Contains(string(b), ".SH NAME\n"+roff(name)+" \\- ") {
+			t.Errorf("%s.1 lacks the command's help %q:\n%s", name, firstHelpLine, b)
+		}
+	})
 }

@@ -13,12 +13,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
+	"github.com/statsherd/statsherd/internal/trim"
 )
 
 // outputTuning is the runtime settings of the built-in output plugins'
@@ -98,6 +100,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	log := hclog.New(&hclog.LoggerOptions{
 		Name: "gatherer", Output: stderr, Level: hclog.LevelFromString(cfg.LogLevel),
+		JSONFormat: cfg.LogFormat == "json",
 	})
 	if n, err := gatherer.RaiseFileLimit(); err != nil {
 		log.Warn("cannot raise the open file limit", "error", err)
@@ -135,14 +138,23 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
 	}
-	if journalStream(stdout) {
-		// Under systemd, stdout is the journal, which more users read
-		// than the furl's 0600 file: it holds the secret.
-		log.Info("the furl (it holds the secret) is in the base directory, not printed: stdout is the journal", "file", filepath.Join(cfg.Basedir, gatherer.FurlFile))
-	} else {
+	// The furl holds the secret: printed only to a terminal. Elsewhere
+	// (the journal, a container's log, a file) stdout gets the path of the
+	// furl's 0600 file.
+	furlFile := filepath.Join(cfg.Basedir, gatherer.FurlFile)
+	switch {
+	case journalStream(stdout):
+		log.Info("the furl (it holds the secret) is in the base directory, not printed: stdout is the journal", "file", furlFile)
+	case isTerminal(stdout):
 		fmt.Fprintln(stdout, g.Furl().String())
+	default:
+		log.Info("the furl (it holds the secret) is in the base directory, not printed: stdout is not a terminal", "file", furlFile)
+		fmt.Fprintln(stdout, furlFile)
 	}
 	defer reloadOnHangup(ctx, g, log)()
+	// Once started, the gatherer drops the pages of this executable it
+	// mapped while starting (see trim); those a round uses come back.
+	trim.NewDebounced(trimQuiet, log).Kick()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
@@ -251,6 +263,16 @@ func reloadOnHangup(ctx context.Context, g *gatherer.Gatherer, log hclog.Logger)
 // journalStream says whether w is the systemd journal's stream, which
 // systemd names in JOURNAL_STREAM ("DEVICE:INODE") for a service whose
 // stdout or stderr it is.
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 func journalStream(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	env := os.Getenv("JOURNAL_STREAM")

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/statsherd/statsherd/internal/testbin"
 )
@@ -72,5 +75,71 @@ func TestGathererKeepsTheFurlOutOfTheJournal(t *testing.T) {
 	}
 	if strings.Contains(string(out), "pb://") || !strings.Contains(stderr.String(), "not printed: stdout is the journal") {
 		t.Errorf("stdout (the journal): %q\nstderr:\n%s", out, stderr.String())
+	}
+}
+
+// TestGathererPrintsTheFurlOnlyToATerminal: to a terminal the gatherer
+// prints its furl; to a file (a redirect, a container's log) it prints
+// the furl file's path, never the secret.
+func TestGathererPrintsTheFurlOnlyToATerminal(t *testing.T) {
+	t.Parallel()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	fromTTY := &testbin.Buffer{}
+	go io.Copy(fromTTY, ptmx)
+
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "gatherer.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	for _, tt := range []struct {
+		name   string
+		stdout *os.File
+		read   func() string
+		want   func(dir string) string
+	}{
+		{"terminal", tty, fromTTY.String, func(string) string { return "pb://" }},
+		{"file", logFile, func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) },
+			func(dir string) string { return filepath.Join(dir, "stats_gatherer.furl") + "\n" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := quietGathererDir(t)
+			cmd := exec.Command(statsherd, "gatherer", "-basedir", dir)
+			stderr := &testbin.Buffer{}
+			cmd.Stdout, cmd.Stderr = tt.stdout, stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				cmd.Wait()
+			}()
+			want := tt.want(dir)
+			for i := 0; !strings.Contains(tt.read(), want); i++ {
+				if i == 600 {
+					t.Fatalf("stdout %q lacks %q after 60 s\nstderr:\n%s", tt.read(), want, stderr.String())
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if tt.name == "file" && strings.Contains(tt.read(), "pb://") {
+				t.Errorf("the furl went to a file: %q", tt.read())
+			}
+		})
 	}
 }

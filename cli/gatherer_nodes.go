@@ -25,7 +25,7 @@ at its next start.`
 func gathererControlCommands() []*command {
 	return []*command{
 		{name: "nodes", summary: "list known nodes: pending (waiting for approval), enrolled, revoked",
-			help: "Lists the nodes the gatherer knows.\n" + gathererControlHelp, run: runGathererControl},
+			help: "Lists the nodes the gatherer knows. With -reject-pending, forgets every node\nwaiting for approval (or, with -from ADDR, those last seen at that address),\nand lists them.\n" + gathererControlHelp, run: runGathererControl},
 		{name: "approve", summary: "admit a pending node (enrolment policy \"approve\")", args: []string{"ID"},
 			help: "Admits a node waiting for approval ('statsherd gatherer nodes' lists them).\n" + gathererControlHelp, run: runGathererControl},
 		{name: "revoke", summary: "disconnect a node and refuse it from now on", args: []string{"ID"},
@@ -44,8 +44,17 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 	basedir := fs.String("basedir", "", "the gatherer's base directory")
 	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
+	var rejectPending *bool
+	var from *string
+	if op == "nodes" {
+		rejectPending = fs.Bool("reject-pending", false, "forget the nodes waiting for approval (they are not revoked: one still connecting asks again)")
+		from = fs.String("from", "", "with -reject-pending: only those last seen at this address (IPv6: its /64)")
+	}
 	if code, done := c.parse(); done {
 		return code
+	}
+	if from != nil && *from != "" && !*rejectPending {
+		return c.usageError("-from goes with -reject-pending")
 	}
 	if *basedir == "" && *path == "" {
 		return c.usageError("give -basedir DIR or -config FILE")
@@ -66,6 +75,9 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 		return 1
 	}
 	req := gatherer.ControlRequest{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
+	if rejectPending != nil && *rejectPending {
+		req.Op, req.Address = "reject-pending", strings.TrimSpace(*from)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	resp, err := gatherer.SendControl(cctx, cfg.Basedir, req)
@@ -92,18 +104,21 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 	if resp.Offline {
 		where = "the base directory (no gatherer running; it reads them at start)"
 	}
-	switch op {
-	case "nodes":
+	switch {
+	case req.Op == "reject-pending":
+		fmt.Fprintf(stderr, "rejected %d pending nodes in %s\n", len(resp.Nodes), where)
 		io.WriteString(stdout, gatherer.FormatNodes(resp.Nodes))
-	case "approve":
+	case op == "nodes":
+		io.WriteString(stdout, gatherer.FormatNodes(resp.Nodes))
+	case op == "approve":
 		fmt.Fprintf(stderr, "approved node %s (%s) in %s\n", resp.Node.ID, resp.Node.Nickname, where)
-	case "revoke":
+	case op == "revoke":
 		msg := ""
 		if resp.Disconnected {
 			msg = ", disconnected"
 		}
 		fmt.Fprintf(stderr, "revoked node %s (%s) in %s%s\n", resp.Node.ID, resp.Node.Nickname, where, msg)
-	case "rotate-secret":
+	case op == "rotate-secret":
 		fmt.Fprintf(stderr, "new secret written in %s; enrolled nodes keep working, new nodes need the new furl\n", where)
 		if resp.Furl != "" {
 			fmt.Fprintln(stdout, resp.Furl)

@@ -99,9 +99,10 @@ func runHost(ctx context.Context, c *cmdline) int {
 	}
 
 	log := hclog.New(&hclog.LoggerOptions{
-		Name:   "host",
-		Level:  hclog.LevelFromString(cfg.LogLevel),
-		Output: stderr,
+		Name:       "host",
+		Level:      hclog.LevelFromString(cfg.LogLevel),
+		Output:     stderr,
+		JSONFormat: cfg.LogFormat == "json",
 	})
 	if *once {
 		return hostOnce(ctx, cfg, parser, log, stdout, stderr)

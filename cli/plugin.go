@@ -93,6 +93,10 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: this serves a plugin to the statsherd host or gatherer, which start it, not by hand; 'statsherd plugin describe' shows what it serves\n")
 		return 1
 	}
+	// A plugin of its own (an output) drops the start-up pages of this
+	// executable once its first seconds are over (see trim): its Configure
+	// comes within them.
+	trim.NewDebounced(trimQuiet, nil).Kick()
 	if err := sdk.ServeOne(builtin.Plugins(), kind, name); err != nil {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
 		return 1

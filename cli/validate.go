@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
@@ -19,9 +20,11 @@ func validateCommand() *command {
 		name:    "validate",
 		summary: "check a host or gatherer HCL file, plugins included",
 		args:    []string{"FILE"},
-		help: `Checks a host or gatherer HCL file fully: the file itself, then every
-plugin it names is started and its block checked against the schema the
-plugin declares. Prints diagnostics and exits 1 if anything is wrong.`,
+		help: `Checks a host or gatherer HCL file fully, as the daemon would: the file
+itself, then every plugin it names is started, its block checked against
+the schema the plugin declares, and its Configure run as a dry run
+(nothing listens, nothing is written). Prints every diagnostic at once,
+then "N errors", and exits 1 if anything is wrong.`,
 		run: runValidate,
 	}
 }
@@ -58,22 +61,51 @@ func runValidate(ctx context.Context, c *cmdline) int {
 		diags = d
 		if g != nil {
 			blocks = g.Outputs
+			// As the daemon: the outputs' relative paths are relative to
+			// the base directory, which create-gatherer (or gatherer
+			// -create) must have made.
+			if err := gatherer.CheckBasedir(g.Basedir); err != nil {
+				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No gatherer base directory yet",
+					Detail: err.Error() + "; the outputs' relative paths were checked relative to the current directory.",
+				})
+			} else if err := os.Chdir(g.Basedir); err != nil {
+				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid basedir", Detail: err.Error()})
+			}
 		}
 	default:
 		return c.usageError("-kind must be host or gatherer, not %q", *kind)
 	}
-	if !diags.HasErrors() {
-		diags = append(diags, checkPlugins(ctx, blocks)...)
-	}
+	// Every error at once: the plugins are checked even when the rest of
+	// the file has errors.
+	diags = dedupe(append(diags, checkPlugins(ctx, blocks)...))
 	if len(diags) > 0 {
 		p.WriteDiagnostics(stderr, diags)
 	}
-	if diags.HasErrors() {
-		fmt.Fprintf(stderr, "%s: %d error(s); nothing was started.\n", path, len(diags.Errs()))
+	if n := len(diags.Errs()); n > 0 {
+		word := "errors"
+		if n == 1 {
+			word = "error"
+		}
+		fmt.Fprintf(stderr, "%s: %d %s\n", path, n, word)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: valid %s configuration (%d plugin(s) checked)\n", path, *kind, len(blocks))
 	return 0
+}
+
+// dedupe drops repeated diagnostics (a block's mistake found by the file's
+// decoding and again by its plugin's schema).
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		k := fmt.Sprintf("%d|%s|%s|%v", d.Severity, d.Summary, d.Detail, d.Subject)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // checkPlugins starts each plugin of blocks and checks its block against

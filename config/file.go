@@ -21,10 +21,21 @@ type Parser struct{ p *hclparse.Parser }
 // NewParser returns a Parser.
 func NewParser() *Parser { return &Parser{p: hclparse.NewParser()} }
 
+// MaxFileSize bounds a configuration file read (issue 25: a large
+// random file given by mistake, or SIGHUP after a bad deploy, must not
+// hold the daemon's memory); MaxDiagnostics bounds the diagnostics kept
+// of one file, the rest summed up in one more.
+const (
+	MaxFileSize    = 1 << 20
+	MaxDiagnostics = 50
+)
+
 // ParseFile parses the HCL file at path. A file that cannot be read is
-// one diagnostic, "cannot read host.hcl: no such file or directory".
+// one diagnostic, "cannot read host.hcl: no such file or directory"; so
+// is one that is not a regular file or is over MaxFileSize. At most
+// MaxDiagnostics are kept.
 func (p *Parser) ParseFile(path string) (*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := readConfigFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -35,7 +46,47 @@ func (p *Parser) ParseFile(path string) (*hcl.File, hcl.Diagnostics) {
 			Summary:  fmt.Sprintf("cannot read %s: %v", path, err),
 		}}
 	}
-	return p.p.ParseHCL(src, path)
+	f, diags := p.p.ParseHCL(src, path)
+	return f, capDiagnostics(diags)
+}
+
+// readConfigFile reads a regular file of at most MaxFileSize bytes.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, errors.New("is a directory")
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > MaxFileSize {
+		return nil, fmt.Errorf("over %d bytes: not a configuration file?", MaxFileSize)
+	}
+	return src, nil
+}
+
+// capDiagnostics keeps the first MaxDiagnostics of diags and counts the
+// rest in one more.
+func capDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) <= MaxDiagnostics {
+		return diags
+	}
+	rest := len(diags) - MaxDiagnostics
+	kept := append(hcl.Diagnostics(nil), diags[:MaxDiagnostics]...)
+	return append(kept, &hcl.Diagnostic{Severity: hcl.DiagError,
+		Summary: fmt.Sprintf("%d more diagnostics not shown", rest)})
 }
 
 // ParseSource parses HCL source held in memory, named filename in diagnostics.

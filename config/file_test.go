@@ -81,3 +81,27 @@ func TestDiagnosticsHideFurlSecret(t *testing.T) {
 		t.Errorf("diagnostics show the furl's secret, or no masked furl:\n%s", out)
 	}
 }
+
+// TestParseFileBounds (issue 25, item 8): a file over MaxFileSize or not
+// regular is one diagnostic; a file of garbage keeps at most
+// MaxDiagnostics (and one line saying how many more).
+func TestParseFileBounds(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.hcl")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# comment\n"), MaxFileSize/10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := NewParser().ParseFile(big); len(diags) != 1 || !strings.Contains(diags[0].Summary, "over") {
+		t.Errorf("big file: %v", diags)
+	}
+	if _, diags := NewParser().ParseFile("/dev/zero"); len(diags) != 1 || !strings.Contains(diags[0].Summary, "not a regular file") {
+		t.Errorf("/dev/zero: %v", diags)
+	}
+	junk := filepath.Join(dir, "junk.hcl")
+	if err := os.WriteFile(junk, bytes.Repeat([]byte("\x01 = = {\n"), 5000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := NewParser().ParseFile(junk); len(diags) > MaxDiagnostics+1 || len(diags) == 0 {
+		t.Errorf("junk: %d diagnostics", len(diags))
+	}
+}

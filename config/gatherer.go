@@ -28,10 +28,16 @@ const (
 	DefaultMaxStatsPerNode        = 20000
 	DefaultMaxNodes               = 20000
 	DefaultForgetAfter            = 7 * 24 * time.Hour
+	DefaultForgetNewAfter         = time.Hour
+	DefaultMaxStatsTotal          = 10_000_000
+	DefaultNewNodeStatsRate       = 5000
+	DefaultNewNodeStatsBurst      = 200_000
 	DefaultMaxHandshakes          = 256
 	DefaultMaxHandshakesPerAddr   = 16
 	DefaultEnrolmentPolicy        = "open"
 	DefaultAllowlistFile          = "allowlist"
+	DefaultPendingExpiry          = 24 * time.Hour
+	DefaultMaxPendingPerAddress   = 4
 	DefaultGathererStatusListen   = "127.0.0.1:8128"
 	DefaultGathererOutput         = "munin"
 	maxGathererMaxMessageSize     = 1 << 30
@@ -53,6 +59,9 @@ type Gatherer struct {
 	Nickname string
 	// LogLevel is the hclog level: trace, debug, info, warn, error.
 	LogLevel string
+	// LogFormat is "text" (hclog's, for people) or "json" (one hclog JSON
+	// object a line, for log shippers).
+	LogFormat string
 	// PollInterval is the time between poll rounds.
 	PollInterval time.Duration
 	// PollTimeout bounds each host's answer to a poll.
@@ -90,6 +99,18 @@ type GathererLimits struct {
 	// ForgetAfter: a node not heard from for this long is forgotten (it
 	// leaves the node list and the munin snapshot); 0 keeps nodes forever.
 	ForgetAfter time.Duration
+	// ForgetNewAfter: a node that was with the fleet less than an hour
+	// (one that answered once and vanished) is forgotten once not heard
+	// from for this long (at most ForgetAfter).
+	ForgetNewAfter time.Duration
+	// MaxStatsTotal bounds the stats held for all nodes (each node's
+	// last answer counts); a new node is refused while they are at it.
+	MaxStatsTotal int
+	// NewNodeStatsRate and NewNodeStatsBurst are a token bucket, in
+	// stats, for nodes never seen before under the open policy: a new
+	// node is admitted while the bucket is not empty, and its first
+	// answer takes its stats from it. Enrolled nodes never wait on it.
+	NewNodeStatsRate, NewNodeStatsBurst int
 	// MaxHandshakes bounds the connections still in their TLS handshake
 	// or hello, apart from established hosts.
 	MaxHandshakes int
@@ -107,6 +128,12 @@ type GathererEnrolment struct {
 	// Allowlist is the file of node ids, one a line ('#' comments), for
 	// the allowlist policy.
 	Allowlist string
+	// PendingExpiry: a node waiting for approval this long (since it
+	// first asked) is forgotten; it asks again if it still connects.
+	PendingExpiry time.Duration
+	// MaxPendingPerAddress bounds the nodes waiting for approval from one
+	// source address (an IPv6 source counts by its /64).
+	MaxPendingPerAddress int
 }
 
 // GathererListen are the settings of the gatherer's listener.
@@ -131,7 +158,7 @@ type GathererListen struct {
 
 var gathererFileSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "basedir"}, {Name: "nickname"}, {Name: "log_level"},
+		{Name: "basedir"}, {Name: "nickname"}, {Name: "log_level"}, {Name: "log_format"},
 		{Name: "poll_interval"}, {Name: "poll_timeout"},
 		{Name: "output_timeout"}, {Name: "output_queue"},
 	},
@@ -147,10 +174,12 @@ var gathererFileSchema = &hcl.BodySchema{
 var gathererLimitsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "max_stats_per_node"}, {Name: "max_nodes"}, {Name: "forget_after"},
 	{Name: "max_handshakes"}, {Name: "max_handshakes_per_address"},
+	{Name: "forget_new_after"}, {Name: "max_stats_total"},
+	{Name: "new_node_stats_rate"}, {Name: "new_node_stats_burst"},
 }}
 
 var gathererEnrolmentSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "policy"}, {Name: "allowlist"},
+	{Name: "policy"}, {Name: "allowlist"}, {Name: "pending_expiry"}, {Name: "max_pending_per_address"},
 }}
 
 var gathererListenSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -164,6 +193,7 @@ func DefaultGatherer(basedir string) *Gatherer {
 	return &Gatherer{
 		Basedir:       basedir,
 		Nickname:      DefaultGathererNickname,
+		LogFormat:     DefaultLogFormat,
 		LogLevel:      DefaultLogLevel,
 		PollInterval:  DefaultPollInterval,
 		PollTimeout:   DefaultGathererPollTimeout,
@@ -179,10 +209,15 @@ func DefaultGatherer(basedir string) *Gatherer {
 			MaxStatsPerNode:         DefaultMaxStatsPerNode,
 			MaxNodes:                DefaultMaxNodes,
 			ForgetAfter:             DefaultForgetAfter,
+			ForgetNewAfter:          DefaultForgetNewAfter,
+			MaxStatsTotal:           DefaultMaxStatsTotal,
+			NewNodeStatsRate:        DefaultNewNodeStatsRate,
+			NewNodeStatsBurst:       DefaultNewNodeStatsBurst,
 			MaxHandshakes:           DefaultMaxHandshakes,
 			MaxHandshakesPerAddress: DefaultMaxHandshakesPerAddr,
 		},
-		Enrolment: GathererEnrolment{Policy: DefaultEnrolmentPolicy, Allowlist: filepath.Join(basedir, DefaultAllowlistFile)},
+		Enrolment: GathererEnrolment{Policy: DefaultEnrolmentPolicy, Allowlist: filepath.Join(basedir, DefaultAllowlistFile),
+			PendingExpiry: DefaultPendingExpiry, MaxPendingPerAddress: DefaultMaxPendingPerAddress},
 	}
 }
 
@@ -246,6 +281,9 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 		} else if msg := badNickname(g.Nickname); msg != "" {
 			diags = diags.Append(attrError(a, "Invalid nickname", msg))
 		}
+	}
+	if a, ok := content.Attributes["log_format"]; ok {
+		diags = append(diags, logFormatAttr(a, &g.LogFormat)...)
 	}
 	if a, ok := content.Attributes["log_level"]; ok {
 		if d := gohclString(a, &g.LogLevel); d.HasErrors() {
@@ -331,24 +369,25 @@ func DecodeGatherer(body hcl.Body, filename string) (*Gatherer, hcl.Diagnostics)
 		diags = append(diags, decodeGathererEnrolment(enrolmentBlk, g.Basedir, &g.Enrolment)...)
 	}
 	for i := range g.Outputs {
-		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], g.Limits.ForgetAfter)
+		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], "forget_after", g.Limits.ForgetAfter)
+		g.Outputs[i].Body = withForgetAfter(g.Outputs[i], "forget_new_after", g.Limits.ForgetNewAfter)
 	}
 	return g, diags
 }
 
-// withForgetAfter gives the built-in munin output the limits'
-// forget_after, unless its block sets its own.
-func withForgetAfter(b PluginBlock, d time.Duration) hcl.Body {
+// withForgetAfter gives the built-in munin output the limits' attribute
+// name (forget_after, forget_new_after), unless its block sets its own.
+func withForgetAfter(b PluginBlock, name string, d time.Duration) hcl.Body {
 	if b.Name != DefaultGathererOutput || b.Plugin != "" || d <= 0 || b.Body == nil {
 		return b.Body
 	}
-	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "forget_after"}}})
+	content, _, _ := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
 	if content != nil {
-		if _, ok := content.Attributes["forget_after"]; ok {
+		if _, ok := content.Attributes[name]; ok {
 			return b.Body
 		}
 	}
-	f, diags := NewParser().ParseSource([]byte(fmt.Sprintf("forget_after = %q\n", d.String())), "<limits forget_after>")
+	f, diags := NewParser().ParseSource([]byte(fmt.Sprintf("%s = %q\n", name, d.String())), "<limits "+name+">")
 	if diags.HasErrors() {
 		return b.Body
 	}
@@ -366,9 +405,23 @@ func decodeGathererLimits(blk *hcl.Block, l *GathererLimits) hcl.Diagnostics {
 		{"max_nodes", 1, 10_000_000, &l.MaxNodes},
 		{"max_handshakes", 1, maxGathererConnectionsAllowed, &l.MaxHandshakes},
 		{"max_handshakes_per_address", 1, maxGathererConnectionsAllowed, &l.MaxHandshakesPerAddress},
+		{"max_stats_total", 1, 1 << 40, &l.MaxStatsTotal},
+		{"new_node_stats_rate", 1, 1 << 40, &l.NewNodeStatsRate},
+		{"new_node_stats_burst", 1, 1 << 40, &l.NewNodeStatsBurst},
 	} {
 		if a, ok := content.Attributes[x.name]; ok {
 			diags = append(diags, intAttr(a, x.lo, x.hi, x.dst)...)
+		}
+	}
+	if a, ok := content.Attributes["forget_new_after"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d < time.Minute {
+				diags = diags.Append(attrError(a, "Invalid forget_new_after", "forget_new_after must be at least 1m."))
+			} else {
+				l.ForgetNewAfter = d
+			}
 		}
 	}
 	if a, ok := content.Attributes["forget_after"]; ok {
@@ -407,6 +460,20 @@ func decodeGathererEnrolment(blk *hcl.Block, basedir string, e *GathererEnrolmen
 		} else {
 			e.Allowlist = resolve(basedir, s)
 		}
+	}
+	if a, ok := content.Attributes["pending_expiry"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d < time.Minute {
+				diags = diags.Append(attrError(a, "Invalid pending_expiry", "pending_expiry must be at least 1m."))
+			} else {
+				e.PendingExpiry = d
+			}
+		}
+	}
+	if a, ok := content.Attributes["max_pending_per_address"]; ok {
+		diags = append(diags, intAttr(a, 1, 1000, &e.MaxPendingPerAddress)...)
 	}
 	return diags
 }

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/sdk"
@@ -22,11 +23,13 @@ const (
 	DefaultStatusListen  = "127.0.0.1:8127"
 	DefaultRegisterFile  = "register.sock"
 	DefaultStatsdExpiry  = time.Hour
+	DefaultStatsdRetry   = 10 * time.Second
 	DefaultStatsdNames   = 100_000
 	DefaultPollTimeout   = 5 * time.Second
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = time.Minute
 	DefaultLogLevel      = "info"
+	DefaultLogFormat     = "text"
 	GathererFurlFileName = "stats_gatherer.furl"
 )
 
@@ -44,6 +47,9 @@ type Host struct {
 	Basedir string
 	// LogLevel is the hclog level: trace, debug, info, warn, error.
 	LogLevel string
+	// LogFormat is "text" (hclog's, for people) or "json" (one hclog JSON
+	// object a line, for log shippers).
+	LogFormat string
 	// PollTimeout bounds the whole answer to one poll; a producer gets
 	// min(its own timeout, PollTimeout).
 	PollTimeout time.Duration
@@ -56,8 +62,15 @@ type Host struct {
 	Gatherer  GathererLink
 	Reporting Reporting
 	Status    Status
-	// Producers are the producer blocks, in file order.
+	// Producers are the producer blocks, in file order, then those of the
+	// included files (Include), file by file in name order.
 	Producers []PluginBlock
+	// Include are the glob patterns (absolute, or relative to the host
+	// file's directory) of files that add producer blocks, such as
+	// "/etc/statsherd/host.d/*.hcl"; LoadHost reads them.
+	Include []string
+	// includeRange is where Include was set, for its diagnostics.
+	includeRange hcl.Range
 }
 
 // GathererLink says where one of the host's gatherers is. One of Furl and
@@ -92,6 +105,9 @@ type Reporting struct {
 	StatsdExpiry time.Duration
 	// StatsdMaxNames bounds the distinct names kept from statsd.
 	StatsdMaxNames int
+	// StatsdRetry is how often a statsd address found taken (another
+	// program's) is tried again; the host runs without statsd meanwhile.
+	StatsdRetry time.Duration
 }
 
 // Status are the settings of the local status page.
@@ -106,7 +122,7 @@ type Status struct {
 
 var hostSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "nickname"}, {Name: "basedir"}, {Name: "log_level"}, {Name: "poll_timeout"},
+		{Name: "nickname"}, {Name: "basedir"}, {Name: "log_level"}, {Name: "log_format"}, {Name: "poll_timeout"}, {Name: "include"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "gatherer"},
@@ -121,7 +137,7 @@ var gathererSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 var reportingSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "statsd"}, {Name: "socket"}, {Name: "statsd_expiry"}, {Name: "statsd_max_names"},
+	{Name: "statsd"}, {Name: "socket"}, {Name: "statsd_expiry"}, {Name: "statsd_max_names"}, {Name: "statsd_retry"},
 }}
 
 var statusSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -137,7 +153,62 @@ func LoadHost(p *Parser, path string) (*Host, hcl.Diagnostics) {
 		return nil, diags
 	}
 	h, d := DecodeHost(f.Body, path)
-	return h, append(diags, d...)
+	diags = append(diags, d...)
+	if h != nil {
+		diags = append(diags, h.loadIncludes(p)...)
+	}
+	return h, diags
+}
+
+// includeSchema is what an included file may hold: producer blocks.
+var includeSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "producer", LabelNames: []string{"name"}}}}
+
+// loadIncludes reads the files Include's patterns match, in name order,
+// and adds their producer blocks; diagnostics point into those files.
+func (h *Host) loadIncludes(p *Parser) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	producers := map[string]hcl.Range{}
+	for _, pb := range h.Producers {
+		producers[pb.Name] = pb.DefRange
+	}
+	for _, pattern := range h.Include {
+		files, err := filepath.Glob(pattern)
+		if err != nil {
+			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid include pattern",
+				Detail: fmt.Sprintf("%q: %v.", pattern, err), Subject: h.includeRange.Ptr()})
+			continue
+		}
+		for _, file := range files {
+			f, d := p.ParseFile(file)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			content, d := f.Body.Content(includeSchema)
+			diags = append(diags, d...)
+			for _, blk := range content.Blocks {
+				diags = append(diags, h.addProducer(blk, filepath.Dir(file), producers)...)
+			}
+		}
+	}
+	return diags
+}
+
+// addProducer adds a producer block whose plugin paths are relative to
+// dir, refusing a name already used (producers, name to where).
+func (h *Host) addProducer(blk *hcl.Block, dir string, producers map[string]hcl.Range) hcl.Diagnostics {
+	name := blk.Labels[0]
+	if prev, ok := producers[name]; ok {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate producer",
+			Detail: fmt.Sprintf("Producer %q is already defined at %s; give each producer block its own name.", name, prev), Subject: blk.DefRange.Ptr()}}
+	}
+	producers[name] = blk.DefRange
+	pb, diags := NewPluginBlock(sdk.KindProducer, name, blk.Body, blk.DefRange)
+	if pb.Plugin != "" && strings.ContainsRune(pb.Plugin, filepath.Separator) {
+		pb.Plugin = resolve(dir, pb.Plugin)
+	}
+	h.Producers = append(h.Producers, pb)
+	return diags
 }
 
 // DecodeHost decodes the body of a host file read from filename.
@@ -152,10 +223,11 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 	h := &Host{
 		Filename:    filename,
 		Basedir:     dir,
+		LogFormat:   DefaultLogFormat,
 		LogLevel:    DefaultLogLevel,
 		PollTimeout: DefaultPollTimeout,
 		Reporting: Reporting{StatsdListen: DefaultStatsdListen, Socket: DefaultRegisterFile,
-			StatsdExpiry: DefaultStatsdExpiry, StatsdMaxNames: DefaultStatsdNames},
+			StatsdExpiry: DefaultStatsdExpiry, StatsdMaxNames: DefaultStatsdNames, StatsdRetry: DefaultStatsdRetry},
 		Status: Status{Listen: DefaultStatusListen},
 	}
 	content, diags := body.Content(hostSchema)
@@ -182,6 +254,23 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		} else {
 			h.Basedir = resolve(dir, s)
 		}
+	}
+	if a, ok := content.Attributes["include"]; ok {
+		v, d := attrValue(a, cty.List(cty.String), `a list of file patterns, such as ["/etc/statsherd/host.d/*.hcl"]`)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			h.includeRange = a.Expr.Range()
+			for _, e := range v.AsValueSlice() {
+				if e.IsNull() || e.AsString() == "" {
+					diags = diags.Append(attrError(a, "Invalid include", "An include pattern is empty."))
+					continue
+				}
+				h.Include = append(h.Include, resolve(dir, e.AsString()))
+			}
+		}
+	}
+	if a, ok := content.Attributes["log_format"]; ok {
+		diags = append(diags, logFormatAttr(a, &h.LogFormat)...)
 	}
 	if a, ok := content.Attributes["log_level"]; ok {
 		if d := gohclString(a, &h.LogLevel); d.HasErrors() {
@@ -231,19 +320,7 @@ func DecodeHost(body hcl.Body, filename string) (*Host, hcl.Diagnostics) {
 		case "status":
 			diags = append(diags, decodeStatus(blk, &h.Status)...)
 		case "producer":
-			name := blk.Labels[0]
-			if prev, ok := producers[name]; ok {
-				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate producer",
-					Detail: fmt.Sprintf("Producer %q is already defined at %s; give each producer block its own name.", name, prev), Subject: blk.DefRange.Ptr()})
-				continue
-			}
-			producers[name] = blk.DefRange
-			pb, d := NewPluginBlock(sdk.KindProducer, name, blk.Body, blk.DefRange)
-			diags = append(diags, d...)
-			if pb.Plugin != "" && strings.ContainsRune(pb.Plugin, filepath.Separator) {
-				pb.Plugin = resolve(dir, pb.Plugin)
-			}
-			h.Producers = append(h.Producers, pb)
+			diags = append(diags, h.addProducer(blk, dir, producers)...)
 		}
 	}
 	if h.Reporting.Socket != "" {
@@ -404,6 +481,17 @@ func decodeReporting(blk *hcl.Block, r *Reporting) hcl.Diagnostics {
 	if a, ok := content.Attributes["statsd_max_names"]; ok {
 		diags = append(diags, intAttr(a, 1, 10_000_000, &r.StatsdMaxNames)...)
 	}
+	if a, ok := content.Attributes["statsd_retry"]; ok {
+		d, dd := DurationAttr(a)
+		diags = append(diags, dd...)
+		if !dd.HasErrors() {
+			if d <= 0 {
+				diags = diags.Append(attrError(a, "Invalid statsd_retry", "statsd_retry must be longer than zero, such as \"10s\"."))
+			} else {
+				r.StatsdRetry = d
+			}
+		}
+	}
 	return diags
 }
 
@@ -467,4 +555,16 @@ func resolve(dir, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(dir, p)
+}
+
+// logFormatAttr decodes a log_format attribute: "text" or "json".
+func logFormatAttr(a *hcl.Attribute, v *string) hcl.Diagnostics {
+	if d := gohclString(a, v); d.HasErrors() {
+		return d
+	}
+	switch *v {
+	case "text", "json":
+		return nil
+	}
+	return hcl.Diagnostics{attrError(a, "Invalid log format", fmt.Sprintf("%q is not a log format; use \"text\" or \"json\" (hclog's JSON, one object a line).", *v))}
 }

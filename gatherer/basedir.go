@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 )
@@ -220,43 +221,19 @@ func locationHints(configured []string, port int) []string {
 	return hints
 }
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename.
+// writeFileAtomic replaces path with data, synced: durable.WriteFile.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return writeFileAtomicFunc(path, mode, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return durable.WriteFile(path, data, mode)
 }
 
 // writeFileAtomicFunc is writeFileAtomic of what write writes, through a
 // buffer: a large file is never whole in memory.
 func writeFileAtomicFunc(path string, mode os.FileMode, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 64<<10)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return durable.WriteFileFunc(path, mode, func(f io.Writer) error {
+		bw := bufio.NewWriterSize(f, 64<<10)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/furl"
 )
 
@@ -31,8 +33,11 @@ const (
 // ControlRequest is one request on the control socket: a JSON object on
 // one line.
 type ControlRequest struct {
-	Op string `json:"op"` // nodes, approve, revoke, rotate-secret
+	Op string `json:"op"` // nodes, approve, revoke, rotate-secret, reject-pending
 	ID string `json:"id,omitempty"`
+	// Address limits reject-pending to the nodes last seen at this
+	// source address (host:port or an address; IPv6 by its /64).
+	Address string `json:"address,omitempty"`
 }
 
 // ControlResponse answers a ControlRequest.
@@ -78,11 +83,20 @@ func (g *Gatherer) serveControl(ctx context.Context, ln net.Listener) {
 	}()
 }
 
+// maxControlRequest bounds a control request.
+const maxControlRequest = 64 << 10
+
 func (g *Gatherer) handleControl(_ context.Context, c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	line, err := bufio.NewReader(c).ReadBytes('\n')
+	// One request is a short line: read at most maxControlRequest bytes
+	// of it, so that a line that never ends holds no memory (issue 25).
+	line, err := bufio.NewReader(io.LimitReader(c, maxControlRequest)).ReadBytes('\n')
 	if err != nil {
+		if errors.Is(err, io.EOF) && len(line) >= maxControlRequest {
+			b, _ := json.Marshal(ControlResponse{Error: fmt.Sprintf("request over %d bytes", maxControlRequest)})
+			c.Write(append(b, '\n'))
+		}
 		return
 	}
 	var req ControlRequest
@@ -140,6 +154,13 @@ func (g *Gatherer) Control(req ControlRequest) ControlResponse {
 		}
 		g.log.Info("node revoked", "node", n.ID, "nickname", n.Nickname, "disconnected", h != nil)
 		return ControlResponse{Node: &n, Disconnected: h != nil}
+	case "reject-pending":
+		gone := g.nodes.rejectPending(req.Address)
+		if err := g.nodes.save(); err != nil {
+			return ControlResponse{Error: err.Error(), Nodes: gone}
+		}
+		g.log.Info("pending nodes rejected", "count", len(gone), "address", req.Address)
+		return ControlResponse{Nodes: gone}
 	case "rotate-secret":
 		f, err := g.rotateSecret()
 		if err != nil {
@@ -148,7 +169,7 @@ func (g *Gatherer) Control(req ControlRequest) ControlResponse {
 		g.log.Info("secret rotated: new furl written; enrolled nodes keep working, new nodes need the new furl", "furl", f.Redacted())
 		return ControlResponse{Furl: f.String()}
 	}
-	return ControlResponse{Error: fmt.Sprintf("unknown operation %q: use nodes, approve, revoke or rotate-secret", req.Op)}
+	return ControlResponse{Error: fmt.Sprintf("unknown operation %q: use nodes, approve, revoke, reject-pending or rotate-secret", req.Op)}
 }
 
 // rotateSecret makes a new secret, writes it and the new furl, and uses
@@ -235,6 +256,9 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 	case "nodes":
 		resp.Nodes = r.list()
 		return resp, nil
+	case "reject-pending":
+		resp.Nodes = r.rejectPending(req.Address)
+		return resp, r.save()
 	case "approve", "revoke":
 		state := StateEnrolled
 		if req.Op == "revoke" {
@@ -259,23 +283,19 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 		}
 		return resp, writeSecretAndFurl(cfg.Basedir, s, fp)
 	}
-	return ControlResponse{}, fmt.Errorf("unknown operation %q: use nodes, approve, revoke or rotate-secret", req.Op)
+	return ControlResponse{}, fmt.Errorf("unknown operation %q: use nodes, approve, revoke, reject-pending or rotate-secret", req.Op)
 }
 
 // lockBasedir takes the base directory's lock (held by a running
 // gatherer), without waiting.
 func lockBasedir(basedir string) (unlock func(), err error) {
 	path := filepath.Join(basedir, LockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
+	f, err := durable.Lock(path)
+	if errors.Is(err, durable.ErrLocked) {
+		return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
-		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+	if err != nil {
+		return nil, err
 	}
 	return func() { f.Close() }, nil
 }

@@ -128,6 +128,10 @@ func configTemplate(o CreateOptions) string {
 #   max_stats_per_node         = 20000   # stats in one answer; a larger answer is refused
 #   max_nodes                  = 20000   # nodes known (enrolled or pending)
 #   forget_after               = "168h"  # a node unseen this long leaves nodes.json and stats.json; "0s" keeps it
+#   forget_new_after           = "1h"    # sooner for a node that was with the fleet under an hour (answered once)
+#   max_stats_total            = 10000000 # stats held for all nodes; past it no new node is taken
+#   new_node_stats_rate        = 5000    # under "open": stats a second that never-seen nodes may add (token bucket)
+#   new_node_stats_burst       = 200000  # the bucket's size
 #   max_handshakes             = 256     # connections in their TLS handshake or hello at once
 #   max_handshakes_per_address = 16      # of those, from one source address (IPv6: one /64)
 # }
@@ -137,6 +141,8 @@ func configTemplate(o CreateOptions) string {
 # enrolment {
 #   policy    = "open"
 #   allowlist = "allowlist"  # node ids, one a line, for policy "allowlist"
+#   pending_expiry          = "24h"  # under "approve": a pending node is forgotten this long after it asked
+#   max_pending_per_address = 4      # under "approve": pending nodes from one address
 # }
 
 # Outputs: each round goes to every output. With no output block, the munin
@@ -147,5 +153,10 @@ output "munin" {
 # output "stdout" {}                     # print every round (Tahoe's StdOutStatsGatherer)
 # output "prometheus" { listen = "127.0.0.1:9469" }
 # output "remote_write" { url = "http://127.0.0.1:8428/api/v1/write" }  # durable queue here (outputs/remote_write)
+# output "graphite" { address = "127.0.0.1:2003" }                      # carbon, durable queue (outputs/graphite)
+# output "influxdb" {                                                   # durable queue (outputs/influxdb)
+#   url      = "http://127.0.0.1:8086"
+#   database = "statsherd"
+# }
 `
 }

@@ -28,7 +28,7 @@ func TestCreateTemplateDefaults(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("the template, uncommented, does not load: %v\n%s", diags, src)
 	}
-	for _, block := range []string{"listen {", "status {", "limits {", "enrolment {", `output "munin"`, `output "stdout"`, `output "prometheus"`, `output "remote_write"`} {
+	for _, block := range []string{"listen {", "status {", "limits {", "enrolment {", `output "munin"`, `output "stdout"`, `output "prometheus"`, `output "remote_write"`, `output "graphite"`, `output "influxdb"`} {
 		if !strings.Contains(src, "\n"+block) {
 			t.Errorf("the template does not show %s", block)
 		}

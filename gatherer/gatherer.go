@@ -64,8 +64,10 @@ type Gatherer struct {
 
 	outputs []*fanout
 	rounds  roundLog
-	stats   counters
-	start   time.Time
+	// page is what the status page keeps (status_page.go).
+	page  *pageState
+	stats counters
+	start time.Time
 }
 
 // background saves the node list when a state changed (within a second;
@@ -167,6 +169,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		unlock:   unlock,
 		hosts:    map[string]*host{},
 		start:    time.Now(),
+		page:     newPageState(),
 	}
 	g.control, g.controlErr = g.listenControl()
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}

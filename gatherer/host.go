@@ -26,8 +26,11 @@ type host struct {
 	id, nickname, addr string
 	versions           map[string]string
 	since              time.Time
-	conn               *wire.Conn
-	log                hclog.Logger
+	// fresh: a new node admitted under open, holding a place among
+	// max_nodes until it is enrolled or its connection ends.
+	fresh bool
+	conn  *wire.Conn
+	log   hclog.Logger
 
 	// polled is the round waiting for this host's result, set before a
 	// poll is written: whoever has the result first (the reader with the
@@ -58,6 +61,8 @@ type host struct {
 	wmu sync.Mutex
 	// q are the gatherer's quotas and counters.
 	q *quotas
+	// track is what the status page knows of the node (status_track.go).
+	track *nodeTrack
 
 	mu         sync.Mutex
 	lastAnswer time.Time
@@ -72,6 +77,9 @@ type reply struct {
 	at     time.Time
 	sample sdk.NodeSample
 	err    error
+	// names and size are the answer's stats and bytes, for the status
+	// page.
+	names, size int
 }
 
 // HostStatus is a connected host as the status page shows it.
@@ -252,7 +260,7 @@ func (h *host) readOne() bool {
 		return false
 	}
 	h.pending.CompareAndSwap(want, 0)
-	r := reply{id: a.ID, at: time.Now()}
+	r := reply{id: a.ID, at: time.Now(), names: a.Names, size: len(b)}
 	if a.Error == "" && a.Names > h.q.maxStats {
 		reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", a.Names, h.q.maxStats)
 		h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)

@@ -36,7 +36,7 @@ func TestE2ENoSilentIdentity(t *testing.T) {
 	}
 
 	p := start(t, "gatherer", "-basedir", typo, "-create")
-	waitFor(t, "the furl", p.stderr.String, func() bool { return strings.HasPrefix(p.stdout.String(), "pb://") })
+	waitFor(t, "the furl's path", p.stderr.String, func() bool { return p.stdout.String() == filepath.Join(typo, gatherer.FurlFile)+"\n" })
 	if !strings.Contains(p.stderr.String(), "made a new gatherer identity") {
 		t.Errorf("-create made an identity without saying so:\n%s", p.stderr.String())
 	}
@@ -52,7 +52,7 @@ func TestE2ENoSilentIdentity(t *testing.T) {
 	}
 	// Made now: a plain start works and says nothing of a new identity.
 	p = start(t, "gatherer", "-basedir", typo)
-	waitFor(t, "the furl", p.stderr.String, func() bool { return strings.HasPrefix(p.stdout.String(), "pb://") })
+	waitFor(t, "the furl's path", p.stderr.String, func() bool { return p.stdout.String() == filepath.Join(typo, gatherer.FurlFile)+"\n" })
 	p.stop(syscall.SIGTERM)
 	if strings.Contains(p.stderr.String(), "new gatherer identity") {
 		t.Errorf("a second start claims a new identity:\n%s", p.stderr.String())

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,6 +47,9 @@ type Node struct {
 	LastSeen    time.Time `json:"last_seen,omitzero"`
 	// Changed is when the state last changed (enrolled, approved, revoked).
 	Changed time.Time `json:"changed,omitzero"`
+	// Stats is the number of stats of its last answer: what the outputs
+	// hold for it, counted against max_stats_total.
+	Stats int `json:"stats,omitempty"`
 	// Connected is set in listings while the node is connected.
 	Connected bool `json:"connected,omitempty"`
 
@@ -90,6 +94,18 @@ type registry struct {
 	allowPath   string
 	maxNodes    int
 	forgetAfter time.Duration
+	// forgetNew is forget_new_after: for a node with the fleet less than
+	// youngNode.
+	forgetNew time.Duration
+	// maxStats is max_stats_total; held is the stats of every node
+	// (Node.Stats summed).
+	maxStats, held int64
+	// bucket holds new nodes back under open (new_node_stats_rate).
+	bucket tokenBucket
+	// pendingExpiry and pendingPerAddr bound the nodes waiting for
+	// approval: by age and by source address.
+	pendingExpiry  time.Duration
+	pendingPerAddr int
 
 	mu    sync.Mutex
 	nodes map[string]*Node
@@ -104,6 +120,11 @@ type registry struct {
 	// sources are where enrolled nodes were seen (sourceOf their
 	// address), for the handshake reserve.
 	sources map[string]bool
+	// admitting are the new nodes admitted under open and connected, not
+	// yet enrolled (a node enrols at its first good answer): they count
+	// against max_nodes, so that many keys connecting at once cannot
+	// all enrol.
+	admitting map[string]bool
 }
 
 // loadRegistry reads basedir/nodes.json (none: no nodes yet).
@@ -111,13 +132,25 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	r := &registry{
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
-		sources: map[string]bool{},
+		forgetNew: cfg.Limits.ForgetNewAfter, maxStats: int64(cfg.Limits.MaxStatsTotal),
+		pendingExpiry: cfg.Enrolment.PendingExpiry, pendingPerAddr: cfg.Enrolment.MaxPendingPerAddress,
+		bucket:  newTokenBucket(float64(cfg.Limits.NewNodeStatsRate), float64(cfg.Limits.NewNodeStatsBurst)),
+		sources: map[string]bool{}, admitting: map[string]bool{},
 	}
 	if r.policy == "" {
 		r.policy = config.DefaultEnrolmentPolicy
 	}
 	if r.maxNodes <= 0 {
 		r.maxNodes = config.DefaultMaxNodes
+	}
+	if r.maxStats <= 0 {
+		r.maxStats = config.DefaultMaxStatsTotal
+	}
+	if r.pendingExpiry <= 0 {
+		r.pendingExpiry = config.DefaultPendingExpiry
+	}
+	if r.pendingPerAddr <= 0 {
+		r.pendingPerAddr = config.DefaultMaxPendingPerAddress
 	}
 	nodes, err := readNodesFile(r.path)
 	if err != nil {
@@ -126,6 +159,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 	for _, n := range nodes {
 		n.savedSeen = n.LastSeen
 		r.nodes[n.ID] = n
+		r.held += int64(n.Stats)
 		if n.State == StateEnrolled && n.LastAddress != "" {
 			r.sources[sourceOf(n.LastAddress)] = true
 		}
@@ -218,10 +252,18 @@ func (r *registry) saveIf(always bool) error {
 }
 
 // reloadAllowlist rereads the allowlist file if it changed (r.mu held).
+// A file that cannot be read, is damaged or was deleted leaves the list
+// read before in force (chosen, issue 25: a deleted or half-written file
+// from a configuration tool should not take the fleet off the graphs; an
+// empty file admits no one); with none read before, no one is admitted.
+// allowErr says what is wrong, and Reload logs it.
 func (r *registry) reloadAllowlist() {
 	st, err := os.Stat(r.allowPath)
 	if err != nil {
-		r.allow, r.allowStat = map[string]bool{}, time.Time{}
+		if r.allow == nil {
+			r.allow = map[string]bool{}
+		}
+		r.allowStat = time.Time{}
 		if errors.Is(err, os.ErrNotExist) {
 			r.allowErr = fmt.Errorf("allowlist %s does not exist: write the admitted node ids there, one a line (statsherd host id prints a host's)", r.allowPath)
 		} else {
@@ -277,6 +319,7 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 // handshake.
 type admission struct {
 	ok     bool
+	fresh  bool   // a new node admitted, to be released (release) when its connection ends
 	kind   string // the refusal kind when not ok
 	reason string // told to the host
 }
@@ -309,25 +352,48 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 		r.touch(n, nick, addr, now)
 		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 	}
-	known, pending := 0, 0
-	for _, x := range r.nodes {
+	known, pending, fromSrc := 0, 0, 0
+	src := sourceOf(addr)
+	for xid, x := range r.nodes {
+		if x.State == StatePending && now.Sub(x.FirstSeen) > r.pendingExpiry {
+			// Waited too long: forgotten; it asks again if it is still there.
+			delete(r.nodes, xid)
+			r.dirty, r.urgent = true, true
+			continue
+		}
 		if x.State != StateRevoked {
 			known++
 		}
 		if x.State == StatePending {
 			pending++
+			if addr != "" && sourceOf(x.LastAddress) == src {
+				fromSrc++
+			}
 		}
 	}
-	if known >= r.maxNodes {
-		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes, its limit (max_nodes)", known)}
+	// Admissions in flight count: keys connecting at once would
+	// otherwise all pass before any of them is enrolled.
+	if known+len(r.admitting) >= r.maxNodes {
+		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
+	}
+	if r.held >= r.maxStats {
+		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
+	}
+	if r.policy == "open" && !r.bucket.take(now, newNodeCharge) {
+		return admission{kind: refNewNodeRate, reason: "too many new nodes at once (new_node_stats_rate): try again later"}
 	}
 	if r.policy != "approve" {
 		// Enrolled at its first good answer (seen): a key that only
-		// connects, or only misbehaves, never fills the node list.
-		return admission{ok: true}
+		// connects, or only misbehaves, never fills the node list; while
+		// connected it holds a place (released by release or seen).
+		r.admitting[id] = true
+		return admission{ok: true, fresh: true}
 	}
 	if pending >= maxPending {
 		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+	}
+	if fromSrc >= r.pendingPerAddr {
+		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
 	}
 	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
@@ -362,34 +428,106 @@ func (r *registry) knownSource(src string) bool {
 	return r.sources[src]
 }
 
+// release gives back the place of a new node admitted by admit (fresh)
+// whose connection ended, enrolled or not.
+func (r *registry) release(id string) {
+	r.mu.Lock()
+	delete(r.admitting, id)
+	r.mu.Unlock()
+}
+
 // seen records a good answer from node id, admitted by admit: a node new
 // to the list is enrolled now.
-func (r *registry) seen(id, nick, addr string, now time.Time) {
+func (r *registry) seen(id, nick, addr string, now time.Time, stats int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
+	delete(r.admitting, id)
 	if n == nil {
 		n = &Node{ID: id, Nickname: nick, FirstSeen: now, Changed: now, State: StateEnrolled}
 		r.nodes[id] = n
 		r.dirty, r.urgent = true, true
+		if r.policy == "open" {
+			// Its first answer: the rest of its cost, in stats.
+			r.bucket.charge(now, float64(stats)-newNodeCharge)
+		}
 	}
 	if n.State == StateEnrolled {
 		r.touch(n, nick, addr, now)
+		if stats != n.Stats {
+			r.held += int64(stats - n.Stats)
+			n.Stats = stats
+		}
 	}
+}
+
+// newNodeCharge is what admitting a new node takes from the bucket
+// before its first answer says its size (a node of 100 stats).
+const newNodeCharge = 100
+
+// youngNode: a node with the fleet less than this is forgotten after
+// forget_new_after, not forget_after.
+const youngNode = time.Hour
+
+// tokenBucket is a rate of rate per second, with at most burst kept. A
+// charge may take it below zero (a debt paid back over time).
+type tokenBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newTokenBucket(rate, burst float64) tokenBucket {
+	if rate <= 0 {
+		rate = config.DefaultNewNodeStatsRate
+	}
+	if burst <= 0 {
+		burst = config.DefaultNewNodeStatsBurst
+	}
+	return tokenBucket{rate: rate, burst: burst, tokens: burst}
+}
+
+func (b *tokenBucket) refill(now time.Time) {
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+}
+
+// take takes n if the bucket is not empty (it may go below zero).
+func (b *tokenBucket) take(now time.Time, n float64) bool {
+	b.refill(now)
+	if b.tokens <= 0 {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+// charge takes n (negative: gives back), whatever is left.
+func (b *tokenBucket) charge(now time.Time, n float64) {
+	b.refill(now)
+	b.tokens = min(b.burst, b.tokens-n)
 }
 
 // forget drops the enrolled and pending nodes not heard from for
 // forgetAfter (connected ones excepted) and returns them.
 func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node {
-	if r.forgetAfter <= 0 {
-		return nil
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var gone []*Node
 	for id, n := range r.nodes {
-		if n.State != StateRevoked && now.Sub(n.LastSeen) > r.forgetAfter && !connected(id) {
+		after := r.forgetAfter
+		if after <= 0 {
+			after = time.Duration(math.MaxInt64) // kept forever
+		}
+		if r.forgetAfter > 0 && r.forgetNew > 0 && n.LastSeen.Sub(n.FirstSeen) < youngNode {
+			// Answered once (or briefly) and vanished: sooner.
+			after = min(after, r.forgetNew)
+		}
+		expired := n.State == StatePending && now.Sub(n.FirstSeen) > r.pendingExpiry
+		if n.State != StateRevoked && (now.Sub(n.LastSeen) > after || expired) && !connected(id) {
 			delete(r.nodes, id)
+			r.held -= int64(n.Stats)
 			gone = append(gone, n)
 			r.dirty, r.urgent = true, true
 		}
@@ -468,4 +606,27 @@ func (r *registry) counts() (enrolled, pending, revoked int) {
 		}
 	}
 	return
+}
+
+// rejectPending forgets the nodes waiting for approval, all of them or
+// those last seen at addr's source address (a host:port or an address),
+// and returns them. They are not revoked: one still connecting asks again
+// (within max_pending_per_address).
+func (r *registry) rejectPending(addr string) []Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src := ""
+	if addr != "" {
+		src = sourceOf(addr)
+	}
+	var gone []Node
+	for id, n := range r.nodes {
+		if n.State == StatePending && (src == "" || sourceOf(n.LastAddress) == src) {
+			delete(r.nodes, id)
+			gone = append(gone, *n)
+			r.dirty, r.urgent = true, true
+		}
+	}
+	sortNodes(gone)
+	return gone
 }

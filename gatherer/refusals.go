@@ -2,6 +2,7 @@ package gatherer
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sort"
 	"strings"
@@ -22,10 +23,12 @@ const (
 	refTooMany        = "too_many_connections" // established hosts at max_connections
 	refHandshakes     = "too_many_handshakes"  // max_handshakes in progress
 	refPerAddress     = "too_many_handshakes_from_address"
+	refPenalty        = "source_penalized" // a source whose handshakes keep failing, held off a while
 	refRevoked        = "revoked"
 	refPending        = "pending_approval"
 	refNotAllowed     = "not_on_allowlist"
 	refTooManyNodes   = "too_many_nodes"
+	refNewNodeRate    = "new_node_rate" // a new node held back by new_node_stats_rate
 	refDuplicate      = "duplicate_node_id"
 	refTooManyStats   = "too_many_stats" // answer over max_stats_per_node
 	refTooLarge       = "answer_too_large"
@@ -40,7 +43,7 @@ const (
 
 // refusalKinds are the kinds, in the order they are reported.
 var refusalKinds = []string{refTLS, refStalled, refBadHello, refSecret, refTooMany, refHandshakes, refPerAddress,
-	refRevoked, refPending, refNotAllowed, refTooManyNodes, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refNoAnswer, refOther}
+	refPenalty, refRevoked, refPending, refNotAllowed, refTooManyNodes, refNewNodeRate, refDuplicate, refTooManyStats, refTooLarge, refUnsolicited, refNegative, refInvalidNames, refPollFailed, refNoAnswer, refOther}
 
 // refusals counts refusals by kind and logs them at most once per interval
 // per kind: the first of an interval at once (with its address and reason),
@@ -204,35 +207,170 @@ func sourceOf(addr string) string {
 }
 
 // handshakes is the budget of connections that have not authenticated:
-// at most max in all, at most perAddr from one source.
+// at most max in all, at most perAddr from one source. As OpenSSH's
+// MaxStartups (start:rate:full), once half the budget is taken a new
+// connection is refused at random, from 30 % of them rising to all at
+// max, so that a flood from many addresses seldom holds every slot; and
+// as its PerSourcePenalties, a source whose handshakes fail (time out,
+// are not TLS, present no hello or a wrong secret), or that is refused at
+// the full budget many times a second (re-dialling at once), is refused at once for
+// a while, doubling with each failure, so the slots it held go to others;
+// and, while its failures are remembered, it may use only the first half
+// of the budget, so a new source always finds room once the flood's
+// sources have each failed once.
+// Sources where an enrolled node was last seen are exempt from both.
 type handshakes struct {
 	max, perAddr int
 
 	mu     sync.Mutex
 	n      int
 	byAddr map[string]int
+	pen    map[string]*penalty
+	// refused counts the refusals at the full budget of each source in
+	// the current refusalWindow: one that re-dials at once, many times
+	// a second, keeps failing too.
+	refused      map[string]int
+	refusedSince time.Time
+	// good are the sources a handshake succeeded from lately (a NAT of
+	// honest hosts): refusals do not count against them.
+	good map[string]time.Time
+	rand func() float64
+	now  func() time.Time
 }
+
+// penalty is a source held off until until, after strikes failures.
+type penalty struct {
+	until, last time.Time
+	strikes     int
+}
+
+// Penalties: the first failure holds a source off penaltyBase, each next
+// one twice as long, up to penaltyMax; a source that fails no more for
+// penaltyForget starts over. At most maxPenalties sources are kept.
+const (
+	penaltyBase   = 30 * time.Second
+	penaltyMax    = 5 * time.Minute
+	penaltyForget = 10 * time.Minute
+	maxPenalties  = 1 << 16
+	// A source refused at the full budget more than refusalStrike times
+	// in refusalWindow is penalized (a host retries with a backoff of a
+	// second or more: at most 10 times).
+	refusalWindow = 10 * time.Second
+	refusalStrike = 15
+	// earlyRefusal is the share of new connections refused at random
+	// once half the budget is taken; it rises to all at max.
+	earlyRefusal = 0.3
+)
 
 func newHandshakes(max, perAddr int) *handshakes {
-	return &handshakes{max: max, perAddr: perAddr, byAddr: map[string]int{}}
+	return &handshakes{max: max, perAddr: perAddr, byAddr: map[string]int{}, pen: map[string]*penalty{},
+		refused: map[string]int{}, good: map[string]time.Time{}, rand: rand.Float64, now: time.Now}
 }
 
-// acquire takes a slot for src, or says which limit is reached. A source
-// where an enrolled node was last seen (known) may use a reserve of a
-// quarter more slots when the budget is full, so that a returning host is
-// not locked out by strangers filling the budget from many addresses.
+// acquire takes a slot for src, or says why not. A source where an
+// enrolled node was last seen (known) may use a reserve of a quarter more
+// slots when the budget is full, so that a returning host is not locked
+// out by strangers filling the budget from many addresses.
 func (h *handshakes) acquire(src string, known func(string) bool) (ok bool, kind string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.byAddr[src] >= h.perAddr {
 		return false, refPerAddress
 	}
-	if h.n >= h.max && (h.n >= h.max+max(h.max/4, 1) || known == nil || !known(src)) {
+	isKnown := func() bool { return known != nil && known(src) }
+	if p := h.pen[src]; p != nil && !isKnown() {
+		// Held off while its penalty lasts; and while it is remembered
+		// (penaltyForget), it may only use the first half of the budget:
+		// the other half stays for sources that have not failed.
+		now := h.now()
+		if now.Before(p.until) || now.Sub(p.last) <= penaltyForget && h.n >= h.max/2 {
+			return false, refPenalty
+		}
+	}
+	if h.n >= h.max && (h.n >= h.max+max(h.max/4, 1) || !isKnown()) {
+		h.refusedLocked(src, isKnown)
 		return false, refHandshakes
+	}
+	if start := h.max / 2; h.n >= start && h.n < h.max && h.max > 1 {
+		p := earlyRefusal + (1-earlyRefusal)*float64(h.n-start)/float64(h.max-start)
+		if h.rand() < p && !isKnown() {
+			h.refusedLocked(src, isKnown)
+			return false, refHandshakes
+		}
 	}
 	h.n++
 	h.byAddr[src]++
 	return true, ""
+}
+
+// refusedLocked counts a refusal of src at the budget, and penalizes a
+// source refused too often (h.mu held).
+func (h *handshakes) refusedLocked(src string, known func() bool) {
+	now := h.now()
+	if now.Sub(h.refusedSince) > refusalWindow {
+		clear(h.refused)
+		h.refusedSince = now
+	}
+	if _, ok := h.refused[src]; !ok && len(h.refused) >= maxPenalties {
+		return
+	}
+	h.refused[src]++
+	if h.refused[src] == refusalStrike+1 && !known() && now.Sub(h.good[src]) > penaltyForget {
+		h.strikeLocked(src, now)
+	}
+}
+
+// penalize holds src off after a failed handshake of kind, while the
+// budget is at least half taken (a known source is never penalized).
+func (h *handshakes) penalize(src, kind string, known func(string) bool) {
+	switch kind {
+	case refStalled, refTLS, refBadHello, refSecret:
+	default:
+		return
+	}
+	if known != nil && known(src) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n < h.max/2 {
+		// The budget is not contested: a host with an old furl, or a
+		// port scanner, costs nobody a slot, and is not held off.
+		return
+	}
+	h.strikeLocked(src, h.now())
+}
+
+// strikeLocked records a failure of src and holds it off (h.mu held).
+func (h *handshakes) strikeLocked(src string, now time.Time) {
+	p := h.pen[src]
+	if p == nil || now.Sub(p.last) > penaltyForget {
+		if p == nil && len(h.pen) >= maxPenalties {
+			for s, q := range h.pen {
+				if now.After(q.until) {
+					delete(h.pen, s)
+				}
+			}
+			if len(h.pen) >= maxPenalties {
+				return // full of sources held off now: the budget still bounds them
+			}
+		}
+		p = &penalty{}
+		h.pen[src] = p
+	}
+	d := penaltyBase << min(p.strikes, 20)
+	p.strikes++
+	p.last, p.until = now, now.Add(min(d, penaltyMax))
+}
+
+// welcomed records that a handshake from src succeeded.
+func (h *handshakes) welcomed(src string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.good[src]; !ok && len(h.good) >= maxPenalties {
+		clear(h.good)
+	}
+	h.good[src] = h.now()
 }
 
 func (h *handshakes) release(src string) {

@@ -65,6 +65,19 @@ func TestReloadAllowlist(t *testing.T) {
 	if !strings.Contains(g.logs.String(), "no longer on the allowlist") {
 		t.Errorf("no log line for the disconnection:\n%s", g.logs.String())
 	}
+
+	// Deleted: the list read before stays in force, as the reload says
+	// (issue 25).
+	os.Remove(cfg.Enrolment.Allowlist)
+	if err := g.Reload(); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Reload with the allowlist deleted: %v", err)
+	}
+	if ad := g.nodes.admit(a.ID, "a", "", false, time.Now()); !ad.ok || !g.isConnected(a.ID) {
+		t.Errorf("with the allowlist deleted, a node on the list read before was refused: %+v", ad)
+	}
+	if ad := g.nodes.admit(b.ID, "b", "", true, time.Now()); ad.ok {
+		t.Errorf("with the allowlist deleted, a node not on the list read before was admitted")
+	}
 }
 
 // TestReloadOpenPolicy: under the open policy a reload changes nothing

@@ -123,6 +123,9 @@ func (g *Gatherer) round(ctx context.Context) {
 			h.lastAnswer, h.lastError = r.at, ""
 		}
 		h.mu.Unlock()
+		if h.track != nil {
+			h.track.answer(start, r.at, r.names, r.size, err)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
@@ -131,7 +134,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			g.pollFailed(h, err)
 			continue
 		}
-		g.nodes.seen(h.id, h.nickname, h.addr, r.at)
+		g.nodes.seen(h.id, h.nickname, h.addr, r.at, r.names)
 		if h.announced.CompareAndSwap(false, true) {
 			h.log.Info("connect", "address", h.addr)
 		}
@@ -152,6 +155,7 @@ func (g *Gatherer) round(ctx context.Context) {
 	g.stats.pollFailures.Add(failures)
 	g.stats.answers.Add(int64(len(nodes)))
 	g.rounds.polled(seq, took, len(nodes), int(failures))
+	g.pageRound(start, len(hosts), len(nodes), int(failures), took, nodes)
 	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
 	// Every output is sent the same bytes: encoded once, not per output.
 	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()

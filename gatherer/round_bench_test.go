@@ -175,8 +175,25 @@ func benchOutputs(b *testing.B) []benchOutput {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	b.Cleanup(rw.Close)
+	// A carbon that reads every batch to its end and closes, keeping nothing.
+	carbon, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { carbon.Close() })
+	go func() {
+		for {
+			c, err := carbon.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
 	configs := map[string]string{
+		"graphite":     fmt.Sprintf(`{"address": %q, "dir": %q}`, carbon.Addr().String(), filepath.Join(dir, "graphite")),
 		"remote_write": fmt.Sprintf(`{"url": %q, "dir": %q}`, rw.URL+"/api/v1/write", filepath.Join(dir, "rw")),
+		"influxdb":     fmt.Sprintf(`{"url": %q, "database": "statsherd", "dir": %q}`, rw.URL, filepath.Join(dir, "influxdb")),
 		"munin":        fmt.Sprintf(`{"path": %q, "mode": "0644", "forget_after": 0}`, filepath.Join(dir, "stats.json")),
 		"prometheus":   `{"listen": "127.0.0.1:0", "prefix": "statsherd", "stale_after": 300000000000}`,
 		"stdout":       fmt.Sprintf(`{"path": %q}`, os.DevNull),

@@ -61,6 +61,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
 	g.refusals.add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
+	g.pageRefused(kind, addr, nodeID, reason)
 }
 
 // handle does the handshake of one connection and then serves it until it
@@ -72,13 +73,16 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		nc.Close()
 		var r *refusal
 		if errors.As(err, &r) {
+			g.hs.penalize(src, r.kind, g.nodes.knownSource)
 			g.refuse(r.kind, addr, r.nodeID, r.reason)
 		} else if ctx.Err() == nil {
 			g.refuse(refOther, addr, "", err.Error())
 		}
 		return
 	}
+	g.hs.welcomed(src)
 	if !g.register(h) {
+		g.releaseNode(h)
 		<-g.connSem
 		return
 	}
@@ -105,8 +109,17 @@ func (g *Gatherer) serve(h *host) {
 func (g *Gatherer) ended(h *host) {
 	h.ended()
 	g.unregister(h)
+	g.releaseNode(h)
 	<-g.connSem
 	g.wg.Done()
+}
+
+// releaseNode gives back the place among max_nodes that h held while
+// not yet enrolled.
+func (g *Gatherer) releaseNode(h *host) {
+	if h.fresh {
+		g.nodes.release(h.id)
+	}
 }
 
 // refusal is a handshake that ended with a Refuse sent to the peer.
@@ -191,15 +204,29 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 		c.Send(wire.NewRefuse(reason))
 		return nil, &refusal{refDuplicate, nodeID, reason}
 	}
-	if ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now()); !ad.ok {
+	ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now())
+	if !ad.ok {
 		return refuse(ad.kind, ad.reason)
+	}
+	welcomed := false
+	if ad.fresh {
+		// Its place among max_nodes is held while it is connected.
+		defer func() {
+			if !welcomed {
+				g.nodes.release(nodeID)
+			}
+		}()
 	}
 	select {
 	case g.connSem <- struct{}{}:
 	default:
 		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
 	}
-	if err := c.Send(wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds(), wire.Negotiate(hello))); err != nil {
+	welcome := wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds(), wire.Negotiate(hello))
+	// The quotas, so that the host sheds stats rather than be refused.
+	welcome.GetWelcome().MaxStats = uint32(g.quotas.maxStats)
+	welcome.GetWelcome().MaxMessageSize = uint32(g.cfg.Listen.MaxMessageSize)
+	if err := c.Send(welcome); err != nil {
 		<-g.connSem
 		return nil, &refusal{refOther, nodeID, err.Error()}
 	}
@@ -212,9 +239,10 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	c.SetMaxSize(g.cfg.Listen.MaxMessageSize)
 	h := &host{
 		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: c, q: &g.quotas,
+		since: time.Now(), conn: c, q: &g.quotas, fresh: ad.fresh,
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
+	welcomed = true
 	return h, nil
 }
 
@@ -271,6 +299,8 @@ func cleanVersions(v map[string]string) map[string]string {
 // register adds a welcomed host. A host already connected with the same
 // node id (welcomed at the same moment) makes this one refused.
 func (g *Gatherer) register(h *host) bool {
+	// Before a round can see the host.
+	h.track = g.page.tracks.get(h.id)
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the
@@ -288,6 +318,7 @@ func (g *Gatherer) register(h *host) bool {
 	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
+	g.pageConnected(h)
 	g.stats.connects.Add(1)
 	h.log.Debug("welcomed", "address", h.addr)
 	return true
@@ -317,6 +348,7 @@ func (g *Gatherer) unregister(h *host) {
 		delete(g.hosts, h.id)
 	}
 	g.mu.Unlock()
+	g.pageDisconnected(h)
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)

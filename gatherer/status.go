@@ -2,10 +2,8 @@ package gatherer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -39,6 +37,10 @@ type Status struct {
 	HostsConnected int            `json:"hosts_connected"`
 	Hosts          []HostStatus   `json:"hosts"`
 	Outputs        []OutputStatus `json:"outputs"`
+	// Fleet is the fleet view's page (status_page.go): every known node,
+	// sorted, filtered and paged as the URL asks, and the counts of each
+	// state.
+	Fleet *FleetPage `json:"fleet,omitempty"`
 }
 
 // Status returns the gatherer's status.
@@ -72,49 +74,6 @@ func (g *Gatherer) status(withHosts bool) Status {
 		s.Outputs = append(s.Outputs, f.status())
 	}
 	return s
-}
-
-var statusPage = template.Must(template.New("status").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>statsherd gatherer {{.Nickname}}</title>
-<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}</style>
-</head><body>
-<h1>statsherd gatherer {{.Nickname}}</h1>
-<p>node id {{.ID}}<br>furl {{.Furl}}<br>listening on {{.Listen}}, polling every {{.PollInterval}} s<br>
-rounds {{.Rounds}}, poll failures {{.PollFailures}}, refused peers {{.Refused}}<br>
-enrolment {{.Enrolment}}: {{.NodesEnrolled}} nodes enrolled, {{.NodesPending}} pending, {{.NodesRevoked}} revoked; {{.Handshakes}} handshakes in progress<br>
-last round #{{.LastRound.Seq}}: {{.LastRound.Answers}} answers, {{.LastRound.Failures}} failures, polled in {{printf "%.3f" .LastRound.PollSeconds}} s;
-round #{{.LastRound.WrittenSeq}} written by every output {{printf "%.3f" .LastRound.TotalSeconds}} s after it started</p>
-<h2>Hosts ({{.HostsConnected}} connected)</h2>
-<table><tr><th>nickname</th><th>node id</th><th>address</th><th>connected since</th><th>last answer</th><th>last error</th></tr>
-{{range .Hosts}}<tr><td>{{.Nickname}}</td><td>{{.ID}}</td><td>{{.Address}}</td><td>{{.Since.Format "2006-01-02 15:04:05"}}</td><td>{{if not .LastAnswer.IsZero}}{{.LastAnswer.Format "2006-01-02 15:04:05"}}{{end}}</td><td>{{.LastError}}</td></tr>
-{{end}}</table>
-<h2>Outputs</h2>
-<table><tr><th>name</th><th>up</th><th>restarts</th><th>writes</th><th>failures</th><th>queued</th><th>coalesced</th><th>last write (s)</th><th>last error</th><th>own stats</th></tr>
-{{range .Outputs}}<tr><td>{{.Name}}</td><td>{{.Up}}</td><td>{{.Restarts}}</td><td>{{.Writes}}</td><td>{{.Failures}}</td><td>{{.Queued}}</td><td>{{.Coalesced}}</td><td>{{printf "%.3f" .WriteSecs}}</td><td>{{.LastError}}</td><td>{{range $k, $v := .Stats}}{{$k}} {{$v}}<br>{{end}}</td></tr>
-{{end}}</table>
-<p><a href="?t=json">JSON</a></p>
-</body></html>
-`))
-
-// ServeHTTP serves the status page: HTML, or JSON with ?t=json; with
-// hosts=0 the host list is left out.
-func (g *Gatherer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
-		http.NotFound(w, r)
-		return
-	}
-	s := g.status(r.URL.Query().Get("hosts") != "0")
-	if r.URL.Query().Get("t") == "json" {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(s)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := statusPage.Execute(w, s); err != nil {
-		g.log.Warn("writing status page", "error", err)
-	}
 }
 
 // serveStatus starts the loopback status page, if configured, and writes

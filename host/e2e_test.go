@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -124,6 +126,21 @@ func (d *daemon) stop() {
 
 // poll fetches /statistics?t=json, giving the host its poll timeout and a
 // generous margin.
+// statusPage is the text of the host's /statistics.
+func (d *daemon) statusPage() string {
+	d.t.Helper()
+	resp, err := http.Get(d.status + "statistics")
+	if err != nil {
+		d.t.Fatalf("status page: %v\n%s", err, d.stderr)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return string(b)
+}
+
 func (d *daemon) poll(timeout time.Duration) (sdk.Stats, time.Duration) {
 	d.t.Helper()
 	c := http.Client{Timeout: timeout + 5*time.Second}
@@ -622,4 +639,68 @@ func processAlive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// TestE2EStatsdPortTaken: a host whose statsd port another program holds
+// runs without statsd, polled by a real gatherer, and says statsd is down
+// (its own stats, its status page, one warning); once the port is free,
+// statsd comes up and counts.
+func TestE2EStatsdPortTaken(t *testing.T) {
+	t.Parallel()
+	other, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	addr := other.LocalAddr().String()
+	g := startGatherer(t, "300ms", "250ms")
+	d := startDaemon(t, fmt.Sprintf(`
+nickname = "taken"
+gatherer { furl_file = %q }
+reporting {
+  statsd       = %q
+  statsd_retry = "200ms"
+  socket       = ""
+}
+status { listen = "127.0.0.1:0" }
+`, g.furl, addr))
+	d.pollUntil("statsd down in the host's own stats", func(st sdk.Stats) bool {
+		v, ok := st.Stats["statsherd.statsd.up"]
+		return ok && v == sdk.Int(0)
+	})
+	page := d.statusPage()
+	if !strings.Contains(page, "statsd: DOWN (") || !strings.Contains(page, "address already in use") {
+		t.Errorf("status page does not show statsd down:\n%s", page)
+	}
+	// The gatherer polls it all the same, and sees statsd down.
+	snapshotUntil(t, g.snapshot, "taken", "the host's statsd down", func(s nodeStats) bool {
+		return string(s.Stats.Stats["statsherd.statsd.up"]) == "0"
+	})
+	if _, err := os.Stat(filepath.Join(d.dir, "statsd.addr")); err == nil {
+		t.Error("statsd.addr written while statsd is down")
+	}
+
+	other.Close()
+	d.pollUntil("statsd up once its port is free", func(st sdk.Stats) bool {
+		return st.Stats["statsherd.statsd.up"] == sdk.Int(1)
+	})
+	c, err := report.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d.pollUntil("a statsd count after the port was freed", func(st sdk.Stats) bool {
+		c.Count("port_taken.hits", 1)
+		c.Flush()
+		return st.Counters["port_taken.hits"] > 0
+	})
+	snapshotUntil(t, g.snapshot, "taken", "the host's statsd up", func(s nodeStats) bool {
+		return string(s.Stats.Stats["statsherd.statsd.up"]) == "1"
+	})
+	if page := d.statusPage(); !strings.Contains(page, "statsd: listening on "+addr) {
+		t.Errorf("status page does not show statsd listening on %s:\n%s", addr, page)
+	}
+	if n := strings.Count(d.stderr.String(), "running without statsd"); n != 1 {
+		t.Errorf("said %d times that it runs without statsd, want once:\n%s", n, d.stderr)
+	}
 }

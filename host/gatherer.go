@@ -54,8 +54,9 @@ func (h *Host) startGatherer(cfg *config.Host) error {
 		// first reads the default window, the others one named after
 		// their certificate, which stays the same across reloads.
 		poll := h.Poll
+		poller := ""
 		if i > 0 {
-			poller := "gatherer-" + g.FURL.Fingerprint
+			poller = "gatherer-" + g.FURL.Fingerprint
 			poll = func(ctx context.Context) sdk.Stats { return h.PollAs(ctx, poller) }
 		}
 		l, err := link.New(link.Config{
@@ -64,6 +65,7 @@ func (h *Host) startGatherer(cfg *config.Host) error {
 			Nickname:   cfg.Nickname,
 			Versions:   map[string]string{"statsherd": version.String()},
 			Poll:       poll,
+			PollWithin: func(ctx context.Context, lim link.Limits) sdk.Stats { return h.PollWithin(ctx, poller, lim) },
 			Log:        log,
 			MinBackoff: g.MinBackoff,
 			MaxBackoff: g.MaxBackoff,

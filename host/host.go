@@ -8,13 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/identity"
+	"github.com/statsherd/statsherd/internal/link"
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
@@ -58,19 +61,25 @@ type Host struct {
 	shared *supervisor.Pool
 	// trim drops the executable's start-up pages once start-up (or a
 	// reload) is over.
-	trim      *trim.Debounced
-	statsd    *statsdServer
-	reg       *registry
-	http      *http.Server
-	statusURL string
-	gatherer  gathererLink
-	logged    map[conflict]bool
-	polls     int64
-	lastPoll  time.Duration
-	started   bool     // Start was called
-	lock      *os.File // the basedir's lock, held from Start to Close
-	closed    bool
-	wg        sync.WaitGroup
+	trim   *trim.Debounced
+	statsd *statsdServer
+	// statsdDown is why statsd is not listening though configured (its
+	// port taken: retried), "" otherwise.
+	statsdDown string
+	reg        *registry
+	http       *http.Server
+	statusURL  string
+	gatherer   gathererLink
+	logged     map[conflict]bool
+	shed       shedLog
+	polls      int64
+	lastPoll   time.Duration
+	// page keeps the last hour of polls for the status page.
+	page    hostPage
+	started bool     // Start was called
+	lock    *os.File // the basedir's lock, held from Start to Close
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // New starts the producers of cfg and returns the host; nothing listens
@@ -139,15 +148,22 @@ func (h *Host) Start(ctx context.Context) error {
 	h.lock = lock
 	if cfg.Reporting.StatsdListen != "" {
 		s, err := listenStatsd(ctx, cfg.Reporting.StatsdListen, h.store, h.log.Named("statsd"))
-		if err != nil {
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			// Another program's port (8125 is also Telegraf's, Datadog's
+			// and statsd's): the host runs without statsd, says so once,
+			// and takes the port when it is free.
+			h.statsdDown = err.Error()
+			every := h.statsdRetry()
+			h.log.Warn("running without statsd until its port is free; retrying", "error", err, "every", every)
+			h.wg.Go(func() { h.retryStatsd(cfg.Reporting.StatsdListen, cfg.Basedir, every) })
+		case err != nil:
 			return err
+		default:
+			if err := h.serveStatsd(s, cfg.Basedir); err != nil {
+				return err
+			}
 		}
-		h.statsd = s
-		go s.serve()
-		if err := writeAddrFile(filepath.Join(cfg.Basedir, "statsd.addr"), s.Addr()); err != nil {
-			return err
-		}
-		h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.rcvbuf)
 	}
 	if cfg.Reporting.Socket != "" {
 		r, err := listenRegister(cfg.Reporting.Socket, h.base, h.log.Named("register"), h.configured, h.pollTimeout)
@@ -175,15 +191,62 @@ func (h *Host) Start(ctx context.Context) error {
 	return nil
 }
 
-func writeAddrFile(path, s string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(s+"\n"), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+// serveStatsd serves the statsd listener s. The caller holds h.mu.
+func (h *Host) serveStatsd(s *statsdServer, basedir string) error {
+	h.statsd = s
+	h.statsdDown = ""
+	go s.serve()
+	if err := writeAddrFile(filepath.Join(basedir, "statsd.addr"), s.Addr()); err != nil {
+		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
+	h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.rcvbuf)
 	return nil
+}
+
+// statsdRetry is how often a host whose statsd port was taken tries it
+// again. The caller holds h.mu.
+func (h *Host) statsdRetry() time.Duration {
+	if r := h.cfg.Reporting.StatsdRetry; r > 0 {
+		return r
+	}
+	return config.DefaultStatsdRetry
+}
+
+// retryStatsd listens on addr once it is free, trying every so often,
+// until the host closes.
+func (h *Host) retryStatsd(addr, basedir string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.base.Done():
+			return
+		case <-t.C:
+		}
+		s, err := listenStatsd(h.base, addr, h.store, h.log.Named("statsd"))
+		if err != nil {
+			h.mu.Lock()
+			h.statsdDown = err.Error()
+			h.mu.Unlock()
+			continue
+		}
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			s.Close()
+			return
+		}
+		err = h.serveStatsd(s, basedir)
+		h.mu.Unlock()
+		if err != nil {
+			h.log.Error("statsd listener", "error", err)
+		}
+		return
+	}
+}
+
+func writeAddrFile(path, s string) error {
+	return durable.WriteFile(path, []byte(s+"\n"), 0o600)
 }
 
 // configured reports whether name is a configured producer's.
@@ -212,7 +275,7 @@ func (h *Host) pollTimeout() time.Duration {
 // A poll ends the statsd window: the summaries of samples and sets it
 // reports are of the lines received since the previous Poll, and the next
 // window starts empty. This is the gatherer's poll.
-func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true) }
+func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true, link.Limits{}) }
 
 // PollAs is Poll for a poller with a statsd window of its own: a second
 // gatherer (HA) polling as "gatherer-2" gets the summaries of all the
@@ -220,20 +283,30 @@ func (h *Host) Poll(ctx context.Context) sdk.Stats { return h.poll(ctx, "", true
 // Poll, instead of those since either's. Its first answer has empty
 // summaries; a poller silent for the statsd expiry is forgotten; past 8
 // named pollers, others read the default window without ending it.
-func (h *Host) PollAs(ctx context.Context, poller string) sdk.Stats { return h.poll(ctx, poller, true) }
+func (h *Host) PollAs(ctx context.Context, poller string) sdk.Stats {
+	return h.poll(ctx, poller, true, link.Limits{})
+}
+
+// PollWithin is PollAs ("" for Poll) for a gatherer whose quotas on an
+// answer are lim: the stats beyond them are shed (shed).
+func (h *Host) PollWithin(ctx context.Context, poller string, lim link.Limits) sdk.Stats {
+	return h.poll(ctx, poller, true, lim)
+}
 
 // Peek is Poll without ending the statsd window: its summaries are of the
 // lines received since the last Poll, which still counts them. This is
 // the status page's poll, so that reading it takes nothing from the
 // gatherer.
-func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", false) }
+func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", false, link.Limits{}) }
 
-func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stats {
+// poll is Poll, PollAs or Peek; stats beyond lim (if set) are shed.
+func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link.Limits) sdk.Stats {
 	start := time.Now()
 	h.mu.Lock()
 	timeout := h.cfg.PollTimeout
 	producers := h.producers
 	reg, statsd := h.reg, h.statsd
+	statsdWanted := h.cfg.Reporting.StatsdListen != ""
 	h.mu.Unlock()
 	var registered []*registered
 	if reg != nil {
@@ -274,6 +347,13 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stat
 	if statsd != nil {
 		statsd.addTo(own)
 	}
+	if statsdWanted {
+		up := int64(0)
+		if statsd != nil {
+			up = 1
+		}
+		own.Stats["statsherd.statsd.up"] = sdk.Int(up)
+	}
 	h.gathererStats(own)
 	h.mu.Lock()
 	h.polls++
@@ -294,7 +374,12 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool) sdk.Stat
 		}
 	}
 	h.lastPoll = time.Since(start)
+	took := h.lastPoll
 	h.mu.Unlock()
+	h.shedTo(out, parts, lim)
+	if endWindow {
+		h.recordPoll(start, took, own, h.allStates())
+	}
 	return out
 }
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/statsherd/statsherd/internal/durable"
 )
 
 // lockFile is the file in the basedir that a running host holds locked
@@ -16,17 +18,12 @@ const lockFile = "host.lock"
 // lockBasedir takes the basedir's lock, or says that another host holds it.
 // Closing the returned file releases it.
 func lockBasedir(basedir string) (*os.File, error) {
-	path := filepath.Join(basedir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
+	f, err := durable.Lock(filepath.Join(basedir, lockFile))
+	if errors.Is(err, durable.ErrLocked) {
+		return nil, fmt.Errorf("another host is running with basedir %s (it holds %s): each host needs a basedir of its own, since its node key is its node id; stop the other one or give this one another basedir", basedir, lockFile)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another host is running with basedir %s (it holds %s): each host needs a basedir of its own, since its node key is its node id; stop the other one or give this one another basedir", basedir, lockFile)
-		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+	if err != nil {
+		return nil, err
 	}
 	return f, nil
 }

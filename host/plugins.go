@@ -1,8 +1,6 @@
 package host
 
 import (
-	"runtime"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -13,14 +11,17 @@ const trimQuiet = 10 * time.Second
 
 // sharedTuning is the runtime settings of the process serving the built-in
 // producers: a process that holds little and answers a few small calls a
-// minute needs no more than 2 Ps, and each P costs memory (its caches, its
-// GC worker): at GOMAXPROCS=32, as on a 32-core node by default, the
-// process holds about 2 MiB more. GOGC and GOMEMLIMIT are left alone: at
-// this process's heap (about 2 MiB, under the runtime's 4 MiB minimum
-// goal), a lower GOGC only ran the collector more often and did not lower
-// its resident memory (host/README.md).
+// minute needs one P. Each P costs memory (its caches, its GC worker): at
+// GOMAXPROCS=32, as on a 32-core node by default, the process held about
+// 2 MiB more. And each P costs idle CPU: load_monitor's wake-up every
+// second, with a second P, woke a second thread to look for work each time;
+// on 2 cores GOMAXPROCS=1 took the idle host from 11.4 to 8.2 ms of CPU a
+// minute (docs/footprint.md). GOGC and GOMEMLIMIT are left alone: at this
+// process's heap (about 2 MiB, under the runtime's 4 MiB minimum goal), a
+// lower GOGC only ran the collector more often and did not lower its
+// resident memory (host/README.md).
 func sharedTuning() []string {
-	return []string{"GOMAXPROCS=" + strconv.Itoa(min(2, runtime.NumCPU()))}
+	return []string{"GOMAXPROCS=1"}
 }
 
 // sharedEnv is what the host adds to the environment of the process serving

@@ -80,12 +80,13 @@ func (h *Host) Reload(ctx context.Context, cfg *config.Host) hcl.Diagnostics {
 		{"reporting.statsd_expiry", c.Reporting.StatsdExpiry != old.Reporting.StatsdExpiry},
 		{"reporting.statsd_max_names", c.Reporting.StatsdMaxNames != old.Reporting.StatsdMaxNames},
 		{"status.listen", c.Status.Listen != old.Status.Listen},
+		{"log_format", c.LogFormat != old.LogFormat},
 	} {
 		if x.changed {
 			h.log.Warn("setting changed; restart the host to apply it (a reload keeps the old value)", "setting", x.what)
 		}
 	}
-	c.Basedir, c.Reporting, c.Status = old.Basedir, old.Reporting, old.Status
+	c.Basedir, c.Reporting, c.Status, c.LogFormat = old.Basedir, old.Reporting, old.Status, old.LogFormat
 	relink := c.Nickname != old.Nickname || !sameGatherers(c.Gatherers, old.Gatherers)
 
 	if c.LogLevel != old.LogLevel {

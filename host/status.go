@@ -27,13 +27,15 @@ func (h *Host) startStatus(ctx context.Context, addr string, pprof bool) (string
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /statistics", h.serveStatistics)
+	mux.HandleFunc("GET /host", h.serveHostPage)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		// The query goes along: status.url?t=json is the JSON.
-		target := "/statistics"
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+		if r.URL.RawQuery == "" {
+			h.serveHostPage(w, r)
+			return
 		}
-		http.Redirect(w, r, target, http.StatusFound)
+		// The query goes along: status.url?t=json is the stats' JSON,
+		// as before the host's page (whose twin is /host?t=json).
+		http.Redirect(w, r, "/statistics?"+r.URL.RawQuery, http.StatusFound)
 	})
 	srv := &http.Server{
 		Handler:           statuspage.Handler(mux, pprof),
@@ -90,6 +92,9 @@ func (h *Host) writeText(w http.ResponseWriter, st sdk.Stats, took time.Duration
 		fmt.Fprintf(&b, " (node id %s)", id.ID)
 	}
 	fmt.Fprintf(&b, "\ngatherer: %s\n", h.gathererStatus())
+	if s := h.statsdStatus(); s != "" {
+		fmt.Fprintf(&b, "statsd: %s\n", s)
+	}
 	fmt.Fprintf(&b, "collected at %s in %v\n", time.Now().UTC().Format(time.RFC3339), took.Round(time.Microsecond))
 	fmt.Fprintf(&b, "JSON, as the gatherer receives it: /statistics?t=json\n\n")
 
@@ -120,6 +125,19 @@ func (h *Host) writeText(w http.ResponseWriter, st sdk.Stats, took time.Duration
 	}
 	tw.Flush()
 	w.Write([]byte(b.String()))
+}
+
+// statsdStatus is the statsd line of the status page, "" without statsd.
+func (h *Host) statsdStatus() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.statsd != nil:
+		return "listening on " + h.statsd.Addr()
+	case h.statsdDown != "":
+		return fmt.Sprintf("DOWN (%s; retrying every %v)", h.statsdDown, h.statsdRetry())
+	}
+	return ""
 }
 
 // oneLine shortens an error for a table cell.

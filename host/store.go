@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,6 +90,7 @@ type entry struct {
 	// or kindSet.
 	kind    metricKind
 	last    int64 // unix ns of its last line
+	born    int64 // unix ns of its first line: the newest names are shed first
 	counter int64
 	gauge   sdk.Value
 	// win is the open window of the default poller (the gatherer), and
@@ -165,7 +167,7 @@ func (s *store) apply(m *metric) dropReason {
 		if len(s.names) >= s.maxNames && !(s.sweepSoon() && len(s.names) < s.maxNames) {
 			return dropTooManyName
 		}
-		e = &entry{kind: class(m.kind), gauge: sdk.Int(0)}
+		e = &entry{kind: class(m.kind), gauge: sdk.Int(0), born: s.now}
 		s.names[string(name)] = e
 	} else if e.kind != class(m.kind) {
 		return dropKind
@@ -443,4 +445,28 @@ func (s *store) numNames() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.names)
+}
+
+// bornOf returns, for each of names (a counter, gauge or summary name as
+// addTo makes them), the name it summarises and when that was first
+// received; a name no longer held is taken as the newest.
+func (s *store) bornOf(names []string) (bases []string, born []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bases, born = make([]string, len(names)), make([]int64, len(names))
+	for i, k := range names {
+		base := k
+		e := s.names[k]
+		if e == nil {
+			if j := strings.LastIndexByte(k, '.'); j > 0 {
+				base = k[:j]
+				e = s.names[base]
+			}
+		}
+		bases[i], born[i] = base, math.MaxInt64
+		if e != nil {
+			born[i] = e.born
+		}
+	}
+	return bases, born
 }

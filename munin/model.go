@@ -59,6 +59,7 @@ type shape struct {
 type node struct {
 	nickname  string
 	timestamp float64
+	first     float64 // the first timestamp this process saw (0: loaded)
 	shape     *shape
 	kinds     []uint8
 	vals      []uint64

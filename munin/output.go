@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -40,6 +42,10 @@ type Config struct {
 	// ForgetAfter drops a node not heard from for this long; 0 keeps every
 	// node forever.
 	ForgetAfter time.Duration `json:"forget_after"`
+	// ForgetNewAfter drops sooner a node first seen by this output less
+	// than an hour before it was last heard from (one that answered once
+	// and vanished): after this long, if shorter than ForgetAfter.
+	ForgetNewAfter time.Duration `json:"forget_new_after"`
 }
 
 var schema = sdk.Schema{
@@ -49,6 +55,8 @@ var schema = sdk.Schema{
 		Description: "permission bits of the snapshot, octal; munin reads it as user nobody"},
 	{Name: "forget_after", Type: sdk.Duration,
 		Description: "drop a node not heard from for this long (default: keep every node forever)"},
+	{Name: "forget_new_after", Type: sdk.Duration,
+		Description: "drop sooner, after this long, a node that was heard from for less than an hour (default: as forget_after)"},
 }
 
 type output struct {
@@ -59,6 +67,7 @@ type output struct {
 	path        string
 	mode        fs.FileMode
 	forgetAfter time.Duration
+	forgetNew   time.Duration
 	fleet       *fleet
 	nodes       map[string]*node
 	ids         []string // sorted ids of nodes; nil when nodes changed
@@ -80,27 +89,61 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// settings decodes and checks the block: the config, the snapshot's
+// absolute path and its mode.
+func settings(raw sdk.Config) (Config, string, uint64, error) {
+	cfg := Config{Path: DefaultPath, Mode: DefaultMode}
+	if err := raw.Decode(&cfg); err != nil {
+		return cfg, "", 0, err
+	}
+	if cfg.Path == "" {
+		return cfg, "", 0, errors.New("path is empty; name the snapshot file, e.g. path = \"stats.json\"")
+	}
+	mode, err := strconv.ParseUint(cfg.Mode, 8, 32)
+	if err != nil || mode > 0o777 {
+		return cfg, "", 0, fmt.Errorf("mode %q is not octal permission bits like \"0644\"", cfg.Mode)
+	}
+	if cfg.ForgetAfter < 0 {
+		return cfg, "", 0, fmt.Errorf("forget_after %s is negative", cfg.ForgetAfter)
+	}
+	if cfg.ForgetNewAfter < 0 {
+		return cfg, "", 0, fmt.Errorf("forget_new_after %s is negative", cfg.ForgetNewAfter)
+	}
+	path, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return cfg, "", 0, fmt.Errorf("path %q: %w", cfg.Path, err)
+	}
+	return cfg, path, mode, nil
+}
+
+// Check is Configure's dry run: the block's values hold, an existing
+// snapshot loads, and its directory exists and is writable (nothing is
+// written).
+func (o *output) Check(_ context.Context, raw sdk.Config) error {
+	_, path, _, err := settings(raw)
+	if err != nil {
+		return err
+	}
+	if _, _, err := load(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("the snapshot's directory does not take new files: %s is not a directory", dir)
+	}
+	if err := syscall.Access(dir, 2 /* W_OK */); err != nil {
+		return fmt.Errorf("the snapshot's directory does not take new files: %s: %w", dir, err)
+	}
+	return nil
+}
+
 // Configure reads the config and loads the existing snapshot, so that
 // nodes not yet back keep their last entry. A snapshot that cannot be read
 // is an error and is left untouched.
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {
-	cfg := Config{Path: DefaultPath, Mode: DefaultMode}
-	if err := raw.Decode(&cfg); err != nil {
-		return err
-	}
-	if cfg.Path == "" {
-		return errors.New("path is empty; name the snapshot file, e.g. path = \"stats.json\"")
-	}
-	mode, err := strconv.ParseUint(cfg.Mode, 8, 32)
-	if err != nil || mode > 0o777 {
-		return fmt.Errorf("mode %q is not octal permission bits like \"0644\"", cfg.Mode)
-	}
-	if cfg.ForgetAfter < 0 {
-		return fmt.Errorf("forget_after %s is negative", cfg.ForgetAfter)
-	}
-	path, err := filepath.Abs(cfg.Path)
+	cfg, path, mode, err := settings(raw)
 	if err != nil {
-		return fmt.Errorf("path %q: %w", cfg.Path, err)
+		return err
 	}
 	fl, nodes, err := load(path)
 	if err != nil {
@@ -109,7 +152,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if err := checkDir(path); err != nil {
 		return err
 	}
-	o.path, o.mode, o.forgetAfter = path, fs.FileMode(mode), cfg.ForgetAfter
+	o.path, o.mode, o.forgetAfter, o.forgetNew = path, fs.FileMode(mode), cfg.ForgetAfter, cfg.ForgetNewAfter
 	if why := unreadable(path, o.mode); why != "" {
 		o.log.Warn("munin cannot read the snapshot", "path", path, "user", MuninPluginUser, "why", why)
 	}
@@ -152,6 +195,9 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 			ts = now
 		}
 		e.nickname, e.timestamp = s.Nickname, snapshot.Unix(ts)
+		if e.first == 0 {
+			e.first = e.timestamp
+		}
 		// munin has no labels: a series is written under its folded name
 		// (stat.Fold), as a tagged statsd line always was named, so every
 		// name stays as it was (model.go).
@@ -192,14 +238,23 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 	return nil
 }
 
-// forget drops the nodes not heard from for forgetAfter.
+// youngNode: a node heard from for less than this is forgotten after
+// forgetNew.
+const youngNode = time.Hour
+
+// forget drops the nodes not heard from for forgetAfter, or forgetNew for
+// a young one.
 func (o *output) forget(now time.Time) {
 	if o.forgetAfter <= 0 {
 		return
 	}
 	cutoff := snapshot.Unix(now) - o.forgetAfter.Seconds()
+	cutoffNew := snapshot.Unix(now) - min(o.forgetNew, o.forgetAfter).Seconds()
 	for id, e := range o.nodes {
-		if e.timestamp < cutoff {
+		// first is 0 for a node loaded from the snapshot: its age is
+		// not known, and it is taken as old.
+		young := o.forgetNew > 0 && e.first > 0 && e.timestamp-e.first < youngNode.Seconds()
+		if e.timestamp < cutoff || young && e.timestamp < cutoffNew {
 			o.log.Info("forgetting node", "node", id, "nickname", e.nickname,
 				"last_seen", snapshot.FromUnix(e.timestamp).UTC().Format(time.RFC3339))
 			delete(o.nodes, id)

@@ -93,7 +93,7 @@ func TestDescribe(t *testing.T) {
 		name string
 		typ  sdk.AttrType
 		def  any
-	}{{"path", sdk.String, "stats.json"}, {"mode", sdk.String, "0644"}, {"forget_after", sdk.Duration, nil}}
+	}{{"path", sdk.String, "stats.json"}, {"mode", sdk.String, "0644"}, {"forget_after", sdk.Duration, nil}, {"forget_new_after", sdk.Duration, nil}}
 	if len(got) != len(want) {
 		t.Errorf("attributes %v", info.Config)
 	}
@@ -264,6 +264,36 @@ func TestForgetAfter(t *testing.T) {
 	s := readSnapshot(t, path)
 	if _, ok := s["a"]; ok || len(s) != 1 {
 		t.Errorf("nodes %v, want only b", s)
+	}
+}
+
+// TestForgetNewAfter (issue 25, item 4): a node heard from once is
+// forgotten after forget_new_after, one heard from for hours only after
+// forget_after.
+func TestForgetNewAfter(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "stats.json")
+	o := newOutput(t)
+	ctx := context.Background()
+	if err := o.Configure(ctx, config(t, map[string]any{"path": path, "forget_after": int64(48 * time.Hour), "forget_new_after": int64(time.Hour)})); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		nodes := []sdk.NodeSample{sample("old", "old", at, nil, nil)}
+		if i == 3 {
+			nodes = append(nodes, sample("once", "once", at, nil, nil))
+		}
+		if err := o.Write(ctx, sdk.Round{Time: at, Nodes: nodes}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.Write(ctx, sdk.Round{Time: t0.Add(5 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	s := readSnapshot(t, path)
+	if _, ok := s["once"]; ok || len(s) != 1 {
+		t.Errorf("nodes %v, want only old", s)
 	}
 }
 

@@ -26,6 +26,10 @@ func rpcError(err error) error {
 		return context.Canceled
 	case codes.Unavailable:
 		return &UnavailableError{Msg: st.Message()}
+	case codes.Unimplemented:
+		if st.Message() == ErrNoDryRun.Error() {
+			return ErrNoDryRun
+		}
 	}
 	return errors.New(st.Message())
 }

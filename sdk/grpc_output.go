@@ -101,7 +101,7 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 	if err != nil {
 		return nil, err
 	}
-	return &proto.Empty{}, impl.Configure(ctx, Config(req.GetConfigJson()))
+	return &proto.Empty{}, configure(ctx, impl, Config(req.GetConfigJson()))
 }
 
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {

@@ -76,7 +76,7 @@ func (s *producerServer) Configure(ctx context.Context, req *proto.ConfigureRequ
 	if err != nil {
 		return nil, err
 	}
-	return &proto.Empty{}, impl.Configure(ctx, Config(req.GetConfigJson()))
+	return &proto.Empty{}, configure(ctx, impl, Config(req.GetConfigJson()))
 }
 
 func (s *producerServer) Collect(ctx context.Context, _ *proto.Empty) (*proto.CollectResponse, error) {

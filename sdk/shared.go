@@ -72,6 +72,9 @@ func withMD(ctx context.Context, md metadata.MD) context.Context {
 	if md == nil {
 		return ctx
 	}
+	if old, ok := metadata.FromOutgoingContext(ctx); ok {
+		md = metadata.Join(old, md) // a dry run's, for one
+	}
 	return metadata.NewOutgoingContext(ctx, md)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -51,6 +52,22 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 			{Name: "path", Type: sdk.String, Required: true, Description: "the file to append to; created if missing"},
 		},
 	}, nil
+}
+
+// Check is Configure's dry run: the block decodes, path is set, and its
+// directory exists (the file is not opened: a dry run writes nothing).
+func (o *output) Check(_ context.Context, cfg sdk.Config) error {
+	var c config
+	if err := cfg.Decode(&c); err != nil {
+		return err
+	}
+	if c.Path == "" {
+		return errors.New("jsonl: path is required")
+	}
+	if fi, err := os.Stat(filepath.Dir(c.Path)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("jsonl: opening %s: the directory %s does not exist", c.Path, filepath.Dir(c.Path))
+	}
+	return nil
 }
 
 func (o *output) Configure(_ context.Context, cfg sdk.Config) error {

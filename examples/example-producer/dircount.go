@@ -67,6 +67,12 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: Configure only decodes and checks, so the
+// dry run is Configure on a scratch producer.
+func (p *producer) Check(ctx context.Context, cfg sdk.Config) error {
+	return (&producer{}).Configure(ctx, cfg)
+}
+
 func (p *producer) Collect(ctx context.Context) (sdk.Stats, error) {
 	st := sdk.NewStats()
 	entries, err := os.ReadDir(p.cfg.Dir)

@@ -1,9 +1,14 @@
 package durable
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -93,5 +98,101 @@ func TestWriteFileErrors(t *testing.T) {
 	}
 	if err := (*Disk)(nil).SyncDir(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("SyncDir of a missing directory: no error")
+	}
+}
+
+func TestWriteFileFunc(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snapshot")
+	r := newRecorder()
+	var want strings.Builder
+	err := r.WriteFileFunc(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 16)
+		for i := range 1000 {
+			line := fmt.Sprintf("line %d\n", i)
+			want.WriteString(line)
+			if _, err := bw.WriteString(line); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != want.String() {
+		t.Fatalf("read back %d bytes, %v; want the %d written", len(b), err, want.Len())
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
+	}
+	if len(r.synced) != 2 || !strings.HasPrefix(r.synced[0], ".snapshot.tmp") || r.synced[1] != filepath.Base(dir)+"/" {
+		t.Errorf("synced %q, want the temporary file then the directory", r.synced)
+	}
+
+	// A write that fails half-way leaves the old file and no temporary.
+	boom := errors.New("boom")
+	err = r.WriteFileFunc(path, 0o644, func(w io.Writer) error {
+		w.Write([]byte("half"))
+		return boom
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), path) {
+		t.Errorf("err = %v, want write's error naming %s", err, path)
+	}
+	if b, _ := os.ReadFile(path); string(b) != want.String() {
+		t.Errorf("after a failed write the file holds %d bytes, want the old %d", len(b), want.Len())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want the temporary removed", len(ents))
+	}
+}
+
+func TestCreateFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "node.key")
+	r := newRecorder()
+	if err := r.CreateFile(path, []byte("key one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.synced) != 2 || !strings.HasPrefix(r.synced[0], ".node.key.tmp") || r.synced[1] != filepath.Base(dir)+"/" {
+		t.Errorf("synced %q, want the temporary file then the directory", r.synced)
+	}
+	err := CreateFile(path, []byte("key two"), 0o600)
+	if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "creating "+path) {
+		t.Errorf("second CreateFile: err = %v, want one matching fs.ErrExist naming %s", err, path)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "key one" {
+		t.Errorf("file holds %q, want the first key kept", b)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want only the key (no temporary left)", len(ents))
+	}
+}
+
+func TestRemoveTemps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "stats[1].json")
+	keep := []string{"stats[1].json", ".other.tmp123", "stats[1].json.tmp1"}
+	for _, name := range append([]string{".stats[1].json.tmp123", ".stats[1].json.tmp"}, keep...) {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RemoveTemps(path)
+	ents, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	slices.Sort(got)
+	slices.Sort(keep)
+	if !slices.Equal(got, keep) {
+		t.Errorf("left %q, want %q: only path's temporaries removed", got, keep)
 	}
 }

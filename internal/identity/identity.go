@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/furl"
 )
 
@@ -79,7 +80,7 @@ func LoadOrCreate(dir, name string) (*Identity, error) {
 			return nil, fmt.Errorf("encoding key: %w", err)
 		}
 		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
-		if err := writeFileExcl(keyFile, keyPEM); err != nil {
+		if err := durable.CreateFile(keyFile, keyPEM, 0o600); err != nil {
 			if !errors.Is(err, os.ErrExist) {
 				return nil, err
 			}
@@ -109,7 +110,7 @@ func LoadOrCreate(dir, name string) (*Identity, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(certFile, certPEM); err != nil {
+		if err := durable.WriteFile(certFile, certPEM, 0o600); err != nil {
 			return nil, err
 		}
 		if cert, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
@@ -217,64 +218,6 @@ func checkMode(path string) error {
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("identity key %s is readable by others (mode %v); run chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	return nil
-}
-
-// writeFileExcl creates path holding data, mode 0600, or fails with an
-// error matching os.ErrExist if path exists. The file appears complete or
-// not at all (a temporary file hard-linked into place), so a process
-// starting at the same moment never reads half a key.
-func writeFileExcl(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Link(tmp, path); err != nil {
-		return fmt.Errorf("creating %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, with mode 0600.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ var testSupport = map[string]bool{
 	"internal/plugindoc":              true,
 	"internal/testbin":                true,
 	"internal/testenv":                true,
+	"outputs/internal/fleettest":      true,
 	"producers/internal/producertest": true,
 	"sdk/plugintest":                  true,
 }

@@ -59,6 +59,10 @@ type Config struct {
 	// Poll collects the host's stats; it is called once per poll, never
 	// concurrently with itself, under the poll's deadline.
 	Poll func(ctx context.Context) sdk.Stats
+	// PollWithin, if set, is called instead of Poll with the gatherer's
+	// quotas on an answer, which the stats it returns must keep to (the
+	// host sheds stats to fit).
+	PollWithin func(ctx context.Context, lim Limits) sdk.Stats
 	// Log receives the link's log lines; nil means none.
 	Log hclog.Logger
 	// MinBackoff and MaxBackoff bound the wait between connection
@@ -72,6 +76,40 @@ type Config struct {
 	// HandshakeTimeout bounds dialing one hint, the TLS handshake and the
 	// hello/welcome exchange. Default 20 s.
 	HandshakeTimeout time.Duration
+	// RefusedBackoff is the wait after a refusal a retry cannot fix
+	// (revoked, wrong secret, duplicate key, not on the allowlist); a node
+	// waiting for approval asks again every PendingInterval instead.
+	// Defaults 10 min and the gatherer's poll interval (MaxBackoff
+	// before any welcome).
+	RefusedBackoff, PendingInterval time.Duration
+}
+
+// Limits are a gatherer's quotas on one answer, as its Welcome says
+// them: the answer is refused whole beyond either.
+type Limits struct {
+	// MaxStats bounds the counters and stats.
+	MaxStats int
+	// MaxMessageSize bounds the answer's message, in bytes.
+	MaxMessageSize int
+}
+
+// Quotas of gatherers that do not say theirs (from before Welcome said
+// them): their defaults.
+const (
+	OldMaxStats       = 20000
+	OldMaxMessageSize = 4 << 20
+)
+
+// limitsOf are the quotas w says, or those of an older gatherer.
+func limitsOf(w *wire.Welcome) Limits {
+	lim := Limits{MaxStats: int(w.GetMaxStats()), MaxMessageSize: int(w.GetMaxMessageSize())}
+	if lim.MaxStats <= 0 {
+		lim.MaxStats = OldMaxStats
+	}
+	if lim.MaxMessageSize <= 0 {
+		lim.MaxMessageSize = OldMaxMessageSize
+	}
+	return lim
 }
 
 // Status is a snapshot of a link's state.
@@ -96,6 +134,10 @@ type Status struct {
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
 	// NextAttempt is when a disconnected link will try again.
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// Refused is the refusal a retry cannot fix that the gatherer last
+	// gave (pending, revoked, wrong_secret, duplicate_key, not_allowed),
+	// "" since a welcome or a network error.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Link is a host's connection to its gatherer.
@@ -127,6 +169,9 @@ func New(cfg Config) (*Link, error) {
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 20 * time.Second
+	}
+	if cfg.RefusedBackoff <= 0 {
+		cfg.RefusedBackoff = DefaultRefusedBackoff
 	}
 	log := cfg.Log
 	if log == nil {
@@ -175,10 +220,14 @@ func (l *Link) fail(err error) {
 func (l *Link) Run(ctx context.Context) {
 	backoff := l.cfg.MinBackoff
 	limit := l.cfg.MaxBackoff
+	// The gatherer's poll interval, once one welcomed us; until then the
+	// backoff's cap (default 60 s, the default poll interval).
+	pollInterval := l.cfg.MaxBackoff
 	for ctx.Err() == nil {
 		sess, err := l.connect(ctx)
 		if err == nil && sess.pollInterval > 0 {
 			limit = max(min(l.cfg.MaxBackoff, sess.pollInterval), l.cfg.MinBackoff)
+			pollInterval = sess.pollInterval
 		}
 		if ctx.Err() != nil {
 			if sess != nil {
@@ -200,16 +249,26 @@ func (l *Link) Run(ctx context.Context) {
 				backoff = l.cfg.MinBackoff
 			}
 			l.fail(err)
-			wait = jitter(backoff)
-			l.log.Warn("lost connection to gatherer", "address", sess.addr, "error", err, "retry_in", wait.Round(time.Millisecond))
-			if answered == 0 {
-				backoff = min(backoff*2, limit)
+			if r, ok := classify(err); ok {
+				wait = l.refused(r, err, pollInterval)
+			} else {
+				l.update(func(s *Status) { s.Refused = "" })
+				wait = jitter(backoff)
+				l.log.Warn("lost connection to gatherer", "address", sess.addr, "error", err, "retry_in", wait.Round(time.Millisecond))
+				if answered == 0 {
+					backoff = min(backoff*2, limit)
+				}
 			}
 		} else {
 			l.fail(err)
-			wait = jitter(backoff)
-			l.log.Warn("gatherer unreachable", "error", err, "retry_in", wait.Round(time.Millisecond))
-			backoff = min(backoff*2, limit)
+			if r, ok := classify(err); ok {
+				wait = l.refused(r, err, pollInterval)
+			} else {
+				l.update(func(s *Status) { s.Refused = "" })
+				wait = jitter(backoff)
+				l.log.Warn("gatherer unreachable", "error", err, "retry_in", wait.Round(time.Millisecond))
+				backoff = min(backoff*2, limit)
+			}
 		}
 		l.update(func(s *Status) { s.NextAttempt = time.Now().Add(wait) })
 		t := time.NewTimer(wait)
@@ -220,6 +279,33 @@ func (l *Link) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// refused records a refusal a retry cannot fix, logs it once per change
+// (with its fix), and returns the wait before asking again: the poll
+// interval for a node waiting for approval, RefusedBackoff otherwise.
+func (l *Link) refused(r refusal, err error, pollInterval time.Duration) time.Duration {
+	wait := l.cfg.RefusedBackoff
+	if r.kind == "pending" {
+		wait = pollInterval
+		if l.cfg.PendingInterval > 0 {
+			wait = l.cfg.PendingInterval
+		}
+	}
+	var changed bool
+	l.update(func(s *Status) {
+		changed = s.Refused != r.kind
+		s.Refused = r.kind
+	})
+	if changed {
+		args := []any{"refusal", r.kind, "error", err, "fix", r.fix, "retry_every", wait}
+		if r.kind == "pending" {
+			l.log.Warn("the gatherer holds this node until its operator approves it", args...)
+		} else {
+			l.log.Error("the gatherer refuses this node; retrying will not help until this is fixed (said once)", args...)
+		}
+	}
+	return wait
 }
 
 // jitter returns a random duration in [d/2, d].
@@ -236,6 +322,7 @@ type session struct {
 	conn         *wire.Conn
 	addr         string
 	pollInterval time.Duration
+	limits       Limits
 	// flat says the gatherer predates labels (wire protocol 1): answers
 	// carry every series folded into a flat name.
 	flat bool
@@ -255,6 +342,11 @@ func (l *Link) connect(ctx context.Context) (*session, error) {
 			return nil, ctx.Err()
 		}
 		l.log.Debug("connection attempt failed", "address", addr, "error", err)
+		if errors.Is(err, ErrRefused) {
+			// The gatherer answered: its refusal is the answer, whatever
+			// the other hints would say.
+			return nil, fmt.Errorf("%s: %w", addr, err)
+		}
 		errs = append(errs, addr+": "+err.Error())
 	}
 	return nil, errors.New(strings.Join(errs, "; "))
@@ -307,7 +399,7 @@ func (l *Link) dial(ctx context.Context, addr string) (*session, error) {
 		w := b.Welcome
 		l.update(func(s *Status) {
 			s.Connected, s.Gatherer, s.ConnectedSince = true, addr, time.Now()
-			s.NextAttempt = time.Time{}
+			s.NextAttempt, s.Refused = time.Time{}, ""
 			s.Connects++
 			if w.NodeId != "" {
 				s.NodeID = w.NodeId
@@ -315,7 +407,7 @@ func (l *Link) dial(ctx context.Context, addr string) (*session, error) {
 		})
 		l.log.Info("connected to gatherer", "address", addr, "node_id", w.NodeId)
 		ok = true
-		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond,
+		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond, limits: limitsOf(w),
 			flat: w.Protocol < wire.ProtocolLabels}, nil
 	case *wire.Message_Refuse:
 		return nil, fmt.Errorf("%w: %.200s", ErrRefused, b.Refuse.Reason)
@@ -364,7 +456,12 @@ func (l *Link) serve(ctx context.Context, sess *session) (answered int, err erro
 		}
 		// Leave a tenth of the deadline for the answer's way back.
 		pctx, cancel := context.WithTimeout(ctx, timeout*9/10)
-		st := l.cfg.Poll(pctx)
+		var st sdk.Stats
+		if l.cfg.PollWithin != nil {
+			st = l.cfg.PollWithin(pctx, sess.limits)
+		} else {
+			st = l.cfg.Poll(pctx)
+		}
 		cancel()
 		if sess.flat {
 			st = sdk.FoldStats(st) // a gatherer before labels

@@ -520,3 +520,50 @@ func TestBackoffCappedByPollInterval(t *testing.T) {
 		t.Errorf("last error %q", l.Status().LastError)
 	}
 }
+
+// TestRefusalsToldApart: refusals a retry cannot fix are told apart from
+// network errors and from each other by the gatherer's reason (as the
+// gatherer words them), logged once with their fix however often the
+// host asks again; a node waiting for approval asks every PendingInterval,
+// the others every RefusedBackoff.
+func TestRefusalsToldApart(t *testing.T) {
+	t.Parallel()
+	const pending, refusedBackoff, watch = 20 * time.Millisecond, 400 * time.Millisecond, 1500 * time.Millisecond
+	for _, tt := range []struct {
+		reason, kind, fix string
+	}{
+		{"waiting for approval: the gatherer's operator runs 'statsherd gatherer approve abc'", "pending", "statsherd gatherer approve"},
+		{"this node is revoked by the gatherer's operator", "revoked", "approve it again"},
+		{"wrong secret: get the current stats_gatherer.furl from the gatherer's base directory", "wrong_secret", "furl_file"},
+		{"node abc is already connected from 10.0.0.2:4000; two hosts share one key", "duplicate_key", "its own basedir"},
+		{"node abc is not on the gatherer's allowlist", "not_allowed", "allowlist"},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			t.Parallel()
+			g := newFake(t)
+			g.refuse = tt.reason
+			g.start()
+			var logs testbin.Buffer
+			l := startLink(t, Config{Furl: g.furl(), Log: testLogger(&logs), RefusedBackoff: refusedBackoff, PendingInterval: pending})
+			waitFor(t, "a refusal", func() bool { return l.Status().Refused != "" })
+			time.Sleep(watch)
+			if got := l.Status().Refused; got != tt.kind {
+				t.Errorf("refused = %q, want %q", got, tt.kind)
+			}
+			hellos := g.hellos.Load()
+			if tt.kind == "pending" && hellos < 10 {
+				t.Errorf("a pending node asked %d times in %v, want about every %v", hellos, watch, pending)
+			}
+			if tt.kind != "pending" && hellos > int64(watch/refusedBackoff)+2 {
+				t.Errorf("a %s node asked %d times in %v, want about every %v", tt.kind, hellos, watch, refusedBackoff)
+			}
+			out := logs.String()
+			if n := strings.Count(out, "refusal="+tt.kind); n != 1 {
+				t.Errorf("the refusal was logged %d times, want once:\n%s", n, out)
+			}
+			if !strings.Contains(out, tt.fix) || strings.Contains(out, "gatherer unreachable") {
+				t.Errorf("the log does not give the fix %q, or calls it unreachable:\n%s", tt.fix, out)
+			}
+		})
+	}
+}

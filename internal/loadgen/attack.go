@@ -35,6 +35,9 @@ var attacks = map[string]func(ctx context.Context, a *attackEnv) (func(), error)
 	"dupkey":      attackDupKey,
 	"unsolicited": attackUnsolicited,
 	"negative":    attackNegative,
+	"slowanswer":  attackSlowAnswer,
+	"freshkeys":   attackFreshKeys,
+	"manysources": attackManySources,
 }
 
 // attackEnv is what an attack needs.
@@ -425,6 +428,148 @@ func attackUnsolicited(_ context.Context, a *attackEnv) (func(), error) {
 		}()
 	}
 	return func() { a.note("%d unsolicited answers sent over %d connections", sent.Load(), connects.Load()) }, nil
+}
+
+// attackSlowAnswer: 300 fresh keys answering every poll with only the
+// header of an answer of 0x003FFE50 bytes (just under max_message_size),
+// then one byte a second (issue 25, item 1).
+func attackSlowAnswer(_ context.Context, a *attackEnv) (func(), error) {
+	var polls, connects atomic.Int64
+	for range 300 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for !a.stopped() {
+				tc, c, ok := a.enrolFresh(500 * time.Millisecond)
+				if !ok {
+					return
+				}
+				connects.Add(1)
+				go func() { <-a.stop; tc.Close() }()
+				tc.SetDeadline(time.Now().Add(5 * time.Minute))
+				m, err := c.Recv()
+				if err != nil || m.GetPoll() == nil {
+					tc.Close()
+					continue
+				}
+				polls.Add(1)
+				if _, err := tc.Write([]byte{0x00, 0x3f, 0xfe, 0x50}); err != nil {
+					tc.Close()
+					continue
+				}
+				for !a.stopped() {
+					if _, err := tc.Write([]byte{0}); err != nil {
+						break
+					}
+					a.sleep(time.Second)
+				}
+				tc.Close()
+			}
+		}()
+	}
+	return func() { a.note("slow answers begun %d times over %d connections", polls.Load(), connects.Load()) }, nil
+}
+
+// attackFreshKeys: 10 attackers each dialling with a fresh key, answering
+// one poll with 20,000 counters and closing, over and over (issue 25,
+// item 4: the snapshot grows by a node per answer under open).
+func attackFreshKeys(_ context.Context, a *attackEnv) (func(), error) {
+	stats := encodedCounters(20_000, false)
+	var answers, connects atomic.Int64
+	for range 10 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for !a.stopped() {
+				tc, c, ok := a.enrolFresh(100 * time.Millisecond)
+				if !ok {
+					return
+				}
+				connects.Add(1)
+				tc.SetDeadline(time.Now().Add(time.Minute))
+				if m, err := c.Recv(); err == nil && m.GetPoll() != nil {
+					if _, err := tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats)); err == nil {
+						answers.Add(1)
+					}
+					tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+					c.Recv() // the next poll: the answer was taken
+				}
+				tc.Close()
+			}
+		}()
+	}
+	return func() {
+		a.note("fresh keys welcomed %d times, answered %d times; %s", connects.Load(), answers.Load(), nodesEnrolled(a))
+	}, nil
+}
+
+// attackManySources: 1,022 source addresses (127.3.x.y) each holding 2
+// half-open TLS handshakes, re-dialling at once; 5 s in, 8 fresh keys
+// from 8 new addresses (127.9.0.x) try to join, retrying every second as
+// a host does, and each says how long until it was polled (issue 25,
+// item 6).
+func attackManySources(ctx context.Context, a *attackEnv) (func(), error) {
+	var dials atomic.Int64
+	for i := range 1022 {
+		a.stall(2, fmt.Sprintf("127.3.%d.%d", i/250, i%250+1), []byte{0x16, 0x03, 0x01, 0x02, 0x00}, &dials)
+	}
+	var mu sync.Mutex
+	results := make([]string, 8)
+	joined := time.Now().Add(5 * time.Second)
+	for j := range 8 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.sleep(time.Until(joined))
+			src := fmt.Sprintf("127.9.0.%d", j+1)
+			id, err := identity.New()
+			if err != nil {
+				return
+			}
+			for tries := 1; !a.stopped(); tries++ {
+				tc, c, m, err := hello(a.addr, a.secret, id, src)
+				if err == nil && m.GetWelcome() != nil {
+					welcomed := time.Since(joined)
+					mu.Lock()
+					results[j] = fmt.Sprintf("welcomed %v (%d tries), not yet polled", welcomed.Round(time.Millisecond), tries)
+					mu.Unlock()
+					tc.SetDeadline(time.Now().Add(time.Minute))
+					m, err := c.Recv()
+					tc.Close()
+					if err == nil && m.GetPoll() != nil {
+						mu.Lock()
+						results[j] = fmt.Sprintf("welcomed %v, polled %v after it started (%d tries)", welcomed.Round(time.Millisecond), time.Since(joined).Round(time.Millisecond), tries)
+						mu.Unlock()
+					}
+					return
+				}
+				if tc != nil {
+					tc.Close()
+				}
+				a.sleep(time.Second)
+			}
+		}()
+	}
+	return func() {
+		a.note("%d attacker connections", dials.Load())
+		mu.Lock()
+		defer mu.Unlock()
+		for j, r := range results {
+			if r == "" {
+				r = fmt.Sprintf("NOT welcomed within %v", time.Since(joined).Round(time.Second))
+			}
+			a.note("fresh key from 127.9.0.%d: %s", j+1, r)
+		}
+	}, nil
+}
+
+// nodesEnrolled reads the enrolled node count from the status page.
+func nodesEnrolled(a *attackEnv) string {
+	st, err := fetchStatus(context.Background(), a.t.status)
+	if err != nil {
+		return "status: " + err.Error()
+	}
+	return fmt.Sprintf("nodes enrolled %d", st.NodesEnrolled)
 }
 
 // cpuOf is the CPU time (user+system) of a process.

@@ -5,7 +5,9 @@
 // the RSS of the gatherer and of its output plugins, each and together,
 // their CPU, and, with a prometheus output, one scrape of its /metrics.
 // With -attack it runs the attack harness (attack.go) and measures before
-// and during.
+// and during. `statsherd-loadgen targets` serves the same simulated hosts
+// as Prometheus scrape targets instead (targets.go), so that a scraper
+// such as vmagent can be measured doing the gatherer's work.
 //
 // Reading processes (memory, CPU, children) is Linux's /proc
 // (proc_linux.go); elsewhere the figures are left empty.

@@ -46,6 +46,9 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "targets" {
+		return serveTargets(ctx, args[1:], stdout, stderr)
+	}
 	var o options
 	fs := flag.NewFlagSet("statsherd-loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.furlFile, "furl", "", "use the running gatherer of this furl file instead of starting one")
 	fs.StringVar(&o.status, "status", "", "with -furl: the gatherer's status page URL")
 	fs.IntVar(&o.pid, "pid", 0, "with -furl: the gatherer's process id, for its memory")
-	fs.StringVar(&o.attack, "attack", "", "once the hosts are connected, run an attack and measure before and during: bigkeys, preauth, idle, dupkey, unsolicited, negative")
+	fs.StringVar(&o.attack, "attack", "", "once the hosts are connected, run an attack and measure before and during: bigkeys, preauth, idle, dupkey, unsolicited, negative, slowanswer, freshkeys")
 	fs.DurationVar(&o.attackFor, "attack-for", 30*time.Second, "how long to measure before and during the attack")
 	fs.IntVar(&o.maxConnections, "max-connections", 0, "the gatherer's listen.max_connections (default: hosts + 1000)")
 	fs.StringVar(&o.heapProfiles, "heap-profiles", "", "write the gatherer's heap profile after each measured round into this directory (heap-roundN.pb.gz, for go tool pprof), through its status page's pprof")
@@ -533,9 +536,10 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 		maxConns = o.maxConnections
 	}
 	// All simulated hosts come from 127.0.0.1: let them handshake at
-	// once, as hosts from many addresses would (not under -attack, which
-	// measures the defaults).
-	limits := "limits {\n  max_handshakes             = 1000\n  max_handshakes_per_address = 1000\n}\n"
+	// once, as hosts from many addresses would, and enrol at once, as a
+	// fleet that has been with the gatherer would (not under -attack,
+	// which measures the defaults).
+	limits := "limits {\n  max_handshakes             = 1000\n  max_handshakes_per_address = 1000\n  new_node_stats_rate        = 1000000000\n  new_node_stats_burst       = 1000000000\n}\n"
 	if o.attack != "" {
 		limits = ""
 	}
@@ -588,7 +592,12 @@ status {
 		stop()
 		return target{}, fmt.Errorf("the gatherer printed no furl: %w", err)
 	}
+	// To a terminal the gatherer prints its furl; here (a pipe) the furl
+	// file's path.
 	f, err := furl.Parse(line)
+	if err != nil {
+		f, err = furl.ReadFile(strings.TrimSpace(line))
+	}
 	if err != nil {
 		stop()
 		return target{}, err

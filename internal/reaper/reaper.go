@@ -15,8 +15,8 @@
 // the process started with os/exec and is waiting for, is never touched.
 //
 // Launch and Waited bracket a child that os/exec waits for, so the reaper
-// never takes its pid for an orphan's. KillMarked is for a caller that
-// promises nothing it started outlives a call (the exec producer).
+// never takes its pid for an orphan's. End is for a caller that promises
+// nothing it started outlives a call (the exec producer).
 package reaper
 
 import (

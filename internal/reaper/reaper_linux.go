@@ -79,7 +79,7 @@ func Start(ctx context.Context, log hclog.Logger) (sweep func()) {
 			case <-ctx.Done():
 				return
 			case <-sigs:
-				if _, n := reap(owned, true); n > 0 {
+				if _, n := reap(owned, true, 0); n > 0 {
 					log.Info("killed processes left behind", "count", n)
 				}
 			}
@@ -87,7 +87,7 @@ func Start(ctx context.Context, log hclog.Logger) (sweep func()) {
 	}()
 	return func() {
 		for i := 0; i < 300; i++ {
-			if found, _ := reap(owned, true); found == 0 {
+			if found, _ := reap(owned, true, 0); found == 0 {
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -95,15 +95,21 @@ func Start(ctx context.Context, log hclog.Logger) (sweep func()) {
 	}
 }
 
-// KillMarked kills every process whose environment carries mark (a
-// NAME=VALUE its caller gave a child), wherever it was re-parented, and
-// reaps those that are this process's children, repeating while killing
-// them re-parents their own children (at most a second or two). Children
-// still live (not Waited) are left alone.
-func KillMarked(mark string) {
+// End ends what a child left behind once os/exec has waited for it: every
+// process of the process group group (the child led it; 0: none) and every
+// process whose environment carries mark (a NAME=VALUE the caller gave the
+// child), wherever it runs. It kills them, reaps those that die here, and
+// repeats while killing them re-parents their own children, returning once
+// none is left (at most a second or two), so that nothing the child
+// started outlives the call and no zombie waits for the next SIGCHLD.
+// Children still live (not Waited) are left alone.
+func End(group int, mark string) {
 	want := []byte(mark + "\x00")
+	if group > 0 {
+		_ = syscall.Kill(-group, syscall.SIGKILL)
+	}
 	for i := 0; i < 200; i++ {
-		if found, _ := reap(want, false); found == 0 {
+		if found, _ := reap(want, false, group); found == 0 {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -113,10 +119,11 @@ func KillMarked(mark string) {
 // reap kills the orphans carrying marker (NAME=VALUE\x00) among this
 // process's children — or, with childrenOnly false, among every process
 // this one may signal — and reaps its own dead ones. With childrenOnly,
-// children in a launched group are orphans too. It returns how many it
-// found (killed, or dead and still to reap), so callers repeat until 0,
-// and how many of them it killed.
-func reap(marker []byte, childrenOnly bool) (found, killed int) {
+// children in a launched group are orphans too; so, always, is every
+// process of the group end (0: none), wherever it runs. It returns how
+// many it found (killed, or dead and still to reap), so callers repeat
+// until 0, and how many of them it killed.
+func reap(marker []byte, childrenOnly bool, end int) (found, killed int) {
 	children.launching.Lock()
 	defer children.launching.Unlock()
 	self := os.Getpid()
@@ -145,7 +152,8 @@ func reap(marker []byte, childrenOnly bool) (found, killed int) {
 		if live {
 			continue
 		}
-		if !dead && !(childrenOnly && group) {
+		inEnd := end > 0 && pgid == end
+		if !dead && !inEnd && !(childrenOnly && group) {
 			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
 			if child && err == nil && len(env) == 0 && state != 'Z' {
 				// In the middle of an execve (a setsid(1), a shell
@@ -160,6 +168,9 @@ func reap(marker []byte, childrenOnly bool) (found, killed int) {
 		}
 		if state == 'Z' {
 			if !child {
+				if inEnd {
+					found++ // its parent is being killed: it comes here next
+				}
 				continue // its parent's to reap; killed, it may come here
 			}
 			found++

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -87,7 +88,7 @@ func TestOthersChildrenLeftAlone(t *testing.T) {
 	if err := exec.Command("true").Run(); err != nil {
 		t.Fatal(err)
 	}
-	reap([]byte(Env()+"\x00"), true)
+	reap([]byte(Env()+"\x00"), true, 0)
 	var exit *exec.ExitError
 	if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 3 {
 		t.Fatalf("Wait = %v, want exit status 3: the reaper took another's child", err)
@@ -119,9 +120,9 @@ func TestLaunchedChildAndItsOrphans(t *testing.T) {
 	waitFor(t, "no zombie children", func() bool { return len(zombieChildren()) == 0 })
 }
 
-// KillMarked kills at once what carries the mark, wherever it runs, and
-// reaps what died here.
-func TestKillMarked(t *testing.T) {
+// End kills at once what carries the mark, wherever it runs, and reaps
+// what died here.
+func TestEndMarked(t *testing.T) {
 	m := mark()
 	// Double fork in a new session: the sleeps' parent is a shell that
 	// is not this process's child.
@@ -131,9 +132,58 @@ func TestKillMarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the sleeps to start", func() bool { return len(carrying(m)) >= 2 })
-	KillMarked(m)
+	End(0, m)
 	if left := carrying(m); len(left) > 0 {
-		t.Fatalf("processes %v carry the mark after KillMarked", left)
+		t.Fatalf("processes %v carry the mark after End", left)
 	}
 	waitFor(t, "no zombie children", func() bool { return len(zombieChildren()) == 0 })
+}
+
+// running lists the live processes whose command line contains s.
+func running(s string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if state, _, _, ok := ProcStat(pid); err == nil && ok && state != 'Z' && bytes.Contains(cmd, []byte(s)) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// End ends the child's group at once, even what cleared its environment
+// (so carries no mark): killed, and reaped before End returns, not at
+// some later SIGCHLD.
+func TestEndGroup(t *testing.T) {
+	for i := range 5 {
+		m := mark()
+		arg := fmt.Sprintf("3614.%06d", os.Getpid()%1000000+i)
+		cmd := exec.Command("/bin/sh", "-c", "env -i /bin/sleep "+arg+" & exit 0")
+		cmd.Env = append(os.Environ(), Env(), m)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := Launch(func() (int, error) {
+			if err := cmd.Start(); err != nil {
+				return 0, err
+			}
+			return cmd.Process.Pid, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		Waited(cmd.Process.Pid)
+		End(cmd.Process.Pid, m)
+		if left := running(arg); len(left) > 0 {
+			t.Fatalf("processes %v of the group still run after End", left)
+		}
+		if z := zombieChildren(); len(z) > 0 {
+			t.Fatalf("zombie children %v left after End", z)
+		}
+	}
 }

@@ -4,6 +4,7 @@ package reaper
 
 import (
 	"context"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -17,5 +18,9 @@ func Waited(int) {}
 // Start does nothing on this system: see the Linux version.
 func Start(context.Context, hclog.Logger) (sweep func()) { return func() {} }
 
-// KillMarked does nothing on this system: see the Linux version.
-func KillMarked(string) {}
+// End kills the process group on this system: see the Linux version.
+func End(group int, _ string) {
+	if group > 0 {
+		_ = syscall.Kill(-group, syscall.SIGKILL)
+	}
+}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -112,9 +113,12 @@ func Load(ctx context.Context, b config.PluginBlock, o Options) (*Plugin, hcl.Di
 }
 
 // Check starts the plugin a block names and decodes the block against the
-// plugin's schema. With keep false the plugin is stopped afterwards (this is
-// `statsherd validate`); with keep true it is also configured and returned
-// running.
+// plugin's schema. With keep true it is also configured and returned
+// running. With keep false (`statsherd validate`) its Configure runs as a
+// dry run (sdk.Checker: nothing listens, nothing is written), so its
+// errors are the ones the daemon would get, then the plugin is stopped; a
+// plugin without a dry run gets a warning saying only its schema was
+// checked.
 func Check(ctx context.Context, b config.PluginBlock, o Options, keep bool) (*Plugin, hcl.Diagnostics) {
 	spec, diags := SpecFor(b, o)
 	if diags.HasErrors() {
@@ -133,14 +137,27 @@ func Check(ctx context.Context, b config.PluginBlock, o Options, keep bool) (*Pl
 	}
 	cfg, cfgDiags := b.Decode(info.Config)
 	diags = append(diags, cfgDiags...)
-	if diags.HasErrors() || !keep {
+	if diags.HasErrors() {
 		p.Stop(ctx)
 		return nil, diags
 	}
-	if err := p.Configure(ctx, cfg); err != nil {
-		p.Stop(ctx)
-		return nil, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot configure " + b.Kind + " " + b.Name,
+	cctx := ctx
+	if !keep {
+		cctx = sdk.WithDryRun(ctx)
+	}
+	err = p.Configure(cctx, cfg)
+	switch {
+	case !keep && errors.Is(err, sdk.ErrNoDryRun):
+		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: b.Kind + " " + b.Name + " has no dry run",
+			Detail:  "Its block matches its schema; whether its values work shows only when the daemon configures it (the plugin implements no sdk.Checker).",
+			Subject: b.DefRange.Ptr()})
+	case err != nil:
+		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot configure " + b.Kind + " " + b.Name,
 			Detail: err.Error(), Subject: b.DefRange.Ptr()})
+	}
+	if diags.HasErrors() || !keep {
+		p.Stop(ctx)
+		return nil, diags
 	}
 	return p, diags
 }

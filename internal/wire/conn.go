@@ -189,12 +189,41 @@ func readFrame(r io.Reader, maxSize int, buf []byte, accept func(int) error) ([]
 	if uint64(n) > uint64(maxSize) {
 		return nil, fmt.Errorf("message of %d bytes, limit %d: %w", n, maxSize, ErrTooLarge)
 	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
+	if cap(buf) >= int(n) {
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, fmt.Errorf("reading message of %d bytes: %w", n, err)
+		}
+		return buf, nil
 	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, fmt.Errorf("reading message of %d bytes: %w", n, err)
+	return readGrowing(r, int(n), buf[:0])
+}
+
+// growStep is the first buffer of a frame read by readGrowing, and the
+// least it grows by.
+const growStep = 64 << 10
+
+// readGrowing reads a payload of n bytes into buf (whose capacity is
+// less than n), growing it only as bytes arrive: at most twice what was
+// received, and never more than n. A peer that announces a large frame
+// and then sends it slowly, or never, so holds memory for what it sent,
+// not for what it announced (as Prometheus reads a scrape body as a
+// stream under body_size_limit).
+func readGrowing(r io.Reader, n int, buf []byte) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, max(2*cap(buf), growStep)))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("reading message of %d bytes (%d received): %w", n, len(buf), err)
+		}
 	}
 	return buf, nil
 }

@@ -266,3 +266,36 @@ func TestNegotiate(t *testing.T) {
 		}
 	}
 }
+
+// TestReadGrowsWithBytesReceived: a frame announced large but cut short
+// holds a buffer of about what arrived, and a full one is read whole
+// (issue 25, item 1).
+func TestReadGrowsWithBytesReceived(t *testing.T) {
+	hdr := []byte{0x00, 0x3f, 0xfe, 0x50} // 4,193,872 bytes announced
+	var grew []int
+	r := &recordingReader{r: bytes.NewReader(append(hdr, make([]byte, 1000)...)), caps: &grew}
+	if _, err := ReadFrame(r, 4<<20, nil); err == nil || !strings.Contains(err.Error(), "1000 received") {
+		t.Fatalf("short frame: %v", err)
+	}
+	for _, c := range grew {
+		if c > growStep {
+			t.Fatalf("buffer of %d bytes for 1,000 received", c)
+		}
+	}
+	payload := bytes.Repeat([]byte("x"), 300_000)
+	b, err := ReadFrame(bytes.NewReader(append([]byte{0, 0x04, 0x93, 0xe0}, payload...)), 4<<20, nil)
+	if err != nil || !bytes.Equal(b, payload) {
+		t.Fatalf("whole frame: %d bytes, %v", len(b), err)
+	}
+}
+
+// recordingReader records the size of every buffer read into.
+type recordingReader struct {
+	r    io.Reader
+	caps *[]int
+}
+
+func (r *recordingReader) Read(b []byte) (int, error) {
+	*r.caps = append(*r.caps, len(b))
+	return r.r.Read(b)
+}

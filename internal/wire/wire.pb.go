@@ -130,6 +130,12 @@ type Welcome struct {
 	// poll_interval_ms is how often the host will be polled; a host that
 	// hears nothing for much longer may reconnect.
 	PollIntervalMs int64 `protobuf:"varint,3,opt,name=poll_interval_ms,json=pollIntervalMs,proto3" json:"poll_interval_ms,omitempty"`
+	// max_stats and max_message_size are the gatherer's quotas on an
+	// answer (counters and stats; bytes of the Answer message): a host
+	// sheds stats rather than send more (0: not said, a gatherer from
+	// before they were, whose defaults were 20,000 and 4 MiB).
+	MaxStats       uint32 `protobuf:"varint,4,opt,name=max_stats,json=maxStats,proto3" json:"max_stats,omitempty"`
+	MaxMessageSize uint32 `protobuf:"varint,5,opt,name=max_message_size,json=maxMessageSize,proto3" json:"max_message_size,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -181,6 +187,20 @@ func (x *Welcome) GetNodeId() string {
 func (x *Welcome) GetPollIntervalMs() int64 {
 	if x != nil {
 		return x.PollIntervalMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetMaxStats() uint32 {
+	if x != nil {
+		return x.MaxStats
+	}
+	return 0
+}
+
+func (x *Welcome) GetMaxMessageSize() uint32 {
+	if x != nil {
+		return x.MaxMessageSize
 	}
 	return 0
 }
@@ -488,11 +508,13 @@ const file_internal_wire_wire_proto_rawDesc = "" +
 	"\fmax_protocol\x18\x05 \x01(\rR\vmaxProtocol\x1a;\n" +
 	"\rVersionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"h\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x01\n" +
 	"\aWelcome\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12(\n" +
-	"\x10poll_interval_ms\x18\x03 \x01(\x03R\x0epollIntervalMs\" \n" +
+	"\x10poll_interval_ms\x18\x03 \x01(\x03R\x0epollIntervalMs\x12\x1b\n" +
+	"\tmax_stats\x18\x04 \x01(\rR\bmaxStats\x12(\n" +
+	"\x10max_message_size\x18\x05 \x01(\rR\x0emaxMessageSize\" \n" +
 	"\x06Refuse\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"5\n" +
 	"\x04Poll\x12\x0e\n" +

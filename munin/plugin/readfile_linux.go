@@ -20,7 +20,13 @@ func readFile(path string) (*snapshotFile, error) {
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > 1<<40 {
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSnapshotFile(fi); err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
 		return readWhole(path)
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)

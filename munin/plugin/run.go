@@ -298,13 +298,32 @@ func (r *run) load(ws []snapshot.Want) ([]snapshot.Sample, error) {
 			first string
 		}
 		failed []error
+		future struct {
+			count int
+			first string
+		}
 	)
+	// A sample stamped later than now (beyond a small skew) would win
+	// over every other shard's forever: it is left out (issue 25).
+	latest := float64(r.now.Add(MaxFutureSkew).UnixNano()) / 1e9
 	for _, path := range paths {
 		rd, err := readSnapshot(path, ws)
 		if err != nil {
 			failed = append(failed, err)
 			continue
 		}
+		kept := rd.Samples[:0]
+		for _, s := range rd.Samples {
+			if !r.now.IsZero() && s.Timestamp > latest {
+				if future.count == 0 {
+					future.first = path + ", node " + s.ID
+				}
+				future.count++
+				continue
+			}
+			kept = append(kept, s)
+		}
+		rd.Samples = kept
 		for _, p := range rd.Problems {
 			pr := &problems[p.Kind]
 			if pr.count == 0 {
@@ -349,8 +368,20 @@ func (r *run) load(ws []snapshot.Want) ([]snapshot.Sample, error) {
 			r.warnings = append(r.warnings, fmt.Sprintf("%s: %d; the first in %s", snapshot.ProblemKind(k), p.count, p.first))
 		}
 	}
+	if future.count > 0 {
+		r.warnings = append(r.warnings, fmt.Sprintf("samples stamped more than %v in the future, left out: %d; the first in %s", MaxFutureSkew, future.count, future.first))
+	}
 	return samples, nil
 }
+
+// MaxFutureSkew is how far in the future a sample's time may be (clocks
+// of gatherers differ a little) before it is left out.
+const MaxFutureSkew = 5 * time.Minute
+
+// MaxSnapshotSize bounds a snapshot file read: a fleet of 20,000 nodes of
+// 20,000 stats is some 10 GB, far past what munin graphs; a larger file
+// (or /dev/zero named by mistake) is refused.
+const MaxSnapshotSize = 4 << 30
 
 // readSnapshot reads one snapshot, keeping ws.
 func readSnapshot(path string, ws []snapshot.Want) (*snapshot.Reading, error) {

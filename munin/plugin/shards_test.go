@@ -118,3 +118,46 @@ func TestShards(t *testing.T) {
 		t.Errorf("one shard missing: stderr %q", stderr.String())
 	}
 }
+
+// TestShardBounds (issue 25, item 8): a sample stamped far in the future
+// does not win over the other shards (it is left out, with a warning),
+// and a shard that is not a regular file (/dev/zero) costs its nodes
+// only, without reading it.
+func TestShardBounds(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/snapshots/grid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid, err := snapshot.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for k := range grid {
+		id = k
+		break
+	}
+	future := snapshot.Snapshot{id: &snapshot.Node{Nickname: "from-the-future", Timestamp: 1e18,
+		Counters: map[string]snapshot.Value{"uploader.files_uploaded": snapshot.Int(7)}, Stats: map[string]snapshot.Value{}}}
+	dir := t.TempDir()
+	pg, pf := filepath.Join(dir, "grid.json"), filepath.Join(dir, "future.json")
+	os.WriteFile(pg, data, 0o644)
+	os.WriteFile(pf, snapshot.Marshal(future), 0o644)
+	want := runPlugin(t, map[string]string{EnvStatsFile: pg}, "tahoe_storage_operations_allocate", "config")
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"tahoe_storage_operations_allocate", "config"}, envMap(map[string]string{EnvStatsFile: pg + " " + pf}), fixtureNow, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != want || !strings.Contains(stderr.String(), "in the future, left out: 1") {
+		t.Errorf("a future sample: stderr %q\n%s", stderr.String(), diff(want, stdout.String()))
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := Run([]string{"tahoe_storage_operations_allocate", "config"}, envMap(map[string]string{EnvStatsFile: pg + " /dev/zero"}), fixtureNow, &stdout, &stderr); code != 0 {
+		t.Fatalf("/dev/zero as a shard: exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != want || !strings.Contains(stderr.String(), "not a regular file") {
+		t.Errorf("/dev/zero as a shard: stderr %q", stderr.String())
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,12 @@ type settings struct {
 	Listen     string        `json:"listen"`
 	Prefix     string        `json:"prefix"`
 	StaleAfter time.Duration `json:"stale_after"`
+	// AllowedHosts are the Host headers served (names or addresses, a
+	// port ignored); others get 421. None: with a loopback listen, only
+	// loopback names and addresses (a web page in a browser on the same
+	// machine could read /metrics under a name of its own that resolves
+	// to 127.0.0.1: DNS rebinding); otherwise any.
+	AllowedHosts []string `json:"allowed_hosts"`
 }
 
 type output struct {
@@ -82,16 +89,37 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 			{Name: "listen", Type: sdk.String, Default: "127.0.0.1:9469", Description: "address of the /metrics HTTP server"},
 			{Name: "prefix", Type: sdk.String, Default: "statsherd", Description: "prefix of every metric name"},
 			{Name: "stale_after", Type: sdk.Duration, Default: 5 * time.Minute, Description: "nodes not heard from for this long are not exported"},
+			{Name: "allowed_hosts", Type: sdk.ListOfString, Description: "Host headers served, others get 421 (default: loopback names only when listen is a loopback address, else any)"},
 		},
 	}, nil
+}
+
+// Check is Configure's dry run: the block decodes, the prefix is a metric
+// name and listen an address one can listen on (nothing listens).
+func (o *output) Check(_ context.Context, c sdk.Config) error {
+	cfg := o.cfg
+	if err := c.Decode(&cfg); err != nil {
+		return err
+	}
+	return cfg.check()
+}
+
+func (c *settings) check() error {
+	if c.Prefix != "" && !promname.ValidMetric(c.Prefix) {
+		return fmt.Errorf("prefix %q is not a valid Prometheus metric name: use letters, digits, '_' and ':', not starting with a digit", c.Prefix)
+	}
+	if _, err := net.ResolveTCPAddr("tcp", c.Listen); err != nil {
+		return fmt.Errorf("listening for Prometheus on %s: %w", c.Listen, err)
+	}
+	return nil
 }
 
 func (o *output) Configure(_ context.Context, c sdk.Config) error {
 	if err := c.Decode(&o.cfg); err != nil {
 		return err
 	}
-	if o.cfg.Prefix != "" && !promname.ValidMetric(o.cfg.Prefix) {
-		return fmt.Errorf("prefix %q is not a valid Prometheus metric name: use letters, digits, '_' and ':', not starting with a digit", o.cfg.Prefix)
+	if err := o.cfg.check(); err != nil {
+		return err
 	}
 	o.fleet = newFleet(o.cfg.Prefix)
 	ln, err := net.Listen("tcp", o.cfg.Listen)
@@ -108,7 +136,7 @@ func (o *output) Configure(_ context.Context, c sdk.Config) error {
 		fmt.Fprintln(w, `statsherd prometheus output: metrics at /metrics`)
 	})
 	o.ln = ln
-	o.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	o.srv = &http.Server{Handler: o.hostCheck(mux, ln.Addr()), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			o.log.Error("serving /metrics", "error", err)
@@ -269,3 +297,50 @@ var (
 	_ sdk.Output     = (*output)(nil)
 	_ sdk.NodeWriter = (*output)(nil)
 )
+
+// hostCheck serves h only to requests whose Host is allowed (see
+// settings.AllowedHosts), 421 to others.
+func (o *output) hostCheck(h http.Handler, addr net.Addr) http.Handler {
+	allowed := map[string]bool{}
+	for _, a := range o.cfg.AllowedHosts {
+		allowed[strings.ToLower(hostOnly(a))] = true
+	}
+	loopback := false
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		loopback = true
+	}
+	if len(allowed) == 0 && !loopback {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := allowed[strings.ToLower(hostOnly(r.Host))]
+		if len(allowed) == 0 {
+			ok = loopbackHost(r.Host)
+		}
+		if !ok {
+			http.Error(w, fmt.Sprintf("this /metrics answers only to the hosts it allows (allowed_hosts), not Host %q", r.Host), http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether a Host header names this machine's
+// loopback interface: localhost or a loopback address (as the status
+// pages' check; a plugin does not import the daemons' packages).
+func loopbackHost(host string) bool {
+	host = strings.TrimSuffix(hostOnly(host), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// hostOnly is a Host header's name or address, without a port or brackets.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}

@@ -186,3 +186,37 @@ func TestExample(t *testing.T) {
 	plugindoc.DecodeExample(t, "example.hcl", sdk.KindOutput, Name, New(hclog.NewNullLogger()))
 	plugindoc.CheckREADME(t, "README.md", New(hclog.NewNullLogger()))
 }
+
+// TestAllowedHosts (issue 25, item 8): on a loopback listen /metrics
+// answers only loopback Host headers (DNS rebinding), unless
+// allowed_hosts names others; a name not allowed gets 421.
+func TestAllowedHosts(t *testing.T) {
+	get := func(u, host string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	_, u := start(t, time.Now())
+	for host, want := range map[string]int{"127.0.0.1:9469": 200, "localhost": 200, "[::1]:9469": 200, "rebound.example:9469": http.StatusMisdirectedRequest} {
+		if got := get(u, host); got != want {
+			t.Errorf("default, Host %q: %d, want %d", host, got, want)
+		}
+	}
+	o := New(hclog.NewNullLogger()).(*output)
+	if err := o.Configure(context.Background(), sdk.Config(`{"listen": "127.0.0.1:0", "allowed_hosts": ["prom.example"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close(context.Background())
+	u = "http://" + o.ln.Addr().String() + "/metrics"
+	for host, want := range map[string]int{"prom.example:9469": 200, "PROM.example": 200, "127.0.0.1": http.StatusMisdirectedRequest} {
+		if got := get(u, host); got != want {
+			t.Errorf("allowed_hosts, Host %q: %d, want %d", host, got, want)
+		}
+	}
+}

@@ -1,16 +1,12 @@
 package remote_write
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
-	"time"
+
+	"github.com/statsherd/statsherd/outputs/internal/delivery"
 )
 
 // httpClient builds the HTTP client and the Authorization header from the
@@ -28,7 +24,7 @@ func httpClient(c settings) (*http.Client, string, error) {
 	case c.BearerTokenFile != "" && (c.BasicAuthUser != "" || c.BasicAuthPasswordFile != ""):
 		return nil, "", errors.New("both bearer_token_file and basic auth are set: use one")
 	case c.BearerTokenFile != "":
-		tok, err := readSecret(c.BearerTokenFile, "bearer_token_file")
+		tok, err := delivery.ReadSecret(c.BearerTokenFile, "bearer_token_file")
 		if err != nil {
 			return nil, "", err
 		}
@@ -39,7 +35,7 @@ func httpClient(c settings) (*http.Client, string, error) {
 		}
 		pw := ""
 		if c.BasicAuthPasswordFile != "" {
-			if pw, err = readSecret(c.BasicAuthPasswordFile, "basic_auth_password_file"); err != nil {
+			if pw, err = delivery.ReadSecret(c.BasicAuthPasswordFile, "basic_auth_password_file"); err != nil {
 				return nil, "", err
 			}
 		}
@@ -47,63 +43,12 @@ func httpClient(c settings) (*http.Client, string, error) {
 		req.SetBasicAuth(c.BasicAuthUser, pw)
 		auth = req.Header.Get("Authorization")
 	}
-	tc, err := tlsConfig(c)
+	tc, err := c.TLS.Config()
 	if err != nil {
 		return nil, "", err
 	}
 	if tc != nil && u.Scheme != "https" {
 		return nil, "", fmt.Errorf("tls_* options are set but url %q is not https", c.URL)
 	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     tc,
-		TLSHandshakeTimeout: 10 * time.Second,
-		MaxIdleConnsPerHost: max(c.Concurrency, 2),
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &http.Client{Transport: tr, Timeout: c.Timeout}, auth, nil
-}
-
-// tlsConfig returns the client TLS settings, or nil if none are set.
-func tlsConfig(c settings) (*tls.Config, error) {
-	if c.TLSCAFile == "" && c.TLSCertFile == "" && c.TLSKeyFile == "" && c.TLSServerName == "" && !c.TLSInsecureSkipVerify {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TLSServerName, InsecureSkipVerify: c.TLSInsecureSkipVerify}
-	if c.TLSCAFile != "" {
-		pem, err := os.ReadFile(c.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls_ca_file %s holds no PEM certificate", c.TLSCAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		return nil, errors.New("tls_cert_file and tls_key_file go together: set both for a client certificate, or neither")
-	}
-	if c.TLSCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("loading the client certificate (tls_cert_file %s, tls_key_file %s): %w", c.TLSCertFile, c.TLSKeyFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-// readSecret reads a one-line secret from a file.
-func readSecret(path, attr string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", attr, err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
-		return "", fmt.Errorf("%s %s is empty", attr, path)
-	}
-	return s, nil
+	return delivery.HTTPClient(tc, c.Concurrency, c.Timeout), auth, nil
 }

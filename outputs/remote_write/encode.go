@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/statsherd/statsherd/outputs/internal/promname"
-	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/stat"
 )

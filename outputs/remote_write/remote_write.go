@@ -13,14 +13,14 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/version"
+	"github.com/statsherd/statsherd/outputs/internal/delivery"
 	"github.com/statsherd/statsherd/outputs/internal/promname"
-	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -56,11 +56,7 @@ type settings struct {
 	BasicAuthUser         string            `json:"basic_auth_user"`
 	BasicAuthPasswordFile string            `json:"basic_auth_password_file"`
 	BearerTokenFile       string            `json:"bearer_token_file"`
-	TLSCAFile             string            `json:"tls_ca_file"`
-	TLSCertFile           string            `json:"tls_cert_file"`
-	TLSKeyFile            string            `json:"tls_key_file"`
-	TLSServerName         string            `json:"tls_server_name"`
-	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
+	delivery.TLS
 }
 
 var schema = sdk.Schema{
@@ -89,17 +85,9 @@ type output struct {
 	log hclog.Logger
 	now func() time.Time
 
-	cfg    settings
-	q      *queue.Queue
-	enc    *encoder
-	send   *sender
-	c      counters
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu       sync.Mutex
-	appended int64       // samples queued since start
-	backlog  queue.Stats // the queue as a round arrived, before it was added
+	cfg  settings
+	enc  *encoder
+	pipe *delivery.Pipe
 }
 
 // New returns the remote_write output. It does nothing until Configure.
@@ -112,15 +100,31 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 		Name:        Name,
 		Version:     version.String(),
 		Description: "sends every round to a Prometheus remote write receiver through a durable on-disk queue",
-		Stats:       statInfo,
+		Stats:       delivery.StatInfo,
 		Config:      schema,
 	}, nil
+}
+
+// Check is Configure's dry run: the settings hold and the client can be
+// made (its TLS files read); the queue is not opened (nothing is written).
+func (o *output) Check(_ context.Context, raw sdk.Config) error {
+	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
+		BatchSamples: DefaultBatchSamples, ConcurrencyN: DefaultConcurrency, Timeout: DefaultTimeout,
+		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	_, _, err := httpClient(cfg)
+	return err
 }
 
 // Configure checks the settings, opens the queue (recovering what an
 // earlier run left in it) and starts sending.
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {
-	if o.q != nil {
+	if o.pipe != nil {
 		return errors.New("configured twice")
 	}
 	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
@@ -140,21 +144,17 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if err != nil {
 		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
 	}
-	q, err := queue.Open(queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge,
-		Now: o.now, Log: o.log.Named("queue")})
+	p := &poster{client: client, url: cfg.URL, auth: auth}
+	pipe, err := delivery.Start(delivery.Options{
+		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.now},
+		Concurrency: cfg.Concurrency, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		Target: cfg.URL, Post: p.post, Log: o.log,
+	})
 	if err != nil {
-		return fmt.Errorf("opening the queue in %s: %w", dir, err)
+		return err
 	}
-	o.cfg, o.q = cfg, q
+	o.cfg, o.pipe = cfg, pipe
 	o.enc = newEncoder(cfg.Prefix, int(cfg.BatchSamples), cfg.Labels)
-	o.send = &sender{log: o.log, q: q, client: client, url: cfg.URL, auth: auth, concurrency: cfg.Concurrency,
-		minBackoff: cfg.MinBackoff, maxBackoff: cfg.MaxBackoff, c: &o.c, logEvery: time.Minute}
-	ctx, cancel := context.WithCancel(context.Background())
-	o.cancel, o.done = cancel, make(chan struct{})
-	go func() {
-		defer close(o.done)
-		o.send.run(ctx)
-	}()
 	o.log.Info("sending rounds", "url", cfg.URL, "queue", dir, "labels", len(cfg.Labels))
 	return nil
 }
@@ -208,39 +208,31 @@ func (o *output) Write(ctx context.Context, r sdk.Round) error {
 // WriteNodes is Write, node by node: each node is encoded into the
 // round's records as it is decoded, so the output never holds the round.
 func (o *output) WriteNodes(ctx context.Context, r *sdk.RoundNodes) error {
-	if o.q == nil {
+	if o.pipe == nil {
 		return errors.New("write before configure")
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	backlog := o.q.Stats()
 	recs, n := o.enc.encode(r, o.now())
-	if err := o.q.Append(recs); err != nil {
-		return err
-	}
-	o.mu.Lock()
-	o.appended += int64(n)
-	o.backlog = backlog
-	o.mu.Unlock()
-	return nil
+	return o.pipe.Append(recs, n)
 }
+
+// Stats reports the queue and the sender (sdk.StatsReporter); the
+// gatherer shows them as statsherd.output.remote_write.NAME.
+func (o *output) Stats() sdk.Stats { return o.pipe.Stats() }
 
 // Close stops sending; what is not yet sent stays in the queue for the
 // next start.
 func (o *output) Close(ctx context.Context) error {
-	if o.q == nil {
+	if o.pipe == nil {
 		return nil
 	}
-	o.cancel()
-	select {
-	case <-o.done:
-	case <-ctx.Done():
-	}
-	return o.q.Close()
+	return o.pipe.Close(ctx)
 }
 
 var (
-	_ sdk.Output     = (*output)(nil)
-	_ sdk.NodeWriter = (*output)(nil)
+	_ sdk.Output        = (*output)(nil)
+	_ sdk.NodeWriter    = (*output)(nil)
+	_ sdk.StatsReporter = (*output)(nil)
 )

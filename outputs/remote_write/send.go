@@ -3,166 +3,32 @@ package remote_write
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/statsherd/statsherd/internal/version"
-	"github.com/statsherd/statsherd/outputs/remote_write/queue"
+	"github.com/statsherd/statsherd/outputs/internal/delivery"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
 )
 
-// counters are the sender's running totals, reported as stats.
-type counters struct {
-	sentSamples     atomic.Int64
-	sentRequests    atomic.Int64
-	sentBytes       atomic.Int64
-	retries         atomic.Int64
-	rejectedSamples atomic.Int64
-	rejectedReqs    atomic.Int64
-	expiredSamples  atomic.Int64
+// poster sends records to the receiver; delivery's sender retries them.
+type poster struct {
+	client *http.Client
+	url    string
+	auth   string
 }
 
-// sender reads the queue in order and posts each record to the receiver.
-// The records of one round go out concurrently (at most concurrency at a
-// time: a round's series are all different); the next round starts when
-// the previous one is done, so every series receives its samples in time
-// order, as a receiver requires.
-type sender struct {
-	log         hclog.Logger
-	q           *queue.Queue
-	client      *http.Client
-	url         string
-	auth        string
-	concurrency int
-	minBackoff  time.Duration
-	maxBackoff  time.Duration
-	c           *counters
-
-	// Summaries of failures, logged at most once a logEvery.
-	mu        sync.Mutex
-	logEvery  time.Duration
-	lastLog   time.Time
-	sinceLog  int64
-	rejectLog time.Time
-}
-
-// run sends until ctx is done.
-func (s *sender) run(ctx context.Context) {
-	sem := make(chan struct{}, s.concurrency)
-	var wg sync.WaitGroup
-	type roundState struct{ records, samples int64 }
-	var rs *roundState
-	for {
-		e, err := s.q.Next(ctx)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, queue.ErrClosed) {
-				wg.Wait()
-				return
-			}
-			// A segment that cannot be opened: say so and try again,
-			// never stop sending for good.
-			s.log.Error("reading the queue; trying again in 10 s", "error", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Second):
-			}
-			continue
-		}
-		if e.Index == 0 || rs == nil {
-			rs = &roundState{}
-		}
-		rs.records++
-		rs.samples += int64(e.Samples)
-		if s.q.Expired(e.Round) {
-			s.c.expiredSamples.Add(int64(e.Samples))
-		} else {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				s.deliver(ctx, e)
-			}()
-		}
-		if e.Index != e.Count-1 {
-			continue
-		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return // not acknowledged: sent again after a restart
-		}
-		// A round dropped at the size bound while it was being sent is
-		// already counted there; Ack then does nothing.
-		if err := s.q.Ack(e.Next, rs.records, rs.samples, 0, 0); err != nil {
-			s.log.Error("saving the queue's position", "error", err)
-		}
-		rs = nil
-	}
-}
-
-// deliver posts one record until it is accepted (true), or rejected,
-// dropped at the queue's bound, too old, or ctx is done (false).
-func (s *sender) deliver(ctx context.Context, e queue.Entry) bool {
-	backoff := s.minBackoff
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			if s.q.Dropped(e.Pos) {
-				return false
-			}
-			if s.q.Expired(e.Round) {
-				s.c.expiredSamples.Add(int64(e.Samples))
-				return false
-			}
-			s.c.retries.Add(1)
-		}
-		status, msg, wait, err := s.post(ctx, e.Body)
-		switch {
-		case err == nil && status/100 == 2:
-			s.c.sentSamples.Add(int64(e.Samples))
-			s.c.sentRequests.Add(1)
-			s.c.sentBytes.Add(int64(len(e.Body)))
-			return true
-		case err == nil && status/100 == 4 && status != http.StatusTooManyRequests:
-			s.c.rejectedSamples.Add(int64(e.Samples))
-			s.c.rejectedReqs.Add(1)
-			s.rejected(status, msg, e)
-			return true // done: sending it again would fail again
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		if err == nil {
-			err = fmt.Errorf("receiver answered %d: %s", status, msg)
-		}
-		s.failed(err)
-		if wait <= 0 {
-			wait = backoff
-		}
-		wait = min(wait, s.maxBackoff)
-		backoff = min(backoff*2, s.maxBackoff)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-	}
-}
-
-// post sends one request; it returns the status, the receiver's message
-// (for an error status) and how long it asked to wait (Retry-After).
-func (s *sender) post(ctx context.Context, body []byte) (int, string, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+// post sends one record: nil once the receiver took it, delivery.Rejected
+// for a 4xx other than 429 (it would be refused again), another error
+// (with the Retry-After asked for, if any) to be retried.
+func (s *poster) post(ctx context.Context, e queue.Entry) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(e.Body))
 	if err != nil {
-		return 0, "", 0, err
+		return err
 	}
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf")
@@ -173,51 +39,21 @@ func (s *sender) post(ctx context.Context, body []byte) (int, string, time.Durat
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, "", 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return resp.StatusCode, "", 0, nil
+		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	var wait time.Duration
 	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 		wait = time.Duration(secs) * time.Second
 	}
-	return resp.StatusCode, strings.TrimSpace(string(b)), wait, nil
-}
-
-// failed records a failure to be retried, logging a summary at most once
-// a logEvery.
-func (s *sender) failed(err error) {
-	s.mu.Lock()
-	s.sinceLog++
-	now := time.Now()
-	if now.Sub(s.lastLog) < s.logEvery {
-		s.mu.Unlock()
-		return
+	msg := strings.TrimSpace(string(b))
+	if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusTooManyRequests {
+		return &delivery.Rejected{Status: resp.StatusCode, Msg: msg}
 	}
-	n := s.sinceLog
-	s.lastLog, s.sinceLog = now, 0
-	s.mu.Unlock()
-	var uerr interface{ Timeout() bool }
-	s.log.Warn("remote write failed; retrying with backoff, rounds wait in the queue",
-		"url", s.url, "error", err, "failures_since_last_log", n, "timeout", errors.As(err, &uerr) && uerr.Timeout())
-}
-
-// rejected logs a request the receiver refused (4xx), with its message,
-// at most once a logEvery.
-func (s *sender) rejected(status int, msg string, e queue.Entry) {
-	s.mu.Lock()
-	now := time.Now()
-	if now.Sub(s.rejectLog) < s.logEvery {
-		s.mu.Unlock()
-		return
-	}
-	s.rejectLog = now
-	s.mu.Unlock()
-	s.log.Error("receiver refused a request; its samples are dropped", "url", s.url, "status", status,
-		"message", msg, "samples", e.Samples, "round", time.UnixMilli(e.Round).UTC().Format(time.RFC3339Nano),
-		"rejected_samples_total", s.c.rejectedSamples.Load())
+	return &delivery.RetryAfter{Wait: wait, Err: fmt.Errorf("receiver answered %d: %s", resp.StatusCode, msg)}
 }

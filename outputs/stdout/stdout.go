@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/hashicorp/go-hclog"
@@ -60,6 +61,33 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 		Description: "prints each node's stats every round, as Tahoe's StdOutStatsGatherer did",
 		Config:      schema,
 	}, nil
+}
+
+// Check is Configure's dry run: the block decodes, and a path's directory
+// exists (the file itself is not opened: a dry run writes nothing).
+func (o *output) Check(_ context.Context, raw sdk.Config) error {
+	var cfg Config
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	return checkFileDir(cfg.Path, "opening output file")
+}
+
+// checkFileDir fails as opening path for appending would for want of its
+// directory; "" (standard output) is fine.
+func checkFileDir(path, what string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: %s is not a directory", what, dir)
+	}
+	return nil
 }
 
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {

@@ -91,22 +91,38 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
+// settings decodes and checks the block.
+func settings(cfg sdk.Config) (config, error) {
+	c := config{Interval: time.Minute}
+	if err := cfg.Decode(&c); err != nil {
+		return c, err
+	}
+	switch {
+	case c.PID < 0:
+		return c, fmt.Errorf("cpu_monitor: pid is %d: want a process id above 0", c.PID)
+	case c.PID != 0 && c.PIDFile != "":
+		return c, errors.New("cpu_monitor: give pid or pidfile, not both")
+	case c.Interval < minInterval:
+		return c, fmt.Errorf("cpu_monitor: interval is %s: it must be at least %s", c.Interval, minInterval)
+	}
+	return c, nil
+}
+
+// Check is Configure's dry run: the block decodes and its values hold.
+func (p *producer) Check(_ context.Context, cfg sdk.Config) error {
+	_, err := settings(cfg)
+	return err
+}
+
 func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	if p.stop != nil {
 		return errors.New("cpu_monitor: configured twice")
 	}
-	p.cfg = config{Interval: time.Minute}
-	if err := cfg.Decode(&p.cfg); err != nil {
+	c, err := settings(cfg)
+	if err != nil {
 		return err
 	}
-	switch {
-	case p.cfg.PID < 0:
-		return fmt.Errorf("cpu_monitor: pid is %d: want a process id above 0", p.cfg.PID)
-	case p.cfg.PID != 0 && p.cfg.PIDFile != "":
-		return errors.New("cpu_monitor: give pid or pidfile, not both")
-	case p.cfg.Interval < minInterval:
-		return fmt.Errorf("cpu_monitor: interval is %s: it must be at least %s", p.cfg.Interval, minInterval)
-	}
+	p.cfg = c
 	p.ticks = float64(p.clockTicks())
 	// The first sample is the baseline of the first averages.
 	p.sampleAndLog()

@@ -77,6 +77,12 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: Configure only decodes and checks, so the
+// dry run is Configure on a scratch producer.
+func (p *producer) Check(ctx context.Context, cfg sdk.Config) error {
+	return (&producer{}).Configure(ctx, cfg)
+}
+
 // diskStats computes Tahoe's storage_server stats from the file system's
 // figures (fileutil.get_disk_stats and StorageServer.get_stats).
 func diskStats(fs fsStats, reserved int64, readonly bool) map[string]sdk.Value {

@@ -61,23 +61,37 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 	}, nil
 }
 
-func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
+func (p *producer) Configure(ctx context.Context, cfg sdk.Config) error {
+	if err := p.Check(ctx, cfg); err != nil {
+		return err
+	}
 	p.cfg = config{Timeout: 10 * time.Second}
 	if err := cfg.Decode(&p.cfg); err != nil {
 		return err
 	}
-	if len(p.cfg.Command) == 0 || p.cfg.Command[0] == "" {
-		return errors.New("exec: command is required: give the program and its arguments, such as [\"/usr/local/bin/queue-stats\", \"--all\"]")
-	}
-	if p.cfg.Timeout <= 0 {
-		return fmt.Errorf("exec: command_timeout is %s: it must be positive", p.cfg.Timeout)
-	}
 	p.counters = make(map[string]bool, len(p.cfg.Counters))
 	for _, c := range p.cfg.Counters {
-		if err := sdk.ValidName(c); err != nil {
+		p.counters[c] = true
+	}
+	return nil
+}
+
+// Check is Configure's dry run: the block decodes and its values hold.
+func (p *producer) Check(_ context.Context, cfg sdk.Config) error {
+	c := config{Timeout: 10 * time.Second}
+	if err := cfg.Decode(&c); err != nil {
+		return err
+	}
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		return errors.New("exec: command is required: give the program and its arguments, such as [\"/usr/local/bin/queue-stats\", \"--all\"]")
+	}
+	if c.Timeout <= 0 {
+		return fmt.Errorf("exec: command_timeout is %s: it must be positive", c.Timeout)
+	}
+	for _, n := range c.Counters {
+		if err := sdk.ValidName(n); err != nil {
 			return fmt.Errorf("exec: counters: %w", err)
 		}
-		p.counters[c] = true
 	}
 	return nil
 }

@@ -46,12 +46,13 @@ func run(ctx context.Context, argv []string) ([]byte, error) {
 		}
 		return cmd.Process.Pid, nil
 	})
+	group := 0
 	if err == nil {
 		err = cmd.Wait()
-		reaper.Waited(cmd.Process.Pid)
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		group = cmd.Process.Pid
+		reaper.Waited(group)
 	}
-	reaper.KillMarked(marker)
+	reaper.End(group, marker)
 	if ctx.Err() != nil {
 		return stdout.Bytes(), fmt.Errorf("killed after the timeout: %w", ctx.Err())
 	}

@@ -1,7 +1,8 @@
 // Package load_monitor measures how promptly the host's machine runs a
 // process that wants to wake up every second, as Tahoe-LAFS's LoadMonitor
-// measured its reactor: a goroutine sleeps one second at a time and records
-// how late it woke. avg_load and max_load summarise the last 60 delays.
+// measured its reactor: a goroutine sleeps one second at a time (interval)
+// and records how late it woke. avg_load and max_load summarise the delays
+// of the last minute (60 of them at the default interval).
 package load_monitor
 
 import (
@@ -18,16 +19,24 @@ import (
 const (
 	// Name is the producer's name in HCL.
 	Name = "load_monitor"
-	// loopInterval is how long the monitor means to sleep each time.
-	loopInterval = time.Second
-	// numSamples is how many delays the stats summarise.
-	numSamples = 60
+	// defaultInterval is how long the monitor means to sleep each time,
+	// unless configured: Tahoe's second.
+	defaultInterval = time.Second
+	// window is how far back the stats look: the delays of the last
+	// window/interval wake-ups.
+	window = time.Minute
 )
 
 type config struct {
 	// WarnIfDelayExceeds: a wake-up later than this is logged.
 	WarnIfDelayExceeds time.Duration `json:"warn_if_delay_exceeds"`
+	// Interval is the sleep between two wake-ups.
+	Interval time.Duration `json:"interval"`
 }
+
+// numSamples is how many delays the stats summarise: those of the last
+// minute.
+func (c config) numSamples() int { return max(1, int(window/c.Interval)) }
 
 type producer struct {
 	log hclog.Logger
@@ -41,7 +50,7 @@ type producer struct {
 	done chan struct{} // closed when the loop has ended
 
 	mu      sync.Mutex
-	samples []float64 // delays in seconds, oldest first, at most numSamples
+	samples []float64 // delays in seconds, oldest first, at most cfg.numSamples()
 }
 
 // New returns the load_monitor producer. It starts nothing until Configure.
@@ -65,23 +74,34 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 		Name:        Name,
 		Description: "How late a timer in the producer process, set for every second, fires (Tahoe's LoadMonitor, which timed its own event loop so): scheduling delay as one process sees it, not the machine's load average (that is the system producer's system.load.*).",
 		Stats: []sdk.StatInfo{
-			{Name: "load_monitor.avg_load", Kind: sdk.Stat, Unit: "seconds", Description: "mean wake-up delay over the last 60 samples"},
-			{Name: "load_monitor.max_load", Kind: sdk.Stat, Unit: "seconds", Description: "largest wake-up delay over the last 60 samples"},
+			{Name: "load_monitor.avg_load", Kind: sdk.Stat, Unit: "seconds", Description: "mean wake-up delay over the last minute's samples"},
+			{Name: "load_monitor.max_load", Kind: sdk.Stat, Unit: "seconds", Description: "largest wake-up delay over the last minute's samples"},
 		},
 		Config: sdk.Schema{
 			{Name: "warn_if_delay_exceeds", Type: sdk.Duration, Default: time.Second,
 				Description: "log a warning when one wake-up is later than this"},
+			{Name: "interval", Type: sdk.Duration, Default: defaultInterval,
+				Description: "sleep between two wake-ups, 1s (Tahoe's) to 1m; the stats summarise the last minute's; each wake-up costs CPU"},
 		},
 	}, nil
+}
+
+// Check is Configure's dry run: the block decodes.
+func (p *producer) Check(_ context.Context, cfg sdk.Config) error {
+	c := config{WarnIfDelayExceeds: time.Second}
+	return cfg.Decode(&c)
 }
 
 func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	if p.stop != nil {
 		return fmt.Errorf("load_monitor: configured twice")
 	}
-	p.cfg = config{WarnIfDelayExceeds: time.Second}
+	p.cfg = config{WarnIfDelayExceeds: time.Second, Interval: defaultInterval}
 	if err := cfg.Decode(&p.cfg); err != nil {
 		return err
+	}
+	if p.cfg.Interval < time.Second || p.cfg.Interval > window {
+		return fmt.Errorf("load_monitor: interval is %s: it must be from 1s to 1m", p.cfg.Interval)
 	}
 	// The loop outlives the Configure call: it runs until Close.
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
@@ -89,17 +109,17 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
-// loop sleeps loopInterval at a time and records how late each wake-up
+// loop sleeps the interval at a time and records how late each wake-up
 // was, until Close.
 func (p *producer) loop() {
 	defer close(p.done)
 	last := p.now()
 	for {
-		if !p.sleep(p.stop, loopInterval) {
+		if !p.sleep(p.stop, p.cfg.Interval) {
 			return
 		}
 		now := p.now()
-		delay := now.Sub(last) - loopInterval
+		delay := now.Sub(last) - p.cfg.Interval
 		last = now
 		if delay < 0 {
 			delay = 0 // a clock step backwards is not negative load
@@ -115,8 +135,8 @@ func (p *producer) record(delay float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.samples = append(p.samples, delay)
-	if len(p.samples) > numSamples {
-		p.samples = append(p.samples[:0], p.samples[len(p.samples)-numSamples:]...)
+	if n := p.cfg.numSamples(); len(p.samples) > n {
+		p.samples = append(p.samples[:0], p.samples[len(p.samples)-n:]...)
 	}
 }
 

@@ -58,15 +58,22 @@ func TestLoop(t *testing.T) {
 	for i := 10; i < 70; i++ {
 		long[i] = 500 * time.Millisecond
 	}
+	// At a 5 s interval, the last minute is the last 12 wake-ups.
+	long5 := append(ms(5000, 5000, 5000), make([]time.Duration, 12)...)
+	for i := 3; i < 15; i++ {
+		long5[i] = 250 * time.Millisecond
+	}
 	cases := []struct {
 		name     string
+		cfg      sdk.Config
 		delays   []time.Duration
 		avg, max float64
 	}{
-		{"no samples yet", nil, 0, 0},
-		{"three samples", ms(100, 300, 200), 0.2, 0.3},
-		{"only the last 60 count", long, 0.5, 0.5},
-		{"clock stepping back is no load", ms(-3000, 400), 0.2, 0.4},
+		{"no samples yet", nil, nil, 0, 0},
+		{"three samples", nil, ms(100, 300, 200), 0.2, 0.3},
+		{"only the last 60 count", nil, long, 0.5, 0.5},
+		{"clock stepping back is no load", nil, ms(-3000, 400), 0.2, 0.4},
+		{"every 5 s, the last 12 count", sdk.Config(`{"interval": 5000000000}`), long5, 0.25, 0.25},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +82,7 @@ func TestLoop(t *testing.T) {
 			p := New(hclog.NewNullLogger()).(*producer)
 			p.now, p.sleep = ft.now, ft.sleep
 			ctx := context.Background()
-			if err := p.Configure(ctx, nil); err != nil {
+			if err := p.Configure(ctx, tc.cfg); err != nil {
 				t.Fatal(err)
 			}
 			<-ft.drained
@@ -136,8 +143,19 @@ func TestExampleHCL(t *testing.T) {
 	if c.WarnIfDelayExceeds != 2*time.Second {
 		t.Errorf("warn_if_delay_exceeds = %v, want 2s", c.WarnIfDelayExceeds)
 	}
-	if _, diags := producertest.Decode([]byte(`producer "load_monitor" { interval = "1s" }`), "bad.hcl", Name, p); !diags.HasErrors() {
+	if _, diags := producertest.Decode([]byte(`producer "load_monitor" { loop_interval = "1s" }`), "bad.hcl", Name, p); !diags.HasErrors() {
 		t.Error("an unknown attribute was accepted")
+	}
+}
+
+func TestIntervalBounds(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []string{`{"interval": 999000000}`, `{"interval": 61000000000}`} {
+		p := New(hclog.NewNullLogger())
+		if err := p.Configure(context.Background(), sdk.Config(cfg)); err == nil {
+			t.Errorf("Configure(%s) was accepted", cfg)
+			p.Close(context.Background())
+		}
 	}
 }
 

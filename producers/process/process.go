@@ -74,6 +74,12 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: Configure only decodes and checks, so the
+// dry run is Configure on a scratch producer.
+func (p *producer) Check(ctx context.Context, cfg sdk.Config) error {
+	return (&producer{}).Configure(ctx, cfg)
+}
+
 // target returns the pid to watch and a description of where it came
 // from, for errors.
 func (p *producer) target() (int, string, error) {

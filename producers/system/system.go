@@ -116,6 +116,13 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: Configure decodes, checks and opens the
+// proc and sys file systems for reading (nothing is written), so the dry
+// run is Configure on a scratch producer.
+func (p *producer) Check(ctx context.Context, cfg sdk.Config) error {
+	return (&producer{busy: map[string]bool{}}).Configure(ctx, cfg)
+}
+
 // excludedMount says whether mount point m is one of the excluded ones or
 // under one.
 func excludedMount(m string, excluded []string) bool {

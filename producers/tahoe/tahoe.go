@@ -126,6 +126,12 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: Configure only decodes and checks, so the
+// dry run is Configure on a scratch producer (its http client unused).
+func (p *producer) Check(ctx context.Context, cfg sdk.Config) error {
+	return (&producer{}).Configure(ctx, cfg)
+}
+
 // webRoot checks a node's web root and returns it ending with a slash.
 func webRoot(s string) (string, error) {
 	s = strings.TrimSpace(s)

@@ -73,6 +73,12 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: Configure only decodes and checks, so the
+// dry run is Configure on a scratch producer.
+func (p *producer) Check(ctx context.Context, cfg sdk.Config) error {
+	return (&producer{}).Configure(ctx, cfg)
+}
+
 // dirStats sums the entries of one directory (not recursively, as Tahoe's
 // helper did).
 type dirStats struct {

@@ -47,6 +47,12 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 	return nil
 }
 
+// Check is Configure's dry run: the block must be empty.
+func (p *producer) Check(_ context.Context, cfg sdk.Config) error {
+	var none struct{}
+	return cfg.Decode(&none)
+}
+
 func (p *producer) Collect(context.Context) (sdk.Stats, error) {
 	st := sdk.NewStats()
 	st.Stats["node.uptime"] = sdk.Float(p.now().Sub(p.started).Seconds())

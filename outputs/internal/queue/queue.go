@@ -1,20 +1,29 @@
-// Package queue is remote_write's durable queue: rounds not yet accepted by
-// the receiver, on disk, in order, bounded by a size and an age.
+// Package queue is the outputs' durable queue (remote_write's first): rounds
+// not yet accepted by the receiver, on disk, in order, bounded by a size and an age.
 //
 // The queue is a directory of segment files (00000000000000000001.seg, …),
 // each a run of checksummed records (see record.go), appended to and
 // fsynced before Append returns, and a cursor file naming the first record
 // not yet delivered. A round's records are appended together and never
-// split over two segments. At Open a damaged or torn tail (a kill -9 in the
-// middle of an append) is cut off, down to the last whole round, and the
-// queue goes on from the cursor, so a restart re-sends at most the rounds
-// that were being sent. A lock file keeps a second process out.
+// split over two segments. At Open a torn tail (a kill -9 in the middle of
+// an append) is cut off, down to the last whole round, and the queue goes
+// on from the cursor, so a restart re-sends at most the rounds that were
+// being sent. A damaged record elsewhere costs that record alone: the
+// next good record is found by its header and checksum (resync), and the
+// damaged bytes are skipped (a hole) and counted as a dropped record.
+// Records before the cursor stay delivered whatever is damaged, and the
+// cursor is kept twice in its file, so damage to one copy loses nothing.
+// A lock file keeps a second process out.
 //
 // Bounds: when the segments on disk pass MaxBytes, whole segments are
 // dropped from the oldest; records older than MaxAge are dropped as the
-// reader meets them. Both count the dropped records and samples. Memory
-// use does not grow with the queue: only a few numbers per segment are
-// kept, and one record is read at a time.
+// reader meets them. Both count the dropped records and samples. A full
+// disk first reclaims what is delivered (the segment being written, once
+// all of it is), then drops the oldest segments, then the round; the
+// rounds and samples so lost are counted as dropped, and the appends that
+// met a full disk in DiskFull. Memory use does not grow with the queue:
+// only a few numbers per segment are kept, and one record is read at a
+// time.
 package queue
 
 import (
@@ -91,6 +100,20 @@ type segment struct {
 	size    int64 // bytes of whole rounds: readers stop here
 	records int64 // not yet delivered nor dropped
 	samples int64 // ditto
+	holes   []hole
+}
+
+// hole is a damaged span of a segment, skipped by readers: [from, to).
+type hole struct{ from, to int64 }
+
+// holeAt returns the end of the hole off is in, or off.
+func (s *segment) holeAt(off int64) int64 {
+	for _, h := range s.holes {
+		if h.from <= off && off < h.to {
+			return h.to
+		}
+	}
+	return off
 }
 
 // Stats describe the queue.
@@ -102,9 +125,12 @@ type Stats struct {
 	Segments int
 	// Oldest is the time of the oldest round waiting (zero if none).
 	Oldest time.Time
-	// DroppedRecords and DroppedSamples were dropped at the bounds (or
-	// found damaged) since Open.
+	// DroppedRecords and DroppedSamples were dropped at the bounds, for
+	// a full disk, or found damaged (a damaged record's samples are not
+	// known: only the record counts), since Open.
 	DroppedRecords, DroppedSamples int64
+	// DiskFull counts the appends that met a full disk since Open.
+	DiskFull int64
 }
 
 // Queue is a durable FIFO of records. Append is called by one writer,
@@ -125,6 +151,7 @@ type Queue struct {
 	closed  bool
 	dropRec int64
 	dropSmp int64
+	full    int64
 	buf     []byte
 	// Drops are logged as a summary at most once a minute.
 	dropLogged  time.Time
@@ -178,18 +205,16 @@ func Open(opt Options) (*Queue, error) {
 // lockDir takes an exclusive lock on dir/lock, waiting a little for a
 // process that is exiting.
 func lockDir(dir string, wait time.Duration) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("opening the queue's lock file: %w", err)
-	}
 	deadline := time.Now().Add(wait)
 	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		f, err := durable.Lock(filepath.Join(dir, lockFile))
 		if err == nil {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			f.Close()
+		if !errors.Is(err, durable.ErrLocked) {
+			return nil, err
+		}
+		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("the queue in %s is in use by another process (%w); give each remote_write output its own dir", dir, err)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -222,7 +247,12 @@ func (q *Queue) load() error {
 			os.Remove(q.segPath(seq))
 			continue
 		}
-		s, err := q.scan(seq)
+		// Records before the cursor are delivered: not counted.
+		var delivered int64
+		if seq == q.ack.Seg {
+			delivered = q.ack.Off
+		}
+		s, err := q.scan(seq, delivered)
 		if err != nil {
 			return err
 		}
@@ -233,17 +263,12 @@ func (q *Queue) load() error {
 		q.segs = append(q.segs, s)
 		q.ack = Pos{Seg: s.seq}
 	}
-	if first := q.segs[0]; q.ack.Seg != first.seq || q.ack.Off > first.size {
+	if first := q.segs[0]; q.ack.Seg != first.seq {
 		q.ack = Pos{Seg: first.seq}
-	}
-	// Records before the cursor in the first segment are delivered.
-	if q.ack.Off > 0 {
-		if err := q.forEach(q.segs[0], 0, q.ack.Off, func(r Record) {
-			q.segs[0].records--
-			q.segs[0].samples -= int64(r.Samples)
-		}); err != nil {
-			return err
-		}
+	} else if q.ack.Off > first.size {
+		// The cursor is past a cut tail: all that is left was
+		// delivered, and stays so.
+		q.ack.Off = first.size
 	}
 	last := q.segs[len(q.segs)-1]
 	w, err := os.OpenFile(q.segPath(last.seq), os.O_CREATE|os.O_WRONLY, 0o640)
@@ -268,9 +293,14 @@ func (q *Queue) load() error {
 	return nil
 }
 
-// scan reads a segment's records, counting them, and cuts the file after
-// its last whole round: a torn or damaged tail is removed.
-func (q *Queue) scan(seq uint64) (*segment, error) {
+// scan reads a segment's records, counting those that end after
+// delivered, and cuts the file after its last whole round: a torn tail
+// (a kill -9 in an append: a round the gatherer was never told is queued)
+// is removed. A damaged record with good records after it is a hole: the
+// next good record is found by resync, and the damage costs that record
+// alone (counted as dropped). Damage in the last round of the last
+// segment cannot be told from a torn append, and costs that round.
+func (q *Queue) scan(seq uint64, delivered int64) (*segment, error) {
 	path := q.segPath(seq)
 	f, err := os.Open(path)
 	if err != nil {
@@ -283,49 +313,46 @@ func (q *Queue) scan(seq uint64) (*segment, error) {
 	}
 	s := &segment{seq: seq}
 	var (
-		off       int64
-		roundRecs int64
-		roundSmp  int64
-		reason    error
+		off              int64
+		pendRec, pendSmp int64 // records since the last round's end, after delivered
+		reason           error
+		holes            []hole
 	)
-	h := make([]byte, frameHeader)
 	var buf []byte
 	for off < fi.Size() {
-		if _, err := f.ReadAt(h, off); err != nil {
-			reason = errShort
-			break
-		}
-		n, err := frameLen(h)
+		r, size, err := readRecord(f, off, &buf)
 		if err != nil {
-			reason = err
-			break
-		}
-		if cap(buf) < frameHeader+n {
-			buf = make([]byte, frameHeader+n)
-		}
-		buf = buf[:frameHeader+n]
-		if _, err := f.ReadAt(buf, off); err != nil {
-			reason = errShort
-			break
-		}
-		r, size, err := decodeRecord(buf)
-		if err != nil {
-			reason = err
-			break
-		}
-		if r.Index == 0 {
-			roundRecs, roundSmp = 0, 0
-		} else if roundRecs != int64(r.Index) {
-			reason = fmt.Errorf("record %d of a round follows record %d", r.Index, roundRecs-1)
-			break
+			next, ok := resync(f, off+1, fi.Size())
+			if !ok {
+				reason = err
+				break
+			}
+			q.log.Warn("queue segment damaged; skipping the damaged record", "segment", path,
+				"offset", off, "bytes_skipped", next-off, "reason", err)
+			holes = append(holes, hole{off, next})
+			off = next
+			continue
 		}
 		off += int64(size)
-		roundRecs++
-		roundSmp += int64(r.Samples)
+		if off > delivered {
+			pendRec++
+			pendSmp += int64(r.Samples)
+		}
 		if r.Index == r.Count-1 {
+			// A round's end: what is before it is kept (a round cut
+			// short by a hole in the middle of the segment included).
 			s.size = off
-			s.records += roundRecs
-			s.samples += roundSmp
+			s.records += pendRec
+			s.samples += pendSmp
+			pendRec, pendSmp = 0, 0
+		}
+	}
+	for _, h := range holes {
+		if h.to <= s.size {
+			s.holes = append(s.holes, h)
+			if h.from >= delivered {
+				q.dropRec++
+			}
 		}
 	}
 	if s.size < fi.Size() {
@@ -341,29 +368,50 @@ func (q *Queue) scan(seq uint64) (*segment, error) {
 	return s, nil
 }
 
-// forEach calls fn for every record of s between offsets from and to.
-func (q *Queue) forEach(s *segment, from, to int64, fn func(Record)) error {
-	f, err := os.Open(q.segPath(s.seq))
-	if err != nil {
-		return fmt.Errorf("opening queue segment: %w", err)
-	}
-	defer f.Close()
-	for off := from; off < to; {
-		r, n, err := readRecord(f, off, &q.buf)
-		if err != nil {
-			return fmt.Errorf("queue segment %s at %d: %w", q.segPath(s.seq), off, err)
+// resync finds the first good record of f in [from, limit): a frame
+// whose length fits, whose header is that of a record of a round, and
+// whose checksum holds. false means there is none.
+func resync(f *os.File, from, limit int64) (int64, bool) {
+	const window = 1 << 20
+	var buf, rec []byte
+	for base := from; base < limit; base += window {
+		n := min(window+frameHeader+payloadHeader, limit-base)
+		if int64(cap(buf)) < n {
+			buf = make([]byte, n)
 		}
-		fn(r)
-		off += int64(n)
+		b := buf[:n]
+		if _, err := f.ReadAt(b, base); err != nil && !errors.Is(err, io.EOF) {
+			return 0, false
+		}
+		for i := int64(0); i < min(window, n) && base+i < limit; i++ {
+			if n-i < frameHeader+payloadHeader {
+				break
+			}
+			h := b[i:]
+			l := int64(binary.LittleEndian.Uint32(h))
+			if l < payloadHeader || l > payloadHeader+MaxBody || base+i+frameHeader+l > limit {
+				continue
+			}
+			idx, cnt := binary.LittleEndian.Uint32(h[frameHeader+8:]), binary.LittleEndian.Uint32(h[frameHeader+12:])
+			if cnt == 0 || cnt > maxRoundRecords || idx >= cnt {
+				continue
+			}
+			if _, _, err := readRecord(f, base+i, &rec); err == nil {
+				return base + i, true
+			}
+		}
 	}
-	return nil
+	return 0, false
 }
+
+// maxRoundRecords bounds the records of one round that resync believes.
+const maxRoundRecords = 1 << 20
 
 // readRecord reads the record at off into *buf.
 func readRecord(f *os.File, off int64, buf *[]byte) (Record, int, error) {
 	h := make([]byte, frameHeader)
 	if _, err := f.ReadAt(h, off); err != nil {
-		return Record{}, 0, err
+		return Record{}, 0, errShort
 	}
 	n, err := frameLen(h)
 	if err != nil {
@@ -374,7 +422,7 @@ func readRecord(f *os.File, off int64, buf *[]byte) (Record, int, error) {
 	}
 	b := (*buf)[:frameHeader+n]
 	if _, err := f.ReadAt(b, off); err != nil {
-		return Record{}, 0, err
+		return Record{}, 0, errShort
 	}
 	return decodeRecord(b)
 }
@@ -383,28 +431,46 @@ func (q *Queue) segPath(seq uint64) string {
 	return filepath.Join(q.opt.Dir, fmt.Sprintf("%020d%s", seq, segSuffix))
 }
 
-// readCursor reads the cursor file; a missing or damaged one means the
-// start of the queue.
+// The cursor file holds the cursor twice, cursorCopy bytes apart, each
+// copy 20 bytes (segment, offset, CRC-32C): damage to one copy (up to
+// cursorCopy-20 bytes in a row) leaves the other. A file of one copy (an
+// older queue's) is read too.
+const cursorCopy = 64
+
+// readCursor reads the cursor file; a missing one, or one with no good
+// copy, means the start of the queue.
 func (q *Queue) readCursor() Pos {
 	b, err := os.ReadFile(filepath.Join(q.opt.Dir, cursorFile))
-	if err != nil || len(b) != 20 {
-		if err == nil || !errors.Is(err, os.ErrNotExist) {
-			q.log.Warn("queue cursor unreadable; sending from the oldest record kept", "error", err, "bytes", len(b))
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			q.log.Warn("queue cursor unreadable; sending from the oldest record kept", "error", err)
 		}
 		return Pos{}
 	}
-	if binary.LittleEndian.Uint32(b[16:]) != crc32c(b[:16]) {
-		q.log.Warn("queue cursor damaged; sending from the oldest record kept")
-		return Pos{}
+	for _, at := range []int{0, cursorCopy} {
+		if len(b) < at+20 {
+			break
+		}
+		c := b[at : at+20]
+		if binary.LittleEndian.Uint32(c[16:]) == crc32c(c[:16]) {
+			if at > 0 {
+				q.log.Warn("queue cursor's first copy damaged; the second is used")
+			}
+			return Pos{Seg: binary.LittleEndian.Uint64(c), Off: int64(binary.LittleEndian.Uint64(c[8:]))}
+		}
 	}
-	return Pos{Seg: binary.LittleEndian.Uint64(b), Off: int64(binary.LittleEndian.Uint64(b[8:]))}
+	q.log.Warn("queue cursor damaged; sending from the oldest record kept", "bytes", len(b))
+	return Pos{}
 }
 
 // writeCursor saves the cursor atomically and durably.
 func (q *Queue) writeCursor(p Pos) error {
-	b := binary.LittleEndian.AppendUint64(nil, p.Seg)
-	b = binary.LittleEndian.AppendUint64(b, uint64(p.Off))
-	b = binary.LittleEndian.AppendUint32(b, crc32c(b))
+	c := binary.LittleEndian.AppendUint64(nil, p.Seg)
+	c = binary.LittleEndian.AppendUint64(c, uint64(p.Off))
+	c = binary.LittleEndian.AppendUint32(c, crc32c(c))
+	b := make([]byte, cursorCopy+len(c))
+	copy(b, c)
+	copy(b[cursorCopy:], c)
 	if err := q.opt.Disk.WriteFile(filepath.Join(q.opt.Dir, cursorFile), b, 0o640); err != nil {
 		return fmt.Errorf("saving the queue cursor: %w", err)
 	}
@@ -413,7 +479,11 @@ func (q *Queue) writeCursor(p Pos) error {
 
 // Append appends a whole round's records and syncs them to disk, then
 // drops the oldest segments past MaxBytes. The records must be one round:
-// Index 0…Count-1 in order.
+// Index 0…Count-1 in order. On a full disk, what is delivered is
+// reclaimed first (the segment being written, once all of it is), then
+// the oldest segments are dropped, and if the round still does not fit it
+// is dropped: the data lost is counted (DroppedRecords, DroppedSamples)
+// and the error says the disk is full.
 func (q *Queue) Append(recs []Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -423,6 +493,62 @@ func (q *Queue) Append(recs []Record) error {
 			return fmt.Errorf("record %d: not record %d of a round of %d (or its body is over %d bytes)", i, r.Index, r.Count, MaxBody)
 		}
 	}
+	err := q.append(recs)
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	q.mu.Lock()
+	q.full++
+	reclaimed, rerr := q.reclaimDeliveredLocked()
+	q.mu.Unlock()
+	if rerr != nil {
+		q.log.Error("reclaiming delivered queue segments on a full disk", "error", rerr)
+	}
+	if reclaimed {
+		if err = q.append(recs); !errors.Is(err, syscall.ENOSPC) {
+			return err
+		}
+	}
+	for errors.Is(err, syscall.ENOSPC) {
+		q.mu.Lock()
+		if len(q.segs) <= 1 {
+			q.mu.Unlock()
+			break
+		}
+		q.dropFirstLocked("the queue's disk is full")
+		q.mu.Unlock()
+		err = q.append(recs)
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		return err
+	}
+	var samples int64
+	for _, r := range recs {
+		samples += int64(r.Samples)
+	}
+	q.mu.Lock()
+	q.dropRec += int64(len(recs))
+	q.dropSmp += samples
+	q.mu.Unlock()
+	return fmt.Errorf("the queue's disk is full, nothing is left to reclaim: this round's %d samples are dropped: %w", samples, err)
+}
+
+// reclaimDeliveredLocked frees the disk space of delivered records: the
+// segment being written, once all of it is delivered, is replaced by a
+// new one. It reports whether it freed anything.
+func (q *Queue) reclaimDeliveredLocked() (bool, error) {
+	last := q.segs[len(q.segs)-1]
+	if last.size == 0 || q.ack != (Pos{Seg: last.seq, Off: last.size}) {
+		return false, nil
+	}
+	if err := q.rotateLocked(); err != nil {
+		return false, err
+	}
+	return true, q.removeDeliveredLocked()
+}
+
+// append is Append of a checked round, with no recovery from a full disk.
+func (q *Queue) append(recs []Record) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -535,7 +661,7 @@ func (q *Queue) dropFirstLocked(why string) {
 			"oldest_kept_segment", q.segs[0].seq)
 		q.dropLogged, q.dropSegs, q.dropSmpLast = now, 0, q.dropSmp
 	}
-	os.Remove(q.segPath(s.seq))
+	q.removeSegLocked(s.seq)
 	next := Pos{Seg: q.segs[0].seq}
 	if q.ack.Less(next) {
 		q.ack = next
@@ -584,6 +710,7 @@ func (q *Queue) nextLocked() (Entry, bool, error) {
 			return Entry{}, false, fmt.Errorf("queue read position %v lost", q.read)
 		}
 		s := q.segs[i]
+		q.read.Off = s.holeAt(q.read.Off)
 		if q.read.Off >= s.size {
 			if i == len(q.segs)-1 {
 				return Entry{}, false, nil
@@ -604,9 +731,16 @@ func (q *Queue) nextLocked() (Entry, bool, error) {
 		var buf []byte // the body is handed out: a fresh buffer
 		r, n, err := readRecord(q.rf, q.read.Off, &buf)
 		if err != nil {
-			// Damaged since it was scanned: skip the rest of the segment.
-			q.log.Error("queue segment damaged; skipping the rest of it", "segment", q.segPath(s.seq), "offset", q.read.Off, "error", err)
-			q.read = Pos{Seg: s.seq, Off: s.size}
+			// Damaged since it was scanned: skip to the next good record.
+			next, ok := resync(q.rf, q.read.Off+1, s.size)
+			if !ok {
+				next = s.size
+			}
+			q.log.Error("queue segment damaged; skipping the damaged record", "segment", q.segPath(s.seq),
+				"offset", q.read.Off, "bytes_skipped", next-q.read.Off, "error", err)
+			s.holes = append(s.holes, hole{q.read.Off, next})
+			q.dropRec++
+			q.read = Pos{Seg: s.seq, Off: next}
 			continue
 		}
 		e := Entry{Record: r, Pos: q.read, Next: Pos{Seg: s.seq, Off: q.read.Off + int64(n)}}
@@ -655,6 +789,12 @@ func (q *Queue) Ack(next Pos, records, samples, dropped, droppedSamples int64) e
 	q.dropRec += dropped
 	q.dropSmp += droppedSamples
 	q.ack = next
+	return q.removeDeliveredLocked()
+}
+
+// removeDeliveredLocked removes the segments wholly delivered (never the
+// one being written) and saves the cursor.
+func (q *Queue) removeDeliveredLocked() error {
 	for len(q.segs) > 1 && (q.segs[0].seq < q.ack.Seg || q.ack.Off >= q.segs[0].size) {
 		s := q.segs[0]
 		q.segs = q.segs[1:]
@@ -664,9 +804,19 @@ func (q *Queue) Ack(next Pos, records, samples, dropped, droppedSamples int64) e
 		if err := q.writeCursor(q.ack); err != nil {
 			return err
 		}
-		os.Remove(q.segPath(s.seq))
+		q.removeSegLocked(s.seq)
 	}
 	return q.writeCursor(q.ack)
+}
+
+// removeSegLocked removes segment seq's file, closing the reader's
+// descriptor of it, which would keep its space on the disk.
+func (q *Queue) removeSegLocked(seq uint64) {
+	if q.rf != nil && q.rfSeq == seq {
+		q.rf.Close()
+		q.rf = nil
+	}
+	os.Remove(q.segPath(seq))
 }
 
 // Stats returns the queue's state.
@@ -677,7 +827,7 @@ func (q *Queue) Stats() Stats {
 }
 
 func (q *Queue) statsLocked() Stats {
-	st := Stats{Segments: len(q.segs), DroppedRecords: q.dropRec, DroppedSamples: q.dropSmp}
+	st := Stats{Segments: len(q.segs), DroppedRecords: q.dropRec, DroppedSamples: q.dropSmp, DiskFull: q.full}
 	for _, s := range q.segs {
 		st.Records += s.records
 		st.Samples += s.samples
@@ -699,6 +849,7 @@ func (q *Queue) oldestLocked() time.Time {
 		if p.Seg != s.seq {
 			p = Pos{Seg: s.seq}
 		}
+		p.Off = s.holeAt(p.Off)
 		if p.Off >= s.size {
 			continue
 		}

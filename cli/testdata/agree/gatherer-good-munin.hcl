@@ -1,0 +1,8 @@
+# gatherer: the munin snapshot
+basedir = "{{gdir}}"
+listen {
+  address  = "127.0.0.1"
+  location = ["127.0.0.1"]
+}
+status { listen = "" }
+output "munin" { path = "stats.json" }

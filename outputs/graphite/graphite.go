@@ -1,0 +1,221 @@
+// Package graphite is the graphite output: it sends every round to
+// carbon (carbon-cache, carbon-relay, go-carbon, …) in carbon's plaintext
+// protocol over TCP (optionally TLS), one line per value, each stamped
+// with its round's time. Rounds go first to the durable queue shared by
+// the outputs (package delivery), so a carbon that is away, or a gatherer
+// restart, loses nothing within the queue's bounds.
+package graphite
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/version"
+	"github.com/statsherd/statsherd/outputs/internal/delivery"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Name is the output's name in HCL.
+const Name = "graphite"
+
+// Defaults of the output's attributes.
+const (
+	DefaultDir         = "graphite"
+	DefaultLabels      = "tags"
+	DefaultBatchLines  = 5000
+	DefaultConcurrency = 4
+	DefaultTimeout     = 30 * time.Second
+	DefaultMinBackoff  = 500 * time.Millisecond
+	DefaultMaxBackoff  = 30 * time.Second
+	DefaultMaxBytes    = queue.DefaultMaxBytes
+	DefaultMaxAge      = queue.DefaultMaxAge
+)
+
+type settings struct {
+	Address       string        `json:"address"`
+	Template      string        `json:"template"`
+	Labels        string        `json:"labels"`
+	UseTLS        bool          `json:"tls"`
+	Dir           string        `json:"dir"`
+	QueueMaxBytes float64       `json:"queue_max_bytes"`
+	QueueMaxAge   time.Duration `json:"queue_max_age"`
+	BatchLines    float64       `json:"batch_lines"`
+	Concurrency   float64       `json:"concurrency"`
+	Timeout       time.Duration `json:"request_timeout"`
+	MinBackoff    time.Duration `json:"min_backoff"`
+	MaxBackoff    time.Duration `json:"max_backoff"`
+	delivery.TLS
+}
+
+var schema = sdk.Schema{
+	{Name: "address", Type: sdk.String, Required: true, Description: "carbon's plaintext receiver, host:port, e.g. carbon.example:2003"},
+	{Name: "template", Type: sdk.String, Default: DefaultTemplate, Description: "series name: text and dots around {nickname}, {node} and {name}"},
+	{Name: "labels", Type: sdk.String, Default: DefaultLabels, Description: "a stat's labels as Graphite 1.1 tags (\"tags\": name;k=v) or folded into the path (\"path\": name.v)"},
+	{Name: "tls", Type: sdk.Bool, Default: false, Description: "speak TLS to address (carbon behind a TLS terminator)"},
+	{Name: "dir", Type: sdk.String, Default: DefaultDir, Description: "directory of the durable queue; relative to the gatherer's base directory"},
+	{Name: "queue_max_bytes", Type: sdk.Number, Default: DefaultMaxBytes, Description: "bound of the queue on disk, bytes; past it the oldest rounds are dropped"},
+	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
+	{Name: "batch_lines", Type: sdk.Number, Default: DefaultBatchLines, Description: "lines per connection at most"},
+	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "connections in flight at most"},
+	{Name: "request_timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of sending one batch"},
+	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before sending a batch again; doubles each time"},
+	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
+	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the receiver with (default: the system's)"},
+	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
+	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
+	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the receiver's certificate against (default: address's host)"},
+	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the receiver's certificate (testing only)"},
+}
+
+type output struct {
+	log hclog.Logger
+	now func() time.Time
+
+	enc  *encoder
+	pipe *delivery.Pipe
+}
+
+// New returns the graphite output. It does nothing until Configure.
+func New(log hclog.Logger) sdk.Output {
+	return &output{log: log, now: time.Now}
+}
+
+func (o *output) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:        Name,
+		Version:     version.String(),
+		Description: "sends every round to carbon (Graphite's plaintext protocol) through a durable on-disk queue",
+		Stats:       delivery.StatInfo,
+		Config:      schema,
+	}, nil
+}
+
+// Configure checks the settings, opens the queue (recovering what an
+// earlier run left in it) and starts sending.
+func (o *output) Configure(_ context.Context, raw sdk.Config) error {
+	if o.pipe != nil {
+		return errors.New("configured twice")
+	}
+	cfg := settings{Template: DefaultTemplate, Labels: DefaultLabels, Dir: DefaultDir, QueueMaxBytes: DefaultMaxBytes,
+		QueueMaxAge: DefaultMaxAge, BatchLines: DefaultBatchLines, Concurrency: DefaultConcurrency, Timeout: DefaultTimeout,
+		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	tmpl, err := cfg.check()
+	if err != nil {
+		return err
+	}
+	c := &carbon{address: cfg.Address, timeout: cfg.Timeout}
+	if cfg.UseTLS {
+		if c.tls, err = cfg.TLS.Config(); err != nil {
+			return err
+		}
+		if c.tls == nil {
+			c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
+	}
+	pipe, err := delivery.Start(delivery.Options{
+		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.now},
+		Concurrency: int(cfg.Concurrency), MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		Target: cfg.Address, Post: c.post, Log: o.log,
+	})
+	if err != nil {
+		return err
+	}
+	o.pipe = pipe
+	o.enc = newEncoder(tmpl, int(cfg.BatchLines))
+	o.log.Info("sending rounds", "address", cfg.Address, "tls", cfg.UseTLS, "template", cfg.Template, "queue", dir)
+	return nil
+}
+
+// check validates the settings; the messages name the attribute.
+func (c *settings) check() (*template, error) {
+	if _, _, err := net.SplitHostPort(c.Address); err != nil || c.Address == "" {
+		return nil, fmt.Errorf("address %q is not host:port of carbon's plaintext receiver, e.g. \"carbon.example:2003\"", c.Address)
+	}
+	t, err := parseTemplate(c.Template)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Labels {
+	case "tags":
+	case "path":
+		t.labelsPath = true
+	default:
+		return nil, fmt.Errorf("labels %q is neither \"tags\" (Graphite 1.1 tags, name;key=value) nor \"path\" (values folded into the path)", c.Labels)
+	}
+	if c.TLS.Set() && !c.UseTLS {
+		return nil, errors.New("tls_* options are set but tls = false: set tls = true to speak TLS to carbon")
+	}
+	if c.Dir == "" {
+		return nil, errors.New("dir is empty: name the queue's directory, e.g. dir = \"graphite\"")
+	}
+	if c.QueueMaxBytes < 1<<20 {
+		return nil, fmt.Errorf("queue_max_bytes %v is under 1 MiB (1048576)", c.QueueMaxBytes)
+	}
+	if c.QueueMaxAge <= 0 {
+		return nil, fmt.Errorf("queue_max_age %s is not positive", c.QueueMaxAge)
+	}
+	if c.BatchLines < 1 || c.BatchLines > 1e6 {
+		return nil, fmt.Errorf("batch_lines %v is not between 1 and 1000000", c.BatchLines)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 256 {
+		return nil, fmt.Errorf("concurrency %v is not between 1 and 256", c.Concurrency)
+	}
+	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
+		return nil, fmt.Errorf("request_timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
+			c.Timeout, c.MinBackoff, c.MaxBackoff)
+	}
+	return t, nil
+}
+
+// Write queues the round on disk; it is sent from there. Write returns
+// once the round is synced to disk.
+func (o *output) Write(ctx context.Context, r sdk.Round) error {
+	return o.WriteNodes(ctx, sdk.NodesOf(r))
+}
+
+// WriteNodes is Write, node by node: each node is encoded into the
+// round's records as it is decoded, so the output never holds the round.
+func (o *output) WriteNodes(ctx context.Context, r *sdk.RoundNodes) error {
+	if o.pipe == nil {
+		return errors.New("write before configure")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	recs, n := o.enc.encode(r, o.now())
+	return o.pipe.Append(recs, n)
+}
+
+// Stats reports the queue and the sender (sdk.StatsReporter); the
+// gatherer shows them as statsherd.output.graphite.NAME.
+func (o *output) Stats() sdk.Stats { return o.pipe.Stats() }
+
+// Close stops sending; what is not yet sent stays in the queue for the
+// next start.
+func (o *output) Close(ctx context.Context) error {
+	if o.pipe == nil {
+		return nil
+	}
+	return o.pipe.Close(ctx)
+}
+
+var (
+	_ sdk.Output        = (*output)(nil)
+	_ sdk.NodeWriter    = (*output)(nil)
+	_ sdk.StatsReporter = (*output)(nil)
+)

@@ -1,0 +1,257 @@
+// Package influxdb is the influxdb output: it sends every round to
+// InfluxDB in line protocol, to 1.x's /write (database, retention policy,
+// user and password) or 2.x's /api/v2/write (org, bucket, token), gzip'd,
+// in batches, each point stamped with its round's time. Rounds go first
+// to the durable queue shared by the outputs (package delivery), so an
+// InfluxDB that is away, or a gatherer restart, loses nothing within the
+// queue's bounds.
+package influxdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/internal/version"
+	"github.com/statsherd/statsherd/outputs/internal/delivery"
+	"github.com/statsherd/statsherd/outputs/internal/queue"
+	"github.com/statsherd/statsherd/sdk"
+)
+
+// Name is the output's name in HCL.
+const Name = "influxdb"
+
+// Defaults of the output's attributes.
+const (
+	DefaultDir         = "influxdb"
+	DefaultPrefix      = "statsherd"
+	DefaultBatchLines  = 1000
+	DefaultConcurrency = 4
+	DefaultTimeout     = 30 * time.Second
+	DefaultMinBackoff  = 500 * time.Millisecond
+	DefaultMaxBackoff  = 30 * time.Second
+	DefaultMaxBytes    = queue.DefaultMaxBytes
+	DefaultMaxAge      = queue.DefaultMaxAge
+	// MaxBatchBytes ends a batch past this much line protocol (before
+	// gzip), well under the server's limit of a request's body (1.x
+	// max-body-size, 25 MB by default).
+	MaxBatchBytes = 1 << 20
+)
+
+// Tags statsherd sets on every point.
+const (
+	TagNode     = "node"
+	TagNickname = "nickname"
+)
+
+type settings struct {
+	URL             string            `json:"url"`
+	Database        string            `json:"database"`
+	RetentionPolicy string            `json:"retention_policy"`
+	Username        string            `json:"username"`
+	PasswordFile    string            `json:"password_file"`
+	Org             string            `json:"org"`
+	Bucket          string            `json:"bucket"`
+	TokenFile       string            `json:"token_file"`
+	Prefix          string            `json:"prefix"`
+	Tags            map[string]string `json:"tags"`
+	Gzip            bool              `json:"gzip"`
+	Dir             string            `json:"dir"`
+	QueueMaxBytes   float64           `json:"queue_max_bytes"`
+	QueueMaxAge     time.Duration     `json:"queue_max_age"`
+	BatchLines      float64           `json:"batch_lines"`
+	Concurrency     float64           `json:"concurrency"`
+	Timeout         time.Duration     `json:"request_timeout"`
+	MinBackoff      time.Duration     `json:"min_backoff"`
+	MaxBackoff      time.Duration     `json:"max_backoff"`
+	delivery.TLS
+}
+
+var schema = sdk.Schema{
+	{Name: "url", Type: sdk.String, Required: true, Description: "InfluxDB's base URL, e.g. http://127.0.0.1:8086"},
+	{Name: "database", Type: sdk.String, Default: "", Description: "1.x: the database (writes to /write)"},
+	{Name: "retention_policy", Type: sdk.String, Default: "", Description: "1.x: the retention policy (default: the database's default)"},
+	{Name: "username", Type: sdk.String, Default: "", Description: "1.x: user to authenticate as"},
+	{Name: "password_file", Type: sdk.String, Default: "", Description: "1.x: file holding the user's password"},
+	{Name: "org", Type: sdk.String, Default: "", Description: "2.x: the organisation"},
+	{Name: "bucket", Type: sdk.String, Default: "", Description: "2.x: the bucket (writes to /api/v2/write)"},
+	{Name: "token_file", Type: sdk.String, Default: "", Description: "2.x: file holding the API token"},
+	{Name: "prefix", Type: sdk.String, Default: DefaultPrefix, Description: "prefix of every measurement name"},
+	{Name: "tags", Type: sdk.MapOfString, Default: map[string]string{}, Description: "extra tags of every point, e.g. { gatherer = \"eu-1\" }"},
+	{Name: "gzip", Type: sdk.Bool, Default: true, Description: "compress requests with gzip"},
+	{Name: "dir", Type: sdk.String, Default: DefaultDir, Description: "directory of the durable queue; relative to the gatherer's base directory"},
+	{Name: "queue_max_bytes", Type: sdk.Number, Default: DefaultMaxBytes, Description: "bound of the queue on disk, bytes; past it the oldest rounds are dropped"},
+	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
+	{Name: "batch_lines", Type: sdk.Number, Default: DefaultBatchLines, Description: "lines per request at most"},
+	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "requests in flight at most"},
+	{Name: "request_timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of one request"},
+	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before retrying a failed request; doubles each time"},
+	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
+	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the server with (default: the system's)"},
+	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
+	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
+	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the server's certificate against"},
+	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the server's certificate (testing only)"},
+}
+
+type output struct {
+	log hclog.Logger
+	now func() time.Time
+
+	enc  *encoder
+	pipe *delivery.Pipe
+}
+
+// New returns the influxdb output. It does nothing until Configure.
+func New(log hclog.Logger) sdk.Output {
+	return &output{log: log, now: time.Now}
+}
+
+func (o *output) Describe(context.Context) (sdk.Info, error) {
+	return sdk.Info{
+		Name:        Name,
+		Version:     version.String(),
+		Description: "sends every round to InfluxDB 1.x or 2.x in line protocol through a durable on-disk queue",
+		Stats:       delivery.StatInfo,
+		Config:      schema,
+	}, nil
+}
+
+// Configure checks the settings, opens the queue (recovering what an
+// earlier run left in it) and starts sending.
+func (o *output) Configure(_ context.Context, raw sdk.Config) error {
+	if o.pipe != nil {
+		return errors.New("configured twice")
+	}
+	cfg := settings{Prefix: DefaultPrefix, Gzip: true, Dir: DefaultDir, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
+		BatchLines: DefaultBatchLines, Concurrency: DefaultConcurrency, Timeout: DefaultTimeout,
+		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	if err := raw.Decode(&cfg); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	w, err := newWriter(cfg)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
+	}
+	pipe, err := delivery.Start(delivery.Options{
+		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.now},
+		Concurrency: int(cfg.Concurrency), MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		Target: w.target, Post: w.post, Log: o.log,
+	})
+	if err != nil {
+		return err
+	}
+	o.pipe = pipe
+	o.enc = newEncoder(cfg.Prefix, cfg.Tags, int(cfg.BatchLines), cfg.Gzip)
+	o.log.Info("sending rounds", "to", w.target, "gzip", cfg.Gzip, "queue", dir)
+	return nil
+}
+
+// check validates the settings; the messages name the attribute.
+func (c *settings) check() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q is not the http:// or https:// base URL of InfluxDB, e.g. \"http://127.0.0.1:8086\"", c.URL)
+	}
+	if u.User != nil {
+		return errors.New("url carries a user or password: put the user in username and the password in the file named by password_file (1.x), or use token_file (2.x)")
+	}
+	if u.RawQuery != "" || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "write") {
+		return fmt.Errorf("url %q: give InfluxDB's base URL (http://HOST:8086), without /write or a query: the output adds them", c.URL)
+	}
+	v1 := c.Database != "" || c.RetentionPolicy != "" || c.Username != "" || c.PasswordFile != ""
+	v2 := c.Org != "" || c.Bucket != "" || c.TokenFile != ""
+	switch {
+	case v1 && v2:
+		return errors.New("both 1.x settings (database, retention_policy, username, password_file) and 2.x settings (org, bucket, token_file) are set: use one kind")
+	case !v1 && !v2:
+		return errors.New("neither database (InfluxDB 1.x) nor bucket and org (2.x) is set: name where the points go")
+	case v1 && c.Database == "":
+		return errors.New("database is empty: name the InfluxDB 1.x database, e.g. database = \"statsherd\"")
+	case v1 && c.PasswordFile != "" && c.Username == "":
+		return errors.New("password_file is set without username")
+	case v2 && (c.Bucket == "" || c.Org == ""):
+		return errors.New("InfluxDB 2.x needs both org and bucket")
+	}
+	for k := range c.Tags {
+		if k == "" {
+			return errors.New("tags: an empty tag name")
+		}
+		if k == TagNode || k == TagNickname {
+			return fmt.Errorf("tags: %q is set by statsherd on every point; choose another name", k)
+		}
+	}
+	if c.Dir == "" {
+		return errors.New("dir is empty: name the queue's directory, e.g. dir = \"influxdb\"")
+	}
+	if c.QueueMaxBytes < 1<<20 {
+		return fmt.Errorf("queue_max_bytes %v is under 1 MiB (1048576)", c.QueueMaxBytes)
+	}
+	if c.QueueMaxAge <= 0 {
+		return fmt.Errorf("queue_max_age %s is not positive", c.QueueMaxAge)
+	}
+	if c.BatchLines < 1 || c.BatchLines > 1e6 {
+		return fmt.Errorf("batch_lines %v is not between 1 and 1000000", c.BatchLines)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 256 {
+		return fmt.Errorf("concurrency %v is not between 1 and 256", c.Concurrency)
+	}
+	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
+		return fmt.Errorf("request_timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
+			c.Timeout, c.MinBackoff, c.MaxBackoff)
+	}
+	c.Tags = maps.Clone(c.Tags)
+	return nil
+}
+
+// Write queues the round on disk; it is sent from there. Write returns
+// once the round is synced to disk.
+func (o *output) Write(ctx context.Context, r sdk.Round) error {
+	return o.WriteNodes(ctx, sdk.NodesOf(r))
+}
+
+// WriteNodes is Write, node by node: each node is encoded into the
+// round's records as it is decoded, so the output never holds the round.
+func (o *output) WriteNodes(ctx context.Context, r *sdk.RoundNodes) error {
+	if o.pipe == nil {
+		return errors.New("write before configure")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	recs, n := o.enc.encode(r, o.now())
+	return o.pipe.Append(recs, n)
+}
+
+// Stats reports the queue and the sender (sdk.StatsReporter); the
+// gatherer shows them as statsherd.output.influxdb.NAME.
+func (o *output) Stats() sdk.Stats { return o.pipe.Stats() }
+
+// Close stops sending; what is not yet sent stays in the queue for the
+// next start.
+func (o *output) Close(ctx context.Context) error {
+	if o.pipe == nil {
+		return nil
+	}
+	return o.pipe.Close(ctx)
+}
+
+var (
+	_ sdk.Output        = (*output)(nil)
+	_ sdk.NodeWriter    = (*output)(nil)
+	_ sdk.StatsReporter = (*output)(nil)
+)

@@ -1,0 +1,326 @@
+#!/bin/sh
+# bench-footprint: statsherd's footprint side by side with the agents it
+# sits beside, on this machine's Debian packages (`make bench-footprint`).
+#
+# 1. The idle host: `statsherd host` with the five built-in producers,
+#    polled by a statsherd gatherer every HOST_INTERVAL, beside collectd
+#    (load, cpu, uptime, df, processes, Interval HOST_INTERVAL, sending to
+#    a network server) and prometheus-node-exporter (default collectors,
+#    scraped every HOST_INTERVAL), all three at once, over HOST_SECONDS.
+#    Per program, summed over the process and all its descendants: the
+#    processes, VmRSS, PSS (smaps_rollup) and CPU a minute (the tasks'
+#    schedstat run time, to the nanosecond; /proc/PID/stat's ticks of
+#    10 ms are too coarse for an idle minute).
+# 2. The gatherer: for each FLEETS size N, statsherd-loadgen's N hosts of
+#    100 stats polled every GATHER_INTERVAL by a gatherer with the munin
+#    output, beside vmagent scraping N targets of the same 100 stats
+#    (`statsherd-loadgen targets`) at the same interval and remote-writing
+#    them to a sink, both at once. RSS of the gatherer and its output
+#    plugins together against vmagent's, after the rounds settle.
+#
+# Everything runs on free loopback ports in a temporary directory, and the
+# script stops only the processes it started, by PID. It needs bin/ built
+# (make build) and the Debian packages collectd, prometheus-node-exporter
+# and victoria-metrics (vmagent). The machine's other load moves the CPU
+# figures: compare the columns of one run, and repeat (REPEAT).
+#
+# Environment: HOST_SECONDS (300), HOST_INTERVAL (60), FLEETS ("1000
+# 10000"), GATHER_INTERVAL (20), GATHER_ROUNDS (4), REPEAT (1),
+# LOAD_MONITOR_INTERVAL (unset; "5s" adds a host whose load_monitor wakes
+# every 5 s instead of every second),
+# SKIP_HOST / SKIP_GATHERER (set to skip a part), BIN (./bin), KEYS
+# (a key cache directory for the load tool's hosts, default in /tmp).
+set -eu
+
+BIN=${BIN:-$(pwd)/bin}
+HOST_SECONDS=${HOST_SECONDS:-300}
+HOST_INTERVAL=${HOST_INTERVAL:-60}
+FLEETS=${FLEETS:-"1000 10000"}
+GATHER_INTERVAL=${GATHER_INTERVAL:-20}
+GATHER_ROUNDS=${GATHER_ROUNDS:-4}
+REPEAT=${REPEAT:-1}
+KEYS=${KEYS:-/tmp/statsherd-bench-footprint-keys}
+LOAD_MONITOR_INTERVAL=${LOAD_MONITOR_INTERVAL:-}
+
+need() {
+	command -v "$1" >/dev/null 2>&1 || { echo "bench-footprint: $1 not found: $2" >&2; exit 1; }
+}
+need "$BIN/statsherd" "run make build first"
+need "$BIN/statsherd-loadgen" "run make build first"
+need python3 "needed to pick free ports"
+
+T=$(mktemp -d /tmp/statsherd-footprint.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	PIDS=""
+}
+trap 'cleanup; rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+
+freeport() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# tree PID: PID and every process below it.
+tree() {
+	set -- "$1"
+	out=$1
+	queue=$1
+	while [ -n "$queue" ]; do
+		next=""
+		for q in $queue; do
+			for c in $(cat /proc/"$q"/task/*/children 2>/dev/null); do
+				out="$out $c"
+				next="$next $c"
+			done
+		done
+		queue=$next
+	done
+	echo "$out"
+}
+
+# runtime_ns PID...: the run time of every task of the processes, in ns.
+runtime_ns() {
+	for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
+}
+
+# mem PID...: "processes rss_KiB pss_KiB" of the processes together.
+mem() {
+	n=0 rss=0 pss=0
+	for p in "$@"; do
+		[ -r /proc/"$p"/status ] || continue
+		n=$((n + 1))
+		r=$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status)
+		s=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null || echo 0)
+		rss=$((rss + ${r:-0}))
+		pss=$((pss + ${s:-0}))
+	done
+	echo "$n $rss $pss"
+}
+
+waitfile() {
+	i=0
+	while [ ! -s "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -s "$1" ] || { echo "bench-footprint: $1 never appeared" >&2; exit 1; }
+}
+
+# start_host DIR FURL LOAD_MONITOR_ATTRS: a host with the five built-in
+# producers in DIR, reporting to the gatherer of FURL; prints its PID.
+start_host() {
+	mkdir -p "$1"
+	cat >"$1/host.hcl" <<EOF
+nickname  = "footprint"
+basedir   = "$1"
+log_level = "warn"
+gatherer { furl_file = "$2" }
+reporting { statsd = "127.0.0.1:0" }
+status { listen = "127.0.0.1:0" }
+producer "load_monitor" { $3 }
+producer "uptime" {}
+producer "cpu_monitor" {}
+producer "process" {}
+producer "disk" { path = "/" }
+EOF
+	# The host runs its own copy of the binary, as on a node: PSS splits a
+	# page among the processes mapping it, and the gatherer here (or any
+	# other statsherd on this machine) would otherwise share its pages.
+	cp "$BIN/statsherd" "$1/statsherd"
+	"$1/statsherd" host -config "$1/host.hcl" >"$1/out" 2>"$1/log" </dev/null &
+	echo $!
+}
+
+host_part() {
+	run=$1
+	d=$T/host$run
+	mkdir -p "$d/gatherer" "$d/host" "$d/collectd"
+	# The gatherer polling the host (not measured).
+	cat >"$d/gatherer/gatherer.hcl" <<EOF
+poll_interval = "${HOST_INTERVAL}s"
+log_level     = "warn"
+listen { address = "127.0.0.1" }
+status { listen = "127.0.0.1:0" }
+output "stdout" { path = "/dev/null" }
+EOF
+	"$BIN/statsherd" gatherer -basedir "$d/gatherer" -create >"$d/gatherer/out" 2>"$d/gatherer/log" &
+	gpid=$!
+	PIDS="$PIDS $gpid"
+	waitfile "$d/gatherer/stats_gatherer.furl"
+	hpid=$(start_host "$d/host" "$d/gatherer/stats_gatherer.furl" "")
+	# With LOAD_MONITOR_INTERVAL, a second host whose load_monitor wakes
+	# that often (its default is every second).
+	lpid=""
+	if [ -n "$LOAD_MONITOR_INTERVAL" ]; then
+		lpid=$(start_host "$d/host-lm" "$d/gatherer/stats_gatherer.furl" "interval = \"$LOAD_MONITOR_INTERVAL\"")
+	fi
+	PIDS="$PIDS $hpid $lpid"
+	# collectd: the same five kinds of reading, sent on as a host would.
+	cport=$(freeport)
+	cat >"$d/collectd/collectd.conf" <<EOF
+Hostname "footprint"
+FQDNLookup false
+BaseDir "$d/collectd"
+PIDFile "$d/collectd/collectd.pid"
+Interval $HOST_INTERVAL
+LoadPlugin load
+LoadPlugin cpu
+LoadPlugin uptime
+LoadPlugin df
+LoadPlugin processes
+LoadPlugin network
+<Plugin df>
+  MountPoint "/"
+</Plugin>
+<Plugin network>
+  Server "127.0.0.1" "$cport"
+</Plugin>
+EOF
+	collectd -f -C "$d/collectd/collectd.conf" >"$d/collectd/log" 2>&1 &
+	cpid=$!
+	PIDS="$PIDS $cpid"
+	nport=$(freeport)
+	prometheus-node-exporter --web.listen-address="127.0.0.1:$nport" >"$d/node_exporter.log" 2>&1 &
+	npid=$!
+	PIDS="$PIDS $npid"
+	sleep 15 # start-up settles; the gatherer's first poll is done
+	curl -s -o /dev/null "http://127.0.0.1:$nport/metrics" || true
+	hb=$(runtime_ns $(tree $hpid)) cb=$(runtime_ns $(tree $cpid)) nb=$(runtime_ns $(tree $npid))
+	lb=0
+	[ -n "$lpid" ] && lb=$(runtime_ns $(tree $lpid))
+	start=$(date +%s)
+	el=0
+	while [ "$el" -lt "$HOST_SECONDS" ]; do
+		left=$((HOST_SECONDS - el))
+		sleep $((left < HOST_INTERVAL ? left : HOST_INTERVAL))
+		# node_exporter is scraped as Prometheus would, once an interval.
+		curl -s -o /dev/null "http://127.0.0.1:$nport/metrics" || true
+		el=$(($(date +%s) - start))
+	done
+	ha=$(runtime_ns $(tree $hpid)) ca=$(runtime_ns $(tree $cpid)) na=$(runtime_ns $(tree $npid))
+	rows="statsherd-host $hpid $hb $ha"
+	if [ -n "$lpid" ]; then
+		la=$(runtime_ns $(tree $lpid))
+		rows="$rows,statsherd-lm$LOAD_MONITOR_INTERVAL $lpid $lb $la"
+	fi
+	rows="$rows,collectd $cpid $cb $ca,node_exporter $npid $nb $na"
+	for p in $hpid $lpid $cpid $npid; do
+		kill -0 $p 2>/dev/null || { echo "bench-footprint: process $p ended early; logs in $d" >&2; tail -5 "$d"/*/log "$d"/*.log >&2; exit 1; }
+	done
+	printf '%s\n' "run $run: ${el}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "$rows" | tr ',' '\n' | while read -r x; do
+		set -- $x
+		set -- "$1" "$3" "$4" $(mem $(tree $2))
+		awk -v name="$1" -v b="$2" -v a="$3" -v n="$4" -v rss="$5" -v pss="$6" -v el="$el" 'BEGIN {
+			printf "HOST %-17s %9d %10.1f %10.1f %14.1f\n", name, n, rss/1024, pss/1024, (a-b)/1e6/(el/60)
+		}'
+	done
+	cleanup
+}
+
+gatherer_part() {
+	run=$1 n=$2
+	d=$T/g$run-$n
+	mkdir -p "$d/vmagent"
+	procs=1
+	[ "$n" -gt 2000 ] && procs=2
+	# vmagent and the targets it scrapes.
+	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" -until-stdin-eof \
+		>"$d/targets.out" 2>"$d/targets.log" </dev/zero &
+	# (stdin is /dev/zero so it never closes; the trap stops it by PID)
+	tpid=$!
+	PIDS="$PIDS $tpid"
+	waitfile "$d/targets.out"
+	taddr=$(head -1 "$d/targets.out")
+	cat >"$d/vmagent/scrape.yml" <<EOF
+global:
+  scrape_interval: ${GATHER_INTERVAL}s
+  scrape_timeout: $((GATHER_INTERVAL * 8 / 10))s
+scrape_configs:
+  - job_name: loadgen
+    file_sd_configs:
+      - files: ["$d/targets.json"]
+EOF
+	vport=$(freeport)
+	vmagent -promscrape.config="$d/vmagent/scrape.yml" -remoteWrite.url="http://$taddr/api/v1/write" \
+		-remoteWrite.tmpDataPath="$d/vmagent/data" -httpListenAddr="127.0.0.1:$vport" \
+		-loggerLevel=ERROR >"$d/vmagent/log" 2>&1 &
+	vpid=$!
+	PIDS="$PIDS $vpid"
+	# The gatherer under the same load, at the same time: the load tool
+	# prints one row a round, RSS of the gatherer and plugins together in
+	# all_MiB (column 10), total_s (6), answers (2).
+	"$BIN/statsherd-loadgen" -n "$n" -k 100 -interval "${GATHER_INTERVAL}s" -rounds "$GATHER_ROUNDS" \
+		-procs $procs -keys "$KEYS" -output munin >"$d/loadgen.out" 2>"$d/loadgen.log" &
+	lpid=$!
+	PIDS="$PIDS $lpid"
+	# vmagent's RSS and CPU, sampled once a round while the load tool runs.
+	: >"$d/vmagent.samples"
+	vb=$(runtime_ns $(tree $vpid))
+	while kill -0 $lpid 2>/dev/null; do
+		sleep "$GATHER_INTERVAL"
+		echo "$(runtime_ns $(tree $vpid)) $(mem $(tree $vpid))" >>"$d/vmagent.samples"
+	done
+	wait $lpid || { echo "bench-footprint: the load tool failed; its output:" >&2; cat "$d/loadgen.out" "$d/loadgen.log" >&2; exit 1; }
+	scrapes=$(curl -s "http://127.0.0.1:$vport/metrics" | awk '$1 ~ /^vm_promscrape_targets/ && /status="up"/ {s += $NF} END {print s+0}')
+	printf '%s\n' "run $run, $n hosts/targets: load average $(cut -d' ' -f1-3 /proc/loadavg); vmagent targets up: $scrapes"
+	# statsherd: the measured rounds (rows starting with a number).
+	awk -v n="$n" '$1 ~ /^[0-9]+$/ && NF >= 12 {
+		m = $10; t = $6 * 1000 / n; c = $12 + $13
+		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
+		if (k == 1 || t < tmin) tmin = t; if (t > tmax) tmax = t
+		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
+	} END {
+		if (!k) { print "GATH no rounds measured"; exit }
+		printf "GATH %-15s %7d %9.1f-%-7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, mmin, mmax, tmin, tmax, cmin, cmax
+	}' "$d/loadgen.out"
+	# vmagent: skip the first sample (start-up, first scrapes).
+	awk -v n="$n" -v b="$vb" 'NR > 1 {
+		m = $3 / 1024; c = ($1 - prev) / 1e9
+		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
+		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
+	} { prev = $1 } END {
+		if (!k) { print "GATH vmagent: too few samples"; exit }
+		printf "GATH %-15s %7d %9.1f-%-7.1f %17s %9.2f-%-6.2f\n", "vmagent", n, mmin, mmax, "-", cmin, cmax
+	}' "$d/vmagent.samples"
+	cleanup
+}
+
+out=$T/out
+: >"$out"
+r=1
+while [ $r -le "$REPEAT" ]; do
+	if [ -z "${SKIP_HOST:-}" ]; then
+		need collectd "apt-get install collectd"
+		need prometheus-node-exporter "apt-get install prometheus-node-exporter"
+		echo "== idle host, run $r: ${HOST_SECONDS}s, polled every ${HOST_INTERVAL}s" >&2
+		host_part $r | tee -a "$out" >&2
+	fi
+	if [ -z "${SKIP_GATHERER:-}" ]; then
+		need vmagent "apt-get install victoria-metrics"
+		for n in $FLEETS; do
+			echo "== gatherer beside vmagent, run $r: $n hosts, ${GATHER_INTERVAL}s rounds" >&2
+			gatherer_part $r "$n" | tee -a "$out" >&2
+		done
+	fi
+	r=$((r + 1))
+done
+
+echo
+echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+if grep -q '^HOST' "$out"; then
+	echo
+	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run):"
+	printf '%-17s %9s %10s %10s %14s\n' program processes RSS_MiB PSS_MiB CPU_ms/minute
+	sort -s -k2,2 "$out" | awk '$1 == "HOST" {sub(/^HOST /, ""); print}'
+fi
+if grep -q '^GATH' "$out"; then
+	echo
+	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds (ranges over the rounds; RSS of all processes):"
+	printf '%-15s %7s %17s %17s %16s\n' program hosts RSS_MiB ms_per_host CPU_s/round
+	sort -s -k3,3n -k2,2 "$out" | awk '$1 == "GATH" {sub(/^GATH /, ""); print}'
+fi
