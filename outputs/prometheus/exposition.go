@@ -101,6 +101,9 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 		if unused > compactAt && unused > len(f.fams)/2 {
 			f.compact()
 		}
+		if len(f.lblText) > compactAt && len(f.lblText) > 2*series {
+			f.compactLabels() // label sets that come and go
+		}
 	}()
 	if cap(f.buf) < flushAt+4096 {
 		f.buf = make([]byte, 0, flushAt+4096)

@@ -525,3 +525,30 @@ func TestExpositionLabels(t *testing.T) {
 		t.Errorf("mem.used{env=\"\"}: %v", m)
 	}
 }
+
+// TestLabelsComeAndGo: label values that change every round do not pile
+// up; the page shows the latest ones.
+func TestLabelsComeAndGo(t *testing.T) {
+	now := time.Unix(1764000000, 0)
+	o := New(hclog.NewNullLogger()).(*output)
+	o.now = func() time.Time { return now }
+	o.cfg = settings{Prefix: "statsherd", StaleAfter: time.Hour}
+	o.fleet = newFleet("statsherd")
+	for round := range 6 {
+		st := sdk.NewStats()
+		for i := range 500 {
+			st.Counters[sdk.MustSeries("req", sdk.L("id", fmt.Sprintf("r%d-%d", round, i)))] = int64(i)
+		}
+		if err := o.Write(context.Background(), sdk.Round{Time: now, Nodes: []sdk.NodeSample{{ID: "n0", Nickname: "x", Timestamp: now, Stats: st}}}); err != nil {
+			t.Fatal(err)
+		}
+		exposition(t, o)
+	}
+	if n, k := len(o.fleet.lblText), len(o.fleet.counters); n > 2*500+compactAt+1 || k > 2*500+compactAt+1 {
+		t.Errorf("%d label texts and %d series kept after 6 rounds of 500 new label values each; old ones are not forgotten", n, k)
+	}
+	page := exposition(t, o)
+	if !strings.Contains(page, `statsherd_req_total{nickname="x",node="n0",id="r5-7"} 7`) || strings.Contains(page, `id="r4-`) {
+		t.Errorf("the page after forgetting labels:\n%.1000s", page)
+	}
+}

@@ -307,3 +307,38 @@ func (f *fleet) compact() {
 	}
 	f.rank()
 }
+
+// compactLabels forgets the label texts no node's sample has, and the
+// series keys they were for, so that label values that come and go do not
+// pile up.
+func (f *fleet) compactLabels() {
+	id := make([]int32, len(f.lblText))
+	texts := []string{""}
+	for _, n := range f.nodes {
+		for i, s := range n.samples {
+			if s.lbl == 0 {
+				continue
+			}
+			if id[s.lbl] == 0 {
+				id[s.lbl] = int32(len(texts))
+				texts = append(texts, f.lblText[s.lbl])
+			}
+			n.samples[i].lbl = id[s.lbl]
+		}
+	}
+	lbls := make(map[string]int32, len(texts))
+	for key, i := range f.lbls {
+		if id[i] != 0 {
+			lbls[key] = id[i]
+		}
+	}
+	f.lbls, f.lblText = lbls, texts
+	// And the families of the series gone.
+	for _, m := range []map[string]int32{f.counters, f.stats} {
+		for key := range m {
+			if _, ok := lbls[key]; !ok && stat.HasLabels(key) {
+				delete(m, key)
+			}
+		}
+	}
+}
