@@ -44,10 +44,19 @@ import (
 // Polling (TLS, a goroutine per host) is BenchmarkRound's. Here the
 // decoding is sequential: per-op time is CPU time, not the wall time of a
 // round, whose hosts are decoded by concurrent readers.
+//
+// hosts=N,labels=3 is the same fleet with 3 labels on every stat (10
+// names × 10 label sets of 100 series per host, as a host's per-device
+// stats would be).
 func BenchmarkRoundHandling(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
-			ans := benchAnswers(b, n, 100)
+	for _, c := range []struct{ n, labels int }{{1000, 0}, {10000, 0}, {1000, 3}, {10000, 3}} {
+		name := fmt.Sprintf("hosts=%d", c.n)
+		if c.labels > 0 {
+			name += fmt.Sprintf(",labels=%d", c.labels)
+		}
+		n := c.n
+		b.Run(name, func(b *testing.B) {
+			ans := benchAnswersLabels(b, n, 100, c.labels)
 			outs := benchOutputs(b)
 			b.Run("decode", func(b *testing.B) {
 				b.ReportAllocs()
@@ -92,7 +101,11 @@ type benchFleet struct {
 	q              *quotas // as the gatherer's, kept across rounds
 }
 
-func benchAnswers(b *testing.B, n, k int) benchFleet {
+func benchAnswers(b *testing.B, n, k int) benchFleet { return benchAnswersLabels(b, n, k, 0) }
+
+// benchAnswersLabels is benchAnswers with labels labels on every stat
+// (0 or 3): stat j is name j/10 with the labels cpu=j%10, device and mode.
+func benchAnswersLabels(b *testing.B, n, k, labels int) benchFleet {
 	f := benchFleet{ids: make([]string, n), nicknames: make([]string, n), frames: make([][]byte, n), q: &quotas{}}
 	for i := range n {
 		sum := sha256.Sum256(fmt.Append(nil, i))
@@ -100,10 +113,16 @@ func benchAnswers(b *testing.B, n, k int) benchFleet {
 		f.nicknames[i] = fmt.Sprintf("loadgen-%05d", i)
 		st := sdk.Stats{Counters: map[string]int64{}, Stats: map[string]sdk.Value{}}
 		for j := range k {
+			counter, stat := fmt.Sprintf("loadgen.counter_%03d", j), fmt.Sprintf("loadgen.stat_%03d", j)
+			if labels > 0 {
+				ls := []sdk.Label{sdk.L("cpu", fmt.Sprint(j%10)), sdk.L("device", "sda"), sdk.L("mode", "user")}
+				counter = sdk.MustSeries(fmt.Sprintf("loadgen.counter_%02d", j/10), ls...)
+				stat = sdk.MustSeries(fmt.Sprintf("loadgen.stat_%02d", j/10), ls...)
+			}
 			if j%2 == 0 {
-				st.Counters[fmt.Sprintf("loadgen.counter_%03d", j)] = int64(i * (j + 1))
+				st.Counters[counter] = int64(i * (j + 1))
 			} else {
-				st.Stats[fmt.Sprintf("loadgen.stat_%03d", j)] = sdk.Float(float64(i) / float64(j+1))
+				st.Stats[stat] = sdk.Float(float64(i) / float64(j+1))
 			}
 		}
 		fr, err := wire.AppendFrame(nil, wire.NewAnswer(&wire.Answer{Id: 1, Stats: sdk.StatsToProto(st)}))

@@ -222,7 +222,7 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	default:
 		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
 	}
-	welcome := wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds())
+	welcome := wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds(), wire.Negotiate(hello))
 	// The quotas, so that the host sheds stats rather than be refused.
 	welcome.GetWelcome().MaxStats = uint32(g.quotas.maxStats)
 	welcome.GetWelcome().MaxMessageSize = uint32(g.cfg.Listen.MaxMessageSize)

@@ -25,6 +25,12 @@ type testGatherer struct {
 // under pollTimeout, writing the munin snapshot; it waits for the furl.
 func startGatherer(t *testing.T, pollInterval, pollTimeout string) testGatherer {
 	t.Helper()
+	return startGathererOutputs(t, pollInterval, pollTimeout, "")
+}
+
+// startGathererOutputs is startGatherer with more output blocks.
+func startGathererOutputs(t *testing.T, pollInterval, pollTimeout, outputs string) testGatherer {
+	t.Helper()
 	gdir := filepath.Join(shortTempDir(t), "g")
 	if out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
 		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
@@ -38,7 +44,7 @@ listen {
 }
 status { listen = "" }
 output "munin" { path = "stats.json" }
-`), 0o600); err != nil {
+`+outputs), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tg := testGatherer{furl: filepath.Join(gdir, "stats_gatherer.furl"), snapshot: filepath.Join(gdir, "stats.json"), log: &testbin.Buffer{}}

@@ -201,7 +201,11 @@ func (r *registry) handle(conn net.Conn) {
 	}
 	r.conns[name] = p
 	r.mu.Unlock()
-	if err := p.send(report.Welcome{OK: true}); err != nil {
+	welcome := report.Welcome{OK: true}
+	if hello.MaxProtocol >= report.ProtocolLabels {
+		welcome.Protocol = report.ProtocolLabels
+	}
+	if err := p.send(welcome); err != nil {
 		r.forget(p)
 		return
 	}
@@ -385,17 +389,18 @@ func (p *registered) stateSnapshot() supervisor.State {
 	return p.state
 }
 
-// cleanStats drops invalid names, as the plugin transport does.
+// cleanStats drops invalid names and series, as the plugin transport
+// does.
 func cleanStats(st sdk.Stats) (sdk.Stats, error) {
 	var bad []string
 	for k := range st.Counters {
-		if err := sdk.ValidName(k); err != nil {
+		if err := sdk.ValidSeries(k); err != nil {
 			bad = append(bad, k)
 			delete(st.Counters, k)
 		}
 	}
 	for k := range st.Stats {
-		if err := sdk.ValidName(k); err != nil {
+		if err := sdk.ValidSeries(k); err != nil {
 			bad = append(bad, k)
 			delete(st.Stats, k)
 		}

@@ -22,6 +22,7 @@ func FuzzRegisterStream(f *testing.F) {
 	for _, s := range []string{
 		hello + `{"id":1,"stats":{"counters":{"x":1},"stats":{"y":0.5,"z":null}}}` + "\n",
 		hello + `{"id":1,"stats":{"counters":{"bad name":1}},"error":"partial"}` + "\n",
+		`{"register":"app","protocol":1,"max_protocol":2}` + "\n" + `{"id":1,"stats":{"counters":{"x{a=\"1\"}":1,"x{b=\"1\",a=\"2\"}":1}}}` + "\n",
 		hello + "not json\n",
 		`{"register":"a b","protocol":1}` + "\n",
 		`{"register":"a","protocol":2}` + "\n",
@@ -61,12 +62,12 @@ func FuzzRegisterStream(f *testing.F) {
 			}
 			st, _ := cleanStats(resp.Stats)
 			for k := range st.Counters {
-				if sdk.ValidName(k) != nil {
+				if sdk.ValidSeries(k) != nil {
 					t.Fatalf("kept invalid counter %q", k)
 				}
 			}
 			for k := range st.Stats {
-				if sdk.ValidName(k) != nil {
+				if sdk.ValidSeries(k) != nil {
 					t.Fatalf("kept invalid stat %q", k)
 				}
 			}

@@ -70,6 +70,8 @@ type statsdServer struct {
 	sinceLog [numDropReasons]int64
 	example  string
 	lastLog  time.Time
+	// lastTagLog is when tags that cannot be labels were last logged.
+	lastTagLog time.Time
 }
 
 // listenStatsd listens on the loopback UDP address addr.
@@ -150,6 +152,24 @@ func (s *statsdServer) handleLocked(packet []byte) {
 			s.drop(why, line)
 		}
 	}
+	if s.store.notLabelSince > 0 {
+		s.logNotLabels()
+	}
+}
+
+// logNotLabels logs, at most once per dropLogInterval, how many DogStatsD
+// tags could not be labels since the last time, naming one: their lines
+// were kept, the tags folded into their names.
+func (s *statsdServer) logNotLabels() {
+	now := time.Now()
+	if now.Sub(s.lastTagLog) < dropLogInterval {
+		return
+	}
+	st := s.store
+	s.log.Warn("statsd tags that cannot be labels kept in the names of their lines (summary, at most once a minute; see statsherd.statsd.tags_not_labels)",
+		"tags", st.notLabelSince, "example", st.notLabelExample,
+		"rule", "a label is key:value, key [a-zA-Z_][a-zA-Z0-9_]* not starting __, value 1 to 128 bytes of UTF-8, one value per key, at most 16")
+	s.lastTagLog, st.notLabelSince, st.notLabelExample = now, 0, ""
 }
 
 // drop counts a dropped line, and logs a summary of the drops at most once
@@ -197,6 +217,7 @@ func (s *statsdServer) addTo(st sdk.Stats) {
 	st.Counters["statsherd.statsd.dropped"] = total
 	st.Counters["statsherd.statsd.dropped.kernel"] = s.kdrops
 	st.Counters["statsherd.statsd.expired"] = s.store.expired
+	st.Counters["statsherd.statsd.tags_not_labels"] = s.store.notLabels
 	st.Stats["statsherd.statsd.names"] = sdk.Int(int64(len(s.store.names)))
 	st.Stats["statsherd.statsd.receive_buffer_bytes"] = sdk.Int(int64(s.rcvbuf))
 }

@@ -5,8 +5,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // metricKind is the type of a statsd line this host accepts.
@@ -337,3 +340,71 @@ func eachLine(packet []byte, f func([]byte)) {
 		}
 	}
 }
+
+// labelledName appends to dst the series key (sdk.Series) a counter's or
+// gauge's line is kept under when all its DogStatsD tags can be labels:
+// "key:value" a label, a bare "key" a label with an empty value
+// (Prometheus takes an empty label for none, so the series is what
+// statsd_exporter makes of it, which drops such a tag; munin still gets
+// the name ".key" as before), the same tag twice once. ok is false, and
+// bad the first tag that cannot be a label, when one cannot (a key that
+// is not a label name, "key:" with nothing after, two values for one key,
+// more than sdk.MaxLabels, a value too long or not UTF-8): then the line
+// keeps its folded name (taggedName), as before labels. Either way the
+// folded name must be a valid name, so that munin sees exactly the names
+// it did. It allocates nothing: ls is its scratch, the labels views of
+// tags.
+func labelledName(dst, name, tags []byte, ls *[sdk.MaxLabels][2][]byte) (key, bad []byte, ok bool) {
+	n := 0
+	folded := len(name) // the length of taggedName(name, tags)
+	for t := range bytes.SplitSeq(tags, []byte{','}) {
+		if len(t) == 0 {
+			continue
+		}
+		k, v, hasValue := bytes.Cut(t, []byte{':'})
+		if hasValue && len(v) == 0 || len(k) == 0 || stat.ValidLabelName(view(k)) != nil || len(v) > sdk.MaxLabelValueLen || !utf8.Valid(v) {
+			return dst, t, false
+		}
+		dup := false
+		for _, l := range ls[:n] {
+			if bytes.Equal(l[0], k) {
+				if !bytes.Equal(l[1], v) {
+					return dst, t, false
+				}
+				dup = true
+			}
+		}
+		if dup {
+			continue
+		}
+		if n == sdk.MaxLabels {
+			return dst, t, false
+		}
+		// Insertion sort by name: at most 16.
+		i := n
+		for ; i > 0 && bytes.Compare(ls[i-1][0], k) > 0; i-- {
+			ls[i] = ls[i-1]
+		}
+		ls[i] = [2][]byte{k, v}
+		n++
+		folded += 1 + len(t)
+	}
+	if folded > sdk.MaxNameLen || n == 0 {
+		return dst, nil, false
+	}
+	dst = append(dst, name...)
+	dst = append(dst, '{')
+	for i, l := range ls[:n] {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, l[0]...)
+		dst = append(dst, '=', '"')
+		dst = stat.AppendEscaped(dst, view(l[1]))
+		dst = append(dst, '"')
+	}
+	return append(dst, '}'), nil, true
+}
+
+// view is b as a string, without a copy, for a call that does not keep it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 func TestParseLine(t *testing.T) {
@@ -195,13 +196,23 @@ func FuzzParseLine(f *testing.F) {
 		st := sdk.NewStats()
 		s.store.addTo(st, true)
 		for k := range st.Counters {
-			if sdk.ValidName(k) != nil {
+			if sdk.ValidSeries(k) != nil || sdk.ValidName(stat.Fold(k)) != nil {
 				t.Fatalf("%q made counter %q", line, k)
 			}
 		}
 		for k := range st.Stats {
-			if sdk.ValidName(k) != nil {
+			if sdk.ValidSeries(k) != nil || sdk.ValidName(stat.Fold(k)) != nil {
 				t.Fatalf("%q made stat %q", line, k)
+			}
+		}
+		// The name munin sees is the name it saw before labels.
+		if m, why := parseLine(line); why == dropNone && len(m.tags) > 0 && len(st.Counters)+len(st.Stats) > 0 && (m.kind == kindCounter || m.kind == kindGauge) {
+			want := string(taggedName(m.name, m.tags))
+			if _, ok := sdk.FoldStats(st).Counters[want]; !ok && m.kind == kindCounter {
+				t.Fatalf("%q: counters %v, none folds to %q", line, st.Counters, want)
+			}
+			if _, ok := sdk.FoldStats(st).Stats[want]; !ok && m.kind == kindGauge {
+				t.Fatalf("%q: stats %v, none folds to %q", line, st.Stats, want)
 			}
 		}
 	})

@@ -65,6 +65,23 @@ type store struct {
 	// pollers are the pollers besides the default one, with the time of
 	// their last poll; one silent for expiry is forgotten.
 	pollers map[string]int64
+	// labels and key are labelledName's scratch.
+	labels [sdk.MaxLabels][2][]byte
+	key    []byte
+	// notLabels counts tags that could not be labels (their lines keep
+	// the tags folded into their names); notLabelSince those since the
+	// last summary in the log, and notLabelExample the first of them.
+	notLabels, notLabelSince int64
+	notLabelExample          string
+}
+
+// notLabel counts a tag that cannot be a label; the caller holds s.mu.
+func (s *store) notLabel(tag []byte) {
+	s.notLabels++
+	s.notLabelSince++
+	if s.notLabelExample == "" {
+		s.notLabelExample = string(tag[:min(len(tag), 100)])
+	}
 }
 
 // entry is one name.
@@ -122,11 +139,24 @@ func (s *store) setNow(t time.Time) { s.now = t.UnixNano() }
 
 // apply records one parsed line; the caller holds s.mu.
 func (s *store) apply(m *metric) dropReason {
-	name := m.name
+	name, labelled := m.name, false
 	if len(m.tags) > 0 {
-		name = taggedName(m.name, m.tags)
-		if !validName(name) {
-			return dropName
+		if m.kind == kindCounter || m.kind == kindGauge {
+			// Tags become labels; a sample's or set's stay folded into
+			// its name, for its summaries' names (name.tags.p99) to
+			// stay as munin has them.
+			key, bad, ok := labelledName(s.key[:0], m.name, m.tags, &s.labels)
+			if ok {
+				s.key, name, labelled = key, key, true
+			} else if bad != nil {
+				s.notLabel(bad)
+			}
+		}
+		if !labelled {
+			name = taggedName(m.name, m.tags)
+			if !validName(name) {
+				return dropName
+			}
 		}
 	}
 	if (m.kind.sampled() || m.kind == kindSet) && len(name) > maxSummarised {

@@ -105,10 +105,17 @@ func TestTagsAndConflicts(t *testing.T) {
 		strings.Repeat("l", sdk.MaxNameLen)+":1|ms", // a valid name, but not NAME.count
 	)
 	st := snapshot(s, true)
-	want := map[string]int64{"api.req.code_200.env_prod": 3, "api.req": 5, "api.req.flag.path__a_b_c": 1}
+	// Tags are labels; folded, they are the names munin always had.
+	want := map[string]int64{`api.req{code="200",env="prod"}`: 3, "api.req": 5, `api.req{flag="",path="/a/b.c"}`: 1}
+	folded := map[string]int64{"api.req.code_200.env_prod": 3, "api.req": 5, "api.req.flag.path__a_b_c": 1}
 	for k, v := range want {
 		if st.Counters[k] != v {
 			t.Errorf("%s = %d, want %d (counters %v)", k, st.Counters[k], v, st.Counters)
+		}
+	}
+	for k, v := range folded {
+		if got := sdk.FoldStats(st).Counters[k]; got != v {
+			t.Errorf("folded %s = %d, want %d", k, got, v)
 		}
 	}
 	own := sdk.NewStats()

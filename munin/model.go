@@ -8,6 +8,7 @@ import (
 
 	"github.com/statsherd/statsherd/munin/snapshot"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // The output keeps the latest sample of every node ever seen: at 10,000
@@ -27,8 +28,9 @@ const (
 
 // fleet is the model: every node's latest sample.
 type fleet struct {
-	plain   []string          // name index → the name
-	names   []string          // name index → the name, JSON-encoded
+	plain   []string          // name index → the name (a series key)
+	folded  []string          // name index → the name written (stat.Fold)
+	names   []string          // name index → the name written, JSON-encoded
 	nameIdx map[string]uint32 // name → index in names
 	shapes  map[string]*shape // shape.key() → shape
 	gen     uint32            // write generation, for sweeping
@@ -81,7 +83,10 @@ func (f *fleet) intern(name string) uint32 {
 	i := uint32(len(f.names))
 	name = strings.Clone(name) // not the caller's buffer
 	f.plain = append(f.plain, name)
-	f.names = append(f.names, string(snapshot.AppendString(nil, name)))
+	// munin has no labels: a series is written under its folded name.
+	folded := stat.Fold(name)
+	f.folded = append(f.folded, folded)
+	f.names = append(f.names, string(snapshot.AppendString(nil, folded)))
 	f.nameIdx[name] = i
 	return i
 }
@@ -92,13 +97,13 @@ func key(keys []uint32) string {
 	return unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(keys))), len(keys)*4)
 }
 
-// shapeOf returns the shared shape of order's names, order[:nc] the
-// counters.
+// shapeOf returns the shared shape of order's names (interned: idx set),
+// order[:nc] the counters.
 func (f *fleet) shapeOf(nc int, order []named) *shape {
 	// nc is part of the key: a counter and a stat may share a name.
 	k := append(f.key[:0], uint32(nc))
 	for i := range order {
-		k = append(k, f.intern(order[i].name))
+		k = append(k, order[i].idx)
 	}
 	f.key = k
 	if s := f.shapes[key(k)]; s != nil {
@@ -128,11 +133,21 @@ func (f *fleet) set(n *node, st sdk.Stats) {
 }
 
 // setSorted makes n hold order, order[:nc] counters and the rest stats,
-// sorting each part by name.
+// sorting each part by name: by the name written, a series' folded name
+// (stat.Fold). A series whose folded name is not a valid name, or is
+// another's of the same part, is left out.
 func (f *fleet) setSorted(n *node, nc int, order []named) {
-	cmp := func(a, b named) int { return strings.Compare(a.name, b.name) }
+	for i := range order {
+		order[i].idx = f.intern(order[i].name)
+	}
+	cmp := func(a, b named) int { return strings.Compare(f.folded[a.idx], f.folded[b.idx]) }
 	slices.SortFunc(order[:nc], cmp)
 	slices.SortFunc(order[nc:], cmp)
+	if labelled(order) {
+		counters, stats := f.foldable(order[:nc]), f.foldable(order[nc:])
+		nc = len(counters)
+		order = append(counters, stats...)
+	}
 	n.shape = f.shapeOf(nc, order)
 	n.kinds = slices.Grow(n.kinds[:0], len(order))[:len(order)]
 	n.vals = slices.Grow(n.vals[:0], len(order))[:len(order)]
@@ -163,6 +178,32 @@ func (f *fleet) fill(n *node, st sdk.Stats) bool {
 		n.kinds[s.nc+i], n.vals[s.nc+i] = pack(v)
 	}
 	return true
+}
+
+// labelled reports whether a name of order has labels.
+func labelled(order []named) bool {
+	for i := range order {
+		if stat.HasLabels(order[i].name) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldable returns sorted without the series whose folded name is not a
+// valid name, or the same as the one before, in place.
+func (fl *fleet) foldable(sorted []named) []named {
+	out := sorted[:0]
+	prev := ""
+	for _, x := range sorted {
+		f := fl.folded[x.idx]
+		if stat.ValidName(f) != nil || (len(out) > 0 && f == prev) {
+			continue
+		}
+		out = append(out, x)
+		prev = f
+	}
+	return out
 }
 
 func pack(v sdk.Value) (uint8, uint64) {
@@ -253,16 +294,17 @@ func (f *fleet) sweep() {
 	}
 	// Renumber the names in use; a shape's order (by name) is unchanged.
 	f.remap = slices.Grow(f.remap[:0], len(f.names))[:len(f.names)]
-	plain, names := make([]string, 0, used), make([]string, 0, used)
+	plain, folded, names := make([]string, 0, used), make([]string, 0, used), make([]string, 0, used)
 	clear(f.nameIdx)
 	for i, ok := range f.live {
 		if ok {
 			f.remap[i] = uint32(len(names))
 			f.nameIdx[f.plain[i]] = uint32(len(names))
 			plain, names = append(plain, f.plain[i]), append(names, f.names[i])
+			folded = append(folded, f.folded[i])
 		}
 	}
-	f.plain, f.names = plain, names
+	f.plain, f.folded, f.names = plain, folded, names
 	// The map's keys are views of the shapes' words: rebuilt, not
 	// updated.
 	shapes := make([]*shape, 0, len(f.shapes))

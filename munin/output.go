@@ -198,6 +198,9 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 		if e.first == 0 {
 			e.first = e.timestamp
 		}
+		// munin has no labels: a series is written under its folded name
+		// (stat.Fold), as a tagged statsd line always was named, so every
+		// name stays as it was (model.go).
 		o.fleet.set(e, s.Stats)
 	}
 	o.forget(now)

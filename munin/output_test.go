@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -407,5 +408,43 @@ func BenchmarkConfigure10000(b *testing.B) {
 		if err := New(hclog.NewNullLogger()).Configure(ctx, config(b, map[string]any{"path": path})); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWriteLabels: a series with labels is written under its folded name,
+// as a tagged statsd line always was; one whose folded name another
+// series has, or is too long for a name, is left out, so the snapshot
+// stays one statsherd-munin reads.
+func TestWriteLabels(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "stats.json")
+	o := newOutput(t)
+	ctx := context.Background()
+	if err := o.Configure(ctx, config(t, map[string]any{"path": path})); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("v", 128)
+	r := sdk.Round{Time: t0, Nodes: []sdk.NodeSample{sample("xgru5adktjjhqwdbbaoi3hu3zq3cvgme", "web", t0,
+		map[string]int64{
+			sdk.MustSeries("http.requests", sdk.L("status", "500"), sdk.L("route", "/login")): 3,
+			"x.a_1": 1, sdk.MustSeries("x", sdk.L("a", "1")): 2,
+			sdk.MustSeries("y", sdk.L("a", long), sdk.L("b", long)): 4,
+		},
+		map[string]sdk.Value{sdk.MustSeries("disk.free", sdk.L("device", "sda1")): sdk.Int(7)})}}
+	if err := o.Write(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	snap := readSnapshot(t, path)
+	n := snap["xgru5adktjjhqwdbbaoi3hu3zq3cvgme"]
+	var names []string
+	for k := range n.Counters {
+		names = append(names, k)
+	}
+	for k := range n.Stats {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	if want := []string{"disk.free.device_sda1", "http.requests.route__login.status_500", "x.a_1"}; !slices.Equal(names, want) {
+		t.Errorf("names %v, want %v", names, want)
 	}
 }

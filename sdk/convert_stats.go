@@ -41,7 +41,7 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 	}
 	var bad []string
 	check := func(name string) bool {
-		if err := ValidName(name); err != nil {
+		if err := ValidSeries(name); err != nil {
 			bad = append(bad, err.Error())
 			return false
 		}

@@ -23,6 +23,9 @@ type OutputPlugin struct {
 	// shared, on a daemon, names the plugin a dispensed client is for.
 	mux    *mux[Output]
 	shared *sharedClient
+	// flat says the peer speaks the plugin protocol before labels: a
+	// daemon folds every round's series into flat names for it.
+	flat bool
 }
 
 // GRPCServer implements plugin.GRPCPlugin.
@@ -39,7 +42,7 @@ func (p *OutputPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient implements plugin.GRPCPlugin: the value dispensed is an Output.
 func (p *OutputPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &outputClient{c: proto.NewOutputClient(c), md: p.shared.instance()}, nil
+	return &outputClient{c: proto.NewOutputClient(c), md: p.shared.instance(), flat: p.flat}, nil
 }
 
 type outputServer struct {
@@ -173,8 +176,9 @@ func (s *outputServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty,
 }
 
 type outputClient struct {
-	c  proto.OutputClient
-	md metadata.MD // names the instance in a shared process
+	c    proto.OutputClient
+	md   metadata.MD // names the instance in a shared process
+	flat bool        // the plugin predates labels: fold them (Round.Folded)
 
 	mu    sync.Mutex
 	stats Stats // as of the last Write
@@ -199,6 +203,9 @@ func (c *outputClient) Write(ctx context.Context, r Round) error {
 	ctx = withMD(ctx, c.md)
 	var md metadata.MD
 	opts := []grpc.CallOption{grpc.Trailer(&md)}
+	if c.flat {
+		r = r.Folded()
+	}
 	if data := r.encoded(); len(data) > 0 {
 		// The request's bytes are data, sent as they are.
 		opts = append(opts, grpc.ForceCodecV2(roundCodec{data: data}))

@@ -22,6 +22,9 @@ type ProducerPlugin struct {
 	// shared, on a daemon, names the plugin a dispensed client is for.
 	mux    *mux[Producer]
 	shared *sharedClient
+	// flat says the peer speaks the plugin protocol before labels: a
+	// plugin folds its series into flat names for it.
+	flat bool
 }
 
 // GRPCServer implements plugin.GRPCPlugin.
@@ -32,7 +35,7 @@ func (p *ProducerPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error 
 	if p.Impl == nil && p.mux == nil {
 		return errors.New("this plugin serves no producer")
 	}
-	proto.RegisterProducerServer(s, &producerServer{impl: p.Impl, mux: p.mux})
+	proto.RegisterProducerServer(s, &producerServer{impl: p.Impl, mux: p.mux, flat: p.flat})
 	return nil
 }
 
@@ -45,6 +48,7 @@ type producerServer struct {
 	proto.UnimplementedProducerServer
 	impl Producer
 	mux  *mux[Producer] // if set, serves instead of impl
+	flat bool           // fold series into flat names (FoldStats)
 }
 
 // get is the producer a call is for.
@@ -81,6 +85,9 @@ func (s *producerServer) Collect(ctx context.Context, _ *proto.Empty) (*proto.Co
 		return nil, err
 	}
 	st, err := impl.Collect(ctx)
+	if s.flat {
+		st = FoldStats(st)
+	}
 	resp := &proto.CollectResponse{Stats: StatsToProto(st)}
 	if err != nil {
 		if st.Len() == 0 {

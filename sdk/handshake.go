@@ -9,8 +9,17 @@ import (
 
 // ProtocolVersion is the version of the plugin protocol this SDK speaks.
 // A daemon and a plugin agree on one version at start (go-plugin's
-// VersionedPlugins) or the plugin is refused with a clear error.
-const ProtocolVersion = 1
+// VersionedPlugins: the highest both speak) or the plugin is refused with
+// a clear error.
+//
+// Version 2 adds labels: a stat name in Stats may be a series key
+// (Series). The messages are those of version 1; this SDK speaks both,
+// and with a peer of version 1 folds every series into a flat name
+// (FoldStats) before sending, so neither side needs to know.
+const ProtocolVersion = 2
+
+// protocolFlat is the version before labels.
+const protocolFlat = 1
 
 // Handshake is the go-plugin handshake of statsherd plugins. The magic
 // cookie only keeps a plugin from being run by hand by mistake; it is not
@@ -61,12 +70,17 @@ func GRPCDialOptions() []grpc.DialOption {
 // PluginSets returns the versioned plugin sets for a daemon's client (both
 // nil: every kind) or a plugin's server (only the kind it serves).
 func PluginSets(p Producer, o Output) map[int]plugin.PluginSet {
-	set := plugin.PluginSet{}
-	if p != nil || o == nil {
-		set[KindProducer] = &ProducerPlugin{Impl: p}
+	sets := map[int]plugin.PluginSet{}
+	for _, v := range []int{protocolFlat, ProtocolVersion} {
+		flat := v == protocolFlat
+		set := plugin.PluginSet{}
+		if p != nil || o == nil {
+			set[KindProducer] = &ProducerPlugin{Impl: p, flat: flat}
+		}
+		if o != nil || p == nil {
+			set[KindOutput] = &OutputPlugin{Impl: o, flat: flat}
+		}
+		sets[v] = set
 	}
-	if o != nil || p == nil {
-		set[KindOutput] = &OutputPlugin{Impl: o}
-	}
-	return map[int]plugin.PluginSet{ProtocolVersion: set}
+	return sets
 }

@@ -122,7 +122,7 @@ func (d *roundDecoder) entry(b []byte) *internEntry {
 		return e
 	}
 	s := string(b)
-	if ValidName(s) != nil {
+	if ValidSeries(s) != nil {
 		return nil
 	}
 	return d.names.put(s)
@@ -424,7 +424,7 @@ func (d *roundDecoder) scanned() error {
 	for _, refs := range [][]nameRef{d.cn, d.in, d.fn, d.nn} {
 		for _, r := range refs {
 			if !r.ok {
-				bad = append(bad, ValidName(r.s).Error())
+				bad = append(bad, ValidSeries(r.s).Error())
 			}
 		}
 	}

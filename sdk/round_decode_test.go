@@ -31,9 +31,12 @@ func testRounds() []Round {
 		{Nodes: []NodeSample{}},
 		{Time: at, Nodes: []NodeSample{{ID: "a", Stats: NewStats()}}},
 		big,
+		{Time: at, Nodes: []NodeSample{{ID: "labels", Timestamp: at, Stats: Stats{
+			Counters: map[string]int64{`http.requests{route="/login",status="500"}`: 3, "http.requests": 1, `x{a="é \"q\"\n"}`: 2},
+			Stats:    map[string]Value{`disk.free{device="sda1",mountpoint="/"}`: Int(5), `cpu.seconds{cpu="0",mode="idle"}`: Float(1.5), `up{job="x"}`: Null}}}}},
 		{Time: at, Nodes: []NodeSample{
 			{ID: "bad", Nickname: "n", Timestamp: at, Stats: Stats{
-				Counters: map[string]int64{"ok.c": 1, "bad name": 2, "x..y": 3},
+				Counters: map[string]int64{"ok.c": 1, "bad name": 2, "x..y": 3, `x{b="1",a="2"}`: 4, `x{a=1}`: 5},
 				Stats:    map[string]Value{"ok.f": Float(1.5), "": Int(1), "ok.n": Null, "bad/null": Null}}},
 			{ID: "good", Stats: Stats{Counters: map[string]int64{"ok.c": -5}, Stats: map[string]Value{}}},
 		}},

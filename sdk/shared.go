@@ -36,16 +36,21 @@ func SharedKey(kind, name string) string { return kind + "/" + name }
 // serving the plugins names of kind: SharedKey(kind, name) dispenses an
 // instance of plugin name.
 func SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet {
-	set := plugin.PluginSet{}
-	for _, n := range names {
-		switch kind {
-		case KindProducer:
-			set[SharedKey(kind, n)] = &ProducerPlugin{shared: &sharedClient{name: n}}
-		case KindOutput:
-			set[SharedKey(kind, n)] = &OutputPlugin{shared: &sharedClient{name: n}}
+	sets := map[int]plugin.PluginSet{}
+	for _, v := range []int{protocolFlat, ProtocolVersion} {
+		flat := v == protocolFlat
+		set := plugin.PluginSet{}
+		for _, n := range names {
+			switch kind {
+			case KindProducer:
+				set[SharedKey(kind, n)] = &ProducerPlugin{shared: &sharedClient{name: n}, flat: flat}
+			case KindOutput:
+				set[SharedKey(kind, n)] = &OutputPlugin{shared: &sharedClient{name: n}, flat: flat}
+			}
 		}
+		sets[v] = set
 	}
-	return map[int]plugin.PluginSet{ProtocolVersion: set}
+	return sets
 }
 
 // sharedClient numbers the instances a daemon dispenses of one plugin.
@@ -135,21 +140,25 @@ func ServeShared(p Plugins, kind string) error {
 		return fmt.Errorf("this is a statsherd plugin: it is started by the statsherd host or gatherer, not by hand (run it with the argument \"describe\" to see what it serves)")
 	}
 	log := pluginLogger(kind + "s")
-	set := plugin.PluginSet{}
+	sets := map[int]plugin.PluginSet{}
 	switch kind {
 	case KindProducer:
 		if len(p.Producers) == 0 {
 			return fmt.Errorf("this plugin serves no %s", kind)
 		}
-		set[kind] = &ProducerPlugin{mux: newMux(kind, p.Producers, log)}
+		m := newMux(kind, p.Producers, log)
+		sets[protocolFlat] = plugin.PluginSet{kind: &ProducerPlugin{mux: m, flat: true}}
+		sets[ProtocolVersion] = plugin.PluginSet{kind: &ProducerPlugin{mux: m}}
 	case KindOutput:
 		if len(p.Outputs) == 0 {
 			return fmt.Errorf("this plugin serves no %s", kind)
 		}
-		set[kind] = &OutputPlugin{mux: newMux(kind, p.Outputs, log)}
+		m := newMux(kind, p.Outputs, log)
+		sets[protocolFlat] = plugin.PluginSet{kind: &OutputPlugin{mux: m, flat: true}}
+		sets[ProtocolVersion] = plugin.PluginSet{kind: &OutputPlugin{mux: m}}
 	default:
 		return fmt.Errorf("kind %q: want %s or %s", kind, KindProducer, KindOutput)
 	}
-	serve(map[int]plugin.PluginSet{ProtocolVersion: set}, log)
+	serve(sets, log)
 	return nil
 }

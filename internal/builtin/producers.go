@@ -7,6 +7,7 @@ import (
 	"github.com/statsherd/statsherd/producers/disk"
 	"github.com/statsherd/statsherd/producers/exec"
 	"github.com/statsherd/statsherd/producers/load_monitor"
+	"github.com/statsherd/statsherd/producers/openmetrics"
 	"github.com/statsherd/statsherd/producers/process"
 	"github.com/statsherd/statsherd/producers/system"
 	"github.com/statsherd/statsherd/producers/tahoe"
@@ -21,6 +22,7 @@ func producers() map[string]func(hclog.Logger) sdk.Producer {
 		cpu_monitor.Name:   cpu_monitor.New,
 		disk.Name:          disk.New,
 		exec.Name:          exec.New,
+		openmetrics.Name:   openmetrics.New,
 		load_monitor.Name:  load_monitor.New,
 		process.Name:       process.New,
 		system.Name:        system.New,

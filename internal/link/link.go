@@ -323,6 +323,9 @@ type session struct {
 	addr         string
 	pollInterval time.Duration
 	limits       Limits
+	// flat says the gatherer predates labels (wire protocol 1): answers
+	// carry every series folded into a flat name.
+	flat bool
 }
 
 // connect tries every hint in order and returns the first welcomed
@@ -404,7 +407,8 @@ func (l *Link) dial(ctx context.Context, addr string) (*session, error) {
 		})
 		l.log.Info("connected to gatherer", "address", addr, "node_id", w.NodeId)
 		ok = true
-		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond, limits: limitsOf(w)}, nil
+		return &session{conn: c, addr: addr, pollInterval: time.Duration(w.PollIntervalMs) * time.Millisecond, limits: limitsOf(w),
+			flat: w.Protocol < wire.ProtocolLabels}, nil
 	case *wire.Message_Refuse:
 		return nil, fmt.Errorf("%w: %.200s", ErrRefused, b.Refuse.Reason)
 	default:
@@ -459,6 +463,9 @@ func (l *Link) serve(ctx context.Context, sess *session) (answered int, err erro
 			st = l.cfg.Poll(pctx)
 		}
 		cancel()
+		if sess.flat {
+			st = sdk.FoldStats(st) // a gatherer before labels
+		}
 		nc.SetWriteDeadline(time.Now().Add(timeout))
 		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: sdk.StatsToProto(st)})); err != nil {
 			return answered, err

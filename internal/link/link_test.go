@@ -33,6 +33,8 @@ type fakeGatherer struct {
 	refuse string
 	// hangUp closes each connection after one answer.
 	hangUp bool
+	// protocol is the version it welcomes hosts with (Negotiate if 0).
+	protocol uint32
 }
 
 type answer struct {
@@ -106,7 +108,11 @@ func (g *fakeGatherer) handle(nc net.Conn) {
 		c.Send(wire.NewRefuse("wrong secret"))
 		return
 	}
-	if err := c.Send(wire.NewWelcome(nodeID, 1000)); err != nil {
+	protocol := g.protocol
+	if protocol == 0 {
+		protocol = wire.Negotiate(m.GetHello())
+	}
+	if err := c.Send(wire.NewWelcome(nodeID, 1000, protocol)); err != nil {
 		return
 	}
 	for i := uint64(1); ; i++ {
@@ -229,6 +235,30 @@ func TestAnswersPolls(t *testing.T) {
 	}
 	if strings.Contains(st.Furl, secret) {
 		t.Errorf("status reveals the secret: %s", st.Furl)
+	}
+}
+
+// TestLabelsByProtocol: a gatherer that speaks labels gets series as
+// they are; one before labels (protocol 1) gets them folded into flat
+// names, as tagged statsd lines have always been named.
+func TestLabelsByProtocol(t *testing.T) {
+	t.Parallel()
+	key := sdk.MustSeries("http.requests", sdk.L("status", "500"))
+	for _, tc := range []struct {
+		protocol uint32
+		want     string
+	}{{0, key}, {wire.Protocol, "http.requests.status_500"}} {
+		g := newFake(t)
+		g.protocol = tc.protocol
+		g.start()
+		startLink(t, Config{Furl: g.furl(), Nickname: "n1", Poll: func(context.Context) sdk.Stats {
+			st := sdk.NewStats()
+			st.Counters[key] = 3
+			return st
+		}})
+		if a := recvAnswer(t, g); a.stats.Counters[tc.want] != 3 || len(a.stats.Counters) != 1 {
+			t.Errorf("protocol %d: gatherer got %v, want %s", tc.protocol, a.stats.Counters, tc.want)
+		}
 	}
 }
 
@@ -418,7 +448,7 @@ func TestBackoffGrowsWhenDroppedBeforeAnyPoll(t *testing.T) {
 					return
 				}
 				welcomes.Add(1)
-				c.Send(wire.NewWelcome("x", 1000)) // and hang up at once
+				c.Send(wire.NewWelcome("x", 1000, wire.MaxProtocol)) // and hang up at once
 			}()
 		}
 	}()
@@ -460,7 +490,7 @@ func TestBackoffCappedByPollInterval(t *testing.T) {
 				if m, err := c.Recv(); err != nil || m.GetHello() == nil {
 					return
 				}
-				c.Send(wire.NewWelcome("x", 100))
+				c.Send(wire.NewWelcome("x", 100, wire.MaxProtocol))
 				c.Send(wire.NewRefuse("over quota: too many stats"))
 			}()
 		}

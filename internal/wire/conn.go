@@ -18,8 +18,22 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Protocol is the version of this protocol.
-const Protocol = 1
+// Versions of this protocol (see Hello in wire.proto): a Hello always
+// says Protocol, and the highest version its sender speaks, MaxProtocol.
+const (
+	// Protocol is the version before labels, which every Hello says.
+	Protocol = 1
+	// ProtocolLabels adds labels to the stats of an Answer.
+	ProtocolLabels = 2
+	// MaxProtocol is the highest version this side speaks.
+	MaxProtocol = ProtocolLabels
+)
+
+// Negotiate returns the version a gatherer speaks with the host that sent
+// hello: the lower of both sides' highest.
+func Negotiate(hello *Hello) uint32 {
+	return min(max(hello.GetMaxProtocol(), hello.GetProtocol()), MaxProtocol)
+}
 
 // Default bounds of one message.
 const (
@@ -247,12 +261,12 @@ func Kind(m *Message) string {
 
 // NewHello is a host's hello.
 func NewHello(secret, nickname string, versions map[string]string) *Message {
-	return &Message{Body: &Message_Hello{Hello: &Hello{Protocol: Protocol, Secret: secret, Nickname: nickname, Versions: versions}}}
+	return &Message{Body: &Message_Hello{Hello: &Hello{Protocol: Protocol, MaxProtocol: MaxProtocol, Secret: secret, Nickname: nickname, Versions: versions}}}
 }
 
-// NewWelcome accepts a host.
-func NewWelcome(nodeID string, pollIntervalMS int64) *Message {
-	return &Message{Body: &Message_Welcome{Welcome: &Welcome{Protocol: Protocol, NodeId: nodeID, PollIntervalMs: pollIntervalMS}}}
+// NewWelcome accepts a host, to speak version protocol (Negotiate).
+func NewWelcome(nodeID string, pollIntervalMS int64, protocol uint32) *Message {
+	return &Message{Body: &Message_Welcome{Welcome: &Welcome{Protocol: protocol, NodeId: nodeID, PollIntervalMs: pollIntervalMS}}}
 }
 
 // NewRefuse refuses a host.

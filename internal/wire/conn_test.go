@@ -25,7 +25,7 @@ func TestRoundTrip(t *testing.T) {
 		m    *Message
 	}{
 		{"hello", NewHello("secret", "storage-01", map[string]string{"statsherd": "1.0"})},
-		{"welcome", NewWelcome("abc", 60000)},
+		{"welcome", NewWelcome("abc", 60000, MaxProtocol)},
 		{"refuse", NewRefuse("wrong secret")},
 		{"poll", NewPoll(3, 5000)},
 		{"answer", NewAnswer(&Answer{Id: 3, Stats: sdk.StatsToProto(st)})},
@@ -246,6 +246,23 @@ func TestSetWriteChunk(t *testing.T) {
 		}
 		if wantWrites := (len(want) + limit - 1) / limit; len(w.sizes) != wantWrites {
 			t.Errorf("chunk %d: %d writes, want %d", chunk, len(w.sizes), wantWrites)
+		}
+	}
+}
+
+// TestNegotiate: a host before labels (no max_protocol) is welcomed with
+// version 1; one that speaks labels with version 2.
+func TestNegotiate(t *testing.T) {
+	for _, tc := range []struct {
+		hello *Hello
+		want  uint32
+	}{
+		{&Hello{Protocol: 1}, 1},
+		{NewHello("s", "n", nil).GetHello(), ProtocolLabels},
+		{&Hello{Protocol: 1, MaxProtocol: 9}, MaxProtocol},
+	} {
+		if got := Negotiate(tc.hello); got != tc.want {
+			t.Errorf("Negotiate(%v) = %d, want %d", tc.hello, got, tc.want)
 		}
 	}
 }

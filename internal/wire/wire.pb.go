@@ -32,15 +32,25 @@ const (
 )
 
 // Hello is the host's first message.
+//
+// Versions: 1 is the protocol before labels; 2 adds them (a stat name in
+// an Answer's Stats may be a series key, name{label="value",…}). A host
+// says protocol 1, so that gatherers of version 1 (which refuse any other)
+// still welcome it, and the highest version it speaks in max_protocol,
+// which they ignore. The Welcome's protocol is the version the gatherer
+// chose: the lower of the two sides' highest. A host welcomed with
+// version 1 folds its series into flat names before answering.
 type Hello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// protocol is the wire protocol version the host speaks.
+	// protocol is the wire protocol version the host speaks (1, see above).
 	Protocol uint32 `protobuf:"varint,1,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	// secret is the furl's secret.
 	Secret   string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	Nickname string `protobuf:"bytes,3,opt,name=nickname,proto3" json:"nickname,omitempty"`
 	// versions are the host's software versions (name → version).
-	Versions      map[string]string `protobuf:"bytes,4,rep,name=versions,proto3" json:"versions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Versions map[string]string `protobuf:"bytes,4,rep,name=versions,proto3" json:"versions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// max_protocol is the highest version the host speaks; 0 means 1.
+	MaxProtocol   uint32 `protobuf:"varint,5,opt,name=max_protocol,json=maxProtocol,proto3" json:"max_protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -103,10 +113,18 @@ func (x *Hello) GetVersions() map[string]string {
 	return nil
 }
 
+func (x *Hello) GetMaxProtocol() uint32 {
+	if x != nil {
+		return x.MaxProtocol
+	}
+	return 0
+}
+
 // Welcome accepts the host.
 type Welcome struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Protocol uint32                 `protobuf:"varint,1,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// protocol is the version the gatherer chose; 0 or 1 means 1.
+	Protocol uint32 `protobuf:"varint,1,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	// node_id is the id the gatherer derived from the host's certificate.
 	NodeId string `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	// poll_interval_ms is how often the host will be polled; a host that
@@ -481,12 +499,13 @@ var File_internal_wire_wire_proto protoreflect.FileDescriptor
 
 const file_internal_wire_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x18internal/wire/wire.proto\x12\x11statsherd.wire.v1\x1a\x16sdk/proto/plugin.proto\"\xd8\x01\n" +
+	"\x18internal/wire/wire.proto\x12\x11statsherd.wire.v1\x1a\x16sdk/proto/plugin.proto\"\xfb\x01\n" +
 	"\x05Hello\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\x12\x1a\n" +
 	"\bnickname\x18\x03 \x01(\tR\bnickname\x12B\n" +
-	"\bversions\x18\x04 \x03(\v2&.statsherd.wire.v1.Hello.VersionsEntryR\bversions\x1a;\n" +
+	"\bversions\x18\x04 \x03(\v2&.statsherd.wire.v1.Hello.VersionsEntryR\bversions\x12!\n" +
+	"\fmax_protocol\x18\x05 \x01(\rR\vmaxProtocol\x1a;\n" +
 	"\rVersionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x01\n" +

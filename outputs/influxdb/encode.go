@@ -10,6 +10,7 @@ import (
 
 	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // Layout: a stat "group.rest" (load_monitor.avg_load) is the field "rest"
@@ -75,11 +76,13 @@ func (e *encoder) measure(name string) *measure {
 	if m, ok := e.names[name]; ok {
 		return m
 	}
-	group, rest, ok := strings.Cut(name, ".")
+	// Until labels become tags here (issue 22), a series with labels is
+	// its folded name (stat.Fold), as munin has it.
+	group, rest, ok := strings.Cut(stat.Fold(name), ".")
 	m := &measure{}
 	switch {
 	case !ok:
-		m.name, m.key = escape(e.prefix, measurementEscapes), escape(name, keyEscapes)
+		m.name, m.key = escape(e.prefix, measurementEscapes), escape(group, keyEscapes)
 		if e.prefix == "" {
 			m.name = DefaultPrefix
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/statsherd/statsherd/outputs/internal/promname"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // The exposition is the Prometheus text format, version 0.0.4, written
@@ -36,6 +37,29 @@ func appendLabels(b []byte, id, nickname string) []byte {
 	b = append(b, `="`...)
 	b = append(b, labelEscaper.Replace(strings.ToValidUTF8(id, "\uFFFD"))...)
 	b = append(b, `"} `...)
+	return b
+}
+
+// appendSeriesLabels appends the label text of the series key's labels:
+// `,name="value"` each, in order; a label with an empty value is none
+// (as in Prometheus), and one named node or nickname is renamed
+// exported_node or exported_nickname, as Prometheus renames a target's
+// labels that clash with its own.
+func appendSeriesLabels(b []byte, key string) []byte {
+	stat.EachLabel(key, func(name, value string) bool {
+		if value == "" {
+			return true
+		}
+		b = append(b, ',')
+		if name == promname.LabelNode || name == promname.LabelNickname {
+			b = append(b, "exported_"...)
+		}
+		b = append(b, name...)
+		b = append(b, `="`...)
+		b = stat.AppendEscaped(b, value)
+		b = append(b, '"')
+		return true
+	})
 	return b
 }
 
@@ -77,6 +101,9 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 		if unused > compactAt && unused > len(f.fams)/2 {
 			f.compact()
 		}
+		if len(f.lblText) > compactAt && len(f.lblText) > 2*series {
+			f.compactLabels() // label sets that come and go
+		}
 	}()
 	if cap(f.buf) < flushAt+4096 {
 		f.buf = make([]byte, 0, flushAt+4096)
@@ -87,35 +114,40 @@ func (f *fleet) render(w io.Writer) (bytes, series int, err error) {
 		fam.used = false
 		header := false
 		for i, n := range nodes {
-			c := cur[i]
-			if int(c) >= len(n.samples) || n.samples[c].fam != fi {
-				continue
-			}
-			cur[i]++
-			if !header {
-				header = true
-				b = append(b, "# HELP "...)
-				b = append(b, fam.metric...)
-				b = append(b, ' ')
-				b = append(b, fam.help...)
-				b = append(b, "\n# TYPE "...)
-				b = append(b, fam.metric...)
-				b = append(b, ' ')
-				b = append(b, fam.typ...)
-				b = append(b, '\n')
-			}
-			b = append(b, fam.metric...)
-			b = append(b, n.labels...)
-			b = appendValue(b, n.samples[c].v)
-			b = append(b, '\n')
-			series++
-			fam.used = true
-			if len(b) >= flushAt {
-				bytes += len(b)
-				if _, err := w.Write(b); err != nil {
-					return bytes, series, err
+			for c := cur[i]; int(c) < len(n.samples) && n.samples[c].fam == fi; c = cur[i] {
+				cur[i]++
+				if !header {
+					header = true
+					b = append(b, "# HELP "...)
+					b = append(b, fam.metric...)
+					b = append(b, ' ')
+					b = append(b, fam.help...)
+					b = append(b, "\n# TYPE "...)
+					b = append(b, fam.metric...)
+					b = append(b, ' ')
+					b = append(b, fam.typ...)
+					b = append(b, '\n')
 				}
-				b = b[:0]
+				s := n.samples[c]
+				b = append(b, fam.metric...)
+				if s.lbl == 0 {
+					b = append(b, n.labels...)
+				} else {
+					b = append(b, n.labels[:len(n.labels)-2]...) // up to "} "
+					b = append(b, f.lblText[s.lbl]...)
+					b = append(b, "} "...)
+				}
+				b = appendValue(b, s.v)
+				b = append(b, '\n')
+				series++
+				fam.used = true
+				if len(b) >= flushAt {
+					bytes += len(b)
+					if _, err := w.Write(b); err != nil {
+						return bytes, series, err
+					}
+					b = b[:0]
+				}
 			}
 		}
 		if !fam.used {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -477,5 +478,77 @@ func TestScrapeDuringWrites(t *testing.T) {
 				t.Fatalf("a page mixes rounds: %d series of round numbers %v", len(mf.Metric), seqs)
 			}
 		}
+	}
+}
+
+// TestExpositionLabels: a series' labels are real labels beside node and
+// nickname; one named node is served as exported_node, an empty one not
+// at all; Prometheus's parser takes the page.
+func TestExpositionLabels(t *testing.T) {
+	now := time.Now()
+	o := New(hclog.NewNullLogger()).(*output)
+	o.now = func() time.Time { return now }
+	o.cfg = settings{Prefix: "statsherd", StaleAfter: time.Hour}
+	o.fleet = newFleet("statsherd")
+	st := sdk.NewStats()
+	st.Counters["http.requests"] = 1
+	st.Counters[sdk.MustSeries("http.requests", sdk.L("status", "500"), sdk.L("route", "/lo\"gin"))] = 3
+	st.Counters[sdk.MustSeries("http.requests", sdk.L("status", "200"), sdk.L("node", "other"))] = 4
+	st.Stats[sdk.MustSeries("mem.used", sdk.L("env", ""))] = sdk.Int(5)
+	r := sdk.Round{Time: now, Nodes: []sdk.NodeSample{{ID: "abcd", Nickname: "web", Timestamp: now, Stats: st}}}
+	if err := o.Write(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	page := exposition(t, o)
+	tp := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := tp.TextToMetricFamilies(strings.NewReader(page))
+	if err != nil {
+		t.Fatalf("Prometheus's parser refused the exposition: %v\n%s", err, page)
+	}
+	got := map[string]float64{}
+	for _, m := range mfs["statsherd_http_requests_total"].GetMetric() {
+		var ls []string
+		for _, l := range m.Label {
+			ls = append(ls, l.GetName()+"="+l.GetValue())
+		}
+		got[strings.Join(ls, ",")] = m.GetCounter().GetValue()
+	}
+	want := map[string]float64{
+		"nickname=web,node=abcd":                                1,
+		`nickname=web,node=abcd,route=/lo"gin,status=500`:       3,
+		"nickname=web,node=abcd,exported_node=other,status=200": 4,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("series %v, want %v\n%s", got, want, page)
+	}
+	if m := mfs["statsherd_mem_used"].GetMetric(); len(m) != 1 || len(m[0].Label) != 2 || m[0].GetGauge().GetValue() != 5 {
+		t.Errorf("mem.used{env=\"\"}: %v", m)
+	}
+}
+
+// TestLabelsComeAndGo: label values that change every round do not pile
+// up; the page shows the latest ones.
+func TestLabelsComeAndGo(t *testing.T) {
+	now := time.Unix(1764000000, 0)
+	o := New(hclog.NewNullLogger()).(*output)
+	o.now = func() time.Time { return now }
+	o.cfg = settings{Prefix: "statsherd", StaleAfter: time.Hour}
+	o.fleet = newFleet("statsherd")
+	for round := range 6 {
+		st := sdk.NewStats()
+		for i := range 500 {
+			st.Counters[sdk.MustSeries("req", sdk.L("id", fmt.Sprintf("r%d-%d", round, i)))] = int64(i)
+		}
+		if err := o.Write(context.Background(), sdk.Round{Time: now, Nodes: []sdk.NodeSample{{ID: "n0", Nickname: "x", Timestamp: now, Stats: st}}}); err != nil {
+			t.Fatal(err)
+		}
+		exposition(t, o)
+	}
+	if n, k := len(o.fleet.lblText), len(o.fleet.counters); n > 2*500+compactAt+1 || k > 2*500+compactAt+1 {
+		t.Errorf("%d label texts and %d series kept after 6 rounds of 500 new label values each; old ones are not forgotten", n, k)
+	}
+	page := exposition(t, o)
+	if !strings.Contains(page, `statsherd_req_total{nickname="x",node="n0",id="r5-7"} 7`) || strings.Contains(page, `id="r4-`) {
+		t.Errorf("the page after forgetting labels:\n%.1000s", page)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/statsherd/statsherd/outputs/internal/promname"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // fleet is the latest sample of every node, held compactly: each metric
@@ -41,6 +42,14 @@ type fleet struct {
 
 	buf     []byte  // the renderer's buffer, reused
 	touched []*node // update's scratch
+
+	// lbls maps a series key with labels to its label text in lblText:
+	// `,route="/login",status="500"`, to go after the node's own labels
+	// (a label named node or nickname is written exported_node or
+	// exported_nickname, as Prometheus renames a target's clashing
+	// labels); lblText[0] is the empty text of a series without labels.
+	lbls    map[string]int32
+	lblText []string
 }
 
 // family is one metric family of the exposition.
@@ -70,6 +79,7 @@ type node struct {
 
 type sample struct {
 	fam int32
+	lbl int32 // the series' label text in fleet.lblText; 0: none
 	v   float64
 }
 
@@ -81,7 +91,7 @@ const lastSeen = 0
 
 func newFleet(prefix string) *fleet {
 	f := &fleet{prefix: prefix, byMetric: map[string]int32{}, counters: map[string]int32{}, stats: map[string]int32{},
-		nodes: map[string]*node{}}
+		nodes: map[string]*node{}, lbls: map[string]int32{}, lblText: []string{""}}
 	f.add(promname.Metric(prefix, promname.LastSeen), "Unix time of the node's last answer to the gatherer.", "gauge")
 	return f
 }
@@ -98,21 +108,48 @@ func (f *fleet) add(metric, help, typ string) int32 {
 	return i
 }
 
-func (f *fleet) counter(name string) int32 {
-	if i, ok := f.counters[name]; ok {
+// counter returns the family of the counter key (a series key), or
+// collided.
+func (f *fleet) counter(key string) int32 {
+	if i, ok := f.counters[key]; ok {
 		return i
 	}
-	i := f.add(promname.Counter(f.prefix, name), "statsherd counter "+name, "counter")
-	f.counters[strings.Clone(name)] = i
+	var i int32
+	if name := stat.SeriesName(key); len(name) < len(key) {
+		i = f.counter(name) // the family of the name without labels
+	} else {
+		i = f.add(promname.Counter(f.prefix, name), "statsherd counter "+name, "counter")
+	}
+	f.counters[strings.Clone(key)] = i
 	return i
 }
 
-func (f *fleet) stat(name string) int32 {
-	if i, ok := f.stats[name]; ok {
+// stat returns the family of the stat key (a series key), or collided.
+func (f *fleet) stat(key string) int32 {
+	if i, ok := f.stats[key]; ok {
 		return i
 	}
-	i := f.add(promname.Metric(f.prefix, name), "statsherd stat "+name, "gauge")
-	f.stats[strings.Clone(name)] = i
+	var i int32
+	if name := stat.SeriesName(key); len(name) < len(key) {
+		i = f.stat(name)
+	} else {
+		i = f.add(promname.Metric(f.prefix, name), "statsherd stat "+name, "gauge")
+	}
+	f.stats[strings.Clone(key)] = i
+	return i
+}
+
+// labels returns the label text of the series key (lblText).
+func (f *fleet) labels(key string) int32 {
+	if !stat.HasLabels(key) {
+		return 0
+	}
+	if i, ok := f.lbls[key]; ok {
+		return i
+	}
+	i := int32(len(f.lblText))
+	f.lblText = append(f.lblText, string(appendSeriesLabels(nil, key)))
+	f.lbls[strings.Clone(key)] = i
 	return i
 }
 
@@ -131,7 +168,12 @@ func (f *fleet) update(r *sdk.RoundNodes) {
 		}
 	}
 	for _, n := range touched {
-		slices.SortFunc(n.samples, func(a, b sample) int { return cmp.Compare(f.fams[a.fam].rank, f.fams[b.fam].rank) })
+		slices.SortFunc(n.samples, func(a, b sample) int {
+			if c := cmp.Compare(f.fams[a.fam].rank, f.fams[b.fam].rank); c != 0 || a.lbl == b.lbl {
+				return c
+			}
+			return strings.Compare(f.lblText[a.lbl], f.lblText[b.lbl])
+		})
 	}
 	clear(touched) // no node kept alive past the round
 	f.touched = touched[:0]
@@ -156,12 +198,12 @@ func (f *fleet) updateNode(s *sdk.NodeSample) *node {
 	if c := s.Stats.Len() + 1; cap(ss) < c {
 		ss = make([]sample, 0, c)
 	}
-	ss = append(ss, sample{lastSeen, float64(s.Timestamp.UnixNano()) / 1e9})
+	ss = append(ss, sample{lastSeen, 0, float64(s.Timestamp.UnixNano()) / 1e9})
 	for name, v := range s.Stats.Counters {
 		if i := f.counter(name); i != collided {
-			ss = append(ss, sample{i, float64(v)})
+			ss = append(ss, sample{i, f.labels(name), float64(v)})
 		} else {
-			f.collide(promname.Counter(f.prefix, name))
+			f.collide(promname.Counter(f.prefix, stat.SeriesName(name)))
 		}
 	}
 	for name, v := range s.Stats.Stats {
@@ -170,9 +212,9 @@ func (f *fleet) updateNode(s *sdk.NodeSample) *node {
 			continue // unknown: no sample, rather than a made-up number
 		}
 		if i := f.stat(name); i != collided {
-			ss = append(ss, sample{i, x})
+			ss = append(ss, sample{i, f.labels(name), x})
 		} else {
-			f.collide(promname.Metric(f.prefix, name))
+			f.collide(promname.Metric(f.prefix, stat.SeriesName(name)))
 		}
 	}
 	n.samples = ss
@@ -258,10 +300,45 @@ func (f *fleet) compact() {
 		ss := n.samples[:0]
 		for _, s := range n.samples {
 			if i := id[s.fam]; i != collided {
-				ss = append(ss, sample{i, s.v})
+				ss = append(ss, sample{i, s.lbl, s.v})
 			}
 		}
 		n.samples = ss
 	}
 	f.rank()
+}
+
+// compactLabels forgets the label texts no node's sample has, and the
+// series keys they were for, so that label values that come and go do not
+// pile up.
+func (f *fleet) compactLabels() {
+	id := make([]int32, len(f.lblText))
+	texts := []string{""}
+	for _, n := range f.nodes {
+		for i, s := range n.samples {
+			if s.lbl == 0 {
+				continue
+			}
+			if id[s.lbl] == 0 {
+				id[s.lbl] = int32(len(texts))
+				texts = append(texts, f.lblText[s.lbl])
+			}
+			n.samples[i].lbl = id[s.lbl]
+		}
+	}
+	lbls := make(map[string]int32, len(texts))
+	for key, i := range f.lbls {
+		if id[i] != 0 {
+			lbls[key] = id[i]
+		}
+	}
+	f.lbls, f.lblText = lbls, texts
+	// And the families of the series gone.
+	for _, m := range []map[string]int32{f.counters, f.stats} {
+		for key := range m {
+			if _, ok := lbls[key]; !ok && stat.HasLabels(key) {
+				delete(m, key)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package remote_write
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang/snappy"
@@ -11,6 +12,7 @@ import (
 	"github.com/statsherd/statsherd/outputs/internal/promname"
 	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // The remote write 1.0 request (prometheus/prompb, remote.proto and
@@ -55,10 +57,16 @@ type encoder struct {
 	recs []queue.Record
 	pre  []byte // a node's labels that sort before __name__, encoded
 	post []byte // and after
+	// node is a node's labels, sorted; seriesLbls the labels of each series
+	// key with labels (seriesLabels); lpre and lpost the encoding of one
+	// such series' labels around __name__.
+	node        [][2]string
+	seriesLbls  map[string][][2]string
+	lpre, lpost []byte
 }
 
 func newEncoder(prefix string, batch int, static map[string]string) *encoder {
-	e := &encoder{prefix: prefix, batch: max(batch, 1), names: map[string]string{}}
+	e := &encoder{prefix: prefix, batch: max(batch, 1), names: map[string]string{}, seriesLbls: map[string][][2]string{}}
 	for k, v := range static {
 		e.static = append(e.static, [2]string{k, v})
 	}
@@ -95,7 +103,11 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 		e.series(e.name(promname.LastSeen, false), float64(seen.UnixNano())/1e9, ms)
 		total++
 		for name, v := range n.Stats.Counters {
-			e.series(e.name(name, true), float64(v), ms)
+			if stat.HasLabels(name) {
+				e.labelled(e.name(stat.SeriesName(name), true), name, float64(v), ms)
+			} else {
+				e.series(e.name(name, true), float64(v), ms)
+			}
 			total++
 		}
 		for name, v := range n.Stats.Stats {
@@ -103,7 +115,11 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 			if !ok {
 				continue // unknown: no sample, as in the prometheus output
 			}
-			e.series(e.name(name, false), f, ms)
+			if stat.HasLabels(name) {
+				e.labelled(e.name(stat.SeriesName(name), false), name, f, ms)
+			} else {
+				e.series(e.name(name, false), f, ms)
+			}
 			total++
 		}
 	}
@@ -129,21 +145,14 @@ func (e *encoder) name(name string, counter bool) string {
 }
 
 // nodeLabels encodes the labels of n's series other than __name__: node,
-// nickname and the static labels, split around where __name__ sorts.
+// nickname and the static labels, split around where __name__ sorts; it
+// keeps them, sorted, in e.node for the series with labels of their own.
 func (e *encoder) nodeLabels(n *sdk.NodeSample) {
 	e.pre, e.post = e.pre[:0], e.post[:0]
-	labels := make([][2]string, 0, len(e.static)+2)
-	labels = append(labels, [2]string{promname.LabelNickname, n.Nickname}, [2]string{promname.LabelNode, n.ID})
+	labels := append(e.node[:0], [2]string{promname.LabelNickname, n.Nickname}, [2]string{promname.LabelNode, n.ID})
 	labels = append(labels, e.static...)
-	slices.SortFunc(labels, func(a, b [2]string) int {
-		switch {
-		case a[0] < b[0]:
-			return -1
-		case a[0] > b[0]:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(labels, compareLabels)
+	e.node = labels
 	for _, l := range labels {
 		if l[0] < nameLabel {
 			e.pre = appendLabel(e.pre, l[0], l[1])
@@ -151,6 +160,64 @@ func (e *encoder) nodeLabels(n *sdk.NodeSample) {
 			e.post = appendLabel(e.post, l[0], l[1])
 		}
 	}
+}
+
+func compareLabels(a, b [2]string) int { return strings.Compare(a[0], b[0]) }
+
+// maxSeriesLabels bounds e.seriesLbls, the cache of series' labels.
+const maxSeriesLabels = 1 << 16
+
+// seriesLabels returns the labels of the series key as sent, sorted: an
+// empty one is none, and one named node, nickname or as a static label is
+// renamed exported_NAME, as Prometheus renames a target's. Cached: a
+// fleet's nodes share their series.
+func (e *encoder) seriesLabels(key string) [][2]string {
+	if ls, ok := e.seriesLbls[key]; ok {
+		return ls
+	}
+	var ls [][2]string
+	stat.EachLabel(key, func(name, value string) bool {
+		if value == "" {
+			return true
+		}
+		if name == promname.LabelNode || name == promname.LabelNickname || slices.ContainsFunc(e.static, func(l [2]string) bool { return l[0] == name }) {
+			name = "exported_" + name
+		}
+		ls = append(ls, [2]string{name, value})
+		return true
+	})
+	slices.SortFunc(ls, compareLabels)
+	if len(e.seriesLbls) >= maxSeriesLabels {
+		clear(e.seriesLbls)
+	}
+	e.seriesLbls[strings.Clone(key)] = ls
+	return ls
+}
+
+// labelled appends one TimeSeries of one sample of the series key, with
+// labels: the node's (e.node) and the series' own (seriesLabels), merged
+// in order. The node's label text of series (e.pre, e.post) is kept.
+func (e *encoder) labelled(metric, key string, v float64, ms int64) {
+	own := e.seriesLabels(key)
+	pre, post := e.pre, e.post
+	e.lpre, e.lpost = e.lpre[:0], e.lpost[:0]
+	node := e.node
+	for len(node) > 0 || len(own) > 0 {
+		var l [2]string
+		if len(own) == 0 || len(node) > 0 && node[0][0] < own[0][0] {
+			l, node = node[0], node[1:]
+		} else {
+			l, own = own[0], own[1:]
+		}
+		if l[0] < nameLabel {
+			e.lpre = appendLabel(e.lpre, l[0], l[1])
+		} else {
+			e.lpost = appendLabel(e.lpost, l[0], l[1])
+		}
+	}
+	e.pre, e.post = e.lpre, e.lpost
+	e.series(metric, v, ms)
+	e.pre, e.post = pre, post
 }
 
 // series appends one TimeSeries of one sample.

@@ -28,6 +28,11 @@ const (
 // a poll: counters (monotonic integers) and stats (instantaneous values:
 // integers, floats, or null for unknown). Names and values travel as
 // parallel lists, which decode with one allocation per name.
+//
+// From protocol version 2 a name may be a series key, a name with labels:
+// name{label="value",…}, labels sorted, values escaped as in Prometheus's
+// text format (sdk.Series). Peers of version 1 never see one: the side
+// that speaks version 2 folds every series into a flat name for them.
 type Stats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CounterNames  []string               `protobuf:"bytes,1,rep,name=counter_names,json=counterNames,proto3" json:"counter_names,omitempty"`

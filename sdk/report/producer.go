@@ -73,7 +73,7 @@ func serveOnce(ctx context.Context, socketPath, name string, p sdk.Producer) (bo
 	enc := json.NewEncoder(conn)
 	sc := bufio.NewScanner(conn)
 	sc.Buffer(make([]byte, 4096), MaxMessage)
-	if err := enc.Encode(Hello{Register: name, Protocol: ProtocolVersion}); err != nil {
+	if err := enc.Encode(Hello{Register: name, Protocol: ProtocolVersion, MaxProtocol: ProtocolLabels}); err != nil {
 		return false, fmt.Errorf("report: registering: %w", err)
 	}
 	var w Welcome
@@ -95,6 +95,9 @@ func serveOnce(ctx context.Context, socketPath, name string, p sdk.Producer) (bo
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		st, err := p.Collect(cctx)
 		cancel()
+		if w.Protocol < ProtocolLabels {
+			st = sdk.FoldStats(st) // a host before labels
+		}
 		resp := CollectResponse{ID: req.ID, Stats: st}
 		if err != nil {
 			resp.Error = err.Error()

@@ -132,3 +132,47 @@ func TestRegisterProducerWaitsForTheHost(t *testing.T) {
 		t.Errorf("error %v, want the context's", err)
 	}
 }
+
+type labelledProducer struct{ staticProducer }
+
+func (p *labelledProducer) Collect(context.Context) (sdk.Stats, error) {
+	return sdk.Stats{Counters: map[string]int64{sdk.MustSeries("app.requests", sdk.L("status", "500")): 1}}, nil
+}
+
+// TestRegisterProducerLabels: a host that welcomes with the labels'
+// protocol gets series as they are; a host before labels (its Welcome
+// has no protocol) gets them folded into flat names.
+func TestRegisterProducerLabels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		protocol int
+		want     string
+	}{{ProtocolLabels, `app.requests{status="500"}`}, {0, "app.requests.status_500"}} {
+		got := make(chan CollectResponse, 1)
+		path := fakeHost(t, func(conn net.Conn, sc *bufio.Scanner) {
+			var h Hello
+			if !sc.Scan() || json.Unmarshal(sc.Bytes(), &h) != nil || h.MaxProtocol != ProtocolLabels {
+				t.Errorf("hello %+v", h)
+				return
+			}
+			enc := json.NewEncoder(conn)
+			enc.Encode(Welcome{OK: true, Protocol: tc.protocol})
+			enc.Encode(CollectRequest{ID: 1, TimeoutMS: 1000})
+			var r CollectResponse
+			if sc.Scan() && json.Unmarshal(sc.Bytes(), &r) == nil {
+				got <- r
+			}
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		go RegisterProducer(ctx, path, "app", &labelledProducer{})
+		select {
+		case r := <-got:
+			if r.Stats.Counters[tc.want] != 1 || len(r.Stats.Counters) != 1 {
+				t.Errorf("protocol %d: host got %v, want %s", tc.protocol, r.Stats.Counters, tc.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("protocol %d: no answer", tc.protocol)
+		}
+		cancel()
+	}
+}

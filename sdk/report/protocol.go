@@ -15,8 +15,16 @@ import "github.com/statsherd/statsherd/sdk"
 //  4. Either side may close the connection at any time; the host then
 //     forgets the producer and its stats.
 
-// ProtocolVersion is the version of the register protocol.
+// ProtocolVersion is the version of the register protocol a Hello says.
+// Version 2 adds labels (a name in Stats may be a series key, sdk.Series):
+// a program that speaks it still says version 1, which every host
+// accepts, and MaxProtocol 2, which hosts before labels ignore; a host
+// that speaks labels answers Protocol 2 in its Welcome. A program
+// welcomed without it folds its series into flat names (sdk.FoldStats).
 const ProtocolVersion = 1
+
+// ProtocolLabels is the version of the register protocol with labels.
+const ProtocolLabels = 2
 
 // MaxMessage bounds one message of the register protocol.
 const MaxMessage = 64 << 20
@@ -27,6 +35,8 @@ type Hello struct {
 	// statsherd.producer.NAME. It is a valid stat name (sdk.ValidName).
 	Register string `json:"register"`
 	Protocol int    `json:"protocol"`
+	// MaxProtocol is the highest version the program speaks (0: 1).
+	MaxProtocol int `json:"max_protocol,omitempty"`
 	// Version is the program's version, for the host's log.
 	Version string `json:"version,omitempty"`
 }
@@ -35,6 +45,9 @@ type Hello struct {
 type Welcome struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// Protocol is the version the host chose: ProtocolLabels when both
+	// sides speak labels; 0 (a host before them) or 1 otherwise.
+	Protocol int `json:"protocol,omitempty"`
 }
 
 // CollectRequest asks the program for its stats.
