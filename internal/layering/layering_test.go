@@ -187,3 +187,24 @@ func TestLayerRules(t *testing.T) {
 		}
 	}
 }
+
+// Node software that only counts (sdk/report, the Tahoe node example) must
+// not link gRPC or go-plugin: the client depends on sdk/stat alone.
+func TestNodeClientLinksNoRPC(t *testing.T) {
+	for _, pkg := range []string{module + "/sdk/report", module + "/examples/tahoe-node"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) < 5 {
+			t.Fatalf("go list -deps %s listed only %v", pkg, deps)
+		}
+		for _, d := range deps {
+			if strings.HasPrefix(d, "google.golang.org/grpc") || strings.HasPrefix(d, "github.com/hashicorp/go-plugin") ||
+				d == module+"/sdk" || d == module+"/sdk/proto" {
+				t.Errorf("%s links %s", pkg, d)
+			}
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/stat"
 )
 
@@ -57,13 +56,13 @@ func Dial(addr string) (*Client, error) {
 // Count adds delta to the counter name (Tahoe's stats_provider.count). A
 // counter only goes up: a negative delta is an error.
 func (c *Client) Count(name string, delta int64) error {
-	if err := sdk.ValidName(name); err != nil {
+	if err := stat.ValidName(name); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if delta < 0 {
 		return fmt.Errorf("report: counter %s: delta %d is negative; counters only go up (use Gauge for a value that goes down)", name, delta)
 	}
-	var line [sdk.MaxNameLen + 32]byte
+	var line [stat.MaxNameLen + 32]byte
 	b := append(line[:0], name...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, delta, 10)
@@ -74,13 +73,13 @@ func (c *Client) Count(name string, delta int64) error {
 // Gauge sets the stat name to v. NaN and infinities are sent as nothing: a
 // gauge cannot hold them.
 func (c *Client) Gauge(name string, v float64) error {
-	if err := sdk.ValidName(name); err != nil {
+	if err := stat.ValidName(name); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if _, ok := sdk.Float(v).Float64(); !ok {
+	if _, ok := stat.Float(v).Float64(); !ok {
 		return fmt.Errorf("report: gauge %s: %v is not a finite number", name, v)
 	}
-	var line [2*sdk.MaxNameLen + 64]byte
+	var line [2*stat.MaxNameLen + 64]byte
 	b := line[:0]
 	if v < 0 {
 		// In statsd a signed gauge value is a change, not a value: set

@@ -8,8 +8,11 @@
 //     or Close, so counting is cheap and bursts are not lost.
 //   - RegisterProducer (Tahoe's register_producer) connects a long-running
 //     program to the host over its local unix socket and answers the host's
-//     polls with the stats of an sdk.Producer, reconnecting whenever the
-//     connection is lost.
+//     polls with the stats of a Collector (an sdk.Producer is one),
+//     reconnecting whenever the connection is lost.
+//
+// The package needs sdk/stat and the standard library alone, so node
+// software that only counts links neither gRPC nor go-plugin.
 //
 // The register protocol is newline-delimited JSON over the unix socket (see
 // Hello, Welcome, CollectRequest and CollectResponse), so software written

@@ -10,7 +10,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // Reconnection backoff of RegisterProducer.
@@ -24,6 +24,13 @@ type RegisteredError struct{ Msg string }
 
 func (e *RegisteredError) Error() string { return "report: the host refused the producer: " + e.Msg }
 
+// Collector is what RegisterProducer polls: an sdk.Producer is one, once
+// configured; so is any type with this method. Stats are stat.Stats, which
+// sdk.Stats is.
+type Collector interface {
+	Collect(ctx context.Context) (stat.Stats, error)
+}
+
 // RegisterProducer registers p with the statsherd host listening on the
 // unix socket at socketPath, under name, and answers the host's polls with
 // p.Collect until ctx is done (Tahoe's register_producer). When the
@@ -31,8 +38,8 @@ func (e *RegisteredError) Error() string { return "report: the host refused the 
 // capped exponential backoff. It returns ctx's error when ctx is done, or a
 // *RegisteredError at once if the host refuses the name. p must already be
 // configured; RegisterProducer never calls Configure or Close.
-func RegisterProducer(ctx context.Context, socketPath string, name string, p sdk.Producer) error {
-	if err := sdk.ValidName(name); err != nil {
+func RegisterProducer(ctx context.Context, socketPath string, name string, p Collector) error {
+	if err := stat.ValidName(name); err != nil {
 		return fmt.Errorf("report: producer name: %w", err)
 	}
 	backoff := minBackoff
@@ -60,7 +67,7 @@ func RegisterProducer(ctx context.Context, socketPath string, name string, p sdk
 
 // serveOnce connects, registers, and serves until the connection ends. It
 // reports whether the registration was accepted.
-func serveOnce(ctx context.Context, socketPath, name string, p sdk.Producer) (bool, error) {
+func serveOnce(ctx context.Context, socketPath, name string, p Collector) (bool, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socketPath)
 	if err != nil {
@@ -96,7 +103,7 @@ func serveOnce(ctx context.Context, socketPath, name string, p sdk.Producer) (bo
 		st, err := p.Collect(cctx)
 		cancel()
 		if w.Protocol < ProtocolLabels {
-			st = sdk.FoldStats(st) // a host before labels
+			st = stat.FoldStats(st) // a host before labels
 		}
 		resp := CollectResponse{ID: req.ID, Stats: st}
 		if err != nil {

@@ -1,6 +1,6 @@
 package report
 
-import "github.com/statsherd/statsherd/sdk"
+import "github.com/statsherd/statsherd/sdk/stat"
 
 // The register protocol, spoken over the host's unix socket: one JSON
 // object per line, each at most MaxMessage bytes.
@@ -16,11 +16,11 @@ import "github.com/statsherd/statsherd/sdk"
 //     forgets the producer and its stats.
 
 // ProtocolVersion is the version of the register protocol a Hello says.
-// Version 2 adds labels (a name in Stats may be a series key, sdk.Series):
+// Version 2 adds labels (a name in Stats may be a series key, stat.Series):
 // a program that speaks it still says version 1, which every host
 // accepts, and MaxProtocol 2, which hosts before labels ignore; a host
 // that speaks labels answers Protocol 2 in its Welcome. A program
-// welcomed without it folds its series into flat names (sdk.FoldStats).
+// welcomed without it folds its series into flat names (stat.FoldStats).
 const ProtocolVersion = 1
 
 // ProtocolLabels is the version of the register protocol with labels.
@@ -32,7 +32,7 @@ const MaxMessage = 64 << 20
 // Hello is the first message of a node program.
 type Hello struct {
 	// Register is the producer's name: the host reports its state under
-	// statsherd.producer.NAME. It is a valid stat name (sdk.ValidName).
+	// statsherd.producer.NAME. It is a valid stat name (stat.ValidName).
 	Register string `json:"register"`
 	Protocol int    `json:"protocol"`
 	// MaxProtocol is the highest version the program speaks (0: 1).
@@ -60,7 +60,7 @@ type CollectRequest struct {
 // CollectResponse carries the program's stats. Error, if set, is reported
 // by the host in its log and its own stats; Stats are kept even then.
 type CollectResponse struct {
-	ID    uint64    `json:"id"`
-	Stats sdk.Stats `json:"stats"`
-	Error string    `json:"error,omitempty"`
+	ID    uint64     `json:"id"`
+	Stats stat.Stats `json:"stats"`
+	Error string     `json:"error,omitempty"`
 }
