@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/host/statsd"
 	"github.com/statsherd/statsherd/internal/durable"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -47,7 +48,7 @@ type Host struct {
 	log   hclog.Logger
 	opts  Options
 	born  time.Time
-	store *store
+	store *statsd.Store
 	// base is the host's lifetime: every collect call runs under it.
 	base       context.Context
 	cancelBase context.CancelFunc
@@ -62,7 +63,7 @@ type Host struct {
 	// trim drops the executable's start-up pages once start-up (or a
 	// reload) is over.
 	trim   *trim.Debounced
-	statsd *statsdServer
+	statsd *statsd.Server
 	// statsdDown is why statsd is not listening though configured (its
 	// port taken: retried), "" otherwise.
 	statsdDown string
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		log:        opts.Logger,
 		opts:       opts,
 		born:       time.Now(),
-		store:      newStore(cfg.Reporting.StatsdMaxNames, cfg.Reporting.StatsdExpiry),
+		store:      statsd.NewStore(cfg.Reporting.StatsdMaxNames, cfg.Reporting.StatsdExpiry),
 		base:       base,
 		cancelBase: cancel,
 		cfg:        cfg,
@@ -192,14 +193,23 @@ func (h *Host) Start(ctx context.Context) error {
 }
 
 // serveStatsd serves the statsd listener s. The caller holds h.mu.
-func (h *Host) serveStatsd(s *statsdServer, basedir string) error {
+// listenStatsd starts the statsd listener (host/statsd) on addr.
+func listenStatsd(ctx context.Context, addr string, st *statsd.Store, log hclog.Logger) (*statsd.Server, error) {
+	s, err := statsd.Listen(ctx, addr, st, log)
+	if err != nil {
+		return nil, fmt.Errorf("statsd listener: %w%s", err, inUseHint(err, "reporting { statsd }"))
+	}
+	return s, nil
+}
+
+func (h *Host) serveStatsd(s *statsd.Server, basedir string) error {
 	h.statsd = s
 	h.statsdDown = ""
-	go s.serve()
+	go s.Serve()
 	if err := writeAddrFile(filepath.Join(basedir, "statsd.addr"), s.Addr()); err != nil {
 		return err
 	}
-	h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.rcvbuf)
+	h.log.Info("statsd listener ready", "addr", s.Addr(), "receive_buffer_bytes", s.ReceiveBuffer())
 	return nil
 }
 
@@ -330,7 +340,7 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link
 		})
 	}
 	nodeStats := sdk.NewStats()
-	h.store.addToFor(nodeStats, poller, endWindow)
+	h.store.AddToFor(nodeStats, poller, endWindow)
 	parts[len(parts)-1] = part{source: "statsd", stats: nodeStats}
 	wg.Wait()
 
@@ -345,7 +355,7 @@ func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link
 	own.Stats["statsherd.registered_producers"] = sdk.Int(int64(len(registered)))
 	own.Stats["statsherd.uptime_seconds"] = sdk.Float(time.Since(h.born).Seconds())
 	if statsd != nil {
-		statsd.addTo(own)
+		statsd.AddTo(own)
 	}
 	if statsdWanted {
 		up := int64(0)

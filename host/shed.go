@@ -179,7 +179,7 @@ func ownedNames(parts []part, i int) []string {
 // newestFirst sorts statsd's names by when their name was first
 // received, newest first, the names of one summary together.
 func (h *Host) newestFirst(names []string) {
-	bases, born := h.store.bornOf(names)
+	bases, born := h.store.BornOf(names)
 	idx := make([]int, len(names))
 	for i := range idx {
 		idx[i] = i

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/host/statsd"
 	"github.com/statsherd/statsherd/internal/link"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -13,7 +14,7 @@ import (
 // TestShedInvalidUTF8 (issue 25, item 8): a stat name that is not UTF-8
 // costs that stat alone; the answer still encodes.
 func TestShedInvalidUTF8(t *testing.T) {
-	h := &Host{log: hclog.NewNullLogger(), store: newStore(0, 0)}
+	h := &Host{log: hclog.NewNullLogger(), store: statsd.NewStore(0, 0)}
 	own := sdk.NewStats()
 	own.Stats["statsherd.uptime_seconds"] = sdk.Int(1)
 	prog := sdk.NewStats()

@@ -156,7 +156,7 @@ func (h *Host) statusPage(now time.Time) StatusPage {
 	}
 	if statsd != nil {
 		st := sdk.NewStats()
-		statsd.addTo(st)
+		statsd.AddTo(st)
 		p.Statsd["listening on"] = statsd.Addr()
 		for k, v := range st.Counters {
 			p.Statsd[strings.TrimPrefix(k, "statsherd.statsd.")] = strconv.FormatInt(v, 10)

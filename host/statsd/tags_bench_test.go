@@ -1,6 +1,8 @@
-package host
+package statsd
 
 import (
+	"github.com/hashicorp/go-hclog"
+
 	"fmt"
 	"testing"
 	"time"
@@ -14,7 +16,7 @@ import (
 func BenchmarkStatsdTagged(b *testing.B) {
 	for _, tags := range []bool{false, true} {
 		b.Run(fmt.Sprintf("tags=%v", tags), func(b *testing.B) {
-			s := &statsdServer{store: newStore(10000, time.Hour), log: nullLog()}
+			s := &Server{store: NewStore(10000, time.Hour), log: hclog.NewNullLogger()}
 			var pkts [][]byte
 			for i := range 20 {
 				t := ""

@@ -1,6 +1,8 @@
-package host
+package statsd
 
 import (
+	"github.com/hashicorp/go-hclog"
+
 	"fmt"
 	"math"
 	"strings"
@@ -11,16 +13,16 @@ import (
 )
 
 // feed applies the lines to a fresh listener's store and returns it.
-func feed(t *testing.T, s *statsdServer, lines ...string) {
+func feed(t *testing.T, s *Server, lines ...string) {
 	t.Helper()
 	s.handle([]byte(strings.Join(lines, "\n")))
 }
 
-func newTestStatsd(maxNames int, expiry time.Duration) *statsdServer {
-	return &statsdServer{store: newStore(maxNames, expiry), log: nullLog()}
+func newTestStatsd(maxNames int, expiry time.Duration) *Server {
+	return &Server{store: NewStore(maxNames, expiry), log: hclog.NewNullLogger()}
 }
 
-func snapshot(s *statsdServer, endWindow bool) sdk.Stats {
+func snapshot(s *Server, endWindow bool) sdk.Stats {
 	st := sdk.NewStats()
 	s.store.addTo(st, endWindow)
 	return st
@@ -119,7 +121,7 @@ func TestTagsAndConflicts(t *testing.T) {
 		}
 	}
 	own := sdk.NewStats()
-	s.addTo(own)
+	s.AddTo(own)
 	if own.Counters["statsherd.statsd.dropped.type_conflict"] != 2 || own.Counters["statsherd.statsd.dropped.invalid_name"] != 2 {
 		t.Errorf("drops %v", own.Counters)
 	}
@@ -139,7 +141,7 @@ func TestNamesExpire(t *testing.T) {
 	s.handleLocked([]byte("late:1|c"))
 	s.store.mu.Unlock()
 	own := sdk.NewStats()
-	s.addTo(own)
+	s.AddTo(own)
 	if own.Counters["statsherd.statsd.dropped.too_many_names"] != 1 || own.Stats["statsherd.statsd.names"] != sdk.Int(100) {
 		t.Fatalf("at the cap: %v %v", own.Counters, own.Stats)
 	}
@@ -152,7 +154,7 @@ func TestNamesExpire(t *testing.T) {
 		t.Errorf("a new name after the others expired was not counted: %v", st.Counters)
 	}
 	own = sdk.NewStats()
-	s.addTo(own)
+	s.AddTo(own)
 	if own.Counters["statsherd.statsd.expired"] != 100 || own.Stats["statsherd.statsd.names"] != sdk.Int(1) {
 		t.Errorf("after expiry: %v %v", own.Counters, own.Stats)
 	}
@@ -175,7 +177,7 @@ func TestIdleNamesExpireAtPoll(t *testing.T) {
 		t.Errorf("polled %v %v: want busy.gauge only", st.Counters, st.Stats)
 	}
 	own := sdk.NewStats()
-	s.addTo(own)
+	s.AddTo(own)
 	if own.Counters["statsherd.statsd.expired"] != 2 || own.Stats["statsherd.statsd.names"] != sdk.Int(1) {
 		t.Errorf("after the poll: %v %v, want 2 expired, 1 name", own.Counters, own.Stats)
 	}
@@ -188,7 +190,7 @@ func TestPollerWindows(t *testing.T) {
 	s := newTestStatsd(100, time.Hour)
 	poll := func(poller string) sdk.Stats {
 		st := sdk.NewStats()
-		s.store.addToFor(st, poller, true)
+		s.store.AddToFor(st, poller, true)
 		return st
 	}
 	poll("g2") // from now on, g2 has a window of its own

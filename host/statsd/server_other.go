@@ -22,7 +22,7 @@ func reportKernelDrops(*net.UDPConn) error {
 }
 
 // readLoop reads packets until the listener is closed.
-func (s *statsdServer) readLoop() {
+func (s *Server) readLoop() {
 	buf := make([]byte, 65536)
 	for {
 		n, err := s.conn.Read(buf)

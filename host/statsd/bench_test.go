@@ -1,6 +1,8 @@
-package host
+package statsd
 
 import (
+	"github.com/hashicorp/go-hclog"
+
 	"fmt"
 	"net"
 	"strconv"
@@ -25,7 +27,7 @@ func BenchmarkParseLine(b *testing.B) {
 
 // BenchmarkHandlePacket is the parser and the store, 20 lines a packet.
 func BenchmarkHandlePacket(b *testing.B) {
-	s := &statsdServer{store: newStore(1000, time.Hour), log: nullLog()}
+	s := &Server{store: NewStore(1000, time.Hour), log: hclog.NewNullLogger()}
 	var pkt []byte
 	for i := range 20 {
 		pkt = append(pkt, fmt.Sprintf("node.counter%d:1|c\n", i%5)...)
@@ -40,7 +42,7 @@ func BenchmarkHandlePacket(b *testing.B) {
 // BenchmarkHandleMixed is the parser and the store on a mix of counter,
 // timer and gauge lines, one per packet.
 func BenchmarkHandleMixed(b *testing.B) {
-	s := &statsdServer{store: newStore(1000, time.Hour), log: nullLog()}
+	s := &Server{store: NewStore(1000, time.Hour), log: hclog.NewNullLogger()}
 	var pkts [][]byte
 	for i := range 10 {
 		pkts = append(pkts, fmt.Appendf(nil, "bench.requests.%d:1|c", i),
@@ -59,19 +61,19 @@ func BenchmarkHandleMixed(b *testing.B) {
 }
 
 // startStatsd runs a statsd listener on a kernel-chosen loopback port.
-func startStatsd(b *testing.B) *statsdServer {
+func startStatsd(b *testing.B) *Server {
 	b.Helper()
-	s, err := listenStatsd(b.Context(), "127.0.0.1:0", newStore(1000, time.Hour), nullLog())
+	s, err := Listen(b.Context(), "127.0.0.1:0", NewStore(1000, time.Hour), hclog.NewNullLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
-	go s.serve()
+	go s.Serve()
 	b.Cleanup(func() { s.Close() })
 	return s
 }
 
 // received is how many lines the listener has seen.
-func (s *statsdServer) received() int64 {
+func (s *Server) received() int64 {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	return s.lines
@@ -79,7 +81,7 @@ func (s *statsdServer) received() int64 {
 
 // waitQuiet waits until the listener has seen want lines or stopped
 // receiving.
-func (s *statsdServer) waitQuiet(want int64) int64 {
+func (s *Server) waitQuiet(want int64) int64 {
 	last, still := int64(-1), 0
 	for {
 		n := s.received()

@@ -1,6 +1,8 @@
-package host
+package statsd
 
 import (
+	"github.com/hashicorp/go-hclog"
+
 	"fmt"
 	"net"
 	"os"
@@ -16,14 +18,14 @@ func TestStatsdListenerAddresses(t *testing.T) {
 	t.Parallel()
 	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
 		t.Run(addr, func(t *testing.T) {
-			s, err := listenStatsd(t.Context(), addr, newStore(10, time.Hour), nullLog())
+			s, err := Listen(t.Context(), addr, NewStore(10, time.Hour), hclog.NewNullLogger())
 			if err != nil {
 				if addr == "[::1]:0" {
 					t.Skipf("no IPv6 loopback here: %v", err)
 				}
 				t.Fatal(err)
 			}
-			go s.serve()
+			go s.Serve()
 			defer s.Close()
 			conn, err := net.Dial("udp", s.Addr())
 			if err != nil {
@@ -74,7 +76,7 @@ func udpDrops(t *testing.T, port int) int64 {
 // reports equal the kernel's own count.
 func TestStatsdKernelDrops(t *testing.T) {
 	t.Parallel()
-	s, err := listenStatsd(t.Context(), "127.0.0.1:0", newStore(10, time.Hour), nullLog())
+	s, err := Listen(t.Context(), "127.0.0.1:0", NewStore(10, time.Hour), hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestStatsdKernelDrops(t *testing.T) {
 		t.Fatal("the kernel does not report drops on this socket")
 	}
 	setReadBuffer(s.conn, 8192)
-	go s.serve()
+	go s.Serve()
 	defer s.Close()
 	conn, err := net.Dial("udp", s.Addr())
 	if err != nil {
@@ -112,7 +114,7 @@ func TestStatsdKernelDrops(t *testing.T) {
 		s.store.addTo(st, false)
 		if st.Counters["probe"] >= 1 {
 			own = sdk.NewStats()
-			s.addTo(own)
+			s.AddTo(own)
 			break
 		}
 		if i > 1000 {
@@ -125,7 +127,7 @@ func TestStatsdKernelDrops(t *testing.T) {
 	kernel := udpDrops(t, port)
 	for i := 0; ; i++ {
 		own = sdk.NewStats()
-		s.addTo(own)
+		s.AddTo(own)
 		if own.Counters["statsherd.statsd.lines"]+kernel == 5000+probes || i > 500 {
 			break
 		}
@@ -144,11 +146,11 @@ func TestStatsdKernelDrops(t *testing.T) {
 // a new name is counted.
 func TestStatsdNamesExpireOverUDP(t *testing.T) {
 	t.Parallel()
-	s, err := listenStatsd(t.Context(), "127.0.0.1:0", newStore(50, 300*time.Millisecond), nullLog())
+	s, err := Listen(t.Context(), "127.0.0.1:0", NewStore(50, 300*time.Millisecond), hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.serve()
+	go s.Serve()
 	defer s.Close()
 	conn, err := net.Dial("udp", s.Addr())
 	if err != nil {
@@ -173,11 +175,11 @@ func TestStatsdNamesExpireOverUDP(t *testing.T) {
 	})
 }
 
-func waitOwn(t *testing.T, s *statsdServer, what string, ok func(sdk.Stats) bool) {
+func waitOwn(t *testing.T, s *Server, what string, ok func(sdk.Stats) bool) {
 	t.Helper()
 	for i := 0; ; i++ {
 		own := sdk.NewStats()
-		s.addTo(own)
+		s.AddTo(own)
 		if ok(own) {
 			return
 		}

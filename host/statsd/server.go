@@ -1,10 +1,9 @@
-package host
+package statsd
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"time"
 
@@ -45,11 +44,11 @@ func dropKey(r dropReason) string {
 	return ""
 }
 
-// statsdServer is the statsd listener: it parses the lines of every packet
+// Server is the statsd listener: it parses the lines of every packet
 // into the store.
-type statsdServer struct {
+type Server struct {
 	log   hclog.Logger
-	store *store
+	store *Store
 	conn  *net.UDPConn
 	// rcvbuf is the receive buffer the kernel granted.
 	rcvbuf int
@@ -74,15 +73,16 @@ type statsdServer struct {
 	lastTagLog time.Time
 }
 
-// listenStatsd listens on the loopback UDP address addr.
-func listenStatsd(ctx context.Context, addr string, st *store, log hclog.Logger) (*statsdServer, error) {
+// Listen listens on the loopback UDP address addr and counts what arrives
+// into st until Close.
+func Listen(ctx context.Context, addr string, st *Store, log hclog.Logger) (*Server, error) {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("statsd listener: %w%s", err, inUseHint(err, "reporting { statsd }"))
+		return nil, err
 	}
 	conn := pc.(*net.UDPConn)
-	s := &statsdServer{log: log, store: st, conn: conn, done: make(chan struct{})}
+	s := &Server{log: log, store: st, conn: conn, done: make(chan struct{})}
 	s.rcvbuf = setReadBuffer(conn, statsdReadBuffer)
 	if err := reportKernelDrops(conn); err != nil {
 		log.Warn("the kernel will not report statsd packets it drops; statsherd.statsd.dropped.kernel stays 0", "error", err)
@@ -93,16 +93,19 @@ func listenStatsd(ctx context.Context, addr string, st *store, log hclog.Logger)
 }
 
 // Addr is the address the listener is bound to.
-func (s *statsdServer) Addr() string { return s.conn.LocalAddr().String() }
+func (s *Server) Addr() string { return s.conn.LocalAddr().String() }
 
-// serve reads packets until the listener is closed.
-func (s *statsdServer) serve() {
+// ReceiveBuffer is the socket's receive buffer the kernel granted, bytes.
+func (s *Server) ReceiveBuffer() int { return s.rcvbuf }
+
+// Serve reads packets until the listener is closed.
+func (s *Server) Serve() {
 	defer close(s.done)
 	s.readLoop()
 }
 
 // readErr reports whether the read loop must stop after err.
-func (s *statsdServer) readErr(err error) bool {
+func (s *Server) readErr(err error) bool {
 	if errors.Is(err, net.ErrClosed) {
 		return true
 	}
@@ -112,7 +115,7 @@ func (s *statsdServer) readErr(err error) bool {
 }
 
 // handle applies the lines of one packet.
-func (s *statsdServer) handle(packet []byte) {
+func (s *Server) handle(packet []byte) {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	s.store.setNow(time.Now())
@@ -121,14 +124,14 @@ func (s *statsdServer) handle(packet []byte) {
 
 // kernelDropped records the kernel's drop count carried by a packet; the
 // caller holds s.store.mu.
-func (s *statsdServer) kernelDropped(n uint32) {
+func (s *Server) kernelDropped(n uint32) {
 	s.kdrops += int64(n - s.kdropsLast) // wraps as the kernel's does
 	s.kdropsLast = n
 }
 
 // handleLocked applies the lines of one packet; the caller holds
 // s.store.mu.
-func (s *statsdServer) handleLocked(packet []byte) {
+func (s *Server) handleLocked(packet []byte) {
 	s.packets++
 	for len(packet) > 0 {
 		var line []byte
@@ -160,7 +163,7 @@ func (s *statsdServer) handleLocked(packet []byte) {
 // logNotLabels logs, at most once per dropLogInterval, how many DogStatsD
 // tags could not be labels since the last time, naming one: their lines
 // were kept, the tags folded into their names.
-func (s *statsdServer) logNotLabels() {
+func (s *Server) logNotLabels() {
 	now := time.Now()
 	if now.Sub(s.lastTagLog) < dropLogInterval {
 		return
@@ -174,7 +177,7 @@ func (s *statsdServer) logNotLabels() {
 
 // drop counts a dropped line, and logs a summary of the drops at most once
 // per dropLogInterval.
-func (s *statsdServer) drop(why dropReason, line []byte) {
+func (s *Server) drop(why dropReason, line []byte) {
 	s.dropped[why]++
 	s.sinceLog[why]++
 	if s.example == "" {
@@ -204,7 +207,7 @@ func (r dropReason) key() string {
 }
 
 // addTo adds the listener's own stats.
-func (s *statsdServer) addTo(st sdk.Stats) {
+func (s *Server) AddTo(st sdk.Stats) {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	st.Counters["statsherd.statsd.packets"] = s.packets
@@ -223,7 +226,7 @@ func (s *statsdServer) addTo(st sdk.Stats) {
 }
 
 // Close stops the listener and waits for it.
-func (s *statsdServer) Close() error {
+func (s *Server) Close() error {
 	err := s.conn.Close()
 	<-s.done
 	return err

@@ -1,4 +1,4 @@
-package host
+package statsd
 
 import (
 	"bufio"
@@ -33,7 +33,7 @@ func TestTaggedStatsdMuninGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &statsdServer{log: hclog.NewNullLogger(), store: newStore(0, 0)}
+	srv := &Server{log: hclog.NewNullLogger(), store: NewStore(0, 0)}
 	srv.store.mu.Lock()
 	srv.store.setNow(time.Now())
 	sc := bufio.NewScanner(bytes.NewReader(lines))
@@ -80,14 +80,14 @@ func TestTaggedStatsdMuninGolden(t *testing.T) {
 func TestTagsBecomeLabels(t *testing.T) {
 	t.Parallel()
 	var log bytes.Buffer
-	srv := &statsdServer{log: hclog.New(&hclog.LoggerOptions{Output: &log}), store: newStore(0, 0)}
+	srv := &Server{log: hclog.New(&hclog.LoggerOptions{Output: &log}), store: NewStore(0, 0)}
 	srv.handle([]byte("http.requests:2|c|#status:500,route:/login\nmem.used:5|g|#host:web01,env\nx:1|c|#host-name:a"))
 	srv.handle([]byte("y:1|c|#a:1,a:2")) // within the minute: counted, not logged again
 	if got := log.String(); strings.Count(got, "cannot be labels") != 1 || !strings.Contains(got, "example=host-name:a") || !strings.Contains(got, "tags=1") {
 		t.Errorf("the summary in the log: %s", got)
 	}
 	st := sdk.NewStats()
-	srv.addTo(st)
+	srv.AddTo(st)
 	srv.store.addTo(st, true)
 	if st.Counters[`http.requests{route="/login",status="500"}`] != 2 {
 		t.Errorf("counters %v", st.Counters)

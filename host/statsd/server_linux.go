@@ -1,4 +1,4 @@
-package host
+package statsd
 
 import (
 	"encoding/binary"
@@ -54,7 +54,7 @@ var oobSize = unix.CmsgSpace(4)
 
 // readLoop reads packets, many per system call (recvmmsg), until the
 // listener is closed.
-func (s *statsdServer) readLoop() {
+func (s *Server) readLoop() {
 	msgs := make([]ipv4.Message, readBatch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
@@ -80,7 +80,7 @@ func (s *statsdServer) readLoop() {
 }
 
 // handleBatch applies the packets of one batch under one lock.
-func (s *statsdServer) handleBatch(msgs []ipv4.Message) {
+func (s *Server) handleBatch(msgs []ipv4.Message) {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	s.store.setNow(time.Now())

@@ -1,6 +1,8 @@
-package host
+package statsd
 
 import (
+	"github.com/hashicorp/go-hclog"
+
 	"math"
 	"strings"
 	"testing"
@@ -119,7 +121,7 @@ func TestHandlePacket(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := &statsdServer{store: newStore(3, time.Hour), log: nullLog()}
+			s := &Server{store: NewStore(3, time.Hour), log: hclog.NewNullLogger()}
 			for _, p := range tt.packets {
 				s.handle([]byte(p))
 			}
@@ -132,7 +134,7 @@ func TestHandlePacket(t *testing.T) {
 				t.Errorf("stats %v, want %v", st.Stats, tt.stats)
 			}
 			own := sdk.NewStats()
-			s.addTo(own)
+			s.AddTo(own)
 			if got := own.Counters["statsherd.statsd.dropped"]; got != tt.dropped {
 				t.Errorf("dropped %d, want %d", got, tt.dropped)
 			}
@@ -191,7 +193,7 @@ func FuzzParseLine(f *testing.F) {
 		if got, want := validName(line), sdk.ValidName(string(line)) == nil; got != want {
 			t.Fatalf("validName(%q) = %v, sdk.ValidName says %v", line, got, want)
 		}
-		s := &statsdServer{store: newStore(10, time.Hour), log: nullLog()}
+		s := &Server{store: NewStore(10, time.Hour), log: hclog.NewNullLogger()}
 		s.handle(line)
 		st := sdk.NewStats()
 		s.store.addTo(st, true)

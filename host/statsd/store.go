@@ -1,4 +1,4 @@
-package host
+package statsd
 
 import (
 	"hash/fnv"
@@ -46,7 +46,7 @@ var percentiles = []struct {
 // store holds what node software reports over statsd: counters (int64,
 // monotonic since the name was created), gauges, and the samples and set
 // members of the current poll window. It outlives reloads.
-type store struct {
+type Store struct {
 	maxNames int
 	// expiry is how long a name may go without a line before it is
 	// forgotten, freeing its place under maxNames.
@@ -76,7 +76,7 @@ type store struct {
 }
 
 // notLabel counts a tag that cannot be a label; the caller holds s.mu.
-func (s *store) notLabel(tag []byte) {
+func (s *Store) notLabel(tag []byte) {
 	s.notLabels++
 	s.notLabelSince++
 	if s.notLabelExample == "" {
@@ -115,14 +115,14 @@ type dist struct {
 	res        []float64
 }
 
-func newStore(maxNames int, expiry time.Duration) *store {
+func NewStore(maxNames int, expiry time.Duration) *Store {
 	if expiry <= 0 {
 		expiry = config.DefaultStatsdExpiry
 	}
 	if maxNames <= 0 {
 		maxNames = config.DefaultStatsdNames
 	}
-	return &store{maxNames: maxNames, expiry: expiry, names: map[string]*entry{},
+	return &Store{maxNames: maxNames, expiry: expiry, names: map[string]*entry{},
 		resLeft: reservoirBudget, setLeft: setBudget, pollers: map[string]int64{}}
 }
 
@@ -135,10 +135,10 @@ func class(k metricKind) metricKind {
 }
 
 // setNow sets the time of the lines applied next; the caller holds s.mu.
-func (s *store) setNow(t time.Time) { s.now = t.UnixNano() }
+func (s *Store) setNow(t time.Time) { s.now = t.UnixNano() }
 
 // apply records one parsed line; the caller holds s.mu.
-func (s *store) apply(m *metric) dropReason {
+func (s *Store) apply(m *metric) dropReason {
 	name, labelled := m.name, false
 	if len(m.tags) > 0 {
 		if m.kind == kindCounter || m.kind == kindGauge {
@@ -217,7 +217,7 @@ func (e *entry) window(p string) *window {
 	return w
 }
 
-func (s *store) addSample(win *window, v, w float64) {
+func (s *Store) addSample(win *window, v, w float64) {
 	if win.dist == nil {
 		win.dist = &dist{min: math.Inf(1), max: math.Inf(-1)}
 	}
@@ -235,7 +235,7 @@ func (s *store) addSample(win *window, v, w float64) {
 	}
 }
 
-func (s *store) addMember(w *window, k uint64) dropReason {
+func (s *Store) addMember(w *window, k uint64) dropReason {
 	if _, ok := w.set[k]; ok {
 		return dropNone
 	}
@@ -252,7 +252,7 @@ func (s *store) addMember(w *window, k uint64) dropReason {
 
 // sweepSoon forgets expired names if it has not looked in the last
 // second, and reports whether it looked. The caller holds s.mu.
-func (s *store) sweepSoon() bool {
+func (s *Store) sweepSoon() bool {
 	if s.now-s.lastSweep < int64(time.Second) {
 		return false
 	}
@@ -262,7 +262,7 @@ func (s *store) sweepSoon() bool {
 
 // sweep forgets the names without a line since expiry before now, and
 // the pollers without a poll; the caller holds s.mu.
-func (s *store) sweep(now int64) {
+func (s *Store) sweep(now int64) {
 	s.lastSweep = now
 	cut := now - int64(s.expiry)
 	for p, last := range s.pollers {
@@ -286,7 +286,7 @@ func (s *store) sweep(now int64) {
 }
 
 // release gives an entry's windows' memory back to the budgets.
-func (s *store) release(e *entry) {
+func (s *Store) release(e *entry) {
 	s.releaseWindow(&e.win)
 	for _, w := range e.others {
 		s.releaseWindow(w)
@@ -294,7 +294,7 @@ func (s *store) release(e *entry) {
 }
 
 // releaseWindow empties a window, giving its memory back to the budgets.
-func (s *store) releaseWindow(w *window) {
+func (s *Store) releaseWindow(w *window) {
 	if w.dist != nil {
 		s.resLeft += len(w.dist.res)
 	}
@@ -329,7 +329,7 @@ func addSat(a, b int64) int64 {
 // addTo copies the counters and gauges into st, and the summaries of the
 // samples and set members the default poller's window received. With close
 // the window ends: the next one starts empty.
-func (s *store) addTo(st sdk.Stats, close bool) { s.addToFor(st, "", close) }
+func (s *Store) addTo(st sdk.Stats, close bool) { s.AddToFor(st, "", close) }
 
 // addToFor is addTo for poller's window. A poller other than the default
 // one gets its own window from its first poll on (that first answer has
@@ -337,7 +337,7 @@ func (s *store) addTo(st sdk.Stats, close bool) { s.addToFor(st, "", close) }
 // Names past their expiry are forgotten first. Percentiles are computed
 // after the lock is released, so that sorting the samples never holds up
 // the listener.
-func (s *store) addToFor(st sdk.Stats, poller string, close bool) {
+func (s *Store) AddToFor(st sdk.Stats, poller string, close bool) {
 	type summary struct {
 		name string
 		d    *dist
@@ -441,7 +441,7 @@ func number(f float64) sdk.Value {
 }
 
 // names is the number of distinct names held.
-func (s *store) numNames() int {
+func (s *Store) numNames() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.names)
@@ -450,7 +450,7 @@ func (s *store) numNames() int {
 // bornOf returns, for each of names (a counter, gauge or summary name as
 // addTo makes them), the name it summarises and when that was first
 // received; a name no longer held is taken as the newest.
-func (s *store) bornOf(names []string) (bases []string, born []int64) {
+func (s *Store) BornOf(names []string) (bases []string, born []int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	bases, born = make([]string, len(names)), make([]int64, len(names))
