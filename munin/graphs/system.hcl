@@ -10,8 +10,8 @@
 #
 #   graphs=/usr/share/statsherd/munin/system.hcl statsherd-munin install-links /etc/munin/plugins
 #
-# Per interface, disk or mount, copy a block and name the device in its
-# stat (see the end of this file). To graph your own as well, copy this
+# Per CPU, interface, disk or mount, copy a block and name the series'
+# folded name in its stat (see the end of this file). To graph your own as well, copy this
 # file into yours: env.graphs names one file.
 
 # CPU time by mode, all CPUs: 1000 ms/s is one CPU busy in that mode.
@@ -334,60 +334,64 @@ graph "system_disk_io_ms" {
   args     = "--base 1000 -l 0"
 }
 
-# The root file system. Other mounts: copy these, naming the mount as
-# the system producer spells it (/var/lib/tahoe is var_lib_tahoe).
+# The root file system. munin has no labels: it sees the series
+# system.filesystem.avail_bytes{mountpoint="/"} under its folded name,
+# system.filesystem.avail_bytes.mountpoint__ (the label's "name:value"
+# with every byte outside [A-Za-z0-9_-] made "_"). Other mounts: copy
+# these, folding the mount point likewise (/var/lib/tahoe is
+# system.filesystem.avail_bytes.mountpoint__var_lib_tahoe).
 
 graph "system_fs_root_avail" {
-  stat     = "system.fs.root.avail_bytes"
+  stat     = "system.filesystem.avail_bytes.mountpoint__"
   kind     = "stat"
   title    = "Root file system available"
   vlabel   = "bytes"
   category = "system"
-  info     = "Space an unprivileged process may still use on / (df's Avail) (system.fs.root.avail_bytes)."
+  info     = "Space an unprivileged process may still use on / (df's Avail) (system.filesystem.avail_bytes{mountpoint=\"/\"})."
   args     = "--base 1024 -l 0"
 }
 
 graph "system_fs_root_used" {
-  stat     = "system.fs.root.used_bytes"
+  stat     = "system.filesystem.used_bytes.mountpoint__"
   kind     = "stat"
   title    = "Root file system used"
   vlabel   = "bytes"
   category = "system"
-  info     = "Space used on / (df's Used) (system.fs.root.used_bytes)."
+  info     = "Space used on / (df's Used) (system.filesystem.used_bytes{mountpoint=\"/\"})."
   args     = "--base 1024 -l 0"
 }
 
 graph "system_fs_root_size" {
-  stat     = "system.fs.root.size_bytes"
+  stat     = "system.filesystem.size_bytes.mountpoint__"
   kind     = "stat"
   title    = "Root file system size"
   vlabel   = "bytes"
   category = "system"
-  info     = "Size of / (df's 1B-blocks) (system.fs.root.size_bytes)."
+  info     = "Size of / (df's 1B-blocks) (system.filesystem.size_bytes{mountpoint=\"/\"})."
   args     = "--base 1024 -l 0"
 }
 
 graph "system_fs_root_files_free" {
-  stat     = "system.fs.root.files_free"
+  stat     = "system.filesystem.files_free.mountpoint__"
   kind     = "stat"
   title    = "Root file system free inodes"
   vlabel   = "inodes"
   category = "system"
-  info     = "Free inodes on / (system.fs.root.files_free)."
+  info     = "Free inodes on / (system.filesystem.files_free{mountpoint=\"/\"})."
   args     = "--base 1000 -l 0"
 }
 
 # Per device, for example (commented out: the names are this machine's):
 #
 # graph "system_net_eth0_receive_bytes" {
-#   stat     = "system.net.eth0.receive_bytes"
+#   stat     = "system.network.receive_bytes.device_eth0"
 #   kind     = "counter"
 #   title    = "eth0 received"
 #   vlabel   = "bytes/s"
 #   category = "system"
 # }
 # graph "system_disk_sda_io_ms" {
-#   stat     = "system.disk.sda.io_ms"
+#   stat     = "system.disk.io_time_ms.device_sda"
 #   kind     = "counter"
 #   title    = "sda busy time"
 #   vlabel   = "ms/s (1000 = always busy)"

@@ -4,11 +4,11 @@
 // running and blocked, and the boot time. It reads /proc through
 // github.com/prometheus/procfs and asks statfs(2) of each mount.
 //
-// Names are flat and dotted, with the device (or mount, or CPU mode)
-// spelt into one part of the name, always the same part, so that it can
-// later become a label: system.net.<interface>.receive_bytes,
-// system.disk.<device>.read_bytes, system.fs.<mount>.avail_bytes,
-// system.cpu.<mode>_ms.
+// The machine-wide figures have flat dotted names (system.load.1min,
+// system.net.receive_bytes); each CPU, interface, disk and mount point is
+// a labelled series named after node_exporter's (system.cpu.time_ms{cpu,
+// mode}, system.network.receive_bytes{device},
+// system.disk.read_bytes{device}, system.filesystem.avail_bytes{mountpoint}).
 package system
 
 import (
@@ -28,7 +28,7 @@ import (
 const Name = "system"
 
 // DefaultExcludeFSTypes are the pseudo and read-only image file systems
-// left out of system.fs.*, as node_exporter's filesystem collector leaves
+// left out of system.filesystem.*, as node_exporter's filesystem collector leaves
 // them out (its default list, plus tmpfs and ramfs, which hold no data an
 // operator runs out of space on).
 var DefaultExcludeFSTypes = []string{
@@ -88,8 +88,8 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 		Description: "The machine: CPU by mode, load, memory, swap, network, disk I/O, file systems, context switches, forks, processes, boot time (from /proc, through prometheus/procfs).",
 		Stats:       statInfo,
 		Config: sdk.Schema{
-			{Name: "exclude_fs_types", Type: sdk.ListOfString, Default: DefaultExcludeFSTypes, Description: "file system types left out of system.fs.*"},
-			{Name: "exclude_mounts", Type: sdk.ListOfString, Default: DefaultExcludeMounts, Description: "mount points left out of system.fs.*, with every mount under them"},
+			{Name: "exclude_fs_types", Type: sdk.ListOfString, Default: DefaultExcludeFSTypes, Description: "file system types left out of system.filesystem.*"},
+			{Name: "exclude_mounts", Type: sdk.ListOfString, Default: DefaultExcludeMounts, Description: "mount points left out of system.filesystem.*, with every mount under them"},
 			{Name: "disk_partitions", Type: sdk.Bool, Default: false, Description: "also report partitions (sda1, nvme0n1p1) in system.disk.*, not only whole disks"},
 			{Name: "proc_path", Type: sdk.String, Default: "/proc", Description: "where procfs is mounted (a container with the host's /proc elsewhere)"},
 			{Name: "sys_path", Type: sdk.String, Default: "/sys", Description: "where sysfs is mounted"},
@@ -133,31 +133,6 @@ func excludedMount(m string, excluded []string) bool {
 		}
 	}
 	return false
-}
-
-// namePart spells a device or interface name as one part of a stat name:
-// every character outside [A-Za-z0-9_-] (a dot, say, in "eth0.100")
-// becomes '_'.
-func namePart(s string) string {
-	if s == "" {
-		return "_"
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-// mountPart spells a mount point as one part of a stat name: "/" is
-// "root", "/var/lib/tahoe" is "var_lib_tahoe".
-func mountPart(m string) string {
-	if m == "/" {
-		return "root"
-	}
-	return namePart(strings.Trim(m, "/"))
 }
 
 func (p *producer) Close(context.Context) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/procfs/blockdevice"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // statfsWait bounds how long a collect waits for the file systems; a
@@ -75,8 +77,14 @@ func (p *producer) kernel(st sdk.Stats) error {
 		return fmt.Errorf("reading %s: %w", filepath.Join(p.cfg.ProcPath, "stat"), err)
 	}
 	c := s.CPUTotal
-	for i, v := range []float64{c.User, c.Nice, c.System, c.Idle, c.Iowait, c.IRQ, c.SoftIRQ, c.Steal} {
+	for i, v := range cpuTimes(c) {
 		st.Counters["system.cpu."+cpuModes[i]+"_ms"] = ms(v)
+	}
+	for n, c := range s.CPU {
+		cpu := strconv.FormatInt(n, 10)
+		for i, v := range cpuTimes(c) {
+			st.Counters[sdk.MustSeries("system.cpu.time_ms", sdk.L("cpu", cpu), sdk.L("mode", cpuModes[i]))] = ms(v)
+		}
 	}
 	st.Stats["system.cpu.count"] = sdk.Int(int64(len(s.CPU)))
 	st.Counters["system.context_switches"] = clamp(s.ContextSwitches)
@@ -85,6 +93,11 @@ func (p *producer) kernel(st sdk.Stats) error {
 	st.Stats["system.procs_blocked"] = sdk.Int(clamp(s.ProcessesBlocked))
 	st.Stats["system.boot_time"] = sdk.Int(clamp(s.BootTime))
 	return nil
+}
+
+// cpuTimes are a CPU's seconds in each of cpuModes.
+func cpuTimes(c procfs.CPUStat) [8]float64 {
+	return [8]float64{c.User, c.Nice, c.System, c.Idle, c.Iowait, c.IRQ, c.SoftIRQ, c.Steal}
 }
 
 func (p *producer) load(st sdk.Stats) error {
@@ -136,26 +149,29 @@ func (p *producer) network(st sdk.Stats) error {
 		return fmt.Errorf("reading %s: %w", filepath.Join(p.cfg.ProcPath, "net/dev"), err)
 	}
 	var total [8]uint64
+	var errs []error
 	for name, l := range nd {
 		vals := [8]uint64{l.RxBytes, l.RxPackets, l.RxErrors, l.RxDropped, l.TxBytes, l.TxPackets, l.TxErrors, l.TxDropped}
-		pre := "system.net." + namePart(name) + "."
-		for i, n := range netNames {
-			st.Counters[pre+n] = clamp(vals[i])
-			if !slices.Contains(DefaultExcludeNetDevices, name) {
+		if !slices.Contains(DefaultExcludeNetDevices, name) {
+			for i := range total {
 				total[i] += vals[i]
 			}
 		}
+		if err := stat.ValidLabelValue(name); err != nil {
+			errs = append(errs, fmt.Errorf("interface %q: %w; left out", name, err))
+			continue
+		}
+		dev := sdk.L("device", name)
+		for i, n := range netNames {
+			st.Counters[sdk.MustSeries("system.network."+n, dev)] = clamp(vals[i])
+		}
 	}
-	for i, n := range netNames {
+	for i, n := range netTotalNames {
 		st.Counters["system.net."+n] = clamp(total[i])
 	}
-	return nil
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return joinErrs(errs)
 }
-
-var netNames = [8]string{"receive_bytes", "receive_packets", "receive_errors", "receive_drops",
-	"transmit_bytes", "transmit_packets", "transmit_errors", "transmit_drops"}
-
-var diskNames = [7]string{"reads", "writes", "read_bytes", "written_bytes", "read_ms", "write_ms", "io_ms"}
 
 // virtualDisk says whether a block device is left out always: RAM disks,
 // loop devices (every snap is one), floppies.
@@ -183,17 +199,22 @@ func (p *producer) disks(st sdk.Stats) error {
 		whole[e.Name()] = true
 	}
 	var total [7]uint64
+	var errs []error
 	for _, d := range ds {
 		if virtualDisk(d.DeviceName) || (!p.cfg.DiskPartitions && !whole[d.DeviceName]) {
 			continue
 		}
 		// /proc/diskstats counts 512-byte sectors whatever the device's.
 		vals := [7]uint64{d.ReadIOs, d.WriteIOs, d.ReadSectors * 512, d.WriteSectors * 512, d.ReadTicks, d.WriteTicks, d.IOsTotalTicks}
-		pre := "system.disk." + namePart(d.DeviceName) + "."
-		for i, n := range diskNames {
-			st.Counters[pre+n] = clamp(vals[i])
+		dev := sdk.L("device", d.DeviceName)
+		if err := stat.ValidLabelValue(d.DeviceName); err != nil {
+			errs = append(errs, fmt.Errorf("disk %q: %w; left out", d.DeviceName, err))
+		} else {
+			for i, n := range diskNames {
+				st.Counters[sdk.MustSeries("system.disk."+n, dev)] = clamp(vals[i])
+			}
+			st.Stats[sdk.MustSeries("system.disk.io_now", dev)] = sdk.Int(clamp(d.IOsInProgress))
 		}
-		st.Stats[pre+"in_progress"] = sdk.Int(clamp(d.IOsInProgress))
 		stacked := strings.HasPrefix(d.DeviceName, "dm-") || strings.HasPrefix(d.DeviceName, "md")
 		if whole[d.DeviceName] && !stacked {
 			for i := range total {
@@ -201,10 +222,10 @@ func (p *producer) disks(st sdk.Stats) error {
 			}
 		}
 	}
-	for i, n := range diskNames {
+	for i, n := range diskTotalNames {
 		st.Counters["system.disk."+n] = clamp(total[i])
 	}
-	return nil
+	return joinErrs(errs)
 }
 
 // mounts returns the mount points to measure, each once (the last mount
@@ -262,7 +283,6 @@ func (p *producer) filesystems(ctx context.Context, st sdk.Stats) error {
 	p.busyMu.Unlock()
 	timer := time.NewTimer(statfsWait)
 	defer timer.Stop()
-	used := map[string]string{}
 	got := make([]statfsResult, 0, asked)
 wait:
 	for range asked {
@@ -284,14 +304,14 @@ wait:
 			errs = append(errs, fmt.Errorf("file system at %s: %w", r.mount, r.err))
 			continue
 		}
-		part := mountPart(r.mount)
-		if other, dup := used[part]; dup {
-			errs = append(errs, fmt.Errorf("file system at %s: its name %q is taken by %s; left out", r.mount, part, other))
+		if err := stat.ValidLabelValue(r.mount); err != nil {
+			errs = append(errs, fmt.Errorf("file system at %.60q: %w; left out", r.mount, err))
 			continue
 		}
-		used[part] = r.mount
-		pre := "system.fs." + part + "."
-		set := func(name string, v uint64) { st.Stats[pre+name] = sdk.Int(clamp(v)) }
+		mp := sdk.L("mountpoint", r.mount)
+		set := func(name string, v uint64) {
+			st.Stats[sdk.MustSeries("system.filesystem."+name, mp)] = sdk.Int(clamp(v))
+		}
 		set("size_bytes", r.fs.Size)
 		set("free_bytes", r.fs.Free)
 		set("avail_bytes", r.fs.Avail)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/statsherd/statsherd/internal/testenv"
+	"github.com/statsherd/statsherd/sdk"
 )
 
 // procFields reads /proc/FILE and returns, for each line, its first
@@ -110,9 +111,10 @@ func TestAgainstProcDfFree(t *testing.T) {
 			continue
 		}
 		f1 := net1[name]
-		pre := "system.net." + namePart(name) + "."
-		between(t, pre+"receive_bytes", num(t, f0[0]), st.Counters[pre+"receive_bytes"], num(t, f1[0]))
-		between(t, pre+"transmit_packets", num(t, f0[9]), st.Counters[pre+"transmit_packets"], num(t, f1[9]))
+		dev := sdk.L("device", name)
+		rx, tx := sdk.MustSeries("system.network.receive_bytes", dev), sdk.MustSeries("system.network.transmit_packets", dev)
+		between(t, rx, num(t, f0[0]), st.Counters[rx], num(t, f1[0]))
+		between(t, tx, num(t, f0[9]), st.Counters[tx], num(t, f1[9]))
 	}
 	// /proc/diskstats, every whole disk.
 	ents, _ := os.ReadDir("/sys/block")
@@ -124,9 +126,10 @@ func TestAgainstProcDfFree(t *testing.T) {
 			continue
 		}
 		disks++
-		pre := "system.disk." + namePart(d) + "."
-		between(t, pre+"reads", num(t, f0[0]), st.Counters[pre+"reads"], num(t, f1[0]))
-		between(t, pre+"written_bytes", 512*num(t, f0[6]), st.Counters[pre+"written_bytes"], 512*num(t, f1[6]))
+		dev := sdk.L("device", d)
+		reads, written := sdk.MustSeries("system.disk.reads_completed", dev), sdk.MustSeries("system.disk.written_bytes", dev)
+		between(t, reads, num(t, f0[0]), st.Counters[reads], num(t, f1[0]))
+		between(t, written, 512*num(t, f0[6]), st.Counters[written], 512*num(t, f1[6]))
 	}
 	if disks == 0 {
 		t.Log("no disks in /sys/block but loop and RAM disks")
@@ -172,8 +175,9 @@ func TestAgainstProcDfFree(t *testing.T) {
 		for _, x := range DefaultExcludeFSTypes {
 			excluded = excluded || x == fstype
 		}
-		pre := "system.fs." + mountPart(target) + "."
-		size, ok := st.Stats[pre+"size_bytes"].Int64()
+		mp := sdk.L("mountpoint", target)
+		series := func(name string) string { return sdk.MustSeries("system.filesystem."+name, mp) }
+		size, ok := st.Stats[series("size_bytes")].Int64()
 		if excluded {
 			if ok {
 				t.Errorf("%s (%s) is reported; it is excluded", target, fstype)
@@ -181,17 +185,17 @@ func TestAgainstProcDfFree(t *testing.T) {
 			continue
 		}
 		if !ok {
-			t.Errorf("df shows %s (%s); system reports no %ssize_bytes", target, fstype, pre)
+			t.Errorf("df shows %s (%s); system reports no %s", target, fstype, series("size_bytes"))
 			continue
 		}
 		compared++
 		if size != num(t, f[2]) {
-			t.Errorf("%ssize_bytes = %d, df says %s", pre, size, f[2])
+			t.Errorf("%s = %d, df says %s", series("size_bytes"), size, f[2])
 		}
-		avail, _ := st.Stats[pre+"avail_bytes"].Int64()
-		near(t, pre+"avail_bytes", avail, num(t, f[3]), slack)
-		if files, _ := st.Stats[pre+"files"].Int64(); f[4] != "-" && files != num(t, f[4]) {
-			t.Errorf("%sfiles = %d, df says %s inodes", pre, files, f[4])
+		avail, _ := st.Stats[series("avail_bytes")].Int64()
+		near(t, series("avail_bytes"), avail, num(t, f[3]), slack)
+		if files, _ := st.Stats[series("files")].Int64(); f[4] != "-" && files != num(t, f[4]) {
+			t.Errorf("%s = %d, df says %s inodes", series("files"), files, f[4])
 		}
 	}
 	if compared == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/statsherd/statsherd/producers/internal/producertest"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/plugintest"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 func configured(t testing.TB, cfg map[string]any) *producer {
@@ -31,21 +32,8 @@ func configured(t testing.TB, cfg map[string]any) *producer {
 	return p
 }
 
-func TestNameParts(t *testing.T) {
+func TestExcludedMount(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"eth0": "eth0", "eth0.100": "eth0_100", "dm-0": "dm-0", "wg@x": "wg_x", "": "_"} {
-		if got := namePart(in); got != want {
-			t.Errorf("namePart(%q) = %q, want %q", in, got, want)
-		}
-	}
-	for in, want := range map[string]string{"/": "root", "/var/lib/tahoe": "var_lib_tahoe", "/srv/data.1/": "srv_data_1"} {
-		if got := mountPart(in); got != want {
-			t.Errorf("mountPart(%q) = %q, want %q", in, got, want)
-		}
-		if err := sdk.ValidName("system.fs." + mountPart(in) + ".size_bytes"); err != nil {
-			t.Error(err)
-		}
-	}
 	for _, tc := range []struct {
 		m    string
 		want bool
@@ -72,15 +60,20 @@ func TestFixture(t *testing.T) {
 		"system.cpu.idle_ms": 400000, "system.cpu.iowait_ms": 500, "system.cpu.irq_ms": 60,
 		"system.cpu.softirq_ms": 70, "system.cpu.steal_ms": 80,
 		"system.context_switches": 987654, "system.forks": 4321,
-		"system.net.lo.receive_bytes": 1000, "system.net.eth1.receive_bytes": 200000,
-		"system.net.eth1.transmit_drops": 4, "system.net.eth1.receive_errors": 1,
+		`system.cpu.time_ms{cpu="0",mode="user"}`: 2500, `system.cpu.time_ms{cpu="3",mode="idle"}`: 100000,
+		`system.cpu.time_ms{cpu="2",mode="steal"}`:  20,
+		`system.network.receive_bytes{device="lo"}`: 1000, `system.network.receive_bytes{device="eth1"}`: 200000,
+		`system.network.transmit_drop{device="eth1"}`: 4, `system.network.receive_errs{device="eth1"}`: 1,
 		"system.net.receive_bytes": 300000, "system.net.transmit_packets": 150,
-		"system.disk.sdb.reads": 2000, "system.disk.sdb.read_bytes": 4000 * 512,
-		"system.disk.sdb.writes": 800, "system.disk.sdb.written_bytes": 1600 * 512,
-		"system.disk.sdb.read_ms": 30, "system.disk.sdb.write_ms": 70, "system.disk.sdb.io_ms": 1800,
-		"system.disk.dm-0.reads": 7,
+		"system.net.receive_errors": 1, "system.net.transmit_drops": 4,
+		`system.disk.reads_completed{device="sdb"}`: 2000, `system.disk.read_bytes{device="sdb"}`: 4000 * 512,
+		`system.disk.writes_completed{device="sdb"}`: 800, `system.disk.written_bytes{device="sdb"}`: 1600 * 512,
+		`system.disk.read_time_ms{device="sdb"}`: 30, `system.disk.write_time_ms{device="sdb"}`: 70,
+		`system.disk.io_time_ms{device="sdb"}`:       1800,
+		`system.disk.reads_completed{device="dm-0"}`: 7,
 		// Totals leave out dm-0 (its disk counts its I/O) and loop0.
-		"system.disk.reads": 3000, "system.disk.written_bytes": 2400 * 512,
+		"system.disk.reads": 3000, "system.disk.written_bytes": 2400 * 512, "system.disk.io_ms": 2700,
+		"system.disk.read_bytes": 6000 * 512, "system.disk.read_ms": 60,
 	}
 	for k, want := range counters {
 		if got, ok := st.Counters[k]; !ok || got != want {
@@ -93,6 +86,7 @@ func TestFixture(t *testing.T) {
 		"system.memory.used_bytes": sdk.Int(6000000 * 1024), "system.memory.cached_bytes": sdk.Int(5250000 * 1024),
 		"system.swap.used_bytes": sdk.Int(500000 * 1024), "system.procs_running": sdk.Int(3),
 		"system.procs_blocked": sdk.Int(1), "system.boot_time": sdk.Int(1764000000),
+		`system.disk.io_now{device="sdb"}`: sdk.Int(0),
 	}
 	for k, want := range stats {
 		if got := st.Stats[k]; got != want {
@@ -104,18 +98,44 @@ func TestFixture(t *testing.T) {
 			t.Errorf("%s reported: loop devices and partitions are left out by default", k)
 		}
 	}
-	mnt := mountPart(filepath.Join(dir, "mnt", "data1"))
-	if v, ok := st.Stats["system.fs."+mnt+".size_bytes"].Int64(); !ok || v <= 0 {
+	mnt := filepath.Join(dir, "mnt", "data1")
+	if v, ok := st.Stats[sdk.MustSeries("system.filesystem.size_bytes", sdk.L("mountpoint", mnt))].Int64(); !ok || v <= 0 {
 		t.Errorf("no size for the mounted %s: %v", mnt, st.Stats)
 	}
 	for k := range st.Stats {
-		if strings.HasPrefix(k, "system.fs.dev_shm") || strings.HasPrefix(k, "system.fs.proc") {
+		if strings.Contains(k, `mountpoint="/dev/shm"`) || strings.Contains(k, `mountpoint="/proc"`) {
 			t.Errorf("%s reported: tmpfs and /proc are left out", k)
 		}
 	}
-	for k := range st.Counters {
-		if err := sdk.ValidName(k); err != nil {
-			t.Error(err)
+	// Every key is a valid series, named as Describe says, and the
+	// per-device ones fold (for munin) into valid, distinct names.
+	described := map[string]bool{}
+	for _, s := range statInfo {
+		described[s.Name] = true
+	}
+	folded := map[string]string{}
+	for _, m := range []map[string]bool{keys(st.Counters), keys(st.Stats)} {
+		for k := range m {
+			if err := stat.ValidSeries(k); err != nil {
+				t.Error(err)
+			}
+			if !described[stat.SeriesName(k)] {
+				t.Errorf("%s: Describe has no %s", k, stat.SeriesName(k))
+			}
+			f := stat.Fold(k)
+			if err := sdk.ValidName(f); err != nil {
+				t.Errorf("%s folds to %s: %v", k, f, err)
+			}
+			if other, dup := folded[f]; dup {
+				t.Errorf("%s and %s both fold to %s", k, other, f)
+			}
+			folded[f] = k
+		}
+	}
+	for _, f := range []string{"system.cpu.time_ms.cpu_0.mode_user", "system.network.receive_bytes.device_eth1",
+		"system.disk.read_bytes.device_sdb", "system.disk.read_bytes", "system.disk.io_now.device_sdb"} {
+		if _, ok := folded[f]; !ok {
+			t.Errorf("no series folds to %s", f)
 		}
 	}
 
@@ -125,9 +145,18 @@ func TestFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Counters["system.disk.sda1.reads"] != 1 || st.Counters["system.disk.reads"] != 3000 {
-		t.Errorf("with disk_partitions: sda1.reads %d, total reads %d; want 1 and 3000", st.Counters["system.disk.sda1.reads"], st.Counters["system.disk.reads"])
+	sda1 := st.Counters[`system.disk.reads_completed{device="sda1"}`]
+	if sda1 != 1 || st.Counters["system.disk.reads"] != 3000 {
+		t.Errorf("with disk_partitions: sda1 reads %d, total reads %d; want 1 and 3000", sda1, st.Counters["system.disk.reads"])
 	}
+}
+
+func keys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
 
 // TestHungStatfs: a file system whose statfs never returns costs its own
@@ -159,8 +188,8 @@ func TestHungStatfs(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "statfs") {
 			t.Errorf("round %d: error %v, want one about the hung file system", round, err)
 		}
-		other := "system.fs." + mountPart(filepath.Join(dir, "mnt", "data1"))
-		if st.Stats[other+".used_bytes"] != sdk.Int(60) || st.Stats[other+".avail_bytes"] != sdk.Int(30) {
+		other := sdk.L("mountpoint", filepath.Join(dir, "mnt", "data1"))
+		if st.Stats[sdk.MustSeries("system.filesystem.used_bytes", other)] != sdk.Int(60) || st.Stats[sdk.MustSeries("system.filesystem.avail_bytes", other)] != sdk.Int(30) {
 			t.Errorf("round %d: the other mount: %v", round, st.Stats)
 		}
 		if _, ok := st.Counters["system.cpu.user_ms"]; !ok {
