@@ -6,7 +6,6 @@ import (
 
 	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
-	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // encoder turns rounds into queue records: batches of at most batch
@@ -43,10 +42,8 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 	total := 0
 	for n := range r.All() {
 		pre, post := e.t.node(n.ID, n.Nickname)
-		// Until labels become tags here (issue 22), a series with
-		// labels is its folded name (stat.Fold), as munin has it.
 		for name, v := range n.Stats.Counters {
-			e.raw = e.t.appendPath(e.raw, pre, stat.Fold(name), post, nil)
+			e.raw = e.t.appendPath(e.raw, pre, name, post)
 			e.raw = append(e.raw, ' ')
 			e.raw = strconv.AppendInt(e.raw, v, 10)
 			e.line(stamp, ms)
@@ -55,12 +52,12 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 		for name, v := range n.Stats.Stats {
 			var ok bool
 			if i, isInt := v.Int64(); isInt {
-				e.raw = e.t.appendPath(e.raw, pre, stat.Fold(name), post, nil)
+				e.raw = e.t.appendPath(e.raw, pre, name, post)
 				e.raw = append(e.raw, ' ')
 				e.raw = strconv.AppendInt(e.raw, i, 10)
 				ok = true
 			} else if f, isFloat := v.Float64(); isFloat {
-				e.raw = e.t.appendPath(e.raw, pre, stat.Fold(name), post, nil)
+				e.raw = e.t.appendPath(e.raw, pre, name, post)
 				e.raw = append(e.raw, ' ')
 				e.raw = strconv.AppendFloat(e.raw, f, 'g', -1, 64)
 				ok = true

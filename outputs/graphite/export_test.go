@@ -1,14 +1,14 @@
 package graphite
 
-// SeriesName is the name the output writes for a stat with labels, by
-// the template and the labels setting: for the tests, as stats carry no
-// labels yet.
-func SeriesName(template, labels, id, nickname, name string, ls []Label) (string, error) {
+// SeriesName is the name the output writes for the series key (sdk/stat:
+// name{label="value",…}) of a node, by the template and the labels
+// setting.
+func SeriesName(template, labels, id, nickname, key string) (string, error) {
 	t, err := parseTemplate(template)
 	if err != nil {
 		return "", err
 	}
 	t.labelsPath = labels == "path"
 	pre, post := t.node(id, nickname)
-	return string(t.appendPath(nil, pre, name, post, ls)), nil
+	return string(t.appendPath(nil, pre, key, post)), nil
 }

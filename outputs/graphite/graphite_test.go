@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -241,46 +240,67 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestCarbonLabels: the series names of a stat with labels (stats carry
-// none yet: the names are made as the output makes them, and written to
-// carbon as it writes them), in both labels settings, are taken by a
-// real carbon-cache with Graphite 1.1 tags on: the tagged name is stored
-// under itself (carbon's own normal form: tags sorted), the folded one as
-// a path.
+// TestCarbonLabels: a round whose node has labelled series goes through
+// two outputs, labels = "tags" and labels = "path", into a real
+// carbon-cache with Graphite 1.1 tags on. The tagged names are read back
+// from carbon's _tagged/ files, which carbon names by the SHA-256 of the
+// name in its own normal form (tags sorted its way, values as it takes
+// them): a name the output wrote in another form is not found. The folded
+// names are read back as paths; a series without labels is a path in both.
 func TestCarbonLabels(t *testing.T) {
 	t.Parallel()
 	c := startCarbonWith(t, true)
-	labels := []graphite.Label{{Name: "device", Value: "sda"}, {Name: "mode", Value: "r.w"}}
-	tagged, err := graphite.SeriesName(graphite.DefaultTemplate, "tags", "abcd", "web 1", "disk.read_bytes", labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folded, _ := graphite.SeriesName(graphite.DefaultTemplate, "path", "abcd", "web 1", "disk.read_bytes", labels)
-	if tagged != "statsherd.web_1.disk.read_bytes;device=sda;mode=r_w" || folded != "statsherd.web_1.disk.read_bytes.sda.r_w" {
-		t.Fatalf("names %q and %q", tagged, folded)
-	}
+	tags := configure(t, map[string]any{"address": c.Address()})
+	path := configure(t, map[string]any{"address": c.Address(), "labels": "path", "template": "folded.{nickname}.{name}"})
 	at := time.Now().Add(-time.Minute).Truncate(time.Second)
-	conn, err := net.Dial("tcp", c.Address())
-	if err != nil {
-		t.Fatal(err)
+	st := sdk.NewStats()
+	st.Counters[`disk.read_bytes{device="sda",mode="r w"}`] = 42
+	st.Counters[`http.requests{code="200",code2="2xx",name="api"}`] = 7
+	st.Stats[`http.latency{handler="/a;b",quantile="~0.99"}`] = sdk.Float(0.25)
+	st.Stats["load.avg"] = sdk.Float(1.5)
+	round := sdk.Round{Time: at, Nodes: []sdk.NodeSample{{ID: "abcd", Nickname: "web 1", Timestamp: at, Stats: st}}}
+	for _, o := range []sdk.Output{tags, path} {
+		if err := o.Write(context.Background(), round); err != nil {
+			t.Fatal(err)
+		}
+		waitSent(t, o, 4)
 	}
-	fmt.Fprintf(conn, "%s 42 %d\n%s 43 %d\n", tagged, at.Unix(), folded, at.Unix())
-	conn.Close()
-	want := []fleettest.Point{{MS: at.UnixMilli(), Value: 42}}
-	var got []fleettest.Point
-	fleettest.WaitFor(t, "the tagged series in whisper", c.log, func() bool {
-		got = c.tagged(tagged, at.Unix()-1, at.Unix()+2)
-		return len(got) > 0
-	})
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("tagged: %v, want %v", got, want)
+	ms := at.UnixMilli()
+	tagged := map[string]float64{
+		"statsherd.web_1.disk.read_bytes;device=sda;mode=r_w":                42,
+		"statsherd.web_1.http.requests;code2=2xx;code=200;exported_name=api": 7,
+		"statsherd.web_1.http.latency;handler=/a_b;quantile=_0.99":           0.25,
 	}
-	want[0].Value = 43
-	fleettest.WaitFor(t, "the folded series in whisper", c.log, func() bool {
-		got = c.series(folded, at.Unix()-1, at.Unix()+2)
-		return len(got) > 0
-	})
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("folded: %v, want %v", got, want)
+	paths := map[string]float64{
+		"statsherd.web_1.load.avg":               1.5,
+		"folded.web_1.load.avg":                  1.5,
+		"folded.web_1.disk.read_bytes.sda.r_w":   42,
+		"folded.web_1.http.requests.200.2xx.api": 7,
+		"folded.web_1.http.latency._a_b._0_99":   0.25,
+	}
+	for name, v := range tagged {
+		want := []fleettest.Point{{MS: ms, Value: v}}
+		var got []fleettest.Point
+		fleettest.WaitFor(t, name+" in whisper (_tagged)", c.log, func() bool {
+			got = c.tagged(name, at.Unix()-1, at.Unix()+2)
+			return len(got) > 0
+		})
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	for name, v := range paths {
+		want := []fleettest.Point{{MS: ms, Value: v}}
+		var got []fleettest.Point
+		fleettest.WaitFor(t, name+" in whisper", c.log, func() bool {
+			got = c.series(name, at.Unix()-1, at.Unix()+2)
+			return len(got) > 0
+		})
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	if files := c.files(); len(files) != len(tagged)+len(paths) {
+		t.Errorf("carbon wrote %d series, want %d: %v", len(files), len(tagged)+len(paths), files)
 	}
 }

@@ -3,7 +3,10 @@ package graphite
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // DefaultTemplate names every series: the prefix statsherd, the node's
@@ -93,34 +96,99 @@ func component(s string) string {
 	return string(b)
 }
 
-// Label is one label of a stat: a name and a value. Stats carry none yet
-// (issue 19 adds them to the sdk); the encoder takes each stat's labels,
-// sorted by name, and writes them as the labels setting says.
-type Label struct{ Name, Value string }
-
-// appendPath appends the series name of a stat: pre, the stat's name
-// (its dots are path separators; stat names hold only [A-Za-z0-9_.-]),
-// post, then the labels: as Graphite 1.1 tags (;name=value, sorted by
-// name, as carbon keeps them), or folded into the path (.value, in the
-// order of the names).
-func (t *template) appendPath(b []byte, pre, name, post string, labels []Label) []byte {
+// appendPath appends the series name of a stat, key being its series
+// key (sdk/stat: name{label="value",…}): pre, the stat's name (its dots
+// are path separators; stat names hold only [A-Za-z0-9_.-]), post, then
+// the labels, as the labels setting says (appendTags, appendFolded). A
+// key without labels is pre+name+post.
+func (t *template) appendPath(b []byte, pre, key, post string) []byte {
 	b = append(b, pre...)
-	b = append(b, name...)
+	b = append(b, stat.SeriesName(key)...)
 	b = append(b, post...)
-	for _, l := range labels {
-		if t.labelsPath {
-			b = append(b, '.')
-			b = appendComponent(b, l.Value)
-			continue
+	if !stat.HasLabels(key) {
+		return b
+	}
+	if t.labelsPath {
+		return appendFolded(b, key)
+	}
+	return appendTags(b, key)
+}
+
+// appendFolded appends the label values of key to a path: ".value" for
+// each label in the order of the names, made one path component each
+// (component: an empty value is _). The names are not written: two series
+// differing only in a label's name share a path.
+func appendFolded(b []byte, key string) []byte {
+	stat.EachLabel(key, func(_, v string) bool {
+		b = append(b, '.')
+		b = appendComponent(b, v)
+		return true
+	})
+	return b
+}
+
+// appendTags appends the labels of key as Graphite 1.1 tags,
+// ";name=value" each, in carbon's own order (sorted as the strings
+// "name=value", carbon's normal form, which differs from the series
+// key's order when a name is a prefix of another), by carbon's rules
+// (carbon.util.TaggedSeries): a tag named "name" would be the series'
+// name, so it is renamed "exported_name"; a value gets every byte that
+// is not printable ASCII (a space, a control character, each byte of a
+// non-ASCII character) and every ";" replaced by _, and a leading "~"
+// (which seriesByTag reads as a regular expression) too; an empty value is
+// _. Label names (sdk: [a-zA-Z_][a-zA-Z0-9_]*) need nothing else.
+func appendTags(b []byte, key string) []byte {
+	var tags []stat.Label
+	stat.EachLabel(key, func(n, v string) bool {
+		if n == "name" {
+			n = "exported_name"
 		}
+		tags = append(tags, stat.Label{Name: n, Value: v})
+		return true
+	})
+	slices.SortFunc(tags, func(a, b stat.Label) int { return compareTags(a.Name, b.Name) })
+	for _, l := range tags {
 		b = append(b, ';')
 		b = appendComponent(b, l.Name)
 		b = append(b, '=')
-		b = appendComponent(b, l.Value)
+		b = appendTagValue(b, l.Value)
 	}
 	return b
 }
 
+// compareTags orders tag names as carbon orders its ";name=value" strings:
+// as if each name were followed by "=" (so "a0" comes before "a").
+func compareTags(a, b string) int {
+	for i := 0; ; i++ {
+		ca, cb := byte('='), byte('=')
+		if i < len(a) {
+			ca = a[i]
+		}
+		if i < len(b) {
+			cb = b[i]
+		}
+		if ca != cb || i >= len(a) || i >= len(b) {
+			return int(ca) - int(cb)
+		}
+	}
+}
+
+// appendTagValue appends v as a Graphite tag value (see appendTags).
+func appendTagValue(b []byte, v string) []byte {
+	if v == "" {
+		return append(b, '_')
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || c == ';' || i == 0 && c == '~' {
+			c = '_'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// appendComponent appends s made one path component (component).
 func appendComponent(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, '_')

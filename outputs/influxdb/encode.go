@@ -20,16 +20,14 @@ import (
 // and the static tags, at the round's time in milliseconds. Counters are
 // integers (5i), stats always floats, so a stat that is an integer in one
 // round and a fraction in the next never conflicts with itself; unknown
-// (null) stats have no field.
-
-// Label is one label of a stat: a name and a value. Stats carry none yet
-// (issue 19 adds them to the sdk); a stat's labels become tags of its
-// own line, beside node and nickname.
-type Label struct{ Name, Value string }
+// (null) stats have no field. A series with labels (sdk/stat's series
+// key, name{label="value",…}) is the field of its name, on a line of its
+// own whose tags are the node's and its labels (labelTags).
 
 // field is one value of a node, found under its measurement.
 type field struct {
 	m     *measure
+	tags  string // the line's escaped tag set, ",k=v,…"; "" for the node's
 	key   string // escaped field key
 	v     float64
 	i     int64
@@ -51,19 +49,23 @@ type encoder struct {
 	zip    bool
 	names  map[string]*measure
 
-	fields []field
-	tags   []byte // the node's escaped tag set, ",k=v,…"
-	raw    []byte
-	n, smp int
-	zbuf   bytes.Buffer
-	zw     *gzip.Writer
-	recs   []queue.Record
+	fields   []field
+	tags     []byte      // the node's escaped tag set, ",k=v,…"
+	nodeTags [][2]string // the node's tags, sorted by key, unescaped
+	reserved map[string]bool
+	raw      []byte
+	n, smp   int
+	zbuf     bytes.Buffer
+	zw       *gzip.Writer
+	recs     []queue.Record
 }
 
 func newEncoder(prefix string, static map[string]string, batch int, zip bool) *encoder {
-	e := &encoder{prefix: prefix, batch: max(batch, 1), zip: zip, names: map[string]*measure{}}
+	e := &encoder{prefix: prefix, batch: max(batch, 1), zip: zip, names: map[string]*measure{},
+		reserved: map[string]bool{TagNickname: true, TagNode: true}}
 	for k, v := range static {
 		e.static = append(e.static, [2]string{k, v})
+		e.reserved[k] = true
 	}
 	if zip {
 		e.zw, _ = gzip.NewWriterLevel(&e.zbuf, gzip.BestSpeed)
@@ -71,14 +73,13 @@ func newEncoder(prefix string, static map[string]string, batch int, zip bool) *e
 	return e
 }
 
-// measure returns the measurement and field key of a stat name.
+// measure returns the measurement and field key of a stat name (without
+// labels).
 func (e *encoder) measure(name string) *measure {
 	if m, ok := e.names[name]; ok {
 		return m
 	}
-	// Until labels become tags here (issue 22), a series with labels is
-	// its folded name (stat.Fold), as munin has it.
-	group, rest, ok := strings.Cut(stat.Fold(name), ".")
+	group, rest, ok := strings.Cut(name, ".")
 	m := &measure{}
 	switch {
 	case !ok:
@@ -109,29 +110,30 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 	e.raw, e.n, e.smp = e.raw[:0], 0, 0
 	total := 0
 	for n := range r.All() {
-		e.nodeTags(n, nil)
+		e.setNodeTags(n)
 		e.fields = e.fields[:0]
-		for name, v := range n.Stats.Counters {
-			m := e.measure(name)
-			e.fields = append(e.fields, field{m: m, key: m.key, i: v, isInt: true})
+		for key, v := range n.Stats.Counters {
+			e.fields = append(e.fields, e.field(key, field{i: v, isInt: true}))
 		}
-		for name, v := range n.Stats.Stats {
+		for key, v := range n.Stats.Stats {
 			f, ok := v.Float64()
 			if !ok {
 				continue
 			}
-			m := e.measure(name)
-			e.fields = append(e.fields, field{m: m, key: m.key, v: f})
+			e.fields = append(e.fields, e.field(key, field{v: f}))
 		}
 		slices.SortFunc(e.fields, func(a, b field) int {
 			if c := strings.Compare(a.m.name, b.m.name); c != 0 {
+				return c
+			}
+			if c := strings.Compare(a.tags, b.tags); c != 0 {
 				return c
 			}
 			return strings.Compare(a.key, b.key)
 		})
 		for i := 0; i < len(e.fields); {
 			j := i + 1
-			for j < len(e.fields) && e.fields[j].m.name == e.fields[i].m.name {
+			for j < len(e.fields) && e.fields[j].m.name == e.fields[i].m.name && e.fields[j].tags == e.fields[i].tags {
 				j++
 			}
 			e.line(e.fields[i:j], stamp, ms)
@@ -146,33 +148,71 @@ func (e *encoder) encode(r *sdk.RoundNodes, now time.Time) ([]queue.Record, int)
 	return e.recs, total
 }
 
-// nodeTags sets the tag set of a node's lines: nickname, node, the static
-// tags and a stat's labels, sorted by name (as InfluxDB prefers), empty
-// values left out (InfluxDB drops them).
-func (e *encoder) nodeTags(n *sdk.NodeSample, labels []Label) {
-	tags := make([][2]string, 0, len(e.static)+2+len(labels))
-	tags = append(tags, [2]string{TagNickname, n.Nickname}, [2]string{TagNode, n.ID})
+// field fills in f, the value of the series key, with its measurement,
+// field key and, for a series with labels, its line's tag set.
+func (e *encoder) field(key string, f field) field {
+	f.m = e.measure(stat.SeriesName(key))
+	f.key = f.m.key
+	if stat.HasLabels(key) {
+		f.tags = e.labelTags(key)
+	}
+	return f
+}
+
+// setNodeTags sets the tag set of a node's lines: nickname, node and the
+// static tags, sorted by key (as InfluxDB prefers), empty values left out
+// (InfluxDB drops them).
+func (e *encoder) setNodeTags(n *sdk.NodeSample) {
+	tags := append(e.nodeTags[:0], [2]string{TagNickname, n.Nickname}, [2]string{TagNode, n.ID})
 	tags = append(tags, e.static...)
+	slices.SortFunc(tags, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	e.nodeTags = tags
+	e.tags = appendTags(e.tags[:0], tags)
+}
+
+// labelTags returns the tag set of a labelled series' line: the node's
+// tags and the series' labels, sorted by key, empty values left out. A
+// label named as one of the node's tags (node, nickname, a static tag) is
+// renamed exported_NAME (exported_exported_NAME if the series has a label
+// exported_NAME too, and so on: a line never holds a key twice).
+func (e *encoder) labelTags(key string) string {
+	labels := stat.Labels(key)
+	tags := make([][2]string, 0, len(e.nodeTags)+len(labels))
+	tags = append(tags, e.nodeTags...)
 	for _, l := range labels {
-		tags = append(tags, [2]string{l.Name, l.Value})
+		name := l.Name
+		for e.reserved[name] || name != l.Name && slices.ContainsFunc(labels, func(o stat.Label) bool { return o.Name == name }) {
+			name = "exported_" + name
+		}
+		tags = append(tags, [2]string{name, l.Value})
 	}
 	slices.SortFunc(tags, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
-	e.tags = e.tags[:0]
+	return string(appendTags(nil, tags))
+}
+
+// appendTags appends tags, sorted, as ",key=value" each, escaped, those
+// with an empty value left out.
+func appendTags(b []byte, tags [][2]string) []byte {
 	for _, t := range tags {
 		if t[1] == "" {
 			continue
 		}
-		e.tags = append(e.tags, ',')
-		e.tags = append(e.tags, escape(t[0], keyEscapes)...)
-		e.tags = append(e.tags, '=')
-		e.tags = append(e.tags, escape(t[1], keyEscapes)...)
+		b = append(b, ',')
+		b = append(b, escape(t[0], keyEscapes)...)
+		b = append(b, '=')
+		b = append(b, escape(t[1], keyEscapes)...)
 	}
+	return b
 }
 
 // line appends one line: a measurement's fields of one node.
 func (e *encoder) line(fs []field, stamp []byte, ms int64) {
 	b := append(e.raw, fs[0].m.name...)
-	b = append(b, e.tags...)
+	if fs[0].tags != "" {
+		b = append(b, fs[0].tags...)
+	} else {
+		b = append(b, e.tags...)
+	}
 	for i, f := range fs {
 		if i == 0 {
 			b = append(b, ' ')

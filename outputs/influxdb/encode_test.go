@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
 // lines encodes one round of one node, without gzip, as lines.
@@ -49,6 +50,31 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// TestLabels: the README's labelled rows: a series' labels are tags of
+// a line of its own beside node, nickname and the static tags, sorted,
+// escaped, a clashing one renamed exported_NAME; the field is the
+// series' name; series with the same labels share a line; the node's
+// label-less line is what it was.
+func TestLabels(t *testing.T) {
+	t.Parallel()
+	st := sdk.NewStats()
+	st.Counters["disk.ops"] = 5
+	st.Counters[`disk.read_bytes{device="sda",mode="r w"}`] = 42
+	st.Counters[`disk.write_bytes{device="sda",mode="r w"}`] = 43
+	st.Stats[`disk.latency{device="sdb,1=x",mode="",node="other"}`] = sdk.Float(0.5)
+	st.Stats[`http.requests{exported_node="a",gatherer="b",node="c"}`] = sdk.Int(7)
+	got := lines(t, "statsherd", map[string]string{"gatherer": "eu-1"}, sdk.NodeSample{ID: "abcd", Nickname: "web", Stats: st})
+	want := []string{
+		`statsherd_disk,gatherer=eu-1,nickname=web,node=abcd ops=5i 1764000000123`,
+		`statsherd_disk,device=sda,gatherer=eu-1,mode=r\ w,nickname=web,node=abcd read_bytes=42i,write_bytes=43i 1764000000123`,
+		`statsherd_disk,device=sdb\,1\=x,exported_node=other,gatherer=eu-1,nickname=web,node=abcd latency=0.5 1764000000123`,
+		`statsherd_http,exported_exported_node=c,exported_gatherer=b,exported_node=a,gatherer=eu-1,nickname=web,node=abcd requests=7 1764000000123`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // unescaped splits a line at the spaces that are not escaped.
 func unescaped(line string) []string {
 	var parts []string
@@ -80,6 +106,9 @@ func FuzzLine(f *testing.F) {
 		st := sdk.NewStats()
 		st.Counters["a.b"] = 1
 		st.Stats["c"] = sdk.Float(2)
+		if k, err := stat.Series("d.e", stat.Label{Name: "node", Value: value}, stat.Label{Name: "l", Value: nick}); err == nil {
+			st.Stats[k] = sdk.Float(3)
+		}
 		for _, l := range lines(t, "statsherd", static, sdk.NodeSample{ID: "abcd", Nickname: nick, Stats: st}) {
 			parts := unescaped(l)
 			if len(parts) != 3 || strings.ContainsAny(l, "\n\r") {

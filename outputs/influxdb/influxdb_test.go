@@ -182,6 +182,87 @@ func TestInfluxThreeRounds(t *testing.T) {
 	}
 }
 
+// TestInfluxLabels: series with labels, three rounds of three nodes,
+// into a real influxd 1.6.7: SHOW TAG KEYS has the labels beside node,
+// nickname and the static tag, a label named node as exported_node; a
+// query grouped by a label tag has one series per label value and node,
+// each value at its round's millisecond, the field named by the series'
+// name; the label-less field of the same measurement keeps the node's
+// tags alone.
+func TestInfluxLabels(t *testing.T) {
+	t.Parallel()
+	s := startInflux(t)
+	s.mustQuery("", `CREATE DATABASE "statsherd"`)
+	o, logs := configure(t, map[string]any{"url": s.URL(), "database": "statsherd", "tags": map[string]string{"gatherer": "eu-1"}})
+	codes := []string{"200", "500 x,y=z"}
+	base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	for r := range 3 {
+		rd := round(base, r)
+		for i := range rd.Nodes {
+			st := rd.Nodes[i].Stats
+			for c, code := range codes {
+				st.Counters[`http.requests{code="`+code+`",node="lb"}`] = int64(100*i + 10*c + r)
+			}
+			st.Stats["http.open"] = sdk.Float(float64(i + r))
+		}
+		if err := o.Write(context.Background(), rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const fields = 4 + 3 // per node and round: round's, and the http ones
+	waitStats(t, o, logs, func(st sdk.Stats) bool { return st.Counters["sent_samples"] == 3*3*fields })
+
+	var keys []string
+	for _, res := range s.mustQuery("statsherd", `SHOW TAG KEYS FROM "statsherd_http"`) {
+		for _, v := range res.Values {
+			keys = append(keys, v[0].(string))
+		}
+	}
+	if want := []string{"code", "exported_node", "gatherer", "nickname", "node"}; fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Errorf("tag keys %v, want %v", keys, want)
+	}
+	got := s.mustQuery("statsherd", `SELECT "requests" FROM "statsherd_http" GROUP BY "code", "node", "exported_node"`)
+	if len(got) != len(codes)*len(nodes) {
+		t.Fatalf("%d series of requests, want one per code and node: %v", len(got), got)
+	}
+	for _, res := range got {
+		i := slices.IndexFunc(nodes, func(n node) bool { return n.id == res.Tags["node"] })
+		c := slices.Index(codes, res.Tags["code"])
+		if i < 0 || c < 0 || res.Tags["exported_node"] != "lb" {
+			t.Fatalf("a series of unknown tags: %v", res.Tags)
+		}
+		if len(res.Values) != 3 {
+			t.Errorf("requests %v: %d points, want 3", res.Tags, len(res.Values))
+		}
+		for r, v := range res.Values {
+			ms, _ := v[0].(json.Number).Int64()
+			f, _ := v[1].(json.Number).Int64()
+			if at, want := base.Add(time.Duration(r)*time.Second).UnixMilli(), int64(100*i+10*c+r); ms != at || f != want {
+				t.Errorf("requests %v, round %d: %d at %d, want %d at %d", res.Tags, r, f, ms, want, at)
+			}
+		}
+	}
+	open := s.mustQuery("statsherd", `SELECT "open" FROM "statsherd_http" WHERE "code" = '' GROUP BY *`)
+	if len(open) != len(nodes) {
+		t.Fatalf("%d series of open, want one per node: %v", len(open), open)
+	}
+	for _, res := range open {
+		// GROUP BY * names every tag key of the measurement, empty if unset.
+		if res.Tags["code"] != "" || res.Tags["exported_node"] != "" || res.Tags["gatherer"] != "eu-1" || len(res.Values) != 3 {
+			t.Errorf("open: tags %v (want node, nickname, gatherer), %d points", res.Tags, len(res.Values))
+		}
+	}
+	types := map[string]string{}
+	for _, res := range s.mustQuery("statsherd", `SHOW FIELD KEYS FROM "statsherd_http"`) {
+		for _, v := range res.Values {
+			types[v[0].(string)] = v[1].(string)
+		}
+	}
+	if want := map[string]string{"open": "float", "requests": "integer"}; fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Errorf("field keys %v, want %v", types, want)
+	}
+}
+
 // TestRejected: the answers of a real influxd that mean never — a field
 // whose type conflicts with the stored one (400), no such database (404)
 // — drop the batch, counted and logged with InfluxDB's message; rounds
