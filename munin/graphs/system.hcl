@@ -285,22 +285,22 @@ graph "system_net_transmit_drops" {
 # Disk I/O, all disks (device-mapper and md devices left out: their disks count their I/O).
 
 graph "system_disk_read_bytes" {
-  stat     = "system.disk.read_bytes"
+  stat     = "system.disk.bytes_read"
   kind     = "counter"
   title    = "Machine disk read"
   vlabel   = "bytes/s"
   category = "system"
-  info     = "Bytes read from the disks (system.disk.read_bytes)."
+  info     = "Bytes read from the disks (system.disk.bytes_read)."
   args     = "--base 1000 -l 0"
 }
 
 graph "system_disk_written_bytes" {
-  stat     = "system.disk.written_bytes"
+  stat     = "system.disk.bytes_written"
   kind     = "counter"
   title    = "Machine disk written"
   vlabel   = "bytes/s"
   category = "system"
-  info     = "Bytes written to the disks (system.disk.written_bytes)."
+  info     = "Bytes written to the disks (system.disk.bytes_written)."
   args     = "--base 1000 -l 0"
 }
 

@@ -65,12 +65,6 @@ var statInfo = func() []sdk.StatInfo {
 	}
 	for i, c := range diskWhat {
 		total := c.desc + ", all disks but device-mapper and md (whose I/O their disks count)"
-		if diskNames[i] == diskTotalNames[i] {
-			// read_bytes and written_bytes: node_exporter's name is the
-			// totals' too; the total is the series without a device.
-			s = append(s, counter("system.disk."+diskNames[i], c.unit, c.desc+": with label device, of the disk (node_disk_"+c.node+"_total); without, "+total))
-			continue
-		}
 		s = append(s,
 			counter("system.disk."+diskNames[i], c.unit, c.desc+" (label device; node_disk_"+c.node+"_total)"),
 			counter("system.disk."+diskTotalNames[i], c.unit, total))
@@ -104,7 +98,7 @@ var (
 // made milliseconds); diskTotalNames the totals' names.
 var (
 	diskNames      = [7]string{"reads_completed", "writes_completed", "read_bytes", "written_bytes", "read_time_ms", "write_time_ms", "io_time_ms"}
-	diskTotalNames = [7]string{"reads", "writes", "read_bytes", "written_bytes", "read_ms", "write_ms", "io_ms"}
+	diskTotalNames = [7]string{"reads", "writes", "bytes_read", "bytes_written", "read_ms", "write_ms", "io_ms"}
 	diskWhat       = [7]struct{ unit, desc, node string }{
 		{"operations", "reads completed", "reads_completed"},
 		{"operations", "writes completed", "writes_completed"},

@@ -72,8 +72,8 @@ func TestFixture(t *testing.T) {
 		`system.disk.io_time_ms{device="sdb"}`:       1800,
 		`system.disk.reads_completed{device="dm-0"}`: 7,
 		// Totals leave out dm-0 (its disk counts its I/O) and loop0.
-		"system.disk.reads": 3000, "system.disk.written_bytes": 2400 * 512, "system.disk.io_ms": 2700,
-		"system.disk.read_bytes": 6000 * 512, "system.disk.read_ms": 60,
+		"system.disk.reads": 3000, "system.disk.bytes_written": 2400 * 512, "system.disk.io_ms": 2700,
+		"system.disk.bytes_read": 6000 * 512, "system.disk.read_ms": 60,
 	}
 	for k, want := range counters {
 		if got, ok := st.Counters[k]; !ok || got != want {
@@ -133,7 +133,7 @@ func TestFixture(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"system.cpu.time_ms.cpu_0.mode_user", "system.network.receive_bytes.device_eth1",
-		"system.disk.read_bytes.device_sdb", "system.disk.read_bytes", "system.disk.io_now.device_sdb"} {
+		"system.disk.read_bytes.device_sdb", "system.disk.bytes_read", "system.disk.io_now.device_sdb"} {
 		if _, ok := folded[f]; !ok {
 			t.Errorf("no series folds to %s", f)
 		}
