@@ -103,15 +103,12 @@ var schema = sdk.Schema{
 
 type output struct {
 	log hclog.Logger
-	now func() time.Time
-
-	enc  *encoder
-	pipe *delivery.Pipe
+	delivery.Queued
 }
 
 // New returns the influxdb output. It does nothing until Configure.
 func New(log hclog.Logger) sdk.Output {
-	return &output{log: log, now: time.Now}
+	return &output{log: log, Queued: delivery.Queued{Now: time.Now}}
 }
 
 func (o *output) Describe(context.Context) (sdk.Info, error) {
@@ -127,7 +124,7 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 // Configure checks the settings, opens the queue (recovering what an
 // earlier run left in it) and starts sending.
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {
-	if o.pipe != nil {
+	if o.Pipe != nil {
 		return errors.New("configured twice")
 	}
 	cfg := settings{Prefix: DefaultPrefix, Gzip: true, Dir: DefaultDir, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
@@ -148,15 +145,15 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
 	}
 	pipe, err := delivery.Start(delivery.Options{
-		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.now},
+		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.Now},
 		Concurrency: int(cfg.Concurrency), MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
 		Target: w.target, Post: w.post, Log: o.log,
 	})
 	if err != nil {
 		return err
 	}
-	o.pipe = pipe
-	o.enc = newEncoder(cfg.Prefix, cfg.Tags, int(cfg.BatchLines), cfg.Gzip)
+	o.Pipe = pipe
+	o.Encode = newEncoder(cfg.Prefix, cfg.Tags, int(cfg.BatchLines), cfg.Gzip).encode
 	o.log.Info("sending rounds", "to", w.target, "gzip", cfg.Gzip, "queue", dir)
 	return nil
 }
@@ -216,38 +213,6 @@ func (c *settings) check() error {
 	}
 	c.Tags = maps.Clone(c.Tags)
 	return nil
-}
-
-// Write queues the round on disk; it is sent from there. Write returns
-// once the round is synced to disk.
-func (o *output) Write(ctx context.Context, r sdk.Round) error {
-	return o.WriteNodes(ctx, sdk.NodesOf(r))
-}
-
-// WriteNodes is Write, node by node: each node is encoded into the
-// round's records as it is decoded, so the output never holds the round.
-func (o *output) WriteNodes(ctx context.Context, r *sdk.RoundNodes) error {
-	if o.pipe == nil {
-		return errors.New("write before configure")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	recs, n := o.enc.encode(r, o.now())
-	return o.pipe.Append(recs, n)
-}
-
-// Stats reports the queue and the sender (sdk.StatsReporter); the
-// gatherer shows them as statsherd.output.influxdb.NAME.
-func (o *output) Stats() sdk.Stats { return o.pipe.Stats() }
-
-// Close stops sending; what is not yet sent stays in the queue for the
-// next start.
-func (o *output) Close(ctx context.Context) error {
-	if o.pipe == nil {
-		return nil
-	}
-	return o.pipe.Close(ctx)
 }
 
 var (

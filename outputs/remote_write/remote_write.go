@@ -83,16 +83,14 @@ var schema = sdk.Schema{
 
 type output struct {
 	log hclog.Logger
-	now func() time.Time
+	delivery.Queued
 
-	cfg  settings
-	enc  *encoder
-	pipe *delivery.Pipe
+	cfg settings
 }
 
 // New returns the remote_write output. It does nothing until Configure.
 func New(log hclog.Logger) sdk.Output {
-	return &output{log: log, now: time.Now}
+	return &output{log: log, Queued: delivery.Queued{Now: time.Now}}
 }
 
 func (o *output) Describe(context.Context) (sdk.Info, error) {
@@ -124,7 +122,7 @@ func (o *output) Check(_ context.Context, raw sdk.Config) error {
 // Configure checks the settings, opens the queue (recovering what an
 // earlier run left in it) and starts sending.
 func (o *output) Configure(_ context.Context, raw sdk.Config) error {
-	if o.pipe != nil {
+	if o.Pipe != nil {
 		return errors.New("configured twice")
 	}
 	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
@@ -146,15 +144,15 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	}
 	p := &poster{client: client, url: cfg.URL, auth: auth}
 	pipe, err := delivery.Start(delivery.Options{
-		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.now},
+		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.Now},
 		Concurrency: cfg.Concurrency, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
 		Target: cfg.URL, Post: p.post, Log: o.log,
 	})
 	if err != nil {
 		return err
 	}
-	o.cfg, o.pipe = cfg, pipe
-	o.enc = newEncoder(cfg.Prefix, int(cfg.BatchSamples), cfg.Labels)
+	o.cfg, o.Pipe = cfg, pipe
+	o.Encode = newEncoder(cfg.Prefix, int(cfg.BatchSamples), cfg.Labels).encode
 	o.log.Info("sending rounds", "url", cfg.URL, "queue", dir, "labels", len(cfg.Labels))
 	return nil
 }
@@ -197,38 +195,6 @@ func (c *settings) check() error {
 	}
 	c.Labels = maps.Clone(c.Labels)
 	return nil
-}
-
-// Write queues the round on disk; it is sent from there. Write returns
-// once the round is synced to disk.
-func (o *output) Write(ctx context.Context, r sdk.Round) error {
-	return o.WriteNodes(ctx, sdk.NodesOf(r))
-}
-
-// WriteNodes is Write, node by node: each node is encoded into the
-// round's records as it is decoded, so the output never holds the round.
-func (o *output) WriteNodes(ctx context.Context, r *sdk.RoundNodes) error {
-	if o.pipe == nil {
-		return errors.New("write before configure")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	recs, n := o.enc.encode(r, o.now())
-	return o.pipe.Append(recs, n)
-}
-
-// Stats reports the queue and the sender (sdk.StatsReporter); the
-// gatherer shows them as statsherd.output.remote_write.NAME.
-func (o *output) Stats() sdk.Stats { return o.pipe.Stats() }
-
-// Close stops sending; what is not yet sent stays in the queue for the
-// next start.
-func (o *output) Close(ctx context.Context) error {
-	if o.pipe == nil {
-		return nil
-	}
-	return o.pipe.Close(ctx)
 }
 
 var (
