@@ -12,14 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/version"
 	"github.com/statsherd/statsherd/outputs/internal/delivery"
-	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -31,49 +30,37 @@ const (
 	DefaultDir         = "graphite"
 	DefaultLabels      = "tags"
 	DefaultBatchLines  = 5000
-	DefaultConcurrency = 4
-	DefaultTimeout     = 30 * time.Second
-	DefaultMinBackoff  = 500 * time.Millisecond
-	DefaultMaxBackoff  = 30 * time.Second
-	DefaultMaxBytes    = queue.DefaultMaxBytes
-	DefaultMaxAge      = queue.DefaultMaxAge
+	DefaultConcurrency = delivery.DefaultConcurrency
+	DefaultTimeout     = delivery.DefaultTimeout
+	DefaultMinBackoff  = delivery.DefaultMinBackoff
+	DefaultMaxBackoff  = delivery.DefaultMaxBackoff
+	DefaultMaxBytes    = delivery.DefaultMaxBytes
+	DefaultMaxAge      = delivery.DefaultMaxAge
 )
 
 type settings struct {
-	Address       string        `json:"address"`
-	Template      string        `json:"template"`
-	Labels        string        `json:"labels"`
-	UseTLS        bool          `json:"tls"`
-	Dir           string        `json:"dir"`
-	QueueMaxBytes float64       `json:"queue_max_bytes"`
-	QueueMaxAge   time.Duration `json:"queue_max_age"`
-	BatchLines    float64       `json:"batch_lines"`
-	Concurrency   float64       `json:"concurrency"`
-	Timeout       time.Duration `json:"request_timeout"`
-	MinBackoff    time.Duration `json:"min_backoff"`
-	MaxBackoff    time.Duration `json:"max_backoff"`
+	Address    string  `json:"address"`
+	Template   string  `json:"template"`
+	Labels     string  `json:"labels"`
+	UseTLS     bool    `json:"tls"`
+	BatchLines float64 `json:"batch_lines"`
+	delivery.Bounds
 	delivery.TLS
 }
 
-var schema = sdk.Schema{
+var schema = slices.Concat(sdk.Schema{
 	{Name: "address", Type: sdk.String, Required: true, Description: "carbon's plaintext receiver, host:port, e.g. carbon.example:2003"},
 	{Name: "template", Type: sdk.String, Default: DefaultTemplate, Description: "series name: text and dots around {nickname}, {node} and {name}"},
 	{Name: "labels", Type: sdk.String, Default: DefaultLabels, Description: "a stat's labels as Graphite 1.1 tags (\"tags\": name;k=v) or folded into the path (\"path\": name.v)"},
 	{Name: "tls", Type: sdk.Bool, Default: false, Description: "speak TLS to address (carbon behind a TLS terminator)"},
-	{Name: "dir", Type: sdk.String, Default: DefaultDir, Description: "directory of the durable queue; relative to the gatherer's base directory"},
-	{Name: "queue_max_bytes", Type: sdk.Number, Default: DefaultMaxBytes, Description: "bound of the queue on disk, bytes; past it the oldest rounds are dropped"},
-	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
 	{Name: "batch_lines", Type: sdk.Number, Default: DefaultBatchLines, Description: "lines per connection at most"},
-	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "connections in flight at most"},
-	{Name: "request_timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of sending one batch"},
-	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before sending a batch again; doubles each time"},
-	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
+}, delivery.BoundsSchema(DefaultDir, "connection"), sdk.Schema{
 	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the receiver with (default: the system's)"},
 	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
 	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
 	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the receiver's certificate against (default: address's host)"},
 	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the receiver's certificate (testing only)"},
-}
+})
 
 type output struct {
 	log hclog.Logger
@@ -101,9 +88,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if o.Pipe != nil {
 		return errors.New("configured twice")
 	}
-	cfg := settings{Template: DefaultTemplate, Labels: DefaultLabels, Dir: DefaultDir, QueueMaxBytes: DefaultMaxBytes,
-		QueueMaxAge: DefaultMaxAge, BatchLines: DefaultBatchLines, Concurrency: DefaultConcurrency, Timeout: DefaultTimeout,
-		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	cfg := settings{Template: DefaultTemplate, Labels: DefaultLabels, BatchLines: DefaultBatchLines, Bounds: delivery.DefaultBounds(DefaultDir)}
 	if err := raw.Decode(&cfg); err != nil {
 		return err
 	}
@@ -120,15 +105,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 			c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 	}
-	dir, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
-	}
-	pipe, err := delivery.Start(delivery.Options{
-		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.Now},
-		Concurrency: int(cfg.Concurrency), MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
-		Target: cfg.Address, Post: c.post, Log: o.log,
-	})
+	pipe, dir, err := cfg.Bounds.Start(cfg.Address, c.post, o.log, o.Now)
 	if err != nil {
 		return err
 	}
@@ -157,24 +134,11 @@ func (c *settings) check() (*template, error) {
 	if c.TLS.Set() && !c.UseTLS {
 		return nil, errors.New("tls_* options are set but tls = false: set tls = true to speak TLS to carbon")
 	}
-	if c.Dir == "" {
-		return nil, errors.New("dir is empty: name the queue's directory, e.g. dir = \"graphite\"")
-	}
-	if c.QueueMaxBytes < 1<<20 {
-		return nil, fmt.Errorf("queue_max_bytes %v is under 1 MiB (1048576)", c.QueueMaxBytes)
-	}
-	if c.QueueMaxAge <= 0 {
-		return nil, fmt.Errorf("queue_max_age %s is not positive", c.QueueMaxAge)
+	if err := c.Bounds.Check(); err != nil {
+		return nil, err
 	}
 	if c.BatchLines < 1 || c.BatchLines > 1e6 {
 		return nil, fmt.Errorf("batch_lines %v is not between 1 and 1000000", c.BatchLines)
-	}
-	if c.Concurrency < 1 || c.Concurrency > 256 {
-		return nil, fmt.Errorf("concurrency %v is not between 1 and 256", c.Concurrency)
-	}
-	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
-		return nil, fmt.Errorf("request_timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
-			c.Timeout, c.MinBackoff, c.MaxBackoff)
 	}
 	return t, nil
 }

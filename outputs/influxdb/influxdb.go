@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +21,6 @@ import (
 
 	"github.com/statsherd/statsherd/internal/version"
 	"github.com/statsherd/statsherd/outputs/internal/delivery"
-	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -33,12 +32,12 @@ const (
 	DefaultDir         = "influxdb"
 	DefaultPrefix      = "statsherd"
 	DefaultBatchLines  = 1000
-	DefaultConcurrency = 4
-	DefaultTimeout     = 30 * time.Second
-	DefaultMinBackoff  = 500 * time.Millisecond
-	DefaultMaxBackoff  = 30 * time.Second
-	DefaultMaxBytes    = queue.DefaultMaxBytes
-	DefaultMaxAge      = queue.DefaultMaxAge
+	DefaultConcurrency = delivery.DefaultConcurrency
+	DefaultTimeout     = delivery.DefaultTimeout
+	DefaultMinBackoff  = delivery.DefaultMinBackoff
+	DefaultMaxBackoff  = delivery.DefaultMaxBackoff
+	DefaultMaxBytes    = delivery.DefaultMaxBytes
+	DefaultMaxAge      = delivery.DefaultMaxAge
 	// MaxBatchBytes ends a batch past this much line protocol (before
 	// gzip), well under the server's limit of a request's body (1.x
 	// max-body-size, 25 MB by default).
@@ -63,18 +62,12 @@ type settings struct {
 	Prefix          string            `json:"prefix"`
 	Tags            map[string]string `json:"tags"`
 	Gzip            bool              `json:"gzip"`
-	Dir             string            `json:"dir"`
-	QueueMaxBytes   float64           `json:"queue_max_bytes"`
-	QueueMaxAge     time.Duration     `json:"queue_max_age"`
 	BatchLines      float64           `json:"batch_lines"`
-	Concurrency     float64           `json:"concurrency"`
-	Timeout         time.Duration     `json:"request_timeout"`
-	MinBackoff      time.Duration     `json:"min_backoff"`
-	MaxBackoff      time.Duration     `json:"max_backoff"`
+	delivery.Bounds
 	delivery.TLS
 }
 
-var schema = sdk.Schema{
+var schema = slices.Concat(sdk.Schema{
 	{Name: "url", Type: sdk.String, Required: true, Description: "InfluxDB's base URL, e.g. http://127.0.0.1:8086"},
 	{Name: "database", Type: sdk.String, Default: "", Description: "1.x: the database (writes to /write)"},
 	{Name: "retention_policy", Type: sdk.String, Default: "", Description: "1.x: the retention policy (default: the database's default)"},
@@ -86,20 +79,14 @@ var schema = sdk.Schema{
 	{Name: "prefix", Type: sdk.String, Default: DefaultPrefix, Description: "prefix of every measurement name"},
 	{Name: "tags", Type: sdk.MapOfString, Default: map[string]string{}, Description: "extra tags of every point, e.g. { gatherer = \"eu-1\" }"},
 	{Name: "gzip", Type: sdk.Bool, Default: true, Description: "compress requests with gzip"},
-	{Name: "dir", Type: sdk.String, Default: DefaultDir, Description: "directory of the durable queue; relative to the gatherer's base directory"},
-	{Name: "queue_max_bytes", Type: sdk.Number, Default: DefaultMaxBytes, Description: "bound of the queue on disk, bytes; past it the oldest rounds are dropped"},
-	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
 	{Name: "batch_lines", Type: sdk.Number, Default: DefaultBatchLines, Description: "lines per request at most"},
-	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "requests in flight at most"},
-	{Name: "request_timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of one request"},
-	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before retrying a failed request; doubles each time"},
-	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
+}, delivery.BoundsSchema(DefaultDir, "request"), sdk.Schema{
 	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the server with (default: the system's)"},
 	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
 	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
 	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the server's certificate against"},
 	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the server's certificate (testing only)"},
-}
+})
 
 type output struct {
 	log hclog.Logger
@@ -127,9 +114,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if o.Pipe != nil {
 		return errors.New("configured twice")
 	}
-	cfg := settings{Prefix: DefaultPrefix, Gzip: true, Dir: DefaultDir, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
-		BatchLines: DefaultBatchLines, Concurrency: DefaultConcurrency, Timeout: DefaultTimeout,
-		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	cfg := settings{Prefix: DefaultPrefix, Gzip: true, BatchLines: DefaultBatchLines, Bounds: delivery.DefaultBounds(DefaultDir)}
 	if err := raw.Decode(&cfg); err != nil {
 		return err
 	}
@@ -140,15 +125,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if err != nil {
 		return err
 	}
-	dir, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
-	}
-	pipe, err := delivery.Start(delivery.Options{
-		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.Now},
-		Concurrency: int(cfg.Concurrency), MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
-		Target: w.target, Post: w.post, Log: o.log,
-	})
+	pipe, dir, err := cfg.Bounds.Start(w.target, w.post, o.log, o.Now)
 	if err != nil {
 		return err
 	}
@@ -192,24 +169,11 @@ func (c *settings) check() error {
 			return fmt.Errorf("tags: %q is set by statsherd on every point; choose another name", k)
 		}
 	}
-	if c.Dir == "" {
-		return errors.New("dir is empty: name the queue's directory, e.g. dir = \"influxdb\"")
-	}
-	if c.QueueMaxBytes < 1<<20 {
-		return fmt.Errorf("queue_max_bytes %v is under 1 MiB (1048576)", c.QueueMaxBytes)
-	}
-	if c.QueueMaxAge <= 0 {
-		return fmt.Errorf("queue_max_age %s is not positive", c.QueueMaxAge)
+	if err := c.Bounds.Check(); err != nil {
+		return err
 	}
 	if c.BatchLines < 1 || c.BatchLines > 1e6 {
 		return fmt.Errorf("batch_lines %v is not between 1 and 1000000", c.BatchLines)
-	}
-	if c.Concurrency < 1 || c.Concurrency > 256 {
-		return fmt.Errorf("concurrency %v is not between 1 and 256", c.Concurrency)
-	}
-	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
-		return fmt.Errorf("request_timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
-			c.Timeout, c.MinBackoff, c.MaxBackoff)
 	}
 	c.Tags = maps.Clone(c.Tags)
 	return nil

@@ -50,5 +50,5 @@ func httpClient(c settings) (*http.Client, string, error) {
 	if tc != nil && u.Scheme != "https" {
 		return nil, "", fmt.Errorf("tls_* options are set but url %q is not https", c.URL)
 	}
-	return delivery.HTTPClient(tc, c.Concurrency, c.Timeout), auth, nil
+	return delivery.HTTPClient(tc, int(c.Concurrency), c.Timeout), auth, nil
 }

@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,7 +20,6 @@ import (
 	"github.com/statsherd/statsherd/internal/version"
 	"github.com/statsherd/statsherd/outputs/internal/delivery"
 	"github.com/statsherd/statsherd/outputs/internal/promname"
-	"github.com/statsherd/statsherd/outputs/internal/queue"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -32,54 +31,41 @@ const (
 	DefaultDir          = "remote_write"
 	DefaultPrefix       = "statsherd"
 	DefaultBatchSamples = 5000
-	DefaultConcurrency  = 4
-	DefaultTimeout      = 30 * time.Second
-	DefaultMinBackoff   = 500 * time.Millisecond
-	DefaultMaxBackoff   = 30 * time.Second
-	DefaultMaxBytes     = queue.DefaultMaxBytes
-	DefaultMaxAge       = queue.DefaultMaxAge
+	DefaultConcurrency  = delivery.DefaultConcurrency
+	DefaultTimeout      = delivery.DefaultTimeout
+	DefaultMinBackoff   = delivery.DefaultMinBackoff
+	DefaultMaxBackoff   = delivery.DefaultMaxBackoff
+	DefaultMaxBytes     = delivery.DefaultMaxBytes
+	DefaultMaxAge       = delivery.DefaultMaxAge
 )
 
 type settings struct {
 	URL                   string            `json:"url"`
-	Dir                   string            `json:"dir"`
 	Prefix                string            `json:"prefix"`
 	Labels                map[string]string `json:"labels"`
-	QueueMaxBytes         float64           `json:"queue_max_bytes"`
-	QueueMaxAge           time.Duration     `json:"queue_max_age"`
 	BatchSamples          float64           `json:"batch_samples"`
-	Concurrency           int               `json:"-"`
-	ConcurrencyN          float64           `json:"concurrency"`
-	Timeout               time.Duration     `json:"request_timeout"`
-	MinBackoff            time.Duration     `json:"min_backoff"`
-	MaxBackoff            time.Duration     `json:"max_backoff"`
 	BasicAuthUser         string            `json:"basic_auth_user"`
 	BasicAuthPasswordFile string            `json:"basic_auth_password_file"`
 	BearerTokenFile       string            `json:"bearer_token_file"`
+	delivery.Bounds
 	delivery.TLS
 }
 
-var schema = sdk.Schema{
+var schema = slices.Concat(sdk.Schema{
 	{Name: "url", Type: sdk.String, Required: true, Description: "the receiver's remote write URL, e.g. http://127.0.0.1:8428/api/v1/write"},
-	{Name: "dir", Type: sdk.String, Default: DefaultDir, Description: "directory of the durable queue; relative to the gatherer's base directory"},
 	{Name: "prefix", Type: sdk.String, Default: DefaultPrefix, Description: "prefix of every metric name"},
 	{Name: "labels", Type: sdk.MapOfString, Default: map[string]string{}, Description: "extra labels of every series, e.g. { gatherer = \"eu-1\" }"},
-	{Name: "queue_max_bytes", Type: sdk.Number, Default: DefaultMaxBytes, Description: "bound of the queue on disk, bytes; past it the oldest rounds are dropped"},
-	{Name: "queue_max_age", Type: sdk.Duration, Default: DefaultMaxAge, Description: "rounds older than this are dropped instead of sent"},
 	{Name: "batch_samples", Type: sdk.Number, Default: DefaultBatchSamples, Description: "samples per request at most"},
-	{Name: "concurrency", Type: sdk.Number, Default: DefaultConcurrency, Description: "requests in flight at most"},
-	{Name: "request_timeout", Type: sdk.Duration, Default: DefaultTimeout, Description: "bound of one request"},
-	{Name: "min_backoff", Type: sdk.Duration, Default: DefaultMinBackoff, Description: "first wait before retrying a failed request; doubles each time"},
-	{Name: "max_backoff", Type: sdk.Duration, Default: DefaultMaxBackoff, Description: "longest wait between retries"},
 	{Name: "basic_auth_user", Type: sdk.String, Default: "", Description: "user for HTTP basic auth"},
 	{Name: "basic_auth_password_file", Type: sdk.String, Default: "", Description: "file holding the basic auth password"},
 	{Name: "bearer_token_file", Type: sdk.String, Default: "", Description: "file holding a bearer token"},
+}, delivery.BoundsSchema(DefaultDir, "request"), sdk.Schema{
 	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the receiver with (default: the system's)"},
 	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
 	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
 	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the receiver's certificate against"},
 	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the receiver's certificate (testing only)"},
-}
+})
 
 type output struct {
 	log hclog.Logger
@@ -106,9 +92,7 @@ func (o *output) Describe(context.Context) (sdk.Info, error) {
 // Check is Configure's dry run: the settings hold and the client can be
 // made (its TLS files read); the queue is not opened (nothing is written).
 func (o *output) Check(_ context.Context, raw sdk.Config) error {
-	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
-		BatchSamples: DefaultBatchSamples, ConcurrencyN: DefaultConcurrency, Timeout: DefaultTimeout,
-		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	cfg := defaultSettings()
 	if err := raw.Decode(&cfg); err != nil {
 		return err
 	}
@@ -125,9 +109,7 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if o.Pipe != nil {
 		return errors.New("configured twice")
 	}
-	cfg := settings{Dir: DefaultDir, Prefix: DefaultPrefix, QueueMaxBytes: DefaultMaxBytes, QueueMaxAge: DefaultMaxAge,
-		BatchSamples: DefaultBatchSamples, ConcurrencyN: DefaultConcurrency, Timeout: DefaultTimeout,
-		MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff}
+	cfg := defaultSettings()
 	if err := raw.Decode(&cfg); err != nil {
 		return err
 	}
@@ -138,16 +120,8 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	if err != nil {
 		return err
 	}
-	dir, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("dir %q: %w", cfg.Dir, err)
-	}
 	p := &poster{client: client, url: cfg.URL, auth: auth}
-	pipe, err := delivery.Start(delivery.Options{
-		Queue:       queue.Options{Dir: dir, MaxBytes: int64(cfg.QueueMaxBytes), MaxAge: cfg.QueueMaxAge, Now: o.Now},
-		Concurrency: cfg.Concurrency, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
-		Target: cfg.URL, Post: p.post, Log: o.log,
-	})
+	pipe, dir, err := cfg.Bounds.Start(cfg.URL, p.post, o.log, o.Now)
 	if err != nil {
 		return err
 	}
@@ -158,12 +132,14 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 }
 
 // check validates the settings; the messages name the attribute.
+// defaultSettings are the settings of a block that sets nothing but url.
+func defaultSettings() settings {
+	return settings{Prefix: DefaultPrefix, BatchSamples: DefaultBatchSamples, Bounds: delivery.DefaultBounds(DefaultDir)}
+}
+
 func (c *settings) check() error {
 	if c.URL == "" {
 		return errors.New("url is empty: name the receiver's remote write URL")
-	}
-	if c.Dir == "" {
-		return errors.New("dir is empty: name the queue's directory, e.g. dir = \"remote_write\"")
 	}
 	if c.Prefix != "" && !promname.ValidMetric(c.Prefix) {
 		return fmt.Errorf("prefix %q is not a valid Prometheus metric name", c.Prefix)
@@ -176,22 +152,11 @@ func (c *settings) check() error {
 			return fmt.Errorf("labels: %q is set by statsherd on every series; choose another name", k)
 		}
 	}
-	if c.QueueMaxBytes < 1<<20 {
-		return fmt.Errorf("queue_max_bytes %v is under 1 MiB (1048576)", c.QueueMaxBytes)
-	}
-	if c.QueueMaxAge <= 0 {
-		return fmt.Errorf("queue_max_age %s is not positive", c.QueueMaxAge)
+	if err := c.Bounds.Check(); err != nil {
+		return err
 	}
 	if c.BatchSamples < 1 || c.BatchSamples > 1e6 {
 		return fmt.Errorf("batch_samples %v is not between 1 and 1000000", c.BatchSamples)
-	}
-	if c.ConcurrencyN < 1 || c.ConcurrencyN > 256 {
-		return fmt.Errorf("concurrency %v is not between 1 and 256", c.ConcurrencyN)
-	}
-	c.Concurrency = int(c.ConcurrencyN)
-	if c.Timeout <= 0 || c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff {
-		return fmt.Errorf("request_timeout (%s), min_backoff (%s) and max_backoff (%s) must be positive, max_backoff at least min_backoff",
-			c.Timeout, c.MinBackoff, c.MaxBackoff)
 	}
 	c.Labels = maps.Clone(c.Labels)
 	return nil
