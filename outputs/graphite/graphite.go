@@ -27,15 +27,9 @@ const Name = "graphite"
 
 // Defaults of the output's attributes.
 const (
-	DefaultDir         = "graphite"
-	DefaultLabels      = "tags"
-	DefaultBatchLines  = 5000
-	DefaultConcurrency = delivery.DefaultConcurrency
-	DefaultTimeout     = delivery.DefaultTimeout
-	DefaultMinBackoff  = delivery.DefaultMinBackoff
-	DefaultMaxBackoff  = delivery.DefaultMaxBackoff
-	DefaultMaxBytes    = delivery.DefaultMaxBytes
-	DefaultMaxAge      = delivery.DefaultMaxAge
+	DefaultDir        = "graphite"
+	DefaultLabels     = "tags"
+	DefaultBatchLines = 5000
 )
 
 type settings struct {

@@ -29,15 +29,9 @@ const Name = "influxdb"
 
 // Defaults of the output's attributes.
 const (
-	DefaultDir         = "influxdb"
-	DefaultPrefix      = "statsherd"
-	DefaultBatchLines  = 1000
-	DefaultConcurrency = delivery.DefaultConcurrency
-	DefaultTimeout     = delivery.DefaultTimeout
-	DefaultMinBackoff  = delivery.DefaultMinBackoff
-	DefaultMaxBackoff  = delivery.DefaultMaxBackoff
-	DefaultMaxBytes    = delivery.DefaultMaxBytes
-	DefaultMaxAge      = delivery.DefaultMaxAge
+	DefaultDir        = "influxdb"
+	DefaultPrefix     = "statsherd"
+	DefaultBatchLines = 1000
 	// MaxBatchBytes ends a batch past this much line protocol (before
 	// gzip), well under the server's limit of a request's body (1.x
 	// max-body-size, 25 MB by default).

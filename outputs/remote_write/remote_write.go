@@ -31,12 +31,6 @@ const (
 	DefaultDir          = "remote_write"
 	DefaultPrefix       = "statsherd"
 	DefaultBatchSamples = 5000
-	DefaultConcurrency  = delivery.DefaultConcurrency
-	DefaultTimeout      = delivery.DefaultTimeout
-	DefaultMinBackoff   = delivery.DefaultMinBackoff
-	DefaultMaxBackoff   = delivery.DefaultMaxBackoff
-	DefaultMaxBytes     = delivery.DefaultMaxBytes
-	DefaultMaxAge       = delivery.DefaultMaxAge
 )
 
 type settings struct {
