@@ -91,8 +91,27 @@ func (r *receiver) WriteURL() string {
 }
 
 // start (re)starts the process on the same address and data and waits
-// until it answers.
+// until it answers. While the receiver was stopped, its port may have
+// been taken for a moment (an outgoing connection of another test gets
+// an ephemeral port from the same range): a start that finds it in use
+// is tried again for a few seconds.
 func (r *receiver) start() {
+	r.t.Helper()
+	for attempt := 0; ; attempt++ {
+		inUse := r.launch()
+		if !inUse {
+			return
+		}
+		if attempt >= 20 {
+			r.t.Fatalf("%s: its address %s stayed in use:\n%s", r.kind, r.addr, r.log())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// launch starts the process once and waits until it answers; it returns
+// true if the process exited because its address was in use.
+func (r *receiver) launch() (inUse bool) {
 	r.t.Helper()
 	r.starts++
 	r.logf = filepath.Join(r.dir, fmt.Sprintf("%s.%d.log", r.kind, r.starts))
@@ -118,11 +137,14 @@ func (r *receiver) start() {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return false
 			}
 		}
 		select {
 		case <-r.done:
+			if strings.Contains(r.log(), "address already in use") {
+				return true
+			}
 			r.t.Fatalf("%s exited at start:\n%s", r.kind, r.log())
 		default:
 		}
