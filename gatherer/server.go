@@ -2,19 +2,15 @@ package gatherer
 
 import (
 	"context"
-	"crypto/subtle"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/statsherd/statsherd/internal/identity"
-	"github.com/statsherd/statsherd/internal/wire"
+	"github.com/statsherd/statsherd/internal/link"
 )
 
 // accept takes connections until the listener is closed. Each is handed
@@ -128,7 +124,8 @@ type refusal struct{ kind, nodeID, reason string }
 func (r *refusal) Error() string { return r.reason }
 
 // handshake runs TLS and the hello/welcome exchange under the handshake
-// timeout, holding a handshake slot of src, and returns the host,
+// timeout (their mechanics are link.Accept and link.Peer's; the admission
+// policy is here), holding a handshake slot of src, and returns the host,
 // welcomed and holding a connection slot.
 func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*host, error) {
 	released := false
@@ -139,46 +136,31 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 		}
 	}
 	defer release()
-	timeout := g.cfg.Listen.HandshakeTimeout
-	nc.SetDeadline(time.Now().Add(timeout))
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	tc := tls.Server(nc, g.tls)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		kind := refTLS
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			kind = refStalled
-		}
-		return nil, &refusal{kind, "", "tls handshake: " + timeoutErr(err, timeout).Error()}
-	}
-	certs := tc.ConnectionState().PeerCertificates
-	if len(certs) == 0 {
-		return nil, &refusal{refTLS, "", "no client certificate"}
-	}
-	nodeID := identity.IDOf(certs[0])
-	c := wire.NewConn(tc, wire.MaxHandshakeSize)
-	m, err := c.Recv()
+	p, err := link.Accept(ctx, nc, g.tls, g.cfg.Listen.HandshakeTimeout)
 	if err != nil {
-		kind := refBadHello
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			kind = refStalled
+		var ae *link.AcceptError
+		if !errors.As(err, &ae) {
+			return nil, err
 		}
-		return nil, &refusal{kind, nodeID, "reading hello: " + timeoutErr(err, timeout).Error()}
+		kind := refTLS
+		switch ae.Failure {
+		case link.FailedStalled:
+			kind = refStalled
+		case link.FailedHello:
+			kind = refBadHello
+		}
+		return nil, &refusal{kind, ae.NodeID, ae.Reason}
 	}
-	hello := m.GetHello()
+	defer p.Release()
+	nodeID, hello := p.NodeID, p.Hello
 	refuse := func(kind, reason string) (*host, error) {
-		c.Send(wire.NewRefuse(reason))
+		p.Refuse(reason)
 		return nil, &refusal{kind, nodeID, reason}
-	}
-	if hello == nil {
-		return refuse(refBadHello, fmt.Sprintf("sent %s instead of hello", wire.Kind(m)))
 	}
 	g.secretMu.Lock()
 	secret := g.secret
 	g.secretMu.Unlock()
-	// The whole secret, compared in constant time: a prefix, an empty
-	// secret or one differing in any character is wrong.
-	secretOK := len(hello.Secret) == len(secret) && subtle.ConstantTimeCompare([]byte(hello.Secret), []byte(secret)) == 1
+	secretOK := link.SecretOK(hello, secret)
 	if !secretOK {
 		// Checked first for a node not enrolled, so that the protocol
 		// check below says nothing to a peer without the secret.
@@ -190,8 +172,8 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 			return refuse(refSecret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
 		}
 	}
-	if hello.Protocol != wire.Protocol {
-		return refuse(refBadHello, fmt.Sprintf("protocol version %d, this gatherer speaks %d: upgrade the older side", hello.Protocol, wire.Protocol))
+	if reason := p.ProtocolProblem(); reason != "" {
+		return refuse(refBadHello, reason)
 	}
 	nick := cleanNickname(hello.Nickname)
 	addr := remoteAddr(nc)
@@ -201,8 +183,7 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	g.mu.Unlock()
 	if old != nil && !old.closed.Load() {
 		reason := fmt.Sprintf("node %s is already connected from %s; two hosts share one key (copy of node.key?) or the old connection is not yet found dead", nodeID, old.addr)
-		c.Send(wire.NewRefuse(reason))
-		return nil, &refusal{refDuplicate, nodeID, reason}
+		return refuse(refDuplicate, reason)
 	}
 	ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now())
 	if !ad.ok {
@@ -222,36 +203,23 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	default:
 		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
 	}
-	welcome := wire.NewWelcome(nodeID, g.cfg.PollInterval.Milliseconds(), wire.Negotiate(hello))
-	// The quotas, so that the host sheds stats rather than be refused.
-	welcome.GetWelcome().MaxStats = uint32(g.quotas.maxStats)
-	welcome.GetWelcome().MaxMessageSize = uint32(g.cfg.Listen.MaxMessageSize)
-	if err := c.Send(welcome); err != nil {
+	// With the quotas, so that the host sheds stats rather than be refused.
+	lim := link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: g.cfg.Listen.MaxMessageSize}
+	if err := p.Welcome(g.cfg.PollInterval, lim); err != nil {
 		<-g.connSem
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, err
+		}
 		return nil, &refusal{refOther, nodeID, err.Error()}
 	}
-	if !stop() {
-		<-g.connSem
-		return nil, ctx.Err()
-	}
 	release()
-	tc.SetDeadline(time.Time{})
-	c.SetMaxSize(g.cfg.Listen.MaxMessageSize)
 	h := &host{
 		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: c, q: &g.quotas, fresh: ad.fresh,
+		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.fresh,
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
 	welcomed = true
 	return h, nil
-}
-
-// timeoutErr names a deadline as the handshake timeout.
-func timeoutErr(err error, timeout time.Duration) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("handshake not done within %v: %w", timeout, err)
-	}
-	return err
 }
 
 // cleanNickname bounds a peer-given nickname and strips control characters.

@@ -1,4 +1,8 @@
-// Package link is the host's side of the connection to the gatherer.
+// Package link is the connection between a host and its gatherer: the
+// host's side (Link, below) and the gatherer's side of the handshake
+// (Accept, Peer, in server.go), with both ends' TLS (tls.go). The
+// gatherer's admission policy (enrolment, allowlist, limits) stays in the
+// gatherer.
 //
 // The host dials out to the gatherer named by its furl (so a node may sit
 // behind NAT), trying the furl's location hints in order. It accepts the
