@@ -48,13 +48,7 @@ var schema = slices.Concat(sdk.Schema{
 	{Name: "labels", Type: sdk.String, Default: DefaultLabels, Description: "a stat's labels as Graphite 1.1 tags (\"tags\": name;k=v) or folded into the path (\"path\": name.v)"},
 	{Name: "tls", Type: sdk.Bool, Default: false, Description: "speak TLS to address (carbon behind a TLS terminator)"},
 	{Name: "batch_lines", Type: sdk.Number, Default: DefaultBatchLines, Description: "lines per connection at most"},
-}, delivery.BoundsSchema(DefaultDir, "connection"), sdk.Schema{
-	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the receiver with (default: the system's)"},
-	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
-	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
-	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the receiver's certificate against (default: address's host)"},
-	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the receiver's certificate (testing only)"},
-})
+}, delivery.BoundsSchema(DefaultDir, "connection"), delivery.TLSSchema("receiver"))
 
 type output struct {
 	log hclog.Logger

@@ -74,13 +74,7 @@ var schema = slices.Concat(sdk.Schema{
 	{Name: "tags", Type: sdk.MapOfString, Default: map[string]string{}, Description: "extra tags of every point, e.g. { gatherer = \"eu-1\" }"},
 	{Name: "gzip", Type: sdk.Bool, Default: true, Description: "compress requests with gzip"},
 	{Name: "batch_lines", Type: sdk.Number, Default: DefaultBatchLines, Description: "lines per request at most"},
-}, delivery.BoundsSchema(DefaultDir, "request"), sdk.Schema{
-	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the server with (default: the system's)"},
-	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
-	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
-	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the server's certificate against"},
-	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the server's certificate (testing only)"},
-})
+}, delivery.BoundsSchema(DefaultDir, "request"), delivery.TLSSchema("server"))
 
 type output struct {
 	log hclog.Logger

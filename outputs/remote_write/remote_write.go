@@ -53,13 +53,7 @@ var schema = slices.Concat(sdk.Schema{
 	{Name: "basic_auth_user", Type: sdk.String, Default: "", Description: "user for HTTP basic auth"},
 	{Name: "basic_auth_password_file", Type: sdk.String, Default: "", Description: "file holding the basic auth password"},
 	{Name: "bearer_token_file", Type: sdk.String, Default: "", Description: "file holding a bearer token"},
-}, delivery.BoundsSchema(DefaultDir, "request"), sdk.Schema{
-	{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the receiver with (default: the system's)"},
-	{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
-	{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
-	{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the receiver's certificate against"},
-	{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the receiver's certificate (testing only)"},
-})
+}, delivery.BoundsSchema(DefaultDir, "request"), delivery.TLSSchema("receiver"))
 
 type output struct {
 	log hclog.Logger
@@ -125,12 +119,12 @@ func (o *output) Configure(_ context.Context, raw sdk.Config) error {
 	return nil
 }
 
-// check validates the settings; the messages name the attribute.
 // defaultSettings are the settings of a block that sets nothing but url.
 func defaultSettings() settings {
 	return settings{Prefix: DefaultPrefix, BatchSamples: DefaultBatchSamples, Bounds: delivery.DefaultBounds(DefaultDir)}
 }
 
+// check validates the settings; the messages name the attribute.
 func (c *settings) check() error {
 	if c.URL == "" {
 		return errors.New("url is empty: name the receiver's remote write URL")

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/statsherd/statsherd/sdk"
 )
 
 // TLS is an output's client TLS settings (its tls_* attributes).
@@ -19,6 +21,18 @@ type TLS struct {
 	KeyFile            string `json:"tls_key_file"`
 	ServerName         string `json:"tls_server_name"`
 	InsecureSkipVerify bool   `json:"tls_insecure_skip_verify"`
+}
+
+// TLSSchema describes TLS's attributes; peer names the other end in the
+// descriptions ("receiver", "server").
+func TLSSchema(peer string) sdk.Schema {
+	return sdk.Schema{
+		{Name: "tls_ca_file", Type: sdk.String, Default: "", Description: "PEM CA certificates to verify the " + peer + " with (default: the system's)"},
+		{Name: "tls_cert_file", Type: sdk.String, Default: "", Description: "PEM client certificate"},
+		{Name: "tls_key_file", Type: sdk.String, Default: "", Description: "PEM key of the client certificate"},
+		{Name: "tls_server_name", Type: sdk.String, Default: "", Description: "name to verify the " + peer + "'s certificate against (default: the host of its address)"},
+		{Name: "tls_insecure_skip_verify", Type: sdk.Bool, Default: false, Description: "do not verify the " + peer + "'s certificate (testing only)"},
+	}
 }
 
 // Set reports whether any TLS setting is given.
