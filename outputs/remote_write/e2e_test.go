@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/outputs/internal/fleettest"
 )
 
 // statsherd is the binary under test, built from the working tree.
@@ -23,136 +22,6 @@ var statsherd string
 
 func TestMain(m *testing.M) {
 	os.Exit(testbin.Main(m, testbin.Target{Path: &statsherd, Pkg: "github.com/statsherd/statsherd/cmd/statsherd"}))
-}
-
-// proc is a running statsherd process, stopped by its PID.
-type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stderr *testbin.Buffer
-	done   chan struct{}
-}
-
-func start(t *testing.T, args ...string) *proc {
-	t.Helper()
-	p := &proc{t: t, stderr: &testbin.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(statsherd, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
-	return p
-}
-
-func (p *proc) stop(sig syscall.Signal) {
-	if !testbin.Stop(p.cmd.Process, p.done, sig, 30*time.Second) {
-		p.t.Errorf("%v did not stop on %v", p.cmd.Args, sig)
-	}
-}
-
-func waitFor(t *testing.T, what string, logs func() string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(90 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; logs:\n%s", what, logs())
-		}
-	}
-}
-
-// newGatherer creates a gatherer base directory with the given
-// poll_interval and output blocks.
-func newGatherer(t *testing.T, poll string, outputs string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "gatherer")
-	if out, err := exec.Command(statsherd, "create-gatherer", dir).CombinedOutput(); err != nil {
-		t.Fatalf("create-gatherer: %v\n%s", err, out)
-	}
-	cfg := fmt.Sprintf(`
-nickname      = "central"
-poll_interval = %q
-poll_timeout  = "250ms"
-listen {
-  address  = "127.0.0.1"
-  location = ["127.0.0.1"]
-}
-status { listen = "127.0.0.1:0" }
-%s
-`, poll, outputs)
-	if err := os.WriteFile(filepath.Join(dir, "gatherer.hcl"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// runningGatherer is a gatherer process with its status page.
-type runningGatherer struct {
-	*proc
-	dir, status string
-}
-
-func startGatherer(t *testing.T, dir string) *runningGatherer {
-	t.Helper()
-	os.Remove(filepath.Join(dir, gatherer.StatusURLFile))
-	g := &runningGatherer{proc: start(t, "gatherer", "-basedir", dir), dir: dir}
-	waitFor(t, "the status page", g.stderr.String, func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, gatherer.StatusURLFile))
-		g.status = strings.TrimSpace(string(b))
-		return err == nil && g.status != ""
-	})
-	return g
-}
-
-func (g *runningGatherer) statusJSON() gatherer.Status {
-	var s gatherer.Status
-	resp, err := http.Get(g.status + "?t=json")
-	if err != nil {
-		return s
-	}
-	defer resp.Body.Close()
-	json.NewDecoder(resp.Body).Decode(&s)
-	return s
-}
-
-// outputStats is the remote_write output's own stats on the status page.
-func (g *runningGatherer) outputStats() map[string]float64 {
-	for _, o := range g.statusJSON().Outputs {
-		if o.Name == "remote_write" {
-			return o.Stats
-		}
-	}
-	return nil
-}
-
-// startHost runs `statsherd host` reporting to the gatherers in gdirs and
-// returns it with its node id.
-func startHost(t *testing.T, nick string, gdirs ...string) (*proc, string) {
-	t.Helper()
-	dir := t.TempDir()
-	var blocks strings.Builder
-	for _, g := range gdirs {
-		fmt.Fprintf(&blocks, "gatherer {\n  furl_file = %q\n  min_backoff = \"100ms\"\n  max_backoff = \"300ms\"\n}\n", filepath.Join(g, gatherer.FurlFile))
-	}
-	cfg := filepath.Join(dir, "host.hcl")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-nickname     = %q
-poll_timeout = "200ms"
-%s
-reporting {
-  statsd = ""
-  socket = ""
-}
-status { listen = "" }
-producer "uptime" {}
-`, nick, blocks.String())), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(statsherd, "host", "-config", cfg, "id").Output()
-	if err != nil {
-		t.Fatalf("statsherd host id: %v", err)
-	}
-	return start(t, "host", "-config", cfg), strings.TrimSpace(string(out))
 }
 
 // byNode splits the series of one metric by node id; each node must have
@@ -197,23 +66,23 @@ func TestE2EOutageAndKill9(t *testing.T) {
 	t.Parallel()
 	vm := startVM(t)
 	vm.stop()
-	gdir := newGatherer(t, "300ms", fmt.Sprintf(`
+	gdir := fleettest.NewGatherer(t, statsherd, "300ms", fmt.Sprintf(`
 output "remote_write" {
   url         = %q
   min_backoff = "50ms"
   max_backoff = "300ms"
 }`, vm.WriteURL()))
-	g := startGatherer(t, gdir)
+	g := fleettest.StartGatherer(t, statsherd, gdir)
 	ids := map[string]string{}
 	for _, nick := range []string{"storage-01", "storage-02"} {
-		_, ids[nick] = startHost(t, nick, gdir)
+		_, ids[nick] = fleettest.StartHost(t, statsherd, nick, gdir)
 	}
 	// written waits until the running gatherer has written n rounds that
 	// carry both hosts, and returns the rounds written.
-	written := func(g *runningGatherer, n int) uint64 {
+	written := func(g *fleettest.Gatherer, n int) uint64 {
 		var first, last uint64
-		waitFor(t, fmt.Sprintf("%d rounds with both hosts", n), g.stderr.String, func() bool {
-			s := g.statusJSON()
+		fleettest.WaitFor(t, fmt.Sprintf("%d rounds with both hosts", n), g.Stderr.String, func() bool {
+			s := g.Status()
 			if first == 0 && s.LastRound.Answers == 2 {
 				first = s.LastRound.Seq
 			}
@@ -223,19 +92,19 @@ output "remote_write" {
 		return last
 	}
 	run1 := written(g, 5)
-	if st := g.outputStats(); st["queue_samples"] == 0 || st["sent_samples"] != 0 {
+	if st := g.OutputStats("remote_write"); st["queue_samples"] == 0 || st["sent_samples"] != 0 {
 		t.Errorf("receiver down, yet output stats %v", st)
 	}
-	g.stop(syscall.SIGKILL)
-	g = startGatherer(t, gdir)
+	g.Stop(syscall.SIGKILL)
+	g = fleettest.StartGatherer(t, statsherd, gdir)
 	run2 := written(g, 5)
 	t.Logf("rounds written while the receiver was down: %d before kill -9, %d after", run1, run2)
 
 	back := time.Now()
 	vm.start()
 	t.Logf("receiver back in %v", time.Since(back))
-	waitFor(t, "the queue drained", g.stderr.String, func() bool {
-		st := g.outputStats()
+	fleettest.WaitFor(t, "the queue drained", g.Stderr.String, func() bool {
+		st := g.OutputStats("remote_write")
 		return st != nil && st["sent_samples"] > 0 && st["queue_samples"] == 0
 	})
 
@@ -243,7 +112,7 @@ output "remote_write" {
 	// The store shows what it accepted within a moment: wait until both
 	// runs are in, then check everything.
 	var rounds series
-	waitFor(t, "both runs in the store", vm.log, func() bool {
+	fleettest.WaitFor(t, "both runs in the store", vm.log, func() bool {
 		var err error
 		rounds, err = vm.query(`statsherd_statsherd_gatherer_rounds_total`)
 		if err != nil || len(rounds) != 1 {
@@ -339,20 +208,20 @@ output "remote_write" {
   url    = %q
   labels = { cluster = "eu" }
 }`, vm.WriteURL())
-	adir, bdir := newGatherer(t, interval.String(), out), newGatherer(t, interval.String(), out)
-	a, b := startGatherer(t, adir), startGatherer(t, bdir)
-	_, id := startHost(t, "storage-01", adir, bdir)
+	adir, bdir := fleettest.NewGatherer(t, statsherd, interval.String(), out), fleettest.NewGatherer(t, statsherd, interval.String(), out)
+	a, b := fleettest.StartGatherer(t, statsherd, adir), fleettest.StartGatherer(t, statsherd, bdir)
+	_, id := fleettest.StartHost(t, statsherd, "storage-01", adir, bdir)
 	both := func() bool {
-		return len(a.statusJSON().Hosts) == 1 && len(b.statusJSON().Hosts) == 1
+		return len(a.Status().Hosts) == 1 && len(b.Status().Hosts) == 1
 	}
-	waitFor(t, "the host connected to both", a.stderr.String, both)
-	seqA := a.statusJSON().LastRound.Seq
-	waitFor(t, "a few rounds of both", a.stderr.String, func() bool { return a.statusJSON().LastRound.WrittenSeq >= seqA+6 })
-	a.stop(syscall.SIGTERM)
+	fleettest.WaitFor(t, "the host connected to both", a.Stderr.String, both)
+	seqA := a.Status().LastRound.Seq
+	fleettest.WaitFor(t, "a few rounds of both", a.Stderr.String, func() bool { return a.Status().LastRound.WrittenSeq >= seqA+6 })
+	a.Stop(syscall.SIGTERM)
 	stopped := time.Now().UnixMilli()
-	seqB := b.statusJSON().LastRound.Seq
-	waitFor(t, "rounds of the other alone", b.stderr.String, func() bool {
-		s := b.statusJSON()
+	seqB := b.Status().LastRound.Seq
+	fleettest.WaitFor(t, "rounds of the other alone", b.Stderr.String, func() bool {
+		s := b.Status()
 		return s.LastRound.WrittenSeq >= seqB+6 && s.Outputs[0].Stats["queue_samples"] == 0
 	})
 
@@ -438,24 +307,24 @@ output "remote_write" {
 func TestE2EPrometheusValues(t *testing.T) {
 	t.Parallel()
 	prom := startProm(t)
-	gdir := newGatherer(t, "300ms", fmt.Sprintf(`
+	gdir := fleettest.NewGatherer(t, statsherd, "300ms", fmt.Sprintf(`
 output "munin" { path = "stats.json" }
 output "remote_write" {
   url         = %q
   min_backoff = "50ms"
   max_backoff = "300ms"
 }`, prom.WriteURL()))
-	g := startGatherer(t, gdir)
-	host, id := startHost(t, "storage-07", gdir)
-	waitFor(t, "a few rounds with the host", g.stderr.String, func() bool {
-		s := g.statusJSON()
+	g := fleettest.StartGatherer(t, statsherd, gdir)
+	host, id := fleettest.StartHost(t, statsherd, "storage-07", gdir)
+	fleettest.WaitFor(t, "a few rounds with the host", g.Stderr.String, func() bool {
+		s := g.Status()
 		return s.LastRound.Answers == 1 && s.LastRound.WrittenSeq > 3
 	})
-	host.stop(syscall.SIGTERM)
-	waitFor(t, "the host dropped", g.stderr.String, func() bool { return len(g.statusJSON().Hosts) == 0 })
-	seq := g.statusJSON().LastRound.Seq
-	waitFor(t, "later rounds queued and the queue drained", g.stderr.String, func() bool {
-		s := g.statusJSON()
+	host.Stop(syscall.SIGTERM)
+	fleettest.WaitFor(t, "the host dropped", g.Stderr.String, func() bool { return len(g.Status().Hosts) == 0 })
+	seq := g.Status().LastRound.Seq
+	fleettest.WaitFor(t, "later rounds queued and the queue drained", g.Stderr.String, func() bool {
+		s := g.Status()
 		return s.LastRound.WrittenSeq > seq+1 && len(s.Outputs) == 2 && outputNamed(s, "remote_write")["queue_samples"] == 0
 	})
 
@@ -487,7 +356,7 @@ output "remote_write" {
 		}
 	}
 	var got series
-	waitFor(t, "the host's last answer in Prometheus", prom.log, func() bool {
+	fleettest.WaitFor(t, "the host's last answer in Prometheus", prom.log, func() bool {
 		got, err = prom.query(fmt.Sprintf(`{node=%q}`, id))
 		return err == nil && len(got) >= len(want)
 	})
