@@ -147,3 +147,29 @@ func hasStatRow(readme string, s sdk.StatInfo) bool {
 	}
 	return false
 }
+
+// Configurable is a plugin that can be configured and closed: an
+// sdk.Output or an sdk.Producer.
+type Configurable interface {
+	Describer
+	Configure(ctx context.Context, cfg sdk.Config) error
+	Close(ctx context.Context) error
+}
+
+// CheckExample holds README.md to p (CheckREADME), decodes its
+// example.hcl (DecodeExample) and configures p with the first block, in a
+// scratch working directory, as the gatherer's base directory is for the
+// relative paths an output keeps (its queue), then closes it. Not for a
+// parallel test: it changes the working directory (t.Chdir).
+func CheckExample(t *testing.T, kind, name string, p Configurable) {
+	t.Helper()
+	CheckREADME(t, "README.md", p)
+	cfg := DecodeExample(t, "example.hcl", kind, name, p)[0]
+	t.Chdir(t.TempDir())
+	if err := p.Configure(context.Background(), cfg); err != nil {
+		t.Fatalf("example.hcl does not configure: %v", err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Errorf("closing after example.hcl: %v", err)
+	}
+}

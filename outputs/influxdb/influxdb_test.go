@@ -426,20 +426,7 @@ output "influxdb" {
 // configures the output with it; the README is held to the schema and
 // stats.
 func TestExampleHCL(t *testing.T) {
-	o := influxdb.New(hclog.NewNullLogger())
-	plugindoc.CheckREADME(t, "README.md", o)
-	cfg := plugindoc.DecodeExample(t, "example.hcl", sdk.KindOutput, influxdb.Name, o)[0]
-	// The queue directory is relative to the working directory (the
-	// gatherer's base directory): configure from a temporary one.
-	wd, _ := os.Getwd()
-	if err := os.Chdir(t.TempDir()); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
-	if err := o.Configure(context.Background(), cfg); err != nil {
-		t.Fatalf("example.hcl does not configure: %v", err)
-	}
-	o.Close(context.Background())
+	plugindoc.CheckExample(t, sdk.KindOutput, influxdb.Name, influxdb.New(hclog.NewNullLogger()))
 }
 
 // TestConfigErrors: a bad setting is refused with the attribute named.
