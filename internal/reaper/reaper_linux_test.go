@@ -15,7 +15,25 @@ import (
 	"time"
 )
 
+// envNoReaper runs the test binary without the process's reaper, so a
+// test sees what End does alone (TestEndGroupAlone).
+const envNoReaper = "STATSHERD_REAPER_TEST_ALONE"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(envNoReaper) == "1" {
+		// Subreaper without the reaper, so that what the tests leave is
+		// re-parented here and not to the parent test process (a
+		// subreaper too), and reaped below before exiting.
+		syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
+		code := m.Run()
+		for {
+			var ws syscall.WaitStatus
+			if n, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil); n <= 0 || err != nil {
+				break
+			}
+		}
+		os.Exit(code)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sweep := Start(ctx, nil)
 	code := m.Run()
@@ -160,6 +178,28 @@ func running(s string) []int {
 // (so carries no mark): killed, and reaped before End returns, not at
 // some later SIGCHLD.
 func TestEndGroup(t *testing.T) {
+	if os.Getenv(envNoReaper) == "1" {
+		t.Skip("runs with the process's reaper")
+	}
+	endGroup(t)
+}
+
+// TestEndGroupAlone: End kills the group by itself, with no reaper in the
+// process to find the orphans (the test binary runs itself without one).
+func TestEndGroupAlone(t *testing.T) {
+	if os.Getenv(envNoReaper) == "1" {
+		endGroup(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEndGroupAlone$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envNoReaper+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("without a reaper: %v\n%s", err, out)
+	}
+}
+
+func endGroup(t *testing.T) {
+	t.Helper()
 	for i := range 5 {
 		m := mark()
 		arg := fmt.Sprintf("3614.%06d", os.Getpid()%1000000+i)
