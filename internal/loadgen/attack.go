@@ -207,38 +207,55 @@ func (a *attackEnv) enrolFresh(pause time.Duration) (*tls.Conn, *wire.Conn, bool
 	return nil, nil, false
 }
 
-// pollAnswerer enrols a fresh key per connection and answers every poll
-// with stats, re-dialling when dropped, until stop.
-func (a *attackEnv) pollAnswerer(stats []byte, told *atomic.Int64, connects *atomic.Int64) {
+// freshAttacker starts one attacker: until the attack stops it enrols a
+// fresh key (pausing between failed tries, counting each welcome in
+// connects) and hands the connection to use; the connection is closed
+// when use returns, and at once when the attack stops.
+func (a *attackEnv) freshAttacker(pause time.Duration, connects *atomic.Int64, use func(tc *tls.Conn, c *wire.Conn)) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		for !a.stopped() {
-			tc, c, ok := a.enrolFresh(500 * time.Millisecond)
+			tc, c, ok := a.enrolFresh(pause)
 			if !ok {
 				return
 			}
 			connects.Add(1)
-			go func() { <-a.stop; tc.Close() }()
-			for {
-				tc.SetDeadline(time.Now().Add(5 * time.Minute))
-				m, err := c.Recv()
-				if err != nil {
-					break
+			done := make(chan struct{})
+			go func() {
+				select {
+				case <-a.stop:
+				case <-done:
 				}
-				if m.GetRefuse() != nil {
-					told.Add(1)
-					break
-				}
-				if p := m.GetPoll(); p != nil {
-					if _, err := tc.Write(wire.AppendAnswerFrame(nil, p.Id, stats)); err != nil {
-						break
-					}
-				}
-			}
-			tc.Close()
+				tc.Close()
+			}()
+			use(tc, c)
+			close(done)
 		}
 	}()
+}
+
+// pollAnswerer enrols a fresh key per connection and answers every poll
+// with stats, re-dialling when dropped, until stop.
+func (a *attackEnv) pollAnswerer(stats []byte, told *atomic.Int64, connects *atomic.Int64) {
+	a.freshAttacker(500*time.Millisecond, connects, func(tc *tls.Conn, c *wire.Conn) {
+		for {
+			tc.SetDeadline(time.Now().Add(5 * time.Minute))
+			m, err := c.Recv()
+			if err != nil {
+				return
+			}
+			if m.GetRefuse() != nil {
+				told.Add(1)
+				return
+			}
+			if p := m.GetPoll(); p != nil {
+				if _, err := tc.Write(wire.AppendAnswerFrame(nil, p.Id, stats)); err != nil {
+					return
+				}
+			}
+		}
+	})
 }
 
 func (a *attackEnv) stopped() bool {
@@ -405,27 +422,16 @@ func attackUnsolicited(_ context.Context, a *attackEnv) (func(), error) {
 	stats := encodedCounters(100_000, false)
 	var sent, connects atomic.Int64
 	for range 10 {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			for !a.stopped() {
-				tc, _, ok := a.enrolFresh(100 * time.Millisecond)
-				if !ok {
+		a.freshAttacker(100*time.Millisecond, &connects, func(tc *tls.Conn, _ *wire.Conn) {
+			tc.SetDeadline(time.Now().Add(time.Minute))
+			go io.Copy(io.Discard, tc)
+			for n := uint64(1); ; n++ {
+				if _, err := tc.Write(wire.AppendAnswerFrame(nil, n, stats)); err != nil {
 					return
 				}
-				connects.Add(1)
-				go func() { <-a.stop; tc.Close() }()
-				tc.SetDeadline(time.Now().Add(time.Minute))
-				go io.Copy(io.Discard, tc)
-				for n := uint64(1); ; n++ {
-					if _, err := tc.Write(wire.AppendAnswerFrame(nil, n, stats)); err != nil {
-						break
-					}
-					sent.Add(1)
-				}
-				tc.Close()
+				sent.Add(1)
 			}
-		}()
+		})
 	}
 	return func() { a.note("%d unsolicited answers sent over %d connections", sent.Load(), connects.Load()) }, nil
 }
@@ -436,36 +442,23 @@ func attackUnsolicited(_ context.Context, a *attackEnv) (func(), error) {
 func attackSlowAnswer(_ context.Context, a *attackEnv) (func(), error) {
 	var polls, connects atomic.Int64
 	for range 300 {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
+		a.freshAttacker(500*time.Millisecond, &connects, func(tc *tls.Conn, c *wire.Conn) {
+			tc.SetDeadline(time.Now().Add(5 * time.Minute))
+			m, err := c.Recv()
+			if err != nil || m.GetPoll() == nil {
+				return
+			}
+			polls.Add(1)
+			if _, err := tc.Write([]byte{0x00, 0x3f, 0xfe, 0x50}); err != nil {
+				return
+			}
 			for !a.stopped() {
-				tc, c, ok := a.enrolFresh(500 * time.Millisecond)
-				if !ok {
+				if _, err := tc.Write([]byte{0}); err != nil {
 					return
 				}
-				connects.Add(1)
-				go func() { <-a.stop; tc.Close() }()
-				tc.SetDeadline(time.Now().Add(5 * time.Minute))
-				m, err := c.Recv()
-				if err != nil || m.GetPoll() == nil {
-					tc.Close()
-					continue
-				}
-				polls.Add(1)
-				if _, err := tc.Write([]byte{0x00, 0x3f, 0xfe, 0x50}); err != nil {
-					tc.Close()
-					continue
-				}
-				for !a.stopped() {
-					if _, err := tc.Write([]byte{0}); err != nil {
-						break
-					}
-					a.sleep(time.Second)
-				}
-				tc.Close()
+				a.sleep(time.Second)
 			}
-		}()
+		})
 	}
 	return func() { a.note("slow answers begun %d times over %d connections", polls.Load(), connects.Load()) }, nil
 }
@@ -477,26 +470,16 @@ func attackFreshKeys(_ context.Context, a *attackEnv) (func(), error) {
 	stats := encodedCounters(20_000, false)
 	var answers, connects atomic.Int64
 	for range 10 {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			for !a.stopped() {
-				tc, c, ok := a.enrolFresh(100 * time.Millisecond)
-				if !ok {
-					return
+		a.freshAttacker(100*time.Millisecond, &connects, func(tc *tls.Conn, c *wire.Conn) {
+			tc.SetDeadline(time.Now().Add(time.Minute))
+			if m, err := c.Recv(); err == nil && m.GetPoll() != nil {
+				if _, err := tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats)); err == nil {
+					answers.Add(1)
 				}
-				connects.Add(1)
-				tc.SetDeadline(time.Now().Add(time.Minute))
-				if m, err := c.Recv(); err == nil && m.GetPoll() != nil {
-					if _, err := tc.Write(wire.AppendAnswerFrame(nil, m.GetPoll().Id, stats)); err == nil {
-						answers.Add(1)
-					}
-					tc.SetReadDeadline(time.Now().Add(2 * time.Second))
-					c.Recv() // the next poll: the answer was taken
-				}
-				tc.Close()
+				tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+				c.Recv() // the next poll: the answer was taken
 			}
-		}()
+		})
 	}
 	return func() {
 		a.note("fresh keys welcomed %d times, answered %d times; %s", connects.Load(), answers.Load(), nodesEnrolled(a))
