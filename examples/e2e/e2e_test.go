@@ -48,6 +48,37 @@ func (p *proc) exited() bool {
 	}
 }
 
+// startGatherer creates a gatherer in gdir (munin output, a 1 s round),
+// starts it, and waits for its furl file, whose path it returns.
+func startGatherer(t *testing.T, gdir string) string {
+	t.Helper()
+	out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
+	}
+	write(t, filepath.Join(gdir, "gatherer.hcl"), `
+nickname      = "e2e-gatherer"
+poll_interval = "1s"
+poll_timeout  = "800ms"
+listen {
+  address  = "127.0.0.1"
+  location = ["127.0.0.1"]
+}
+status { listen = "" }
+output "munin" { path = "stats.json" }
+`)
+	g := start(t, "gatherer", bins.statsherd, "gatherer", "-basedir", gdir)
+	furl := filepath.Join(gdir, "stats_gatherer.furl")
+	waitFor(t, 15*time.Second, "the gatherer's furl", func() bool {
+		if g.exited() {
+			t.Fatalf("the gatherer exited:\n%s", g.out.String())
+		}
+		fi, err := os.Stat(furl)
+		return err == nil && fi.Size() > 0
+	})
+	return furl
+}
+
 func start(t *testing.T, name string, argv ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), out: &testbin.Buffer{}, done: make(chan struct{})}
@@ -140,30 +171,7 @@ func TestAllGraphsFromTwoNodes(t *testing.T) {
 	base := t.TempDir()
 	gdir := filepath.Join(base, "gatherer")
 
-	out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
-	}
-	write(t, filepath.Join(gdir, "gatherer.hcl"), `
-nickname      = "e2e-gatherer"
-poll_interval = "1s"
-poll_timeout  = "800ms"
-listen {
-  address  = "127.0.0.1"
-  location = ["127.0.0.1"]
-}
-status { listen = "" }
-output "munin" { path = "stats.json" }
-`)
-	g := start(t, "gatherer", bins.statsherd, "gatherer", "-basedir", gdir)
-	furl := filepath.Join(gdir, "stats_gatherer.furl")
-	waitFor(t, 15*time.Second, "the gatherer's furl", func() bool {
-		if g.exited() {
-			t.Fatalf("the gatherer exited:\n%s", g.out.String())
-		}
-		fi, err := os.Stat(furl)
-		return err == nil && fi.Size() > 0
-	})
+	furl := startGatherer(t, gdir)
 
 	for i := 1; i <= nodes; i++ {
 		dir := filepath.Join(base, fmt.Sprintf("node%d", i))

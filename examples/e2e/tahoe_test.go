@@ -98,29 +98,7 @@ func sameCounters(s snapshot, want tahoeStats) (bool, string) {
 func TestRecordedTahoeNode(t *testing.T) {
 	base := t.TempDir()
 	gdir := filepath.Join(base, "gatherer")
-	if out, err := exec.Command(bins.statsherd, "create-gatherer", gdir).CombinedOutput(); err != nil {
-		t.Fatalf("statsherd create-gatherer: %v\n%s", err, out)
-	}
-	write(t, filepath.Join(gdir, "gatherer.hcl"), `
-nickname      = "e2e-gatherer"
-poll_interval = "1s"
-poll_timeout  = "800ms"
-listen {
-  address  = "127.0.0.1"
-  location = ["127.0.0.1"]
-}
-status { listen = "" }
-output "munin" { path = "stats.json" }
-`)
-	g := start(t, "gatherer", bins.statsherd, "gatherer", "-basedir", gdir)
-	furl := filepath.Join(gdir, "stats_gatherer.furl")
-	waitFor(t, 15*time.Second, "the gatherer's furl", func() bool {
-		if g.exited() {
-			t.Fatalf("the gatherer exited:\n%s", g.out.String())
-		}
-		fi, err := os.Stat(furl)
-		return err == nil && fi.Size() > 0
-	})
+	furl := startGatherer(t, gdir)
 
 	nodeDir := filepath.Join(base, "tahoe-node")
 	if err := os.MkdirAll(nodeDir, 0o755); err != nil {
