@@ -124,75 +124,31 @@ output "remote_write" {
 		}
 		return false
 	})
-	own := byNode(t, rounds)
-	roundTimes := map[int64]bool{}
-	for _, pts := range own {
-		r := runs(pts)
-		if len(r) != 2 {
-			t.Fatalf("want two runs of the gatherer (before and after kill -9), got %d: %v", len(r), pts)
-		}
-		for i, want := range []uint64{run1, run2} {
-			for j, p := range r[i] {
-				if p.Value != float64(j+1) {
-					t.Errorf("run %d: round %d has rounds counter %v: a round is missing or twice", i+1, j+1, p.Value)
-					break
-				}
-			}
-			if uint64(len(r[i])) < want {
-				t.Errorf("run %d: %d rounds in the store, %d were written to the queue", i+1, len(r[i]), want)
-			}
-		}
-		for _, p := range pts {
-			if roundTimes[p.MS] {
-				t.Errorf("two rounds at %d", p.MS)
-			}
-			roundTimes[p.MS] = true
-		}
-	}
-
 	// The gatherer keeps writing rounds while the test reads the store:
 	// the hosts' samples are judged up to the last round read above.
+	var gathererRounds []fleettest.Point
 	var lastRound int64
-	for ms := range roundTimes {
-		lastRound = max(lastRound, ms)
+	for _, pts := range byNode(t, rounds) {
+		for _, p := range pts {
+			gathererRounds = append(gathererRounds, fleettest.Point(p))
+			lastRound = max(lastRound, p.MS)
+		}
 	}
 	polls, err := vm.query(`statsherd_statsherd_polls_total`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hosts := byNode(t, polls)
+	byNick := map[string][]fleettest.Point{}
 	for nick, id := range ids {
-		var pts []point
+		byNick[nick] = nil
 		for _, p := range hosts[id] {
 			if p.MS <= lastRound {
-				pts = append(pts, p)
+				byNick[nick] = append(byNick[nick], fleettest.Point(p))
 			}
-		}
-		if len(pts) < 8 {
-			t.Errorf("%s: %d samples, want most of the rounds", nick, len(pts))
-			continue
-		}
-		gaps := 0
-		for i, p := range pts {
-			if !roundTimes[p.MS] {
-				t.Errorf("%s: sample at %d is not at a round's time", nick, p.MS)
-			}
-			if i > 0 && p.MS == pts[i-1].MS {
-				t.Errorf("%s: two samples at %d", nick, p.MS)
-			}
-			// Each answered poll is one round; only a round that was
-			// being polled at the kill -9 (never written) may miss.
-			if i > 0 && p.Value != pts[i-1].Value+1 {
-				gaps++
-				if p.Value-pts[i-1].Value > 3 || p.Value <= pts[i-1].Value {
-					t.Errorf("%s: polls counter jumps %v -> %v at %d", nick, pts[i-1].Value, p.Value, p.MS)
-				}
-			}
-		}
-		if gaps > 1 {
-			t.Errorf("%s: %d gaps in its answers, want at most the one at the kill: %v", nick, gaps, pts)
 		}
 	}
+	fleettest.CheckOutage(t, gathererRounds, run1, run2, byNick)
 }
 
 // TestE2EHADedup: two gatherers poll the same host into one
