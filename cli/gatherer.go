@@ -17,6 +17,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
@@ -121,7 +122,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	// and swept after it has stopped them.
 	defer reaper.Start(ctx, log)()
 	tuneGathererGC(os.Getenv)
-	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
+	outs, diags := fanout.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
 		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
@@ -133,7 +134,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	g, err := gatherer.Open(cfg, outs, log)
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		gatherer.StopOutputs(stopCtx, outs)
+		fanout.StopOutputs(stopCtx, outs)
 		cancel()
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1

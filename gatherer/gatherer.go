@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -62,7 +63,7 @@ type Gatherer struct {
 	// per host, as on systems without the idle watcher.
 	readerPerHost bool
 
-	outputs []*fanout
+	outputs []*fanout.Fanout
 	rounds  roundLog
 	// page is what the status page keeps (status_page.go).
 	page  *pageState
@@ -181,7 +182,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
 			timeout = t.WriteTimeout()
 		}
-		g.outputs = append(g.outputs, newFanout(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
+		g.outputs = append(g.outputs, fanout.New(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
 	}
 	g.rounds.outputs = len(outputs)
 	return g, nil
@@ -207,7 +208,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	var outWG sync.WaitGroup
 	for _, f := range g.outputs {
 		outWG.Add(1)
-		go func() { defer outWG.Done(); f.run(flushCtx) }()
+		go func() { defer outWG.Done(); f.Run(flushCtx) }()
 	}
 	status, err := g.serveStatus(ctx)
 	if err != nil {
@@ -262,7 +263,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	defer g.unlock()
 	for _, f := range g.outputs {
-		f.close()
+		f.Close()
 	}
 	outWG.Wait()
 	stopCtx, cancel := context.WithTimeout(flushCtx, g.cfg.OutputTimeout+5*time.Second)
@@ -270,10 +271,14 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	var stopWG sync.WaitGroup
 	for _, f := range g.outputs {
 		stopWG.Add(1)
-		go func() { defer stopWG.Done(); f.out.Stop(stopCtx) }()
+		go func() { defer stopWG.Done(); f.Output().Stop(stopCtx) }()
 	}
 	stopWG.Wait()
 	os.Remove(filepath.Join(g.cfg.Basedir, StatusURLFile))
 	g.log.Info("gatherer stopped")
 	return nil
 }
+
+// Output is where rounds go (fanout.Output): Open takes the started
+// outputs.
+type Output = fanout.Output

@@ -28,6 +28,7 @@ import (
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/testbin"
 )
 
@@ -465,7 +466,7 @@ func TestSlowOutputNeverBlocksOthers(t *testing.T) {
 			t.Fatal("the fast output stopped getting rounds")
 		}
 	}
-	var st OutputStatus
+	var st fanout.Status
 	for _, s := range g.Status().Outputs {
 		if s.Name == "slow" {
 			st = s
@@ -508,22 +509,6 @@ func TestFailingOutputCounted(t *testing.T) {
 	}
 	if !strings.Contains(g.logs.String(), "output write failed: output=bad") {
 		t.Error("the failure is not logged")
-	}
-}
-
-func TestCoalesce(t *testing.T) {
-	t.Parallel()
-	t0 := time.Unix(100, 0)
-	older := sdk.Round{Time: t0, Nodes: []sdk.NodeSample{{ID: "a", Timestamp: t0}, {ID: "b", Timestamp: t0}}}
-	newer := sdk.Round{Time: t0.Add(time.Minute), Nodes: []sdk.NodeSample{{ID: "b", Timestamp: t0.Add(time.Minute)}, {ID: "c"}}}
-	got := coalesce(older, newer)
-	if !got.Time.Equal(newer.Time) || len(got.Nodes) != 3 {
-		t.Fatalf("coalesce = %+v", got)
-	}
-	for _, n := range got.Nodes {
-		if n.ID == "b" && !n.Timestamp.Equal(t0.Add(time.Minute)) {
-			t.Errorf("node b kept its older sample")
-		}
 	}
 }
 

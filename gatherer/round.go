@@ -160,7 +160,7 @@ func (g *Gatherer) round(ctx context.Context) {
 	// Every output is sent the same bytes: encoded once, not per output.
 	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()
 	for _, f := range g.outputs {
-		f.push(seq, r)
+		f.Push(seq, r)
 	}
 	if len(g.outputs) == 0 {
 		g.rounds.written(-1, seq)

@@ -47,17 +47,18 @@ func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSa
 	st.Stats[statPrefix+"handshakes_in_progress"] = sdk.Int(int64(g.hs.inProgress()))
 	var outErrs, coalesced int64
 	for _, f := range g.outputs {
-		fs := f.status()
+		fs := f.Status()
 		outErrs += fs.Errors
 		coalesced += fs.Coalesced
-		f.out.State().AddTo(st, outputPrefix+f.out.Name())
-		st.Counters[outputPrefix+f.out.Name()+".coalesced"] = fs.Coalesced
-		own := f.ownStats()
+		out := f.Output()
+		out.State().AddTo(st, outputPrefix+out.Name())
+		st.Counters[outputPrefix+out.Name()+".coalesced"] = fs.Coalesced
+		own := f.OwnStats()
 		for k, v := range own.Counters {
-			st.Counters[outputPrefix+f.out.Name()+"."+k] = v
+			st.Counters[outputPrefix+out.Name()+"."+k] = v
 		}
 		for k, v := range own.Stats {
-			st.Stats[outputPrefix+f.out.Name()+"."+k] = v
+			st.Stats[outputPrefix+out.Name()+"."+k] = v
 		}
 	}
 	st.Counters[statPrefix+"output_errors"] = outErrs

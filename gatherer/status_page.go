@@ -80,7 +80,7 @@ func (g *Gatherer) pageRound(start time.Time, hosts, answers, failures int, took
 	writes := make([]float64, 0, len(g.outputs))
 	names := make([]string, 0, len(g.outputs))
 	for _, f := range g.outputs {
-		st := f.status()
+		st := f.Status()
 		writes = append(writes, st.WriteSecs)
 		names = append(names, st.Name)
 	}
