@@ -22,7 +22,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/admission"
 	"github.com/statsherd/statsherd/gatherer/fanout"
+	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -42,8 +44,8 @@ type Gatherer struct {
 	secretMu sync.Mutex
 
 	connSem  chan struct{}
-	hs       *handshakes
-	refusals *refusals
+	hs       *admission.Handshakes
+	refusals *refusal.Tally
 	quotas   quotas
 	nodes    *registry
 	unlock   func()
@@ -84,7 +86,7 @@ func (g *Gatherer) background(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			g.refusals.flush(false)
+			g.refusals.Flush(false)
 			if now.Sub(lastForget) >= time.Minute {
 				lastForget = now
 				for _, n := range g.nodes.forget(now, g.isConnected) {
@@ -164,8 +166,8 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	g := &Gatherer{
 		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: link.ServerTLSConfig(id),
 		connSem:  make(chan struct{}, cfg.Listen.MaxConnections),
-		hs:       newHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
-		refusals: newRefusals(log, cfg.PollInterval),
+		hs:       admission.NewHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
+		refusals: refusal.NewTally(log, cfg.PollInterval),
 		nodes:    nodes,
 		unlock:   unlock,
 		hosts:    map[string]*host{},
@@ -257,7 +259,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	bgStop()
 	<-bgDone
-	g.refusals.flush(true)
+	g.refusals.Flush(true)
 	if err := g.nodes.save(); err != nil {
 		g.log.Error("saving the node list", "error", err)
 	}

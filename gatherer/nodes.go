@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
 // NodesFile is the gatherer's list of known nodes (enrolled, pending and
@@ -161,7 +162,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 		r.nodes[n.ID] = n
 		r.held += int64(n.Stats)
 		if n.State == StateEnrolled && n.LastAddress != "" {
-			r.sources[sourceOf(n.LastAddress)] = true
+			r.sources[refusal.SourceOf(n.LastAddress)] = true
 		}
 	}
 	if r.policy == "allowlist" {
@@ -315,9 +316,9 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 	return allow, nil
 }
 
-// admission is the registry's verdict on a host that finished its
+// verdict is the registry's verdict on a host that finished its
 // handshake.
-type admission struct {
+type verdict struct {
 	ok     bool
 	fresh  bool   // a new node admitted, to be released (release) when its connection ends
 	kind   string // the refusal kind when not ok
@@ -328,32 +329,32 @@ type admission struct {
 // presented the furl's current secret. An enrolled node is known by its
 // key and needs no secret (the secret can be rotated under it); a new one
 // needs the secret, and then the policy decides.
-func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) admission {
+func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) verdict {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
 	if n != nil && n.State == StateRevoked {
-		return admission{kind: refRevoked, reason: "this node is revoked by the gatherer's operator"}
+		return verdict{kind: refusal.Revoked, reason: "this node is revoked by the gatherer's operator"}
 	}
 	if r.policy == "allowlist" {
 		r.reloadAllowlist()
 		if !r.allow[id] {
-			return admission{kind: refNotAllowed, reason: "node " + id + " is not on the gatherer's allowlist"}
+			return verdict{kind: refusal.NotAllowed, reason: "node " + id + " is not on the gatherer's allowlist"}
 		}
 	}
 	if n != nil && n.State == StateEnrolled {
 		r.touch(n, nick, addr, now)
-		return admission{ok: true}
+		return verdict{ok: true}
 	}
 	if !secretOK {
-		return admission{kind: refSecret, reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
+		return verdict{kind: refusal.Secret, reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
 	}
 	if n != nil && n.State == StatePending {
 		r.touch(n, nick, addr, now)
-		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+		return verdict{kind: refusal.Pending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 	}
 	known, pending, fromSrc := 0, 0, 0
-	src := sourceOf(addr)
+	src := refusal.SourceOf(addr)
 	for xid, x := range r.nodes {
 		if x.State == StatePending && now.Sub(x.FirstSeen) > r.pendingExpiry {
 			// Waited too long: forgotten; it asks again if it is still there.
@@ -366,7 +367,7 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 		}
 		if x.State == StatePending {
 			pending++
-			if addr != "" && sourceOf(x.LastAddress) == src {
+			if addr != "" && refusal.SourceOf(x.LastAddress) == src {
 				fromSrc++
 			}
 		}
@@ -374,31 +375,31 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	// Admissions in flight count: keys connecting at once would
 	// otherwise all pass before any of them is enrolled.
 	if known+len(r.admitting) >= r.maxNodes {
-		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
+		return verdict{kind: refusal.TooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
 	}
 	if r.held >= r.maxStats {
-		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
+		return verdict{kind: refusal.TooManyNodes, reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
 	}
 	if r.policy == "open" && !r.bucket.take(now, newNodeCharge) {
-		return admission{kind: refNewNodeRate, reason: "too many new nodes at once (new_node_stats_rate): try again later"}
+		return verdict{kind: refusal.NewNodeRate, reason: "too many new nodes at once (new_node_stats_rate): try again later"}
 	}
 	if r.policy != "approve" {
 		// Enrolled at its first good answer (seen): a key that only
 		// connects, or only misbehaves, never fills the node list; while
 		// connected it holds a place (released by release or seen).
 		r.admitting[id] = true
-		return admission{ok: true, fresh: true}
+		return verdict{ok: true, fresh: true}
 	}
 	if pending >= maxPending {
-		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+		return verdict{kind: refusal.Pending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
 	}
 	if fromSrc >= r.pendingPerAddr {
-		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
+		return verdict{kind: refusal.Pending, reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
 	}
 	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
 	r.dirty, r.urgent = true, true
-	return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+	return verdict{kind: refusal.Pending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 }
 
 // touch records that n was heard from (r.mu held).
@@ -413,7 +414,7 @@ func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
 		if len(r.sources) >= 4*r.maxNodes {
 			r.sources = map[string]bool{} // roaming nodes: start over
 		}
-		r.sources[sourceOf(addr)] = true
+		r.sources[refusal.SourceOf(addr)] = true
 	}
 	n.LastSeen = now
 	if now.Sub(n.savedSeen) >= lastSeenResolution {
@@ -617,11 +618,11 @@ func (r *registry) rejectPending(addr string) []Node {
 	defer r.mu.Unlock()
 	src := ""
 	if addr != "" {
-		src = sourceOf(addr)
+		src = refusal.SourceOf(addr)
 	}
 	var gone []Node
 	for id, n := range r.nodes {
-		if n.State == StatePending && (src == "" || sourceOf(n.LastAddress) == src) {
+		if n.State == StatePending && (src == "" || refusal.SourceOf(n.LastAddress) == src) {
 			delete(r.nodes, id)
 			gone = append(gone, *n)
 			r.dirty, r.urgent = true, true

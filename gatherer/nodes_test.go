@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/statsherd/statsherd/config"
-	"github.com/statsherd/statsherd/internal/testbin"
+	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
 func nodeID(c byte) string { return strings.Repeat(string(c), 32) }
@@ -51,23 +49,23 @@ func TestAdmit(t *testing.T) {
 		state    string // the node's state after
 	}{
 		{"open, new node with the secret: enrolled at its first answer", "open", 10, nil, nodeID('a'), true, "", ""},
-		{"open, new node without the secret", "open", 10, nil, nodeID('a'), false, refSecret, ""},
+		{"open, new node without the secret", "open", 10, nil, nodeID('a'), false, refusal.Secret, ""},
 		{"enrolled node needs no secret", "open", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now, 10) }, nodeID('a'), false, "", StateEnrolled},
-		{"revoked node refused, even with the secret", "open", 10, func(r *registry) { r.setState(nodeID('a'), StateRevoked, now) }, nodeID('a'), true, refRevoked, StateRevoked},
-		{"too many nodes", "open", 1, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('a'), true, refTooManyNodes, ""},
+		{"revoked node refused, even with the secret", "open", 10, func(r *registry) { r.setState(nodeID('a'), StateRevoked, now) }, nodeID('a'), true, refusal.Revoked, StateRevoked},
+		{"too many nodes", "open", 1, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('a'), true, refusal.TooManyNodes, ""},
 		{"revoked nodes do not count", "open", 1, func(r *registry) { r.setState(nodeID('b'), StateRevoked, now) }, nodeID('a'), true, "", ""},
-		{"approve: new node waits", "approve", 10, nil, nodeID('a'), true, refPending, StatePending},
+		{"approve: new node waits", "approve", 10, nil, nodeID('a'), true, refusal.Pending, StatePending},
 		{"approve: approved node admitted", "approve", 10, func(r *registry) {
 			r.admit(nodeID('a'), "a", "", true, now)
 			r.setState(nodeID('a'), StateEnrolled, now)
 		}, nodeID('a'), false, "", StateEnrolled},
 		{"allowlist: listed", "allowlist", 10, nil, nodeID('a'), true, "", ""},
-		{"allowlist: listed needs the secret to enrol", "allowlist", 10, nil, nodeID('a'), false, refSecret, ""},
-		{"allowlist: not listed", "allowlist", 10, nil, nodeID('b'), true, refNotAllowed, ""},
+		{"allowlist: listed needs the secret to enrol", "allowlist", 10, nil, nodeID('a'), false, refusal.Secret, ""},
+		{"allowlist: not listed", "allowlist", 10, nil, nodeID('b'), true, refusal.NotAllowed, ""},
 		// A node taken off the list after it enrolled is refused at
 		// each reconnect, with or without the secret.
-		{"allowlist: enrolled, no longer listed", "allowlist", 10, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('b'), false, refNotAllowed, StateEnrolled},
-		{"allowlist: enrolled, no longer listed, with the secret", "allowlist", 10, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('b'), true, refNotAllowed, StateEnrolled},
+		{"allowlist: enrolled, no longer listed", "allowlist", 10, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('b'), false, refusal.NotAllowed, StateEnrolled},
+		{"allowlist: enrolled, no longer listed, with the secret", "allowlist", 10, func(r *registry) { r.seen(nodeID('b'), "b", "", now, 10) }, nodeID('b'), true, refusal.NotAllowed, StateEnrolled},
 		{"allowlist: enrolled and listed needs no secret", "allowlist", 10, func(r *registry) { r.seen(nodeID('a'), "a", "", now, 10) }, nodeID('a'), false, "", StateEnrolled},
 	}
 	for _, tt := range tests {
@@ -182,118 +180,6 @@ func FuzzReadNodesFile(f *testing.F) {
 	})
 }
 
-// TestRefusalsSummarised: a flood of refusals is logged once per kind and
-// interval: the first at once, the rest as one summary line.
-func TestRefusalsSummarised(t *testing.T) {
-	t.Parallel()
-	var buf testbin.Buffer
-	r := newRefusals(hclog.New(&hclog.LoggerOptions{Output: &buf}), 0)
-	r.interval = 200 * time.Millisecond
-	for i := range 1000 {
-		r.add(refStalled, "192.0.2.1:"+string(rune('0'+i%10)), "", "handshake not done", 1)
-		r.add(refSecret, "192.0.2.2:1", "", "wrong secret", 1)
-	}
-	r.flush(false) // too early: nothing more
-	if n := strings.Count(buf.String(), "\n"); n != 2 {
-		t.Fatalf("%d lines before the interval ended, want 2 (one per kind):\n%s", n, buf.String())
-	}
-	time.Sleep(250 * time.Millisecond)
-	r.flush(false)
-	logs := buf.String()
-	if n := strings.Count(logs, "\n"); n != 4 {
-		t.Fatalf("%d lines, want 4:\n%s", n, logs)
-	}
-	if !strings.Contains(logs, "refused peers (summary): kind=handshake_timeout count=999 sources=1 top_sources=\"192.0.2.1 (999)\"") {
-		t.Errorf("no summary of the stalled handshakes:\n%s", logs)
-	}
-	if c := r.counts(); c[refStalled] != 1000 || c[refSecret] != 1000 {
-		t.Errorf("counts %v", c)
-	}
-}
-
-func TestHandshakeBudget(t *testing.T) {
-	t.Parallel()
-	h := newHandshakes(4, 2)
-	h.rand = func() float64 { return 1 } // no early refusal here
-	known := func(src string) bool { return src == "192.0.2.9" }
-	var got []string
-	for _, src := range []string{"192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.9", "192.0.2.9"} {
-		ok, kind := h.acquire(src, known)
-		if ok {
-			kind = "ok"
-		}
-		got = append(got, kind)
-	}
-	want := "ok ok too_many_handshakes_from_address ok ok too_many_handshakes ok too_many_handshakes"
-	if strings.Join(got, " ") != want {
-		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
-	}
-	h.release("192.0.2.1")
-	if ok, _ := h.acquire("192.0.2.1", nil); ok {
-		t.Error("a slot freed over the budget (reserve in use) was handed out")
-	}
-	if sourceOf("[2001:db8::1]:5") != sourceOf("[2001:db8::2]:6") || sourceOf("192.0.2.1:5") != "192.0.2.1" {
-		t.Error("sourceOf does not group an IPv6 /64")
-	}
-}
-
-// TestHandshakeEarlyRefusalAndPenalty (issue 25, item 6): past half the
-// budget new connections are refused at random, more as it fills, and a
-// source whose handshakes fail is held off, doubling; known sources are
-// exempt from both.
-func TestHandshakeEarlyRefusalAndPenalty(t *testing.T) {
-	t.Parallel()
-	h := newHandshakes(10, 10)
-	draw := 0.5
-	h.rand = func() float64 { return draw }
-	now := time.Unix(1e9, 0)
-	h.now = func() time.Time { return now }
-	known := func(src string) bool { return src == "192.0.2.9" }
-	var got []string
-	for i := range 10 {
-		ok, kind := h.acquire(fmt.Sprintf("192.0.2.%d", 100+i), known)
-		if ok {
-			kind = "ok"
-		}
-		got = append(got, kind)
-	}
-	// Refused at random from 5 (30 %), more as it fills: 0.5 < p from
-	// n = 7 on (p = 0.3 + 0.7·2/5 = 0.58).
-	want := "ok ok ok ok ok ok ok too_many_handshakes too_many_handshakes too_many_handshakes"
-	if strings.Join(got, " ") != want {
-		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
-	}
-	if ok, _ := h.acquire("192.0.2.9", known); !ok {
-		t.Error("a known source was refused early")
-	}
-	src := "198.51.100.1"
-	h.penalize(src, refStalled, known) // the budget is contested (9 of 10)
-	if ok, kind := h.acquire(src, known); ok || kind != refPenalty {
-		t.Errorf("penalized source: %v %s", ok, kind)
-	}
-	now = now.Add(penaltyBase + time.Millisecond)
-	draw = 1
-	if ok, kind := h.acquire(src, known); ok || kind != refPenalty {
-		t.Errorf("a source that failed took a slot past half the budget: %v %s", ok, kind)
-	}
-	for i := range 4 {
-		h.release(fmt.Sprintf("192.0.2.%d", 100+i))
-	}
-	if ok, _ := h.acquire(src, known); !ok {
-		t.Error("source still held off after its penalty, under half the budget")
-	}
-	h.penalize(src, refStalled, known)
-	now = now.Add(penaltyBase + time.Millisecond)
-	if ok, _ := h.acquire(src, known); ok {
-		t.Error("a second failure was not held off twice as long")
-	}
-	h.penalize("192.0.2.9", refStalled, known)
-	h.penalize("203.0.113.1", refPending, known)
-	if len(h.pen) != 1 {
-		t.Errorf("%d sources penalized; a known source and a pending node are not", len(h.pen))
-	}
-}
-
 func TestControlOffline(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
@@ -361,7 +247,7 @@ func TestRegistryFleetBounds(t *testing.T) {
 		if ad := r.admit(id, "n", "", true, now); ad.ok {
 			admitted++
 			r.seen(id, "n", "", now, 2000)
-		} else if ad.kind != refNewNodeRate {
+		} else if ad.kind != refusal.NewNodeRate {
 			t.Fatalf("refused %s: %s", ad.kind, ad.reason)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -177,7 +178,7 @@ func (g *Gatherer) pollFailed(h *host, err error) {
 	var q *errQuota
 	told := errors.As(err, &q) && q.told
 	if !told && q == nil && !errors.Is(err, errDropped) {
-		g.refusals.add(refPollFailed, h.addr, h.id, err.Error(), 1)
+		g.refusals.Add(refusal.PollFailed, h.addr, h.id, err.Error(), 1)
 	}
 	h.closed.Store(true)
 	g.forgetHost(h)

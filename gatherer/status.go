@@ -55,7 +55,7 @@ func (g *Gatherer) status(withHosts bool) Status {
 		PollInterval: g.cfg.PollInterval.Seconds(), Uptime: time.Since(g.start).Seconds(),
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
 		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []fanout.Status{},
-		RefusedByKind: g.refusals.counts(), Enrolment: g.nodes.policy, Handshakes: g.hs.inProgress(),
+		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.policy, Handshakes: g.hs.InProgress(),
 	}
 	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.counts()
 	var hosts []*host

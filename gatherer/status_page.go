@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -87,7 +88,7 @@ func (g *Gatherer) pageRound(start time.Time, hosts, answers, failures int, took
 	g.page.history.mu.Lock()
 	g.page.history.outputs = names
 	g.page.history.mu.Unlock()
-	g.page.history.record(start, hosts, answers, failures, took, writes, g.refusals.counts())
+	g.page.history.record(start, hosts, answers, failures, took, writes, g.refusals.Counts())
 	g.page.watch.offer(nodes)
 	if g.page.rounds.Add(1)%60 == 0 {
 		g.page.tracks.prune(func(id string) bool {
@@ -385,7 +386,7 @@ func plotsOf(ps []HistoryPoint, outputs []string, from, to time.Time, width int,
 	seen := map[string]bool{}
 	for _, p := range ps {
 		for k := range p.Refused {
-			if k != refPollFailed && !seen[k] {
+			if k != refusal.PollFailed && !seen[k] {
 				seen[k] = true
 				kinds = append(kinds, k)
 			}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
 // fakeFleet fills g with n known nodes: a tenth lost, a few pending and
@@ -45,7 +47,7 @@ func TestFleetView(t *testing.T) {
 	t.Parallel()
 	g := startGatherer(t, testConfig(t))
 	fakeFleet(t, g.Gatherer, 1000)
-	g.page.tracks.refused("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "10.9.9.9:1", refNotAllowed, "not on the <allowlist>", false, time.Now())
+	g.page.tracks.refused("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "10.9.9.9:1", refusal.NotAllowed, "not on the <allowlist>", false, time.Now())
 	srv := httptest.NewServer(g.Gatherer)
 	defer srv.Close()
 	get := func(path string) string {
@@ -144,7 +146,7 @@ func TestHistoryBounded(t *testing.T) {
 	total := int64(0)
 	for i := range 2 * 24 * 3600 / 10 { // two days, a round every 10 s
 		total += 2
-		h.record(start.Add(time.Duration(i)*10*time.Second), 50000, 49990, 10, time.Second, []float64{0.5}, map[string]int64{refSecret: total})
+		h.record(start.Add(time.Duration(i)*10*time.Second), 50000, 49990, 10, time.Second, []float64{0.5}, map[string]int64{refusal.Secret: total})
 	}
 	now := start.Add(48 * time.Hour)
 	s := h.snapshot(now)
@@ -152,7 +154,7 @@ func TestHistoryBounded(t *testing.T) {
 		t.Errorf("%d rounds in the last hour, %d minutes in 24 h; want 360, %d", len(s.Hour), len(s.Day), dayMinutes)
 	}
 	m := s.Day[len(s.Day)-2]
-	if m.Rounds != 6 || m.Answers != 6*49990 || m.Refused[refSecret] != 12 || m.HostsConnected != 50000 {
+	if m.Rounds != 6 || m.Answers != 6*49990 || m.Refused[refusal.Secret] != 12 || m.HostsConnected != 50000 {
 		t.Errorf("a minute: %+v", m)
 	}
 }
