@@ -12,17 +12,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-)
 
-// Files of the control interface, in the base directory.
-const (
-	// ControlSocket is the running gatherer's local control socket (mode
-	// 0600): `statsherd gatherer nodes|approve|revoke|rotate-secret` talk
-	// to it, so they act without a restart.
-	ControlSocket = "control.sock"
-	// LockFile is locked (flock) by a running gatherer, so the commands
-	// know whether to edit the files themselves.
-	LockFile = "nodes.lock"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 )
 
 // ControlRequest is one request on the control socket: a JSON object on
@@ -50,7 +41,7 @@ type ControlResponse struct {
 
 // listenControl listens on basedir/control.sock (served by Run).
 func (g *Gatherer) listenControl() (net.Listener, error) {
-	path := filepath.Join(g.cfg.Basedir, ControlSocket)
+	path := filepath.Join(g.cfg.Basedir, basedir.ControlSocket)
 	os.Remove(path) // a stale socket of a killed gatherer (we hold the lock)
 	old := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)

@@ -1,13 +1,12 @@
 package gatherer
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/statsherd/statsherd/config"
-	"github.com/statsherd/statsherd/internal/durable"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/furl"
 )
 
@@ -17,7 +16,7 @@ import (
 // ControlOffline carries out req on the files of a gatherer that is not
 // running (it reads them at start). It fails if a gatherer holds the lock.
 func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, error) {
-	unlock, err := lockBasedir(cfg.Basedir)
+	unlock, err := basedir.Lock(cfg.Basedir)
 	if err != nil {
 		return ControlResponse{}, err
 	}
@@ -47,31 +46,17 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 		resp.Node = &n
 		return resp, r.save()
 	case "rotate-secret":
-		s, err := newSecret()
+		s, err := basedir.NewSecret()
 		if err != nil {
 			return ControlResponse{}, err
 		}
 		var fp *furl.FURL
-		if f, err := furl.ReadFile(filepath.Join(cfg.Basedir, FurlFile)); err == nil {
+		if f, err := furl.ReadFile(filepath.Join(cfg.Basedir, basedir.FurlFile)); err == nil {
 			f.Secret = s
 			fp = &f
 			resp.Furl = f.String()
 		}
-		return resp, writeSecretAndFurl(cfg.Basedir, s, fp)
+		return resp, basedir.WriteSecretAndFurl(cfg.Basedir, s, fp)
 	}
 	return ControlResponse{}, fmt.Errorf("unknown operation %q: use nodes, approve, revoke, reject-pending or rotate-secret", req.Op)
-}
-
-// lockBasedir takes the base directory's lock (held by a running
-// gatherer), without waiting.
-func lockBasedir(basedir string) (unlock func(), err error) {
-	path := filepath.Join(basedir, LockFile)
-	f, err := durable.Lock(path)
-	if errors.Is(err, durable.ErrLocked) {
-		return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return func() { f.Close() }, nil
 }

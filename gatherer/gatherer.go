@@ -23,6 +23,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer/admission"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/internal/furl"
@@ -126,18 +127,18 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	if err := CheckBasedir(cfg.Basedir); err != nil {
+	if err := basedir.Check(cfg.Basedir); err != nil {
 		return nil, err
 	}
-	id, err := identity.LoadOrCreate(cfg.Basedir, IdentityName)
+	id, err := identity.LoadOrCreate(cfg.Basedir, basedir.IdentityName)
 	if err != nil {
 		return nil, fmt.Errorf("loading the gatherer's TLS identity: %w", err)
 	}
-	secret, err := loadOrCreateSecret(cfg.Basedir)
+	secret, err := basedir.LoadOrCreateSecret(cfg.Basedir)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockBasedir(cfg.Basedir)
+	unlock, err := basedir.Lock(cfg.Basedir)
 	if err != nil {
 		return nil, err
 	}
@@ -146,19 +147,19 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		unlock()
 		return nil, err
 	}
-	ln, err := listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
+	ln, err := basedir.Listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(cfg.Listen.Location, port), Secret: secret}
+	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: basedir.LocationHints(cfg.Listen.Location, port), Secret: secret}
 	if _, err := furl.Parse(f.String()); err != nil {
 		ln.Close()
 		unlock()
 		return nil, fmt.Errorf("making the furl: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(cfg.Basedir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+	if err := basedir.WriteFile(filepath.Join(cfg.Basedir, basedir.FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
 		ln.Close()
 		unlock()
 		return nil, err
@@ -255,7 +256,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	if control != nil {
 		control.Close()
-		os.Remove(filepath.Join(g.cfg.Basedir, ControlSocket))
+		os.Remove(filepath.Join(g.cfg.Basedir, basedir.ControlSocket))
 	}
 	bgStop()
 	<-bgDone
@@ -276,7 +277,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		go func() { defer stopWG.Done(); f.Output().Stop(stopCtx) }()
 	}
 	stopWG.Wait()
-	os.Remove(filepath.Join(g.cfg.Basedir, StatusURLFile))
+	os.Remove(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile))
 	g.log.Info("gatherer stopped")
 	return nil
 }

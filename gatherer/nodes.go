@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
@@ -242,7 +243,7 @@ func (r *registry) saveIf(always bool) error {
 	r.dirty = false
 	r.mu.Unlock()
 	sort.Slice(f.Nodes, func(i, j int) bool { return f.Nodes[i].ID < f.Nodes[j].ID })
-	err := writeFileAtomicFunc(r.path, 0o600, func(w io.Writer) error { return writeNodesFile(w, f) })
+	err := basedir.WriteFileFunc(r.path, 0o600, func(w io.Writer) error { return writeNodesFile(w, f) })
 	if err != nil {
 		r.mu.Lock()
 		r.dirty, r.urgent = true, true

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
@@ -197,7 +198,7 @@ func TestControlOffline(t *testing.T) {
 	if err != nil || !strings.Contains(resp.Error, "not known") {
 		t.Errorf("approve of an unknown node: %+v %v", resp, err)
 	}
-	if fi, err := os.Stat(filepath.Join(cfg.Basedir, ControlSocket)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(cfg.Basedir, basedir.ControlSocket)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("control socket: %v %v", fi, err)
 	}
 }
@@ -318,7 +319,7 @@ func TestControlRequestBounded(t *testing.T) {
 	var c net.Conn
 	var err error
 	waitFor(t, "the control socket", func() bool {
-		c, err = net.Dial("unix", filepath.Join(cfg.Basedir, ControlSocket))
+		c, err = net.Dial("unix", filepath.Join(cfg.Basedir, basedir.ControlSocket))
 		return err == nil
 	})
 	defer c.Close()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/statuspage"
 )
@@ -89,7 +90,7 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	if err := writeFileAtomic(filepath.Join(g.cfg.Basedir, StatusURLFile), []byte(url+"\n"), 0o644); err != nil {
+	if err := basedir.WriteFile(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile), []byte(url+"\n"), 0o644); err != nil {
 		ln.Close()
 		return nil, err
 	}

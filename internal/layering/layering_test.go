@@ -51,6 +51,7 @@ var testSupport = map[string]bool{
 // root or a room not listed for it. A new room is added here.
 var gathererRooms = map[string][]string{
 	"gatherer/admission": {"gatherer/refusal"},
+	"gatherer/basedir":   nil,
 	"gatherer/fanout":    nil,
 	"gatherer/refusal":   nil,
 }
