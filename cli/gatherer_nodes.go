@@ -14,6 +14,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 const gathererControlHelp = `A running gatherer is told through its control socket (control.sock in
@@ -142,7 +143,7 @@ func checkOfflineOwner(dir string) error {
 }
 
 // formatNodes writes a node list as a table.
-func formatNodes(nodes []gatherer.Node) string {
+func formatNodes(nodes []registry.Node) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-9s %-32s %-24s %-9s %-21s %s\n", "STATE", "NODE ID", "NICKNAME", "CONNECTED", "LAST SEEN", "LAST ADDRESS")
 	for _, n := range nodes {

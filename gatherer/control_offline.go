@@ -7,6 +7,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/furl"
 )
 
@@ -21,7 +22,7 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 		return ControlResponse{}, err
 	}
 	defer unlock()
-	r, err := loadRegistry(&config.Gatherer{Basedir: cfg.Basedir, Enrolment: config.GathererEnrolment{Policy: "open"}, Limits: cfg.Limits})
+	r, err := registry.Load(&config.Gatherer{Basedir: cfg.Basedir, Enrolment: config.GathererEnrolment{Policy: "open"}, Limits: cfg.Limits})
 	if err != nil {
 		return ControlResponse{}, err
 	}
@@ -29,22 +30,22 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 	resp := ControlResponse{Offline: true}
 	switch req.Op {
 	case "nodes":
-		resp.Nodes = r.list()
+		resp.Nodes = r.List()
 		return resp, nil
 	case "reject-pending":
-		resp.Nodes = r.rejectPending(req.Address)
-		return resp, r.save()
+		resp.Nodes = r.RejectPending(req.Address)
+		return resp, r.Save()
 	case "approve", "revoke":
-		state := StateEnrolled
+		state := registry.StateEnrolled
 		if req.Op == "revoke" {
-			state = StateRevoked
+			state = registry.StateRevoked
 		}
-		n, err := r.setState(req.ID, state, now)
+		n, err := r.SetState(req.ID, state, now)
 		if err != nil {
 			return ControlResponse{}, err
 		}
 		resp.Node = &n
-		return resp, r.save()
+		return resp, r.Save()
 	case "rotate-secret":
 		s, err := basedir.NewSecret()
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -48,7 +49,7 @@ type Gatherer struct {
 	hs       *admission.Handshakes
 	refusals *refusal.Tally
 	quotas   quotas
-	nodes    *registry
+	nodes    *registry.Registry
 	unlock   func()
 	wg       sync.WaitGroup
 
@@ -90,11 +91,11 @@ func (g *Gatherer) background(ctx context.Context) {
 			g.refusals.Flush(false)
 			if now.Sub(lastForget) >= time.Minute {
 				lastForget = now
-				for _, n := range g.nodes.forget(now, g.isConnected) {
+				for _, n := range g.nodes.Forget(now, g.isConnected) {
 					g.log.Info("forgetting node", "node", n.ID, "nickname", n.Nickname, "state", n.State, "last_seen", n.LastSeen)
 				}
 			}
-			if err := g.nodes.saveIf(false); err != nil {
+			if err := g.nodes.SaveIf(false); err != nil {
 				if !saveFailing {
 					g.log.Error("saving the node list (retried every second)", "error", err)
 				}
@@ -142,7 +143,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := loadRegistry(cfg)
+	nodes, err := registry.Load(cfg)
 	if err != nil {
 		unlock()
 		return nil, err
@@ -228,7 +229,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	go func() { defer close(bgDone); g.background(bgCtx) }()
 	g.log.Info("gatherer listening", "address", g.ln.Addr().String(), "furl", g.Furl().Redacted(),
 		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs),
-		"enrolment", g.nodes.policy)
+		"enrolment", g.nodes.Policy())
 
 	if !g.readerPerHost {
 		if g.idle, err = newIdleWatcher(); err != nil {
@@ -261,7 +262,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	bgStop()
 	<-bgDone
 	g.refusals.Flush(true)
-	if err := g.nodes.save(); err != nil {
+	if err := g.nodes.Save(); err != nil {
 		g.log.Error("saving the node list", "error", err)
 	}
 	defer g.unlock()

@@ -135,7 +135,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			g.pollFailed(h, err)
 			continue
 		}
-		g.nodes.seen(h.id, h.nickname, h.addr, r.at, r.names)
+		g.nodes.Seen(h.id, h.nickname, h.addr, r.at, r.names)
 		if h.announced.CompareAndSwap(false, true) {
 			h.log.Info("connect", "address", h.addr)
 		}

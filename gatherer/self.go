@@ -41,7 +41,7 @@ func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSa
 	for _, k := range refusal.Kinds {
 		st.Counters[statPrefix+"refused."+k] = refused[k]
 	}
-	enrolled, pending, revoked := g.nodes.counts()
+	enrolled, pending, revoked := g.nodes.Counts()
 	st.Stats[statPrefix+"nodes_enrolled"] = sdk.Int(int64(enrolled))
 	st.Stats[statPrefix+"nodes_pending"] = sdk.Int(int64(pending))
 	st.Stats[statPrefix+"nodes_revoked"] = sdk.Int(int64(revoked))

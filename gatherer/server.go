@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/link"
 )
 
@@ -40,7 +39,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 		delay = 0
 		addr := remoteAddr(nc)
 		src := refusal.SourceOf(addr)
-		if ok, kind := g.hs.Acquire(src, g.nodes.knownSource); !ok {
+		if ok, kind := g.hs.Acquire(src, g.nodes.KnownSource); !ok {
 			nc.Close()
 			g.refuse(kind, addr, "", "handshake budget full: "+kind)
 			continue
@@ -70,7 +69,7 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		nc.Close()
 		var r *refused
 		if errors.As(err, &r) {
-			g.hs.Penalize(src, r.kind, g.nodes.knownSource)
+			g.hs.Penalize(src, r.kind, g.nodes.KnownSource)
 			g.refuse(r.kind, addr, r.nodeID, r.reason)
 		} else if ctx.Err() == nil {
 			g.refuse(refusal.Other, addr, "", err.Error())
@@ -115,7 +114,7 @@ func (g *Gatherer) ended(h *host) {
 // not yet enrolled.
 func (g *Gatherer) releaseNode(h *host) {
 	if h.fresh {
-		g.nodes.release(h.id)
+		g.nodes.Release(h.id)
 	}
 }
 
@@ -165,18 +164,14 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	if !secretOK {
 		// Checked first for a node not enrolled, so that the protocol
 		// check below says nothing to a peer without the secret.
-		g.nodes.mu.Lock()
-		n := g.nodes.nodes[nodeID]
-		enrolled := n != nil && n.State == StateEnrolled
-		g.nodes.mu.Unlock()
-		if !enrolled {
+		if !g.nodes.Enrolled(nodeID) {
 			return refuse(refusal.Secret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
 		}
 	}
 	if reason := p.ProtocolProblem(); reason != "" {
 		return refuse(refusal.BadHello, reason)
 	}
-	nick := cleanNickname(hello.Nickname)
+	nick := registry.CleanNickname(hello.Nickname)
 	addr := remoteAddr(nc)
 	// A key already connected: refused, naming both addresses.
 	g.mu.Lock()
@@ -186,16 +181,16 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 		reason := fmt.Sprintf("node %s is already connected from %s; two hosts share one key (copy of node.key?) or the old connection is not yet found dead", nodeID, old.addr)
 		return refuse(refusal.Duplicate, reason)
 	}
-	ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now())
-	if !ad.ok {
-		return refuse(ad.kind, ad.reason)
+	ad := g.nodes.Admit(nodeID, nick, addr, secretOK, time.Now())
+	if !ad.OK {
+		return refuse(ad.Kind, ad.Reason)
 	}
 	welcomed := false
-	if ad.fresh {
+	if ad.Fresh {
 		// Its place among max_nodes is held while it is connected.
 		defer func() {
 			if !welcomed {
-				g.nodes.release(nodeID)
+				g.nodes.Release(nodeID)
 			}
 		}()
 	}
@@ -216,37 +211,11 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	release()
 	h := &host{
 		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.fresh,
+		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.Fresh,
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
 	welcomed = true
 	return h, nil
-}
-
-// cleanNickname bounds a peer-given nickname and strips control characters.
-// maxNickname is the most bytes of a nickname kept.
-const maxNickname = 200
-
-func cleanNickname(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > maxNickname {
-		// Cut at a character boundary: the nickname travels to the
-		// outputs as a protobuf string, which must stay valid UTF-8.
-		cut := maxNickname
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	if s == "" {
-		s = "unnamed"
-	}
-	return s
 }
 
 func cleanVersions(v map[string]string) map[string]string {
@@ -260,7 +229,7 @@ func cleanVersions(v map[string]string) map[string]string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys[:min(len(keys), 16)] {
-		out[cleanNickname(k)] = cleanNickname(v[k])
+		out[registry.CleanNickname(k)] = registry.CleanNickname(v[k])
 	}
 	return out
 }

@@ -56,9 +56,9 @@ func (g *Gatherer) status(withHosts bool) Status {
 		PollInterval: g.cfg.PollInterval.Seconds(), Uptime: time.Since(g.start).Seconds(),
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
 		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []fanout.Status{},
-		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.policy, Handshakes: g.hs.InProgress(),
+		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.Policy(), Handshakes: g.hs.InProgress(),
 	}
-	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.counts()
+	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.Counts()
 	var hosts []*host
 	if withHosts {
 		hosts = g.connectedSorted()

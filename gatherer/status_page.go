@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -66,12 +67,10 @@ func (g *Gatherer) pageDisconnected(h *host) {
 
 // pageRefused records a refused peer whose key is known.
 func (g *Gatherer) pageRefused(kind, addr, nodeID, reason string) {
-	if nodeID == "" || !validNodeID(nodeID) {
+	if nodeID == "" || !registry.ValidNodeID(nodeID) {
 		return
 	}
-	g.nodes.mu.Lock()
-	_, listed := g.nodes.nodes[nodeID]
-	g.nodes.mu.Unlock()
+	listed := g.nodes.Listed(nodeID)
 	g.page.tracks.refused(nodeID, addr, kind, reason, listed, time.Now())
 }
 
@@ -92,10 +91,7 @@ func (g *Gatherer) pageRound(start time.Time, hosts, answers, failures int, took
 	g.page.watch.offer(nodes)
 	if g.page.rounds.Add(1)%60 == 0 {
 		g.page.tracks.prune(func(id string) bool {
-			g.nodes.mu.Lock()
-			_, ok := g.nodes.nodes[id]
-			g.nodes.mu.Unlock()
-			return ok || g.isConnected(id)
+			return g.nodes.Listed(id) || g.isConnected(id)
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 // fakeFleet fills g with n known nodes: a tenth lost, a few pending and
@@ -23,24 +24,24 @@ import (
 func fakeFleet(tb testing.TB, g *Gatherer, n int) {
 	tb.Helper()
 	now := time.Now()
-	g.nodes.mu.Lock()
-	for i := range n {
-		id := fmt.Sprintf("%032d", i)
-		id = strings.Map(func(r rune) rune { return 'a' + (r - '0') }, id)
-		state := StateEnrolled
-		switch i % 100 {
-		case 7:
-			state = StatePending
-		case 8:
-			state = StateRevoked
+	g.nodes.Locked(func(nodes map[string]*registry.Node) {
+		for i := range n {
+			id := fmt.Sprintf("%032d", i)
+			id = strings.Map(func(r rune) rune { return 'a' + (r - '0') }, id)
+			state := registry.StateEnrolled
+			switch i % 100 {
+			case 7:
+				state = registry.StatePending
+			case 8:
+				state = registry.StateRevoked
+			}
+			nodes[id] = &registry.Node{ID: id, Nickname: fmt.Sprintf("storage-%05d", i), State: state, LastAddress: "10.0.0.1:4000",
+				FirstSeen: now, LastSeen: now, Changed: now}
+			t := g.page.tracks.get(id)
+			t.answer(now, now.Add(time.Duration(i%50)*time.Millisecond), 100, 4000+i%1000, nil)
+			t.version = "statsherd 1.0"
 		}
-		g.nodes.nodes[id] = &Node{ID: id, Nickname: fmt.Sprintf("storage-%05d", i), State: state, LastAddress: "10.0.0.1:4000",
-			FirstSeen: now, LastSeen: now, Changed: now}
-		t := g.page.tracks.get(id)
-		t.answer(now, now.Add(time.Duration(i%50)*time.Millisecond), 100, 4000+i%1000, nil)
-		t.version = "statsherd 1.0"
-	}
-	g.nodes.mu.Unlock()
+	})
 }
 
 func TestFleetView(t *testing.T) {

@@ -54,6 +54,7 @@ var gathererRooms = map[string][]string{
 	"gatherer/basedir":   nil,
 	"gatherer/fanout":    nil,
 	"gatherer/refusal":   nil,
+	"gatherer/registry":  {"gatherer/basedir", "gatherer/refusal"},
 }
 
 // gathererRoom checks an import between two of the gatherer's packages;

@@ -1,4 +1,7 @@
-package gatherer
+// Package registry is the gatherer's node list (nodes.json): the nodes it
+// knows, enrolled, pending or revoked, and the enrolment policy that
+// decides whether a node that finished its handshake may report (Admit).
+package registry
 
 import (
 	"bufio"
@@ -7,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer/basedir"
@@ -89,8 +94,8 @@ func writeNodesFile(w io.Writer, f nodesFileJSON) error {
 	return err
 }
 
-// registry is the set of known nodes and the enrolment policy.
-type registry struct {
+// Registry is the set of known nodes and the enrolment policy.
+type Registry struct {
 	path        string
 	policy      string
 	allowPath   string
@@ -119,7 +124,7 @@ type registry struct {
 	allow         map[string]bool
 	allowStat     time.Time
 	allowErr      error
-	// sources are where enrolled nodes were seen (sourceOf their
+	// sources are where enrolled nodes were seen (refusal.SourceOf of their
 	// address), for the handshake reserve.
 	sources map[string]bool
 	// admitting are the new nodes admitted under open and connected, not
@@ -129,9 +134,9 @@ type registry struct {
 	admitting map[string]bool
 }
 
-// loadRegistry reads basedir/nodes.json (none: no nodes yet).
-func loadRegistry(cfg *config.Gatherer) (*registry, error) {
-	r := &registry{
+// Load reads basedir/nodes.json (none: no nodes yet).
+func Load(cfg *config.Gatherer) (*Registry, error) {
+	r := &Registry{
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
 		forgetNew: cfg.Limits.ForgetNewAfter, maxStats: int64(cfg.Limits.MaxStatsTotal),
@@ -193,7 +198,7 @@ func readNodesFile(path string) ([]*Node, error) {
 	}
 	out := f.Nodes[:0]
 	for _, n := range f.Nodes {
-		if n == nil || !validNodeID(n.ID) {
+		if n == nil || !ValidNodeID(n.ID) {
 			continue
 		}
 		switch n.State {
@@ -201,15 +206,15 @@ func readNodesFile(path string) ([]*Node, error) {
 		default:
 			return nil, fmt.Errorf("node list %s: node %s has state %q, not enrolled, pending or revoked; fix or delete that entry", path, n.ID, n.State)
 		}
-		n.Nickname = cleanNickname(n.Nickname)
+		n.Nickname = CleanNickname(n.Nickname)
 		out = append(out, n)
 	}
 	return out, nil
 }
 
-// validNodeID reports whether s looks like a node id: 32 lowercase base32
+// ValidNodeID reports whether s looks like a node id: 32 lowercase base32
 // characters.
-func validNodeID(s string) bool {
+func ValidNodeID(s string) bool {
 	if len(s) != 32 {
 		return false
 	}
@@ -221,12 +226,12 @@ func validNodeID(s string) bool {
 	return true
 }
 
-// save writes the node list if it changed.
-func (r *registry) save() error { return r.saveIf(true) }
+// Save writes the node list if it changed.
+func (r *Registry) Save() error { return r.SaveIf(true) }
 
-// saveIf writes the node list if a state changed, or if anything changed
+// SaveIf writes the node list if a state changed, or if anything changed
 // and (lazy is true or) a minute has passed since the last save.
-func (r *registry) saveIf(always bool) error {
+func (r *Registry) SaveIf(always bool) error {
 	r.mu.Lock()
 	if !r.dirty || !(always || r.urgent || time.Since(r.lastSave) >= time.Minute) {
 		r.mu.Unlock()
@@ -259,7 +264,7 @@ func (r *registry) saveIf(always bool) error {
 // from a configuration tool should not take the fleet off the graphs; an
 // empty file admits no one); with none read before, no one is admitted.
 // allowErr says what is wrong, and Reload logs it.
-func (r *registry) reloadAllowlist() {
+func (r *Registry) reloadAllowlist() {
 	st, err := os.Stat(r.allowPath)
 	if err != nil {
 		if r.allow == nil {
@@ -306,7 +311,7 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 		if s == "" {
 			continue
 		}
-		if !validNodeID(s) {
+		if !ValidNodeID(s) {
 			return nil, fmt.Errorf("line %d: %.40q is not a node id (32 lowercase base32 characters, as 'statsherd host id' prints)", line, s)
 		}
 		allow[s] = true
@@ -317,42 +322,42 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 	return allow, nil
 }
 
-// verdict is the registry's verdict on a host that finished its
+// Verdict is the registry's verdict on a host that finished its
 // handshake.
-type verdict struct {
-	ok     bool
-	fresh  bool   // a new node admitted, to be released (release) when its connection ends
-	kind   string // the refusal kind when not ok
-	reason string // told to the host
+type Verdict struct {
+	OK     bool
+	Fresh  bool   // a new node admitted, to be released (Release) when its connection ends
+	Kind   string // the refusal kind when not OK
+	Reason string // told to the host
 }
 
-// admit decides whether node id may connect: secretOK says whether it
+// Admit decides whether node id may connect: secretOK says whether it
 // presented the furl's current secret. An enrolled node is known by its
 // key and needs no secret (the secret can be rotated under it); a new one
 // needs the secret, and then the policy decides.
-func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) verdict {
+func (r *Registry) Admit(id, nick, addr string, secretOK bool, now time.Time) Verdict {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
 	if n != nil && n.State == StateRevoked {
-		return verdict{kind: refusal.Revoked, reason: "this node is revoked by the gatherer's operator"}
+		return Verdict{Kind: refusal.Revoked, Reason: "this node is revoked by the gatherer's operator"}
 	}
 	if r.policy == "allowlist" {
 		r.reloadAllowlist()
 		if !r.allow[id] {
-			return verdict{kind: refusal.NotAllowed, reason: "node " + id + " is not on the gatherer's allowlist"}
+			return Verdict{Kind: refusal.NotAllowed, Reason: "node " + id + " is not on the gatherer's allowlist"}
 		}
 	}
 	if n != nil && n.State == StateEnrolled {
 		r.touch(n, nick, addr, now)
-		return verdict{ok: true}
+		return Verdict{OK: true}
 	}
 	if !secretOK {
-		return verdict{kind: refusal.Secret, reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
+		return Verdict{Kind: refusal.Secret, Reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
 	}
 	if n != nil && n.State == StatePending {
 		r.touch(n, nick, addr, now)
-		return verdict{kind: refusal.Pending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+		return Verdict{Kind: refusal.Pending, Reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 	}
 	known, pending, fromSrc := 0, 0, 0
 	src := refusal.SourceOf(addr)
@@ -376,35 +381,35 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ve
 	// Admissions in flight count: keys connecting at once would
 	// otherwise all pass before any of them is enrolled.
 	if known+len(r.admitting) >= r.maxNodes {
-		return verdict{kind: refusal.TooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
+		return Verdict{Kind: refusal.TooManyNodes, Reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
 	}
 	if r.held >= r.maxStats {
-		return verdict{kind: refusal.TooManyNodes, reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
+		return Verdict{Kind: refusal.TooManyNodes, Reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
 	}
 	if r.policy == "open" && !r.bucket.take(now, newNodeCharge) {
-		return verdict{kind: refusal.NewNodeRate, reason: "too many new nodes at once (new_node_stats_rate): try again later"}
+		return Verdict{Kind: refusal.NewNodeRate, Reason: "too many new nodes at once (new_node_stats_rate): try again later"}
 	}
 	if r.policy != "approve" {
 		// Enrolled at its first good answer (seen): a key that only
 		// connects, or only misbehaves, never fills the node list; while
-		// connected it holds a place (released by release or seen).
+		// connected it holds a place (released by Release or Seen).
 		r.admitting[id] = true
-		return verdict{ok: true, fresh: true}
+		return Verdict{OK: true, Fresh: true}
 	}
 	if pending >= maxPending {
-		return verdict{kind: refusal.Pending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+		return Verdict{Kind: refusal.Pending, Reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
 	}
 	if fromSrc >= r.pendingPerAddr {
-		return verdict{kind: refusal.Pending, reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
+		return Verdict{Kind: refusal.Pending, Reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
 	}
 	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
 	r.dirty, r.urgent = true, true
-	return verdict{kind: refusal.Pending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+	return Verdict{Kind: refusal.Pending, Reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 }
 
 // touch records that n was heard from (r.mu held).
-func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
+func (r *Registry) touch(n *Node, nick, addr string, now time.Time) {
 	if nick != "" && nick != n.Nickname {
 		n.Nickname, r.dirty = nick, true
 	}
@@ -423,24 +428,24 @@ func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
 	}
 }
 
-// knownSource reports whether an enrolled node was seen at src.
-func (r *registry) knownSource(src string) bool {
+// KnownSource reports whether an enrolled node was seen at src.
+func (r *Registry) KnownSource(src string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sources[src]
 }
 
-// release gives back the place of a new node admitted by admit (fresh)
+// Release gives back the place of a new node admitted by Admit (Fresh)
 // whose connection ended, enrolled or not.
-func (r *registry) release(id string) {
+func (r *Registry) Release(id string) {
 	r.mu.Lock()
 	delete(r.admitting, id)
 	r.mu.Unlock()
 }
 
-// seen records a good answer from node id, admitted by admit: a node new
+// Seen records a good answer from node id, admitted by Admit: a node new
 // to the list is enrolled now.
-func (r *registry) seen(id, nick, addr string, now time.Time, stats int) {
+func (r *Registry) Seen(id, nick, addr string, now time.Time, stats int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
@@ -511,9 +516,9 @@ func (b *tokenBucket) charge(now time.Time, n float64) {
 	b.tokens = min(b.burst, b.tokens-n)
 }
 
-// forget drops the enrolled and pending nodes not heard from for
+// Forget drops the enrolled and pending nodes not heard from for
 // forgetAfter (connected ones excepted) and returns them.
-func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node {
+func (r *Registry) Forget(now time.Time, connected func(id string) bool) []*Node {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var gone []*Node
@@ -537,10 +542,10 @@ func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node
 	return gone
 }
 
-// setState changes node id to state (approve: pending→enrolled; revoke:
+// SetState changes node id to state (approve: pending→enrolled; revoke:
 // any→revoked, also a node never seen). It returns the node.
-func (r *registry) setState(id, state string, now time.Time) (Node, error) {
-	if !validNodeID(id) {
+func (r *Registry) SetState(id, state string, now time.Time) (Node, error) {
+	if !ValidNodeID(id) {
 		return Node{}, fmt.Errorf("%.40q is not a node id (32 lowercase base32 characters; 'statsherd gatherer nodes' lists them)", id)
 	}
 	r.mu.Lock()
@@ -567,8 +572,8 @@ func (r *registry) setState(id, state string, now time.Time) (Node, error) {
 	return *n, nil
 }
 
-// list returns every known node, sorted by state, nickname and id.
-func (r *registry) list() []Node {
+// List returns every known node, sorted by state, nickname and id.
+func (r *Registry) List() []Node {
 	r.mu.Lock()
 	out := make([]Node, 0, len(r.nodes))
 	for _, n := range r.nodes {
@@ -593,8 +598,8 @@ func sortNodes(ns []Node) {
 	})
 }
 
-// counts returns how many nodes are in each state.
-func (r *registry) counts() (enrolled, pending, revoked int) {
+// Counts returns how many nodes are in each state.
+func (r *Registry) Counts() (enrolled, pending, revoked int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, n := range r.nodes {
@@ -610,11 +615,11 @@ func (r *registry) counts() (enrolled, pending, revoked int) {
 	return
 }
 
-// rejectPending forgets the nodes waiting for approval, all of them or
+// RejectPending forgets the nodes waiting for approval, all of them or
 // those last seen at addr's source address (a host:port or an address),
 // and returns them. They are not revoked: one still connecting asks again
 // (within max_pending_per_address).
-func (r *registry) rejectPending(addr string) []Node {
+func (r *Registry) RejectPending(addr string) []Node {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	src := ""
@@ -631,4 +636,86 @@ func (r *registry) rejectPending(addr string) []Node {
 	}
 	sortNodes(gone)
 	return gone
+}
+
+// RereadAllowlist reads the allowlist now, whether or not its time
+// changed, and returns the admitted ids; nil, nil when the policy is not
+// "allowlist".
+func (r *Registry) RereadAllowlist() (map[string]bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.policy != "allowlist" {
+		return nil, nil
+	}
+	r.allowStat = time.Time{}
+	r.reloadAllowlist()
+	if r.allowErr != nil {
+		return nil, r.allowErr
+	}
+	return maps.Clone(r.allow), nil
+}
+
+// CleanNickname bounds a peer-given nickname and strips control characters.
+// maxNickname is the most bytes of a nickname kept.
+const maxNickname = 200
+
+func CleanNickname(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > maxNickname {
+		// Cut at a character boundary: the nickname travels to the
+		// outputs as a protobuf string, which must stay valid UTF-8.
+		cut := maxNickname
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	if s == "" {
+		s = "unnamed"
+	}
+	return s
+}
+
+// Policy is the enrolment policy: open, approve or allowlist.
+func (r *Registry) Policy() string { return r.policy }
+
+// Enrolled reports whether node id is enrolled.
+func (r *Registry) Enrolled(id string) bool {
+	r.mu.Lock()
+	n := r.nodes[id]
+	enrolled := n != nil && n.State == StateEnrolled
+	r.mu.Unlock()
+	return enrolled
+}
+
+// Listed reports whether node id is in the node list, in any state.
+func (r *Registry) Listed(id string) bool {
+	r.mu.Lock()
+	_, ok := r.nodes[id]
+	r.mu.Unlock()
+	return ok
+}
+
+// Lookup returns a copy of node id, if it is listed.
+func (r *Registry) Lookup(id string) (Node, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := r.nodes[id]; n != nil {
+		return *n, true
+	}
+	return Node{}, false
+}
+
+// Locked calls f with the node list, by id, locked: f must not keep the
+// map nor take another lock the registry's callers hold while they call
+// it. It is how the status page reads every node at once.
+func (r *Registry) Locked(f func(nodes map[string]*Node)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(r.nodes)
 }
