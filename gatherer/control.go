@@ -12,17 +12,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-)
 
-// Files of the control interface, in the base directory.
-const (
-	// ControlSocket is the running gatherer's local control socket (mode
-	// 0600): `statsherd gatherer nodes|approve|revoke|rotate-secret` talk
-	// to it, so they act without a restart.
-	ControlSocket = "control.sock"
-	// LockFile is locked (flock) by a running gatherer, so the commands
-	// know whether to edit the files themselves.
-	LockFile = "nodes.lock"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 // ControlRequest is one request on the control socket: a JSON object on
@@ -37,9 +29,9 @@ type ControlRequest struct {
 
 // ControlResponse answers a ControlRequest.
 type ControlResponse struct {
-	Error string `json:"error,omitempty"`
-	Nodes []Node `json:"nodes,omitempty"`
-	Node  *Node  `json:"node,omitempty"`
+	Error string          `json:"error,omitempty"`
+	Nodes []registry.Node `json:"nodes,omitempty"`
+	Node  *registry.Node  `json:"node,omitempty"`
 	// Furl is the new furl after rotate-secret.
 	Furl string `json:"furl,omitempty"`
 	// Disconnected is true when revoke closed a live connection.
@@ -50,7 +42,7 @@ type ControlResponse struct {
 
 // listenControl listens on basedir/control.sock (served by Run).
 func (g *Gatherer) listenControl() (net.Listener, error) {
-	path := filepath.Join(g.cfg.Basedir, ControlSocket)
+	path := filepath.Join(g.cfg.Basedir, basedir.ControlSocket)
 	os.Remove(path) // a stale socket of a killed gatherer (we hold the lock)
 	old := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)
@@ -110,7 +102,7 @@ func (g *Gatherer) Control(req ControlRequest) ControlResponse {
 	now := time.Now()
 	switch req.Op {
 	case "nodes":
-		nodes := g.nodes.list()
+		nodes := g.nodes.List()
 		g.mu.Lock()
 		for i := range nodes {
 			if h, ok := g.hosts[nodes[i].ID]; ok {
@@ -121,17 +113,17 @@ func (g *Gatherer) Control(req ControlRequest) ControlResponse {
 		g.mu.Unlock()
 		return ControlResponse{Nodes: nodes}
 	case "approve":
-		n, err := g.nodes.setState(req.ID, StateEnrolled, now)
+		n, err := g.nodes.SetState(req.ID, registry.StateEnrolled, now)
 		if err != nil {
 			return ControlResponse{Error: err.Error()}
 		}
-		if err := g.nodes.save(); err != nil {
+		if err := g.nodes.Save(); err != nil {
 			return ControlResponse{Error: err.Error(), Node: &n}
 		}
 		g.log.Info("node approved", "node", n.ID, "nickname", n.Nickname)
 		return ControlResponse{Node: &n}
 	case "revoke":
-		n, err := g.nodes.setState(req.ID, StateRevoked, now)
+		n, err := g.nodes.SetState(req.ID, registry.StateRevoked, now)
 		if err != nil {
 			return ControlResponse{Error: err.Error()}
 		}
@@ -144,14 +136,14 @@ func (g *Gatherer) Control(req ControlRequest) ControlResponse {
 		if h != nil {
 			h.refuse("this node is revoked by the gatherer's operator")
 		}
-		if err := g.nodes.save(); err != nil {
+		if err := g.nodes.Save(); err != nil {
 			return ControlResponse{Error: err.Error(), Node: &n, Disconnected: h != nil}
 		}
 		g.log.Info("node revoked", "node", n.ID, "nickname", n.Nickname, "disconnected", h != nil)
 		return ControlResponse{Node: &n, Disconnected: h != nil}
 	case "reject-pending":
-		gone := g.nodes.rejectPending(req.Address)
-		if err := g.nodes.save(); err != nil {
+		gone := g.nodes.RejectPending(req.Address)
+		if err := g.nodes.Save(); err != nil {
 			return ControlResponse{Error: err.Error(), Nodes: gone}
 		}
 		g.log.Info("pending nodes rejected", "count", len(gone), "address", req.Address)

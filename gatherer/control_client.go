@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/statsherd/statsherd/gatherer/basedir"
 )
 
 // The control socket's client, beside its server (control.go): what
@@ -20,8 +22,8 @@ import (
 var ErrNotRunning = errors.New("no gatherer is running in this base directory")
 
 // SendControl sends req to the gatherer running in basedir.
-func SendControl(ctx context.Context, basedir string, req ControlRequest) (ControlResponse, error) {
-	path := filepath.Join(basedir, ControlSocket)
+func SendControl(ctx context.Context, dir string, req ControlRequest) (ControlResponse, error) {
+	path := filepath.Join(dir, basedir.ControlSocket)
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {

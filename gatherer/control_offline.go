@@ -1,13 +1,13 @@
 package gatherer
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/statsherd/statsherd/config"
-	"github.com/statsherd/statsherd/internal/durable"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/furl"
 )
 
@@ -17,12 +17,12 @@ import (
 // ControlOffline carries out req on the files of a gatherer that is not
 // running (it reads them at start). It fails if a gatherer holds the lock.
 func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, error) {
-	unlock, err := lockBasedir(cfg.Basedir)
+	unlock, err := basedir.Lock(cfg.Basedir)
 	if err != nil {
 		return ControlResponse{}, err
 	}
 	defer unlock()
-	r, err := loadRegistry(&config.Gatherer{Basedir: cfg.Basedir, Enrolment: config.GathererEnrolment{Policy: "open"}, Limits: cfg.Limits})
+	r, err := registry.Load(&config.Gatherer{Basedir: cfg.Basedir, Enrolment: config.GathererEnrolment{Policy: "open"}, Limits: cfg.Limits})
 	if err != nil {
 		return ControlResponse{}, err
 	}
@@ -30,48 +30,34 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 	resp := ControlResponse{Offline: true}
 	switch req.Op {
 	case "nodes":
-		resp.Nodes = r.list()
+		resp.Nodes = r.List()
 		return resp, nil
 	case "reject-pending":
-		resp.Nodes = r.rejectPending(req.Address)
-		return resp, r.save()
+		resp.Nodes = r.RejectPending(req.Address)
+		return resp, r.Save()
 	case "approve", "revoke":
-		state := StateEnrolled
+		state := registry.StateEnrolled
 		if req.Op == "revoke" {
-			state = StateRevoked
+			state = registry.StateRevoked
 		}
-		n, err := r.setState(req.ID, state, now)
+		n, err := r.SetState(req.ID, state, now)
 		if err != nil {
 			return ControlResponse{}, err
 		}
 		resp.Node = &n
-		return resp, r.save()
+		return resp, r.Save()
 	case "rotate-secret":
-		s, err := newSecret()
+		s, err := basedir.NewSecret()
 		if err != nil {
 			return ControlResponse{}, err
 		}
 		var fp *furl.FURL
-		if f, err := furl.ReadFile(filepath.Join(cfg.Basedir, FurlFile)); err == nil {
+		if f, err := furl.ReadFile(filepath.Join(cfg.Basedir, basedir.FurlFile)); err == nil {
 			f.Secret = s
 			fp = &f
 			resp.Furl = f.String()
 		}
-		return resp, writeSecretAndFurl(cfg.Basedir, s, fp)
+		return resp, basedir.WriteSecretAndFurl(cfg.Basedir, s, fp)
 	}
 	return ControlResponse{}, fmt.Errorf("unknown operation %q: use nodes, approve, revoke, reject-pending or rotate-secret", req.Op)
-}
-
-// lockBasedir takes the base directory's lock (held by a running
-// gatherer), without waiting.
-func lockBasedir(basedir string) (unlock func(), err error) {
-	path := filepath.Join(basedir, LockFile)
-	f, err := durable.Lock(path)
-	if errors.Is(err, durable.ErrLocked) {
-		return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return func() { f.Close() }, nil
 }

@@ -22,6 +22,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/admission"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/fanout"
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -41,10 +46,10 @@ type Gatherer struct {
 	secretMu sync.Mutex
 
 	connSem  chan struct{}
-	hs       *handshakes
-	refusals *refusals
+	hs       *admission.Handshakes
+	refusals *refusal.Tally
 	quotas   quotas
-	nodes    *registry
+	nodes    *registry.Registry
 	unlock   func()
 	wg       sync.WaitGroup
 
@@ -62,7 +67,7 @@ type Gatherer struct {
 	// per host, as on systems without the idle watcher.
 	readerPerHost bool
 
-	outputs []*fanout
+	outputs []*fanout.Fanout
 	rounds  roundLog
 	// page is what the status page keeps (status_page.go).
 	page  *pageState
@@ -83,14 +88,14 @@ func (g *Gatherer) background(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			g.refusals.flush(false)
+			g.refusals.Flush(false)
 			if now.Sub(lastForget) >= time.Minute {
 				lastForget = now
-				for _, n := range g.nodes.forget(now, g.isConnected) {
+				for _, n := range g.nodes.Forget(now, g.isConnected) {
 					g.log.Info("forgetting node", "node", n.ID, "nickname", n.Nickname, "state", n.State, "last_seen", n.LastSeen)
 				}
 			}
-			if err := g.nodes.saveIf(false); err != nil {
+			if err := g.nodes.SaveIf(false); err != nil {
 				if !saveFailing {
 					g.log.Error("saving the node list (retried every second)", "error", err)
 				}
@@ -123,39 +128,39 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	if err := CheckBasedir(cfg.Basedir); err != nil {
+	if err := basedir.Check(cfg.Basedir); err != nil {
 		return nil, err
 	}
-	id, err := identity.LoadOrCreate(cfg.Basedir, IdentityName)
+	id, err := identity.LoadOrCreate(cfg.Basedir, basedir.IdentityName)
 	if err != nil {
 		return nil, fmt.Errorf("loading the gatherer's TLS identity: %w", err)
 	}
-	secret, err := loadOrCreateSecret(cfg.Basedir)
+	secret, err := basedir.LoadOrCreateSecret(cfg.Basedir)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockBasedir(cfg.Basedir)
+	unlock, err := basedir.Lock(cfg.Basedir)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := loadRegistry(cfg)
+	nodes, err := registry.Load(cfg)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
-	ln, err := listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
+	ln, err := basedir.Listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(cfg.Listen.Location, port), Secret: secret}
+	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: basedir.LocationHints(cfg.Listen.Location, port), Secret: secret}
 	if _, err := furl.Parse(f.String()); err != nil {
 		ln.Close()
 		unlock()
 		return nil, fmt.Errorf("making the furl: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(cfg.Basedir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+	if err := basedir.WriteFile(filepath.Join(cfg.Basedir, basedir.FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
 		ln.Close()
 		unlock()
 		return nil, err
@@ -163,8 +168,8 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	g := &Gatherer{
 		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: link.ServerTLSConfig(id),
 		connSem:  make(chan struct{}, cfg.Listen.MaxConnections),
-		hs:       newHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
-		refusals: newRefusals(log, cfg.PollInterval),
+		hs:       admission.NewHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
+		refusals: refusal.NewTally(log, cfg.PollInterval),
 		nodes:    nodes,
 		unlock:   unlock,
 		hosts:    map[string]*host{},
@@ -181,7 +186,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
 			timeout = t.WriteTimeout()
 		}
-		g.outputs = append(g.outputs, newFanout(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
+		g.outputs = append(g.outputs, fanout.New(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
 	}
 	g.rounds.outputs = len(outputs)
 	return g, nil
@@ -207,7 +212,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	var outWG sync.WaitGroup
 	for _, f := range g.outputs {
 		outWG.Add(1)
-		go func() { defer outWG.Done(); f.run(flushCtx) }()
+		go func() { defer outWG.Done(); f.Run(flushCtx) }()
 	}
 	status, err := g.serveStatus(ctx)
 	if err != nil {
@@ -224,7 +229,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	go func() { defer close(bgDone); g.background(bgCtx) }()
 	g.log.Info("gatherer listening", "address", g.ln.Addr().String(), "furl", g.Furl().Redacted(),
 		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs),
-		"enrolment", g.nodes.policy)
+		"enrolment", g.nodes.Policy())
 
 	if !g.readerPerHost {
 		if g.idle, err = newIdleWatcher(); err != nil {
@@ -252,17 +257,17 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	if control != nil {
 		control.Close()
-		os.Remove(filepath.Join(g.cfg.Basedir, ControlSocket))
+		os.Remove(filepath.Join(g.cfg.Basedir, basedir.ControlSocket))
 	}
 	bgStop()
 	<-bgDone
-	g.refusals.flush(true)
-	if err := g.nodes.save(); err != nil {
+	g.refusals.Flush(true)
+	if err := g.nodes.Save(); err != nil {
 		g.log.Error("saving the node list", "error", err)
 	}
 	defer g.unlock()
 	for _, f := range g.outputs {
-		f.close()
+		f.Close()
 	}
 	outWG.Wait()
 	stopCtx, cancel := context.WithTimeout(flushCtx, g.cfg.OutputTimeout+5*time.Second)
@@ -270,10 +275,14 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	var stopWG sync.WaitGroup
 	for _, f := range g.outputs {
 		stopWG.Add(1)
-		go func() { defer stopWG.Done(); f.out.Stop(stopCtx) }()
+		go func() { defer stopWG.Done(); f.Output().Stop(stopCtx) }()
 	}
 	stopWG.Wait()
-	os.Remove(filepath.Join(g.cfg.Basedir, StatusURLFile))
+	os.Remove(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile))
 	g.log.Info("gatherer stopped")
 	return nil
 }
+
+// Output is where rounds go (fanout.Output): Open takes the started
+// outputs.
+type Output = fanout.Output

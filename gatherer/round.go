@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -134,7 +135,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			g.pollFailed(h, err)
 			continue
 		}
-		g.nodes.seen(h.id, h.nickname, h.addr, r.at, r.names)
+		g.nodes.Seen(h.id, h.nickname, h.addr, r.at, r.names)
 		if h.announced.CompareAndSwap(false, true) {
 			h.log.Info("connect", "address", h.addr)
 		}
@@ -160,7 +161,7 @@ func (g *Gatherer) round(ctx context.Context) {
 	// Every output is sent the same bytes: encoded once, not per output.
 	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()
 	for _, f := range g.outputs {
-		f.push(seq, r)
+		f.Push(seq, r)
 	}
 	if len(g.outputs) == 0 {
 		g.rounds.written(-1, seq)
@@ -177,7 +178,7 @@ func (g *Gatherer) pollFailed(h *host, err error) {
 	var q *errQuota
 	told := errors.As(err, &q) && q.told
 	if !told && q == nil && !errors.Is(err, errDropped) {
-		g.refusals.add(refPollFailed, h.addr, h.id, err.Error(), 1)
+		g.refusals.Add(refusal.PollFailed, h.addr, h.id, err.Error(), 1)
 	}
 	h.closed.Store(true)
 	g.forgetHost(h)

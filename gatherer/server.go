@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/link"
 )
 
@@ -38,8 +38,8 @@ func (g *Gatherer) accept(ctx context.Context) {
 		}
 		delay = 0
 		addr := remoteAddr(nc)
-		src := sourceOf(addr)
-		if ok, kind := g.hs.acquire(src, g.nodes.knownSource); !ok {
+		src := refusal.SourceOf(addr)
+		if ok, kind := g.hs.Acquire(src, g.nodes.KnownSource); !ok {
 			nc.Close()
 			g.refuse(kind, addr, "", "handshake budget full: "+kind)
 			continue
@@ -55,7 +55,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 // refuse counts a refused peer and logs it (or keeps it for the
 // interval's summary).
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
-	g.refusals.add(kind, addr, nodeID, reason, 1)
+	g.refusals.Add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
 	g.pageRefused(kind, addr, nodeID, reason)
 }
@@ -67,16 +67,16 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 	h, err := g.handshake(ctx, nc, src)
 	if err != nil {
 		nc.Close()
-		var r *refusal
+		var r *refused
 		if errors.As(err, &r) {
-			g.hs.penalize(src, r.kind, g.nodes.knownSource)
+			g.hs.Penalize(src, r.kind, g.nodes.KnownSource)
 			g.refuse(r.kind, addr, r.nodeID, r.reason)
 		} else if ctx.Err() == nil {
-			g.refuse(refOther, addr, "", err.Error())
+			g.refuse(refusal.Other, addr, "", err.Error())
 		}
 		return
 	}
-	g.hs.welcomed(src)
+	g.hs.Welcomed(src)
 	if !g.register(h) {
 		g.releaseNode(h)
 		<-g.connSem
@@ -114,14 +114,14 @@ func (g *Gatherer) ended(h *host) {
 // not yet enrolled.
 func (g *Gatherer) releaseNode(h *host) {
 	if h.fresh {
-		g.nodes.release(h.id)
+		g.nodes.Release(h.id)
 	}
 }
 
-// refusal is a handshake that ended with a Refuse sent to the peer.
-type refusal struct{ kind, nodeID, reason string }
+// refused is a handshake that ended with a Refuse sent to the peer.
+type refused struct{ kind, nodeID, reason string }
 
-func (r *refusal) Error() string { return r.reason }
+func (r *refused) Error() string { return r.reason }
 
 // handshake runs TLS and the hello/welcome exchange under the handshake
 // timeout (their mechanics are link.Accept and link.Peer's; the admission
@@ -132,7 +132,7 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	release := func() {
 		if !released {
 			released = true
-			g.hs.release(src)
+			g.hs.Release(src)
 		}
 	}
 	defer release()
@@ -142,20 +142,20 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 		if !errors.As(err, &ae) {
 			return nil, err
 		}
-		kind := refTLS
+		kind := refusal.TLS
 		switch ae.Failure {
 		case link.FailedStalled:
-			kind = refStalled
+			kind = refusal.Stalled
 		case link.FailedHello:
-			kind = refBadHello
+			kind = refusal.BadHello
 		}
-		return nil, &refusal{kind, ae.NodeID, ae.Reason}
+		return nil, &refused{kind, ae.NodeID, ae.Reason}
 	}
 	defer p.Release()
 	nodeID, hello := p.NodeID, p.Hello
 	refuse := func(kind, reason string) (*host, error) {
 		p.Refuse(reason)
-		return nil, &refusal{kind, nodeID, reason}
+		return nil, &refused{kind, nodeID, reason}
 	}
 	g.secretMu.Lock()
 	secret := g.secret
@@ -164,18 +164,14 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	if !secretOK {
 		// Checked first for a node not enrolled, so that the protocol
 		// check below says nothing to a peer without the secret.
-		g.nodes.mu.Lock()
-		n := g.nodes.nodes[nodeID]
-		enrolled := n != nil && n.State == StateEnrolled
-		g.nodes.mu.Unlock()
-		if !enrolled {
-			return refuse(refSecret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
+		if !g.nodes.Enrolled(nodeID) {
+			return refuse(refusal.Secret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
 		}
 	}
 	if reason := p.ProtocolProblem(); reason != "" {
-		return refuse(refBadHello, reason)
+		return refuse(refusal.BadHello, reason)
 	}
-	nick := cleanNickname(hello.Nickname)
+	nick := registry.CleanNickname(hello.Nickname)
 	addr := remoteAddr(nc)
 	// A key already connected: refused, naming both addresses.
 	g.mu.Lock()
@@ -183,25 +179,25 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 	g.mu.Unlock()
 	if old != nil && !old.closed.Load() {
 		reason := fmt.Sprintf("node %s is already connected from %s; two hosts share one key (copy of node.key?) or the old connection is not yet found dead", nodeID, old.addr)
-		return refuse(refDuplicate, reason)
+		return refuse(refusal.Duplicate, reason)
 	}
-	ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now())
-	if !ad.ok {
-		return refuse(ad.kind, ad.reason)
+	ad := g.nodes.Admit(nodeID, nick, addr, secretOK, time.Now())
+	if !ad.OK {
+		return refuse(ad.Kind, ad.Reason)
 	}
 	welcomed := false
-	if ad.fresh {
+	if ad.Fresh {
 		// Its place among max_nodes is held while it is connected.
 		defer func() {
 			if !welcomed {
-				g.nodes.release(nodeID)
+				g.nodes.Release(nodeID)
 			}
 		}()
 	}
 	select {
 	case g.connSem <- struct{}{}:
 	default:
-		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
+		return refuse(refusal.TooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
 	}
 	// With the quotas, so that the host sheds stats rather than be refused.
 	lim := link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: g.cfg.Listen.MaxMessageSize}
@@ -210,42 +206,16 @@ func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*hos
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, err
 		}
-		return nil, &refusal{refOther, nodeID, err.Error()}
+		return nil, &refused{refusal.Other, nodeID, err.Error()}
 	}
 	release()
 	h := &host{
 		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.fresh,
+		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.Fresh,
 	}
 	h.log = g.log.With("node", nodeID, "nickname", nick)
 	welcomed = true
 	return h, nil
-}
-
-// cleanNickname bounds a peer-given nickname and strips control characters.
-// maxNickname is the most bytes of a nickname kept.
-const maxNickname = 200
-
-func cleanNickname(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > maxNickname {
-		// Cut at a character boundary: the nickname travels to the
-		// outputs as a protobuf string, which must stay valid UTF-8.
-		cut := maxNickname
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	if s == "" {
-		s = "unnamed"
-	}
-	return s
 }
 
 func cleanVersions(v map[string]string) map[string]string {
@@ -259,7 +229,7 @@ func cleanVersions(v map[string]string) map[string]string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys[:min(len(keys), 16)] {
-		out[cleanNickname(k)] = cleanNickname(v[k])
+		out[registry.CleanNickname(k)] = registry.CleanNickname(v[k])
 	}
 	return out
 }
@@ -280,7 +250,7 @@ func (g *Gatherer) register(h *host) bool {
 	if old := g.hosts[h.id]; old != nil && !old.closed.Load() {
 		g.mu.Unlock()
 		reason := fmt.Sprintf("node %s is already connected from %s", h.id, old.addr)
-		g.refuse(refDuplicate, h.addr, h.id, reason)
+		g.refuse(refusal.Duplicate, h.addr, h.id, reason)
 		h.refuse(reason)
 		return false
 	}
@@ -327,7 +297,7 @@ func (g *Gatherer) unregister(h *host) {
 		if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 			reason += ": " + h.err.Error()
 		}
-		g.refusals.add(refNoAnswer, h.addr, h.id, reason, 1)
+		g.refusals.Add(refusal.NoAnswer, h.addr, h.id, reason, 1)
 		return
 	}
 	h.log.Info("disconnect", args...)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/statuspage"
 )
 
@@ -34,9 +36,9 @@ type Status struct {
 	// Handshakes counts connections not yet authenticated.
 	Handshakes int `json:"handshakes_in_progress"`
 	// HostsConnected counts Hosts, also when the list is left out.
-	HostsConnected int            `json:"hosts_connected"`
-	Hosts          []HostStatus   `json:"hosts"`
-	Outputs        []OutputStatus `json:"outputs"`
+	HostsConnected int             `json:"hosts_connected"`
+	Hosts          []HostStatus    `json:"hosts"`
+	Outputs        []fanout.Status `json:"outputs"`
 	// Fleet is the fleet view's page (status_page.go): every known node,
 	// sorted, filtered and paged as the URL asks, and the counts of each
 	// state.
@@ -53,10 +55,10 @@ func (g *Gatherer) status(withHosts bool) Status {
 		Nickname: g.cfg.Nickname, ID: g.id.ID, Furl: g.Furl().Redacted(), Listen: g.ln.Addr().String(),
 		PollInterval: g.cfg.PollInterval.Seconds(), Uptime: time.Since(g.start).Seconds(),
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
-		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []OutputStatus{},
-		RefusedByKind: g.refusals.counts(), Enrolment: g.nodes.policy, Handshakes: g.hs.inProgress(),
+		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []fanout.Status{},
+		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.Policy(), Handshakes: g.hs.InProgress(),
 	}
-	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.counts()
+	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.Counts()
 	var hosts []*host
 	if withHosts {
 		hosts = g.connectedSorted()
@@ -71,7 +73,7 @@ func (g *Gatherer) status(withHosts bool) Status {
 		s.Hosts = append(s.Hosts, h.status())
 	}
 	for _, f := range g.outputs {
-		s.Outputs = append(s.Outputs, f.status())
+		s.Outputs = append(s.Outputs, f.Status())
 	}
 	return s
 }
@@ -88,7 +90,7 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	if err := writeFileAtomic(filepath.Join(g.cfg.Basedir, StatusURLFile), []byte(url+"\n"), 0o644); err != nil {
+	if err := basedir.WriteFile(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile), []byte(url+"\n"), 0o644); err != nil {
 		ln.Close()
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 // The fleet view: every node the gatherer knows (nodes.json), every host
@@ -144,10 +146,16 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	ts := &g.page.tracks
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	g.nodes.mu.Lock()
-	defer g.nodes.mu.Unlock()
-	out := make([]FleetNode, 0, len(g.nodes.nodes)+len(conns)+len(ts.unlisted))
-	for id, n := range g.nodes.nodes {
+	var out []FleetNode
+	g.nodes.Locked(func(nodes map[string]*registry.Node) { out = fleetNodes(nodes, conns, ts) })
+	return out
+}
+
+// fleetNodes is the fleet view of the node list, the connected hosts and
+// the tracks (ts.mu held).
+func fleetNodes(nodes map[string]*registry.Node, conns map[string]connInfo, ts *tracks) []FleetNode {
+	out := make([]FleetNode, 0, len(nodes)+len(conns)+len(ts.unlisted))
+	for id, n := range nodes {
 		out = append(out, FleetNode{ID: id, Nickname: n.Nickname, State: n.State, Address: n.LastAddress, Since: n.Changed, LastAnswer: n.LastSeen})
 		f := &out[len(out)-1]
 		var t trackView
@@ -158,7 +166,7 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 		}
 		c, connected := conns[id]
 		switch f.State {
-		case StateEnrolled:
+		case registry.StateEnrolled:
 			if connected {
 				f.State, f.Since, f.Address = FleetConnected, c.since, c.addr
 				if tp != nil && t.lastAnswer.IsZero() {
@@ -173,10 +181,10 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 					f.Since = f.LastAnswer
 				}
 			}
-		case StatePending, StateRevoked:
+		case registry.StatePending, registry.StateRevoked:
 			// Seen (nodes.json's last_seen), but never answered since.
 			f.State, f.LastAnswer = FleetPending, t.lastAnswer
-			if n.State == StateRevoked {
+			if n.State == registry.StateRevoked {
 				f.State = FleetRevoked
 			}
 		}
@@ -187,7 +195,7 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	// Connected before their first answer (open enrolment): not yet
 	// in the node list.
 	for id, c := range conns {
-		if g.nodes.nodes[id] != nil {
+		if nodes[id] != nil {
 			continue
 		}
 		f := FleetNode{ID: id, Nickname: c.nickname, State: FleetConnected, Address: c.addr, Since: c.since}
@@ -199,7 +207,7 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	// Refused keys never listed.
 	for id := range ts.unlisted {
 		tp := ts.m[id]
-		if tp == nil || g.nodes.nodes[id] != nil {
+		if tp == nil || nodes[id] != nil {
 			continue
 		}
 		if _, ok := conns[id]; ok {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -133,18 +134,16 @@ func (g *Gatherer) nodePage(id string, now time.Time) (NodePage, bool) {
 	if !found {
 		return p, false
 	}
-	g.nodes.mu.Lock()
-	if n := g.nodes.nodes[id]; n != nil {
+	if n, ok := g.nodes.Lookup(id); ok {
 		p.Enrolment, p.FirstSeen = n.State, n.FirstSeen
 	}
-	g.nodes.mu.Unlock()
 	base := " -basedir " + g.cfg.Basedir
 	switch p.Enrolment {
-	case StatePending:
+	case registry.StatePending:
 		p.Command = "statsherd gatherer approve " + id + base
-	case StateEnrolled, "":
+	case registry.StateEnrolled, "":
 		p.Command = "statsherd gatherer revoke " + id + base
-	case StateRevoked:
+	case registry.StateRevoked:
 		p.Command = "" // final for a key
 	}
 	p.Answers, p.Errors = []NodeAnswer{}, []trackError{}
@@ -205,7 +204,7 @@ func nodeStats(cur, prev sdk.NodeSample) []NodeStat {
 
 // serveNode answers /node/ID.
 func (g *Gatherer) serveNode(w http.ResponseWriter, r *http.Request, id string) {
-	if !validNodeID(id) {
+	if !registry.ValidNodeID(id) {
 		http.Error(w, "not a node id (32 lowercase base32 characters): see the fleet view at /", http.StatusNotFound)
 		return
 	}

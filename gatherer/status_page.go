@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -65,12 +67,10 @@ func (g *Gatherer) pageDisconnected(h *host) {
 
 // pageRefused records a refused peer whose key is known.
 func (g *Gatherer) pageRefused(kind, addr, nodeID, reason string) {
-	if nodeID == "" || !validNodeID(nodeID) {
+	if nodeID == "" || !registry.ValidNodeID(nodeID) {
 		return
 	}
-	g.nodes.mu.Lock()
-	_, listed := g.nodes.nodes[nodeID]
-	g.nodes.mu.Unlock()
+	listed := g.nodes.Listed(nodeID)
 	g.page.tracks.refused(nodeID, addr, kind, reason, listed, time.Now())
 }
 
@@ -80,21 +80,18 @@ func (g *Gatherer) pageRound(start time.Time, hosts, answers, failures int, took
 	writes := make([]float64, 0, len(g.outputs))
 	names := make([]string, 0, len(g.outputs))
 	for _, f := range g.outputs {
-		st := f.status()
+		st := f.Status()
 		writes = append(writes, st.WriteSecs)
 		names = append(names, st.Name)
 	}
 	g.page.history.mu.Lock()
 	g.page.history.outputs = names
 	g.page.history.mu.Unlock()
-	g.page.history.record(start, hosts, answers, failures, took, writes, g.refusals.counts())
+	g.page.history.record(start, hosts, answers, failures, took, writes, g.refusals.Counts())
 	g.page.watch.offer(nodes)
 	if g.page.rounds.Add(1)%60 == 0 {
 		g.page.tracks.prune(func(id string) bool {
-			g.nodes.mu.Lock()
-			_, ok := g.nodes.nodes[id]
-			g.nodes.mu.Unlock()
-			return ok || g.isConnected(id)
+			return g.nodes.Listed(id) || g.isConnected(id)
 		})
 	}
 }
@@ -385,7 +382,7 @@ func plotsOf(ps []HistoryPoint, outputs []string, from, to time.Time, width int,
 	seen := map[string]bool{}
 	for _, p := range ps {
 		for k := range p.Refused {
-			if k != refPollFailed && !seen[k] {
+			if k != refusal.PollFailed && !seen[k] {
 				seen[k] = true
 				kinds = append(kinds, k)
 			}

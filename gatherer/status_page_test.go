@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 // fakeFleet fills g with n known nodes: a tenth lost, a few pending and
@@ -21,31 +24,31 @@ import (
 func fakeFleet(tb testing.TB, g *Gatherer, n int) {
 	tb.Helper()
 	now := time.Now()
-	g.nodes.mu.Lock()
-	for i := range n {
-		id := fmt.Sprintf("%032d", i)
-		id = strings.Map(func(r rune) rune { return 'a' + (r - '0') }, id)
-		state := StateEnrolled
-		switch i % 100 {
-		case 7:
-			state = StatePending
-		case 8:
-			state = StateRevoked
+	g.nodes.Locked(func(nodes map[string]*registry.Node) {
+		for i := range n {
+			id := fmt.Sprintf("%032d", i)
+			id = strings.Map(func(r rune) rune { return 'a' + (r - '0') }, id)
+			state := registry.StateEnrolled
+			switch i % 100 {
+			case 7:
+				state = registry.StatePending
+			case 8:
+				state = registry.StateRevoked
+			}
+			nodes[id] = &registry.Node{ID: id, Nickname: fmt.Sprintf("storage-%05d", i), State: state, LastAddress: "10.0.0.1:4000",
+				FirstSeen: now, LastSeen: now, Changed: now}
+			t := g.page.tracks.get(id)
+			t.answer(now, now.Add(time.Duration(i%50)*time.Millisecond), 100, 4000+i%1000, nil)
+			t.version = "statsherd 1.0"
 		}
-		g.nodes.nodes[id] = &Node{ID: id, Nickname: fmt.Sprintf("storage-%05d", i), State: state, LastAddress: "10.0.0.1:4000",
-			FirstSeen: now, LastSeen: now, Changed: now}
-		t := g.page.tracks.get(id)
-		t.answer(now, now.Add(time.Duration(i%50)*time.Millisecond), 100, 4000+i%1000, nil)
-		t.version = "statsherd 1.0"
-	}
-	g.nodes.mu.Unlock()
+	})
 }
 
 func TestFleetView(t *testing.T) {
 	t.Parallel()
 	g := startGatherer(t, testConfig(t))
 	fakeFleet(t, g.Gatherer, 1000)
-	g.page.tracks.refused("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "10.9.9.9:1", refNotAllowed, "not on the <allowlist>", false, time.Now())
+	g.page.tracks.refused("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "10.9.9.9:1", refusal.NotAllowed, "not on the <allowlist>", false, time.Now())
 	srv := httptest.NewServer(g.Gatherer)
 	defer srv.Close()
 	get := func(path string) string {
@@ -144,7 +147,7 @@ func TestHistoryBounded(t *testing.T) {
 	total := int64(0)
 	for i := range 2 * 24 * 3600 / 10 { // two days, a round every 10 s
 		total += 2
-		h.record(start.Add(time.Duration(i)*10*time.Second), 50000, 49990, 10, time.Second, []float64{0.5}, map[string]int64{refSecret: total})
+		h.record(start.Add(time.Duration(i)*10*time.Second), 50000, 49990, 10, time.Second, []float64{0.5}, map[string]int64{refusal.Secret: total})
 	}
 	now := start.Add(48 * time.Hour)
 	s := h.snapshot(now)
@@ -152,7 +155,7 @@ func TestHistoryBounded(t *testing.T) {
 		t.Errorf("%d rounds in the last hour, %d minutes in 24 h; want 360, %d", len(s.Hour), len(s.Day), dayMinutes)
 	}
 	m := s.Day[len(s.Day)-2]
-	if m.Rounds != 6 || m.Answers != 6*49990 || m.Refused[refSecret] != 12 || m.HostsConnected != 50000 {
+	if m.Rounds != 6 || m.Answers != 6*49990 || m.Refused[refusal.Secret] != 12 || m.HostsConnected != 50000 {
 		t.Errorf("a minute: %+v", m)
 	}
 }

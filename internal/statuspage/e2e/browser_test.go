@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/testbin"
 )
@@ -129,8 +130,8 @@ producer "cpu_monitor" {}
 	writeFile(t, filepath.Join(gdir, gatherer.NodesFile), string(b))
 
 	g := startProc(t, bins.statsherd, "gatherer", "-basedir", gdir)
-	status := waitFile(t, filepath.Join(gdir, gatherer.StatusURLFile), g)
-	furlFile := filepath.Join(gdir, gatherer.FurlFile)
+	status := waitFile(t, filepath.Join(gdir, basedir.StatusURLFile), g)
+	furlFile := filepath.Join(gdir, basedir.FurlFile)
 
 	loadgen := func(first, n int) *proc {
 		return startProc(t, bins.loadgen, "-join", "-furl", furlFile, "-keys", keys, "-first", fmt.Sprint(first), "-n", fmt.Sprint(n), "-k", "12")
@@ -367,7 +368,7 @@ nickname     = "`+nick+`"
 basedir      = "`+dir+`"
 poll_timeout = "700ms"
 gatherer {
-  furl_file   = "`+filepath.Join(gdir, gatherer.FurlFile)+`"
+  furl_file   = "`+filepath.Join(gdir, basedir.FurlFile)+`"
   min_backoff = "500ms"
   max_backoff = "2s"
 }
