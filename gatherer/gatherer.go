@@ -174,7 +174,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		unlock:   unlock,
 		hosts:    map[string]*host{},
 		start:    time.Now(),
-		page:     newPageState(),
+		page:     newPageState(cfg.PollInterval),
 	}
 	g.control, g.controlErr = g.listenControl()
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}

@@ -37,7 +37,9 @@ type pageState struct {
 	rounds  atomic.Int64 // rounds recorded, to prune tracks now and then
 }
 
-func newPageState() *pageState { return &pageState{history: newFleetHistory()} }
+func newPageState(pollInterval time.Duration) *pageState {
+	return &pageState{history: newFleetHistory(pollInterval)}
+}
 
 // pageConnected is called when host h is registered (h.track is set).
 func (g *Gatherer) pageConnected(h *host) {
