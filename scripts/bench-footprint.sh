@@ -15,8 +15,10 @@
 #    100 stats polled every GATHER_INTERVAL by a gatherer with the munin
 #    output, beside vmagent scraping N targets of the same 100 stats
 #    (`statsherd-loadgen targets`) at the same interval and remote-writing
-#    them to a sink, both at once. RSS of the gatherer and its output
-#    plugins together against vmagent's, after the rounds settle.
+#    them to a sink, both at once. RSS and PSS of the gatherer and its
+#    output plugins together against vmagent's, sampled at the same
+#    moments once a round after the rounds settle; statsherd's also at
+#    each round's end (the load tool's rows) and its peak during a round.
 #
 # Everything runs on free loopback ports in a temporary directory, and the
 # script stops only the processes it started, by PID. It needs bin/ built
@@ -102,6 +104,15 @@ mem() {
 		pss=$((pss + ${s:-0}))
 	done
 	echo "$n $rss $pss"
+}
+
+# gatherer_of PID: the statsherd gatherer the load tool PID started.
+gatherer_of() {
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		case " $(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)" in
+		*" gatherer "*) echo "$c"; return ;;
+		esac
+	done
 }
 
 waitfile() {
@@ -258,34 +269,53 @@ EOF
 		-procs $procs -keys "$KEYS" -output munin >"$d/loadgen.out" 2>"$d/loadgen.log" &
 	lpid=$!
 	PIDS="$PIDS $lpid"
-	# vmagent's RSS and CPU, sampled once a round while the load tool runs.
+	# vmagent's RSS and CPU, sampled once a round while the load tool runs,
+	# and at the same moments the gatherer's and its plugins' (the load
+	# tool's own rows are taken as each round ends, at its peak).
 	: >"$d/vmagent.samples"
+	: >"$d/statsherd.samples"
 	vb=$(runtime_ns $(tree $vpid))
 	while kill -0 $lpid 2>/dev/null; do
 		sleep "$GATHER_INTERVAL"
 		echo "$(runtime_ns $(tree $vpid)) $(mem $(tree $vpid))" >>"$d/vmagent.samples"
+		g=$(gatherer_of $lpid)
+		[ -n "$g" ] && echo "$(mem $(tree $g))" >>"$d/statsherd.samples"
 	done
 	wait $lpid || { echo "bench-footprint: the load tool failed; its output:" >&2; cat "$d/loadgen.out" "$d/loadgen.log" >&2; exit 1; }
 	scrapes=$(curl -s "http://127.0.0.1:$vport/metrics" | awk '$1 ~ /^vm_promscrape_targets/ && /status="up"/ {s += $NF} END {print s+0}')
 	printf '%s\n' "run $run, $n hosts/targets: load average $(cut -d' ' -f1-3 /proc/loadavg); vmagent targets up: $scrapes"
-	# statsherd: the measured rounds (rows starting with a number).
-	awk -v n="$n" '$1 ~ /^[0-9]+$/ && NF >= 12 {
-		m = $10; t = $6 * 1000 / n; c = $12 + $13
+	# statsherd: RSS and PSS sampled with vmagent's (the first dropped, as
+	# vmagent's; the samples before every host was in are dropped too).
+	sampled=$(awk -v skip="$(($(wc -l <"$d/statsherd.samples") - $(grep -c '^[0-9]' "$d/loadgen.out" || true)))" '
+		NR > skip && NR > 1 {
+		r = $2 / 1024; p = $3 / 1024
+		if (!k++ || r < rmin) rmin = r; if (r > rmax) rmax = r
+		if (k == 1 || p < pmin) pmin = p; if (p > pmax) pmax = p
+	} END {
+		if (!k) { printf "%17s %17s", "-", "-"; exit }
+		printf "%9.1f-%-7.1f %9.1f-%-7.1f", rmin, rmax, pmin, pmax
+	}' "$d/statsherd.samples")
+	# statsherd: the measured rounds (rows starting with a number), RSS at
+	# each round's end and the peak during it.
+	awk -v n="$n" -v sampled="$sampled" '$1 ~ /^[0-9]+$/ && NF >= 12 {
+		m = $10; q = $11; t = $6 * 1000 / n; c = $12 + $13
 		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
+		if (k == 1 || q > qmax) qmax = q
 		if (k == 1 || t < tmin) tmin = t; if (t > tmax) tmax = t
 		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
 	} END {
 		if (!k) { print "GATH no rounds measured"; exit }
-		printf "GATH %-15s %7d %9.1f-%-7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, mmin, mmax, tmin, tmax, cmin, cmax
+		printf "GATH %-15s %7d %s %9.1f-%-7.1f %7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, sampled, mmin, mmax, qmax, tmin, tmax, cmin, cmax
 	}' "$d/loadgen.out"
 	# vmagent: skip the first sample (start-up, first scrapes).
 	awk -v n="$n" -v b="$vb" 'NR > 1 {
-		m = $3 / 1024; c = ($1 - prev) / 1e9
+		m = $3 / 1024; p = $4 / 1024; c = ($1 - prev) / 1e9
 		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
+		if (k == 1 || p < pmin) pmin = p; if (p > pmax) pmax = p
 		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
 	} { prev = $1 } END {
 		if (!k) { print "GATH vmagent: too few samples"; exit }
-		printf "GATH %-15s %7d %9.1f-%-7.1f %17s %9.2f-%-6.2f\n", "vmagent", n, mmin, mmax, "-", cmin, cmax
+		printf "GATH %-15s %7d %9.1f-%-7.1f %9.1f-%-7.1f %17s %7s %17s %9.2f-%-6.2f\n", "vmagent", n, mmin, mmax, pmin, pmax, "-", "-", "-", cmin, cmax
 	}' "$d/vmagent.samples"
 	cleanup
 }
@@ -320,7 +350,8 @@ if grep -q '^HOST' "$out"; then
 fi
 if grep -q '^GATH' "$out"; then
 	echo
-	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds (ranges over the rounds; RSS of all processes):"
-	printf '%-15s %7s %17s %17s %16s\n' program hosts RSS_MiB ms_per_host CPU_s/round
+	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds (ranges over the rounds; RSS and PSS of all processes,"
+	echo "sampled once a round at the same moments for both; statsherd's also at each round's end, and its peak during one):"
+	printf '%-15s %7s %17s %17s %17s %7s %17s %16s\n' program hosts RSS_MiB PSS_MiB RSS_round_end peak ms_per_host CPU_s/round
 	sort -s -k3,3n -k2,2 "$out" | awk '$1 == "GATH" {sub(/^GATH /, ""); print}'
 fi
