@@ -157,8 +157,12 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	defer reloadOnHangup(ctx, g, log)()
 	// Once started, the gatherer drops the pages of this executable it
-	// mapped while starting (see trim); those a round uses come back.
+	// mapped while starting (see trim); those a round uses come back, and
+	// are dropped again 2 s after each round (a few hundred page faults
+	// the next round; its heap is left to the collector, as two more
+	// collections of a large fleet's heap would cost a round's CPU).
 	trim.NewDebounced(trimQuiet, log).Kick()
+	defer gctune.AfterBurst(roundQuiet, roundBurst, func() { trim.Executable() })()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1

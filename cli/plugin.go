@@ -98,10 +98,14 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	// executable once its first seconds are over (see trim): its Configure
 	// comes within them.
 	trim.NewDebounced(trimQuiet, nil).Kick()
-	// An output works a round at a time and waits for the next: its heap
-	// goes back to the system 2 s after each round (see gctune).
+	// An output works a round at a time and waits for the next: 2 s after
+	// each round its free heap goes back to the system (see gctune), and
+	// the pages of this executable the round ran are dropped again.
 	if kind == sdk.KindOutput {
-		defer gctune.ReleaseWhenQuiet(releaseQuiet, releaseBurst)()
+		defer gctune.AfterBurst(roundQuiet, roundBurst, func() {
+			gctune.Release()
+			trim.Executable()
+		})()
 	}
 	if err := sdk.ServeOne(builtin.Plugins(), kind, name); err != nil {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
@@ -110,12 +114,12 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	return 0
 }
 
-// An output's process gives its free heap back to the system once
-// releaseQuiet has passed after a round that allocated releaseBurst
-// bytes or more: at 1,000 hosts of 100 stats a round is ≈ 3.4 MB.
+// The gatherer and an output's process give memory back once roundQuiet
+// has passed after a round that allocated roundBurst bytes or more: at
+// 1,000 hosts of 100 stats a round is ≈ 3.4 MB.
 const (
-	releaseQuiet = 2 * time.Second
-	releaseBurst = 1 << 20
+	roundQuiet = 2 * time.Second
+	roundBurst = 1 << 20
 )
 
 // trimQuiet is how long after the last Configure a shared plugin process

@@ -9,29 +9,20 @@ import (
 	"time"
 )
 
-// releases counts the releases done, for tests.
+// releases counts the calls of an AfterBurst f, for tests.
 var releases atomic.Int64
 
-// ReleaseWhenQuiet gives the heap's free memory back to the operating
-// system once the process has been quiet for quiet after a burst of at
-// least burst bytes of allocation, until the returned stop is called.
+// AfterBurst calls f once the process has been quiet for quiet after a
+// burst of at least burst bytes of allocation, until the returned stop is
+// called.
 //
-// It is for a process that works in bursts and waits in between: an
-// output plugin's process writes a round, then waits for the next one
-// (60 s by default). After a round its heap holds the round's garbage,
-// gRPC's pooled receive buffers (a round's size, kept by a sync.Pool
-// until two collections pass) and the collector's headroom, and the
-// runtime's scavenger returns them slowly, if at all: the munin output's
-// process held 9 MiB of anonymous memory between rounds at 1,000 hosts,
-// 4.5 MiB before its first. Releasing costs two collections of a small
-// heap once a round; the next round takes the pages back as it needs
-// them.
-//
-// A burst is seen by the collections it causes (no timer runs while the
-// process is idle); the release's own collections allocate nothing, so
-// they do not count as one.
-func ReleaseWhenQuiet(quiet time.Duration, burst uint64) (stop func()) {
-	r := &releaser{quiet: quiet, burst: burst, sample: []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}}
+// It is for a process that works in bursts and waits in between: the
+// gatherer polls a round, then waits for the next one; an output
+// plugin's process writes a round, then waits. A burst is seen by the
+// collections it causes (no timer runs while the process is idle); what
+// f allocates, and the collections it runs, are no burst.
+func AfterBurst(quiet time.Duration, burst uint64, f func()) (stop func()) {
+	r := &releaser{quiet: quiet, burst: burst, f: f, sample: []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}}
 	r.mu.Lock()
 	r.since = r.allocs()
 	r.mu.Unlock()
@@ -46,9 +37,26 @@ func ReleaseWhenQuiet(quiet time.Duration, burst uint64) (stop func()) {
 	}
 }
 
+// Release gives the heap's free memory back to the operating system.
+// After a round an output's heap holds the round's garbage, gRPC's
+// pooled receive buffers (a round's size, kept by a sync.Pool until two
+// collections pass) and the collector's headroom, and the runtime's
+// scavenger returns them slowly, if at all: the munin output's process
+// held 9 MiB of anonymous memory between rounds at 1,000 hosts, 4.5 MiB
+// before its first. It costs two collections: cheap for a small heap,
+// not for the gatherer's.
+func Release() {
+	// The first collection moves sync.Pools' contents (gRPC's buffers)
+	// to their victim caches, FreeOSMemory's drops them and returns every
+	// free page.
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
 type releaser struct {
 	quiet time.Duration
 	burst uint64
+	f     func()
 
 	mu      sync.Mutex
 	sample  []metrics.Sample
@@ -94,14 +102,10 @@ func (r *releaser) release() {
 		r.mu.Unlock()
 		return
 	}
-	// Counted from now, so that the collections below, whose cleanups
-	// may run at any time after, are no burst.
+	// Counted from now, so that what f does, and the collections whose
+	// cleanups run at any time after, are no burst.
 	r.since = r.allocs()
 	r.mu.Unlock()
-	// The first collection moves sync.Pools' contents (gRPC's buffers)
-	// to their victim caches, FreeOSMemory's drops them and returns every
-	// free page.
-	runtime.GC()
-	debug.FreeOSMemory()
+	r.f()
 	releases.Add(1)
 }

@@ -9,11 +9,11 @@ import (
 
 var sink [][]byte
 
-// TestReleaseWhenQuiet: after a burst of allocation, once quiet, the
+// TestAfterBurstRelease: after a burst of allocation, once quiet, the
 // free heap goes back to the system, once; collections without a burst
 // release nothing, and nothing is released once stopped.
-func TestReleaseWhenQuiet(t *testing.T) {
-	stop := ReleaseWhenQuiet(100*time.Millisecond, 16<<20)
+func TestAfterBurstRelease(t *testing.T) {
+	stop := AfterBurst(100*time.Millisecond, 16<<20, Release)
 	defer stop()
 	n := releases.Load()
 	time.Sleep(300 * time.Millisecond)
