@@ -36,7 +36,7 @@ func (p *OutputPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.Impl == nil && p.mux == nil {
 		return errors.New("this plugin serves no output")
 	}
-	proto.RegisterOutputServer(s, &outputServer{impl: p.Impl, mux: p.mux})
+	s.RegisterService(&outputServiceDesc, &outputServer{impl: p.Impl, mux: p.mux})
 	return nil
 }
 
@@ -104,23 +104,28 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 	return &proto.Empty{}, configure(ctx, impl, Config(req.GetConfigJson()))
 }
 
+// Write is Write for a request decoded by other means than the sdk's
+// server (outputServiceDesc): proto.OutputServer's method.
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
+	return s.writeReceived(ctx, &receivedWrite{WriteRequest: req})
+}
+
+func (s *outputServer) writeReceived(ctx context.Context, req *receivedWrite) (*proto.Empty, error) {
 	// First, so that gRPC's buffers go back to its pool whatever happens.
-	bufs, kept := takeReceived(req)
-	if kept {
-		defer bufs.Free()
+	if req.kept {
+		defer req.bufs.Free()
 	}
 	impl, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var in rawRound
-	if kept {
-		in = pieces(bufs) // rawCodec kept gRPC's buffers
-	} else if raw := rawOf(req); raw != nil {
+	if req.kept {
+		in = pieces(req.bufs) // rawCodec kept gRPC's buffers
+	} else if raw := rawOf(req.WriteRequest); raw != nil {
 		in = rawRound{raw}
 	}
-	if err := s.write(ctx, impl, req, in); err != nil {
+	if err := s.write(ctx, impl, req.WriteRequest, in); err != nil {
 		return nil, err
 	}
 	if rep, ok := impl.(StatsReporter); ok {

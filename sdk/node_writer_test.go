@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/sdk/proto"
@@ -243,8 +244,8 @@ type streamingOutput struct {
 
 // TestReceivedBuffers: over gRPC, with the plugin's server options, a
 // round of many buffers is decoded where gRPC received it, for a
-// NodeWriter and for a plain output alike, and no buffer is kept once the
-// Write is answered, whether it failed or not.
+// NodeWriter and for a plain output alike (TestWriteFreesReceived: and
+// its buffers are freed).
 func TestReceivedBuffers(t *testing.T) {
 	ctx := context.Background()
 	r := testRounds()[2] // ≈ 40 KB: several HTTP/2 frames
@@ -264,10 +265,47 @@ func TestReceivedBuffers(t *testing.T) {
 	if len(plain.rounds) != 2 || !reflect.DeepEqual(plain.rounds[1].Nodes, r.Nodes) {
 		t.Errorf("plain output: %d rounds", len(plain.rounds))
 	}
-	n := 0
-	received.Range(func(any, any) bool { n++; return true })
-	if n != 0 {
-		t.Errorf("%d requests' buffers still kept", n)
+}
+
+// countingPool is a mem.BufferPool counting the buffers given back.
+type countingPool struct{ puts int }
+
+func (p *countingPool) Get(n int) *[]byte { b := make([]byte, n); return &b }
+func (p *countingPool) Put(*[]byte)       { p.puts++ }
+
+// TestWriteFreesReceived: the buffers rawCodec keeps in a Write's request
+// are freed once the Write is answered, whether it failed or not, after
+// the round was decoded from them.
+func TestWriteFreesReceived(t *testing.T) {
+	r := testRounds()[2] // ≈ 40 KB
+	enc := encodeRound(r).Materialize()
+	plain, failing := &plainOutput{}, &plainOutput{fail: errors.New("full")}
+	for _, impl := range []Output{&streamingOutput{}, plain, failing} {
+		pool := &countingPool{}
+		var data mem.BufferSlice
+		for p := enc; len(p) > 0; {
+			b := pool.Get(min(len(p), 4096))
+			p = p[copy(*b, p):]
+			data = append(data, mem.NewBuffer(b, pool))
+		}
+		w := &receivedWrite{WriteRequest: new(proto.WriteRequest)}
+		if err := (rawCodec{}).Unmarshal(data, w); err != nil {
+			t.Fatal(err)
+		}
+		data.Free() // as gRPC does once Unmarshal returns
+		if pool.puts != 0 {
+			t.Fatalf("%T: %d buffers freed before the handler ran", impl, pool.puts)
+		}
+		_, err := (&outputServer{impl: impl}).writeReceived(ctx0, w)
+		if (err != nil) != (impl == failing) {
+			t.Errorf("%T: %v", impl, err)
+		}
+		if pool.puts != len(data) {
+			t.Errorf("%T: %d of %d received buffers freed", impl, pool.puts, len(data))
+		}
+	}
+	if len(plain.rounds) != 1 || !reflect.DeepEqual(plain.rounds[0].Nodes, r.Nodes) {
+		t.Errorf("plain output: %d rounds", len(plain.rounds))
 	}
 }
 
@@ -298,3 +336,24 @@ func grpcOutput(t *testing.T, impl Output) Output {
 }
 
 var ctx0 = context.Background()
+
+// TestWriteOtherCodec: a Write's request received with gRPC's own proto
+// codec (a server without GRPCServerOptions) is decoded as the
+// WriteRequest it is, and the round reaches the output the same.
+func TestWriteOtherCodec(t *testing.T) {
+	r := testRounds()[2]
+	w := &receivedWrite{WriteRequest: new(proto.WriteRequest)}
+	if err := protoCodec.Unmarshal(encodeRound(r), w); err != nil {
+		t.Fatal(err)
+	}
+	if w.kept || len(w.Nodes) != len(r.Nodes) {
+		t.Fatalf("kept %v, %d nodes decoded, want %d", w.kept, len(w.Nodes), len(r.Nodes))
+	}
+	plain := &plainOutput{}
+	if _, err := (&outputServer{impl: plain}).writeReceived(ctx0, w); err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.rounds) != 1 || !reflect.DeepEqual(plain.rounds[0].Nodes, r.Nodes) {
+		t.Errorf("plain output: %d rounds", len(plain.rounds))
+	}
+}

@@ -12,10 +12,11 @@ import (
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
-// rawCodec is gRPC's proto codec, except for WriteRequests received: one
-// keeps gRPC's buffers undecoded, for roundDecoder (see keepReceived). (A
-// daemon's output client sends rounds with roundCodec.) Other messages,
-// and the bytes on the wire, are as with the proto codec.
+// rawCodec is gRPC's proto codec, except for a Write's request received
+// by the sdk's server (a receivedWrite): that one keeps gRPC's buffers
+// undecoded, for roundDecoder. (A daemon's output client sends rounds
+// with roundCodec.) Other messages, and the bytes on the wire, are as
+// with the proto codec.
 type rawCodec struct{}
 
 var protoCodec = encoding.GetCodecV2("proto")
@@ -23,8 +24,8 @@ var protoCodec = encoding.GetCodecV2("proto")
 func (rawCodec) Marshal(v any) (mem.BufferSlice, error) { return protoCodec.Marshal(v) }
 
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if w, ok := v.(*proto.WriteRequest); ok {
-		keepReceived(w, data) // decoded where they are: round_segments.go
+	if w, ok := v.(*receivedWrite); ok {
+		w.keep(data) // decoded where they are: round_segments.go
 		return nil
 	}
 	return protoCodec.Unmarshal(data, v)

@@ -3,13 +3,10 @@ package sdk
 import (
 	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"github.com/statsherd/statsherd/sdk/proto"
 )
 
 // A round's WriteRequest arrives in gRPC's buffers (one per HTTP/2 data
@@ -35,26 +32,6 @@ func (r rawRound) joined() rawRound {
 
 // errFallback is the segmented walk giving up: walk the joined bytes.
 var errFallback = errors.New("decode the joined bytes")
-
-// received holds the buffers rawCodec.Unmarshal kept for a WriteRequest
-// (a reference each), until outputServer.Write takes them.
-var received sync.Map // *proto.WriteRequest → mem.BufferSlice
-
-// keepReceived keeps data, a reference of its own, for w's handler.
-func keepReceived(w *proto.WriteRequest, data mem.BufferSlice) {
-	data.Ref()
-	received.Store(w, data)
-}
-
-// takeReceived returns the buffers kept for w, if any: the caller frees
-// them.
-func takeReceived(w *proto.WriteRequest) (mem.BufferSlice, bool) {
-	v, ok := received.LoadAndDelete(w)
-	if !ok {
-		return nil, false
-	}
-	return v.(mem.BufferSlice), true
-}
 
 // pieces returns the bytes of bufs, valid until they are freed.
 func pieces(bufs mem.BufferSlice) rawRound {
