@@ -26,6 +26,7 @@ import (
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // BenchmarkRoundHandling measures what a round costs once its answers
@@ -78,7 +79,7 @@ func BenchmarkRoundHandling(b *testing.B) {
 			b.Run("all", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					r := ans.round(b).WithSharedEncoding() // as the gatherer's round
+					r := daemon.SharedEncoding(ans.round(b)) // as the gatherer's round
 					var wg sync.WaitGroup
 					for _, o := range outs {
 						wg.Go(func() {

@@ -183,7 +183,7 @@ func (s *outputServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty,
 type outputClient struct {
 	c    proto.OutputClient
 	md   metadata.MD // names the instance in a shared process
-	flat bool        // the plugin predates labels: fold them (Round.Folded)
+	flat bool        // the plugin predates labels: fold them (Round.folded)
 
 	mu    sync.Mutex
 	stats Stats // as of the last Write
@@ -209,7 +209,7 @@ func (c *outputClient) Write(ctx context.Context, r Round) error {
 	var md metadata.MD
 	opts := []grpc.CallOption{grpc.Trailer(&md)}
 	if c.flat {
-		r = r.Folded()
+		r = r.folded()
 	}
 	if data := r.encoded(); len(data) > 0 {
 		// The request's bytes are data, sent as they are.

@@ -54,18 +54,18 @@ type roundEncoding struct {
 	data mem.BufferSlice
 }
 
-// WithSharedEncoding returns r marked so that the output clients it is
+// withSharedEncoding returns r marked so that the output clients it is
 // written to encode it for the plugin protocol once, together, rather
 // than once each: for a daemon handing the same round to several
 // outputs. The round must not be changed after.
-func (r Round) WithSharedEncoding() Round {
+func (r Round) withSharedEncoding() Round {
 	r.enc = &roundEncoding{}
 	return r
 }
 
 // encoded returns the encoding of r's WriteRequest (empty if r is): the
 // shared one, or one of its own. Its buffers are read only; a node that
-// carries its encoding (EncodedSample) is one of them.
+// carries its encoding (encodedSample) is one of them.
 func (r Round) encoded() mem.BufferSlice {
 	if r.enc == nil {
 		return encodeRound(r)

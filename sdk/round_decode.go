@@ -130,11 +130,11 @@ func (d *roundDecoder) entry(b []byte) *internEntry {
 
 // errTruncated is a malformed message: no round. Other errors of decode
 // are invalid names, dropped from a round that is kept.
-var errTruncated = ErrMalformed
+var errTruncated = errMalformed
 
-// ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
+// errMalformed is returned (wrapped) by statsDecoder.Decode for bytes
 // that are not a valid encoding.
-var ErrMalformed = errors.New("truncated or malformed protobuf")
+var errMalformed = errors.New("truncated or malformed protobuf")
 
 // decode decodes an encoded proto.WriteRequest. As roundFromProto, it
 // returns the round with invalid names dropped and the first such error;
@@ -495,12 +495,12 @@ func rawOf(w *proto.WriteRequest) []byte {
 	return w.ProtoReflect().GetUnknown()
 }
 
-// StatsDecoder decodes encoded proto.Stats (as a host's answer carries
+// statsDecoder decodes encoded proto.Stats (as a host's answer carries
 // them) into Stats, with StatsFromProto's checks and errors, interning
 // names across calls: one string per distinct name, shared by every node
 // and round, instead of one per stat. It is safe for concurrent use;
 // concurrent calls use separate shards (each with its own names).
-type StatsDecoder struct {
+type statsDecoder struct {
 	once   sync.Once
 	shards []roundDecoder
 	next   atomic.Uint32
@@ -509,14 +509,14 @@ type StatsDecoder struct {
 // Decode decodes b, an encoded proto.Stats. A malformed b is an error
 // and no stats; invalid names are dropped and reported in the error, as
 // by StatsFromProto.
-func (s *StatsDecoder) Decode(b []byte) (Stats, error) {
+func (s *statsDecoder) Decode(b []byte) (Stats, error) {
 	d := s.lock()
 	defer d.mu.Unlock()
 	return d.stats(b)
 }
 
 // lock returns a shard, locked: a free one if any.
-func (s *StatsDecoder) lock() *roundDecoder {
+func (s *statsDecoder) lock() *roundDecoder {
 	s.once.Do(s.init)
 	n := uint32(len(s.shards))
 	i := s.next.Add(1) % n
@@ -533,7 +533,7 @@ func (s *StatsDecoder) lock() *roundDecoder {
 
 // init makes one shard per CPU, at most maxShards: each holds its own
 // copy of the names.
-func (s *StatsDecoder) init() {
+func (s *statsDecoder) init() {
 	s.shards = make([]roundDecoder, min(max(runtime.GOMAXPROCS(0), 1), maxShards))
 }
 
@@ -541,7 +541,7 @@ const maxShards = 8
 
 // EndRound lets the decoder forget names no longer used, if they are
 // many: call it once per round.
-func (s *StatsDecoder) EndRound() {
+func (s *statsDecoder) EndRound() {
 	s.once.Do(s.init)
 	for i := range s.shards {
 		d := &s.shards[i]

@@ -118,7 +118,7 @@ func splits(b []byte) []rawRound {
 // size as its generic encoding.
 func TestEncodeRound(t *testing.T) {
 	for i, r := range testRounds() {
-		for _, rr := range []Round{r, r.WithSharedEncoding()} {
+		for _, rr := range []Round{r, r.withSharedEncoding()} {
 			data := rr.encoded()
 			for j, buf := range data {
 				if u := buf.ReadOnlyData(); cap(u) != len(u) {
@@ -141,7 +141,7 @@ func TestEncodeRound(t *testing.T) {
 			}
 		}
 	}
-	r := testRounds()[2].WithSharedEncoding()
+	r := testRounds()[2].withSharedEncoding()
 	a, b := r.encoded(), r.encoded()
 	if &a[0].ReadOnlyData()[0] != &b[0].ReadOnlyData()[0] {
 		t.Error("shared round encoded twice")
@@ -172,7 +172,7 @@ func FuzzRoundDecoder(f *testing.F) {
 // TestStatsDecoderMatchesProto: the gatherer's decoding of answers gives
 // StatsFromProto's stats and errors, with names shared between nodes.
 func TestStatsDecoderMatchesProto(t *testing.T) {
-	var d StatsDecoder
+	var d statsDecoder
 	for pass := range 2 {
 		for i, r := range testRounds() {
 			for j, n := range r.Nodes {
@@ -190,8 +190,8 @@ func TestStatsDecoderMatchesProto(t *testing.T) {
 		}
 		d.EndRound()
 	}
-	if _, err := d.Decode([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, ErrMalformed) {
-		t.Errorf("truncated stats: %v, want ErrMalformed", err)
+	if _, err := d.Decode([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, errMalformed) {
+		t.Errorf("truncated stats: %v, want errMalformed", err)
 	}
 }
 
@@ -216,7 +216,7 @@ func TestInternerForgets(t *testing.T) {
 // TestStatsDecoderConcurrent: readers decode at once, and a round ends
 // meanwhile (run with -race).
 func TestStatsDecoderConcurrent(t *testing.T) {
-	var d StatsDecoder
+	var d statsDecoder
 	r := testRounds()[2]
 	var wg sync.WaitGroup
 	for g := range 8 {

@@ -9,21 +9,21 @@ import (
 
 // A daemon that receives stats already encoded (the gatherer: a host's
 // answer carries a proto.Stats) can hand them to outputs as they are:
-// EncodedSample keeps them encoded, framed as they go on the wire, and
+// encodedSample keeps them encoded, framed as they go on the wire, and
 // the round sends those bytes to every output without a copy. Decoding
 // them into maps only to encode them again would cost a few KB and
 // hundreds of allocations per node per round.
 
-// EncodedSample returns the sample of node id whose stats are stats, an
+// encodedSample returns the sample of node id whose stats are stats, an
 // encoded proto.Stats, kept encoded: the node's bytes for the plugin
 // protocol are made now, in one allocation, and sent to every output as
-// they are (stats is not kept). Its Stats is empty; Decoded fills it.
+// they are (stats is not kept). Its Stats is empty; decoded fills it.
 //
 // stats must be well formed, with valid names, for outputs refuse a
-// round with a malformed node; StatsDecoder.Canonical checks it. An
+// round with a malformed node; statsDecoder.Canonical checks it. An
 // output receives the sample as any other: decoded into Stats, as if it
 // had been made with them.
-func EncodedSample(id, nickname string, ts time.Time, stats []byte) NodeSample {
+func encodedSample(id, nickname string, ts time.Time, stats []byte) NodeSample {
 	t := unixNano(ts)
 	size := nodeSize(id, nickname, t, len(stats))
 	b := make([]byte, 0, 1+protowire.SizeBytes(size))
@@ -32,16 +32,16 @@ func EncodedSample(id, nickname string, ts time.Time, stats []byte) NodeSample {
 	return NodeSample{ID: id, Nickname: nickname, Timestamp: ts, enc: b}
 }
 
-// Encoded reports whether n carries its encoding (EncodedSample): then
-// its Stats are empty until Decoded.
-func (n NodeSample) Encoded() bool { return n.enc != nil }
+// carriesEncoding reports whether n carries its encoding (encodedSample):
+// then its Stats are empty until decoded.
+func (n NodeSample) carriesEncoding() bool { return n.enc != nil }
 
-// Decoded returns n with its Stats decoded from its encoding, as an
+// decoded returns n with its Stats decoded from its encoding, as an
 // output would receive it, and no longer carrying the encoding; a sample
 // without one is returned as it is. The error is as an output's decoding
 // would report it (invalid names are dropped, malformed stats are no
 // stats).
-func (n NodeSample) Decoded() (NodeSample, error) {
+func (n NodeSample) decoded() (NodeSample, error) {
 	if n.enc == nil {
 		return n, nil
 	}
@@ -54,15 +54,15 @@ func (n NodeSample) Decoded() (NodeSample, error) {
 	return n, err
 }
 
-// Decoded returns r with every node that carries its encoding decoded
-// (NodeSample.Decoded), in a new list of nodes; the first error is
+// decoded returns r with every node that carries its encoding decoded
+// (NodeSample.decoded), in a new list of nodes; the first error is
 // returned, with the round.
-func (r Round) Decoded() (Round, error) {
+func (r Round) decoded() (Round, error) {
 	nodes := make([]NodeSample, len(r.Nodes))
 	var firstErr error
 	for i, n := range r.Nodes {
 		var err error
-		if nodes[i], err = n.Decoded(); err != nil && firstErr == nil {
+		if nodes[i], err = n.decoded(); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 // Canonical reports whether b, an encoded proto.Stats (as a host's answer
 // carries them), is exactly as the sdk encodes valid Stats, so that it
-// can be sent on as it is (EncodedSample) and every output decodes it to
+// can be sent on as it is (encodedSample) and every output decodes it to
 // the Stats that Decode would give, with no error: well formed; every
 // name valid, and named once among counters and once among stats; as
 // many values as names; no NaN or infinite float (which Stats hold as
@@ -18,7 +18,7 @@ import (
 // Names are interned as by Decode. Anything else is not canonical: such
 // stats are decoded (Decode), with its errors, and encoded again from
 // the Stats. It is safe for concurrent use.
-func (s *StatsDecoder) Canonical(b []byte) (negative int, ok bool) {
+func (s *statsDecoder) Canonical(b []byte) (negative int, ok bool) {
 	d := s.lock()
 	defer d.mu.Unlock()
 	return d.canonical(b)

@@ -45,6 +45,11 @@ var testSupport = map[string]bool{
 	"sdk/plugintest":                  true,
 }
 
+// daemonPkg is the sdk's package for statsherd's own daemons (the codec
+// that keeps a host's stats encoded for the outputs): only the runtime
+// may import it.
+const daemonPkg = "sdk/daemon"
+
 // exceptions are imports allowed against the layers, each with its reason.
 var exceptions = map[[2]string]string{}
 
@@ -83,6 +88,12 @@ func place(pkg string) (layer int, root string, ok bool) {
 func allowed(from, to string) (bool, string) {
 	if _, ok := exceptions[[2]string{from, to}]; ok {
 		return true, ""
+	}
+	if to == daemonPkg {
+		if l, _, ok := place(from); ok && l == runtime {
+			return true, ""
+		}
+		return false, fmt.Sprintf("%s imports %s, which is for the daemons alone (host, gatherer and the runtime): a plugin, a command or an example is written on the sdk as a third party would", from, to)
 	}
 	if testSupport[to] && !testSupport[from] {
 		return false, fmt.Sprintf("%s imports %s, which only tests may import", from, to)
@@ -181,6 +192,17 @@ func TestLayerRules(t *testing.T) {
 		{"producers/internal/producertest", "internal/plugindoc", true},
 		{"host", "internal/testenv", false},
 		{"internal/plugindoc", "cli", false},
+		{"gatherer", "sdk/daemon", true},
+		{"gatherer/rooms", "sdk/daemon", true},
+		{"host", "sdk/daemon", true},
+		{"internal/supervisor", "sdk/daemon", true},
+		{"producers/exec", "sdk/daemon", false},
+		{"outputs/prometheus", "sdk/daemon", false},
+		{"munin", "sdk/daemon", false},
+		{"examples/example-output", "sdk/daemon", false},
+		{"cli", "sdk/daemon", false},
+		{"producers/internal/producertest", "sdk/daemon", false},
+		{"internal/wire", "sdk/daemon", false},
 	} {
 		if ok, why := allowed(tt.from, tt.to); ok != tt.ok {
 			t.Errorf("allowed(%s → %s) = %v (%s), want %v", tt.from, tt.to, ok, why, tt.ok)

@@ -1,0 +1,136 @@
+// Package daemon is the sdk's side for statsherd's own daemons, the host
+// and the gatherer: the codec that hands a node's stats to outputs still
+// encoded, as a host's answer carried them, and encodes a round once for
+// every output. It has no compatibility promise, and plugin authors never
+// need it: a plugin receives ordinary sdk.Rounds whatever the daemon did.
+//
+// A daemon that receives a node's stats already encoded (the gatherer:
+// each host's answer carries a proto.Stats) hands them to outputs without
+// decoding them into maps only to encode them again (a few KB and
+// hundreds of allocations per node per round):
+//
+//	var names daemon.StatsDecoder // one for the daemon, kept across rounds
+//	if neg, ok := names.Canonical(stats); ok && neg == 0 {
+//		n = daemon.EncodedSample(id, nickname, at, stats) // the node's bytes, made once
+//	} else {
+//		st, err := names.Decode(stats) // invalid names dropped, err says which
+//		// … drop what the daemon refuses, then
+//		n = sdk.NodeSample{ID: id, Nickname: nickname, Timestamp: at, Stats: st}
+//	}
+//
+// A round's output client sends the round as a list of buffers, the
+// round's header, then each node: a sample that carries its encoding is
+// its own bytes, not copied (gRPC's transport writes the buffers of one
+// message in turn into its frames); nodes with maps are encoded, each run
+// of them into one buffer. With SharedEncoding the list is made once for
+// every output. The bytes are those of the same round encoded from maps,
+// so outputs, third-party ones included, receive an ordinary sdk.Round.
+package daemon
+
+import (
+	"sync"
+	"time"
+
+	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/internal/daemonhook"
+)
+
+// sdkSide is what package sdk hands this package (daemonhook).
+type sdkSide interface {
+	EncodedSample(id, nickname string, ts time.Time, stats []byte) sdk.NodeSample
+	Encoded(n sdk.NodeSample) bool
+	Decoded(n sdk.NodeSample) (sdk.NodeSample, error)
+	DecodedRound(r sdk.Round) (sdk.Round, error)
+	SharedEncoding(r sdk.Round) sdk.Round
+	ErrMalformed() error
+	NewStatsDecoder() any
+}
+
+// side is set by package sdk's init, which runs before this package's.
+var side = daemonhook.Sdk.(sdkSide)
+
+// ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
+// that are not a valid encoding.
+var ErrMalformed = side.ErrMalformed()
+
+// EncodedSample returns the sample of node id whose stats are stats, an
+// encoded proto.Stats, kept encoded: the node's bytes for the plugin
+// protocol (a WriteRequest node, tag and length included) are made now,
+// in one allocation of the exact size, and sent to every output as they
+// are (stats is not kept). Its Stats is empty; Decoded fills it.
+//
+// stats must be well formed, with valid names, for outputs refuse a
+// round with a malformed node; StatsDecoder.Canonical checks it. An
+// output receives the sample as any other: decoded into Stats, as if it
+// had been made with them.
+func EncodedSample(id, nickname string, ts time.Time, stats []byte) sdk.NodeSample {
+	return side.EncodedSample(id, nickname, ts, stats)
+}
+
+// Encoded reports whether n carries its encoding (EncodedSample): then
+// its Stats are empty until Decoded.
+func Encoded(n sdk.NodeSample) bool { return side.Encoded(n) }
+
+// Decoded returns n with its Stats decoded from its encoding, as an
+// output would receive it, and no longer carrying the encoding; a sample
+// without one is returned as it is: for a daemon's own use (a status
+// page) and its tests. The error is as an output's decoding would report
+// it (invalid names are dropped, malformed stats are no stats).
+func Decoded(n sdk.NodeSample) (sdk.NodeSample, error) { return side.Decoded(n) }
+
+// DecodedRound returns r with every node that carries its encoding
+// decoded (Decoded), in a new list of nodes; the first error is returned,
+// with the round.
+func DecodedRound(r sdk.Round) (sdk.Round, error) { return side.DecodedRound(r) }
+
+// SharedEncoding returns r marked so that the output clients it is
+// written to encode it for the plugin protocol once, together, rather
+// than once each: for a daemon handing the same round to several
+// outputs. The round must not be changed after.
+func SharedEncoding(r sdk.Round) sdk.Round { return side.SharedEncoding(r) }
+
+// StatsDecoder decodes encoded proto.Stats (as a host's answer carries
+// them) into sdk.Stats, with sdk.StatsFromProto's checks and errors,
+// interning names across calls: one string per distinct name, shared by
+// every node and round, instead of one per stat. Its zero value is ready
+// to use. It is safe for concurrent use; concurrent calls use separate
+// shards (each with its own names).
+type StatsDecoder struct {
+	once sync.Once
+	d    statsDecoder
+}
+
+// statsDecoder is the sdk's decoder.
+type statsDecoder interface {
+	Decode(b []byte) (sdk.Stats, error)
+	Canonical(b []byte) (negative int, ok bool)
+	EndRound()
+}
+
+func (s *StatsDecoder) get() statsDecoder {
+	s.once.Do(func() { s.d = side.NewStatsDecoder().(statsDecoder) })
+	return s.d
+}
+
+// Decode decodes b, an encoded proto.Stats. A malformed b is an error
+// (ErrMalformed) and no stats; invalid names are dropped and reported in
+// the error, as by sdk.StatsFromProto.
+func (s *StatsDecoder) Decode(b []byte) (sdk.Stats, error) { return s.get().Decode(b) }
+
+// Canonical reports whether b, an encoded proto.Stats, is exactly as the
+// sdk encodes valid Stats, so that it can be sent on as it is
+// (EncodedSample) and every output decodes it to the Stats that Decode
+// would give, with no error: well formed; every name valid, and named
+// once among counters and once among stats; as many values as names; no
+// NaN or infinite float (which Stats hold as null); fields in order,
+// values packed, nothing else. negative counts the counters below zero
+// (when ok), which a daemon may want to drop.
+//
+// Names are interned as by Decode. Anything else is not canonical: such
+// stats are decoded (Decode), with its errors, and encoded again from
+// the Stats.
+func (s *StatsDecoder) Canonical(b []byte) (negative int, ok bool) { return s.get().Canonical(b) }
+
+// EndRound lets the decoder forget names no longer used, if they are
+// many: call it once per round.
+func (s *StatsDecoder) EndRound() { s.get().EndRound() }
