@@ -232,7 +232,7 @@ func grpcOutput(b *testing.B, impl sdk.Output) sdk.Output {
 	go s.Serve(ln)
 	b.Cleanup(s.Stop)
 	conn, err := grpc.NewClient("unix://"+sock,
-		append(sdk.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+		append(daemon.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		b.Fatal(err)
 	}

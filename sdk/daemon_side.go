@@ -1,13 +1,17 @@
 package sdk
 
 import (
+	"context"
 	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/statsherd/statsherd/sdk/internal/daemonhook"
 )
 
 // Package sdk/daemon, for statsherd's own daemons, reaches the codec
-// through daemonhook: what only the daemons use stays out of this
+// and the plugin client's set-up through daemonhook: what only the daemons use stays out of this
 // package's API.
 func init() { daemonhook.Sdk = daemonSide{} }
 
@@ -30,3 +34,15 @@ func (daemonSide) ErrMalformed() error { return errMalformed }
 
 // NewStatsDecoder returns a *statsDecoder, as the daemon's interface.
 func (daemonSide) NewStatsDecoder() any { return &statsDecoder{} }
+
+func (daemonSide) PluginSets() map[int]plugin.PluginSet { return pluginSets(nil, nil) }
+
+func (daemonSide) SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet {
+	return sharedPluginSets(kind, names)
+}
+
+func (daemonSide) SharedKey(kind, name string) string { return sharedKey(kind, name) }
+
+func (daemonSide) GRPCDialOptions() []grpc.DialOption { return grpcDialOptions() }
+
+func (daemonSide) WithDryRun(ctx context.Context) context.Context { return withDryRun(ctx) }

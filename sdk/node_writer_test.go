@@ -323,7 +323,7 @@ func grpcOutput(t *testing.T, impl Output) Output {
 	}
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient("unix://"+ln.Addr().String(), append(GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	conn, err := grpc.NewClient("unix://"+ln.Addr().String(), append(grpcDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,6 @@
 // subpackages and its family's internal helpers. Test support (plugindoc,
 // testenv, testbin, producertest, sdk/plugintest) is imported by tests
 // alone and may stand on anything below the command. sdk/daemon, the sdk's
-// side for the daemons, is imported by the runtime alone. The test fails on any
+// side for the daemons, is imported by the runtime (and sdk/plugintest) alone. The test fails on any
 // other import, and on a package it cannot place.
 package layering

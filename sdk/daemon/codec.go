@@ -1,30 +1,3 @@
-// Package daemon is the sdk's side for statsherd's own daemons, the host
-// and the gatherer: the codec that hands a node's stats to outputs still
-// encoded, as a host's answer carried them, and encodes a round once for
-// every output. It has no compatibility promise, and plugin authors never
-// need it: a plugin receives ordinary sdk.Rounds whatever the daemon did.
-//
-// A daemon that receives a node's stats already encoded (the gatherer:
-// each host's answer carries a proto.Stats) hands them to outputs without
-// decoding them into maps only to encode them again (a few KB and
-// hundreds of allocations per node per round):
-//
-//	var names daemon.StatsDecoder // one for the daemon, kept across rounds
-//	if neg, ok := names.Canonical(stats); ok && neg == 0 {
-//		n = daemon.EncodedSample(id, nickname, at, stats) // the node's bytes, made once
-//	} else {
-//		st, err := names.Decode(stats) // invalid names dropped, err says which
-//		// … drop what the daemon refuses, then
-//		n = sdk.NodeSample{ID: id, Nickname: nickname, Timestamp: at, Stats: st}
-//	}
-//
-// A round's output client sends the round as a list of buffers, the
-// round's header, then each node: a sample that carries its encoding is
-// its own bytes, not copied (gRPC's transport writes the buffers of one
-// message in turn into its frames); nodes with maps are encoded, each run
-// of them into one buffer. With SharedEncoding the list is made once for
-// every output. The bytes are those of the same round encoded from maps,
-// so outputs, third-party ones included, receive an ordinary sdk.Round.
 package daemon
 
 import (
@@ -32,22 +5,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/sdk"
-	"github.com/statsherd/statsherd/sdk/internal/daemonhook"
 )
-
-// sdkSide is what package sdk hands this package (daemonhook).
-type sdkSide interface {
-	EncodedSample(id, nickname string, ts time.Time, stats []byte) sdk.NodeSample
-	Encoded(n sdk.NodeSample) bool
-	Decoded(n sdk.NodeSample) (sdk.NodeSample, error)
-	DecodedRound(r sdk.Round) (sdk.Round, error)
-	SharedEncoding(r sdk.Round) sdk.Round
-	ErrMalformed() error
-	NewStatsDecoder() any
-}
-
-// side is set by package sdk's init, which runs before this package's.
-var side = daemonhook.Sdk.(sdkSide)
 
 // ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
 // that are not a valid encoding.
