@@ -10,9 +10,10 @@ import (
 	"github.com/statsherd/statsherd/sdk/internal/daemonhook"
 )
 
-// Package sdk/daemon, for statsherd's own daemons, reaches the codec
-// and the plugin client's set-up through daemonhook: what only the daemons use stays out of this
-// package's API.
+// Package sdk/daemon, for statsherd's own daemons, reaches what it needs
+// of this package's unexported machinery (a sample's encoding, a round's
+// shared encoding, the plugin client's set-up) through daemonhook: what
+// only the daemons use stays out of this package's API.
 func init() { daemonhook.Sdk = daemonSide{} }
 
 // daemonSide is what package sdk/daemon calls (its sdkSide interface).
@@ -29,11 +30,6 @@ func (daemonSide) Decoded(n NodeSample) (NodeSample, error) { return n.decoded()
 func (daemonSide) DecodedRound(r Round) (Round, error) { return r.decoded() }
 
 func (daemonSide) SharedEncoding(r Round) Round { return r.withSharedEncoding() }
-
-func (daemonSide) ErrMalformed() error { return errMalformed }
-
-// NewStatsDecoder returns a *statsDecoder, as the daemon's interface.
-func (daemonSide) NewStatsDecoder() any { return &statsDecoder{} }
 
 func (daemonSide) PluginSets() map[int]plugin.PluginSet { return pluginSets(nil, nil) }
 

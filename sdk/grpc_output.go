@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -107,23 +108,23 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 // Write is Write for a request decoded by other means than the sdk's
 // server (outputServiceDesc): proto.OutputServer's method.
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
-	return s.writeReceived(ctx, &receivedWrite{WriteRequest: req})
+	return s.writeReceived(ctx, &codec.ReceivedWrite{WriteRequest: req})
 }
 
-func (s *outputServer) writeReceived(ctx context.Context, req *receivedWrite) (*proto.Empty, error) {
+func (s *outputServer) writeReceived(ctx context.Context, req *codec.ReceivedWrite) (*proto.Empty, error) {
 	// First, so that gRPC's buffers go back to its pool whatever happens.
-	if req.kept {
-		defer req.bufs.Free()
+	if req.Kept {
+		defer req.Bufs.Free()
 	}
 	impl, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var in rawRound
-	if req.kept {
-		in = pieces(req.bufs) // rawCodec kept gRPC's buffers
+	var in codec.Raw
+	if req.Kept {
+		in = codec.Pieces(req.Bufs) // codec.ServerCodec kept gRPC's buffers
 	} else if raw := rawOf(req.WriteRequest); raw != nil {
-		in = rawRound{raw}
+		in = codec.Raw{raw}
 	}
 	if err := s.write(ctx, impl, req.WriteRequest, in); err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func (s *outputServer) writeReceived(ctx context.Context, req *receivedWrite) (*
 // write hands the round to impl: node by node to a NodeWriter, else as
 // a Round. in is the request's encoding, if the codec kept it (else req
 // was decoded generically).
-func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest, in rawRound) error {
+func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest, in codec.Raw) error {
 	if in == nil {
 		r, err := roundFromProto(req)
 		if err != nil {
@@ -213,7 +214,7 @@ func (c *outputClient) Write(ctx context.Context, r Round) error {
 	}
 	if data := r.encoded(); len(data) > 0 {
 		// The request's bytes are data, sent as they are.
-		opts = append(opts, grpc.ForceCodecV2(roundCodec{data: data}))
+		opts = append(opts, grpc.ForceCodecV2(codec.RoundCodec{Data: data}))
 	}
 	_, err := c.c.Write(ctx, &proto.WriteRequest{}, opts...)
 	if v := md.Get(statsTrailer); len(v) == 1 {

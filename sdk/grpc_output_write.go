@@ -4,34 +4,17 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/mem"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
 // A round's bytes travel from the codec to the Write handler on the
 // request itself: the sdk's server registers the Output service with a
 // Write handler of its own (outputServiceDesc), whose request is a
-// receivedWrite, so rawCodec.Unmarshal, which sees only the request,
-// keeps gRPC's buffers in it. Nothing is looked up by request pointer
-// and nothing outlives the call.
-
-// receivedWrite is the request of Write as the sdk's server receives it.
-// With rawCodec (GRPCServerOptions) it holds gRPC's buffers, undecoded
-// (kept); with any other codec it is decoded, as a proto message, into
-// its WriteRequest.
-type receivedWrite struct {
-	*proto.WriteRequest
-	bufs mem.BufferSlice // a reference of its own: freed by the handler
-	kept bool
-}
-
-// keep keeps data, taking a reference of its own: gRPC frees its own
-// once Unmarshal returns.
-func (w *receivedWrite) keep(data mem.BufferSlice) {
-	data.Ref()
-	w.bufs, w.kept = data, true
-}
+// codec.ReceivedWrite, so codec.ServerCodec.Unmarshal, which sees only
+// the request, keeps gRPC's buffers in it. Nothing is looked up by
+// request pointer and nothing outlives the call.
 
 // outputServiceDesc is proto.Output_ServiceDesc with the handler of
 // Write replaced by writeHandler.
@@ -46,10 +29,10 @@ var outputServiceDesc = func() grpc.ServiceDesc {
 	return d
 }()
 
-// writeHandler is the generated handler of Write, with a receivedWrite
-// for request.
+// writeHandler is the generated handler of Write, with a
+// codec.ReceivedWrite for request.
 func writeHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-	in := &receivedWrite{WriteRequest: new(proto.WriteRequest)}
+	in := &codec.ReceivedWrite{WriteRequest: new(proto.WriteRequest)}
 	if err := dec(in); err != nil {
 		return nil, err
 	}
@@ -59,6 +42,6 @@ func writeHandler(srv any, ctx context.Context, dec func(any) error, interceptor
 	}
 	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: proto.Output_Write_FullMethodName}
 	return interceptor(ctx, in, info, func(ctx context.Context, req any) (any, error) {
-		return s.writeReceived(ctx, req.(*receivedWrite))
+		return s.writeReceived(ctx, req.(*codec.ReceivedWrite))
 	})
 }

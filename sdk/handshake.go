@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 )
 
 // ProtocolVersion is the version of the plugin protocol this SDK speaks.
@@ -55,7 +57,7 @@ func GRPCServerOptions() []grpc.ServerOption {
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.MaxConcurrentStreams(math.MaxUint16),
 		// Rounds are decoded straight from their bytes, names interned.
-		grpc.ForceServerCodecV2(rawCodec{}),
+		grpc.ForceServerCodecV2(codec.ServerCodec{}),
 	}
 }
 

@@ -13,9 +13,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -57,7 +59,7 @@ func checkSameStream(t *testing.T, d *roundDecoder, b []byte, what string) {
 	}
 }
 
-func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in rawRound, what string) {
+func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in codec.Raw, what string) {
 	t.Helper()
 	var w proto.WriteRequest
 	if err := gproto.Unmarshal(b, &w); err != nil {
@@ -66,7 +68,7 @@ func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in rawRound, wha
 			// The generic decoding refuses some bytes the decoder
 			// takes (it checks more); then both decoders of the sdk
 			// must agree.
-			want, werr := d.decode(rawRound{b})
+			want, werr := d.decode(codec.Raw{b})
 			if werr != nil || !sameNodes(c, want) {
 				t.Fatalf("%s: streamed %+v; decode gives %+v, %v", what, c.nodes, want, werr)
 			}
@@ -122,7 +124,7 @@ func TestWriteNodesMatchesRound(t *testing.T) {
 	b, _ := gproto.Marshal(w)
 	checkSameStream(t, &d, b, "mismatched lists in the second node")
 	var c collector
-	if err := d.writeNodes(context.Background(), rawRound{b[:len(b)-1]}, &c); err == nil || c.calls != 0 {
+	if err := d.writeNodes(context.Background(), codec.Raw{b[:len(b)-1]}, &c); err == nil || c.calls != 0 {
 		t.Errorf("truncated round: error %v, %d calls; want an error and no call", err, c.calls)
 	}
 	// The round's time given after the nodes is the round's time all
@@ -137,7 +139,7 @@ func TestWriteNodesBreak(t *testing.T) {
 	var d roundDecoder
 	r := testRounds()[2]
 	c := collector{stop: 3}
-	if err := d.writeNodes(context.Background(), rawRound{encodeRound(r).Materialize()}, &c); err != nil {
+	if err := d.writeNodes(context.Background(), codec.Raw{encodeRound(r).Materialize()}, &c); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.nodes) != 3 || c.len != len(r.Nodes) || !reflect.DeepEqual(c.nodes, r.Nodes[:3]) {
@@ -155,7 +157,7 @@ func TestWriteNodesBreak(t *testing.T) {
 		}
 		return nil
 	})
-	if err := d.writeNodes(context.Background(), rawRound{encodeRound(r).Materialize()}, twice); err != nil {
+	if err := d.writeNodes(context.Background(), codec.Raw{encodeRound(r).Materialize()}, twice); err != nil {
 		t.Error(err)
 	}
 }
@@ -195,7 +197,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 	b.Run("round", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := d.decode(rawRound{enc}); err != nil {
+			if _, err := d.decode(codec.Raw{enc}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -208,7 +210,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 			return nil
 		})
 		for b.Loop() {
-			if err := d.writeNodes(context.Background(), rawRound{enc}, read); err != nil {
+			if err := d.writeNodes(context.Background(), codec.Raw{enc}, read); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -216,7 +218,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 	b.Run("check", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := d.check(rawRound{enc}); err != nil {
+			if _, _, err := d.check(codec.Raw{enc}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -273,7 +275,7 @@ type countingPool struct{ puts int }
 func (p *countingPool) Get(n int) *[]byte { b := make([]byte, n); return &b }
 func (p *countingPool) Put(*[]byte)       { p.puts++ }
 
-// TestWriteFreesReceived: the buffers rawCodec keeps in a Write's request
+// TestWriteFreesReceived: the buffers codec.ServerCodec keeps in a Write's request
 // are freed once the Write is answered, whether it failed or not, after
 // the round was decoded from them.
 func TestWriteFreesReceived(t *testing.T) {
@@ -288,8 +290,8 @@ func TestWriteFreesReceived(t *testing.T) {
 			p = p[copy(*b, p):]
 			data = append(data, mem.NewBuffer(b, pool))
 		}
-		w := &receivedWrite{WriteRequest: new(proto.WriteRequest)}
-		if err := (rawCodec{}).Unmarshal(data, w); err != nil {
+		w := &codec.ReceivedWrite{WriteRequest: new(proto.WriteRequest)}
+		if err := (codec.ServerCodec{}).Unmarshal(data, w); err != nil {
 			t.Fatal(err)
 		}
 		data.Free() // as gRPC does once Unmarshal returns
@@ -342,12 +344,12 @@ var ctx0 = context.Background()
 // WriteRequest it is, and the round reaches the output the same.
 func TestWriteOtherCodec(t *testing.T) {
 	r := testRounds()[2]
-	w := &receivedWrite{WriteRequest: new(proto.WriteRequest)}
-	if err := protoCodec.Unmarshal(encodeRound(r), w); err != nil {
+	w := &codec.ReceivedWrite{WriteRequest: new(proto.WriteRequest)}
+	if err := encoding.GetCodecV2("proto").Unmarshal(encodeRound(r), w); err != nil {
 		t.Fatal(err)
 	}
-	if w.kept || len(w.Nodes) != len(r.Nodes) {
-		t.Fatalf("kept %v, %d nodes decoded, want %d", w.kept, len(w.Nodes), len(r.Nodes))
+	if w.Kept || len(w.Nodes) != len(r.Nodes) {
+		t.Fatalf("kept %v, %d nodes decoded, want %d", w.Kept, len(w.Nodes), len(r.Nodes))
 	}
 	plain := &plainOutput{}
 	if _, err := (&outputServer{impl: plain}).writeReceived(ctx0, w); err != nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 )
 
 // A daemon that receives stats already encoded (the gatherer: a host's
@@ -20,14 +22,14 @@ import (
 // they are (stats is not kept). Its Stats is empty; decoded fills it.
 //
 // stats must be well formed, with valid names, for outputs refuse a
-// round with a malformed node; statsDecoder.Canonical checks it. An
+// round with a malformed node; codec.StatsDecoder.Canonical checks it. An
 // output receives the sample as any other: decoded into Stats, as if it
 // had been made with them.
 func encodedSample(id, nickname string, ts time.Time, stats []byte) NodeSample {
-	t := unixNano(ts)
-	size := nodeSize(id, nickname, t, len(stats))
+	t := codec.UnixNano(ts)
+	size := codec.NodeSize(id, nickname, t, len(stats))
 	b := make([]byte, 0, 1+protowire.SizeBytes(size))
-	b = appendNodeHead(b, id, nickname, t, size, len(stats))
+	b = codec.AppendNodeHead(b, id, nickname, t, size, len(stats))
 	b = append(b, stats...)
 	return NodeSample{ID: id, Nickname: nickname, Timestamp: ts, enc: b}
 }
@@ -46,7 +48,7 @@ func (n NodeSample) decoded() (NodeSample, error) {
 		return n, nil
 	}
 	var d roundDecoder
-	r, err := d.decode(rawRound{n.enc})
+	r, err := d.decode(codec.Raw{n.enc})
 	if len(r.Nodes) != 1 {
 		return n, fmt.Errorf("node %s: decoding its encoding: %w", n.ID, err)
 	}
@@ -68,42 +70,4 @@ func (r Round) decoded() (Round, error) {
 	}
 	r.Nodes, r.enc = nodes, nil
 	return r, firstErr
-}
-
-// nodeSize is the size of a proto.NodeSample's encoding with stats of
-// statsSize bytes.
-func nodeSize(id, nickname string, t int64, statsSize int) int {
-	size := 1 + protowire.SizeBytes(statsSize)
-	if id != "" {
-		size += 1 + protowire.SizeBytes(len(id))
-	}
-	if nickname != "" {
-		size += 1 + protowire.SizeBytes(len(nickname))
-	}
-	if t != 0 {
-		size += 1 + protowire.SizeVarint(uint64(t))
-	}
-	return size
-}
-
-// appendNodeHead appends field 2 of a WriteRequest, a node of size bytes,
-// up to its stats of statsSize bytes: tag, length, id, nickname,
-// timestamp and the stats' tag and length.
-func appendNodeHead(b []byte, id, nickname string, t int64, size, statsSize int) []byte {
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size))
-	if id != "" {
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, id)
-	}
-	if nickname != "" {
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, nickname)
-	}
-	if t != 0 {
-		b = protowire.AppendTag(b, 3, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(t))
-	}
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	return protowire.AppendVarint(b, uint64(statsSize))
 }

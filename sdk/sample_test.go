@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -107,7 +108,7 @@ func TestEncodedSampleSameBytes(t *testing.T) {
 				}
 			}
 			var d roundDecoder
-			exp, eerr := d.decode(rawRound{want})
+			exp, eerr := d.decode(codec.Raw{want})
 			dec, derr := er.decoded()
 			if (eerr == nil) != (derr == nil) {
 				t.Fatalf("%s: decoded error %v, want %v", name, derr, eerr)
@@ -174,7 +175,7 @@ func TestCanonical(t *testing.T) {
 		{"truncated", enc(valid)[:5], false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var d statsDecoder
+			var d codec.StatsDecoder
 			for pass := range 2 { // names new, then interned
 				neg, ok := d.Canonical(c.b)
 				if ok != c.ok || neg != c.negative {
@@ -191,13 +192,13 @@ func TestCanonical(t *testing.T) {
 // checkCanonical checks what Canonical promises of b: Decode gives its
 // stats with no error, an output receives the same from an encodedSample
 // of it, and those stats encode to b again (in some order).
-func checkCanonical(t *testing.T, d *statsDecoder, b []byte) {
+func checkCanonical(t *testing.T, d *codec.StatsDecoder, b []byte) {
 	t.Helper()
 	want, err := d.Decode(b)
 	if err != nil {
 		t.Fatalf("canonical, but Decode: %v", err)
 	}
-	if size := statsSize(want); size != len(b) {
+	if size := codec.StatsSize(want); size != len(b) {
 		t.Fatalf("canonical stats of %d bytes encode again to %d", len(b), size)
 	}
 	n, err := encodedSample("id", "nick", time.Unix(1, 2), b).decoded()
@@ -231,7 +232,7 @@ func FuzzCanonical(f *testing.F) {
 	}
 	f.Add([]byte{0x0a, 0x01, 'a', 0x12, 0x01, 0x7f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var d statsDecoder
+		var d codec.StatsDecoder
 		for range 2 {
 			if _, ok := d.Canonical(b); ok {
 				checkCanonical(t, &d, b)

@@ -1,15 +1,15 @@
 package daemon
 
 import (
-	"sync"
 	"time"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 )
 
 // ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
 // that are not a valid encoding.
-var ErrMalformed = side.ErrMalformed()
+var ErrMalformed = codec.ErrMalformed
 
 // EncodedSample returns the sample of node id whose stats are stats, an
 // encoded proto.Stats, kept encoded: the node's bytes for the plugin
@@ -53,27 +53,12 @@ func SharedEncoding(r sdk.Round) sdk.Round { return side.SharedEncoding(r) }
 // every node and round, instead of one per stat. Its zero value is ready
 // to use. It is safe for concurrent use; concurrent calls use separate
 // shards (each with its own names).
-type StatsDecoder struct {
-	once sync.Once
-	d    statsDecoder
-}
-
-// statsDecoder is the sdk's decoder.
-type statsDecoder interface {
-	Decode(b []byte) (sdk.Stats, error)
-	Canonical(b []byte) (negative int, ok bool)
-	EndRound()
-}
-
-func (s *StatsDecoder) get() statsDecoder {
-	s.once.Do(func() { s.d = side.NewStatsDecoder().(statsDecoder) })
-	return s.d
-}
+type StatsDecoder struct{ d codec.StatsDecoder }
 
 // Decode decodes b, an encoded proto.Stats. A malformed b is an error
 // (ErrMalformed) and no stats; invalid names are dropped and reported in
 // the error, as by sdk.StatsFromProto.
-func (s *StatsDecoder) Decode(b []byte) (sdk.Stats, error) { return s.get().Decode(b) }
+func (s *StatsDecoder) Decode(b []byte) (sdk.Stats, error) { return s.d.Decode(b) }
 
 // Canonical reports whether b, an encoded proto.Stats, is exactly as the
 // sdk encodes valid Stats, so that it can be sent on as it is
@@ -87,8 +72,8 @@ func (s *StatsDecoder) Decode(b []byte) (sdk.Stats, error) { return s.get().Deco
 // Names are interned as by Decode. Anything else is not canonical: such
 // stats are decoded (Decode), with its errors, and encoded again from
 // the Stats.
-func (s *StatsDecoder) Canonical(b []byte) (negative int, ok bool) { return s.get().Canonical(b) }
+func (s *StatsDecoder) Canonical(b []byte) (negative int, ok bool) { return s.d.Canonical(b) }
 
 // EndRound lets the decoder forget names no longer used, if they are
 // many: call it once per round.
-func (s *StatsDecoder) EndRound() { s.get().EndRound() }
+func (s *StatsDecoder) EndRound() { s.d.EndRound() }

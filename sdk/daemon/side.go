@@ -19,8 +19,6 @@ type sdkSide interface {
 	Decoded(n sdk.NodeSample) (sdk.NodeSample, error)
 	DecodedRound(r sdk.Round) (sdk.Round, error)
 	SharedEncoding(r sdk.Round) sdk.Round
-	ErrMalformed() error
-	NewStatsDecoder() any
 
 	PluginSets() map[int]plugin.PluginSet
 	SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet
