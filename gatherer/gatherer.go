@@ -27,6 +27,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/registry"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -69,8 +70,8 @@ type Gatherer struct {
 
 	outputs []*fanout.Fanout
 	rounds  roundLog
-	// page is what the status page keeps (status_page.go).
-	page  *pageState
+	// page is the status pages and what they keep.
+	page  *status.Pages
 	stats counters
 	start time.Time
 }
@@ -174,8 +175,8 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		unlock:   unlock,
 		hosts:    map[string]*host{},
 		start:    time.Now(),
-		page:     newPageState(),
 	}
+	g.page = status.New(cfg, nodes, g.refusals, status.Source{Status: g.status, Conns: g.conns, Connected: g.isConnected}, log)
 	g.control, g.controlErr = g.listenControl()
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
 	if g.quotas.maxStats <= 0 {
@@ -214,7 +215,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		outWG.Add(1)
 		go func() { defer outWG.Done(); f.Run(flushCtx) }()
 	}
-	status, err := g.serveStatus(ctx)
+	statusSrv, err := g.serveStatus(ctx)
 	if err != nil {
 		g.log.Error("status page not started; a second gatherer on this machine needs its own status { listen } in gatherer.hcl (or \"\" for none)", "error", err)
 	}
@@ -252,8 +253,8 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	g.wg.Wait()
 	g.idle.close()
-	if status != nil {
-		status.Close()
+	if statusSrv != nil {
+		statusSrv.Close()
 	}
 	if control != nil {
 		control.Close()

@@ -57,7 +57,7 @@ func (g *Gatherer) accept(ctx context.Context) {
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
 	g.refusals.Add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
-	g.pageRefused(kind, addr, nodeID, reason)
+	g.page.Refused(kind, addr, nodeID, reason)
 }
 
 // handle does the handshake of one connection and then serves it until it
@@ -238,7 +238,7 @@ func cleanVersions(v map[string]string) map[string]string {
 // node id (welcomed at the same moment) makes this one refused.
 func (g *Gatherer) register(h *host) bool {
 	// Before a round can see the host.
-	h.track = g.page.tracks.get(h.id)
+	h.track = g.page.Track(h.id)
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the
@@ -256,7 +256,7 @@ func (g *Gatherer) register(h *host) bool {
 	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
-	g.pageConnected(h)
+	h.track.Connected(h.addr, h.versions)
 	g.stats.connects.Add(1)
 	h.log.Debug("welcomed", "address", h.addr)
 	return true
@@ -286,7 +286,7 @@ func (g *Gatherer) unregister(h *host) {
 		delete(g.hosts, h.id)
 	}
 	g.mu.Unlock()
-	g.pageDisconnected(h)
+	h.track.Disconnected(h.err)
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)

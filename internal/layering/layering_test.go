@@ -55,6 +55,7 @@ var gathererRooms = map[string][]string{
 	"gatherer/fanout":    nil,
 	"gatherer/refusal":   nil,
 	"gatherer/registry":  {"gatherer/basedir", "gatherer/refusal"},
+	"gatherer/status":    {"gatherer/fanout", "gatherer/refusal", "gatherer/registry"},
 }
 
 // gathererRoom checks an import between two of the gatherer's packages;
@@ -224,6 +225,9 @@ func TestLayerRules(t *testing.T) {
 		{"gatherer/fanout", "gatherer", false},
 		{"gatherer/nowhere", "sdk", true},
 		{"gatherer/nowhere", "gatherer/fanout", false},
+		{"gatherer/status", "gatherer/admission", false},
+		{"gatherer/status", "gatherer/registry", true},
+		{"gatherer/registry", "gatherer/status", false},
 	} {
 		if ok, why := allowed(tt.from, tt.to); ok != tt.ok {
 			t.Errorf("allowed(%s → %s) = %v (%s), want %v", tt.from, tt.to, ok, why, tt.ok)
