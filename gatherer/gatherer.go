@@ -24,6 +24,7 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer/admission"
 	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/control"
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/registry"
@@ -177,7 +178,7 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		start:    time.Now(),
 	}
 	g.page = status.New(cfg, nodes, g.refusals, status.Source{Status: g.status, Conns: g.conns, Connected: g.isConnected}, log)
-	g.control, g.controlErr = g.listenControl()
+	g.control, g.controlErr = control.Listen(cfg.Basedir)
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
 	if g.quotas.maxStats <= 0 {
 		g.quotas.maxStats = config.DefaultMaxStatsPerNode
@@ -219,9 +220,9 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	if err != nil {
 		g.log.Error("status page not started; a second gatherer on this machine needs its own status { listen } in gatherer.hcl (or \"\" for none)", "error", err)
 	}
-	control := g.control
-	if control != nil {
-		g.serveControl(ctx, control)
+	ctlLn := g.control
+	if ctlLn != nil {
+		control.Serve(ctx, ctlLn, g.Control)
 	} else {
 		g.log.Error("control socket not started", "error", g.controlErr)
 	}
@@ -256,8 +257,8 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	if statusSrv != nil {
 		statusSrv.Close()
 	}
-	if control != nil {
-		control.Close()
+	if ctlLn != nil {
+		ctlLn.Close()
 		os.Remove(filepath.Join(g.cfg.Basedir, basedir.ControlSocket))
 	}
 	bgStop()

@@ -52,6 +52,7 @@ var testSupport = map[string]bool{
 var gathererRooms = map[string][]string{
 	"gatherer/admission": {"gatherer/refusal"},
 	"gatherer/basedir":   nil,
+	"gatherer/control":   {"gatherer/basedir", "gatherer/registry"},
 	"gatherer/fanout":    nil,
 	"gatherer/refusal":   nil,
 	"gatherer/registry":  {"gatherer/basedir", "gatherer/refusal"},
