@@ -49,6 +49,7 @@ type Gatherer struct {
 
 	connSem  chan struct{}
 	hs       *admission.Handshakes
+	gate     admission.Gate
 	refusals *refusal.Tally
 	quotas   quotas
 	nodes    *registry.Registry
@@ -183,6 +184,10 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	if g.quotas.maxStats <= 0 {
 		g.quotas.maxStats = config.DefaultMaxStatsPerNode
 	}
+	// With the quotas, so that the host sheds stats rather than be refused.
+	g.gate = admission.Gate{Budget: g.hs, TLS: g.tls, Timeout: cfg.Listen.HandshakeTimeout, Secret: g.currentSecret,
+		Nodes: nodes, Connected: g.liveAddr, Slots: g.connSem, PollInterval: cfg.PollInterval,
+		Limits: link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: cfg.Listen.MaxMessageSize}}
 	for i, o := range outputs {
 		timeout := cfg.OutputTimeout
 		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
