@@ -6,6 +6,20 @@
 // listening and writes stats_gatherer.furl; Run accepts hosts, runs the
 // poll rounds and the status page until its context is done, then closes
 // every connection and stops (flushes) the outputs.
+//
+// This package wires the gatherer's rooms, each a package below it that
+// never imports it (internal/layering checks which room may import
+// which), and keeps what joins them: the connected hosts, their readers
+// and the poll rounds (host.go, round.go), the accept loop (server.go),
+// and the gatherer's own stats.
+//
+//	basedir    the base directory: identity, secret, port, furl, lock
+//	refusal    the kinds of refusal, their tally and log summaries
+//	registry   the node list (nodes.json) and the enrolment policy
+//	admission  the handshake budget and the admission of a connection
+//	fanout     each output fed from a queue of its own
+//	status     the status pages and what they keep
+//	control    the control socket, its client, offline editing
 package gatherer
 
 import (
