@@ -13,6 +13,7 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -62,8 +63,8 @@ type host struct {
 	wmu sync.Mutex
 	// q are the gatherer's quotas and counters.
 	q *quotas
-	// track is what the status page knows of the node (status_track.go).
-	track *nodeTrack
+	// track is what the status page knows of the node (status.Track).
+	track *status.Track
 
 	mu         sync.Mutex
 	lastAnswer time.Time
@@ -83,22 +84,10 @@ type reply struct {
 	names, size int
 }
 
-// HostStatus is a connected host as the status page shows it.
-type HostStatus struct {
-	ID         string            `json:"id"`
-	Nickname   string            `json:"nickname"`
-	Address    string            `json:"address"`
-	Versions   map[string]string `json:"versions,omitempty"`
-	Since      time.Time         `json:"connected_since"`
-	LastAnswer time.Time         `json:"last_answer,omitzero"`
-	LastError  string            `json:"last_error,omitempty"`
-	Polls      int64             `json:"polls"`
-}
-
-func (h *host) status() HostStatus {
+func (h *host) status() status.HostStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
+	return status.HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
 		LastAnswer: h.lastAnswer, LastError: h.lastError, Polls: h.polls}
 }
 
