@@ -1,10 +1,12 @@
-package gatherer
+package status
 
 import (
 	"math"
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
 // The fleet's health over time: a summary of every round, in two rings
@@ -19,7 +21,7 @@ const (
 	// maxPlotOutputs is the outputs whose write times a summary keeps.
 	maxPlotOutputs = 8
 	// maxRefusalKinds bounds the refusal kinds a summary counts
-	// (refusalKinds has 20; the rest are not counted).
+	// (refusal.Kinds has 20; the rest are not counted).
 	maxRefusalKinds = 24
 )
 
@@ -33,7 +35,7 @@ type roundSummary struct {
 	pollMS   float32 // the longest
 	// writeMS is each output's last write time as of the round (-1: none).
 	writeMS [maxPlotOutputs]float32
-	// refused counts refusals by kind (refusalKinds' order) during the
+	// refused counts refusals by kind (refusal.Kinds' order) during the
 	// round.
 	refused [maxRefusalKinds]uint32
 }
@@ -100,7 +102,7 @@ func (h *fleetHistory) record(start time.Time, hosts, answers, failures int, pol
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i, k := range refusalKinds[:min(len(refusalKinds), maxRefusalKinds)] {
+	for i, k := range refusal.Kinds[:min(len(refusal.Kinds), maxRefusalKinds)] {
 		if d := refused[k] - h.lastRefused[k]; d > 0 {
 			s.refused[i] = uint32(min(d, math.MaxUint32))
 		}
@@ -171,7 +173,7 @@ func (h *fleetHistory) snapshot(now time.Time) History {
 					if p.Refused == nil {
 						p.Refused = map[string]int64{}
 					}
-					p.Refused[refusalKinds[j]] = int64(n)
+					p.Refused[refusal.Kinds[j]] = int64(n)
 				}
 			}
 			out[i] = p

@@ -1,4 +1,7 @@
-package gatherer
+// Package registry is the gatherer's node list (nodes.json): the nodes it
+// knows, enrolled, pending or revoked, and the enrolment policy that
+// decides whether a node that finished its handshake may report (Admit).
+package registry
 
 import (
 	"bufio"
@@ -7,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,8 +18,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
 // NodesFile is the gatherer's list of known nodes (enrolled, pending and
@@ -87,8 +94,8 @@ func writeNodesFile(w io.Writer, f nodesFileJSON) error {
 	return err
 }
 
-// registry is the set of known nodes and the enrolment policy.
-type registry struct {
+// Registry is the set of known nodes and the enrolment policy.
+type Registry struct {
 	path        string
 	policy      string
 	allowPath   string
@@ -117,7 +124,7 @@ type registry struct {
 	allow         map[string]bool
 	allowStat     time.Time
 	allowErr      error
-	// sources are where enrolled nodes were seen (sourceOf their
+	// sources are where enrolled nodes were seen (refusal.SourceOf of their
 	// address), for the handshake reserve.
 	sources map[string]bool
 	// admitting are the new nodes admitted under open and connected, not
@@ -127,9 +134,9 @@ type registry struct {
 	admitting map[string]bool
 }
 
-// loadRegistry reads basedir/nodes.json (none: no nodes yet).
-func loadRegistry(cfg *config.Gatherer) (*registry, error) {
-	r := &registry{
+// Load reads basedir/nodes.json (none: no nodes yet).
+func Load(cfg *config.Gatherer) (*Registry, error) {
+	r := &Registry{
 		path: filepath.Join(cfg.Basedir, NodesFile), policy: cfg.Enrolment.Policy, allowPath: cfg.Enrolment.Allowlist,
 		maxNodes: cfg.Limits.MaxNodes, forgetAfter: cfg.Limits.ForgetAfter, nodes: map[string]*Node{},
 		forgetNew: cfg.Limits.ForgetNewAfter, maxStats: int64(cfg.Limits.MaxStatsTotal),
@@ -161,7 +168,7 @@ func loadRegistry(cfg *config.Gatherer) (*registry, error) {
 		r.nodes[n.ID] = n
 		r.held += int64(n.Stats)
 		if n.State == StateEnrolled && n.LastAddress != "" {
-			r.sources[sourceOf(n.LastAddress)] = true
+			r.sources[refusal.SourceOf(n.LastAddress)] = true
 		}
 	}
 	if r.policy == "allowlist" {
@@ -191,7 +198,7 @@ func readNodesFile(path string) ([]*Node, error) {
 	}
 	out := f.Nodes[:0]
 	for _, n := range f.Nodes {
-		if n == nil || !validNodeID(n.ID) {
+		if n == nil || !ValidNodeID(n.ID) {
 			continue
 		}
 		switch n.State {
@@ -199,15 +206,15 @@ func readNodesFile(path string) ([]*Node, error) {
 		default:
 			return nil, fmt.Errorf("node list %s: node %s has state %q, not enrolled, pending or revoked; fix or delete that entry", path, n.ID, n.State)
 		}
-		n.Nickname = cleanNickname(n.Nickname)
+		n.Nickname = CleanNickname(n.Nickname)
 		out = append(out, n)
 	}
 	return out, nil
 }
 
-// validNodeID reports whether s looks like a node id: 32 lowercase base32
+// ValidNodeID reports whether s looks like a node id: 32 lowercase base32
 // characters.
-func validNodeID(s string) bool {
+func ValidNodeID(s string) bool {
 	if len(s) != 32 {
 		return false
 	}
@@ -219,12 +226,12 @@ func validNodeID(s string) bool {
 	return true
 }
 
-// save writes the node list if it changed.
-func (r *registry) save() error { return r.saveIf(true) }
+// Save writes the node list if it changed.
+func (r *Registry) Save() error { return r.SaveIf(true) }
 
-// saveIf writes the node list if a state changed, or if anything changed
+// SaveIf writes the node list if a state changed, or if anything changed
 // and (lazy is true or) a minute has passed since the last save.
-func (r *registry) saveIf(always bool) error {
+func (r *Registry) SaveIf(always bool) error {
 	r.mu.Lock()
 	if !r.dirty || !(always || r.urgent || time.Since(r.lastSave) >= time.Minute) {
 		r.mu.Unlock()
@@ -241,7 +248,7 @@ func (r *registry) saveIf(always bool) error {
 	r.dirty = false
 	r.mu.Unlock()
 	sort.Slice(f.Nodes, func(i, j int) bool { return f.Nodes[i].ID < f.Nodes[j].ID })
-	err := writeFileAtomicFunc(r.path, 0o600, func(w io.Writer) error { return writeNodesFile(w, f) })
+	err := basedir.WriteFileFunc(r.path, 0o600, func(w io.Writer) error { return writeNodesFile(w, f) })
 	if err != nil {
 		r.mu.Lock()
 		r.dirty, r.urgent = true, true
@@ -257,7 +264,7 @@ func (r *registry) saveIf(always bool) error {
 // from a configuration tool should not take the fleet off the graphs; an
 // empty file admits no one); with none read before, no one is admitted.
 // allowErr says what is wrong, and Reload logs it.
-func (r *registry) reloadAllowlist() {
+func (r *Registry) reloadAllowlist() {
 	st, err := os.Stat(r.allowPath)
 	if err != nil {
 		if r.allow == nil {
@@ -304,7 +311,7 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 		if s == "" {
 			continue
 		}
-		if !validNodeID(s) {
+		if !ValidNodeID(s) {
 			return nil, fmt.Errorf("line %d: %.40q is not a node id (32 lowercase base32 characters, as 'statsherd host id' prints)", line, s)
 		}
 		allow[s] = true
@@ -315,45 +322,45 @@ func parseAllowlist(b []byte) (map[string]bool, error) {
 	return allow, nil
 }
 
-// admission is the registry's verdict on a host that finished its
+// Verdict is the registry's verdict on a host that finished its
 // handshake.
-type admission struct {
-	ok     bool
-	fresh  bool   // a new node admitted, to be released (release) when its connection ends
-	kind   string // the refusal kind when not ok
-	reason string // told to the host
+type Verdict struct {
+	OK     bool
+	Fresh  bool   // a new node admitted, to be released (Release) when its connection ends
+	Kind   string // the refusal kind when not OK
+	Reason string // told to the host
 }
 
-// admit decides whether node id may connect: secretOK says whether it
+// Admit decides whether node id may connect: secretOK says whether it
 // presented the furl's current secret. An enrolled node is known by its
 // key and needs no secret (the secret can be rotated under it); a new one
 // needs the secret, and then the policy decides.
-func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) admission {
+func (r *Registry) Admit(id, nick, addr string, secretOK bool, now time.Time) Verdict {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
 	if n != nil && n.State == StateRevoked {
-		return admission{kind: refRevoked, reason: "this node is revoked by the gatherer's operator"}
+		return Verdict{Kind: refusal.Revoked, Reason: "this node is revoked by the gatherer's operator"}
 	}
 	if r.policy == "allowlist" {
 		r.reloadAllowlist()
 		if !r.allow[id] {
-			return admission{kind: refNotAllowed, reason: "node " + id + " is not on the gatherer's allowlist"}
+			return Verdict{Kind: refusal.NotAllowed, Reason: "node " + id + " is not on the gatherer's allowlist"}
 		}
 	}
 	if n != nil && n.State == StateEnrolled {
 		r.touch(n, nick, addr, now)
-		return admission{ok: true}
+		return Verdict{OK: true}
 	}
 	if !secretOK {
-		return admission{kind: refSecret, reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
+		return Verdict{Kind: refusal.Secret, Reason: "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory"}
 	}
 	if n != nil && n.State == StatePending {
 		r.touch(n, nick, addr, now)
-		return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+		return Verdict{Kind: refusal.Pending, Reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 	}
 	known, pending, fromSrc := 0, 0, 0
-	src := sourceOf(addr)
+	src := refusal.SourceOf(addr)
 	for xid, x := range r.nodes {
 		if x.State == StatePending && now.Sub(x.FirstSeen) > r.pendingExpiry {
 			// Waited too long: forgotten; it asks again if it is still there.
@@ -366,7 +373,7 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 		}
 		if x.State == StatePending {
 			pending++
-			if addr != "" && sourceOf(x.LastAddress) == src {
+			if addr != "" && refusal.SourceOf(x.LastAddress) == src {
 				fromSrc++
 			}
 		}
@@ -374,35 +381,35 @@ func (r *registry) admit(id, nick, addr string, secretOK bool, now time.Time) ad
 	// Admissions in flight count: keys connecting at once would
 	// otherwise all pass before any of them is enrolled.
 	if known+len(r.admitting) >= r.maxNodes {
-		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
+		return Verdict{Kind: refusal.TooManyNodes, Reason: fmt.Sprintf("the gatherer knows %d nodes and admits %d more, its limit (max_nodes)", known, len(r.admitting))}
 	}
 	if r.held >= r.maxStats {
-		return admission{kind: refTooManyNodes, reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
+		return Verdict{Kind: refusal.TooManyNodes, Reason: fmt.Sprintf("the gatherer holds %d stats for its nodes, its limit (max_stats_total)", r.held)}
 	}
 	if r.policy == "open" && !r.bucket.take(now, newNodeCharge) {
-		return admission{kind: refNewNodeRate, reason: "too many new nodes at once (new_node_stats_rate): try again later"}
+		return Verdict{Kind: refusal.NewNodeRate, Reason: "too many new nodes at once (new_node_stats_rate): try again later"}
 	}
 	if r.policy != "approve" {
 		// Enrolled at its first good answer (seen): a key that only
 		// connects, or only misbehaves, never fills the node list; while
-		// connected it holds a place (released by release or seen).
+		// connected it holds a place (released by Release or Seen).
 		r.admitting[id] = true
-		return admission{ok: true, fresh: true}
+		return Verdict{OK: true, Fresh: true}
 	}
 	if pending >= maxPending {
-		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
+		return Verdict{Kind: refusal.Pending, Reason: fmt.Sprintf("%d nodes already wait for approval; try again later", pending)}
 	}
 	if fromSrc >= r.pendingPerAddr {
-		return admission{kind: refPending, reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
+		return Verdict{Kind: refusal.Pending, Reason: fmt.Sprintf("%d nodes from your address already wait for approval (max_pending_per_address); try again later", fromSrc)}
 	}
 	n = &Node{ID: id, Nickname: nick, LastAddress: addr, FirstSeen: now, LastSeen: now, Changed: now, State: StatePending}
 	r.nodes[id] = n
 	r.dirty, r.urgent = true, true
-	return admission{kind: refPending, reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
+	return Verdict{Kind: refusal.Pending, Reason: "waiting for approval: the gatherer's operator runs 'statsherd gatherer approve " + id + "'"}
 }
 
 // touch records that n was heard from (r.mu held).
-func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
+func (r *Registry) touch(n *Node, nick, addr string, now time.Time) {
 	if nick != "" && nick != n.Nickname {
 		n.Nickname, r.dirty = nick, true
 	}
@@ -413,7 +420,7 @@ func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
 		if len(r.sources) >= 4*r.maxNodes {
 			r.sources = map[string]bool{} // roaming nodes: start over
 		}
-		r.sources[sourceOf(addr)] = true
+		r.sources[refusal.SourceOf(addr)] = true
 	}
 	n.LastSeen = now
 	if now.Sub(n.savedSeen) >= lastSeenResolution {
@@ -421,24 +428,24 @@ func (r *registry) touch(n *Node, nick, addr string, now time.Time) {
 	}
 }
 
-// knownSource reports whether an enrolled node was seen at src.
-func (r *registry) knownSource(src string) bool {
+// KnownSource reports whether an enrolled node was seen at src.
+func (r *Registry) KnownSource(src string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sources[src]
 }
 
-// release gives back the place of a new node admitted by admit (fresh)
+// Release gives back the place of a new node admitted by Admit (Fresh)
 // whose connection ended, enrolled or not.
-func (r *registry) release(id string) {
+func (r *Registry) Release(id string) {
 	r.mu.Lock()
 	delete(r.admitting, id)
 	r.mu.Unlock()
 }
 
-// seen records a good answer from node id, admitted by admit: a node new
+// Seen records a good answer from node id, admitted by Admit: a node new
 // to the list is enrolled now.
-func (r *registry) seen(id, nick, addr string, now time.Time, stats int) {
+func (r *Registry) Seen(id, nick, addr string, now time.Time, stats int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.nodes[id]
@@ -509,9 +516,9 @@ func (b *tokenBucket) charge(now time.Time, n float64) {
 	b.tokens = min(b.burst, b.tokens-n)
 }
 
-// forget drops the enrolled and pending nodes not heard from for
+// Forget drops the enrolled and pending nodes not heard from for
 // forgetAfter (connected ones excepted) and returns them.
-func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node {
+func (r *Registry) Forget(now time.Time, connected func(id string) bool) []*Node {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var gone []*Node
@@ -535,10 +542,10 @@ func (r *registry) forget(now time.Time, connected func(id string) bool) []*Node
 	return gone
 }
 
-// setState changes node id to state (approve: pending→enrolled; revoke:
+// SetState changes node id to state (approve: pending→enrolled; revoke:
 // any→revoked, also a node never seen). It returns the node.
-func (r *registry) setState(id, state string, now time.Time) (Node, error) {
-	if !validNodeID(id) {
+func (r *Registry) SetState(id, state string, now time.Time) (Node, error) {
+	if !ValidNodeID(id) {
 		return Node{}, fmt.Errorf("%.40q is not a node id (32 lowercase base32 characters; 'statsherd gatherer nodes' lists them)", id)
 	}
 	r.mu.Lock()
@@ -565,8 +572,8 @@ func (r *registry) setState(id, state string, now time.Time) (Node, error) {
 	return *n, nil
 }
 
-// list returns every known node, sorted by state, nickname and id.
-func (r *registry) list() []Node {
+// List returns every known node, sorted by state, nickname and id.
+func (r *Registry) List() []Node {
 	r.mu.Lock()
 	out := make([]Node, 0, len(r.nodes))
 	for _, n := range r.nodes {
@@ -591,8 +598,8 @@ func sortNodes(ns []Node) {
 	})
 }
 
-// counts returns how many nodes are in each state.
-func (r *registry) counts() (enrolled, pending, revoked int) {
+// Counts returns how many nodes are in each state.
+func (r *Registry) Counts() (enrolled, pending, revoked int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, n := range r.nodes {
@@ -608,20 +615,20 @@ func (r *registry) counts() (enrolled, pending, revoked int) {
 	return
 }
 
-// rejectPending forgets the nodes waiting for approval, all of them or
+// RejectPending forgets the nodes waiting for approval, all of them or
 // those last seen at addr's source address (a host:port or an address),
 // and returns them. They are not revoked: one still connecting asks again
 // (within max_pending_per_address).
-func (r *registry) rejectPending(addr string) []Node {
+func (r *Registry) RejectPending(addr string) []Node {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	src := ""
 	if addr != "" {
-		src = sourceOf(addr)
+		src = refusal.SourceOf(addr)
 	}
 	var gone []Node
 	for id, n := range r.nodes {
-		if n.State == StatePending && (src == "" || sourceOf(n.LastAddress) == src) {
+		if n.State == StatePending && (src == "" || refusal.SourceOf(n.LastAddress) == src) {
 			delete(r.nodes, id)
 			gone = append(gone, *n)
 			r.dirty, r.urgent = true, true
@@ -629,4 +636,86 @@ func (r *registry) rejectPending(addr string) []Node {
 	}
 	sortNodes(gone)
 	return gone
+}
+
+// RereadAllowlist reads the allowlist now, whether or not its time
+// changed, and returns the admitted ids; nil, nil when the policy is not
+// "allowlist".
+func (r *Registry) RereadAllowlist() (map[string]bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.policy != "allowlist" {
+		return nil, nil
+	}
+	r.allowStat = time.Time{}
+	r.reloadAllowlist()
+	if r.allowErr != nil {
+		return nil, r.allowErr
+	}
+	return maps.Clone(r.allow), nil
+}
+
+// CleanNickname bounds a peer-given nickname and strips control characters.
+// maxNickname is the most bytes of a nickname kept.
+const maxNickname = 200
+
+func CleanNickname(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > maxNickname {
+		// Cut at a character boundary: the nickname travels to the
+		// outputs as a protobuf string, which must stay valid UTF-8.
+		cut := maxNickname
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	if s == "" {
+		s = "unnamed"
+	}
+	return s
+}
+
+// Policy is the enrolment policy: open, approve or allowlist.
+func (r *Registry) Policy() string { return r.policy }
+
+// Enrolled reports whether node id is enrolled.
+func (r *Registry) Enrolled(id string) bool {
+	r.mu.Lock()
+	n := r.nodes[id]
+	enrolled := n != nil && n.State == StateEnrolled
+	r.mu.Unlock()
+	return enrolled
+}
+
+// Listed reports whether node id is in the node list, in any state.
+func (r *Registry) Listed(id string) bool {
+	r.mu.Lock()
+	_, ok := r.nodes[id]
+	r.mu.Unlock()
+	return ok
+}
+
+// Lookup returns a copy of node id, if it is listed.
+func (r *Registry) Lookup(id string) (Node, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := r.nodes[id]; n != nil {
+		return *n, true
+	}
+	return Node{}, false
+}
+
+// Locked calls f with the node list, by id, locked: f must not keep the
+// map nor take another lock the registry's callers hold while they call
+// it. It is how the status page reads every node at once.
+func (r *Registry) Locked(f func(nodes map[string]*Node)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(r.nodes)
 }

@@ -1,4 +1,7 @@
-package gatherer
+// Package basedir is a gatherer's base directory: its files (the TLS
+// identity, the furl's secret, the port, the furl, the lock), making one
+// (Init, Create), checking one, and the listener on its saved port.
+package basedir
 
 import (
 	"bufio"
@@ -33,24 +36,24 @@ const (
 	StatusURLFile = "status.url"
 )
 
-// BasedirMode is the mode a new base directory gets: readable by everyone,
+// Mode is the mode a new base directory gets: readable by everyone,
 // like /etc/ssh, so that munin's plugin user (nobody) reaches the snapshot
 // written there (stats.json, mode 0644). The secrets inside stay
 // owner-only by their own mode (0600): the key, the secret and the furl,
 // which the gatherer refuses to use when others could read them.
-const BasedirMode = 0o755
+const Mode = 0o755
 
 // Init makes dir a gatherer base directory if it is not one yet: the
-// directory (BasedirMode), the TLS identity and the furl's secret. It
+// directory (Mode), the TLS identity and the furl's secret. It
 // reports whether it made a new identity. create-gatherer and `statsherd
-// gatherer -create` call it; Open refuses a directory Init never prepared.
+// gatherer -create` call it; gatherer.Open refuses a directory Init never prepared.
 func Init(dir string) (created bool, err error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, BasedirMode); err != nil {
+		if err := os.MkdirAll(dir, Mode); err != nil {
 			return false, fmt.Errorf("creating base directory: %w", err)
 		}
 		// Whatever the umask: munin must reach the snapshot.
-		if err := os.Chmod(dir, BasedirMode); err != nil {
+		if err := os.Chmod(dir, Mode); err != nil {
 			return false, fmt.Errorf("creating base directory: %w", err)
 		}
 	}
@@ -59,17 +62,17 @@ func Init(dir string) (created bool, err error) {
 	if _, err := identity.LoadOrCreate(dir, IdentityName); err != nil {
 		return false, fmt.Errorf("creating the gatherer's TLS identity: %w", err)
 	}
-	if _, err := loadOrCreateSecret(dir); err != nil {
+	if _, err := LoadOrCreateSecret(dir); err != nil {
 		return false, err
 	}
 	return created, nil
 }
 
-// CheckBasedir returns an error saying what to do unless dir holds a
+// Check returns an error saying what to do unless dir holds a
 // gatherer's identity, made by create-gatherer (Init): a mistyped
 // -basedir must never start a gatherer with a new identity, whose furl no
 // host knows.
-func CheckBasedir(dir string) error {
+func Check(dir string) error {
 	_, err := os.Stat(keyPath(dir))
 	switch {
 	case err == nil:
@@ -98,9 +101,9 @@ func checkPrivate(path, what string) error {
 	return nil
 }
 
-// newSecret returns 160 random bits as 32 lowercase base32 characters,
+// NewSecret returns 160 random bits as 32 lowercase base32 characters,
 // like a Tahoe swissnum.
-func newSecret() (string, error) {
+func NewSecret() (string, error) {
 	b := make([]byte, 20)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("making secret: %w", err)
@@ -108,9 +111,9 @@ func newSecret() (string, error) {
 	return furl.Encode(b), nil
 }
 
-// loadOrCreateSecret reads basedir/secret, creating it (mode 0600) if
+// LoadOrCreateSecret reads basedir/secret, creating it (mode 0600) if
 // missing.
-func loadOrCreateSecret(basedir string) (string, error) {
+func LoadOrCreateSecret(basedir string) (string, error) {
 	path := filepath.Join(basedir, SecretFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -127,18 +130,18 @@ func loadOrCreateSecret(basedir string) (string, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("reading secret: %w", err)
 	}
-	s, err := newSecret()
+	s, err := NewSecret()
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(path, []byte(s+"\n"), 0o600); err != nil {
+	if err := WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
 		return "", err
 	}
 	return s, nil
 }
 
-// readPortFile returns the port saved in basedir/portnum, 0 if none.
-func readPortFile(basedir string) (int, error) {
+// ReadPortFile returns the port saved in basedir/portnum, 0 if none.
+func ReadPortFile(basedir string) (int, error) {
 	path := filepath.Join(basedir, PortFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -156,10 +159,10 @@ func readPortFile(basedir string) (int, error) {
 	return n, nil
 }
 
-// listen opens the gatherer's TCP listener: the configured port, else the
+// Listen opens the gatherer's TCP listener: the configured port, else the
 // saved one, else a free one, which is then saved.
-func listen(basedir, address string, port int) (net.Listener, error) {
-	saved, err := readPortFile(basedir)
+func Listen(basedir, address string, port int) (net.Listener, error) {
+	saved, err := ReadPortFile(basedir)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +180,7 @@ func listen(basedir, address string, port int) (net.Listener, error) {
 	}
 	got := ln.Addr().(*net.TCPAddr).Port
 	if got != saved {
-		if err := writeFileAtomic(filepath.Join(basedir, PortFile), []byte(strconv.Itoa(got)+"\n"), 0o644); err != nil {
+		if err := WriteFile(filepath.Join(basedir, PortFile), []byte(strconv.Itoa(got)+"\n"), 0o644); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -185,9 +188,9 @@ func listen(basedir, address string, port int) (net.Listener, error) {
 	return ln, nil
 }
 
-// locationHints returns the furl's hints: the configured ones (a port
+// LocationHints returns the furl's hints: the configured ones (a port
 // added where missing), or the machine's addresses followed by 127.0.0.1.
-func locationHints(configured []string, port int) []string {
+func LocationHints(configured []string, port int) []string {
 	p := strconv.Itoa(port)
 	var hints []string
 	add := func(h string) {
@@ -221,14 +224,14 @@ func locationHints(configured []string, port int) []string {
 	return hints
 }
 
-// writeFileAtomic replaces path with data, synced: durable.WriteFile.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// WriteFile replaces path with data, synced: durable.WriteFile.
+func WriteFile(path string, data []byte, mode os.FileMode) error {
 	return durable.WriteFile(path, data, mode)
 }
 
-// writeFileAtomicFunc is writeFileAtomic of what write writes, through a
+// WriteFileFunc is WriteFile of what write writes, through a
 // buffer: a large file is never whole in memory.
-func writeFileAtomicFunc(path string, mode os.FileMode, write func(io.Writer) error) error {
+func WriteFileFunc(path string, mode os.FileMode, write func(io.Writer) error) error {
 	return durable.WriteFileFunc(path, mode, func(f io.Writer) error {
 		bw := bufio.NewWriterSize(f, 64<<10)
 		if err := write(bw); err != nil {
@@ -236,4 +239,43 @@ func writeFileAtomicFunc(path string, mode os.FileMode, write func(io.Writer) er
 		}
 		return bw.Flush()
 	})
+}
+
+// Files of the control interface, in the base directory.
+const (
+	// ControlSocket is the running gatherer's local control socket (mode
+	// 0600): `statsherd gatherer nodes|approve|revoke|rotate-secret` talk
+	// to it, so they act without a restart.
+	ControlSocket = "control.sock"
+	// LockFile is locked (flock) by a running gatherer, so the commands
+	// know whether to edit the files themselves.
+	LockFile = "nodes.lock"
+)
+
+// WriteSecretAndFurl writes a new secret, and the furl with it if f is not
+// nil.
+func WriteSecretAndFurl(basedir, secret string, f *furl.FURL) error {
+	if err := WriteFile(filepath.Join(basedir, SecretFile), []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	if f != nil {
+		if err := WriteFile(filepath.Join(basedir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lock takes the base directory's lock (held by a running
+// gatherer), without waiting.
+func Lock(basedir string) (unlock func(), err error) {
+	path := filepath.Join(basedir, LockFile)
+	f, err := durable.Lock(path)
+	if errors.Is(err, durable.ErrLocked) {
+		return nil, fmt.Errorf("a gatherer is running in %s (it holds %s) but its control socket %s cannot be reached; check the gatherer's log", basedir, path, filepath.Join(basedir, ControlSocket))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }

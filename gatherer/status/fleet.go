@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"cmp"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 // The fleet view: every node the gatherer knows (nodes.json), every host
@@ -125,29 +127,24 @@ func (q FleetQuery) url(change ...string) string {
 	return "?" + v.Encode()
 }
 
-// connInfo is what the fleet view needs of a connected host.
-type connInfo struct {
-	nickname, addr string
-	since          time.Time
-}
-
 // fleet returns every node the gatherer knows of, unsorted. It holds the
 // node list's lock while it reads it (≈ 20 ms at 50,000 nodes): a host's
 // handshake waits that long for its admission.
-func (g *Gatherer) fleet(now time.Time) []FleetNode {
-	g.mu.Lock()
-	conns := make(map[string]connInfo, len(g.hosts))
-	for id, h := range g.hosts {
-		conns[id] = connInfo{h.nickname, h.addr, h.since}
-	}
-	g.mu.Unlock()
-	ts := &g.page.tracks
+func (ps *Pages) fleet(now time.Time) []FleetNode {
+	conns := ps.src.Conns()
+	ts := &ps.tracks
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	g.nodes.mu.Lock()
-	defer g.nodes.mu.Unlock()
-	out := make([]FleetNode, 0, len(g.nodes.nodes)+len(conns)+len(ts.unlisted))
-	for id, n := range g.nodes.nodes {
+	var out []FleetNode
+	ps.nodes.Locked(func(nodes map[string]*registry.Node) { out = fleetNodes(nodes, conns, ts) })
+	return out
+}
+
+// fleetNodes is the fleet view of the node list, the connected hosts and
+// the tracks (ts.mu held).
+func fleetNodes(nodes map[string]*registry.Node, conns map[string]Conn, ts *tracks) []FleetNode {
+	out := make([]FleetNode, 0, len(nodes)+len(conns)+len(ts.unlisted))
+	for id, n := range nodes {
 		out = append(out, FleetNode{ID: id, Nickname: n.Nickname, State: n.State, Address: n.LastAddress, Since: n.Changed, LastAnswer: n.LastSeen})
 		f := &out[len(out)-1]
 		var t trackView
@@ -158,9 +155,9 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 		}
 		c, connected := conns[id]
 		switch f.State {
-		case StateEnrolled:
+		case registry.StateEnrolled:
 			if connected {
-				f.State, f.Since, f.Address = FleetConnected, c.since, c.addr
+				f.State, f.Since, f.Address = FleetConnected, c.Since, c.Addr
 				if tp != nil && t.lastAnswer.IsZero() {
 					f.LastAnswer = time.Time{}
 				}
@@ -173,10 +170,10 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 					f.Since = f.LastAnswer
 				}
 			}
-		case StatePending, StateRevoked:
+		case registry.StatePending, registry.StateRevoked:
 			// Seen (nodes.json's last_seen), but never answered since.
 			f.State, f.LastAnswer = FleetPending, t.lastAnswer
-			if n.State == StateRevoked {
+			if n.State == registry.StateRevoked {
 				f.State = FleetRevoked
 			}
 		}
@@ -187,10 +184,10 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	// Connected before their first answer (open enrolment): not yet
 	// in the node list.
 	for id, c := range conns {
-		if g.nodes.nodes[id] != nil {
+		if nodes[id] != nil {
 			continue
 		}
-		f := FleetNode{ID: id, Nickname: c.nickname, State: FleetConnected, Address: c.addr, Since: c.since}
+		f := FleetNode{ID: id, Nickname: c.Nickname, State: FleetConnected, Address: c.Addr, Since: c.Since}
 		if t := ts.m[id]; t != nil {
 			f.fill(t.view())
 		}
@@ -199,7 +196,7 @@ func (g *Gatherer) fleet(now time.Time) []FleetNode {
 	// Refused keys never listed.
 	for id := range ts.unlisted {
 		tp := ts.m[id]
-		if tp == nil || g.nodes.nodes[id] != nil {
+		if tp == nil || nodes[id] != nil {
 			continue
 		}
 		if _, ok := conns[id]; ok {

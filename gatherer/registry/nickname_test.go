@@ -1,4 +1,4 @@
-package gatherer
+package registry
 
 import (
 	"strings"
@@ -23,12 +23,12 @@ func TestCleanNickname(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := cleanNickname(tc.in)
+			got := CleanNickname(tc.in)
 			if got != tc.want {
-				t.Errorf("cleanNickname(%q) = %q, want %q", tc.in, got, tc.want)
+				t.Errorf("CleanNickname(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 			if !utf8.ValidString(got) || len(got) > maxNickname {
-				t.Errorf("cleanNickname(%q) = %q: not valid UTF-8 or over %d bytes", tc.in, got, maxNickname)
+				t.Errorf("CleanNickname(%q) = %q: not valid UTF-8 or over %d bytes", tc.in, got, maxNickname)
 			}
 		})
 	}
@@ -38,9 +38,9 @@ func FuzzCleanNickname(f *testing.F) {
 	f.Add("storage-01")
 	f.Add(strings.Repeat("é", 150))
 	f.Fuzz(func(t *testing.T, s string) {
-		got := cleanNickname(s)
+		got := CleanNickname(s)
 		if !utf8.ValidString(got) || len(got) > maxNickname || got == "" {
-			t.Fatalf("cleanNickname(%q) = %q", s, got)
+			t.Fatalf("CleanNickname(%q) = %q", s, got)
 		}
 	})
 }

@@ -1,4 +1,7 @@
-package gatherer
+// Package fanout hands each round to the gatherer's outputs: every output
+// is fed from a bounded queue of its own (Fanout), so that a slow or
+// failing output never holds up the others or the next round.
+package fanout
 
 import (
 	"context"
@@ -41,11 +44,11 @@ type queued struct {
 	round sdk.Round
 }
 
-// fanout feeds one output from its own bounded queue, so that a slow or
+// Fanout feeds one output from its own bounded queue, so that a slow or
 // failing output never holds up the others or the next round. When the
 // queue is full the newest queued round absorbs the new one (each node's
 // newest sample wins), and the coalescing is counted.
-type fanout struct {
+type Fanout struct {
 	out     Output
 	timeout time.Duration
 	limit   int
@@ -68,13 +71,13 @@ type fanout struct {
 	done chan struct{}
 }
 
-func newFanout(out Output, timeout time.Duration, limit int, log hclog.Logger, written func(uint64)) *fanout {
-	return &fanout{out: out, timeout: timeout, limit: max(limit, 1), log: log.With("output", out.Name()),
+func New(out Output, timeout time.Duration, limit int, log hclog.Logger, written func(uint64)) *Fanout {
+	return &Fanout{out: out, timeout: timeout, limit: max(limit, 1), log: log.With("output", out.Name()),
 		written: written, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-// push queues a round; it never blocks.
-func (f *fanout) push(seq uint64, r sdk.Round) {
+// Push queues a round; it never blocks.
+func (f *Fanout) Push(seq uint64, r sdk.Round) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -115,8 +118,8 @@ func coalesce(older, newer sdk.Round) sdk.Round {
 	return sdk.Round{Time: newer.Time, Nodes: nodes}
 }
 
-// run writes queued rounds until close is called and the queue is empty.
-func (f *fanout) run(ctx context.Context) {
+// Run writes queued rounds until Close is called and the queue is empty.
+func (f *Fanout) Run(ctx context.Context) {
 	defer close(f.done)
 	for {
 		f.mu.Lock()
@@ -170,8 +173,8 @@ func (f *fanout) run(ctx context.Context) {
 	}
 }
 
-// close makes run return once the queue is written.
-func (f *fanout) close() {
+// Close makes Run return once the queue is written.
+func (f *Fanout) Close() {
 	f.mu.Lock()
 	f.closed = true
 	f.mu.Unlock()
@@ -181,8 +184,8 @@ func (f *fanout) close() {
 	}
 }
 
-// OutputStatus is an output as the status page shows it.
-type OutputStatus struct {
+// Status is an output as the status page shows it.
+type Status struct {
 	Name      string  `json:"name"`
 	Up        bool    `json:"up"`
 	Restarts  int64   `json:"restarts"`
@@ -197,7 +200,7 @@ type OutputStatus struct {
 	Stats map[string]float64 `json:"stats,omitempty"`
 }
 
-func (f *fanout) status() OutputStatus {
+func (f *Fanout) Status() Status {
 	st := f.out.State()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -205,7 +208,7 @@ func (f *fanout) status() OutputStatus {
 	if f.busy {
 		q++
 	}
-	out := OutputStatus{Name: f.out.Name(), Up: st.Up, Restarts: st.Restarts, Writes: st.Calls, Failures: st.Failures,
+	out := Status{Name: f.out.Name(), Up: st.Up, Restarts: st.Restarts, Writes: st.Calls, Failures: st.Failures,
 		Queued: q, Coalesced: f.coalesced, Errors: f.errors, LastError: f.lastErr, WriteSecs: f.lastWrite.Seconds()}
 	if f.stats.Len() > 0 {
 		out.Stats = make(map[string]float64, f.stats.Len())
@@ -221,8 +224,11 @@ func (f *fanout) status() OutputStatus {
 	return out
 }
 
-// ownStats returns the output's own stats as of its last write.
-func (f *fanout) ownStats() sdk.Stats {
+// Output is the output f feeds.
+func (f *Fanout) Output() Output { return f.out }
+
+// OwnStats returns the output's own stats as of its last write.
+func (f *Fanout) OwnStats() sdk.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.stats

@@ -1,4 +1,4 @@
-package gatherer
+package basedir
 
 import (
 	"net"
@@ -21,7 +21,7 @@ func TestCreateTemplateDefaults(t *testing.T) {
 	setting := regexp.MustCompile(`(?m)^# (\s*(?:[a-z_]+\s+=|[a-z_]+ (?:"[a-z_]+" )?\{|\}))`)
 	src := setting.ReplaceAllString(configTemplate(CreateOptions{}), "$1")
 	path := filepath.Join(dir, config.GathererFileName)
-	if err := writeFileAtomic(path, []byte(src), 0o644); err != nil {
+	if err := WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, diags := config.LoadGatherer(config.NewParser(), path)

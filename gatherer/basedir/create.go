@@ -1,4 +1,4 @@
-package gatherer
+package basedir
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ type CreateOptions struct {
 // create-stats-gatherer`): the TLS identity, the secret, the port, a
 // commented gatherer.hcl and stats_gatherer.furl, and returns the furl. An
 // existing gatherer directory is left alone and is an error. A new
-// directory gets BasedirMode.
+// directory gets Mode.
 func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -38,7 +38,7 @@ func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	}
 	// Check the location hints before making anything, so that a typo
 	// leaves no half-made directory behind.
-	trial := furl.FURL{Fingerprint: strings.Repeat("a", furl.FingerprintLen), Hints: locationHints(o.Location, 1), Secret: strings.Repeat("a", furl.MinSecretLen)}
+	trial := furl.FURL{Fingerprint: strings.Repeat("a", furl.FingerprintLen), Hints: LocationHints(o.Location, 1), Secret: strings.Repeat("a", furl.MinSecretLen)}
 	if _, err := furl.Parse(trial.String()); err != nil {
 		return furl.FURL{}, fmt.Errorf("making the furl: %w", err)
 	}
@@ -57,25 +57,25 @@ func Create(dir string, o CreateOptions) (furl.FURL, error) {
 	if err != nil {
 		return furl.FURL{}, fmt.Errorf("loading the gatherer's TLS identity: %w", err)
 	}
-	secret, err := loadOrCreateSecret(dir)
+	secret, err := LoadOrCreateSecret(dir)
 	if err != nil {
 		return furl.FURL{}, err
 	}
 	// Take the port now, so that the furl printed here stays valid.
-	ln, err := listen(dir, "", o.Port)
+	ln, err := Listen(dir, "", o.Port)
 	if err != nil {
 		return furl.FURL{}, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(o.Location, port), Secret: secret}
+	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: LocationHints(o.Location, port), Secret: secret}
 	if _, err := furl.Parse(f.String()); err != nil {
 		return furl.FURL{}, fmt.Errorf("making the furl: %w", err)
 	}
-	if err := writeFileAtomic(hcl, []byte(configTemplate(o)), 0o644); err != nil {
+	if err := WriteFile(hcl, []byte(configTemplate(o)), 0o644); err != nil {
 		return furl.FURL{}, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+	if err := WriteFile(filepath.Join(dir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
 		return furl.FURL{}, err
 	}
 	return f, nil
