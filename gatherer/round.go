@@ -14,6 +14,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // pollLoop runs a round every poll interval until ctx is done.
@@ -160,7 +161,7 @@ func (g *Gatherer) round(ctx context.Context) {
 	g.page.Round(start, len(hosts), len(nodes), int(failures), took, g.outputStatuses(), nodes)
 	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
 	// Every output is sent the same bytes: encoded once, not per output.
-	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()
+	r := daemon.SharedEncoding(sdk.Round{Time: start, Nodes: nodes})
 	for _, f := range g.outputs {
 		f.Push(seq, r)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // A node's page shows its current stats. The gatherer hands each round's
@@ -80,7 +81,7 @@ func (l *watchList) offer(nodes []sdk.NodeSample) {
 		if w == nil {
 			continue
 		}
-		d, err := n.Decoded()
+		d, err := daemon.Decoded(n)
 		if err != nil {
 			continue
 		}
