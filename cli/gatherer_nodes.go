@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
-	"github.com/statsherd/statsherd/gatherer"
 	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/control"
 	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
@@ -76,17 +76,17 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 			op, cfg.Basedir, basedir.IdentityName, errors.Unwrap(err), cfg.Basedir)
 		return 1
 	}
-	req := gatherer.ControlRequest{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
+	req := control.Request{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
 	if rejectPending != nil && *rejectPending {
 		req.Op, req.Address = "reject-pending", strings.TrimSpace(*from)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := gatherer.SendControl(cctx, cfg.Basedir, req)
-	if errors.Is(err, gatherer.ErrNotRunning) {
+	resp, err := control.Send(cctx, cfg.Basedir, req)
+	if errors.Is(err, control.ErrNotRunning) {
 		err = checkOfflineOwner(cfg.Basedir)
 		if err == nil {
-			resp, err = gatherer.ControlOffline(cfg, req)
+			resp, err = control.Offline(cfg, req)
 		}
 	}
 	if err == nil && resp.Error != "" {

@@ -6,6 +6,20 @@
 // listening and writes stats_gatherer.furl; Run accepts hosts, runs the
 // poll rounds and the status page until its context is done, then closes
 // every connection and stops (flushes) the outputs.
+//
+// This package wires the gatherer's rooms, each a package below it that
+// never imports it (internal/layering checks which room may import
+// which), and keeps what joins them: the connected hosts, their readers
+// and the poll rounds (host.go, round.go), the accept loop (server.go),
+// and the gatherer's own stats.
+//
+//	basedir    the base directory: identity, secret, port, furl, lock
+//	refusal    the kinds of refusal, their tally and log summaries
+//	registry   the node list (nodes.json) and the enrolment policy
+//	admission  the handshake budget and the admission of a connection
+//	fanout     each output fed from a queue of its own
+//	status     the status pages and what they keep
+//	control    the control socket, its client, offline editing
 package gatherer
 
 import (
@@ -24,9 +38,11 @@ import (
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer/admission"
 	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/control"
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/registry"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -47,6 +63,7 @@ type Gatherer struct {
 
 	connSem  chan struct{}
 	hs       *admission.Handshakes
+	gate     admission.Gate
 	refusals *refusal.Tally
 	quotas   quotas
 	nodes    *registry.Registry
@@ -69,8 +86,8 @@ type Gatherer struct {
 
 	outputs []*fanout.Fanout
 	rounds  roundLog
-	// page is what the status page keeps (status_page.go).
-	page  *pageState
+	// page is the status pages and what they keep.
+	page  *status.Pages
 	stats counters
 	start time.Time
 }
@@ -174,13 +191,17 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		unlock:   unlock,
 		hosts:    map[string]*host{},
 		start:    time.Now(),
-		page:     newPageState(cfg.PollInterval),
 	}
-	g.control, g.controlErr = g.listenControl()
+	g.page = status.New(cfg, nodes, g.refusals, status.Source{Status: g.status, Conns: g.conns, Connected: g.isConnected}, log)
+	g.control, g.controlErr = control.Listen(cfg.Basedir)
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
 	if g.quotas.maxStats <= 0 {
 		g.quotas.maxStats = config.DefaultMaxStatsPerNode
 	}
+	// With the quotas, so that the host sheds stats rather than be refused.
+	g.gate = admission.Gate{Budget: g.hs, TLS: g.tls, Timeout: cfg.Listen.HandshakeTimeout, Secret: g.currentSecret,
+		Nodes: nodes, Connected: g.liveAddr, Slots: g.connSem, PollInterval: cfg.PollInterval,
+		Limits: link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: cfg.Listen.MaxMessageSize}}
 	for i, o := range outputs {
 		timeout := cfg.OutputTimeout
 		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
@@ -214,13 +235,13 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		outWG.Add(1)
 		go func() { defer outWG.Done(); f.Run(flushCtx) }()
 	}
-	status, err := g.serveStatus(ctx)
+	statusSrv, err := g.serveStatus(ctx)
 	if err != nil {
 		g.log.Error("status page not started; a second gatherer on this machine needs its own status { listen } in gatherer.hcl (or \"\" for none)", "error", err)
 	}
-	control := g.control
-	if control != nil {
-		g.serveControl(ctx, control)
+	ctlLn := g.control
+	if ctlLn != nil {
+		control.Serve(ctx, ctlLn, g.Control)
 	} else {
 		g.log.Error("control socket not started", "error", g.controlErr)
 	}
@@ -252,11 +273,11 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	g.wg.Wait()
 	g.idle.close()
-	if status != nil {
-		status.Close()
+	if statusSrv != nil {
+		statusSrv.Close()
 	}
-	if control != nil {
-		control.Close()
+	if ctlLn != nil {
+		ctlLn.Close()
 		os.Remove(filepath.Join(g.cfg.Basedir, basedir.ControlSocket))
 	}
 	bgStop()

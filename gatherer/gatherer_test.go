@@ -27,6 +27,7 @@ import (
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 
 	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
@@ -76,7 +77,7 @@ func (o *fakeOutput) Write(ctx context.Context, r sdk.Round) error {
 	// by an output plugin.
 	if !o.asWritten {
 		var err error
-		if r, err = r.Decoded(); err != nil {
+		if r, err = daemon.DecodedRound(r); err != nil {
 			return err
 		}
 	}

@@ -13,8 +13,10 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // host is one connected host: the connection, and its reader, which
@@ -62,8 +64,8 @@ type host struct {
 	wmu sync.Mutex
 	// q are the gatherer's quotas and counters.
 	q *quotas
-	// track is what the status page knows of the node (status_track.go).
-	track *nodeTrack
+	// track is what the status page knows of the node (status.Track).
+	track *status.Track
 
 	mu         sync.Mutex
 	lastAnswer time.Time
@@ -83,22 +85,10 @@ type reply struct {
 	names, size int
 }
 
-// HostStatus is a connected host as the status page shows it.
-type HostStatus struct {
-	ID         string            `json:"id"`
-	Nickname   string            `json:"nickname"`
-	Address    string            `json:"address"`
-	Versions   map[string]string `json:"versions,omitempty"`
-	Since      time.Time         `json:"connected_since"`
-	LastAnswer time.Time         `json:"last_answer,omitzero"`
-	LastError  string            `json:"last_error,omitempty"`
-	Polls      int64             `json:"polls"`
-}
-
-func (h *host) status() HostStatus {
+func (h *host) status() status.HostStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
+	return status.HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
 		LastAnswer: h.lastAnswer, LastError: h.lastError, Polls: h.polls}
 }
 
@@ -148,7 +138,7 @@ type quotas struct {
 	maxStats int
 	refusals *refusal.Tally
 	// names decodes answers' stats, interning names fleet-wide.
-	names sdk.StatsDecoder
+	names daemon.StatsDecoder
 	// frames are buffers answers are read into (*[]byte): an answer's
 	// stats are copied out (the node's bytes, or decoded) before readOne
 	// returns, so a few buffers serve every host in turn, rather than one
@@ -291,19 +281,19 @@ func (h *host) readOne() bool {
 }
 
 // sample makes a node's sample of the stats of its answer. Stats that
-// need no change (the usual case: sdk.StatsDecoder.Canonical, and no
+// need no change (the usual case: daemon.StatsDecoder.Canonical, and no
 // negative counter) stay encoded as they came, copied once into the
-// node's bytes for the outputs (sdk.EncodedSample), so the answer's frame
+// node's bytes for the outputs (daemon.EncodedSample), so the answer's frame
 // can go and no maps are made. Others are decoded, with names interned
 // fleet-wide; invalid names (invalid says which) and negative counters
 // (neg counts them) are dropped, and the rest is encoded again when sent.
 // A malformed encoding is an error.
 func (q *quotas) sample(id, nickname string, at time.Time, stats []byte) (s sdk.NodeSample, invalid error, neg int, err error) {
 	if n, ok := q.names.Canonical(stats); ok && n == 0 {
-		return sdk.EncodedSample(id, nickname, at, stats), nil, 0, nil
+		return daemon.EncodedSample(id, nickname, at, stats), nil, 0, nil
 	}
 	st, err := q.names.Decode(stats)
-	if errors.Is(err, sdk.ErrMalformed) {
+	if errors.Is(err, daemon.ErrMalformed) {
 		return sdk.NodeSample{}, nil, 0, err
 	}
 	neg = dropNegative(st.Counters)

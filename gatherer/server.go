@@ -8,9 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/admission"
 	"github.com/statsherd/statsherd/gatherer/refusal"
-	"github.com/statsherd/statsherd/gatherer/registry"
-	"github.com/statsherd/statsherd/internal/link"
 )
 
 // accept takes connections until the listener is closed. Each is handed
@@ -57,20 +56,20 @@ func (g *Gatherer) accept(ctx context.Context) {
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
 	g.refusals.Add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
-	g.pageRefused(kind, addr, nodeID, reason)
+	g.page.Refused(kind, addr, nodeID, reason)
 }
 
 // handle does the handshake of one connection and then serves it until it
 // closes.
 func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 	addr := remoteAddr(nc)
-	h, err := g.handshake(ctx, nc, src)
+	h, err := g.handshake(ctx, nc, addr, src)
 	if err != nil {
 		nc.Close()
-		var r *refused
+		var r *admission.Refused
 		if errors.As(err, &r) {
-			g.hs.Penalize(src, r.kind, g.nodes.KnownSource)
-			g.refuse(r.kind, addr, r.nodeID, r.reason)
+			g.hs.Penalize(src, r.Kind, g.nodes.KnownSource)
+			g.refuse(r.Kind, addr, r.NodeID, r.Reason)
 		} else if ctx.Err() == nil {
 			g.refuse(refusal.Other, addr, "", err.Error())
 		}
@@ -118,127 +117,45 @@ func (g *Gatherer) releaseNode(h *host) {
 	}
 }
 
-// refused is a handshake that ended with a Refuse sent to the peer.
-type refused struct{ kind, nodeID, reason string }
-
-func (r *refused) Error() string { return r.reason }
-
-// handshake runs TLS and the hello/welcome exchange under the handshake
-// timeout (their mechanics are link.Accept and link.Peer's; the admission
-// policy is here), holding a handshake slot of src, and returns the host,
-// welcomed and holding a connection slot.
-func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*host, error) {
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			g.hs.Release(src)
-		}
-	}
-	defer release()
-	p, err := link.Accept(ctx, nc, g.tls, g.cfg.Listen.HandshakeTimeout)
+// handshake runs the handshake of one connection (admission.Gate) and
+// returns the host, welcomed and holding a connection slot.
+func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, addr, src string) (*host, error) {
+	w, err := g.gate.Handshake(ctx, nc, addr, src)
 	if err != nil {
-		var ae *link.AcceptError
-		if !errors.As(err, &ae) {
-			return nil, err
-		}
-		kind := refusal.TLS
-		switch ae.Failure {
-		case link.FailedStalled:
-			kind = refusal.Stalled
-		case link.FailedHello:
-			kind = refusal.BadHello
-		}
-		return nil, &refused{kind, ae.NodeID, ae.Reason}
+		return nil, err
 	}
-	defer p.Release()
-	nodeID, hello := p.NodeID, p.Hello
-	refuse := func(kind, reason string) (*host, error) {
-		p.Refuse(reason)
-		return nil, &refused{kind, nodeID, reason}
-	}
-	g.secretMu.Lock()
-	secret := g.secret
-	g.secretMu.Unlock()
-	secretOK := link.SecretOK(hello, secret)
-	if !secretOK {
-		// Checked first for a node not enrolled, so that the protocol
-		// check below says nothing to a peer without the secret.
-		if !g.nodes.Enrolled(nodeID) {
-			return refuse(refusal.Secret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
-		}
-	}
-	if reason := p.ProtocolProblem(); reason != "" {
-		return refuse(refusal.BadHello, reason)
-	}
-	nick := registry.CleanNickname(hello.Nickname)
-	addr := remoteAddr(nc)
-	// A key already connected: refused, naming both addresses.
-	g.mu.Lock()
-	old := g.hosts[nodeID]
-	g.mu.Unlock()
-	if old != nil && !old.closed.Load() {
-		reason := fmt.Sprintf("node %s is already connected from %s; two hosts share one key (copy of node.key?) or the old connection is not yet found dead", nodeID, old.addr)
-		return refuse(refusal.Duplicate, reason)
-	}
-	ad := g.nodes.Admit(nodeID, nick, addr, secretOK, time.Now())
-	if !ad.OK {
-		return refuse(ad.Kind, ad.Reason)
-	}
-	welcomed := false
-	if ad.Fresh {
-		// Its place among max_nodes is held while it is connected.
-		defer func() {
-			if !welcomed {
-				g.nodes.Release(nodeID)
-			}
-		}()
-	}
-	select {
-	case g.connSem <- struct{}{}:
-	default:
-		return refuse(refusal.TooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
-	}
-	// With the quotas, so that the host sheds stats rather than be refused.
-	lim := link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: g.cfg.Listen.MaxMessageSize}
-	if err := p.Welcome(g.cfg.PollInterval, lim); err != nil {
-		<-g.connSem
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return nil, err
-		}
-		return nil, &refused{refusal.Other, nodeID, err.Error()}
-	}
-	release()
 	h := &host{
-		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.Fresh,
+		id: w.NodeID, nickname: w.Nickname, addr: w.Addr, versions: w.Versions,
+		since: time.Now(), conn: w.Conn, q: &g.quotas, fresh: w.Fresh,
 	}
-	h.log = g.log.With("node", nodeID, "nickname", nick)
-	welcomed = true
+	h.log = g.log.With("node", w.NodeID, "nickname", w.Nickname)
 	return h, nil
 }
 
-func cleanVersions(v map[string]string) map[string]string {
-	if len(v) == 0 {
-		return nil
+// liveAddr returns the address of node id's connection, unless there is
+// none or it is closing.
+func (g *Gatherer) liveAddr(id string) (string, bool) {
+	g.mu.Lock()
+	old := g.hosts[id]
+	g.mu.Unlock()
+	if old != nil && !old.closed.Load() {
+		return old.addr, true
 	}
-	out := make(map[string]string, min(len(v), 16))
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys[:min(len(keys), 16)] {
-		out[registry.CleanNickname(k)] = registry.CleanNickname(v[k])
-	}
-	return out
+	return "", false
+}
+
+// currentSecret is the furl's secret now.
+func (g *Gatherer) currentSecret() string {
+	g.secretMu.Lock()
+	defer g.secretMu.Unlock()
+	return g.secret
 }
 
 // register adds a welcomed host. A host already connected with the same
 // node id (welcomed at the same moment) makes this one refused.
 func (g *Gatherer) register(h *host) bool {
 	// Before a round can see the host.
-	h.track = g.page.tracks.get(h.id)
+	h.track = g.page.Track(h.id)
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the
@@ -256,7 +173,7 @@ func (g *Gatherer) register(h *host) bool {
 	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
-	g.pageConnected(h)
+	h.track.Connected(h.addr, h.versions)
 	g.stats.connects.Add(1)
 	h.log.Debug("welcomed", "address", h.addr)
 	return true
@@ -286,7 +203,7 @@ func (g *Gatherer) unregister(h *host) {
 		delete(g.hosts, h.id)
 	}
 	g.mu.Unlock()
-	g.pageDisconnected(h)
+	h.track.Disconnected(h.err)
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)

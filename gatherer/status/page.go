@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"bufio"
@@ -14,6 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/statuspage"
@@ -29,71 +33,101 @@ import (
 //
 // Nothing on them reveals the furl's secret (Status.Furl is redacted).
 
-// pageState is what the gatherer keeps for its status page.
-type pageState struct {
+// Pages are the status pages, and what the gatherer keeps for them.
+type Pages struct {
 	tracks  tracks
 	history *fleetHistory
 	watch   watchList
 	rounds  atomic.Int64 // rounds recorded, to prune tracks now and then
+
+	src      Source
+	nodes    *registry.Registry
+	refusals *refusal.Tally
+	nickname string
+	basedir  string
+	poll     time.Duration
+	log      hclog.Logger
 }
 
-func newPageState(pollInterval time.Duration) *pageState {
-	return &pageState{history: newFleetHistory(pollInterval)}
+// Source is what the pages read of the running gatherer.
+type Source struct {
+	// Status is the gatherer's status, with or without the host list.
+	Status func(withHosts bool) Status
+	// Conns are the connected hosts, by node id.
+	Conns func() map[string]Conn
+	// Connected reports whether node id is connected.
+	Connected func(id string) bool
 }
 
-// pageConnected is called when host h is registered (h.track is set).
-func (g *Gatherer) pageConnected(h *host) {
-	t := h.track
+// Conn is what the fleet view needs of a connected host.
+type Conn struct {
+	Nickname, Addr string
+	Since          time.Time
+}
+
+// New makes the pages of the gatherer cfg describes, whose node list is
+// nodes and whose refusals are counted by refusals.
+func New(cfg *config.Gatherer, nodes *registry.Registry, refusals *refusal.Tally, src Source, log hclog.Logger) *Pages {
+	return &Pages{history: newFleetHistory(cfg.PollInterval), src: src, nodes: nodes, refusals: refusals,
+		nickname: cfg.Nickname, basedir: cfg.Basedir, poll: cfg.PollInterval, log: log}
+}
+
+// Track returns node id's track, made if need be: a host's, from its
+// registration on.
+func (ps *Pages) Track(id string) *Track { return ps.tracks.get(id) }
+
+// Connected is called when the host of track t is registered.
+func (t *Track) Connected(addr string, versions map[string]string) {
 	t.mu.Lock()
-	t.addr, t.version, t.lost = h.addr, versionOf(h.versions), time.Time{}
+	t.addr, t.version, t.lost = addr, versionOf(versions), time.Time{}
 	t.mu.Unlock()
 }
 
-// pageDisconnected is called when host h's connection is over.
-func (g *Gatherer) pageDisconnected(h *host) {
-	if h.track == nil {
+// Disconnected is called when the connection of t's host is over; err
+// is why (nil, net.ErrClosed: closed by the gatherer). t may be nil.
+func (t *Track) Disconnected(err error) {
+	if t == nil {
 		return
 	}
 	now := time.Now()
-	h.track.mu.Lock()
-	h.track.lost = now
+	t.mu.Lock()
+	t.lost = now
 	switch {
-	case h.err == nil || errors.Is(h.err, net.ErrClosed):
-	case errors.Is(h.err, io.EOF):
-		h.track.addError(now, "disconnected: the host closed the connection")
+	case err == nil || errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF):
+		t.addError(now, "disconnected: the host closed the connection")
 	default:
-		h.track.addError(now, "disconnected: "+h.err.Error())
+		t.addError(now, "disconnected: "+err.Error())
 	}
-	h.track.mu.Unlock()
+	t.mu.Unlock()
 }
 
-// pageRefused records a refused peer whose key is known.
-func (g *Gatherer) pageRefused(kind, addr, nodeID, reason string) {
+// Refused records a refused peer whose key is known.
+func (ps *Pages) Refused(kind, addr, nodeID, reason string) {
 	if nodeID == "" || !registry.ValidNodeID(nodeID) {
 		return
 	}
-	listed := g.nodes.Listed(nodeID)
-	g.page.tracks.refused(nodeID, addr, kind, reason, listed, time.Now())
+	listed := ps.nodes.Listed(nodeID)
+	ps.tracks.refused(nodeID, addr, kind, reason, listed, time.Now())
 }
 
-// pageRound records a round: its summary, and the samples of the nodes
-// whose page is open.
-func (g *Gatherer) pageRound(start time.Time, hosts, answers, failures int, took time.Duration, nodes []sdk.NodeSample) {
-	writes := make([]float64, 0, len(g.outputs))
-	names := make([]string, 0, len(g.outputs))
-	for _, f := range g.outputs {
-		st := f.Status()
+// Round records a round: its summary, and the samples of the nodes
+// whose page is open; outputs are the outputs' status after it.
+func (ps *Pages) Round(start time.Time, hosts, answers, failures int, took time.Duration, outputs []fanout.Status, nodes []sdk.NodeSample) {
+	writes := make([]float64, 0, len(outputs))
+	names := make([]string, 0, len(outputs))
+	for _, st := range outputs {
 		writes = append(writes, st.WriteSecs)
 		names = append(names, st.Name)
 	}
-	g.page.history.mu.Lock()
-	g.page.history.outputs = names
-	g.page.history.mu.Unlock()
-	g.page.history.record(start, hosts, answers, failures, took, writes, g.refusals.Counts())
-	g.page.watch.offer(nodes)
-	if g.page.rounds.Add(1)%60 == 0 {
-		g.page.tracks.prune(func(id string) bool {
-			return g.nodes.Listed(id) || g.isConnected(id)
+	ps.history.mu.Lock()
+	ps.history.outputs = names
+	ps.history.mu.Unlock()
+	ps.history.record(start, hosts, answers, failures, took, writes, ps.refusals.Counts())
+	ps.watch.offer(nodes)
+	if ps.rounds.Add(1)%60 == 0 {
+		ps.tracks.prune(func(id string) bool {
+			return ps.nodes.Listed(id) || ps.src.Connected(id)
 		})
 	}
 }
@@ -115,14 +149,14 @@ func versionOf(v map[string]string) string {
 }
 
 // ServeHTTP serves the status page's views.
-func (g *Gatherer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (ps *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/":
-		g.serveOverview(w, r)
+		ps.serveOverview(w, r)
 	case r.URL.Path == "/health":
-		g.serveHealth(w, r)
+		ps.serveHealth(w, r)
 	case strings.HasPrefix(r.URL.Path, "/node/"):
-		g.serveNode(w, r, strings.TrimPrefix(r.URL.Path, "/node/"))
+		ps.serveNode(w, r, strings.TrimPrefix(r.URL.Path, "/node/"))
 	default:
 		http.NotFound(w, r)
 	}
@@ -130,23 +164,23 @@ func (g *Gatherer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // refreshMS is how often a page refreshes itself: each poll interval,
 // within 2 s to 60 s.
-func (g *Gatherer) refreshMS() int {
-	return int(min(max(g.cfg.PollInterval, 2*time.Second), time.Minute) / time.Millisecond)
+func (ps *Pages) refreshMS() int {
+	return int(min(max(ps.poll, 2*time.Second), time.Minute) / time.Millisecond)
 }
 
-func (g *Gatherer) layout(title, json string) statuspage.Layout {
-	return statuspage.Layout{Title: title, Daemon: "gatherer " + g.cfg.Nickname, RefreshMS: g.refreshMS(), JSON: json,
+func (ps *Pages) layout(title, json string) statuspage.Layout {
+	return statuspage.Layout{Title: title, Daemon: "gatherer " + ps.nickname, RefreshMS: ps.refreshMS(), JSON: json,
 		Nav: [][2]string{{"fleet", "/"}, {"health", "/health"}}}
 }
 
 // serveOverview answers /: with ?t=json the Status (hosts=0 leaves the
 // host list out) with the fleet view's page.
-func (g *Gatherer) serveOverview(w http.ResponseWriter, r *http.Request) {
+func (ps *Pages) serveOverview(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	q := parseFleetQuery(r.URL.Query())
 	json := statuspage.WantsJSON(r)
-	s := g.status(json && r.URL.Query().Get("hosts") != "0")
-	fp := fleetPage(g.fleet(now), q)
+	s := ps.src.Status(json && r.URL.Query().Get("hosts") != "0")
+	fp := fleetPage(ps.fleet(now), q)
 	if json {
 		s.Fleet = &fp
 		statuspage.WriteJSON(w, s)
@@ -155,16 +189,16 @@ func (g *Gatherer) serveOverview(w http.ResponseWriter, r *http.Request) {
 	statuspage.HTMLHeaders(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
-	l := g.layout("fleet", q.url("t", "json"))
+	l := ps.layout("fleet", q.url("t", "json"))
 	l.Head(bw)
-	hist := g.page.history.snapshot(now)
+	hist := ps.history.snapshot(now)
 	if err := overviewTop.Execute(bw, overviewData{Status: s, Fleet: fp, Plots: hourPlots(hist, now, 440), Now: now}); err != nil {
-		g.log.Warn("writing status page", "error", err)
+		ps.log.Warn("writing status page", "error", err)
 		return
 	}
 	writeFleetTable(bw, fp, now)
 	if err := overviewBottom.Execute(bw, s); err != nil {
-		g.log.Warn("writing status page", "error", err)
+		ps.log.Warn("writing status page", "error", err)
 	}
 	l.Foot(bw)
 }
@@ -416,9 +450,9 @@ func plotsOf(ps []HistoryPoint, outputs []string, from, to time.Time, width int,
 
 // serveHealth answers /health: the fleet's health over the last hour and
 // 24 hours; ?t=json is the History.
-func (g *Gatherer) serveHealth(w http.ResponseWriter, r *http.Request) {
+func (ps *Pages) serveHealth(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	h := g.page.history.snapshot(now)
+	h := ps.history.snapshot(now)
 	if statuspage.WantsJSON(r) {
 		statuspage.WriteJSON(w, h)
 		return
@@ -426,7 +460,7 @@ func (g *Gatherer) serveHealth(w http.ResponseWriter, r *http.Request) {
 	statuspage.HTMLHeaders(w)
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
-	l := g.layout("fleet health", "?t=json")
+	l := ps.layout("fleet health", "?t=json")
 	l.Head(bw)
 	healthPage.Execute(bw, struct {
 		Hour, Day []template.HTML

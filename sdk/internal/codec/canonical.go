@@ -1,4 +1,4 @@
-package sdk
+package codec
 
 import (
 	"math"
@@ -8,7 +8,7 @@ import (
 
 // Canonical reports whether b, an encoded proto.Stats (as a host's answer
 // carries them), is exactly as the sdk encodes valid Stats, so that it
-// can be sent on as it is (EncodedSample) and every output decodes it to
+// can be sent on as it is (the sdk's encodedSample) and every output decodes it to
 // the Stats that Decode would give, with no error: well formed; every
 // name valid, and named once among counters and once among stats; as
 // many values as names; no NaN or infinite float (which Stats hold as
@@ -20,13 +20,13 @@ import (
 // the Stats. It is safe for concurrent use.
 func (s *StatsDecoder) Canonical(b []byte) (negative int, ok bool) {
 	d := s.lock()
-	defer d.mu.Unlock()
+	defer d.Unlock()
 	return d.canonical(b)
 }
 
 // canonical is Canonical, without a lock. Counters and stats named twice
 // are found with marks on the interned names: no map per call.
-func (d *roundDecoder) canonical(b []byte) (negative int, ok bool) {
+func (d *Decoder) canonical(b []byte) (negative int, ok bool) {
 	d.checks++
 	mark := d.checks
 	var names, values [8]int // by field number

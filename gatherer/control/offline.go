@@ -1,4 +1,4 @@
-package gatherer
+package control
 
 import (
 	"fmt"
@@ -14,20 +14,20 @@ import (
 // The control operations on the files of a gatherer that is not running
 // (nodes.json, the secret and the furl), under the base directory's lock.
 
-// ControlOffline carries out req on the files of a gatherer that is not
+// Offline carries out req on the files of a gatherer that is not
 // running (it reads them at start). It fails if a gatherer holds the lock.
-func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, error) {
+func Offline(cfg *config.Gatherer, req Request) (Response, error) {
 	unlock, err := basedir.Lock(cfg.Basedir)
 	if err != nil {
-		return ControlResponse{}, err
+		return Response{}, err
 	}
 	defer unlock()
 	r, err := registry.Load(&config.Gatherer{Basedir: cfg.Basedir, Enrolment: config.GathererEnrolment{Policy: "open"}, Limits: cfg.Limits})
 	if err != nil {
-		return ControlResponse{}, err
+		return Response{}, err
 	}
 	now := time.Now()
-	resp := ControlResponse{Offline: true}
+	resp := Response{Offline: true}
 	switch req.Op {
 	case "nodes":
 		resp.Nodes = r.List()
@@ -42,14 +42,14 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 		}
 		n, err := r.SetState(req.ID, state, now)
 		if err != nil {
-			return ControlResponse{}, err
+			return Response{}, err
 		}
 		resp.Node = &n
 		return resp, r.Save()
 	case "rotate-secret":
 		s, err := basedir.NewSecret()
 		if err != nil {
-			return ControlResponse{}, err
+			return Response{}, err
 		}
 		var fp *furl.FURL
 		if f, err := furl.ReadFile(filepath.Join(cfg.Basedir, basedir.FurlFile)); err == nil {
@@ -59,5 +59,5 @@ func ControlOffline(cfg *config.Gatherer, req ControlRequest) (ControlResponse, 
 		}
 		return resp, basedir.WriteSecretAndFurl(cfg.Basedir, s, fp)
 	}
-	return ControlResponse{}, fmt.Errorf("unknown operation %q: use nodes, approve, revoke, reject-pending or rotate-secret", req.Op)
+	return Response{}, fmt.Errorf("unknown operation %q: use nodes, approve, revoke, reject-pending or rotate-secret", req.Op)
 }

@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/statuspage"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // A node's page shows its current stats. The gatherer hands each round's
@@ -80,7 +81,7 @@ func (l *watchList) offer(nodes []sdk.NodeSample) {
 		if w == nil {
 			continue
 		}
-		d, err := n.Decoded()
+		d, err := daemon.Decoded(n)
 		if err != nil {
 			continue
 		}
@@ -122,10 +123,10 @@ type NodePage struct {
 	Stats     []NodeStat `json:"stats"`
 }
 
-func (g *Gatherer) nodePage(id string, now time.Time) (NodePage, bool) {
+func (ps *Pages) nodePage(id string, now time.Time) (NodePage, bool) {
 	var p NodePage
 	found := false
-	for _, f := range g.fleet(now) {
+	for _, f := range ps.fleet(now) {
 		if f.ID == id {
 			p.FleetNode, found = f, true
 			break
@@ -134,10 +135,10 @@ func (g *Gatherer) nodePage(id string, now time.Time) (NodePage, bool) {
 	if !found {
 		return p, false
 	}
-	if n, ok := g.nodes.Lookup(id); ok {
+	if n, ok := ps.nodes.Lookup(id); ok {
 		p.Enrolment, p.FirstSeen = n.State, n.FirstSeen
 	}
-	base := " -basedir " + g.cfg.Basedir
+	base := " -basedir " + ps.basedir
 	switch p.Enrolment {
 	case registry.StatePending:
 		p.Command = "statsherd gatherer approve " + id + base
@@ -147,7 +148,7 @@ func (g *Gatherer) nodePage(id string, now time.Time) (NodePage, bool) {
 		p.Command = "" // final for a key
 	}
 	p.Answers, p.Errors = []NodeAnswer{}, []trackError{}
-	if t := g.page.tracks.lookup(id); t != nil {
+	if t := ps.tracks.lookup(id); t != nil {
 		for _, a := range t.history() {
 			na := NodeAnswer{Round: time.Unix(int64(a.at), 0), Failed: math.IsNaN(float64(a.took))}
 			if !na.Failed {
@@ -162,12 +163,12 @@ func (g *Gatherer) nodePage(id string, now time.Time) (NodePage, bool) {
 		p.StatsNote = "not connected: no current stats"
 		return p, true
 	}
-	cur, prev, ok := g.page.watch.watch(id, now)
+	cur, prev, ok := ps.watch.watch(id, now)
 	switch {
 	case !ok:
 		p.StatsNote = "too many node pages are open; stats are kept for at most 32 nodes at once"
 	case cur.ID == "":
-		p.StatsNote = "the gatherer keeps no stats between rounds: they show from the next round on (polled every " + g.cfg.PollInterval.String() + ")"
+		p.StatsNote = "the gatherer keeps no stats between rounds: they show from the next round on (polled every " + ps.poll.String() + ")"
 	default:
 		p.StatsAt = cur.Timestamp
 		p.Stats = nodeStats(cur, prev)
@@ -203,13 +204,13 @@ func nodeStats(cur, prev sdk.NodeSample) []NodeStat {
 }
 
 // serveNode answers /node/ID.
-func (g *Gatherer) serveNode(w http.ResponseWriter, r *http.Request, id string) {
+func (ps *Pages) serveNode(w http.ResponseWriter, r *http.Request, id string) {
 	if !registry.ValidNodeID(id) {
 		http.Error(w, "not a node id (32 lowercase base32 characters): see the fleet view at /", http.StatusNotFound)
 		return
 	}
 	now := time.Now()
-	p, ok := g.nodePage(id, now)
+	p, ok := ps.nodePage(id, now)
 	if !ok {
 		http.Error(w, "node "+id+" is not known to this gatherer: see the fleet view at /", http.StatusNotFound)
 		return
@@ -221,7 +222,7 @@ func (g *Gatherer) serveNode(w http.ResponseWriter, r *http.Request, id string) 
 	statuspage.HTMLHeaders(w)
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
-	l := g.layout("node "+p.Nickname, "?t=json")
+	l := ps.layout("node "+p.Nickname, "?t=json")
 	l.Head(bw)
 	var pts []statuspage.Point
 	for _, a := range p.Answers {
@@ -239,7 +240,7 @@ func (g *Gatherer) serveNode(w http.ResponseWriter, r *http.Request, id string) 
 		Plot template.HTML
 		Now  time.Time
 	}{p, plot.SVG(), now}); err != nil {
-		g.log.Warn("writing node page", "error", err)
+		ps.log.Warn("writing node page", "error", err)
 	}
 	l.Foot(bw)
 }

@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"cmp"
@@ -127,33 +127,22 @@ func (q FleetQuery) url(change ...string) string {
 	return "?" + v.Encode()
 }
 
-// connInfo is what the fleet view needs of a connected host.
-type connInfo struct {
-	nickname, addr string
-	since          time.Time
-}
-
 // fleet returns every node the gatherer knows of, unsorted. It holds the
 // node list's lock while it reads it (≈ 20 ms at 50,000 nodes): a host's
 // handshake waits that long for its admission.
-func (g *Gatherer) fleet(now time.Time) []FleetNode {
-	g.mu.Lock()
-	conns := make(map[string]connInfo, len(g.hosts))
-	for id, h := range g.hosts {
-		conns[id] = connInfo{h.nickname, h.addr, h.since}
-	}
-	g.mu.Unlock()
-	ts := &g.page.tracks
+func (ps *Pages) fleet(now time.Time) []FleetNode {
+	conns := ps.src.Conns()
+	ts := &ps.tracks
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	var out []FleetNode
-	g.nodes.Locked(func(nodes map[string]*registry.Node) { out = fleetNodes(nodes, conns, ts) })
+	ps.nodes.Locked(func(nodes map[string]*registry.Node) { out = fleetNodes(nodes, conns, ts) })
 	return out
 }
 
 // fleetNodes is the fleet view of the node list, the connected hosts and
 // the tracks (ts.mu held).
-func fleetNodes(nodes map[string]*registry.Node, conns map[string]connInfo, ts *tracks) []FleetNode {
+func fleetNodes(nodes map[string]*registry.Node, conns map[string]Conn, ts *tracks) []FleetNode {
 	out := make([]FleetNode, 0, len(nodes)+len(conns)+len(ts.unlisted))
 	for id, n := range nodes {
 		out = append(out, FleetNode{ID: id, Nickname: n.Nickname, State: n.State, Address: n.LastAddress, Since: n.Changed, LastAnswer: n.LastSeen})
@@ -168,7 +157,7 @@ func fleetNodes(nodes map[string]*registry.Node, conns map[string]connInfo, ts *
 		switch f.State {
 		case registry.StateEnrolled:
 			if connected {
-				f.State, f.Since, f.Address = FleetConnected, c.since, c.addr
+				f.State, f.Since, f.Address = FleetConnected, c.Since, c.Addr
 				if tp != nil && t.lastAnswer.IsZero() {
 					f.LastAnswer = time.Time{}
 				}
@@ -198,7 +187,7 @@ func fleetNodes(nodes map[string]*registry.Node, conns map[string]connInfo, ts *
 		if nodes[id] != nil {
 			continue
 		}
-		f := FleetNode{ID: id, Nickname: c.nickname, State: FleetConnected, Address: c.addr, Since: c.since}
+		f := FleetNode{ID: id, Nickname: c.Nickname, State: FleetConnected, Address: c.Addr, Since: c.Since}
 		if t := ts.m[id]; t != nil {
 			f.fill(t.view())
 		}

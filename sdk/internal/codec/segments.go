@@ -1,15 +1,12 @@
-package sdk
+package codec
 
 import (
 	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"github.com/statsherd/statsherd/sdk/proto"
 )
 
 // A round's WriteRequest arrives in gRPC's buffers (one per HTTP/2 data
@@ -21,44 +18,24 @@ import (
 // malformed field) falls back to decoding one joined copy, which gives the
 // generic errors.
 
-// rawRound is an encoded WriteRequest in pieces: gRPC's received buffers,
+// Raw is an encoded WriteRequest in Pieces: gRPC's received buffers,
 // or one slice.
-type rawRound [][]byte
+type Raw [][]byte
 
-// joined returns r in one piece.
-func (r rawRound) joined() rawRound {
+// Joined returns r in one piece.
+func (r Raw) Joined() Raw {
 	if len(r) <= 1 {
 		return r
 	}
-	return rawRound{slices.Concat(r...)}
+	return Raw{slices.Concat(r...)}
 }
 
-// errFallback is the segmented walk giving up: walk the joined bytes.
-var errFallback = errors.New("decode the joined bytes")
+// ErrFallback is the segmented walk giving up: walk the joined bytes.
+var ErrFallback = errors.New("decode the joined bytes")
 
-// received holds the buffers rawCodec.Unmarshal kept for a WriteRequest
-// (a reference each), until outputServer.Write takes them.
-var received sync.Map // *proto.WriteRequest → mem.BufferSlice
-
-// keepReceived keeps data, a reference of its own, for w's handler.
-func keepReceived(w *proto.WriteRequest, data mem.BufferSlice) {
-	data.Ref()
-	received.Store(w, data)
-}
-
-// takeReceived returns the buffers kept for w, if any: the caller frees
-// them.
-func takeReceived(w *proto.WriteRequest) (mem.BufferSlice, bool) {
-	v, ok := received.LoadAndDelete(w)
-	if !ok {
-		return nil, false
-	}
-	return v.(mem.BufferSlice), true
-}
-
-// pieces returns the bytes of bufs, valid until they are freed.
-func pieces(bufs mem.BufferSlice) rawRound {
-	r := make(rawRound, 0, len(bufs))
+// Pieces returns the bytes of bufs, valid until they are freed.
+func Pieces(bufs mem.BufferSlice) Raw {
+	r := make(Raw, 0, len(bufs))
 	for _, b := range bufs {
 		if p := b.ReadOnlyData(); len(p) > 0 {
 			r = append(r, p)
@@ -70,15 +47,15 @@ func pieces(bufs mem.BufferSlice) rawRound {
 // maxVarint is the longest encoding of a varint.
 const maxVarint = 10
 
-// segReader reads a rawRound from its start.
+// segReader reads a Raw from its start.
 type segReader struct {
-	in      rawRound
+	in      Raw
 	i, off  int
 	left    int // bytes not yet read
 	peekBuf [2 * maxVarint]byte
 }
 
-func newSegReader(in rawRound) segReader {
+func newSegReader(in Raw) segReader {
 	n := 0
 	for _, p := range in {
 		n += len(p)
@@ -87,7 +64,7 @@ func newSegReader(in rawRound) segReader {
 }
 
 // peek returns up to n of the next bytes, without reading them; copied
-// if they straddle pieces.
+// if they straddle Pieces.
 func (r *segReader) peek(n int) []byte {
 	n = min(n, r.left)
 	if r.i < len(r.in) && len(r.in[r.i])-r.off >= n {
@@ -141,27 +118,27 @@ func (r *segReader) varint() (uint64, bool) {
 	return v, true
 }
 
-// eachNodeSegs is eachNode over pieces, straddling nodes copied into
-// *scratch (valid until fn returns). It returns errFallback, having
-// perhaps called fn, for anything eachNode would refuse or that needs
+// EachNodeSegs is EachNode over Pieces, straddling nodes copied into
+// *scratch (valid until fn returns). It returns ErrFallback, having
+// perhaps called fn, for anything EachNode would refuse or that needs
 // the bytes joined (a group): then walk the joined bytes instead.
-func eachNodeSegs(in rawRound, scratch *[]byte, t *time.Time, fn func(i int, node []byte) error) error {
+func EachNodeSegs(in Raw, scratch *[]byte, t *time.Time, fn func(i int, node []byte) error) error {
 	r := newSegReader(in)
 	nodes := 0
 	for r.left > 0 {
 		num, typ, n := consumeTag(r.peek(maxVarint))
 		if n < 0 {
-			return errFallback
+			return ErrFallback
 		}
 		r.skip(n)
 		switch typ {
 		case protowire.VarintType:
 			v, ok := r.varint()
 			if !ok {
-				return errFallback
+				return ErrFallback
 			}
 			if num == 1 {
-				*t = fromUnixNano(int64(v))
+				*t = FromUnixNano(int64(v))
 			}
 		case protowire.Fixed32Type, protowire.Fixed64Type:
 			size := 4
@@ -169,13 +146,13 @@ func eachNodeSegs(in rawRound, scratch *[]byte, t *time.Time, fn func(i int, nod
 				size = 8
 			}
 			if r.left < size {
-				return errFallback
+				return ErrFallback
 			}
 			r.skip(size)
 		case protowire.BytesType:
 			l, ok := r.varint()
 			if !ok || l > uint64(r.left) {
-				return errFallback
+				return ErrFallback
 			}
 			if num != 2 {
 				r.skip(int(l))
@@ -186,7 +163,7 @@ func eachNodeSegs(in rawRound, scratch *[]byte, t *time.Time, fn func(i int, nod
 			}
 			nodes++
 		default:
-			return errFallback // a group, or no wire type
+			return ErrFallback // a group, or no wire type
 		}
 	}
 	return nil

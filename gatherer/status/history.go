@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"math"

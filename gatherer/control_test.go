@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/control"
 	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
@@ -19,17 +20,17 @@ func nodeID(c byte) string { return strings.Repeat(string(c), 32) }
 func TestControlOffline(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	if _, err := ControlOffline(cfg, ControlRequest{Op: "revoke", ID: nodeID('a')}); err != nil {
+	if _, err := control.Offline(cfg, control.Request{Op: "revoke", ID: nodeID('a')}); err != nil {
 		t.Fatal(err)
 	}
 	g := startGatherer(t, cfg)
-	if resp := g.Control(ControlRequest{Op: "nodes"}); len(resp.Nodes) != 1 || resp.Nodes[0].State != registry.StateRevoked {
+	if resp := g.Control(control.Request{Op: "nodes"}); len(resp.Nodes) != 1 || resp.Nodes[0].State != registry.StateRevoked {
 		t.Errorf("the revocation made offline is not loaded: %+v", resp)
 	}
-	if _, err := ControlOffline(cfg, ControlRequest{Op: "nodes"}); err == nil || !strings.Contains(err.Error(), "a gatherer is running") {
+	if _, err := control.Offline(cfg, control.Request{Op: "nodes"}); err == nil || !strings.Contains(err.Error(), "a gatherer is running") {
 		t.Errorf("offline edit while running: err = %v", err)
 	}
-	resp, err := SendControl(t.Context(), cfg.Basedir, ControlRequest{Op: "approve", ID: nodeID('b')})
+	resp, err := control.Send(t.Context(), cfg.Basedir, control.Request{Op: "approve", ID: nodeID('b')})
 	if err != nil || !strings.Contains(resp.Error, "not known") {
 		t.Errorf("approve of an unknown node: %+v %v", resp, err)
 	}

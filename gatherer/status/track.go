@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"math"
@@ -40,7 +40,7 @@ type trackError struct {
 	Err string    `json:"error"`
 }
 
-type nodeTrack struct {
+type Track struct {
 	mu      sync.Mutex
 	addr    string
 	version string
@@ -62,9 +62,9 @@ type nodeTrack struct {
 	refusedReason string
 }
 
-// answer records a poll of the node: took from the round's start, and
+// Answer records a poll of the node: took from the round's start, and
 // the answer's stats and bytes (err: the poll failed).
-func (t *nodeTrack) answer(start time.Time, at time.Time, stats, size int, err error) {
+func (t *Track) Answer(start time.Time, at time.Time, stats, size int, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := answerPoint{at: uint32(start.Unix()), took: float32(math.NaN())}
@@ -80,7 +80,7 @@ func (t *nodeTrack) answer(start time.Time, at time.Time, stats, size int, err e
 }
 
 // addError records an error (t.mu held).
-func (t *nodeTrack) addError(at time.Time, msg string) {
+func (t *Track) addError(at time.Time, msg string) {
 	if len(msg) > 300 {
 		msg = msg[:300] + "…"
 	}
@@ -90,7 +90,7 @@ func (t *nodeTrack) addError(at time.Time, msg string) {
 }
 
 // history returns the answers kept, oldest first.
-func (t *nodeTrack) history() []answerPoint {
+func (t *Track) history() []answerPoint {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]answerPoint, 0, t.nAnswers)
@@ -101,7 +101,7 @@ func (t *nodeTrack) history() []answerPoint {
 }
 
 // recentErrors returns the errors kept, newest first.
-func (t *nodeTrack) recentErrors() []trackError {
+func (t *Track) recentErrors() []trackError {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]trackError(nil), t.errors[:t.nErrors]...)
@@ -116,7 +116,7 @@ type trackView struct {
 	lastError, refusedKind, reason string
 }
 
-func (t *nodeTrack) view() trackView {
+func (t *Track) view() trackView {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v := trackView{addr: t.addr, version: t.version, lastAnswer: t.lastAnswer, lost: t.lost, refused: t.refused,
@@ -131,22 +131,22 @@ func (t *nodeTrack) view() trackView {
 // started, by node id.
 type tracks struct {
 	mu sync.Mutex
-	m  map[string]*nodeTrack
+	m  map[string]*Track
 	// unlisted are the tracks of keys refused and never in the node
 	// list nor connected: at most maxRefusedTracks.
 	unlisted map[string]bool
 }
 
 // get returns node id's track, made if need be.
-func (ts *tracks) get(id string) *nodeTrack {
+func (ts *tracks) get(id string) *Track {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.m == nil {
-		ts.m = map[string]*nodeTrack{}
+		ts.m = map[string]*Track{}
 	}
 	t := ts.m[id]
 	if t == nil {
-		t = &nodeTrack{}
+		t = &Track{}
 		ts.m[id] = t
 	}
 	delete(ts.unlisted, id)
@@ -154,7 +154,7 @@ func (ts *tracks) get(id string) *nodeTrack {
 }
 
 // lookup returns node id's track, or nil.
-func (ts *tracks) lookup(id string) *nodeTrack {
+func (ts *tracks) lookup(id string) *Track {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return ts.m[id]
@@ -165,7 +165,7 @@ func (ts *tracks) lookup(id string) *nodeTrack {
 func (ts *tracks) refused(id, addr, kind, reason string, listed bool, now time.Time) {
 	ts.mu.Lock()
 	if ts.m == nil {
-		ts.m = map[string]*nodeTrack{}
+		ts.m = map[string]*Track{}
 	}
 	t := ts.m[id]
 	if t == nil {
@@ -173,7 +173,7 @@ func (ts *tracks) refused(id, addr, kind, reason string, listed bool, now time.T
 			ts.mu.Unlock()
 			return
 		}
-		t = &nodeTrack{}
+		t = &Track{}
 		if !listed {
 			if ts.unlisted == nil {
 				ts.unlisted = map[string]bool{}

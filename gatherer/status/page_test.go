@@ -1,4 +1,4 @@
-package gatherer
+package status
 
 import (
 	"encoding/json"
@@ -14,17 +14,39 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
-// fakeFleet fills g with n known nodes: a tenth lost, a few pending and
+// testPages are the pages of a gatherer that is not running: a node list
+// of its own (maxNodes, 0: the default), no host connected.
+func testPages(tb testing.TB, maxNodes int) *Pages {
+	tb.Helper()
+	cfg := config.DefaultGatherer(tb.TempDir())
+	cfg.Limits.MaxNodes = maxNodes
+	nodes, err := registry.Load(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src := Source{
+		Status:    func(bool) Status { return Status{Hosts: []HostStatus{}, Outputs: []fanout.Status{}} },
+		Conns:     func() map[string]Conn { return nil },
+		Connected: func(string) bool { return false },
+	}
+	return New(cfg, nodes, refusal.NewTally(hclog.NewNullLogger(), cfg.PollInterval), src, hclog.NewNullLogger())
+}
+
+// fakeFleet fills ps with n known nodes: a tenth lost, a few pending and
 // revoked, the rest "connected" (tracks with answers; no connections, so
 // they show as lost unless conns is set).
-func fakeFleet(tb testing.TB, g *Gatherer, n int) {
+func fakeFleet(tb testing.TB, ps *Pages, n int) {
 	tb.Helper()
 	now := time.Now()
-	g.nodes.Locked(func(nodes map[string]*registry.Node) {
+	ps.nodes.Locked(func(nodes map[string]*registry.Node) {
 		for i := range n {
 			id := fmt.Sprintf("%032d", i)
 			id = strings.Map(func(r rune) rune { return 'a' + (r - '0') }, id)
@@ -37,8 +59,8 @@ func fakeFleet(tb testing.TB, g *Gatherer, n int) {
 			}
 			nodes[id] = &registry.Node{ID: id, Nickname: fmt.Sprintf("storage-%05d", i), State: state, LastAddress: "10.0.0.1:4000",
 				FirstSeen: now, LastSeen: now, Changed: now}
-			t := g.page.tracks.get(id)
-			t.answer(now, now.Add(time.Duration(i%50)*time.Millisecond), 100, 4000+i%1000, nil)
+			t := ps.tracks.get(id)
+			t.Answer(now, now.Add(time.Duration(i%50)*time.Millisecond), 100, 4000+i%1000, nil)
 			t.version = "statsherd 1.0"
 		}
 	})
@@ -46,10 +68,10 @@ func fakeFleet(tb testing.TB, g *Gatherer, n int) {
 
 func TestFleetView(t *testing.T) {
 	t.Parallel()
-	g := startGatherer(t, testConfig(t))
-	fakeFleet(t, g.Gatherer, 1000)
-	g.page.tracks.refused("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "10.9.9.9:1", refusal.NotAllowed, "not on the <allowlist>", false, time.Now())
-	srv := httptest.NewServer(g.Gatherer)
+	ps := testPages(t, 0)
+	fakeFleet(t, ps, 1000)
+	ps.tracks.refused("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "10.9.9.9:1", refusal.NotAllowed, "not on the <allowlist>", false, time.Now())
+	srv := httptest.NewServer(ps)
 	defer srv.Close()
 	get := func(path string) string {
 		resp, err := http.Get(srv.URL + path)
@@ -198,7 +220,7 @@ func TestHistoryGrows(t *testing.T) {
 // back to it.
 // TestTrackSize: what the page keeps per node stays small.
 func TestTrackSize(t *testing.T) {
-	if size := unsafe.Sizeof(nodeTrack{}); size > 900 {
+	if size := unsafe.Sizeof(Track{}); size > 900 {
 		t.Errorf("a node's track takes %d bytes, more than 900", size)
 	}
 }
@@ -223,15 +245,8 @@ func TestFleetQueryURL(t *testing.T) {
 func BenchmarkFleetPage(b *testing.B) {
 	for _, n := range []int{1000, 10000, 50000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			cfg := testConfig(b)
-			cfg.Limits.MaxNodes = 100000
-			g, err := Open(cfg, nil, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer g.ln.Close()
-			defer g.unlock()
-			fakeFleet(b, g, n)
+			ps := testPages(b, 100000)
+			fakeFleet(b, ps, n)
 			req := httptest.NewRequest("GET", "http://127.0.0.1/?n=10000", nil)
 			b.ReportAllocs()
 			// The process's CPU time per page too: on a shared machine
@@ -241,7 +256,7 @@ func BenchmarkFleetPage(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				g.ServeHTTP(w, req)
+				ps.ServeHTTP(w, req)
 				if w.Code != 200 {
 					b.Fatal(w.Code)
 				}
