@@ -113,7 +113,7 @@ INSTALL        ?= install
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d $(DESTDIR)$(DATADIR)/statsherd/examples $(DESTDIR)$(DATADIR)/statsherd/munin
-	$(INSTALL) -m 0755 $(BIN)/statsherd $(BIN)/statsherd-producers $(BIN)/statsherd-munin $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(BIN)/statsherd $(BIN)/statsherd-munin $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 munin/plugin-conf.d/statsherd $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd
 	sed -i -e 's|/var/lib/statsherd-gatherer/|$(LOCALSTATEDIR)/lib/statsherd-gatherer/|' \
 	  -e 's|/usr/share/statsherd/|$(DATADIR)/statsherd/|' $(DESTDIR)$(SYSCONFDIR)/munin/plugin-conf.d/statsherd

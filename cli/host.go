@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -121,7 +120,7 @@ func runHost(ctx context.Context, c *cmdline) int {
 	// Orphans of the plugins are killed while the host runs and swept
 	// after it has stopped them.
 	defer reaper.Start(ctx, log)()
-	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id, Builtins: builtin.Plugins(), SharedSelf: producersBinary(log)})
+	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Identity: id, Builtins: builtin.Plugins()})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}
@@ -189,7 +188,7 @@ func logDiagnostics(log hclog.Logger, diags hcl.Diagnostics) {
 // hostOnce starts the producers, collects once, prints the answer and
 // stops.
 func hostOnce(ctx context.Context, cfg *config.Host, parser *config.Parser, log hclog.Logger, stdout, stderr io.Writer) int {
-	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Builtins: builtin.Plugins(), SharedSelf: producersBinary(log)})
+	h, diags := host.New(ctx, cfg, host.Options{Logger: log, Builtins: builtin.Plugins()})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}
@@ -209,29 +208,4 @@ func hostOnce(ctx context.Context, cfg *config.Host, parser *config.Parser, log 
 	}
 	stdout.Write(b)
 	return 0
-}
-
-// producersName is the small binary that serves the built-in producers
-// (cmd/statsherd-producers), installed beside statsherd.
-const producersName = "statsherd-producers"
-
-// producersBinary is the statsherd-producers beside this executable, or ""
-// (the host then serves its built-in producers from this executable
-// itself). A process that links only the producers and the plugin SDK maps
-// fewer pages of its executable than statsherd (docs/footprint.md).
-func producersBinary(log hclog.Logger) string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	if real, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = real
-	}
-	p := filepath.Join(filepath.Dir(exe), producersName)
-	fi, err := os.Stat(p)
-	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return ""
-	}
-	log.Debug("the built-in producers are served by "+producersName, "path", p)
-	return p
 }

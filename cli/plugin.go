@@ -6,8 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/statsherd/statsherd/internal/builtin"
-	"github.com/statsherd/statsherd/internal/builtin/producerset"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
@@ -64,21 +65,19 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	if kind != sdk.KindProducer && kind != sdk.KindOutput {
 		return c.usageError("KIND is %s or %s, not %q", sdk.KindProducer, sdk.KindOutput, kind)
 	}
-	if name == "" && kind == sdk.KindProducer {
-		// The host's built-in producers, all in this process (the host
-		// runs statsherd-producers instead when it lies beside it).
-		if err := producerset.ServeShared(ctx); err != nil {
-			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
-			return 1
-		}
-		return 0
-	}
 	// The process that serves plugins owns its children: what a plugin
 	// (the exec producer's commands) leaves behind is reaped here, once
 	// for the whole process.
 	defer reaper.Start(ctx, nil)()
 	if name == "" {
-		if err := sdk.ServeShared(builtin.Plugins(), kind); err != nil {
+		p := builtin.Plugins()
+		// Once its plugins are configured, the process drops the pages
+		// of this executable it mapped while starting (see trim).
+		t := trim.NewDebounced(trimQuiet, nil)
+		for n, f := range p.Producers {
+			p.Producers[n] = func(log hclog.Logger) sdk.Producer { return trimming{f(log), t} }
+		}
+		if err := sdk.ServeShared(p, kind); err != nil {
 			fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
 			return 1
 		}
@@ -105,6 +104,26 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	return 0
 }
 
-// trimQuiet is how long a plugin of its own waits after its start before
-// it drops the executable's start-up pages.
+// trimQuiet is how long after the last Configure or Collect a shared
+// plugin process considers its start-up, or a poll, over.
 const trimQuiet = 10 * time.Second
+
+// trimming is a producer in a shared process whose Configure and Collect
+// mark work that maps pages of the executable, so the process trims once
+// start-up, and then each poll, is over.
+type trimming struct {
+	sdk.Producer
+	t *trim.Debounced
+}
+
+func (p trimming) Configure(ctx context.Context, cfg sdk.Config) error {
+	defer p.t.Kick()
+	return p.Producer.Configure(ctx, cfg)
+}
+
+func (p trimming) Collect(ctx context.Context) (sdk.Stats, error) {
+	defer p.t.Kick()
+	return p.Producer.Collect(ctx)
+}
+
+var _ sdk.Producer = trimming{}

@@ -25,13 +25,12 @@ import (
 
 // Binaries built from the working tree by TestMain.
 var bins struct {
-	statsherd, producers, testproducer string
+	statsherd, testproducer string
 }
 
 func TestMain(m *testing.M) {
 	os.Exit(testbin.Main(m,
 		testbin.Target{Path: &bins.statsherd, Pkg: "github.com/statsherd/statsherd/cmd/statsherd"},
-		testbin.Target{Path: &bins.producers, Pkg: "github.com/statsherd/statsherd/cmd/statsherd-producers"},
 		testbin.Target{Path: &bins.testproducer, Pkg: "./host/testdata/testproducer"},
 	))
 }

@@ -34,11 +34,6 @@ type Options struct {
 	// Builtins are the producers Self serves (cli passes its list; see
 	// supervisor.Options.Builtins).
 	Builtins sdk.Plugins
-	// SharedSelf is the executable serving every built-in producer from
-	// one process ("" means Self): it serves the same Builtins, with the
-	// arguments Self would get (cli passes statsherd-producers when it
-	// lies beside the host's own executable).
-	SharedSelf string
 	// Identity is the node's key: the gatherer connection authenticates
 	// with it, and its ID is shown on the status page. nil for a host
 	// that only collects (statsherd host --once).
@@ -106,12 +101,8 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		cfg:        cfg,
 		logged:     map[conflict]bool{},
 	}
-	sharedSelf := opts.SharedSelf
-	if sharedSelf == "" {
-		sharedSelf = opts.Self
-	}
 	shared, err := supervisor.NewShared(sdk.KindProducer, supervisor.SharedOptions{
-		Self:       sharedSelf,
+		Self:       opts.Self,
 		Builtins:   opts.Builtins,
 		Logger:     h.log.Named("producers"),
 		Env:        sharedEnv(os.Environ()),

@@ -1,9 +1,7 @@
 package host_test
 
 import (
-	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,19 +30,11 @@ producer "disk" { path = "/" }
 `
 
 // sharedProcess returns the host's plugin processes: the one serving the
-// built-in producers (0 if none), and how many others there are. TestMain
-// builds statsherd-producers beside statsherd, so it serves them.
+// built-in producers (0 if none), and how many others there are.
 func sharedProcess(t *testing.T, d *daemon, mark string) (shared int, others []string) {
 	t.Helper()
-	return sharedProcessOf(t, d, mark, bins.producers)
-}
-
-// sharedProcessOf is sharedProcess for built-in producers served by the
-// executable exe.
-func sharedProcessOf(t *testing.T, d *daemon, mark, exe string) (shared int, others []string) {
-	t.Helper()
 	for pid, cmd := range markedProcs(mark, d.cmd.Process.Pid) {
-		if cmd == exe+" plugin serve producer" {
+		if strings.HasSuffix(cmd, bins.statsherd+" plugin serve producer") {
 			if shared != 0 {
 				t.Errorf("two processes serve built-in producers: %d and %d", shared, pid)
 			}
@@ -110,82 +100,6 @@ producer "third" { plugin = "PLUGIN" }
 	}
 	d.stop()
 	expectNoneLeft(t, mark, "after the host stopped")
-}
-
-// installed copies statsherd, and statsherd-producers if withProducers, into
-// a directory of their own, as make install lays them out, and returns the
-// directory.
-func installed(t *testing.T, withProducers bool) string {
-	t.Helper()
-	dir := t.TempDir()
-	copyExe := func(from, to string) {
-		in, err := os.Open(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	copyExe(bins.statsherd, filepath.Join(dir, "statsherd"))
-	if withProducers {
-		copyExe(bins.producers, filepath.Join(dir, "statsherd-producers"))
-	}
-	return dir
-}
-
-// Installed beside statsherd, statsherd-producers serves the built-in
-// producers in the host's stead: all five answer, a crash brings one fresh
-// statsherd-producers back, and what the exec producer's command leaves
-// behind is reaped there. Without it, statsherd serves them itself.
-func TestE2EBuiltinsServedByStatsherdProducers(t *testing.T) {
-	t.Parallel()
-	const src = `
-nickname = "small"
-reporting { statsd = "" }
-status { listen = "127.0.0.1:0" }
-producer "exec" {
-  command = ["/bin/sh", "-c", "sleep 3603 >/dev/null 2>&1 & echo exec.val 1"]
-}
-` + builtinsHCL
-	for _, withProducers := range []bool{true, false} {
-		dir := installed(t, withProducers)
-		exe := filepath.Join(dir, "statsherd")
-		if withProducers {
-			exe = filepath.Join(dir, "statsherd-producers")
-		}
-		mark := newMark()
-		d := startDaemonBin(t, filepath.Join(dir, "statsherd"), src, []string{mark})
-		d.pollUntil("every built-in answers", func(st sdk.Stats) bool {
-			return allBuiltinsServe(0)(st) && st.Stats["exec.val"] == sdk.Int(1)
-		})
-		shared, _ := sharedProcessOf(t, d, mark, exe)
-		if shared == 0 {
-			t.Fatalf("no process %q serves the built-in producers; the host's processes: %v\n%s", exe+" plugin serve producer", markedProcs(mark, d.cmd.Process.Pid), d.stderr)
-		}
-		if !withProducers {
-			d.stop()
-			expectNoneLeft(t, mark, "after the host stopped")
-			continue
-		}
-		if err := syscall.Kill(shared, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		d.pollUntil("every built-in serves again", allBuiltinsServe(1))
-		if again, _ := sharedProcessOf(t, d, mark, exe); again == 0 || again == shared {
-			t.Errorf("after the crash: %s serves as %d (killed %d); want a fresh process", exe, again, shared)
-		}
-		d.stop()
-		expectNoneLeft(t, mark, "after the host stopped")
-	}
 }
 
 // rssFileKiB is the RssFile of process pid in KiB: the pages of files it

@@ -51,7 +51,6 @@ func TestInstall(t *testing.T) {
 	for path, mode := range map[string]os.FileMode{
 		"usr/bin/statsherd":                                    0o755,
 		"usr/bin/statsherd-munin":                              0o755,
-		"usr/bin/statsherd-producers":                          0o755,
 		"usr/lib/systemd/system/statsherd-gatherer.service":    0o644,
 		"usr/lib/systemd/system/statsherd-host.service":        0o644,
 		"usr/lib/systemd/system/statsherd-host@.service":       0o644,

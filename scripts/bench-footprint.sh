@@ -132,10 +132,7 @@ EOF
 	# The host runs its own copy of the binary, as on a node: PSS splits a
 	# page among the processes mapping it, and the gatherer here (or any
 	# other statsherd on this machine) would otherwise share its pages.
-	# statsherd-producers beside it serves the built-in producers, as
-	# installed (a build without it serves them from statsherd).
 	cp "$BIN/statsherd" "$1/statsherd"
-	[ ! -x "$BIN/statsherd-producers" ] || cp "$BIN/statsherd-producers" "$1/statsherd-producers"
 	"$1/statsherd" host -config "$1/host.hcl" >"$1/out" 2>"$1/log" </dev/null &
 	echo $!
 }

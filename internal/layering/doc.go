@@ -13,7 +13,7 @@
 //
 // The runtime and the plugins are siblings: both stand on the base, neither
 // imports the other. Otherwise a package may import one in a lower layer; in
-// the base, the runtime and the catalog,
+// the base and the runtime,
 // one in its own layer too (Go forbids cycles); a plugin only its own
 // subpackages and its family's internal helpers. Test support (plugindoc,
 // testenv, testbin, producertest, sdk/plugintest) is imported by tests

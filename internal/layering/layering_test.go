@@ -57,7 +57,7 @@ func place(pkg string) (layer int, root string, ok bool) {
 		return mains, "", true
 	case pkg == "cli" || pkg == "internal/loadgen":
 		return command, "", true
-	case pkg == "internal/builtin" || strings.HasPrefix(pkg, "internal/builtin/"):
+	case pkg == "internal/builtin":
 		return catalog, "", true
 	case first == "host" || first == "gatherer" || runtimePkgs[pkg]:
 		return runtime, "", true
@@ -106,7 +106,7 @@ func allowed(from, to string) (bool, string) {
 		return false, fmt.Sprintf("the runtime (%s) imports the plugin %s: the command picks the plugins and hands them down", from, to)
 	case lt < lf:
 		return true, ""
-	case lt == lf && (lf == base || lf == runtime || lf == catalog || lf == mains):
+	case lt == lf && (lf == base || lf == runtime || lf == mains):
 		return true, ""
 	case lt == lf && lf == plugin:
 		if rf == rt {
