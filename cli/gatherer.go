@@ -17,6 +17,8 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
@@ -81,17 +83,17 @@ gatherer.hcl, and stats_gatherer.furl, and prints the furl.`,
 // runGatherer runs the gatherer daemon.
 func runGatherer(ctx context.Context, c *cmdline) int {
 	fs, stdout, stderr := c.fs, c.stdout, c.stderr
-	basedir := fs.String("basedir", "", "the gatherer's base directory")
+	basedirFlag := fs.String("basedir", "", "the gatherer's base directory")
 	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
 	create := fs.Bool("create", false, "make a new gatherer identity (key, secret) in the base directory if it has none")
 	if code, done := c.parse(); done {
 		return code
 	}
-	if *basedir == "" && *path == "" {
+	if *basedirFlag == "" && *path == "" {
 		return c.usageError("give -basedir DIR or -config FILE")
 	}
 	parser := config.NewParser()
-	cfg, diags := loadGathererConfig(parser, *basedir, *path)
+	cfg, diags := loadGathererConfig(parser, *basedirFlag, *path)
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}
@@ -121,7 +123,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	// and swept after it has stopped them.
 	defer reaper.Start(ctx, log)()
 	tuneGathererGC(os.Getenv)
-	outs, diags := gatherer.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
+	outs, diags := fanout.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
 		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
@@ -133,7 +135,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	g, err := gatherer.Open(cfg, outs, log)
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		gatherer.StopOutputs(stopCtx, outs)
+		fanout.StopOutputs(stopCtx, outs)
 		cancel()
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1
@@ -141,7 +143,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	// The furl holds the secret: printed only to a terminal. Elsewhere
 	// (the journal, a container's log, a file) stdout gets the path of the
 	// furl's 0600 file.
-	furlFile := filepath.Join(cfg.Basedir, gatherer.FurlFile)
+	furlFile := filepath.Join(cfg.Basedir, basedir.FurlFile)
 	switch {
 	case journalStream(stdout):
 		log.Info("the furl (it holds the secret) is in the base directory, not printed: stdout is the journal", "file", furlFile)
@@ -209,7 +211,7 @@ func runCreateGatherer(_ context.Context, c *cmdline) int {
 		fmt.Fprintf(stderr, "statsherd create-gatherer: %s belongs to user %s, who runs the gatherer: run this as that user (runuser -u %s -- statsherd create-gatherer %s), since a key and secret made by this user would be unreadable to it\n", dir, owner, owner, dir)
 		return 1
 	}
-	f, err := gatherer.Create(dir, gatherer.CreateOptions{Port: *port, Location: hints})
+	f, err := basedir.Create(dir, basedir.CreateOptions{Port: *port, Location: hints})
 	if err != nil {
 		fmt.Fprintf(stderr, "statsherd create-gatherer: %v\n", err)
 		return 1
@@ -223,14 +225,14 @@ func runCreateGatherer(_ context.Context, c *cmdline) int {
 // made, or with create makes its identity, saying so.
 func prepareGathererBasedir(dir string, create bool, log hclog.Logger) error {
 	if !create {
-		return gatherer.CheckBasedir(dir)
+		return basedir.Check(dir)
 	}
-	if gatherer.CheckBasedir(dir) != nil {
+	if basedir.Check(dir) != nil {
 		if owner, other := otherOwner(dir); other {
 			return fmt.Errorf("%s belongs to user %s: make the gatherer's identity as that user (runuser -u %s -- statsherd gatherer -create -basedir %s), since a key and secret made by this user would be unreadable to it", dir, owner, owner, dir)
 		}
 	}
-	made, err := gatherer.Init(dir)
+	made, err := basedir.Init(dir)
 	if made {
 		log.Warn("made a new gatherer identity (-create): give every host the new stats_gatherer.furl", "basedir", dir)
 	}

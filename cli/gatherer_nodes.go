@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/config"
-	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/control"
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 const gathererControlHelp = `A running gatherer is told through its control socket (control.sock in
@@ -41,7 +43,7 @@ working, a new node needs the new furl.
 func runGathererControl(ctx context.Context, c *cmdline) int {
 	fs, stdout, stderr := c.fs, c.stdout, c.stderr
 	op := c.cmd.name
-	basedir := fs.String("basedir", "", "the gatherer's base directory")
+	basedirFlag := fs.String("basedir", "", "the gatherer's base directory")
 	path := fs.String("config", "", "the gatherer's HCL file (default DIR/gatherer.hcl)")
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
 	var rejectPending *bool
@@ -56,12 +58,12 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 	if from != nil && *from != "" && !*rejectPending {
 		return c.usageError("-from goes with -reject-pending")
 	}
-	if *basedir == "" && *path == "" {
+	if *basedirFlag == "" && *path == "" {
 		return c.usageError("give -basedir DIR or -config FILE")
 	}
 	id := c.arg(0)
 	parser := config.NewParser()
-	cfg, diags := loadGathererConfig(parser, *basedir, *path)
+	cfg, diags := loadGathererConfig(parser, *basedirFlag, *path)
 	if len(diags) > 0 {
 		parser.WriteDiagnostics(stderr, diags)
 	}
@@ -69,22 +71,22 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 		return 1
 	}
 	// A mistyped -basedir must not get a lock file and a secret of its own.
-	if _, err := os.Stat(filepath.Join(cfg.Basedir, gatherer.IdentityName+".key")); err != nil {
+	if _, err := os.Stat(filepath.Join(cfg.Basedir, basedir.IdentityName+".key")); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer %s: %s is not a gatherer base directory (no %s.key in it: %v); check -basedir, or make one with 'statsherd create-gatherer %s'\n",
-			op, cfg.Basedir, gatherer.IdentityName, errors.Unwrap(err), cfg.Basedir)
+			op, cfg.Basedir, basedir.IdentityName, errors.Unwrap(err), cfg.Basedir)
 		return 1
 	}
-	req := gatherer.ControlRequest{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
+	req := control.Request{Op: op, ID: strings.ToLower(strings.TrimSpace(id))}
 	if rejectPending != nil && *rejectPending {
 		req.Op, req.Address = "reject-pending", strings.TrimSpace(*from)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := gatherer.SendControl(cctx, cfg.Basedir, req)
-	if errors.Is(err, gatherer.ErrNotRunning) {
+	resp, err := control.Send(cctx, cfg.Basedir, req)
+	if errors.Is(err, control.ErrNotRunning) {
 		err = checkOfflineOwner(cfg.Basedir)
 		if err == nil {
-			resp, err = gatherer.ControlOffline(cfg, req)
+			resp, err = control.Offline(cfg, req)
 		}
 	}
 	if err == nil && resp.Error != "" {
@@ -131,17 +133,17 @@ func runGathererControl(ctx context.Context, c *cmdline) int {
 // other than their owner: root would leave nodes.lock, nodes.json and the
 // secret its own, mode 0600, and the gatherer's user could no longer
 // start it.
-func checkOfflineOwner(basedir string) error {
-	key := filepath.Join(basedir, gatherer.IdentityName+".key")
+func checkOfflineOwner(dir string) error {
+	key := filepath.Join(dir, basedir.IdentityName+".key")
 	if owner, other := otherOwner(key); other {
 		return fmt.Errorf("no gatherer is running in %s, so this would change its files directly, but they belong to user %s (%s): run it as that user (runuser -u %s -- statsherd gatherer ...), or while the gatherer runs",
-			basedir, owner, key, owner)
+			dir, owner, key, owner)
 	}
 	return nil
 }
 
 // formatNodes writes a node list as a table.
-func formatNodes(nodes []gatherer.Node) string {
+func formatNodes(nodes []registry.Node) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-9s %-32s %-24s %-9s %-21s %s\n", "STATE", "NODE ID", "NICKNAME", "CONNECTED", "LAST SEEN", "LAST ADDRESS")
 	for _, n := range nodes {

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/statsherd/statsherd/config"
-	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/supervisor"
 )
@@ -64,7 +64,7 @@ func runValidate(ctx context.Context, c *cmdline) int {
 			// As the daemon: the outputs' relative paths are relative to
 			// the base directory, which create-gatherer (or gatherer
 			// -create) must have made.
-			if err := gatherer.CheckBasedir(g.Basedir); err != nil {
+			if err := basedir.Check(g.Basedir); err != nil {
 				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No gatherer base directory yet",
 					Detail: err.Error() + "; the outputs' relative paths were checked relative to the current directory.",
 				})

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/testbin"
@@ -117,11 +118,11 @@ type runningGatherer struct {
 
 func startGatherer(t *testing.T, dir string) *runningGatherer {
 	t.Helper()
-	os.Remove(filepath.Join(dir, gatherer.StatusURLFile))
+	os.Remove(filepath.Join(dir, basedir.StatusURLFile))
 	p := start(t, "gatherer", "-basedir", dir)
 	g := &runningGatherer{proc: p, dir: dir}
 	waitFor(t, "the status page", p.stderr.String, func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, gatherer.StatusURLFile))
+		b, err := os.ReadFile(filepath.Join(dir, basedir.StatusURLFile))
 		g.status = strings.TrimSpace(string(b))
 		return err == nil && g.status != ""
 	})
@@ -170,7 +171,7 @@ func startHost(t *testing.T, gdir, nick, furlFile string) (*proc, string) {
 func startHostIn(t *testing.T, dir, gdir, nick, furlFile string) (*proc, string) {
 	t.Helper()
 	if furlFile == "" {
-		furlFile = filepath.Join(gdir, gatherer.FurlFile)
+		furlFile = filepath.Join(gdir, basedir.FurlFile)
 	}
 	cfg := filepath.Join(dir, "host.hcl")
 	writeFile(t, cfg, fmt.Sprintf(`
@@ -199,7 +200,7 @@ func TestE2E(t *testing.T) {
 	t.Parallel()
 	dir := gathererDir(t)
 	g := startGatherer(t, dir)
-	furlBefore, err := os.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+	furlBefore, err := os.ReadFile(filepath.Join(dir, basedir.FurlFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func TestE2E(t *testing.T) {
 			t.Errorf("no clean stop in the logs:\n%s", logs())
 		}
 		g2 := startGatherer(t, dir)
-		furlAfter, err := os.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+		furlAfter, err := os.ReadFile(filepath.Join(dir, basedir.FurlFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,7 +289,7 @@ func TestE2E(t *testing.T) {
 		}
 		// stdout is no terminal: the furl's path, never its secret (the
 		// status page can be up a moment before it is printed).
-		want := filepath.Join(dir, gatherer.FurlFile) + "\n"
+		want := filepath.Join(dir, basedir.FurlFile) + "\n"
 		waitFor(t, "the furl's path printed", g2.stdout.String, func() bool {
 			return strings.HasPrefix(g2.stdout.String(), want)
 		})
@@ -303,7 +304,7 @@ func TestE2ERefusals(t *testing.T) {
 	t.Parallel()
 	dir := gathererDir(t)
 	g := startGatherer(t, dir)
-	f, err := furl.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+	f, err := furl.ReadFile(filepath.Join(dir, basedir.FurlFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +328,7 @@ func TestE2ERefusals(t *testing.T) {
 	// the real gatherer's fingerprint.
 	impostorDir := gathererDir(t)
 	impostor := startGatherer(t, impostorDir)
-	fi, err := furl.ReadFile(filepath.Join(impostorDir, gatherer.FurlFile))
+	fi, err := furl.ReadFile(filepath.Join(impostorDir, basedir.FurlFile))
 	if err != nil {
 		t.Fatal(err)
 	}

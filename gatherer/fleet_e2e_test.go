@@ -29,7 +29,7 @@ import (
 	"github.com/golang/snappy"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
 )
@@ -266,7 +266,7 @@ reporting {
 }
 status { listen = "" }
 producer "uptime" {}
-`, filepath.Join(dir, gatherer.FurlFile)))
+`, filepath.Join(dir, basedir.FurlFile)))
 	out, err := exec.Command(statsherd, "host", "-config", cfg, "id").Output()
 	if err != nil {
 		t.Fatalf("statsherd host id: %v", err)

@@ -6,6 +6,20 @@
 // listening and writes stats_gatherer.furl; Run accepts hosts, runs the
 // poll rounds and the status page until its context is done, then closes
 // every connection and stops (flushes) the outputs.
+//
+// This package wires the gatherer's rooms, each a package below it that
+// never imports it (internal/layering checks which room may import
+// which), and keeps what joins them: the connected hosts, their readers
+// and the poll rounds (host.go, round.go), the accept loop (server.go),
+// and the gatherer's own stats.
+//
+//	basedir    the base directory: identity, secret, port, furl, lock
+//	refusal    the kinds of refusal, their tally and log summaries
+//	registry   the node list (nodes.json) and the enrolment policy
+//	admission  the handshake budget and the admission of a connection
+//	fanout     each output fed from a queue of its own
+//	status     the status pages and what they keep
+//	control    the control socket, its client, offline editing
 package gatherer
 
 import (
@@ -22,6 +36,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/config"
+	"github.com/statsherd/statsherd/gatherer/admission"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/control"
+	"github.com/statsherd/statsherd/gatherer/fanout"
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/registry"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -41,10 +62,11 @@ type Gatherer struct {
 	secretMu sync.Mutex
 
 	connSem  chan struct{}
-	hs       *handshakes
-	refusals *refusals
+	hs       *admission.Handshakes
+	gate     admission.Gate
+	refusals *refusal.Tally
 	quotas   quotas
-	nodes    *registry
+	nodes    *registry.Registry
 	unlock   func()
 	wg       sync.WaitGroup
 
@@ -62,10 +84,10 @@ type Gatherer struct {
 	// per host, as on systems without the idle watcher.
 	readerPerHost bool
 
-	outputs []*fanout
+	outputs []*fanout.Fanout
 	rounds  roundLog
-	// page is what the status page keeps (status_page.go).
-	page  *pageState
+	// page is the status pages and what they keep.
+	page  *status.Pages
 	stats counters
 	start time.Time
 }
@@ -83,14 +105,14 @@ func (g *Gatherer) background(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			g.refusals.flush(false)
+			g.refusals.Flush(false)
 			if now.Sub(lastForget) >= time.Minute {
 				lastForget = now
-				for _, n := range g.nodes.forget(now, g.isConnected) {
+				for _, n := range g.nodes.Forget(now, g.isConnected) {
 					g.log.Info("forgetting node", "node", n.ID, "nickname", n.Nickname, "state", n.State, "last_seen", n.LastSeen)
 				}
 			}
-			if err := g.nodes.saveIf(false); err != nil {
+			if err := g.nodes.SaveIf(false); err != nil {
 				if !saveFailing {
 					g.log.Error("saving the node list (retried every second)", "error", err)
 				}
@@ -123,39 +145,39 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	if err := CheckBasedir(cfg.Basedir); err != nil {
+	if err := basedir.Check(cfg.Basedir); err != nil {
 		return nil, err
 	}
-	id, err := identity.LoadOrCreate(cfg.Basedir, IdentityName)
+	id, err := identity.LoadOrCreate(cfg.Basedir, basedir.IdentityName)
 	if err != nil {
 		return nil, fmt.Errorf("loading the gatherer's TLS identity: %w", err)
 	}
-	secret, err := loadOrCreateSecret(cfg.Basedir)
+	secret, err := basedir.LoadOrCreateSecret(cfg.Basedir)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockBasedir(cfg.Basedir)
+	unlock, err := basedir.Lock(cfg.Basedir)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := loadRegistry(cfg)
+	nodes, err := registry.Load(cfg)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
-	ln, err := listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
+	ln, err := basedir.Listen(cfg.Basedir, cfg.Listen.Address, cfg.Listen.Port)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: locationHints(cfg.Listen.Location, port), Secret: secret}
+	f := furl.FURL{Fingerprint: id.Fingerprint(), Hints: basedir.LocationHints(cfg.Listen.Location, port), Secret: secret}
 	if _, err := furl.Parse(f.String()); err != nil {
 		ln.Close()
 		unlock()
 		return nil, fmt.Errorf("making the furl: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(cfg.Basedir, FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
+	if err := basedir.WriteFile(filepath.Join(cfg.Basedir, basedir.FurlFile), []byte(f.String()+"\n"), 0o600); err != nil {
 		ln.Close()
 		unlock()
 		return nil, err
@@ -163,25 +185,29 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 	g := &Gatherer{
 		cfg: cfg, log: log, id: id, secret: secret, furl: f, ln: ln, tls: link.ServerTLSConfig(id),
 		connSem:  make(chan struct{}, cfg.Listen.MaxConnections),
-		hs:       newHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
-		refusals: newRefusals(log, cfg.PollInterval),
+		hs:       admission.NewHandshakes(max(cfg.Limits.MaxHandshakes, 1), max(cfg.Limits.MaxHandshakesPerAddress, 1)),
+		refusals: refusal.NewTally(log, cfg.PollInterval),
 		nodes:    nodes,
 		unlock:   unlock,
 		hosts:    map[string]*host{},
 		start:    time.Now(),
-		page:     newPageState(),
 	}
-	g.control, g.controlErr = g.listenControl()
+	g.page = status.New(cfg, nodes, g.refusals, status.Source{Status: g.status, Conns: g.conns, Connected: g.isConnected}, log)
+	g.control, g.controlErr = control.Listen(cfg.Basedir)
 	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
 	if g.quotas.maxStats <= 0 {
 		g.quotas.maxStats = config.DefaultMaxStatsPerNode
 	}
+	// With the quotas, so that the host sheds stats rather than be refused.
+	g.gate = admission.Gate{Budget: g.hs, TLS: g.tls, Timeout: cfg.Listen.HandshakeTimeout, Secret: g.currentSecret,
+		Nodes: nodes, Connected: g.liveAddr, Slots: g.connSem, PollInterval: cfg.PollInterval,
+		Limits: link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: cfg.Listen.MaxMessageSize}}
 	for i, o := range outputs {
 		timeout := cfg.OutputTimeout
 		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
 			timeout = t.WriteTimeout()
 		}
-		g.outputs = append(g.outputs, newFanout(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
+		g.outputs = append(g.outputs, fanout.New(o, timeout, cfg.OutputQueue, log, func(seq uint64) { g.rounds.written(i, seq) }))
 	}
 	g.rounds.outputs = len(outputs)
 	return g, nil
@@ -207,15 +233,15 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	var outWG sync.WaitGroup
 	for _, f := range g.outputs {
 		outWG.Add(1)
-		go func() { defer outWG.Done(); f.run(flushCtx) }()
+		go func() { defer outWG.Done(); f.Run(flushCtx) }()
 	}
-	status, err := g.serveStatus(ctx)
+	statusSrv, err := g.serveStatus(ctx)
 	if err != nil {
 		g.log.Error("status page not started; a second gatherer on this machine needs its own status { listen } in gatherer.hcl (or \"\" for none)", "error", err)
 	}
-	control := g.control
-	if control != nil {
-		g.serveControl(ctx, control)
+	ctlLn := g.control
+	if ctlLn != nil {
+		control.Serve(ctx, ctlLn, g.Control)
 	} else {
 		g.log.Error("control socket not started", "error", g.controlErr)
 	}
@@ -224,7 +250,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	go func() { defer close(bgDone); g.background(bgCtx) }()
 	g.log.Info("gatherer listening", "address", g.ln.Addr().String(), "furl", g.Furl().Redacted(),
 		"node", g.id.ID, "poll_interval", g.cfg.PollInterval, "outputs", len(g.outputs),
-		"enrolment", g.nodes.policy)
+		"enrolment", g.nodes.Policy())
 
 	if !g.readerPerHost {
 		if g.idle, err = newIdleWatcher(); err != nil {
@@ -247,22 +273,22 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	}
 	g.wg.Wait()
 	g.idle.close()
-	if status != nil {
-		status.Close()
+	if statusSrv != nil {
+		statusSrv.Close()
 	}
-	if control != nil {
-		control.Close()
-		os.Remove(filepath.Join(g.cfg.Basedir, ControlSocket))
+	if ctlLn != nil {
+		ctlLn.Close()
+		os.Remove(filepath.Join(g.cfg.Basedir, basedir.ControlSocket))
 	}
 	bgStop()
 	<-bgDone
-	g.refusals.flush(true)
-	if err := g.nodes.save(); err != nil {
+	g.refusals.Flush(true)
+	if err := g.nodes.Save(); err != nil {
 		g.log.Error("saving the node list", "error", err)
 	}
 	defer g.unlock()
 	for _, f := range g.outputs {
-		f.close()
+		f.Close()
 	}
 	outWG.Wait()
 	stopCtx, cancel := context.WithTimeout(flushCtx, g.cfg.OutputTimeout+5*time.Second)
@@ -270,10 +296,14 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	var stopWG sync.WaitGroup
 	for _, f := range g.outputs {
 		stopWG.Add(1)
-		go func() { defer stopWG.Done(); f.out.Stop(stopCtx) }()
+		go func() { defer stopWG.Done(); f.Output().Stop(stopCtx) }()
 	}
 	stopWG.Wait()
-	os.Remove(filepath.Join(g.cfg.Basedir, StatusURLFile))
+	os.Remove(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile))
 	g.log.Info("gatherer stopped")
 	return nil
 }
+
+// Output is where rounds go (fanout.Output): Open takes the started
+// outputs.
+type Output = fanout.Output

@@ -27,7 +27,10 @@ import (
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/testbin"
 )
 
@@ -74,7 +77,7 @@ func (o *fakeOutput) Write(ctx context.Context, r sdk.Round) error {
 	// by an output plugin.
 	if !o.asWritten {
 		var err error
-		if r, err = r.Decoded(); err != nil {
+		if r, err = daemon.DecodedRound(r); err != nil {
 			return err
 		}
 	}
@@ -103,7 +106,7 @@ type testGatherer struct {
 
 func testConfig(t testing.TB) *config.Gatherer {
 	cfg := config.DefaultGatherer(t.TempDir())
-	if _, err := Init(cfg.Basedir); err != nil {
+	if _, err := basedir.Init(cfg.Basedir); err != nil {
 		t.Fatal(err)
 	}
 	cfg.PollInterval = 100 * time.Millisecond
@@ -465,7 +468,7 @@ func TestSlowOutputNeverBlocksOthers(t *testing.T) {
 			t.Fatal("the fast output stopped getting rounds")
 		}
 	}
-	var st OutputStatus
+	var st fanout.Status
 	for _, s := range g.Status().Outputs {
 		if s.Name == "slow" {
 			st = s
@@ -511,29 +514,13 @@ func TestFailingOutputCounted(t *testing.T) {
 	}
 }
 
-func TestCoalesce(t *testing.T) {
-	t.Parallel()
-	t0 := time.Unix(100, 0)
-	older := sdk.Round{Time: t0, Nodes: []sdk.NodeSample{{ID: "a", Timestamp: t0}, {ID: "b", Timestamp: t0}}}
-	newer := sdk.Round{Time: t0.Add(time.Minute), Nodes: []sdk.NodeSample{{ID: "b", Timestamp: t0.Add(time.Minute)}, {ID: "c"}}}
-	got := coalesce(older, newer)
-	if !got.Time.Equal(newer.Time) || len(got.Nodes) != 3 {
-		t.Fatalf("coalesce = %+v", got)
-	}
-	for _, n := range got.Nodes {
-		if n.ID == "b" && !n.Timestamp.Equal(t0.Add(time.Minute)) {
-			t.Errorf("node b kept its older sample")
-		}
-	}
-}
-
 func TestStatusPage(t *testing.T) {
 	t.Parallel()
 	out := newOutput("munin")
 	g := startGatherer(t, testConfig(t), out)
 	_, id, _ := startHost(t, g.Furl(), "storage-<01>", nil)
 	roundWith(t, out, id.ID)
-	b, err := os.ReadFile(filepath.Join(g.cfg.Basedir, StatusURLFile))
+	b, err := os.ReadFile(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,14 +582,14 @@ func TestRestartKeepsPortAndFurl(t *testing.T) {
 	if g2.Furl().String() != f1.String() {
 		t.Errorf("furl changed across restart:\n%s\n%s", f1, g2.Furl())
 	}
-	onDisk, err := furl.ReadFile(filepath.Join(cfg.Basedir, FurlFile))
+	onDisk, err := furl.ReadFile(filepath.Join(cfg.Basedir, basedir.FurlFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if onDisk.String() != f1.String() {
 		t.Errorf("furl file %s, want %s", onDisk, f1)
 	}
-	fi, err := os.Stat(filepath.Join(cfg.Basedir, FurlFile))
+	fi, err := os.Stat(filepath.Join(cfg.Basedir, basedir.FurlFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("furl file mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
@@ -611,7 +598,7 @@ func TestRestartKeepsPortAndFurl(t *testing.T) {
 func TestCreate(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "g")
-	f, err := Create(dir, CreateOptions{Location: []string{"gw.example.org", "10.0.0.5:4000"}})
+	f, err := basedir.Create(dir, basedir.CreateOptions{Location: []string{"gw.example.org", "10.0.0.5:4000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,21 +612,21 @@ func TestCreate(t *testing.T) {
 	if len(cfg.Outputs) != 1 || cfg.Outputs[0].Name != "munin" {
 		t.Errorf("created config outputs %+v", cfg.Outputs)
 	}
-	port, err := readPortFile(dir)
+	port, err := basedir.ReadPortFile(dir)
 	if err != nil || port == 0 {
 		t.Fatalf("portnum: %d, %v", port, err)
 	}
 	// The layout: a directory munin's plugin user can enter, secrets only
 	// the owner reads (TestLayoutAsMuninUser proves it as that user).
 	for name, want := range map[string]os.FileMode{
-		".": BasedirMode, IdentityName + ".key": 0o600, SecretFile: 0o600, FurlFile: 0o600, config.GathererFileName: 0o644,
+		".": basedir.Mode, basedir.IdentityName + ".key": 0o600, basedir.SecretFile: 0o600, basedir.FurlFile: 0o600, config.GathererFileName: 0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil || fi.Mode().Perm() != want {
 			t.Errorf("%s: mode %v (%v), want %04o", name, fi.Mode().Perm(), err, want)
 		}
 	}
-	if _, err := Create(dir, CreateOptions{}); err == nil || !strings.Contains(err.Error(), "already a gatherer base directory") {
+	if _, err := basedir.Create(dir, basedir.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "already a gatherer base directory") {
 		t.Errorf("second Create = %v", err)
 	}
 	cfg.StatusListen = ""
@@ -657,10 +644,10 @@ func TestOpenErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"bad portnum", func(t *testing.T, dir string) {
-			os.WriteFile(filepath.Join(dir, PortFile), []byte("x\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, basedir.PortFile), []byte("x\n"), 0o644)
 		}, "not a port number"},
 		{"damaged secret", func(t *testing.T, dir string) {
-			os.WriteFile(filepath.Join(dir, SecretFile), []byte("!!\n"), 0o600)
+			os.WriteFile(filepath.Join(dir, basedir.SecretFile), []byte("!!\n"), 0o600)
 		}, "secret file"},
 		{"saved port taken", func(t *testing.T, dir string) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -669,7 +656,7 @@ func TestOpenErrors(t *testing.T) {
 			}
 			t.Cleanup(func() { ln.Close() })
 			port := ln.Addr().(*net.TCPAddr).Port
-			os.WriteFile(filepath.Join(dir, PortFile), []byte(fmt.Sprintf("%d\n", port)), 0o644)
+			os.WriteFile(filepath.Join(dir, basedir.PortFile), []byte(fmt.Sprintf("%d\n", port)), 0o644)
 		}, "is another gatherer running there?"},
 		{"basedir is a file", func(t *testing.T, dir string) {
 			os.RemoveAll(dir)
@@ -679,13 +666,13 @@ func TestOpenErrors(t *testing.T) {
 			os.RemoveAll(dir)
 		}, "is not a gatherer base directory (it has no gatherer.key): make one with 'statsherd create-gatherer"},
 		{"key gone", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, IdentityName+".key"))
+			os.Remove(filepath.Join(dir, basedir.IdentityName+".key"))
 		}, "or start with -create"},
 		{"secret readable by others", func(t *testing.T, dir string) {
-			os.Chmod(filepath.Join(dir, SecretFile), 0o644)
+			os.Chmod(filepath.Join(dir, basedir.SecretFile), 0o644)
 		}, "is readable by others (mode 0644): run chmod 600"},
 		{"key readable by others", func(t *testing.T, dir string) {
-			os.Chmod(filepath.Join(dir, IdentityName+".key"), 0o640)
+			os.Chmod(filepath.Join(dir, basedir.IdentityName+".key"), 0o640)
 		}, "readable by others"},
 	}
 	for _, tt := range tests {
@@ -714,7 +701,7 @@ func TestStatusPprof(t *testing.T) {
 			var b []byte
 			waitFor(t, "the status page's URL", func() bool {
 				var err error
-				b, err = os.ReadFile(filepath.Join(g.cfg.Basedir, StatusURLFile))
+				b, err = os.ReadFile(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile))
 				return err == nil
 			})
 			resp, err := http.Get(strings.TrimSpace(string(b)) + "debug/pprof/heap?debug=1")

@@ -12,8 +12,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // host is one connected host: the connection, and its reader, which
@@ -61,8 +64,8 @@ type host struct {
 	wmu sync.Mutex
 	// q are the gatherer's quotas and counters.
 	q *quotas
-	// track is what the status page knows of the node (status_track.go).
-	track *nodeTrack
+	// track is what the status page knows of the node (status.Track).
+	track *status.Track
 
 	mu         sync.Mutex
 	lastAnswer time.Time
@@ -82,22 +85,10 @@ type reply struct {
 	names, size int
 }
 
-// HostStatus is a connected host as the status page shows it.
-type HostStatus struct {
-	ID         string            `json:"id"`
-	Nickname   string            `json:"nickname"`
-	Address    string            `json:"address"`
-	Versions   map[string]string `json:"versions,omitempty"`
-	Since      time.Time         `json:"connected_since"`
-	LastAnswer time.Time         `json:"last_answer,omitzero"`
-	LastError  string            `json:"last_error,omitempty"`
-	Polls      int64             `json:"polls"`
-}
-
-func (h *host) status() HostStatus {
+func (h *host) status() status.HostStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
+	return status.HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
 		LastAnswer: h.lastAnswer, LastError: h.lastError, Polls: h.polls}
 }
 
@@ -145,9 +136,9 @@ const discardLimit = 64 << 20
 // counted.
 type quotas struct {
 	maxStats int
-	refusals *refusals
+	refusals *refusal.Tally
 	// names decodes answers' stats, interning names fleet-wide.
-	names sdk.StatsDecoder
+	names daemon.StatsDecoder
 	// frames are buffers answers are read into (*[]byte): an answer's
 	// stats are copied out (the node's bytes, or decoded) before readOne
 	// returns, so a few buffers serve every host in turn, rather than one
@@ -232,8 +223,8 @@ func (h *host) readOne() bool {
 	if err != nil {
 		if errors.Is(err, wire.ErrTooLarge) {
 			reason := fmt.Sprintf("answer over this gatherer's quota (max_message_size): %v; send fewer stats", err)
-			h.q.refusals.add(refTooLarge, h.addr, h.id, reason, 1)
-			q := &errQuota{kind: refTooLarge, reason: reason, told: true}
+			h.q.refusals.Add(refusal.TooLarge, h.addr, h.id, reason, 1)
+			q := &errQuota{kind: refusal.TooLarge, reason: reason, told: true}
 			// The round goes on at once, while the rest is drained.
 			if id := h.pending.Load(); id != 0 {
 				h.deliver(id, reply{err: q})
@@ -263,8 +254,8 @@ func (h *host) readOne() bool {
 	r := reply{id: a.ID, at: time.Now(), names: a.Names, size: len(b)}
 	if a.Error == "" && a.Names > h.q.maxStats {
 		reason := fmt.Sprintf("answer has %d stats, over this gatherer's quota of %d per node (max_stats_per_node); send fewer stats", a.Names, h.q.maxStats)
-		h.q.refusals.add(refTooManyStats, h.addr, h.id, reason, 1)
-		r.err = &errQuota{kind: refTooManyStats, reason: reason}
+		h.q.refusals.Add(refusal.TooManyStats, h.addr, h.id, reason, 1)
+		r.err = &errQuota{kind: refusal.TooManyStats, reason: reason}
 	} else if a.Error != "" {
 		r.err = errors.New(a.Error)
 	} else {
@@ -277,10 +268,10 @@ func (h *host) readOne() bool {
 		}
 		if invalid != nil {
 			// The valid part is kept; say what was dropped.
-			h.q.refusals.add(refInvalidNames, h.addr, h.id, invalid.Error(), 1)
+			h.q.refusals.Add(refusal.InvalidNames, h.addr, h.id, invalid.Error(), 1)
 		}
 		if neg > 0 {
-			h.q.refusals.add(refNegative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
+			h.q.refusals.Add(refusal.Negative, h.addr, h.id, "counters are monotonic: negative values dropped", int64(neg))
 		}
 	}
 	// The round waits for one result; an answer the round no longer
@@ -290,19 +281,19 @@ func (h *host) readOne() bool {
 }
 
 // sample makes a node's sample of the stats of its answer. Stats that
-// need no change (the usual case: sdk.StatsDecoder.Canonical, and no
+// need no change (the usual case: daemon.StatsDecoder.Canonical, and no
 // negative counter) stay encoded as they came, copied once into the
-// node's bytes for the outputs (sdk.EncodedSample), so the answer's frame
+// node's bytes for the outputs (daemon.EncodedSample), so the answer's frame
 // can go and no maps are made. Others are decoded, with names interned
 // fleet-wide; invalid names (invalid says which) and negative counters
 // (neg counts them) are dropped, and the rest is encoded again when sent.
 // A malformed encoding is an error.
 func (q *quotas) sample(id, nickname string, at time.Time, stats []byte) (s sdk.NodeSample, invalid error, neg int, err error) {
 	if n, ok := q.names.Canonical(stats); ok && n == 0 {
-		return sdk.EncodedSample(id, nickname, at, stats), nil, 0, nil
+		return daemon.EncodedSample(id, nickname, at, stats), nil, 0, nil
 	}
 	st, err := q.names.Decode(stats)
-	if errors.Is(err, sdk.ErrMalformed) {
+	if errors.Is(err, daemon.ErrMalformed) {
 		return sdk.NodeSample{}, nil, 0, err
 	}
 	neg = dropNegative(st.Counters)
@@ -334,7 +325,7 @@ func (h *host) decodeAnswer(b []byte) (wire.RawAnswer, error) {
 
 // violation ends a connection that broke the protocol, and counts it.
 func (h *host) violation(what string) {
-	h.q.refusals.add(refUnsolicited, h.addr, h.id, what, 1)
+	h.q.refusals.Add(refusal.Unsolicited, h.addr, h.id, what, 1)
 	h.err = fmt.Errorf("protocol violation: %s", what)
 	h.close()
 }

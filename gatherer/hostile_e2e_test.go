@@ -21,7 +21,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
@@ -45,7 +45,7 @@ func hostileDir(t *testing.T, extra string) string {
 
 func readFurl(t *testing.T, dir string) furl.FURL {
 	t.Helper()
-	f, err := furl.ReadFile(filepath.Join(dir, gatherer.FurlFile))
+	f, err := furl.ReadFile(filepath.Join(dir, basedir.FurlFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/testbin"
 	"github.com/statsherd/statsherd/internal/wire"
@@ -111,7 +112,7 @@ func TestIdleConnections(t *testing.T) {
 				if m, err := c.Recv(); err == nil {
 					t.Errorf("after an unsolicited answer the gatherer sent %v; want the connection closed", m)
 				}
-				waitFor(t, "the violation counted", func() bool { return g.Status().RefusedByKind[refUnsolicited] == 1 })
+				waitFor(t, "the violation counted", func() bool { return g.Status().RefusedByKind[refusal.Unsolicited] == 1 })
 				waitFor(t, "the host dropped", func() bool { return len(g.Status().Hosts) == 0 })
 				if n := g.stats.rounds.Load(); n != 0 {
 					t.Errorf("%d rounds ran", n)

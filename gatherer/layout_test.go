@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/testenv"
 )
 
@@ -36,7 +36,7 @@ func TestE2ENoSilentIdentity(t *testing.T) {
 	}
 
 	p := start(t, "gatherer", "-basedir", typo, "-create")
-	waitFor(t, "the furl's path", p.stderr.String, func() bool { return p.stdout.String() == filepath.Join(typo, gatherer.FurlFile)+"\n" })
+	waitFor(t, "the furl's path", p.stderr.String, func() bool { return p.stdout.String() == filepath.Join(typo, basedir.FurlFile)+"\n" })
 	if !strings.Contains(p.stderr.String(), "made a new gatherer identity") {
 		t.Errorf("-create made an identity without saying so:\n%s", p.stderr.String())
 	}
@@ -52,7 +52,7 @@ func TestE2ENoSilentIdentity(t *testing.T) {
 	}
 	// Made now: a plain start works and says nothing of a new identity.
 	p = start(t, "gatherer", "-basedir", typo)
-	waitFor(t, "the furl's path", p.stderr.String, func() bool { return p.stdout.String() == filepath.Join(typo, gatherer.FurlFile)+"\n" })
+	waitFor(t, "the furl's path", p.stderr.String, func() bool { return p.stdout.String() == filepath.Join(typo, basedir.FurlFile)+"\n" })
 	p.stop(syscall.SIGTERM)
 	if strings.Contains(p.stderr.String(), "new gatherer identity") {
 		t.Errorf("a second start claims a new identity:\n%s", p.stderr.String())
@@ -117,7 +117,7 @@ func TestLayoutAsMuninUser(t *testing.T) {
 	if out, err := asMunin(snap); err != nil || !bytes.HasPrefix(bytes.TrimSpace(out), []byte("{")) {
 		t.Errorf("%s cannot read the snapshot %s: %v\n%s", muninPluginUser, snap, err, out)
 	}
-	for _, name := range []string{gatherer.IdentityName + ".key", gatherer.SecretFile, gatherer.FurlFile} {
+	for _, name := range []string{basedir.IdentityName + ".key", basedir.SecretFile, basedir.FurlFile} {
 		path := filepath.Join(dir, name)
 		out, err := asMunin(path)
 		if err == nil || !strings.Contains(string(out), "Permission denied") {

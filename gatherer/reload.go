@@ -1,10 +1,5 @@
 package gatherer
 
-import (
-	"maps"
-	"time"
-)
-
 // Reload takes what the gatherer can change without a restart: under the
 // "allowlist" enrolment policy it rereads the allowlist at once and
 // disconnects the connected nodes no longer on it (they are refused at
@@ -12,7 +7,7 @@ import (
 // what SIGHUP does. A damaged allowlist is reported and the one read before
 // stays in force. Changes to gatherer.hcl take a restart.
 func (g *Gatherer) Reload() error {
-	allowed, err := g.nodes.rereadAllowlist()
+	allowed, err := g.nodes.RereadAllowlist()
 	if err != nil {
 		g.log.Error("reload: the allowlist could not be read; the one read before stays in force", "error", err)
 		return err
@@ -36,21 +31,4 @@ func (g *Gatherer) Reload() error {
 	}
 	g.log.Info("reload: allowlist reread", "nodes", len(allowed), "disconnected", len(gone))
 	return nil
-}
-
-// rereadAllowlist reads the allowlist now, whether or not its time
-// changed, and returns the admitted ids; nil, nil when the policy is not
-// "allowlist".
-func (r *registry) rereadAllowlist() (map[string]bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.policy != "allowlist" {
-		return nil, nil
-	}
-	r.allowStat = time.Time{}
-	r.reloadAllowlist()
-	if r.allowErr != nil {
-		return nil, r.allowErr
-	}
-	return maps.Clone(r.allow), nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/statsherd/statsherd/gatherer/registry"
 )
 
 // TestReloadAllowlist: a node taken off the allowlist is disconnected at
@@ -34,8 +36,8 @@ func TestReloadAllowlist(t *testing.T) {
 	// enrolled node is let in without the secret, but not past the list.
 	waitFor(t, "both hosts enrolled", func() bool {
 		enrolled := 0
-		for _, n := range g.nodes.list() {
-			if (n.ID == a.ID || n.ID == b.ID) && n.State == StateEnrolled {
+		for _, n := range g.nodes.List() {
+			if (n.ID == a.ID || n.ID == b.ID) && n.State == registry.StateEnrolled {
 				enrolled++
 			}
 		}
@@ -72,10 +74,10 @@ func TestReloadAllowlist(t *testing.T) {
 	if err := g.Reload(); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("Reload with the allowlist deleted: %v", err)
 	}
-	if ad := g.nodes.admit(a.ID, "a", "", false, time.Now()); !ad.ok || !g.isConnected(a.ID) {
+	if ad := g.nodes.Admit(a.ID, "a", "", false, time.Now()); !ad.OK || !g.isConnected(a.ID) {
 		t.Errorf("with the allowlist deleted, a node on the list read before was refused: %+v", ad)
 	}
-	if ad := g.nodes.admit(b.ID, "b", "", true, time.Now()); ad.ok {
+	if ad := g.nodes.Admit(b.ID, "b", "", true, time.Now()); ad.OK {
 		t.Errorf("with the allowlist deleted, a node not on the list read before was admitted")
 	}
 }

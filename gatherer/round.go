@@ -10,8 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // pollLoop runs a round every poll interval until ctx is done.
@@ -124,7 +127,7 @@ func (g *Gatherer) round(ctx context.Context) {
 		}
 		h.mu.Unlock()
 		if h.track != nil {
-			h.track.answer(start, r.at, r.names, r.size, err)
+			h.track.Answer(start, r.at, r.names, r.size, err)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -134,7 +137,7 @@ func (g *Gatherer) round(ctx context.Context) {
 			g.pollFailed(h, err)
 			continue
 		}
-		g.nodes.seen(h.id, h.nickname, h.addr, r.at, r.names)
+		g.nodes.Seen(h.id, h.nickname, h.addr, r.at, r.names)
 		if h.announced.CompareAndSwap(false, true) {
 			h.log.Info("connect", "address", h.addr)
 		}
@@ -155,12 +158,12 @@ func (g *Gatherer) round(ctx context.Context) {
 	g.stats.pollFailures.Add(failures)
 	g.stats.answers.Add(int64(len(nodes)))
 	g.rounds.polled(seq, took, len(nodes), int(failures))
-	g.pageRound(start, len(hosts), len(nodes), int(failures), took, nodes)
+	g.page.Round(start, len(hosts), len(nodes), int(failures), took, g.outputStatuses(), nodes)
 	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
 	// Every output is sent the same bytes: encoded once, not per output.
-	r := sdk.Round{Time: start, Nodes: nodes}.WithSharedEncoding()
+	r := daemon.SharedEncoding(sdk.Round{Time: start, Nodes: nodes})
 	for _, f := range g.outputs {
-		f.push(seq, r)
+		f.Push(seq, r)
 	}
 	if len(g.outputs) == 0 {
 		g.rounds.written(-1, seq)
@@ -177,7 +180,7 @@ func (g *Gatherer) pollFailed(h *host, err error) {
 	var q *errQuota
 	told := errors.As(err, &q) && q.told
 	if !told && q == nil && !errors.Is(err, errDropped) {
-		g.refusals.add(refPollFailed, h.addr, h.id, err.Error(), 1)
+		g.refusals.Add(refusal.PollFailed, h.addr, h.id, err.Error(), 1)
 	}
 	h.closed.Store(true)
 	g.forgetHost(h)
@@ -199,18 +202,7 @@ type roundLog struct {
 	seq       uint64
 	starts    map[uint64]time.Time
 	writtenBy []uint64 // the newest round each output has written
-	last      RoundStatus
-}
-
-// RoundStatus describes the last round.
-type RoundStatus struct {
-	Seq          uint64    `json:"seq"`
-	Time         time.Time `json:"time,omitzero"`
-	PollSeconds  float64   `json:"poll_seconds"`
-	Answers      int       `json:"answers"`
-	Failures     int       `json:"failures"`
-	WrittenSeq   uint64    `json:"written_seq"`
-	TotalSeconds float64   `json:"total_seconds"` // start to every output written, of round WrittenSeq
+	last      status.RoundStatus
 }
 
 func (l *roundLog) begin(t time.Time) uint64 {
@@ -259,7 +251,7 @@ func (l *roundLog) written(i int, seq uint64) {
 	}
 }
 
-func (l *roundLog) status() RoundStatus {
+func (l *roundLog) status() status.RoundStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.last

@@ -26,6 +26,7 @@ import (
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // BenchmarkRoundHandling measures what a round costs once its answers
@@ -78,7 +79,7 @@ func BenchmarkRoundHandling(b *testing.B) {
 			b.Run("all", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					r := ans.round(b).WithSharedEncoding() // as the gatherer's round
+					r := daemon.SharedEncoding(ans.round(b)) // as the gatherer's round
 					var wg sync.WaitGroup
 					for _, o := range outs {
 						wg.Go(func() {
@@ -231,7 +232,7 @@ func grpcOutput(b *testing.B, impl sdk.Output) sdk.Output {
 	go s.Serve(ln)
 	b.Cleanup(s.Stop)
 	conn, err := grpc.NewClient("unix://"+sock,
-		append(sdk.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+		append(daemon.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -23,8 +24,8 @@ func TestSampleAsBefore(t *testing.T) {
 	for _, c := range sampleCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			s := checkSampleAsBefore(t, c.stats)
-			if s.Encoded() != c.encoded {
-				t.Errorf("encoded %v, want %v", s.Encoded(), c.encoded)
+			if daemon.Encoded(s) != c.encoded {
+				t.Errorf("encoded %v, want %v", daemon.Encoded(s), c.encoded)
 			}
 		})
 	}
@@ -72,7 +73,7 @@ func checkSampleAsBefore(t *testing.T, stats []byte) sdk.NodeSample {
 		var err error
 		s, invalid, neg, err = q.sample("nodeid", "nick", at, stats)
 		want, werr := before.names.Decode(stats)
-		if errors.Is(werr, sdk.ErrMalformed) {
+		if errors.Is(werr, daemon.ErrMalformed) {
 			if err == nil {
 				t.Fatalf("malformed stats: no error")
 			}
@@ -82,7 +83,7 @@ func checkSampleAsBefore(t *testing.T, stats []byte) sdk.NodeSample {
 		if err != nil || fmt.Sprint(invalid) != fmt.Sprint(werr) || neg != wantNeg {
 			t.Fatalf("sample: invalid %v, %d negative, error %v; want %v, %d, none", invalid, neg, err, werr, wantNeg)
 		}
-		d, err := s.Decoded()
+		d, err := daemon.Decoded(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +164,8 @@ func TestAnswersStayEncoded(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if n.Encoded() != w.encoded {
-			t.Errorf("node %s (%s): encoded %v, want %v", n.ID, n.Nickname, n.Encoded(), w.encoded)
+		if daemon.Encoded(n) != w.encoded {
+			t.Errorf("node %s (%s): encoded %v, want %v", n.ID, n.Nickname, daemon.Encoded(n), w.encoded)
 		}
 		if d := decoded.Nodes[i]; d.ID != n.ID || !w.check(d.Stats) {
 			t.Errorf("node %s (%s) decodes to %v", n.ID, n.Nickname, d.Stats)

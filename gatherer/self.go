@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -36,28 +37,29 @@ func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSa
 	st.Counters[statPrefix+"poll_failures"] = g.stats.pollFailures.Load()
 	st.Counters[statPrefix+"refused_peers"] = g.stats.refused.Load()
 	st.Counters[statPrefix+"connects"] = g.stats.connects.Load()
-	refused := g.refusals.counts()
-	for _, k := range refusalKinds {
+	refused := g.refusals.Counts()
+	for _, k := range refusal.Kinds {
 		st.Counters[statPrefix+"refused."+k] = refused[k]
 	}
-	enrolled, pending, revoked := g.nodes.counts()
+	enrolled, pending, revoked := g.nodes.Counts()
 	st.Stats[statPrefix+"nodes_enrolled"] = sdk.Int(int64(enrolled))
 	st.Stats[statPrefix+"nodes_pending"] = sdk.Int(int64(pending))
 	st.Stats[statPrefix+"nodes_revoked"] = sdk.Int(int64(revoked))
-	st.Stats[statPrefix+"handshakes_in_progress"] = sdk.Int(int64(g.hs.inProgress()))
+	st.Stats[statPrefix+"handshakes_in_progress"] = sdk.Int(int64(g.hs.InProgress()))
 	var outErrs, coalesced int64
 	for _, f := range g.outputs {
-		fs := f.status()
+		fs := f.Status()
 		outErrs += fs.Errors
 		coalesced += fs.Coalesced
-		f.out.State().AddTo(st, outputPrefix+f.out.Name())
-		st.Counters[outputPrefix+f.out.Name()+".coalesced"] = fs.Coalesced
-		own := f.ownStats()
+		out := f.Output()
+		out.State().AddTo(st, outputPrefix+out.Name())
+		st.Counters[outputPrefix+out.Name()+".coalesced"] = fs.Coalesced
+		own := f.OwnStats()
 		for k, v := range own.Counters {
-			st.Counters[outputPrefix+f.out.Name()+"."+k] = v
+			st.Counters[outputPrefix+out.Name()+"."+k] = v
 		}
 		for k, v := range own.Stats {
-			st.Stats[outputPrefix+f.out.Name()+"."+k] = v
+			st.Stats[outputPrefix+out.Name()+"."+k] = v
 		}
 	}
 	st.Counters[statPrefix+"output_errors"] = outErrs

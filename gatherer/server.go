@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/statsherd/statsherd/internal/link"
+	"github.com/statsherd/statsherd/gatherer/admission"
+	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
 // accept takes connections until the listener is closed. Each is handed
@@ -38,8 +37,8 @@ func (g *Gatherer) accept(ctx context.Context) {
 		}
 		delay = 0
 		addr := remoteAddr(nc)
-		src := sourceOf(addr)
-		if ok, kind := g.hs.acquire(src, g.nodes.knownSource); !ok {
+		src := refusal.SourceOf(addr)
+		if ok, kind := g.hs.Acquire(src, g.nodes.KnownSource); !ok {
 			nc.Close()
 			g.refuse(kind, addr, "", "handshake budget full: "+kind)
 			continue
@@ -55,28 +54,28 @@ func (g *Gatherer) accept(ctx context.Context) {
 // refuse counts a refused peer and logs it (or keeps it for the
 // interval's summary).
 func (g *Gatherer) refuse(kind, addr, nodeID, reason string) {
-	g.refusals.add(kind, addr, nodeID, reason, 1)
+	g.refusals.Add(kind, addr, nodeID, reason, 1)
 	g.stats.refused.Add(1)
-	g.pageRefused(kind, addr, nodeID, reason)
+	g.page.Refused(kind, addr, nodeID, reason)
 }
 
 // handle does the handshake of one connection and then serves it until it
 // closes.
 func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 	addr := remoteAddr(nc)
-	h, err := g.handshake(ctx, nc, src)
+	h, err := g.handshake(ctx, nc, addr, src)
 	if err != nil {
 		nc.Close()
-		var r *refusal
+		var r *admission.Refused
 		if errors.As(err, &r) {
-			g.hs.penalize(src, r.kind, g.nodes.knownSource)
-			g.refuse(r.kind, addr, r.nodeID, r.reason)
+			g.hs.Penalize(src, r.Kind, g.nodes.KnownSource)
+			g.refuse(r.Kind, addr, r.NodeID, r.Reason)
 		} else if ctx.Err() == nil {
-			g.refuse(refOther, addr, "", err.Error())
+			g.refuse(refusal.Other, addr, "", err.Error())
 		}
 		return
 	}
-	g.hs.welcomed(src)
+	g.hs.Welcomed(src)
 	if !g.register(h) {
 		g.releaseNode(h)
 		<-g.connSem
@@ -114,161 +113,49 @@ func (g *Gatherer) ended(h *host) {
 // not yet enrolled.
 func (g *Gatherer) releaseNode(h *host) {
 	if h.fresh {
-		g.nodes.release(h.id)
+		g.nodes.Release(h.id)
 	}
 }
 
-// refusal is a handshake that ended with a Refuse sent to the peer.
-type refusal struct{ kind, nodeID, reason string }
-
-func (r *refusal) Error() string { return r.reason }
-
-// handshake runs TLS and the hello/welcome exchange under the handshake
-// timeout (their mechanics are link.Accept and link.Peer's; the admission
-// policy is here), holding a handshake slot of src, and returns the host,
-// welcomed and holding a connection slot.
-func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, src string) (*host, error) {
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			g.hs.release(src)
-		}
-	}
-	defer release()
-	p, err := link.Accept(ctx, nc, g.tls, g.cfg.Listen.HandshakeTimeout)
+// handshake runs the handshake of one connection (admission.Gate) and
+// returns the host, welcomed and holding a connection slot.
+func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, addr, src string) (*host, error) {
+	w, err := g.gate.Handshake(ctx, nc, addr, src)
 	if err != nil {
-		var ae *link.AcceptError
-		if !errors.As(err, &ae) {
-			return nil, err
-		}
-		kind := refTLS
-		switch ae.Failure {
-		case link.FailedStalled:
-			kind = refStalled
-		case link.FailedHello:
-			kind = refBadHello
-		}
-		return nil, &refusal{kind, ae.NodeID, ae.Reason}
+		return nil, err
 	}
-	defer p.Release()
-	nodeID, hello := p.NodeID, p.Hello
-	refuse := func(kind, reason string) (*host, error) {
-		p.Refuse(reason)
-		return nil, &refusal{kind, nodeID, reason}
-	}
-	g.secretMu.Lock()
-	secret := g.secret
-	g.secretMu.Unlock()
-	secretOK := link.SecretOK(hello, secret)
-	if !secretOK {
-		// Checked first for a node not enrolled, so that the protocol
-		// check below says nothing to a peer without the secret.
-		g.nodes.mu.Lock()
-		n := g.nodes.nodes[nodeID]
-		enrolled := n != nil && n.State == StateEnrolled
-		g.nodes.mu.Unlock()
-		if !enrolled {
-			return refuse(refSecret, "wrong secret: get the current stats_gatherer.furl from the gatherer's base directory")
-		}
-	}
-	if reason := p.ProtocolProblem(); reason != "" {
-		return refuse(refBadHello, reason)
-	}
-	nick := cleanNickname(hello.Nickname)
-	addr := remoteAddr(nc)
-	// A key already connected: refused, naming both addresses.
-	g.mu.Lock()
-	old := g.hosts[nodeID]
-	g.mu.Unlock()
-	if old != nil && !old.closed.Load() {
-		reason := fmt.Sprintf("node %s is already connected from %s; two hosts share one key (copy of node.key?) or the old connection is not yet found dead", nodeID, old.addr)
-		return refuse(refDuplicate, reason)
-	}
-	ad := g.nodes.admit(nodeID, nick, addr, secretOK, time.Now())
-	if !ad.ok {
-		return refuse(ad.kind, ad.reason)
-	}
-	welcomed := false
-	if ad.fresh {
-		// Its place among max_nodes is held while it is connected.
-		defer func() {
-			if !welcomed {
-				g.nodes.release(nodeID)
-			}
-		}()
-	}
-	select {
-	case g.connSem <- struct{}{}:
-	default:
-		return refuse(refTooMany, fmt.Sprintf("too many connections: the gatherer has %d hosts connected, its limit (max_connections)", cap(g.connSem)))
-	}
-	// With the quotas, so that the host sheds stats rather than be refused.
-	lim := link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: g.cfg.Listen.MaxMessageSize}
-	if err := p.Welcome(g.cfg.PollInterval, lim); err != nil {
-		<-g.connSem
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return nil, err
-		}
-		return nil, &refusal{refOther, nodeID, err.Error()}
-	}
-	release()
 	h := &host{
-		id: nodeID, nickname: nick, addr: addr, versions: cleanVersions(hello.Versions),
-		since: time.Now(), conn: p.Conn, q: &g.quotas, fresh: ad.fresh,
+		id: w.NodeID, nickname: w.Nickname, addr: w.Addr, versions: w.Versions,
+		since: time.Now(), conn: w.Conn, q: &g.quotas, fresh: w.Fresh,
 	}
-	h.log = g.log.With("node", nodeID, "nickname", nick)
-	welcomed = true
+	h.log = g.log.With("node", w.NodeID, "nickname", w.Nickname)
 	return h, nil
 }
 
-// cleanNickname bounds a peer-given nickname and strips control characters.
-// maxNickname is the most bytes of a nickname kept.
-const maxNickname = 200
-
-func cleanNickname(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > maxNickname {
-		// Cut at a character boundary: the nickname travels to the
-		// outputs as a protobuf string, which must stay valid UTF-8.
-		cut := maxNickname
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
+// liveAddr returns the address of node id's connection, unless there is
+// none or it is closing.
+func (g *Gatherer) liveAddr(id string) (string, bool) {
+	g.mu.Lock()
+	old := g.hosts[id]
+	g.mu.Unlock()
+	if old != nil && !old.closed.Load() {
+		return old.addr, true
 	}
-	if s == "" {
-		s = "unnamed"
-	}
-	return s
+	return "", false
 }
 
-func cleanVersions(v map[string]string) map[string]string {
-	if len(v) == 0 {
-		return nil
-	}
-	out := make(map[string]string, min(len(v), 16))
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys[:min(len(keys), 16)] {
-		out[cleanNickname(k)] = cleanNickname(v[k])
-	}
-	return out
+// currentSecret is the furl's secret now.
+func (g *Gatherer) currentSecret() string {
+	g.secretMu.Lock()
+	defer g.secretMu.Unlock()
+	return g.secret
 }
 
 // register adds a welcomed host. A host already connected with the same
 // node id (welcomed at the same moment) makes this one refused.
 func (g *Gatherer) register(h *host) bool {
 	// Before a round can see the host.
-	h.track = g.page.tracks.get(h.id)
+	h.track = g.page.Track(h.id)
 	g.mu.Lock()
 	if g.closing {
 		// Welcomed just as the gatherer stops: the reader sees the
@@ -280,13 +167,13 @@ func (g *Gatherer) register(h *host) bool {
 	if old := g.hosts[h.id]; old != nil && !old.closed.Load() {
 		g.mu.Unlock()
 		reason := fmt.Sprintf("node %s is already connected from %s", h.id, old.addr)
-		g.refuse(refDuplicate, h.addr, h.id, reason)
+		g.refuse(refusal.Duplicate, h.addr, h.id, reason)
 		h.refuse(reason)
 		return false
 	}
 	g.hosts[h.id] = h
 	g.mu.Unlock()
-	g.pageConnected(h)
+	h.track.Connected(h.addr, h.versions)
 	g.stats.connects.Add(1)
 	h.log.Debug("welcomed", "address", h.addr)
 	return true
@@ -316,7 +203,7 @@ func (g *Gatherer) unregister(h *host) {
 		delete(g.hosts, h.id)
 	}
 	g.mu.Unlock()
-	g.pageDisconnected(h)
+	h.track.Disconnected(h.err)
 	args := []any{"address", h.addr}
 	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 		args = append(args, "error", h.err)
@@ -327,7 +214,7 @@ func (g *Gatherer) unregister(h *host) {
 		if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
 			reason += ": " + h.err.Error()
 		}
-		g.refusals.add(refNoAnswer, h.addr, h.id, reason, 1)
+		g.refusals.Add(refusal.NoAnswer, h.addr, h.id, reason, 1)
 		return
 	}
 	h.log.Info("disconnect", args...)

@@ -9,39 +9,19 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/fanout"
+	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/statuspage"
 )
 
-// Status is what the status page shows.
-type Status struct {
-	Nickname     string      `json:"nickname"`
-	ID           string      `json:"id"`
-	Furl         string      `json:"furl"`
-	Listen       string      `json:"listen"`
-	PollInterval float64     `json:"poll_interval_seconds"`
-	Uptime       float64     `json:"uptime_seconds"`
-	Rounds       int64       `json:"rounds"`
-	PollFailures int64       `json:"poll_failures"`
-	Refused      int64       `json:"refused_peers"`
-	LastRound    RoundStatus `json:"last_round"`
-	// RefusedByKind counts refusals (and dropped stats) by kind.
-	RefusedByKind map[string]int64 `json:"refused_by_kind"`
-	// Enrolment is the policy; NodesEnrolled etc. count the known nodes.
-	Enrolment     string `json:"enrolment"`
-	NodesEnrolled int    `json:"nodes_enrolled"`
-	NodesPending  int    `json:"nodes_pending"`
-	NodesRevoked  int    `json:"nodes_revoked"`
-	// Handshakes counts connections not yet authenticated.
-	Handshakes int `json:"handshakes_in_progress"`
-	// HostsConnected counts Hosts, also when the list is left out.
-	HostsConnected int            `json:"hosts_connected"`
-	Hosts          []HostStatus   `json:"hosts"`
-	Outputs        []OutputStatus `json:"outputs"`
-	// Fleet is the fleet view's page (status_page.go): every known node,
-	// sorted, filtered and paged as the URL asks, and the counts of each
-	// state.
-	Fleet *FleetPage `json:"fleet,omitempty"`
-}
+// The status page's documents, as its JSON twins serve them.
+type (
+	Status      = status.Status
+	RoundStatus = status.RoundStatus
+	FleetPage   = status.FleetPage
+	NodePage    = status.NodePage
+)
 
 // Status returns the gatherer's status.
 func (g *Gatherer) Status() Status { return g.status(true) }
@@ -49,14 +29,14 @@ func (g *Gatherer) Status() Status { return g.status(true) }
 // status returns the gatherer's status, with or without the host list
 // (which is long with thousands of hosts).
 func (g *Gatherer) status(withHosts bool) Status {
-	s := Status{
+	s := status.Status{
 		Nickname: g.cfg.Nickname, ID: g.id.ID, Furl: g.Furl().Redacted(), Listen: g.ln.Addr().String(),
 		PollInterval: g.cfg.PollInterval.Seconds(), Uptime: time.Since(g.start).Seconds(),
 		Rounds: g.stats.rounds.Load(), PollFailures: g.stats.pollFailures.Load(), Refused: g.stats.refused.Load(),
-		LastRound: g.rounds.status(), Hosts: []HostStatus{}, Outputs: []OutputStatus{},
-		RefusedByKind: g.refusals.counts(), Enrolment: g.nodes.policy, Handshakes: g.hs.inProgress(),
+		LastRound: g.rounds.status(), Hosts: []status.HostStatus{}, Outputs: []fanout.Status{},
+		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.Policy(), Handshakes: g.hs.InProgress(),
 	}
-	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.counts()
+	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.Counts()
 	var hosts []*host
 	if withHosts {
 		hosts = g.connectedSorted()
@@ -71,7 +51,7 @@ func (g *Gatherer) status(withHosts bool) Status {
 		s.Hosts = append(s.Hosts, h.status())
 	}
 	for _, f := range g.outputs {
-		s.Outputs = append(s.Outputs, f.status())
+		s.Outputs = append(s.Outputs, f.Status())
 	}
 	return s
 }
@@ -88,7 +68,7 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
 	url := "http://" + ln.Addr().String() + "/"
-	if err := writeFileAtomic(filepath.Join(g.cfg.Basedir, StatusURLFile), []byte(url+"\n"), 0o644); err != nil {
+	if err := basedir.WriteFile(filepath.Join(g.cfg.Basedir, basedir.StatusURLFile), []byte(url+"\n"), 0o644); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -100,4 +80,27 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 	}()
 	g.log.Info("status page", "url", url)
 	return srv, nil
+}
+
+// ServeHTTP serves the status page's views.
+func (g *Gatherer) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.page.ServeHTTP(w, r) }
+
+// conns are the connected hosts, for the fleet view.
+func (g *Gatherer) conns() map[string]status.Conn {
+	g.mu.Lock()
+	conns := make(map[string]status.Conn, len(g.hosts))
+	for id, h := range g.hosts {
+		conns[id] = status.Conn{Nickname: h.nickname, Addr: h.addr, Since: h.since}
+	}
+	g.mu.Unlock()
+	return conns
+}
+
+// outputStatuses are the outputs' status.
+func (g *Gatherer) outputStatuses() []fanout.Status {
+	out := make([]fanout.Status, 0, len(g.outputs))
+	for _, f := range g.outputs {
+		out = append(out, f.Status())
+	}
+	return out
 }

@@ -27,10 +27,10 @@ var ErrNoDryRun = errors.New("the plugin has no dry run (sdk.Checker): only its 
 // mdDryRun is the gRPC metadata key that makes a Configure call a dry run.
 const mdDryRun = "statsherd-dry-run"
 
-// WithDryRun returns a context that makes a Configure call through it a
+// withDryRun returns a context that makes a Configure call through it a
 // dry run: the plugin's Check instead of its Configure (ErrNoDryRun
 // without one).
-func WithDryRun(ctx context.Context) context.Context {
+func withDryRun(ctx context.Context) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, mdDryRun, "1")
 }
 

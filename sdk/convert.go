@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -54,40 +55,23 @@ func infoFromProto(p *proto.Info) (Info, error) {
 	return in, nil
 }
 
-// unixNano is t as Unix nanoseconds, with the zero time as 0 (UnixNano of
-// year 1 overflows).
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fromUnixNano is the inverse of unixNano.
-func fromUnixNano(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 func roundToProto(r Round) *proto.WriteRequest {
-	p := &proto.WriteRequest{RoundUnixNano: unixNano(r.Time), Nodes: make([]*proto.NodeSample, len(r.Nodes))}
+	p := &proto.WriteRequest{RoundUnixNano: codec.UnixNano(r.Time), Nodes: make([]*proto.NodeSample, len(r.Nodes))}
 	for i, n := range r.Nodes {
-		p.Nodes[i] = &proto.NodeSample{Id: n.ID, Nickname: n.Nickname, TimestampUnixNano: unixNano(n.Timestamp), Stats: StatsToProto(n.Stats)}
+		p.Nodes[i] = &proto.NodeSample{Id: n.ID, Nickname: n.Nickname, TimestampUnixNano: codec.UnixNano(n.Timestamp), Stats: StatsToProto(n.Stats)}
 	}
 	return p
 }
 
 func roundFromProto(p *proto.WriteRequest) (Round, error) {
-	r := Round{Time: fromUnixNano(p.GetRoundUnixNano()), Nodes: make([]NodeSample, 0, len(p.GetNodes()))}
+	r := Round{Time: codec.FromUnixNano(p.GetRoundUnixNano()), Nodes: make([]NodeSample, 0, len(p.GetNodes()))}
 	var firstErr error
 	for _, n := range p.GetNodes() {
 		s, err := StatsFromProto(n.GetStats())
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("node %s: %w", n.GetId(), err)
 		}
-		r.Nodes = append(r.Nodes, NodeSample{ID: n.GetId(), Nickname: n.GetNickname(), Timestamp: fromUnixNano(n.GetTimestampUnixNano()), Stats: s})
+		r.Nodes = append(r.Nodes, NodeSample{ID: n.GetId(), Nickname: n.GetNickname(), Timestamp: codec.FromUnixNano(n.GetTimestampUnixNano()), Stats: s})
 	}
 	return r, firstErr
 }

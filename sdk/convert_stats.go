@@ -1,8 +1,7 @@
 package sdk
 
 import (
-	"fmt"
-
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -50,7 +49,7 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 	if len(p.GetCounterNames()) != len(p.GetCounterValues()) ||
 		len(p.GetIntNames()) != len(p.GetIntValues()) ||
 		len(p.GetFloatNames()) != len(p.GetFloatValues()) {
-		return s, malformedStats(len(p.GetCounterNames()), len(p.GetCounterValues()), len(p.GetIntNames()), len(p.GetIntValues()),
+		return s, codec.MalformedStats(len(p.GetCounterNames()), len(p.GetCounterValues()), len(p.GetIntNames()), len(p.GetIntValues()),
 			len(p.GetFloatNames()), len(p.GetFloatValues()))
 	}
 	for i, k := range p.GetCounterNames() {
@@ -74,21 +73,7 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return s, droppedNames(bad)
+		return s, codec.DroppedNames(bad)
 	}
 	return s, nil
-}
-
-func malformedStats(cn, cv, in, iv, fn, fv int) error {
-	return fmt.Errorf("malformed stats: %d/%d counter, %d/%d integer and %d/%d float names/values", cn, cv, in, iv, fn, fv)
-}
-
-// droppedNames is the error of invalid names dropped, naming the first
-// three.
-func droppedNames(bad []string) error {
-	n := len(bad)
-	if n > 3 {
-		bad = append(bad[:3], fmt.Sprintf("and %d more", n-3))
-	}
-	return fmt.Errorf("dropped %d invalid names: %v", n, bad)
 }

@@ -10,4 +10,8 @@
 // producer started); a stat is an instantaneous Value, which is an integer,
 // a float, or null (unknown). Names are dot-separated, made of
 // [A-Za-z0-9_.-]: "load_monitor.avg_load".
+//
+// Node software that only reports numbers imports sdk/report (and
+// sdk/stat) instead, which link no gRPC. statsherd's own daemons also use
+// sdk/daemon, which a plugin never needs.
 package sdk

@@ -11,13 +11,13 @@ import "github.com/statsherd/statsherd/sdk/stat"
 // flat name (stat.FoldStats).
 func FoldStats(s Stats) Stats { return stat.FoldStats(s) }
 
-// Folded returns r with every node's stats folded (FoldStats), nodes that
+// folded returns r with every node's stats folded (FoldStats), nodes that
 // carry their encoding decoded first: for an output that predates labels.
-func (r Round) Folded() Round {
+func (r Round) folded() Round {
 	nodes := make([]NodeSample, len(r.Nodes))
 	for i, n := range r.Nodes {
 		if n.enc != nil {
-			n, _ = n.Decoded() // checked canonical when it was made
+			n, _ = n.decoded() // checked canonical when it was made
 		}
 		n.Stats = FoldStats(n.Stats)
 		nodes[i] = n

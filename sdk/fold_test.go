@@ -52,7 +52,7 @@ func TestProtocolVersions(t *testing.T) {
 		want    Stats
 	}{{ProtocolVersion, labelledStats()}, {protocolFlat, foldedStats()}} {
 		ctx := context.Background()
-		client, _ := plugin.TestPluginGRPCConn(t, false, PluginSets(&labelled{labelledStats()}, nil)[tc.version])
+		client, _ := plugin.TestPluginGRPCConn(t, false, pluginSets(&labelled{labelledStats()}, nil)[tc.version])
 		raw, err := client.Dispense(KindProducer)
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +64,7 @@ func TestProtocolVersions(t *testing.T) {
 		client.Close()
 
 		out := &lastRound{}
-		client, _ = plugin.TestPluginGRPCConn(t, false, PluginSets(nil, out)[tc.version])
+		client, _ = plugin.TestPluginGRPCConn(t, false, pluginSets(nil, out)[tc.version])
 		raw, err = client.Dispense(KindOutput)
 		if err != nil {
 			t.Fatal(err)

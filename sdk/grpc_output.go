@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -36,7 +37,7 @@ func (p *OutputPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.Impl == nil && p.mux == nil {
 		return errors.New("this plugin serves no output")
 	}
-	proto.RegisterOutputServer(s, &outputServer{impl: p.Impl, mux: p.mux})
+	s.RegisterService(&outputServiceDesc, &outputServer{impl: p.Impl, mux: p.mux})
 	return nil
 }
 
@@ -104,23 +105,28 @@ func (s *outputServer) Configure(ctx context.Context, req *proto.ConfigureReques
 	return &proto.Empty{}, configure(ctx, impl, Config(req.GetConfigJson()))
 }
 
+// Write is Write for a request decoded by other means than the sdk's
+// server (outputServiceDesc): proto.OutputServer's method.
 func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*proto.Empty, error) {
+	return s.writeReceived(ctx, &codec.ReceivedWrite{WriteRequest: req})
+}
+
+func (s *outputServer) writeReceived(ctx context.Context, req *codec.ReceivedWrite) (*proto.Empty, error) {
 	// First, so that gRPC's buffers go back to its pool whatever happens.
-	bufs, kept := takeReceived(req)
-	if kept {
-		defer bufs.Free()
+	if req.Kept {
+		defer req.Bufs.Free()
 	}
 	impl, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var in rawRound
-	if kept {
-		in = pieces(bufs) // rawCodec kept gRPC's buffers
-	} else if raw := rawOf(req); raw != nil {
-		in = rawRound{raw}
+	var in codec.Raw
+	if req.Kept {
+		in = codec.Pieces(req.Bufs) // codec.ServerCodec kept gRPC's buffers
+	} else if raw := rawOf(req.WriteRequest); raw != nil {
+		in = codec.Raw{raw}
 	}
-	if err := s.write(ctx, impl, req, in); err != nil {
+	if err := s.write(ctx, impl, req.WriteRequest, in); err != nil {
 		return nil, err
 	}
 	if rep, ok := impl.(StatsReporter); ok {
@@ -136,7 +142,7 @@ func (s *outputServer) Write(ctx context.Context, req *proto.WriteRequest) (*pro
 // write hands the round to impl: node by node to a NodeWriter, else as
 // a Round. in is the request's encoding, if the codec kept it (else req
 // was decoded generically).
-func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest, in rawRound) error {
+func (s *outputServer) write(ctx context.Context, impl Output, req *proto.WriteRequest, in codec.Raw) error {
 	if in == nil {
 		r, err := roundFromProto(req)
 		if err != nil {
@@ -178,7 +184,7 @@ func (s *outputServer) Close(ctx context.Context, _ *proto.Empty) (*proto.Empty,
 type outputClient struct {
 	c    proto.OutputClient
 	md   metadata.MD // names the instance in a shared process
-	flat bool        // the plugin predates labels: fold them (Round.Folded)
+	flat bool        // the plugin predates labels: fold them (Round.folded)
 
 	mu    sync.Mutex
 	stats Stats // as of the last Write
@@ -204,11 +210,11 @@ func (c *outputClient) Write(ctx context.Context, r Round) error {
 	var md metadata.MD
 	opts := []grpc.CallOption{grpc.Trailer(&md)}
 	if c.flat {
-		r = r.Folded()
+		r = r.folded()
 	}
 	if data := r.encoded(); len(data) > 0 {
 		// The request's bytes are data, sent as they are.
-		opts = append(opts, grpc.ForceCodecV2(roundCodec{data: data}))
+		opts = append(opts, grpc.ForceCodecV2(codec.RoundCodec{Data: data}))
 	}
 	_, err := c.c.Write(ctx, &proto.WriteRequest{}, opts...)
 	if v := md.Get(statsTrailer); len(v) == 1 {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 )
 
 // ProtocolVersion is the version of the plugin protocol this SDK speaks.
@@ -55,21 +57,21 @@ func GRPCServerOptions() []grpc.ServerOption {
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.MaxConcurrentStreams(math.MaxUint16),
 		// Rounds are decoded straight from their bytes, names interned.
-		grpc.ForceServerCodecV2(rawCodec{}),
+		grpc.ForceServerCodecV2(codec.ServerCodec{}),
 	}
 }
 
-// GRPCDialOptions are the options a daemon dials its plugins with.
-func GRPCDialOptions() []grpc.DialOption {
+// grpcDialOptions are the options a daemon dials its plugins with.
+func grpcDialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(
 		grpc.MaxCallRecvMsgSize(MaxMessageSize),
 		grpc.MaxCallSendMsgSize(MaxMessageSize),
 	)}
 }
 
-// PluginSets returns the versioned plugin sets for a daemon's client (both
+// pluginSets returns the versioned plugin sets for a daemon's client (both
 // nil: every kind) or a plugin's server (only the kind it serves).
-func PluginSets(p Producer, o Output) map[int]plugin.PluginSet {
+func pluginSets(p Producer, o Output) map[int]plugin.PluginSet {
 	sets := map[int]plugin.PluginSet{}
 	for _, v := range []int{protocolFlat, ProtocolVersion} {
 		flat := v == protocolFlat

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"iter"
 	"time"
+
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 )
 
 // NodeWriter is an optional interface of an Output: one that takes a
@@ -78,14 +80,13 @@ var errStopped = errors.New("stopped")
 // writeNodes hands the encoded WriteRequest in to w node by node, after
 // checking it whole: a round decode would refuse is refused with
 // decode's error, and w is not called.
-func (d *roundDecoder) writeNodes(ctx context.Context, in rawRound, w NodeWriter) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	defer d.names.endRound()
-	defer d.ids.endRound()
+func (d *roundDecoder) writeNodes(ctx context.Context, in codec.Raw, w NodeWriter) error {
+	d.Lock()
+	defer d.Unlock()
+	defer d.EndRound()
 	t, n, err := d.check(in)
-	if errors.Is(err, errFallback) {
-		in = in.joined()
+	if errors.Is(err, codec.ErrFallback) {
+		in = in.Joined()
 		t, n, err = d.check(in)
 	}
 	if err != nil {
@@ -113,24 +114,24 @@ func (d *roundDecoder) writeNodes(ctx context.Context, in rawRound, w NodeWriter
 	return err
 }
 
-// check returns the error decode would for in (or errFallback), and the round's time and
+// check returns the error decode would for in (or codec.ErrFallback), and the round's time and
 // number of nodes, without building the round.
-func (d *roundDecoder) check(in rawRound) (time.Time, int, error) {
+func (d *roundDecoder) check(in codec.Raw) (time.Time, int, error) {
 	var t time.Time
 	var firstErr error
 	n := 0
-	err := d.each(in, &t, func(i int, v []byte) error {
-		ns, stats, err := d.header(v)
+	err := d.Each(in, &t, func(i int, v []byte) error {
+		ns, stats, err := d.Header(v)
 		if err == nil {
-			if err = d.scan(stats); err == nil {
-				err = d.scanned()
+			if err = d.Scan(stats); err == nil {
+				err = d.Scanned()
 			}
 		}
-		if errors.Is(err, errTruncated) {
-			return nodeErr(i, err)
+		if errors.Is(err, codec.ErrMalformed) {
+			return codec.NodeErr(i, err)
 		}
 		if err != nil && firstErr == nil {
-			firstErr = namedNodeErr(ns.ID, err)
+			firstErr = codec.NamedNodeErr(ns.ID, err)
 		}
 		n++
 		return nil
@@ -144,20 +145,20 @@ func (d *roundDecoder) check(in rawRound) (time.Time, int, error) {
 // stream decodes in's nodes one after the other into ns, reusing its
 // maps, and hands each to yield. in is one that check accepted, so it
 // does not fall back.
-func (d *roundDecoder) stream(in rawRound, ns *NodeSample, yield func(*NodeSample) bool) error {
+func (d *roundDecoder) stream(in codec.Raw, ns *NodeSample, yield func(*NodeSample) bool) error {
 	var t time.Time
-	return d.each(in, &t, func(i int, v []byte) error {
-		h, stats, err := d.header(v)
+	return d.Each(in, &t, func(i int, v []byte) error {
+		h, stats, err := d.Header(v)
 		if err == nil {
-			err = d.scan(stats)
+			err = d.Scan(stats)
 		}
 		clear(ns.Stats.Counters)
 		clear(ns.Stats.Stats)
 		if err == nil {
-			err = d.fill(ns.Stats)
+			err = d.Fill(ns.Stats)
 		}
 		if err != nil {
-			return nodeErr(i, err)
+			return codec.NodeErr(i, err)
 		}
 		ns.ID, ns.Nickname, ns.Timestamp = h.ID, h.Nickname, h.Timestamp
 		if !yield(ns) {

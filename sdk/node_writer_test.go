@@ -13,8 +13,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -56,7 +59,7 @@ func checkSameStream(t *testing.T, d *roundDecoder, b []byte, what string) {
 	}
 }
 
-func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in rawRound, what string) {
+func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in codec.Raw, what string) {
 	t.Helper()
 	var w proto.WriteRequest
 	if err := gproto.Unmarshal(b, &w); err != nil {
@@ -65,7 +68,7 @@ func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in rawRound, wha
 			// The generic decoding refuses some bytes the decoder
 			// takes (it checks more); then both decoders of the sdk
 			// must agree.
-			want, werr := d.decode(rawRound{b})
+			want, werr := d.decode(codec.Raw{b})
 			if werr != nil || !sameNodes(c, want) {
 				t.Fatalf("%s: streamed %+v; decode gives %+v, %v", what, c.nodes, want, werr)
 			}
@@ -121,7 +124,7 @@ func TestWriteNodesMatchesRound(t *testing.T) {
 	b, _ := gproto.Marshal(w)
 	checkSameStream(t, &d, b, "mismatched lists in the second node")
 	var c collector
-	if err := d.writeNodes(context.Background(), rawRound{b[:len(b)-1]}, &c); err == nil || c.calls != 0 {
+	if err := d.writeNodes(context.Background(), codec.Raw{b[:len(b)-1]}, &c); err == nil || c.calls != 0 {
 		t.Errorf("truncated round: error %v, %d calls; want an error and no call", err, c.calls)
 	}
 	// The round's time given after the nodes is the round's time all
@@ -136,7 +139,7 @@ func TestWriteNodesBreak(t *testing.T) {
 	var d roundDecoder
 	r := testRounds()[2]
 	c := collector{stop: 3}
-	if err := d.writeNodes(context.Background(), rawRound{encodeRound(r).Materialize()}, &c); err != nil {
+	if err := d.writeNodes(context.Background(), codec.Raw{encodeRound(r).Materialize()}, &c); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.nodes) != 3 || c.len != len(r.Nodes) || !reflect.DeepEqual(c.nodes, r.Nodes[:3]) {
@@ -154,7 +157,7 @@ func TestWriteNodesBreak(t *testing.T) {
 		}
 		return nil
 	})
-	if err := d.writeNodes(context.Background(), rawRound{encodeRound(r).Materialize()}, twice); err != nil {
+	if err := d.writeNodes(context.Background(), codec.Raw{encodeRound(r).Materialize()}, twice); err != nil {
 		t.Error(err)
 	}
 }
@@ -194,7 +197,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 	b.Run("round", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := d.decode(rawRound{enc}); err != nil {
+			if _, err := d.decode(codec.Raw{enc}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -207,7 +210,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 			return nil
 		})
 		for b.Loop() {
-			if err := d.writeNodes(context.Background(), rawRound{enc}, read); err != nil {
+			if err := d.writeNodes(context.Background(), codec.Raw{enc}, read); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -215,7 +218,7 @@ func BenchmarkRoundDecode(b *testing.B) {
 	b.Run("check", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := d.check(rawRound{enc}); err != nil {
+			if _, _, err := d.check(codec.Raw{enc}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -243,8 +246,8 @@ type streamingOutput struct {
 
 // TestReceivedBuffers: over gRPC, with the plugin's server options, a
 // round of many buffers is decoded where gRPC received it, for a
-// NodeWriter and for a plain output alike, and no buffer is kept once the
-// Write is answered, whether it failed or not.
+// NodeWriter and for a plain output alike (TestWriteFreesReceived: and
+// its buffers are freed).
 func TestReceivedBuffers(t *testing.T) {
 	ctx := context.Background()
 	r := testRounds()[2] // ≈ 40 KB: several HTTP/2 frames
@@ -264,10 +267,47 @@ func TestReceivedBuffers(t *testing.T) {
 	if len(plain.rounds) != 2 || !reflect.DeepEqual(plain.rounds[1].Nodes, r.Nodes) {
 		t.Errorf("plain output: %d rounds", len(plain.rounds))
 	}
-	n := 0
-	received.Range(func(any, any) bool { n++; return true })
-	if n != 0 {
-		t.Errorf("%d requests' buffers still kept", n)
+}
+
+// countingPool is a mem.BufferPool counting the buffers given back.
+type countingPool struct{ puts int }
+
+func (p *countingPool) Get(n int) *[]byte { b := make([]byte, n); return &b }
+func (p *countingPool) Put(*[]byte)       { p.puts++ }
+
+// TestWriteFreesReceived: the buffers codec.ServerCodec keeps in a Write's request
+// are freed once the Write is answered, whether it failed or not, after
+// the round was decoded from them.
+func TestWriteFreesReceived(t *testing.T) {
+	r := testRounds()[2] // ≈ 40 KB
+	enc := encodeRound(r).Materialize()
+	plain, failing := &plainOutput{}, &plainOutput{fail: errors.New("full")}
+	for _, impl := range []Output{&streamingOutput{}, plain, failing} {
+		pool := &countingPool{}
+		var data mem.BufferSlice
+		for p := enc; len(p) > 0; {
+			b := pool.Get(min(len(p), 4096))
+			p = p[copy(*b, p):]
+			data = append(data, mem.NewBuffer(b, pool))
+		}
+		w := &codec.ReceivedWrite{WriteRequest: new(proto.WriteRequest)}
+		if err := (codec.ServerCodec{}).Unmarshal(data, w); err != nil {
+			t.Fatal(err)
+		}
+		data.Free() // as gRPC does once Unmarshal returns
+		if pool.puts != 0 {
+			t.Fatalf("%T: %d buffers freed before the handler ran", impl, pool.puts)
+		}
+		_, err := (&outputServer{impl: impl}).writeReceived(ctx0, w)
+		if (err != nil) != (impl == failing) {
+			t.Errorf("%T: %v", impl, err)
+		}
+		if pool.puts != len(data) {
+			t.Errorf("%T: %d of %d received buffers freed", impl, pool.puts, len(data))
+		}
+	}
+	if len(plain.rounds) != 1 || !reflect.DeepEqual(plain.rounds[0].Nodes, r.Nodes) {
+		t.Errorf("plain output: %d rounds", len(plain.rounds))
 	}
 }
 
@@ -285,7 +325,7 @@ func grpcOutput(t *testing.T, impl Output) Output {
 	}
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient("unix://"+ln.Addr().String(), append(GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	conn, err := grpc.NewClient("unix://"+ln.Addr().String(), append(grpcDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,3 +338,24 @@ func grpcOutput(t *testing.T, impl Output) Output {
 }
 
 var ctx0 = context.Background()
+
+// TestWriteOtherCodec: a Write's request received with gRPC's own proto
+// codec (a server without GRPCServerOptions) is decoded as the
+// WriteRequest it is, and the round reaches the output the same.
+func TestWriteOtherCodec(t *testing.T) {
+	r := testRounds()[2]
+	w := &codec.ReceivedWrite{WriteRequest: new(proto.WriteRequest)}
+	if err := encoding.GetCodecV2("proto").Unmarshal(encodeRound(r), w); err != nil {
+		t.Fatal(err)
+	}
+	if w.Kept || len(w.Nodes) != len(r.Nodes) {
+		t.Fatalf("kept %v, %d nodes decoded, want %d", w.Kept, len(w.Nodes), len(r.Nodes))
+	}
+	plain := &plainOutput{}
+	if _, err := (&outputServer{impl: plain}).writeReceived(ctx0, w); err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.rounds) != 1 || !reflect.DeepEqual(plain.rounds[0].Nodes, r.Nodes) {
+		t.Errorf("plain output: %d rounds", len(plain.rounds))
+	}
+}

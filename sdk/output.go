@@ -17,7 +17,7 @@ type NodeSample struct {
 
 	// enc, if set, is the sample encoded for the plugin protocol, as
 	// field 2 of a proto.WriteRequest (tag and length included), and
-	// Stats is empty: see EncodedSample.
+	// Stats is empty: see encodedSample.
 	enc []byte
 }
 
@@ -28,7 +28,7 @@ type Round struct {
 	Nodes []NodeSample
 
 	// enc is the round's encoding shared by every output it is written
-	// to (WithSharedEncoding); nil encodes it for each.
+	// to (withSharedEncoding); nil encodes it for each.
 	enc *roundEncoding
 }
 

@@ -11,6 +11,7 @@ import (
 
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -73,7 +74,7 @@ func TestRoundDecoderMalformed(t *testing.T) {
 	w := &proto.WriteRequest{Nodes: []*proto.NodeSample{{Id: "a", Stats: &proto.Stats{CounterNames: []string{"a.b", "a.c"}, CounterValues: []int64{1}}}}}
 	b, _ := gproto.Marshal(w)
 	checkSameRound(t, &d, b, "mismatched lists")
-	if _, err := d.decode(rawRound{b[:len(b)-1]}); err == nil {
+	if _, err := d.decode(codec.Raw{b[:len(b)-1]}); err == nil {
 		t.Error("truncated message: no error")
 	}
 }
@@ -98,13 +99,13 @@ func checkSameRound(t *testing.T, d *roundDecoder, b []byte, what string) {
 
 // splits returns b whole and cut in pieces of several sizes, as gRPC
 // hands a received message over in its buffers.
-func splits(b []byte) []rawRound {
-	out := []rawRound{{b}}
+func splits(b []byte) []codec.Raw {
+	out := []codec.Raw{{b}}
 	for _, size := range []int{1, 2, 7, 64, 1000} {
 		if size >= len(b) {
 			break
 		}
-		var in rawRound
+		var in codec.Raw
 		for p := b; len(p) > 0; p = p[min(size, len(p)):] {
 			in = append(in, p[:min(size, len(p))])
 		}
@@ -118,7 +119,7 @@ func splits(b []byte) []rawRound {
 // size as its generic encoding.
 func TestEncodeRound(t *testing.T) {
 	for i, r := range testRounds() {
-		for _, rr := range []Round{r, r.WithSharedEncoding()} {
+		for _, rr := range []Round{r, r.withSharedEncoding()} {
 			data := rr.encoded()
 			for j, buf := range data {
 				if u := buf.ReadOnlyData(); cap(u) != len(u) {
@@ -141,7 +142,7 @@ func TestEncodeRound(t *testing.T) {
 			}
 		}
 	}
-	r := testRounds()[2].WithSharedEncoding()
+	r := testRounds()[2].withSharedEncoding()
 	a, b := r.encoded(), r.encoded()
 	if &a[0].ReadOnlyData()[0] != &b[0].ReadOnlyData()[0] {
 		t.Error("shared round encoded twice")
@@ -172,7 +173,7 @@ func FuzzRoundDecoder(f *testing.F) {
 // TestStatsDecoderMatchesProto: the gatherer's decoding of answers gives
 // StatsFromProto's stats and errors, with names shared between nodes.
 func TestStatsDecoderMatchesProto(t *testing.T) {
-	var d StatsDecoder
+	var d codec.StatsDecoder
 	for pass := range 2 {
 		for i, r := range testRounds() {
 			for j, n := range r.Nodes {
@@ -190,33 +191,15 @@ func TestStatsDecoderMatchesProto(t *testing.T) {
 		}
 		d.EndRound()
 	}
-	if _, err := d.Decode([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, ErrMalformed) {
-		t.Errorf("truncated stats: %v, want ErrMalformed", err)
-	}
-}
-
-// TestInternerForgets: names no longer sent are forgotten once they are
-// many, and names in use are kept.
-func TestInternerForgets(t *testing.T) {
-	var in interner
-	for i := range 10000 {
-		in.intern(fmt.Appendf(nil, "old.%d", i))
-	}
-	in.endRound()
-	in.intern([]byte("kept"))
-	in.endRound()
-	if len(in.m) != 1 {
-		t.Fatalf("%d names kept, want 1", len(in.m))
-	}
-	if in.entry([]byte("kept")) == nil {
-		t.Fatal("name in use forgotten")
+	if _, err := d.Decode([]byte{0x0a, 0x05, 'a'}); !errors.Is(err, codec.ErrMalformed) {
+		t.Errorf("truncated stats: %v, want codec.ErrMalformed", err)
 	}
 }
 
 // TestStatsDecoderConcurrent: readers decode at once, and a round ends
 // meanwhile (run with -race).
 func TestStatsDecoderConcurrent(t *testing.T) {
-	var d StatsDecoder
+	var d codec.StatsDecoder
 	r := testRounds()[2]
 	var wg sync.WaitGroup
 	for g := range 8 {

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -43,7 +44,7 @@ func nodeStats(t testing.TB, b []byte) [][]byte {
 }
 
 // withEncodedSamples returns r with its nodes carrying their encoding
-// (EncodedSample of the stats as encoded in want, r's encoding), except
+// (encodedSample of the stats as encoded in want, r's encoding), except
 // the nodes of at most one stat when mixed: their maps encode the same
 // way whatever the order of the maps.
 func withEncodedSamples(t testing.TB, r Round, want []byte, mixed bool) Round {
@@ -57,7 +58,7 @@ func withEncodedSamples(t testing.TB, r Round, want []byte, mixed bool) Round {
 			out.Nodes = append(out.Nodes, n)
 			continue
 		}
-		out.Nodes = append(out.Nodes, EncodedSample(n.ID, n.Nickname, n.Timestamp, stats[i]))
+		out.Nodes = append(out.Nodes, encodedSample(n.ID, n.Nickname, n.Timestamp, stats[i]))
 	}
 	return out
 }
@@ -79,7 +80,7 @@ func sampleRounds() []Round {
 
 // TestEncodedSampleSameBytes: a round whose nodes carry their encoding,
 // all or some, is sent as exactly the bytes of the same round encoded
-// from maps, each node's bytes without a copy, and decodes (Decoded, and
+// from maps, each node's bytes without a copy, and decodes (decoded, and
 // on the plugin side) to the same round.
 func TestEncodedSampleSameBytes(t *testing.T) {
 	for i, r := range sampleRounds() {
@@ -87,12 +88,12 @@ func TestEncodedSampleSameBytes(t *testing.T) {
 		for _, mixed := range []bool{false, true} {
 			name := fmt.Sprintf("round %d, mixed %v", i, mixed)
 			er := withEncodedSamples(t, r, want, mixed)
-			data := er.WithSharedEncoding().encoded()
+			data := er.withSharedEncoding().encoded()
 			if got := data.Materialize(); !bytes.Equal(got, want) {
 				t.Fatalf("%s: encoded as\n%x\nwant\n%x", name, got, want)
 			}
 			for j, n := range er.Nodes {
-				if !n.Encoded() {
+				if !n.carriesEncoding() {
 					continue
 				}
 				if cap(n.enc) != len(n.enc) {
@@ -107,18 +108,18 @@ func TestEncodedSampleSameBytes(t *testing.T) {
 				}
 			}
 			var d roundDecoder
-			exp, eerr := d.decode(rawRound{want})
-			dec, derr := er.Decoded()
+			exp, eerr := d.decode(codec.Raw{want})
+			dec, derr := er.decoded()
 			if (eerr == nil) != (derr == nil) {
-				t.Fatalf("%s: Decoded error %v, want %v", name, derr, eerr)
+				t.Fatalf("%s: decoded error %v, want %v", name, derr, eerr)
 			}
 			for j, n := range dec.Nodes {
-				if !er.Nodes[j].Encoded() {
+				if !er.Nodes[j].carriesEncoding() {
 					continue // left as it is
 				}
 				w := exp.Nodes[j]
-				if n.Encoded() || n.ID != w.ID || n.Nickname != w.Nickname || !n.Timestamp.Equal(w.Timestamp) || !reflect.DeepEqual(n.Stats, w.Stats) {
-					t.Fatalf("%s, node %d: Decoded\n%#v\nwant\n%#v", name, j, n, w)
+				if n.carriesEncoding() || n.ID != w.ID || n.Nickname != w.Nickname || !n.Timestamp.Equal(w.Timestamp) || !reflect.DeepEqual(n.Stats, w.Stats) {
+					t.Fatalf("%s, node %d: decoded\n%#v\nwant\n%#v", name, j, n, w)
 				}
 			}
 		}
@@ -174,7 +175,7 @@ func TestCanonical(t *testing.T) {
 		{"truncated", enc(valid)[:5], false, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var d StatsDecoder
+			var d codec.StatsDecoder
 			for pass := range 2 { // names new, then interned
 				neg, ok := d.Canonical(c.b)
 				if ok != c.ok || neg != c.negative {
@@ -189,18 +190,18 @@ func TestCanonical(t *testing.T) {
 }
 
 // checkCanonical checks what Canonical promises of b: Decode gives its
-// stats with no error, an output receives the same from an EncodedSample
+// stats with no error, an output receives the same from an encodedSample
 // of it, and those stats encode to b again (in some order).
-func checkCanonical(t *testing.T, d *StatsDecoder, b []byte) {
+func checkCanonical(t *testing.T, d *codec.StatsDecoder, b []byte) {
 	t.Helper()
 	want, err := d.Decode(b)
 	if err != nil {
 		t.Fatalf("canonical, but Decode: %v", err)
 	}
-	if size := statsSize(want); size != len(b) {
+	if size := codec.StatsSize(want); size != len(b) {
 		t.Fatalf("canonical stats of %d bytes encode again to %d", len(b), size)
 	}
-	n, err := EncodedSample("id", "nick", time.Unix(1, 2), b).Decoded()
+	n, err := encodedSample("id", "nick", time.Unix(1, 2), b).decoded()
 	if err != nil {
 		t.Fatalf("canonical, but decoding the sample: %v", err)
 	}
@@ -231,7 +232,7 @@ func FuzzCanonical(f *testing.F) {
 	}
 	f.Add([]byte{0x0a, 0x01, 'a', 0x12, 0x01, 0x7f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var d StatsDecoder
+		var d codec.StatsDecoder
 		for range 2 {
 			if _, ok := d.Canonical(b); ok {
 				checkCanonical(t, &d, b)
@@ -244,7 +245,7 @@ func FuzzCanonical(f *testing.F) {
 // round of 10,000 nodes of 100 stats (half counters, half floats), once
 // for every output of a shared round: nodes with maps are encoded into
 // one buffer of the round's size; nodes that carry their encoding
-// (EncodedSample, as the gatherer's hosts' answers) are only listed.
+// (encodedSample, as the gatherer's hosts' answers) are only listed.
 func BenchmarkEncodeRound(b *testing.B) {
 	at := time.Unix(1700000000, 0)
 	maps := Round{Time: at}
@@ -267,7 +268,7 @@ func BenchmarkEncodeRound(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if c.r.WithSharedEncoding().encoded().Len() == 0 {
+				if c.r.withSharedEncoding().encoded().Len() == 0 {
 					b.Fatal("nothing encoded")
 				}
 			}

@@ -70,7 +70,7 @@ func ServeOne(p Plugins, kind, name string) error {
 	default:
 		return fmt.Errorf("%s=%q: want producer/NAME or output/NAME", EnvSelect, kind+"/"+name)
 	}
-	serve(PluginSets(prod, out), log)
+	serve(pluginSets(prod, out), log)
 	return nil
 }
 

@@ -18,7 +18,7 @@ import (
 
 // A shared plugin process serves several plugins of one kind, each call
 // naming the plugin and the instance it is for in gRPC metadata. The
-// daemon's go-plugin client dispenses "KIND/NAME" (SharedPluginSets): every
+// daemon's go-plugin client dispenses "KIND/NAME" (sharedPluginSets): every
 // Dispense is a fresh instance of plugin NAME in that process, created at
 // its first call from the plugin's constructor and forgotten after Close,
 // so two instances of one plugin (a reload that changes a block starts the
@@ -28,14 +28,14 @@ const (
 	mdInstance = "statsherd-instance"
 )
 
-// SharedKey is the go-plugin plugin-set key that dispenses an instance of
+// sharedKey is the go-plugin plugin-set key that dispenses an instance of
 // the plugin name of kind from a shared process.
-func SharedKey(kind, name string) string { return kind + "/" + name }
+func sharedKey(kind, name string) string { return kind + "/" + name }
 
-// SharedPluginSets is a daemon's client plugin set for a shared process
-// serving the plugins names of kind: SharedKey(kind, name) dispenses an
+// sharedPluginSets is a daemon's client plugin set for a shared process
+// serving the plugins names of kind: sharedKey(kind, name) dispenses an
 // instance of plugin name.
-func SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet {
+func sharedPluginSets(kind string, names []string) map[int]plugin.PluginSet {
 	sets := map[int]plugin.PluginSet{}
 	for _, v := range []int{protocolFlat, ProtocolVersion} {
 		flat := v == protocolFlat
@@ -43,9 +43,9 @@ func SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet {
 		for _, n := range names {
 			switch kind {
 			case KindProducer:
-				set[SharedKey(kind, n)] = &ProducerPlugin{shared: &sharedClient{name: n}, flat: flat}
+				set[sharedKey(kind, n)] = &ProducerPlugin{shared: &sharedClient{name: n}, flat: flat}
 			case KindOutput:
-				set[SharedKey(kind, n)] = &OutputPlugin{shared: &sharedClient{name: n}, flat: flat}
+				set[sharedKey(kind, n)] = &OutputPlugin{shared: &sharedClient{name: n}, flat: flat}
 			}
 		}
 		sets[v] = set
@@ -133,7 +133,7 @@ func first(md metadata.MD, key string) string {
 
 // ServeShared serves every plugin of kind in p from this one process, over
 // go-plugin, until the daemon stops it: each call names its plugin and
-// instance (see SharedPluginSets). It is how the statsherd binary serves its
+// instance (sdk/daemon.SharedPluginSets). It is how the statsherd binary serves its
 // built-in producers to the host in one process instead of one each.
 func ServeShared(p Plugins, kind string) error {
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {

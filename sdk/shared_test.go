@@ -39,7 +39,7 @@ func sharedConn(t *testing.T) (*plugin.GRPCClient, *mux[Producer], *atomic.Int32
 		"b": func(hclog.Logger) Producer { return &counting{name: "b", closed: closed} },
 	}
 	m := newMux(KindProducer, news, hclog.NewNullLogger())
-	set := SharedPluginSets(KindProducer, []string{"a", "b"})[ProtocolVersion]
+	set := sharedPluginSets(KindProducer, []string{"a", "b"})[ProtocolVersion]
 	set[KindProducer] = &ProducerPlugin{mux: m} // the server's side
 	client, _ := plugin.TestPluginGRPCConn(t, false, set)
 	t.Cleanup(func() { client.Close() })
@@ -60,9 +60,9 @@ func dispenseProducer(t *testing.T, c *plugin.GRPCClient, key string) Producer {
 func TestSharedInstances(t *testing.T) {
 	c, m, closed := sharedConn(t)
 	ctx := context.Background()
-	a1 := dispenseProducer(t, c, SharedKey(KindProducer, "a"))
-	a2 := dispenseProducer(t, c, SharedKey(KindProducer, "a"))
-	b := dispenseProducer(t, c, SharedKey(KindProducer, "b"))
+	a1 := dispenseProducer(t, c, sharedKey(KindProducer, "a"))
+	a2 := dispenseProducer(t, c, sharedKey(KindProducer, "a"))
+	b := dispenseProducer(t, c, sharedKey(KindProducer, "b"))
 	for range 3 {
 		if _, err := a1.Collect(ctx); err != nil {
 			t.Fatal(err)

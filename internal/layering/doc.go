@@ -17,6 +17,7 @@
 // one in its own layer too (Go forbids cycles); a plugin only its own
 // subpackages and its family's internal helpers. Test support (plugindoc,
 // testenv, testbin, producertest, sdk/plugintest) is imported by tests
-// alone and may stand on anything below the command. The test fails on any
+// alone and may stand on anything below the command. sdk/daemon, the sdk's
+// side for the daemons, is imported by the runtime (and sdk/plugintest) alone. The test fails on any
 // other import, and on a package it cannot place.
 package layering

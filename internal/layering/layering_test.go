@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,48 @@ var testSupport = map[string]bool{
 	"sdk/plugintest":                  true,
 }
 
+// daemonPkg is the sdk's package for statsherd's own daemons (their
+// plugin client's set-up, the codec that keeps a host's stats encoded for
+// the outputs): only the runtime may import it, and sdk/plugintest.
+const daemonPkg = "sdk/daemon"
+
+// gathererRooms are the gatherer's subpackages, each with the rooms it
+// may import: the root (gatherer) composes them, and no room imports the
+// root or a room not listed for it. A new room is added here.
+var gathererRooms = map[string][]string{
+	"gatherer/admission": {"gatherer/refusal", "gatherer/registry"},
+	"gatherer/basedir":   nil,
+	"gatherer/control":   {"gatherer/basedir", "gatherer/registry"},
+	"gatherer/fanout":    nil,
+	"gatherer/refusal":   nil,
+	"gatherer/registry":  {"gatherer/basedir", "gatherer/refusal"},
+	"gatherer/status":    {"gatherer/fanout", "gatherer/refusal", "gatherer/registry"},
+}
+
+// gathererRoom checks an import between two of the gatherer's packages;
+// checked is false for any other import.
+func gathererRoom(from, to string) (checked, allowed bool, why string) {
+	inGatherer := func(p string) bool { return p == "gatherer" || strings.HasPrefix(p, "gatherer/") }
+	if !inGatherer(from) || !inGatherer(to) {
+		return false, false, ""
+	}
+	for _, p := range []string{from, to} {
+		if _, ok := gathererRooms[p]; !ok && p != "gatherer" {
+			return true, false, fmt.Sprintf("%s is no room of the gatherer: add it to gathererRooms in internal/layering", p)
+		}
+	}
+	if from == "gatherer" {
+		return true, true, ""
+	}
+	if to == "gatherer" {
+		return true, false, fmt.Sprintf("%s imports the gatherer's root: a room is wired by the root, never the other way", from)
+	}
+	if slices.Contains(gathererRooms[from], to) {
+		return true, true, ""
+	}
+	return true, false, fmt.Sprintf("%s imports %s: the gatherer's rooms import only those listed for them in gathererRooms (%s: %v)", from, to, from, gathererRooms[from])
+}
+
 // exceptions are imports allowed against the layers, each with its reason.
 var exceptions = map[[2]string]string{}
 
@@ -83,6 +126,15 @@ func place(pkg string) (layer int, root string, ok bool) {
 func allowed(from, to string) (bool, string) {
 	if _, ok := exceptions[[2]string{from, to}]; ok {
 		return true, ""
+	}
+	if to == daemonPkg {
+		if l, _, ok := place(from); ok && l == runtime || from == "sdk/plugintest" {
+			return true, "" // plugintest plays the daemon's side of a plugin's tests
+		}
+		return false, fmt.Sprintf("%s imports %s, which is for the daemons alone (host, gatherer and the runtime): a plugin, a command or an example is written on the sdk as a third party would", from, to)
+	}
+	if checked, ok, why := gathererRoom(from, to); checked {
+		return ok, why
 	}
 	if testSupport[to] && !testSupport[from] {
 		return false, fmt.Sprintf("%s imports %s, which only tests may import", from, to)
@@ -181,6 +233,26 @@ func TestLayerRules(t *testing.T) {
 		{"producers/internal/producertest", "internal/plugindoc", true},
 		{"host", "internal/testenv", false},
 		{"internal/plugindoc", "cli", false},
+		{"gatherer", "sdk/daemon", true},
+		{"gatherer/status", "sdk/daemon", true},
+		{"host", "sdk/daemon", true},
+		{"internal/supervisor", "sdk/daemon", true},
+		{"producers/exec", "sdk/daemon", false},
+		{"outputs/prometheus", "sdk/daemon", false},
+		{"munin", "sdk/daemon", false},
+		{"examples/example-output", "sdk/daemon", false},
+		{"cli", "sdk/daemon", false},
+		{"producers/internal/producertest", "sdk/daemon", false},
+		{"internal/wire", "sdk/daemon", false},
+		{"sdk/plugintest", "sdk/daemon", true},
+		{"sdk/report", "sdk/daemon", false},
+		{"gatherer", "gatherer/fanout", true},
+		{"gatherer/fanout", "gatherer", false},
+		{"gatherer/nowhere", "sdk", true},
+		{"gatherer/nowhere", "gatherer/fanout", false},
+		{"gatherer/status", "gatherer/admission", false},
+		{"gatherer/status", "gatherer/registry", true},
+		{"gatherer/registry", "gatherer/status", false},
 	} {
 		if ok, why := allowed(tt.from, tt.to); ok != tt.ok {
 			t.Errorf("allowed(%s → %s) = %v (%s), want %v", tt.from, tt.to, ok, why, tt.ok)

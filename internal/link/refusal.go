@@ -19,7 +19,7 @@ type refusal struct {
 }
 
 // refusals tells refusals apart by the gatherer's reason (the texts of
-// gatherer/server.go and gatherer/nodes.go), in order.
+// gatherer/admission and gatherer/registry), in order.
 var refusals = []struct {
 	match string
 	refusal

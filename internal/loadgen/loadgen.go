@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/furl"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/link"
@@ -578,7 +579,7 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 	}
 	var status string
 	for i := 0; i < 100 && status == ""; i++ {
-		b, _ := os.ReadFile(filepath.Join(dir, gatherer.StatusURLFile))
+		b, _ := os.ReadFile(filepath.Join(dir, basedir.StatusURLFile))
 		status = strings.TrimSpace(string(b))
 		if status == "" {
 			time.Sleep(50 * time.Millisecond)
@@ -588,7 +589,7 @@ func startGatherer(ctx context.Context, o options, stderr io.Writer) (target, er
 		stop()
 		return target{}, errors.New("the gatherer wrote no status.url")
 	}
-	return target{furl: f, furlFile: filepath.Join(dir, gatherer.FurlFile), status: status, pid: cmd.Process.Pid,
+	return target{furl: f, furlFile: filepath.Join(dir, basedir.FurlFile), status: status, pid: cmd.Process.Pid,
 		basedir: dir, scrape: scrape, stop: stop}, ctx.Err()
 }
 

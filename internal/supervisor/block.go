@@ -12,6 +12,7 @@ import (
 
 	"github.com/statsherd/statsherd/config"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // Options are a daemon's settings for the plugins it loads from HCL blocks.
@@ -143,7 +144,7 @@ func Check(ctx context.Context, b config.PluginBlock, o Options, keep bool) (*Pl
 	}
 	cctx := ctx
 	if !keep {
-		cctx = sdk.WithDryRun(ctx)
+		cctx = daemon.WithDryRun(ctx)
 	}
 	err = p.Configure(cctx, cfg)
 	switch {

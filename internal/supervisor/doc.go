@@ -10,7 +10,7 @@
 // pool of its own. The built-in plugins of one kind may share one
 // (NewShared, Options.Shared): `statsherd plugin serve KIND` serves every
 // built-in of KIND, the daemon's go-plugin client dispenses the key
-// "KIND/NAME" for each (sdk.SharedPluginSets), and each Dispense is a
+// "KIND/NAME" for each (sdk/daemon.SharedPluginSets), and each Dispense is a
 // separate instance of that plugin in the process, named in the metadata of
 // its every call. A crash or hang of the shared process, whichever plugin's
 // call finds it, ends it for all its plugins; each re-attaches to the fresh

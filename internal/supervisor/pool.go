@@ -15,6 +15,7 @@ import (
 
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // Pool is one plugin process and its restarts. A plugin with an executable
@@ -32,7 +33,7 @@ type Pool struct {
 	sha256 []byte
 	env    []string
 	// shared: the process serves the plugins names, each Dispense of
-	// sdk.SharedKey naming one; else it serves one, dispensed as kind.
+	// daemon.SharedKey naming one; else it serves one, dispensed as kind.
 	shared                 bool
 	names                  []string
 	startTimeout           time.Duration
@@ -114,7 +115,7 @@ func (p *Pool) Pid() int {
 // key is the plugin-set key that dispenses plugin name.
 func (p *Pool) key(name string) string {
 	if p.shared {
-		return sdk.SharedKey(p.kind, name)
+		return daemon.SharedKey(p.kind, name)
 	}
 	return p.kind
 }
@@ -307,9 +308,9 @@ func (p *Pool) launch(_ context.Context) error {
 	if p.stdout != nil {
 		stdout = p.stdout
 	}
-	sets := sdk.PluginSets(nil, nil)
+	sets := daemon.PluginSets()
 	if p.shared {
-		sets = sdk.SharedPluginSets(p.kind, p.names)
+		sets = daemon.SharedPluginSets(p.kind, p.names)
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
@@ -323,7 +324,7 @@ func (p *Pool) launch(_ context.Context) error {
 		Stderr:           stderr,
 		SyncStderr:       stderr,
 		SyncStdout:       stdout,
-		GRPCDialOptions:  sdk.GRPCDialOptions(),
+		GRPCDialOptions:  daemon.GRPCDialOptions(),
 	})
 	// The reaper must not take the process for an orphan before its pid
 	// is recorded.

@@ -9,7 +9,7 @@ import (
 )
 
 // RawAnswer is an Answer with its stats left encoded (a proto.Stats), for
-// a decoder that interns names (sdk.StatsDecoder).
+// a decoder that interns names (daemon.StatsDecoder).
 type RawAnswer struct {
 	ID    uint64
 	Error string

@@ -10,11 +10,12 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 // TestEncodedSamplesOverGRPC: a round of nodes that carry their encoding
-// (sdk.EncodedSample) and nodes with maps, larger than many HTTP/2
+// (daemon.EncodedSample) and nodes with maps, larger than many HTTP/2
 // frames, written shared to two outputs over the real transport, reaches
 // both as the round decoded.
 func TestEncodedSamplesOverGRPC(t *testing.T) {
@@ -36,13 +37,13 @@ func TestEncodedSamplesOverGRPC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Nodes = append(r.Nodes, sdk.EncodedSample(id, nick, ts, b))
+		r.Nodes = append(r.Nodes, daemon.EncodedSample(id, nick, ts, b))
 	}
-	want, err := r.Decoded()
+	want, err := daemon.DecodedRound(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared := r.WithSharedEncoding()
+	shared := daemon.SharedEncoding(r)
 	for i := range 2 {
 		impl := &fakeOutput{}
 		if err := plugintest.Output(t, impl).Write(ctx, shared); err != nil {

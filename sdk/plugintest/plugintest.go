@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // Producer serves impl over an in-process gRPC connection and returns the
@@ -41,7 +42,7 @@ func Output(t testing.TB, impl sdk.Output) sdk.Output {
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
 	conn, err := grpc.NewClient("unix://"+ln.Addr().String(),
-		append(sdk.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+		append(daemon.GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		t.Fatalf("plugintest: %v", err)
 	}
@@ -55,7 +56,7 @@ func Output(t testing.TB, impl sdk.Output) sdk.Output {
 
 func dispense(t testing.TB, kind string, p sdk.Producer) any {
 	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, sdk.PluginSets(p, nil)[sdk.ProtocolVersion])
+	client, _ := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{kind: &sdk.ProducerPlugin{Impl: p}})
 	t.Cleanup(func() {
 		// Closing the client shuts the server down too (go-plugin's
 		// controller); stopping it here as well would race with that.

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
+	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/testbin"
 )
@@ -119,18 +121,18 @@ producer "cpu_monitor" {}
 	// The node list: the simulated hosts and web-01 enrolled, one key
 	// revoked; new-node is not on it.
 	now := time.Now().UTC()
-	var nodes []gatherer.Node
+	var nodes []registry.Node
 	for i, id := range ids[:staying+leaving] {
-		nodes = append(nodes, gatherer.Node{ID: id, Nickname: fmt.Sprintf("loadgen-%05d", i), State: gatherer.StateEnrolled, FirstSeen: now, LastSeen: now, Changed: now})
+		nodes = append(nodes, registry.Node{ID: id, Nickname: fmt.Sprintf("loadgen-%05d", i), State: registry.StateEnrolled, FirstSeen: now, LastSeen: now, Changed: now})
 	}
-	nodes = append(nodes, gatherer.Node{ID: webID, Nickname: "web-01", State: gatherer.StateEnrolled, FirstSeen: now, LastSeen: now, Changed: now})
-	nodes = append(nodes, gatherer.Node{ID: revoked, Nickname: fmt.Sprintf("loadgen-%05d", staying+leaving), State: gatherer.StateRevoked, FirstSeen: now, LastSeen: now, Changed: now})
+	nodes = append(nodes, registry.Node{ID: webID, Nickname: "web-01", State: registry.StateEnrolled, FirstSeen: now, LastSeen: now, Changed: now})
+	nodes = append(nodes, registry.Node{ID: revoked, Nickname: fmt.Sprintf("loadgen-%05d", staying+leaving), State: registry.StateRevoked, FirstSeen: now, LastSeen: now, Changed: now})
 	b, _ := json.MarshalIndent(map[string]any{"version": 1, "nodes": nodes}, "", " ")
-	writeFile(t, filepath.Join(gdir, gatherer.NodesFile), string(b))
+	writeFile(t, filepath.Join(gdir, registry.NodesFile), string(b))
 
 	g := startProc(t, bins.statsherd, "gatherer", "-basedir", gdir)
-	status := waitFile(t, filepath.Join(gdir, gatherer.StatusURLFile), g)
-	furlFile := filepath.Join(gdir, gatherer.FurlFile)
+	status := waitFile(t, filepath.Join(gdir, basedir.StatusURLFile), g)
+	furlFile := filepath.Join(gdir, basedir.FurlFile)
 
 	loadgen := func(first, n int) *proc {
 		return startProc(t, bins.loadgen, "-join", "-furl", furlFile, "-keys", keys, "-first", fmt.Sprint(first), "-n", fmt.Sprint(n), "-k", "12")
@@ -367,7 +369,7 @@ nickname     = "`+nick+`"
 basedir      = "`+dir+`"
 poll_timeout = "700ms"
 gatherer {
-  furl_file   = "`+filepath.Join(gdir, gatherer.FurlFile)+`"
+  furl_file   = "`+filepath.Join(gdir, basedir.FurlFile)+`"
   min_backoff = "500ms"
   max_backoff = "2s"
 }

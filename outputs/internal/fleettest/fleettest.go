@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer"
+	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/internal/testbin"
 )
 
@@ -107,10 +108,10 @@ type Gatherer struct {
 // StartGatherer runs the gatherer of dir and waits for its status page.
 func StartGatherer(t testing.TB, statsherd, dir string) *Gatherer {
 	t.Helper()
-	os.Remove(filepath.Join(dir, gatherer.StatusURLFile))
+	os.Remove(filepath.Join(dir, basedir.StatusURLFile))
 	g := &Gatherer{Proc: Start(t, statsherd, "gatherer", "-basedir", dir), Dir: dir}
 	WaitFor(t, "the status page", g.Stderr.String, func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, gatherer.StatusURLFile))
+		b, err := os.ReadFile(filepath.Join(dir, basedir.StatusURLFile))
 		g.status = strings.TrimSpace(string(b))
 		return err == nil && g.status != ""
 	})
@@ -162,7 +163,7 @@ func StartHost(t testing.TB, statsherd, nick string, gdirs ...string) (*Proc, st
 	dir := t.TempDir()
 	var blocks strings.Builder
 	for _, g := range gdirs {
-		fmt.Fprintf(&blocks, "gatherer {\n  furl_file = %q\n  min_backoff = \"100ms\"\n  max_backoff = \"300ms\"\n}\n", filepath.Join(g, gatherer.FurlFile))
+		fmt.Fprintf(&blocks, "gatherer {\n  furl_file = %q\n  min_backoff = \"100ms\"\n  max_backoff = \"300ms\"\n}\n", filepath.Join(g, basedir.FurlFile))
 	}
 	cfg := filepath.Join(dir, "host.hcl")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
