@@ -122,12 +122,13 @@ const (
 	roundBurst = 1 << 20
 )
 
-// trimQuiet is how long after the last Configure a shared plugin process
-// considers its start-up over.
+// trimQuiet is how long after the last Configure or Collect a shared
+// plugin process considers its start-up, or a poll, over.
 const trimQuiet = 10 * time.Second
 
-// trimming is a producer in a shared process whose Configure marks
-// start-up work, so the process trims once start-up is over.
+// trimming is a producer in a shared process whose Configure and Collect
+// mark work that maps pages of the executable, so the process trims once
+// start-up, and then each poll, is over.
 type trimming struct {
 	sdk.Producer
 	t *trim.Debounced
@@ -136,6 +137,11 @@ type trimming struct {
 func (p trimming) Configure(ctx context.Context, cfg sdk.Config) error {
 	defer p.t.Kick()
 	return p.Producer.Configure(ctx, cfg)
+}
+
+func (p trimming) Collect(ctx context.Context) (sdk.Stats, error) {
+	defer p.t.Kick()
+	return p.Producer.Collect(ctx)
 }
 
 var _ sdk.Producer = trimming{}

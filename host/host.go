@@ -60,8 +60,8 @@ type Host struct {
 	producers []*producer
 	// shared is the one process serving every built-in producer.
 	shared *supervisor.Pool
-	// trim drops the executable's start-up pages once start-up (or a
-	// reload) is over.
+	// trim drops the executable's pages once start-up, a reload or a poll
+	// is over.
 	trim   *trim.Debounced
 	statsd *statsd.Server
 	// statsdDown is why statsd is not listening though configured (its
@@ -312,6 +312,9 @@ func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", fals
 // poll is Poll, PollAs or Peek; stats beyond lim (if set) are shed.
 func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link.Limits) sdk.Stats {
 	start := time.Now()
+	// The pages of the executable a poll maps (TLS, gRPC, protobuf, the
+	// runtime's stack tables) are dropped again once it is over.
+	defer h.trim.Kick()
 	h.mu.Lock()
 	timeout := h.cfg.PollTimeout
 	producers := h.producers

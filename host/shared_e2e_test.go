@@ -1,9 +1,12 @@
 package host_test
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -97,4 +100,59 @@ producer "third" { plugin = "PLUGIN" }
 	}
 	d.stop()
 	expectNoneLeft(t, mark, "after the host stopped")
+}
+
+// rssFileKiB is the RssFile of process pid in KiB: the pages of files it
+// maps, mostly its executable's.
+func rssFileKiB(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no RssFile in /proc/%d/status", pid)
+	return 0
+}
+
+// A poll maps pages of the executables (TLS or HTTP, gRPC, protobuf, the
+// producers); the host and the process of its built-in producers drop them
+// again within seconds of the poll, not only once after start-up.
+func TestE2EPagesDroppedAfterEachPoll(t *testing.T) {
+	t.Parallel()
+	mark := newMark()
+	d := startDaemonEnv(t, `
+nickname = "trim"
+reporting { statsd = "" }
+status { listen = "127.0.0.1:0" }
+`+builtinsHCL, []string{mark})
+	d.pollUntil("every built-in answers", allBuiltinsServe(0))
+	shared, _ := sharedProcess(t, d, mark)
+	if shared == 0 {
+		t.Fatalf("no process serves the built-in producers\n%s", d.stderr)
+	}
+	host := d.cmd.Process.Pid
+	// Past the trims that end start-up (10 s after the producers'
+	// Configure) and follow the polls above, so that only the next
+	// poll's trim is left to see.
+	time.Sleep(12 * time.Second)
+	d.poll(5 * time.Second)
+	h0, s0 := rssFileKiB(t, host), rssFileKiB(t, shared)
+	var h, s int64
+	for end := time.Now().Add(25 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		h, s = rssFileKiB(t, host), rssFileKiB(t, shared)
+		if h < h0-512 && s < s0-512 {
+			t.Logf("RssFile after the poll: host %d KiB, built-ins %d KiB; seconds later %d and %d KiB", h0, s0, h, s)
+			return
+		}
+	}
+	t.Errorf("RssFile after the poll: host %d KiB, built-ins %d KiB; 25 s later %d and %d KiB: want both 512 KiB less", h0, s0, h, s)
 }

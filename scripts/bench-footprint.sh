@@ -8,9 +8,10 @@
 #    a network server) and prometheus-node-exporter (default collectors,
 #    scraped every HOST_INTERVAL), all three at once, over HOST_SECONDS.
 #    Per program, summed over the process and all its descendants: the
-#    processes, VmRSS, PSS (smaps_rollup) and CPU a minute (the tasks'
-#    schedstat run time, to the nanosecond; /proc/PID/stat's ticks of
-#    10 ms are too coarse for an idle minute).
+#    processes, VmRSS and PSS (smaps_rollup; the mean and the largest of
+#    a reading every MEM_SAMPLE seconds over the window) and CPU a minute
+#    (the tasks' schedstat run time, to the nanosecond; /proc/PID/stat's
+#    ticks of 10 ms are too coarse for an idle minute).
 # 2. The gatherer: for each FLEETS size N, statsherd-loadgen's N hosts of
 #    100 stats polled every GATHER_INTERVAL by a gatherer with the munin
 #    output, beside vmagent scraping N targets of the same 100 stats
@@ -30,7 +31,7 @@
 # Environment: HOST_SECONDS (300), HOST_INTERVAL (60), FLEETS ("1000
 # 10000"), GATHER_INTERVAL (20), GATHER_ROUNDS (4), REPEAT (1),
 # LOAD_MONITOR_INTERVAL (unset; "5s" adds a host whose load_monitor wakes
-# every 5 s instead of every second),
+# every 5 s instead of every second), MEM_SAMPLE (5),
 # SKIP_HOST / SKIP_GATHERER (set to skip a part), BIN (./bin), KEYS
 # (a key cache directory for the load tool's hosts, default in /tmp),
 # KEEP (a directory to keep the load tool's rows and the memory samples
@@ -47,6 +48,7 @@ REPEAT=${REPEAT:-1}
 KEYS=${KEYS:-/tmp/statsherd-bench-footprint-keys}
 LOAD_MONITOR_INTERVAL=${LOAD_MONITOR_INTERVAL:-}
 KEEP=${KEEP:-}
+MEM_SAMPLE=${MEM_SAMPLE:-5}
 
 need() {
 	command -v "$1" >/dev/null 2>&1 || { echo "bench-footprint: $1 not found: $2" >&2; exit 1; }
@@ -209,30 +211,45 @@ EOF
 	[ -n "$lpid" ] && lb=$(runtime_ns $(tree $lpid))
 	start=$(date +%s)
 	el=0
+	scraped=0
+	# Memory is sampled every MEM_SAMPLE seconds over the whole window
+	# (mean and largest): what a process maps moves within an interval
+	# (a poll brings pages back, a trim drops them), so one reading at
+	# the end would be a matter of timing.
 	while [ "$el" -lt "$HOST_SECONDS" ]; do
+		for x in "host $hpid" "lm $lpid" "collectd $cpid" "node $npid"; do
+			set -- $x
+			[ -n "${2:-}" ] && echo "$(mem $(tree $2))" >>"$d/mem.$1"
+		done
 		left=$((HOST_SECONDS - el))
-		sleep $((left < HOST_INTERVAL ? left : HOST_INTERVAL))
-		# node_exporter is scraped as Prometheus would, once an interval.
-		curl -s -o /dev/null "http://127.0.0.1:$nport/metrics" || true
+		sleep $((left < MEM_SAMPLE ? left : MEM_SAMPLE))
 		el=$(($(date +%s) - start))
+		# node_exporter is scraped as Prometheus would, once an interval.
+		if [ $((el / HOST_INTERVAL)) -gt "$scraped" ]; then
+			curl -s -o /dev/null "http://127.0.0.1:$nport/metrics" || true
+			scraped=$((el / HOST_INTERVAL))
+		fi
 	done
 	ha=$(runtime_ns $(tree $hpid)) ca=$(runtime_ns $(tree $cpid)) na=$(runtime_ns $(tree $npid))
-	rows="statsherd-host $hpid $hb $ha"
+	rows="statsherd-host host $hb $ha"
 	if [ -n "$lpid" ]; then
 		la=$(runtime_ns $(tree $lpid))
-		rows="$rows,statsherd-lm$LOAD_MONITOR_INTERVAL $lpid $lb $la"
+		rows="$rows,statsherd-lm$LOAD_MONITOR_INTERVAL lm $lb $la"
 	fi
-	rows="$rows,collectd $cpid $cb $ca,node_exporter $npid $nb $na"
+	rows="$rows,collectd collectd $cb $ca,node_exporter node $nb $na"
 	for p in $hpid $lpid $cpid $npid; do
 		kill -0 $p 2>/dev/null || { echo "bench-footprint: process $p ended early; logs in $d" >&2; tail -5 "$d"/*/log "$d"/*.log >&2; exit 1; }
 	done
 	printf '%s\n' "run $run: ${el}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "$rows" | tr ',' '\n' | while read -r x; do
 		set -- $x
-		set -- "$1" "$3" "$4" $(mem $(tree $2))
-		awk -v name="$1" -v b="$2" -v a="$3" -v n="$4" -v rss="$5" -v pss="$6" -v el="$el" 'BEGIN {
-			printf "HOST %-17s %9d %10.1f %10.1f %14.1f\n", name, n, rss/1024, pss/1024, (a-b)/1e6/(el/60)
-		}'
+		awk -v name="$1" -v b="$3" -v a="$4" -v el="$el" '{
+			k++; n = $1; r += $2; p += $3
+			if ($2 > rmax) rmax = $2
+			if ($3 > pmax) pmax = $3
+		} END {
+			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %14.1f\n", name, n, r/k/1024, rmax/1024, p/k/1024, pmax/1024, (a-b)/1e6/(el/60)
+		}' "$d/mem.$2"
 	done
 	cleanup
 }
@@ -354,8 +371,8 @@ echo
 echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 if grep -q '^HOST' "$out"; then
 	echo
-	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run):"
-	printf '%-17s %9s %10s %10s %14s\n' program processes RSS_MiB PSS_MiB CPU_ms/minute
+	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run; RSS and PSS: mean and largest of a sample every ${MEM_SAMPLE}s):"
+	printf '%-17s %9s %8s %8s %8s %8s %14s\n' program processes RSS_MiB RSS_max PSS_MiB PSS_max CPU_ms/minute
 	sort -s -k2,2 "$out" | awk '$1 == "HOST" {sub(/^HOST /, ""); print}'
 fi
 if grep -q '^GATH' "$out"; then

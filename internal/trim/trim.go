@@ -12,6 +12,11 @@
 // the few the process runs again come back with a minor fault at their next
 // use (about 5 MB, once, for the first poll of the host's built-in
 // producers). Writable mappings (data, heap) are never touched.
+//
+// A poll maps pages again (TLS, gRPC, protobuf, the producers, the tables
+// the runtime reads to grow and scan stacks): the host and the process of
+// its built-in producers Kick after each poll too, so an idle host drops
+// them again until the next (docs/footprint.md).
 package trim
 
 import (
