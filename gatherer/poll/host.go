@@ -1,10 +1,9 @@
-package gatherer
+package poll
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,13 +18,13 @@ import (
 	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
-// host is one connected host: the connection, and its reader, which
+// Host is one connected host: the connection, and its reader, which
 // receives answers and notices a dropped connection at once. On Linux the
-// gatherer's idle watcher (watch_linux.go) waits for all idle connections
+// idle watcher (watch_linux.go) waits for all idle connections
 // with one goroutine and starts readOne when one has something to read;
 // elsewhere (or without a watcher) each host has a reader goroutine
 // (read).
-type host struct {
+type Host struct {
 	id, nickname, addr string
 	versions           map[string]string
 	since              time.Time
@@ -85,7 +84,11 @@ type reply struct {
 	names, size int
 }
 
-func (h *host) status() status.HostStatus {
+// ID is the host's node id.
+func (h *Host) ID() string { return h.id }
+
+// Status is the host as the status page shows it.
+func (h *Host) Status() status.HostStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return status.HostStatus{ID: h.id, Nickname: h.nickname, Address: h.addr, Versions: h.versions, Since: h.since,
@@ -93,7 +96,7 @@ func (h *host) status() status.HostStatus {
 }
 
 // close ends the connection; the reader then stops.
-func (h *host) close() {
+func (h *Host) close() {
 	h.closed.Store(true)
 	h.closeMu.Do(func() {
 		if stop := h.unwatch.Load(); stop != nil {
@@ -104,7 +107,7 @@ func (h *host) close() {
 }
 
 // refuse tells the host why and closes the connection.
-func (h *host) refuse(reason string) {
+func (h *Host) refuse(reason string) {
 	h.closed.Store(true)
 	h.wmu.Lock()
 	h.conn.NetConn().SetWriteDeadline(time.Now().Add(time.Second))
@@ -117,7 +120,7 @@ func (h *host) refuse(reason string) {
 // sent, then the rest of the answer (the host is still writing it) is
 // read and thrown away, within bounds, so that the host's write ends and
 // it reads why, rather than a connection reset.
-func (h *host) tellTooLarge(reason string) {
+func (h *Host) tellTooLarge(reason string) {
 	h.closed.Store(true)
 	h.wmu.Lock()
 	nc := h.conn.NetConn()
@@ -182,7 +185,7 @@ func (e *errQuota) Error() string { return e.reason }
 // poll in flight is expected; anything else (an unsolicited answer, a
 // wrong id, another kind of message) ends the connection and is counted,
 // before the message is even decoded when no poll is in flight.
-func (h *host) read() {
+func (h *Host) read() {
 	for {
 		// Between polls the connection waits for bytes with nothing
 		// read and on a shallow stack (readOne's frames are gone), which
@@ -206,7 +209,7 @@ var errNotAsked = errors.New("answer sent while no poll was in flight")
 // waiting for it (deliver); false means the connection is ended.
 //
 //go:noinline
-func (h *host) readOne() bool {
+func (h *Host) readOne() bool {
 	inFlight := func(int) error {
 		if h.pending.Load() == 0 {
 			return errNotAsked
@@ -302,7 +305,7 @@ func (q *quotas) sample(id, nickname string, at time.Time, stats []byte) (s sdk.
 
 // decodeAnswer decodes a message that must be an answer, its stats left
 // encoded.
-func (h *host) decodeAnswer(b []byte) (wire.RawAnswer, error) {
+func (h *Host) decodeAnswer(b []byte) (wire.RawAnswer, error) {
 	a, ok, err := wire.DecodeAnswer(b)
 	if err != nil || ok {
 		return a, err
@@ -324,7 +327,7 @@ func (h *host) decodeAnswer(b []byte) (wire.RawAnswer, error) {
 }
 
 // violation ends a connection that broke the protocol, and counts it.
-func (h *host) violation(what string) {
+func (h *Host) violation(what string) {
 	h.q.refusals.Add(refusal.Unsolicited, h.addr, h.id, what, 1)
 	h.err = fmt.Errorf("protocol violation: %s", what)
 	h.close()
@@ -368,7 +371,7 @@ type pollWait struct {
 // deliver records r as the host's result for poll id (0: whichever
 // round waits), if that round still waits for it and nothing else was
 // delivered first; false means r was dropped.
-func (h *host) deliver(id uint64, r reply) bool {
+func (h *Host) deliver(id uint64, r reply) bool {
 	w := h.polled.Load()
 	if w == nil || (id != 0 && w.round.id != id) || !h.polled.CompareAndSwap(w, nil) {
 		return false
@@ -380,13 +383,13 @@ func (h *host) deliver(id uint64, r reply) bool {
 
 // ended tells the round waiting for h, if any, that its connection is
 // over; it is called once the reader has stopped.
-func (h *host) ended() {
+func (h *Host) ended() {
 	h.over.Store(true)
 	h.deliver(0, reply{err: h.droppedErr()})
 }
 
 // droppedErr is the result of a poll of a host whose connection ended.
-func (h *host) droppedErr() error {
+func (h *Host) droppedErr() error {
 	if h.err != nil {
 		return fmt.Errorf("%w: %w", errDropped, h.err)
 	}
@@ -396,7 +399,7 @@ func (h *host) droppedErr() error {
 // send writes the poll of round w.round to the host, with the round's
 // deadline for the write; the result comes later, by deliver. A host
 // already closed, or a failed write, is delivered as a result at once.
-func (h *host) send(w *pollWait) {
+func (h *Host) send(w *pollWait) {
 	id := w.round.id
 	h.polled.Store(w)
 	if h.closed.Load() {
@@ -417,11 +420,4 @@ func (h *host) send(w *pollWait) {
 	if err != nil {
 		h.deliver(id, reply{err: err})
 	}
-}
-
-func remoteAddr(nc net.Conn) string {
-	if a := nc.RemoteAddr(); a != nil {
-		return a.String()
-	}
-	return "?"
 }
