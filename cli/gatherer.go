@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
 	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/gctune"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/supervisor"
 	"github.com/statsherd/statsherd/internal/trim"
@@ -34,20 +34,22 @@ import (
 // per round and no longer writes (docs/gatherer-measurements.md, "Footprint").
 var outputTuning = []string{"GOGC=25"}
 
-// gathererGCPercent is the gatherer's own GOGC unless the operator sets
-// one: at 10,000 hosts GOGC=50 lowered its peak RSS by about a sixth at the
-// same round time; GOGC=25 cost it a third more CPU per round.
-const gathererGCPercent = 50
+// gathererGC is the gatherer's own GC percent unless the operator sets
+// one: it follows the live heap (package gctune), a point per 2 MiB,
+// from 10 to 50. At 1,000 hosts (≈ 20 MiB live) GOGC=10 held 8–9 MiB less
+// than 50 at the same CPU a round; at 10,000 (≈ 200 MiB) GOGC=50 lowered
+// the peak RSS by about a sixth against 100 at the same round time, and
+// GOGC=25 cost a third more CPU a round (docs/footprint.md).
+var gathererGC = gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}
 
-// tuneGathererGC sets the gatherer's GC percent to gathererGCPercent when
-// the GOGC variable (read with getenv) is unset; it returns the setting now
-// in force, -2 meaning the operator's.
-func tuneGathererGC(getenv func(string) string) int {
+// tuneGathererGC makes the gatherer's GC percent follow gathererGC when
+// the GOGC variable (read with getenv) is unset, and returns what stops
+// it; with the operator's GOGC it changes nothing.
+func tuneGathererGC(getenv func(string) string) (stop func()) {
 	if getenv("GOGC") != "" {
-		return -2
+		return func() {}
 	}
-	debug.SetGCPercent(gathererGCPercent)
-	return gathererGCPercent
+	return gctune.Follow(gathererGC.Percent)
 }
 
 func gathererCommand() *command {
@@ -122,7 +124,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	// Orphans of the output plugins are killed while the gatherer runs
 	// and swept after it has stopped them.
 	defer reaper.Start(ctx, log)()
-	tuneGathererGC(os.Getenv)
+	defer tuneGathererGC(os.Getenv)()
 	outs, diags := fanout.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
 		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
@@ -155,8 +157,12 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	}
 	defer reloadOnHangup(ctx, g, log)()
 	// Once started, the gatherer drops the pages of this executable it
-	// mapped while starting (see trim); those a round uses come back.
+	// mapped while starting (see trim); those a round uses come back, and
+	// are dropped again 2 s after each round (a few hundred page faults
+	// the next round; its heap is left to the collector, as two more
+	// collections of a large fleet's heap would cost a round's CPU).
 	trim.NewDebounced(trimQuiet, log).Kick()
+	defer gctune.AfterBurst(roundQuiet, roundBurst, func() { trim.Executable() })()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1

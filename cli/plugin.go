@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/internal/builtin"
+	"github.com/statsherd/statsherd/internal/gctune"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/internal/trim"
 	"github.com/statsherd/statsherd/sdk"
@@ -97,12 +98,29 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	// executable once its first seconds are over (see trim): its Configure
 	// comes within them.
 	trim.NewDebounced(trimQuiet, nil).Kick()
+	// An output works a round at a time and waits for the next: 2 s after
+	// each round its free heap goes back to the system (see gctune), and
+	// the pages of this executable the round ran are dropped again.
+	if kind == sdk.KindOutput {
+		defer gctune.AfterBurst(roundQuiet, roundBurst, func() {
+			gctune.Release()
+			trim.Executable()
+		})()
+	}
 	if err := sdk.ServeOne(builtin.Plugins(), kind, name); err != nil {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
 		return 1
 	}
 	return 0
 }
+
+// The gatherer and an output's process give memory back once roundQuiet
+// has passed after a round that allocated roundBurst bytes or more: at
+// 1,000 hosts of 100 stats a round is ≈ 3.4 MB.
+const (
+	roundQuiet = 2 * time.Second
+	roundBurst = 1 << 20
+)
 
 // trimQuiet is how long after the last Configure a shared plugin process
 // considers its start-up over.

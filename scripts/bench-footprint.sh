@@ -15,8 +15,11 @@
 #    100 stats polled every GATHER_INTERVAL by a gatherer with the munin
 #    output, beside vmagent scraping N targets of the same 100 stats
 #    (`statsherd-loadgen targets`) at the same interval and remote-writing
-#    them to a sink, both at once. RSS of the gatherer and its output
-#    plugins together against vmagent's, after the rounds settle.
+#    them to a sink, both at once. RSS and PSS of the gatherer and its
+#    output plugins together against vmagent's, sampled every second at
+#    the same moments once every host is in (mean and largest sample);
+#    statsherd's also at each round's end (the load tool's rows) and its
+#    peak during a round.
 #
 # Everything runs on free loopback ports in a temporary directory, and the
 # script stops only the processes it started, by PID. It needs bin/ built
@@ -29,7 +32,9 @@
 # LOAD_MONITOR_INTERVAL (unset; "5s" adds a host whose load_monitor wakes
 # every 5 s instead of every second),
 # SKIP_HOST / SKIP_GATHERER (set to skip a part), BIN (./bin), KEYS
-# (a key cache directory for the load tool's hosts, default in /tmp).
+# (a key cache directory for the load tool's hosts, default in /tmp),
+# KEEP (a directory to keep the load tool's rows and the memory samples
+# of each gatherer run in).
 set -eu
 
 BIN=${BIN:-$(pwd)/bin}
@@ -41,6 +46,7 @@ GATHER_ROUNDS=${GATHER_ROUNDS:-4}
 REPEAT=${REPEAT:-1}
 KEYS=${KEYS:-/tmp/statsherd-bench-footprint-keys}
 LOAD_MONITOR_INTERVAL=${LOAD_MONITOR_INTERVAL:-}
+KEEP=${KEEP:-}
 
 need() {
 	command -v "$1" >/dev/null 2>&1 || { echo "bench-footprint: $1 not found: $2" >&2; exit 1; }
@@ -102,6 +108,15 @@ mem() {
 		pss=$((pss + ${s:-0}))
 	done
 	echo "$n $rss $pss"
+}
+
+# gatherer_of PID: the statsherd gatherer the load tool PID started.
+gatherer_of() {
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		case " $(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)" in
+		*" gatherer "*) echo "$c"; return ;;
+		esac
+	done
 }
 
 waitfile() {
@@ -258,35 +273,60 @@ EOF
 		-procs $procs -keys "$KEYS" -output munin >"$d/loadgen.out" 2>"$d/loadgen.log" &
 	lpid=$!
 	PIDS="$PIDS $lpid"
-	# vmagent's RSS and CPU, sampled once a round while the load tool runs.
+	# Memory of both, every second once the load tool measures its first
+	# round (every host in): RSS and PSS of vmagent's and of the gatherer's
+	# process trees, at the same moments. vmagent's CPU once a round.
 	: >"$d/vmagent.samples"
+	: >"$d/mem.samples"
 	vb=$(runtime_ns $(tree $vpid))
+	tick=0
 	while kill -0 $lpid 2>/dev/null; do
-		sleep "$GATHER_INTERVAL"
-		echo "$(runtime_ns $(tree $vpid)) $(mem $(tree $vpid))" >>"$d/vmagent.samples"
+		sleep 1
+		tick=$((tick + 1))
+		if [ $((tick % GATHER_INTERVAL)) -eq 0 ]; then
+			echo "$(runtime_ns $(tree $vpid)) $(mem $(tree $vpid))" >>"$d/vmagent.samples"
+		fi
+		grep -q '^[0-9]' "$d/loadgen.out" 2>/dev/null || continue
+		g=$(gatherer_of $lpid)
+		[ -n "$g" ] && echo "$(mem $(tree $g)) $(mem $(tree $vpid))" >>"$d/mem.samples"
 	done
 	wait $lpid || { echo "bench-footprint: the load tool failed; its output:" >&2; cat "$d/loadgen.out" "$d/loadgen.log" >&2; exit 1; }
 	scrapes=$(curl -s "http://127.0.0.1:$vport/metrics" | awk '$1 ~ /^vm_promscrape_targets/ && /status="up"/ {s += $NF} END {print s+0}')
 	printf '%s\n' "run $run, $n hosts/targets: load average $(cut -d' ' -f1-3 /proc/loadavg); vmagent targets up: $scrapes"
-	# statsherd: the measured rounds (rows starting with a number).
-	awk -v n="$n" '$1 ~ /^[0-9]+$/ && NF >= 12 {
-		m = $10; t = $6 * 1000 / n; c = $12 + $13
+	# Memory, averaged over the seconds measured, and its largest.
+	# mem.samples: statsherd's "n rss pss", vmagent's "n rss pss".
+	sm=$(awk '{ sr += $2; sp += $3; vr += $5; vp += $6; k++
+		if ($2 > srmax) srmax = $2; if ($5 > vrmax) vrmax = $5
+	} END {
+		if (!k) { print "- - - - - -"; exit }
+		printf "%.1f %.1f %.1f %.1f %.1f %.1f", sr/k/1024, srmax/1024, sp/k/1024, vr/k/1024, vrmax/1024, vp/k/1024
+	}' "$d/mem.samples")
+	set -- $sm
+	# statsherd: the measured rounds (rows starting with a number), RSS at
+	# each round's end and the peak during it.
+	awk -v n="$n" -v rss="$1" -v rmax="$2" -v pss="$3" '$1 ~ /^[0-9]+$/ && NF >= 12 {
+		m = $10; q = $11; t = $6 * 1000 / n; c = $12 + $13
 		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
+		if (k == 1 || q > qmax) qmax = q
 		if (k == 1 || t < tmin) tmin = t; if (t > tmax) tmax = t
 		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
 	} END {
 		if (!k) { print "GATH no rounds measured"; exit }
-		printf "GATH %-15s %7d %9.1f-%-7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, mmin, mmax, tmin, tmax, cmin, cmax
+		printf "GATH %-15s %7d %8s %8s %8s %9.1f-%-7.1f %7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, rss, rmax, pss, mmin, mmax, qmax, tmin, tmax, cmin, cmax
 	}' "$d/loadgen.out"
-	# vmagent: skip the first sample (start-up, first scrapes).
-	awk -v n="$n" -v b="$vb" 'NR > 1 {
-		m = $3 / 1024; c = ($1 - prev) / 1e9
-		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
-		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
+	# vmagent: CPU from the second sample on (start-up, first scrapes).
+	awk -v n="$n" -v rss="$4" -v rmax="$5" -v pss="$6" 'NR > 1 {
+		c = ($1 - prev) / 1e9
+		if (!k++ || c < cmin) cmin = c; if (c > cmax) cmax = c
 	} { prev = $1 } END {
 		if (!k) { print "GATH vmagent: too few samples"; exit }
-		printf "GATH %-15s %7d %9.1f-%-7.1f %17s %9.2f-%-6.2f\n", "vmagent", n, mmin, mmax, "-", cmin, cmax
+		printf "GATH %-15s %7d %8s %8s %8s %17s %7s %17s %9.2f-%-6.2f\n", "vmagent", n, rss, rmax, pss, "-", "-", "-", cmin, cmax
 	}' "$d/vmagent.samples"
+	if [ -n "$KEEP" ]; then
+		mkdir -p "$KEEP"
+		cp "$d/loadgen.out" "$KEEP/loadgen-$run-$n.out"
+		cp "$d/mem.samples" "$KEEP/mem-$run-$n.samples"
+	fi
 	cleanup
 }
 
@@ -320,7 +360,9 @@ if grep -q '^HOST' "$out"; then
 fi
 if grep -q '^GATH' "$out"; then
 	echo
-	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds (ranges over the rounds; RSS of all processes):"
-	printf '%-15s %7s %17s %17s %16s\n' program hosts RSS_MiB ms_per_host CPU_s/round
+	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds. RSS and PSS of all processes, MiB, sampled every second at the"
+	echo "same moments for both once every host is in: mean, largest sample, mean PSS; statsherd's at each round's end (the"
+	echo "load tool's rows) and its peak during a round (VmHWM); ms per host and CPU a round are ranges over the rounds:"
+	printf '%-15s %7s %8s %8s %8s %17s %7s %17s %16s\n' program hosts RSS_mean RSS_max PSS_mean RSS_round_end peak ms_per_host CPU_s/round
 	sort -s -k3,3n -k2,2 "$out" | awk '$1 == "GATH" {sub(/^GATH /, ""); print}'
 fi

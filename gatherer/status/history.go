@@ -10,10 +10,13 @@ import (
 )
 
 // The fleet's health over time: a summary of every round, in two rings
-// of fixed size whatever the fleet: the last hour round by round
-// (hourRounds summaries at most: a round a second), and the last 24
-// hours by minute (dayMinutes summaries, each merging the rounds of its
-// minute). A summary is ≈ 140 bytes, so both take ≈ 700 KB at most.
+// bounded whatever the fleet: the last hour round by round (an hour of
+// rounds at the poll interval, hourRounds summaries at most: a round a
+// second), and the last 24 hours by minute (dayMinutes summaries, each
+// merging the rounds of its minute). A summary is ≈ 160 bytes, so both
+// take ≈ 800 KB at most; a ring grows as rounds come, so a gatherer
+// polling every 60 s holds ≈ 10 KB for its hour and reaches the day's
+// 230 KB only after a day.
 
 const (
 	hourRounds = 3600
@@ -43,14 +46,25 @@ type roundSummary struct {
 // roundSummarySize is the bytes of one summary, for the bound above.
 const roundSummarySize = int(unsafe.Sizeof(roundSummary{}))
 
-// ring is a fixed-size ring of summaries.
+// ring is a ring of at most size summaries; its buffer grows as they
+// come, up to size, and then wraps.
 type ring struct {
 	buf  []roundSummary
+	size int
 	next int
 	n    int
 }
 
 func (r *ring) add(s roundSummary) {
+	if len(r.buf) < r.size {
+		// Still growing: the summaries are buf in order, next is the end.
+		if len(r.buf) == cap(r.buf) {
+			r.buf = append(make([]roundSummary, 0, min(r.size, max(16, 2*cap(r.buf)))), r.buf...)
+		}
+		r.buf = append(r.buf, s)
+		r.next, r.n = len(r.buf)%r.size, len(r.buf)
+		return
+	}
 	r.buf[r.next] = s
 	r.next = (r.next + 1) % len(r.buf)
 	r.n = min(r.n+1, len(r.buf))
@@ -85,8 +99,15 @@ type fleetHistory struct {
 	outputs     []string
 }
 
-func newFleetHistory() *fleetHistory {
-	return &fleetHistory{hour: ring{buf: make([]roundSummary, hourRounds)}, day: ring{buf: make([]roundSummary, dayMinutes)}}
+// newFleetHistory returns empty rings for rounds every pollInterval (at
+// most one a second; 0 means as many).
+func newFleetHistory(pollInterval time.Duration) *fleetHistory {
+	hour := hourRounds
+	if pollInterval > time.Second {
+		// An hour of rounds, and the one an hour ago.
+		hour = min(hourRounds, int((time.Hour+pollInterval-1)/pollInterval)+1)
+	}
+	return &fleetHistory{hour: ring{size: hour}, day: ring{size: dayMinutes}}
 }
 
 // record adds a round. refused are the refusal totals now; writeSecs the

@@ -68,7 +68,7 @@ type Conn struct {
 // New makes the pages of the gatherer cfg describes, whose node list is
 // nodes and whose refusals are counted by refusals.
 func New(cfg *config.Gatherer, nodes *registry.Registry, refusals *refusal.Tally, src Source, log hclog.Logger) *Pages {
-	return &Pages{history: newFleetHistory(), src: src, nodes: nodes, refusals: refusals,
+	return &Pages{history: newFleetHistory(cfg.PollInterval), src: src, nodes: nodes, refusals: refusals,
 		nickname: cfg.Nickname, basedir: cfg.Basedir, poll: cfg.PollInterval, log: log}
 }
 

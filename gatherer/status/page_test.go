@@ -161,7 +161,7 @@ func TestFleetView(t *testing.T) {
 // rounds.
 func TestHistoryBounded(t *testing.T) {
 	t.Parallel()
-	h := newFleetHistory()
+	h := newFleetHistory(10 * time.Second)
 	if size := (hourRounds + dayMinutes) * roundSummarySize; size > 2<<20 {
 		t.Errorf("the rings take %d bytes, over 2 MB", size)
 	}
@@ -179,6 +179,40 @@ func TestHistoryBounded(t *testing.T) {
 	m := s.Day[len(s.Day)-2]
 	if m.Rounds != 6 || m.Answers != 6*49990 || m.Refused[refusal.Secret] != 12 || m.HostsConnected != 50000 {
 		t.Errorf("a minute: %+v", m)
+	}
+}
+
+// TestHistoryGrows: the rings hold what the rounds so far need, oldest
+// first, and the hour's ring no more than an hour of rounds at the poll
+// interval.
+func TestHistoryGrows(t *testing.T) {
+	t.Parallel()
+	h := newFleetHistory(time.Minute)
+	start := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		h.record(start.Add(time.Duration(i)*time.Minute), i, i, 0, time.Second, nil, nil)
+	}
+	s := h.snapshot(start.Add(5 * time.Minute))
+	if len(s.Hour) != 5 || len(s.Day) != 5 {
+		t.Fatalf("%d rounds in the hour, %d minutes; want 5 and 5", len(s.Hour), len(s.Day))
+	}
+	for i, p := range s.Hour {
+		if p.HostsConnected != i || s.Day[i].HostsConnected != i {
+			t.Errorf("round %d: %+v, minute %+v", i, p, s.Day[i])
+		}
+	}
+	if c := cap(h.hour.buf) + cap(h.day.buf); c > 32 {
+		t.Errorf("5 rounds hold %d summaries", c)
+	}
+	for i := 5; i < 3*60; i++ {
+		h.record(start.Add(time.Duration(i)*time.Minute), i, i, 0, time.Second, nil, nil)
+	}
+	if c := cap(h.hour.buf); c > 61 {
+		t.Errorf("the hour's ring holds %d summaries at a round a minute", c)
+	}
+	s = h.snapshot(start.Add(3 * time.Hour))
+	if len(s.Hour) != 60 || s.Hour[0].HostsConnected != 120 || s.Hour[59].HostsConnected != 179 || len(s.Day) != 180 {
+		t.Errorf("after 3 hours: %d rounds in the hour (%+v … %+v), %d minutes", len(s.Hour), s.Hour[0], s.Hour[len(s.Hour)-1], len(s.Day))
 	}
 }
 
