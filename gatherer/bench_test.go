@@ -38,9 +38,9 @@ func BenchmarkRound(b *testing.B) {
 			for i := range n {
 				benchHost(ctx, b, g, fmt.Sprintf("bench-%04d", i), st)
 			}
-			for deadline := time.Now().Add(time.Minute); len(g.connected()) < n; {
+			for deadline := time.Now().Add(time.Minute); len(g.hosts.Connected()) < n; {
 				if time.Now().After(deadline) {
-					b.Fatalf("%d of %d hosts connected", len(g.connected()), n)
+					b.Fatalf("%d of %d hosts connected", len(g.hosts.Connected()), n)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}

@@ -9,14 +9,15 @@
 //
 // This package wires the gatherer's rooms, each a package below it that
 // never imports it (internal/layering checks which room may import
-// which), and keeps what joins them: the connected hosts, their readers
-// and the poll rounds (host.go, round.go), the accept loop (server.go),
-// and the gatherer's own stats.
+// which), and keeps what joins them: the accept loop (server.go), the
+// poll loop and what each round feeds (round.go: the gatherer's own stats,
+// the status page, the outputs), reload and the control requests.
 //
 //	basedir    the base directory: identity, secret, port, furl, lock
 //	refusal    the kinds of refusal, their tally and log summaries
 //	registry   the node list (nodes.json) and the enrolment policy
 //	admission  the handshake budget and the admission of a connection
+//	poll       the connected hosts, their readers, the poll rounds
 //	fanout     each output fed from a queue of its own
 //	status     the status pages and what they keep
 //	control    the control socket, its client, offline editing
@@ -40,6 +41,7 @@ import (
 	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/control"
 	"github.com/statsherd/statsherd/gatherer/fanout"
+	"github.com/statsherd/statsherd/gatherer/poll"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/registry"
 	"github.com/statsherd/statsherd/gatherer/status"
@@ -65,7 +67,6 @@ type Gatherer struct {
 	hs       *admission.Handshakes
 	gate     admission.Gate
 	refusals *refusal.Tally
-	quotas   quotas
 	nodes    *registry.Registry
 	unlock   func()
 	wg       sync.WaitGroup
@@ -73,13 +74,8 @@ type Gatherer struct {
 	control    net.Listener
 	controlErr error
 
-	mu      sync.Mutex
-	hosts   map[string]*host
-	closing bool // set at shutdown: no more hosts are registered
-
-	// idle waits for the idle host connections (watch_linux.go); nil:
-	// a reader goroutine per host.
-	idle *idleWatcher
+	// hosts are the connected hosts, their readers and rounds.
+	hosts *poll.Hosts
 	// readerPerHost, set by tests before Run, keeps a reader goroutine
 	// per host, as on systems without the idle watcher.
 	readerPerHost bool
@@ -108,7 +104,7 @@ func (g *Gatherer) background(ctx context.Context) {
 			g.refusals.Flush(false)
 			if now.Sub(lastForget) >= time.Minute {
 				lastForget = now
-				for _, n := range g.nodes.Forget(now, g.isConnected) {
+				for _, n := range g.nodes.Forget(now, g.hosts.IsConnected) {
 					g.log.Info("forgetting node", "node", n.ID, "nickname", n.Nickname, "state", n.State, "last_seen", n.LastSeen)
 				}
 			}
@@ -124,17 +120,10 @@ func (g *Gatherer) background(ctx context.Context) {
 	}
 }
 
-func (g *Gatherer) isConnected(id string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, ok := g.hosts[id]
-	return ok
-}
-
 // counters are the gatherer's own counters, reported as its own node.
 type counters struct {
-	rounds, pollFailures, refused, connects atomic.Int64
-	answers                                 atomic.Int64
+	rounds, pollFailures, refused atomic.Int64
+	answers                       atomic.Int64
 }
 
 // Open loads the identity of the base directory, which Init (or
@@ -189,19 +178,19 @@ func Open(cfg *config.Gatherer, outputs []Output, log hclog.Logger) (*Gatherer, 
 		refusals: refusal.NewTally(log, cfg.PollInterval),
 		nodes:    nodes,
 		unlock:   unlock,
-		hosts:    map[string]*host{},
 		start:    time.Now(),
 	}
-	g.page = status.New(cfg, nodes, g.refusals, status.Source{Status: g.status, Conns: g.conns, Connected: g.isConnected}, log)
-	g.control, g.controlErr = control.Listen(cfg.Basedir)
-	g.quotas = quotas{maxStats: cfg.Limits.MaxStatsPerNode, refusals: g.refusals}
-	if g.quotas.maxStats <= 0 {
-		g.quotas.maxStats = config.DefaultMaxStatsPerNode
+	maxStats := cfg.Limits.MaxStatsPerNode
+	if maxStats <= 0 {
+		maxStats = config.DefaultMaxStatsPerNode
 	}
+	g.hosts = poll.New(poll.Config{Log: log, Timeout: cfg.PollTimeout, MaxStats: maxStats, Nodes: nodes, Refusals: g.refusals, Refuse: g.refuse})
+	g.page = status.New(cfg, nodes, g.refusals, status.Source{Status: g.status, Conns: g.hosts.Conns, Connected: g.hosts.IsConnected}, log)
+	g.control, g.controlErr = control.Listen(cfg.Basedir)
 	// With the quotas, so that the host sheds stats rather than be refused.
 	g.gate = admission.Gate{Budget: g.hs, TLS: g.tls, Timeout: cfg.Listen.HandshakeTimeout, Secret: g.currentSecret,
-		Nodes: nodes, Connected: g.liveAddr, Slots: g.connSem, PollInterval: cfg.PollInterval,
-		Limits: link.Limits{MaxStats: g.quotas.maxStats, MaxMessageSize: cfg.Listen.MaxMessageSize}}
+		Nodes: nodes, Connected: g.hosts.LiveAddr, Slots: g.connSem, PollInterval: cfg.PollInterval,
+		Limits: link.Limits{MaxStats: maxStats, MaxMessageSize: cfg.Listen.MaxMessageSize}}
 	for i, o := range outputs {
 		timeout := cfg.OutputTimeout
 		if t, ok := o.(interface{ WriteTimeout() time.Duration }); ok && t.WriteTimeout() > 0 {
@@ -253,7 +242,7 @@ func (g *Gatherer) Run(ctx context.Context) error {
 		"enrolment", g.nodes.Policy())
 
 	if !g.readerPerHost {
-		if g.idle, err = newIdleWatcher(); err != nil {
+		if err = g.hosts.WatchIdle(); err != nil {
 			g.log.Warn("no idle connection watcher: each host connection keeps a goroutine", "error", err)
 		}
 	}
@@ -265,14 +254,9 @@ func (g *Gatherer) Run(ctx context.Context) error {
 	// Shut down.
 	g.ln.Close()
 	<-acceptDone
-	g.mu.Lock()
-	g.closing = true
-	g.mu.Unlock()
-	for _, h := range g.connected() {
-		h.close()
-	}
+	g.hosts.Close()
 	g.wg.Wait()
-	g.idle.close()
+	g.hosts.StopWatching()
 	if statusSrv != nil {
 		statusSrv.Close()
 	}

@@ -71,9 +71,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer func() { stdin.Close(); cmd.Wait() }()
-		for deadline := time.Now().Add(3 * time.Minute); len(g.connected()) < n; {
+		for deadline := time.Now().Add(3 * time.Minute); len(g.hosts.Connected()) < n; {
 			if time.Now().After(deadline) {
-				b.Fatalf("%d of %d hosts connected", len(g.connected()), n)
+				b.Fatalf("%d of %d hosts connected", len(g.hosts.Connected()), n)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

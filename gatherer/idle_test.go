@@ -82,12 +82,12 @@ func TestIdleConnections(t *testing.T) {
 					if m.GetWelcome() == nil {
 						t.Fatalf("connection %d with the key of a host that hung up: %v, want welcome", i, m)
 					}
-					waitFor(t, "the host connected", func() bool { return g.isConnected(id.ID) })
+					waitFor(t, "the host connected", func() bool { return g.hosts.IsConnected(id.ID) })
 					if hs := g.Status().Hosts; len(hs) != 1 || hs[0].ID != id.ID {
 						t.Fatalf("status page hosts %+v, want %s", hs, id.ID)
 					}
 					tc.Close()
-					waitFor(t, "the hang-up noticed", func() bool { return !g.isConnected(id.ID) })
+					waitFor(t, "the hang-up noticed", func() bool { return !g.hosts.IsConnected(id.ID) })
 					if hs := g.Status().Hosts; len(hs) != 0 {
 						t.Fatalf("status page hosts %+v after the hang-up", hs)
 					}
@@ -125,7 +125,7 @@ func TestIdleConnections(t *testing.T) {
 				g := start(t, out)
 				_, a, _ := startHost(t, g.Furl(), "a", nil)
 				_, b, _ := startHost(t, g.Furl(), "b", nil)
-				waitFor(t, "both hosts", func() bool { return g.isConnected(a.ID) && g.isConnected(b.ID) })
+				waitFor(t, "both hosts", func() bool { return g.hosts.IsConnected(a.ID) && g.hosts.IsConnected(b.ID) })
 				for i := range 5 {
 					g.round(t.Context())
 					r := <-out.got

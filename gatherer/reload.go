@@ -16,19 +16,7 @@ func (g *Gatherer) Reload() error {
 		g.log.Info("reload: nothing to reload under this enrolment policy; restart the gatherer to apply gatherer.hcl (its port and furl persist)")
 		return nil
 	}
-	g.mu.Lock()
-	var gone []*host
-	for id, h := range g.hosts {
-		if !allowed[id] {
-			gone = append(gone, h)
-			delete(g.hosts, id)
-		}
-	}
-	g.mu.Unlock()
-	for _, h := range gone {
-		h.log.Warn("disconnected: no longer on the allowlist")
-		h.refuse("node " + h.id + " is no longer on the gatherer's allowlist")
-	}
-	g.log.Info("reload: allowlist reread", "nodes", len(allowed), "disconnected", len(gone))
+	gone := g.hosts.DropUnlisted(allowed)
+	g.log.Info("reload: allowlist reread", "nodes", len(allowed), "disconnected", gone)
 	return nil
 }

@@ -31,7 +31,7 @@ func TestReloadAllowlist(t *testing.T) {
 	_, a, _ := startHost(t, g.Furl(), "a", nil)
 	_, b, _ := startHost(t, g.Furl(), "b", nil)
 	writeAllow(a.ID, b.ID)
-	waitFor(t, "both hosts admitted", func() bool { return g.isConnected(a.ID) && g.isConnected(b.ID) })
+	waitFor(t, "both hosts admitted", func() bool { return g.hosts.IsConnected(a.ID) && g.hosts.IsConnected(b.ID) })
 	// Enrolled (at a first good answer) before b leaves the list: an
 	// enrolled node is let in without the secret, but not past the list.
 	waitFor(t, "both hosts enrolled", func() bool {
@@ -48,7 +48,7 @@ func TestReloadAllowlist(t *testing.T) {
 	if err := g.Reload(); err == nil {
 		t.Errorf("Reload with a damaged allowlist: no error")
 	}
-	if !g.isConnected(a.ID) || !g.isConnected(b.ID) {
+	if !g.hosts.IsConnected(a.ID) || !g.hosts.IsConnected(b.ID) {
 		t.Errorf("a damaged allowlist disconnected nodes")
 	}
 
@@ -56,13 +56,13 @@ func TestReloadAllowlist(t *testing.T) {
 	if err := g.Reload(); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	if g.isConnected(b.ID) {
+	if g.hosts.IsConnected(b.ID) {
 		t.Errorf("b is still connected after it left the allowlist")
 	}
 	// b re-dials every 100 ms at most: it must be refused each time.
 	time.Sleep(time.Second)
-	if g.isConnected(b.ID) || !g.isConnected(a.ID) {
-		t.Errorf("after the reload: a connected %v (want true), b connected %v (want false)", g.isConnected(a.ID), g.isConnected(b.ID))
+	if g.hosts.IsConnected(b.ID) || !g.hosts.IsConnected(a.ID) {
+		t.Errorf("after the reload: a connected %v (want true), b connected %v (want false)", g.hosts.IsConnected(a.ID), g.hosts.IsConnected(b.ID))
 	}
 	if !strings.Contains(g.logs.String(), "no longer on the allowlist") {
 		t.Errorf("no log line for the disconnection:\n%s", g.logs.String())
@@ -74,7 +74,7 @@ func TestReloadAllowlist(t *testing.T) {
 	if err := g.Reload(); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("Reload with the allowlist deleted: %v", err)
 	}
-	if ad := g.nodes.Admit(a.ID, "a", "", false, time.Now()); !ad.OK || !g.isConnected(a.ID) {
+	if ad := g.nodes.Admit(a.ID, "a", "", false, time.Now()); !ad.OK || !g.hosts.IsConnected(a.ID) {
 		t.Errorf("with the allowlist deleted, a node on the list read before was refused: %+v", ad)
 	}
 	if ad := g.nodes.Admit(b.ID, "b", "", true, time.Now()); ad.OK {

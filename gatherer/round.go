@@ -2,17 +2,11 @@ package gatherer
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/statsherd/statsherd/gatherer/refusal"
 	"github.com/statsherd/statsherd/gatherer/status"
-	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/daemon"
 )
@@ -31,135 +25,22 @@ func (g *Gatherer) pollLoop(ctx context.Context) {
 	}
 }
 
-// pollSenders is the number of goroutines that write a round's polls to
-// n hosts.
-var pollSenders = func(n int) int { return min(n, max(16, 4*runtime.GOMAXPROCS(0))) }
-
-// pollRound is a round waiting for its hosts' results: each host's
-// result is stored at the host's index by whoever delivers it
-// (host.deliver: the reader, the end of the connection, a sender whose
-// write failed, or the round at its deadline), which then sends the
-// index on done. A host delivers at most once per round, so done never
-// blocks.
-type pollRound struct {
-	id       uint64
-	deadline time.Time
-	poll     *wire.Message // the same for every host: encoding reads it only
-	results  []reply
-	done     chan int
-}
-
-func (p *pollRound) put(i int, r reply) {
-	p.results[i] = r
-	p.done <- i
-}
-
-// round polls every connected host, all under the poll timeout from the
-// round's start, drops the hosts that fail, and queues the answers, with
-// the gatherer's own node, for every output. A few sender goroutines
-// write the polls; the answers are delivered by the hosts' readers (the
-// idle watcher's, or each host's reader goroutine), and this goroutine
-// collects them: no goroutine per host.
+// round polls every connected host (poll.Hosts.Poll) and queues the
+// answers, with the gatherer's own node, for every output.
 func (g *Gatherer) round(ctx context.Context) {
 	start := time.Now()
 	seq := g.rounds.begin(start)
-	hosts := g.connected()
-	timeout := g.cfg.PollTimeout
-	p := &pollRound{id: seq, deadline: start.Add(timeout), poll: wire.NewPoll(seq, timeout.Milliseconds()),
-		results: make([]reply, len(hosts)), done: make(chan int, len(hosts))}
-	waits := make([]pollWait, len(hosts))
-	for i := range waits {
-		waits[i] = pollWait{round: p, i: i}
-	}
-	var next atomic.Int64
-	var senders sync.WaitGroup
-	for range pollSenders(len(hosts)) {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(hosts) {
-					return
-				}
-				if time.Now().After(p.deadline) {
-					// Too late to ask: the round takes it as a timeout.
-					hosts[i].polled.Store(&waits[i])
-					continue
-				}
-				hosts[i].send(&waits[i])
-			}
-		}()
-	}
-
-	ok := make([]bool, len(hosts))
-	var failures int64
-	deadline := time.NewTimer(time.Until(p.deadline))
-	defer deadline.Stop()
-	for got := 0; got < len(hosts); {
-		var i int
-		select {
-		case <-ctx.Done():
-			return
-		case <-deadline.C:
-			// Every poll was written (or given up) by now: the write
-			// deadline is the round's. A host still waiting times out,
-			// and its answer, if it comes, is dropped.
-			senders.Wait()
-			for i, h := range hosts {
-				if h.polled.CompareAndSwap(&waits[i], nil) {
-					p.put(i, reply{id: seq, err: fmt.Errorf("no answer within %v: %w", timeout, context.DeadlineExceeded)})
-				}
-			}
-			continue
-		case i = <-p.done:
-			got++
-		}
-		h, r := hosts[i], &p.results[i]
-		h.pending.CompareAndSwap(seq, 0)
-		err := r.err
-		h.mu.Lock()
-		h.polls++
-		if err != nil {
-			h.lastError = err.Error()
-		} else {
-			h.lastAnswer, h.lastError = r.at, ""
-		}
-		h.mu.Unlock()
-		if h.track != nil {
-			h.track.Answer(start, r.at, r.names, r.size, err)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				continue
-			}
-			failures++
-			g.pollFailed(h, err)
-			continue
-		}
-		g.nodes.Seen(h.id, h.nickname, h.addr, r.at, r.names)
-		if h.announced.CompareAndSwap(false, true) {
-			h.log.Info("connect", "address", h.addr)
-		}
-		ok[i] = true
-	}
-	if ctx.Err() != nil {
+	res, ok := g.hosts.Poll(ctx, seq, start)
+	if !ok {
 		return
 	}
-	nodes := make([]sdk.NodeSample, 0, len(hosts)+1)
-	for i := range p.results {
-		if ok[i] {
-			nodes = append(nodes, p.results[i].sample)
-		}
-	}
-	g.quotas.names.EndRound()
-	took := time.Since(start)
+	nodes, failures, took := res.Nodes, res.Failures, res.Took
 	g.stats.rounds.Add(1)
 	g.stats.pollFailures.Add(failures)
 	g.stats.answers.Add(int64(len(nodes)))
 	g.rounds.polled(seq, took, len(nodes), int(failures))
-	g.page.Round(start, len(hosts), len(nodes), int(failures), took, g.outputStatuses(), nodes)
-	nodes = append(nodes, g.selfSample(len(hosts), len(nodes), took))
+	g.page.Round(start, res.Hosts, len(nodes), int(failures), took, g.outputStatuses(), nodes)
+	nodes = append(nodes, g.selfSample(res.Hosts, len(nodes), took))
 	// Every output is sent the same bytes: encoded once, not per output.
 	r := daemon.SharedEncoding(sdk.Round{Time: start, Nodes: nodes})
 	for _, f := range g.outputs {
@@ -168,30 +49,7 @@ func (g *Gatherer) round(ctx context.Context) {
 	if len(g.outputs) == 0 {
 		g.rounds.written(-1, seq)
 	}
-	g.log.Debug("round polled", "round", seq, "hosts", len(hosts), "answers", len(nodes)-1, "failures", failures, "took", took)
-}
-
-// pollFailed drops a host whose poll failed, at once, so that no round
-// polls it again; it reconnects on its own. Over a quota, it is told why
-// (and counted, and its last good sample stays). What may block (a
-// refusal written, a TLS close) is done on a goroutine of its own, so the
-// round's collector goes on.
-func (g *Gatherer) pollFailed(h *host, err error) {
-	var q *errQuota
-	told := errors.As(err, &q) && q.told
-	if !told && q == nil && !errors.Is(err, errDropped) {
-		g.refusals.Add(refusal.PollFailed, h.addr, h.id, err.Error(), 1)
-	}
-	h.closed.Store(true)
-	g.forgetHost(h)
-	switch {
-	case told:
-		// Its reader closes it.
-	case q != nil:
-		go h.refuse(q.reason)
-	default:
-		go h.close()
-	}
+	g.log.Debug("round polled", "round", seq, "hosts", res.Hosts, "answers", len(nodes)-1, "failures", failures, "took", took)
 }
 
 // roundLog keeps the timing of recent rounds, for the gatherer's own

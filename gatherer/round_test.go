@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/gatherer/poll"
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/testbin"
 	"github.com/statsherd/statsherd/internal/wire"
@@ -110,8 +111,8 @@ func TestRoundManyHosts(t *testing.T) {
 					}
 				}()
 			}
-			waitFor(t, "every host connected", func() bool { return len(g.connected()) == n })
-			hosts := g.connected()
+			waitFor(t, "every host connected", func() bool { return len(g.hosts.Connected()) == n })
+			hosts := g.hosts.Connected()
 
 			// The round's goroutines, sampled from their stacks while it
 			// runs: this goroutine (the collector) and those it starts,
@@ -123,14 +124,14 @@ func TestRoundManyHosts(t *testing.T) {
 				buf := make([]byte, 64)
 				me, _, _ = bytes.Cut(buf[:runtime.Stack(buf, false)], []byte(" ["))
 			}
-			createdByRound := fmt.Appendf(nil, "gatherer.(*Gatherer).round in %s\n", me)
+			createdByRound := fmt.Appendf(nil, "poll.(*Hosts).Poll in %s\n", me)
 			roundGoroutines := func(buf []byte) int {
 				k := 0
 				for _, st := range bytes.Split(buf[:runtime.Stack(buf, true)], []byte("\n\n")) {
 					if !bytes.HasPrefix(st, append(me, ' ')) && !bytes.Contains(st, createdByRound) {
 						continue
 					}
-					if bytes.Contains(st, []byte("gatherer.(*host).close(")) || bytes.Contains(st, []byte("gatherer.(*host).refuse(")) {
+					if bytes.Contains(st, []byte("poll.(*Host).close(")) || bytes.Contains(st, []byte("poll.(*Host).refuse(")) {
 						continue
 					}
 					k++
@@ -157,20 +158,20 @@ func TestRoundManyHosts(t *testing.T) {
 			s := <-sampled
 			r := <-out.got
 
-			t.Logf("%d hosts: at most %d goroutines of the round in %d samples (pool of %d senders)", n, s[0], s[1], pollSenders(n))
+			t.Logf("%d hosts: at most %d goroutines of the round in %d samples (pool of %d senders)", n, s[0], s[1], poll.Senders(n))
 			if s[1] == 0 {
 				t.Fatal("the round's goroutines were never sampled")
 			}
-			if s[0] > pollSenders(n)+1 || s[0] >= n/4 {
-				t.Errorf("%d goroutines of the round at once for %d hosts; want at most the collector and %d senders", s[0], n, pollSenders(n))
+			if s[0] > poll.Senders(n)+1 || s[0] >= n/4 {
+				t.Errorf("%d goroutines of the round at once for %d hosts; want at most the collector and %d senders", s[0], n, poll.Senders(n))
 			}
 			got := map[string]int{}
 			for _, nd := range r.Nodes[:len(r.Nodes)-1] { // the last is the gatherer's own
 				got[nd.ID]++
 			}
 			for _, h := range hosts {
-				st := h.status()
-				kind := kinds[h.id]
+				st := h.Status()
+				kind := kinds[st.ID]
 				if st.Polls != 1 {
 					t.Errorf("%s (kind %d): %d poll results recorded, want 1", st.Nickname, kind, st.Polls)
 				}
@@ -190,8 +191,8 @@ func TestRoundManyHosts(t *testing.T) {
 						t.Errorf("%s closed its connection: last error %q, want connection closed", st.Nickname, st.LastError)
 					}
 				}
-				if got[h.id] != wantIn {
-					t.Errorf("%s (kind %d) is %d times in the round, want %d", st.Nickname, kind, got[h.id], wantIn)
+				if got[st.ID] != wantIn {
+					t.Errorf("%s (kind %d) is %d times in the round, want %d", st.Nickname, kind, got[st.ID], wantIn)
 				}
 			}
 			rs := g.rounds.status()
@@ -200,7 +201,7 @@ func TestRoundManyHosts(t *testing.T) {
 			}
 			// Every failed host is dropped; the late answer changes
 			// nothing.
-			waitFor(t, "the failed hosts dropped", func() bool { return len(g.connected()) == want[answers] })
+			waitFor(t, "the failed hosts dropped", func() bool { return len(g.hosts.Connected()) == want[answers] })
 			if f := g.stats.pollFailures.Load(); f != int64(n-want[answers]) {
 				t.Errorf("%d poll failures counted, want %d", f, n-want[answers])
 			}

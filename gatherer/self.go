@@ -36,7 +36,7 @@ func (g *Gatherer) selfSample(hosts, answers int, took time.Duration) sdk.NodeSa
 	st.Counters[statPrefix+"answers"] = g.stats.answers.Load()
 	st.Counters[statPrefix+"poll_failures"] = g.stats.pollFailures.Load()
 	st.Counters[statPrefix+"refused_peers"] = g.stats.refused.Load()
-	st.Counters[statPrefix+"connects"] = g.stats.connects.Load()
+	st.Counters[statPrefix+"connects"] = g.hosts.Connects()
 	refused := g.refusals.Counts()
 	for _, k := range refusal.Kinds {
 		st.Counters[statPrefix+"refused."+k] = refused[k]

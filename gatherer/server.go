@@ -3,12 +3,11 @@ package gatherer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"sort"
 	"time"
 
 	"github.com/statsherd/statsherd/gatherer/admission"
+	"github.com/statsherd/statsherd/gatherer/poll"
 	"github.com/statsherd/statsherd/gatherer/refusal"
 )
 
@@ -76,72 +75,25 @@ func (g *Gatherer) handle(ctx context.Context, nc net.Conn, src string) {
 		return
 	}
 	g.hs.Welcomed(src)
-	if !g.register(h) {
-		g.releaseNode(h)
+	if !g.hosts.Add(h, g.page.Track(h.ID())) {
 		<-g.connSem
 		return
 	}
 	g.wg.Add(1)
-	// The idle watcher reads h's messages as they come, with no
-	// goroutine between them.
-	if err := g.idle.watch(h, func() { g.ended(h) }); err == nil {
-		return
-	}
-	// Else a reader goroutine of its own, started on a fresh stack: the
-	// handshake's deep stack is left behind with this goroutine, and the
-	// reader's, idle between polls, shrinks to the smallest.
-	go g.serve(h)
-}
-
-// serve reads h's answers until its connection ends.
-func (g *Gatherer) serve(h *host) {
-	h.read()
-	g.ended(h)
-}
-
-// ended is called once h's connection is over and nothing reads it any
-// more: the round waiting on it is told, and its slot is freed.
-func (g *Gatherer) ended(h *host) {
-	h.ended()
-	g.unregister(h)
-	g.releaseNode(h)
-	<-g.connSem
-	g.wg.Done()
-}
-
-// releaseNode gives back the place among max_nodes that h held while
-// not yet enrolled.
-func (g *Gatherer) releaseNode(h *host) {
-	if h.fresh {
-		g.nodes.Release(h.id)
-	}
+	g.hosts.Read(h, func() {
+		<-g.connSem
+		g.wg.Done()
+	})
 }
 
 // handshake runs the handshake of one connection (admission.Gate) and
 // returns the host, welcomed and holding a connection slot.
-func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, addr, src string) (*host, error) {
+func (g *Gatherer) handshake(ctx context.Context, nc net.Conn, addr, src string) (*poll.Host, error) {
 	w, err := g.gate.Handshake(ctx, nc, addr, src)
 	if err != nil {
 		return nil, err
 	}
-	h := &host{
-		id: w.NodeID, nickname: w.Nickname, addr: w.Addr, versions: w.Versions,
-		since: time.Now(), conn: w.Conn, q: &g.quotas, fresh: w.Fresh,
-	}
-	h.log = g.log.With("node", w.NodeID, "nickname", w.Nickname)
-	return h, nil
-}
-
-// liveAddr returns the address of node id's connection, unless there is
-// none or it is closing.
-func (g *Gatherer) liveAddr(id string) (string, bool) {
-	g.mu.Lock()
-	old := g.hosts[id]
-	g.mu.Unlock()
-	if old != nil && !old.closed.Load() {
-		return old.addr, true
-	}
-	return "", false
+	return g.hosts.NewHost(w), nil
 }
 
 // currentSecret is the furl's secret now.
@@ -151,94 +103,9 @@ func (g *Gatherer) currentSecret() string {
 	return g.secret
 }
 
-// register adds a welcomed host. A host already connected with the same
-// node id (welcomed at the same moment) makes this one refused.
-func (g *Gatherer) register(h *host) bool {
-	// Before a round can see the host.
-	h.track = g.page.Track(h.id)
-	g.mu.Lock()
-	if g.closing {
-		// Welcomed just as the gatherer stops: the reader sees the
-		// connection closed and returns.
-		g.mu.Unlock()
-		h.close()
-		return false
+func remoteAddr(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil {
+		return a.String()
 	}
-	if old := g.hosts[h.id]; old != nil && !old.closed.Load() {
-		g.mu.Unlock()
-		reason := fmt.Sprintf("node %s is already connected from %s", h.id, old.addr)
-		g.refuse(refusal.Duplicate, h.addr, h.id, reason)
-		h.refuse(reason)
-		return false
-	}
-	g.hosts[h.id] = h
-	g.mu.Unlock()
-	h.track.Connected(h.addr, h.versions)
-	g.stats.connects.Add(1)
-	h.log.Debug("welcomed", "address", h.addr)
-	return true
-}
-
-// drop closes a host's connection and forgets it at once, so that no
-// round polls it again.
-func (g *Gatherer) drop(h *host) {
-	h.close()
-	g.forgetHost(h)
-}
-
-// forgetHost removes h from the connected hosts (its connection is
-// closing).
-func (g *Gatherer) forgetHost(h *host) {
-	g.mu.Lock()
-	if g.hosts[h.id] == h {
-		delete(g.hosts, h.id)
-	}
-	g.mu.Unlock()
-}
-
-// unregister removes a host whose reader stopped, unless it was replaced.
-func (g *Gatherer) unregister(h *host) {
-	g.mu.Lock()
-	if g.hosts[h.id] == h {
-		delete(g.hosts, h.id)
-	}
-	g.mu.Unlock()
-	h.track.Disconnected(h.err)
-	args := []any{"address", h.addr}
-	if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
-		args = append(args, "error", h.err)
-	}
-	if !h.announced.Load() {
-		// Never answered: counted and summarised, not a line each.
-		reason := "connection closed before its first answer"
-		if h.err != nil && !errors.Is(h.err, net.ErrClosed) {
-			reason += ": " + h.err.Error()
-		}
-		g.refusals.Add(refusal.NoAnswer, h.addr, h.id, reason, 1)
-		return
-	}
-	h.log.Info("disconnect", args...)
-}
-
-// connected returns the connected hosts, in no particular order.
-func (g *Gatherer) connected() []*host {
-	g.mu.Lock()
-	hs := make([]*host, 0, len(g.hosts))
-	for _, h := range g.hosts {
-		hs = append(hs, h)
-	}
-	g.mu.Unlock()
-	return hs
-}
-
-// connectedSorted returns the connected hosts, sorted by nickname and id.
-func (g *Gatherer) connectedSorted() []*host {
-	hs := g.connected()
-	sort.Slice(hs, func(i, j int) bool {
-		if hs[i].nickname != hs[j].nickname {
-			return hs[i].nickname < hs[j].nickname
-		}
-		return hs[i].id < hs[j].id
-	})
-	return hs
+	return "?"
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
+	"github.com/statsherd/statsherd/gatherer/poll"
 	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/statuspage"
 )
@@ -37,18 +38,18 @@ func (g *Gatherer) status(withHosts bool) Status {
 		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.Policy(), Handshakes: g.hs.InProgress(),
 	}
 	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.Counts()
-	var hosts []*host
+	var hosts []*poll.Host
 	if withHosts {
-		hosts = g.connectedSorted()
+		hosts = g.hosts.Sorted()
 	} else {
-		hosts = g.connected()
+		hosts = g.hosts.Connected()
 	}
 	s.HostsConnected = len(hosts)
 	for _, h := range hosts {
 		if !withHosts {
 			break
 		}
-		s.Hosts = append(s.Hosts, h.status())
+		s.Hosts = append(s.Hosts, h.Status())
 	}
 	for _, f := range g.outputs {
 		s.Outputs = append(s.Outputs, f.Status())
@@ -84,17 +85,6 @@ func (g *Gatherer) serveStatus(ctx context.Context) (*http.Server, error) {
 
 // ServeHTTP serves the status page's views.
 func (g *Gatherer) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.page.ServeHTTP(w, r) }
-
-// conns are the connected hosts, for the fleet view.
-func (g *Gatherer) conns() map[string]status.Conn {
-	g.mu.Lock()
-	conns := make(map[string]status.Conn, len(g.hosts))
-	for id, h := range g.hosts {
-		conns[id] = status.Conn{Nickname: h.nickname, Addr: h.addr, Since: h.since}
-	}
-	g.mu.Unlock()
-	return conns
-}
 
 // outputStatuses are the outputs' status.
 func (g *Gatherer) outputStatuses() []fanout.Status {

@@ -59,6 +59,7 @@ var gathererRooms = map[string][]string{
 	"gatherer/basedir":   nil,
 	"gatherer/control":   {"gatherer/basedir", "gatherer/registry"},
 	"gatherer/fanout":    nil,
+	"gatherer/poll":      {"gatherer/admission", "gatherer/refusal", "gatherer/registry", "gatherer/status"},
 	"gatherer/refusal":   nil,
 	"gatherer/registry":  {"gatherer/basedir", "gatherer/refusal"},
 	"gatherer/status":    {"gatherer/fanout", "gatherer/refusal", "gatherer/registry"},

@@ -1,4 +1,4 @@
-package gatherer
+package poll
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func newIdleWatcher() (*idleWatcher, error) {
 // readOne on a goroutine of its own, and ended runs once, when the
 // connection is over and nothing reads it any more. An error means h was
 // not taken: the caller reads it itself.
-func (iw *idleWatcher) watch(h *host, ended func()) error {
+func (iw *idleWatcher) watch(h *Host, ended func()) error {
 	if iw == nil {
 		return errors.New("no idle watcher")
 	}

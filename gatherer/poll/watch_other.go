@@ -1,16 +1,16 @@
 //go:build !linux
 
-package gatherer
+package poll
 
 import "errors"
 
 // idleWatcher is Linux only (watch_linux.go): elsewhere each host
-// connection keeps a reader goroutine (host.read).
+// connection keeps a reader goroutine (Host.read).
 type idleWatcher struct{}
 
 func newIdleWatcher() (*idleWatcher, error) { return nil, nil }
 
-func (*idleWatcher) watch(*host, func()) error {
+func (*idleWatcher) watch(*Host, func()) error {
 	return errors.New("no idle watcher on this system")
 }
 
