@@ -187,13 +187,6 @@ func (t *Hosts) register(h *Host, track *status.Track) bool {
 	return true
 }
 
-// drop closes a host's connection and forgets it at once, so that no
-// round polls it again.
-func (t *Hosts) drop(h *Host) {
-	h.close()
-	t.forgetHost(h)
-}
-
 // forgetHost removes h from the connected hosts (its connection is
 // closing).
 func (t *Hosts) forgetHost(h *Host) {
