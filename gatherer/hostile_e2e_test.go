@@ -26,6 +26,7 @@ import (
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // hostileDir is gathererDir with extra HCL appended to gatherer.hcl.
@@ -93,7 +94,7 @@ func encodedCounters(t *testing.T, n int) []byte {
 	for i := range n {
 		st.Counters[fmt.Sprintf("attack.c%07d", i)] = int64(i)
 	}
-	b, err := proto.Marshal(sdk.StatsToProto(st))
+	b, err := proto.Marshal(daemon.StatsToProto(st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +577,7 @@ func TestE2EProtocolDiscipline(t *testing.T) {
 		st.Counters["neg.minus_one"] = -1
 		st.Counters["neg.fine"] = 7
 		st.Counters["neg.zero"] = 0 // not negative: kept
-		stats, _ := proto.Marshal(sdk.StatsToProto(st))
+		stats, _ := proto.Marshal(daemon.StatsToProto(st))
 		for i := range 4 {
 			m, err := p.c.Recv()
 			if err != nil || m.GetPoll() == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/statsherd/statsherd/host/statsd"
 	"github.com/statsherd/statsherd/internal/link"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // TestShedInvalidUTF8 (issue 25, item 8): a stat name that is not UTF-8
@@ -30,7 +31,7 @@ func TestShedInvalidUTF8(t *testing.T) {
 	if out.Counters["statsherd.shed"] != 2 {
 		t.Errorf("shed %d, want the 2 names that are not UTF-8", out.Counters["statsherd.shed"])
 	}
-	if _, err := proto.Marshal(sdk.StatsToProto(out)); err != nil {
+	if _, err := proto.Marshal(daemon.StatsToProto(out)); err != nil {
 		t.Errorf("the answer does not encode: %v", err)
 	}
 }

@@ -58,7 +58,7 @@ func infoFromProto(p *proto.Info) (Info, error) {
 func roundToProto(r Round) *proto.WriteRequest {
 	p := &proto.WriteRequest{RoundUnixNano: codec.UnixNano(r.Time), Nodes: make([]*proto.NodeSample, len(r.Nodes))}
 	for i, n := range r.Nodes {
-		p.Nodes[i] = &proto.NodeSample{Id: n.ID, Nickname: n.Nickname, TimestampUnixNano: codec.UnixNano(n.Timestamp), Stats: StatsToProto(n.Stats)}
+		p.Nodes[i] = &proto.NodeSample{Id: n.ID, Nickname: n.Nickname, TimestampUnixNano: codec.UnixNano(n.Timestamp), Stats: codec.StatsToProto(n.Stats)}
 	}
 	return p
 }
@@ -67,7 +67,7 @@ func roundFromProto(p *proto.WriteRequest) (Round, error) {
 	r := Round{Time: codec.FromUnixNano(p.GetRoundUnixNano()), Nodes: make([]NodeSample, 0, len(p.GetNodes()))}
 	var firstErr error
 	for _, n := range p.GetNodes() {
-		s, err := StatsFromProto(n.GetStats())
+		s, err := codec.StatsFromProto(n.GetStats())
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("node %s: %w", n.GetId(), err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	gproto "google.golang.org/protobuf/proto"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -15,7 +16,7 @@ func TestStatsProtoRoundTrip(t *testing.T) {
 		Counters: map[string]int64{"storage_server.allocate": 12, "x.neg": -1},
 		Stats:    map[string]Value{"a.int": Int(3), "a.float": Float(0.5), "a.null": Null},
 	}
-	b, err := gproto.Marshal(StatsToProto(in))
+	b, err := gproto.Marshal(codec.StatsToProto(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +24,7 @@ func TestStatsProtoRoundTrip(t *testing.T) {
 	if err := gproto.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}
-	out, err := StatsFromProto(&p)
+	out, err := codec.StatsFromProto(&p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestStatsProtoRoundTrip(t *testing.T) {
 func TestStatsFromProtoDropsBadNames(t *testing.T) {
 	p := &proto.Stats{CounterNames: []string{"ok.c", "bad name"}, CounterValues: []int64{1, 2},
 		NullNames: []string{"ok.n", "..."}}
-	s, err := StatsFromProto(p)
+	s, err := codec.StatsFromProto(p)
 	if err == nil || !strings.Contains(err.Error(), "dropped 2 invalid names") {
 		t.Errorf("err = %v, want 2 dropped names", err)
 	}
@@ -46,13 +47,13 @@ func TestStatsFromProtoDropsBadNames(t *testing.T) {
 
 func TestStatsFromProtoMismatchedLists(t *testing.T) {
 	p := &proto.Stats{IntNames: []string{"a", "b"}, IntValues: []int64{1}}
-	if _, err := StatsFromProto(p); err == nil {
+	if _, err := codec.StatsFromProto(p); err == nil {
 		t.Error("names without values accepted")
 	}
 }
 
 func FuzzStatsFromProto(f *testing.F) {
-	b, _ := gproto.Marshal(StatsToProto(Stats{Counters: map[string]int64{"a.b": 1}, Stats: map[string]Value{"c": Float(1.5), "d": Null}}))
+	b, _ := gproto.Marshal(codec.StatsToProto(Stats{Counters: map[string]int64{"a.b": 1}, Stats: map[string]Value{"c": Float(1.5), "d": Null}}))
 	f.Add(b)
 	f.Add([]byte{0x0a, 0x01, 0x20})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -60,7 +61,7 @@ func FuzzStatsFromProto(f *testing.F) {
 		if gproto.Unmarshal(b, &p) != nil {
 			return
 		}
-		s, _ := StatsFromProto(&p)
+		s, _ := codec.StatsFromProto(&p)
 		for k := range s.Counters {
 			if ValidName(k) != nil {
 				t.Fatalf("invalid counter name %q kept", k)

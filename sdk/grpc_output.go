@@ -132,7 +132,7 @@ func (s *outputServer) writeReceived(ctx context.Context, req *codec.ReceivedWri
 	if rep, ok := impl.(StatsReporter); ok {
 		// In the answer's trailer, so the protocol's messages stay as
 		// they are and older daemons ignore it.
-		if b, err := gproto.Marshal(StatsToProto(rep.Stats())); err == nil {
+		if b, err := gproto.Marshal(codec.StatsToProto(rep.Stats())); err == nil {
 			grpc.SetTrailer(ctx, metadata.Pairs(statsTrailer, string(b)))
 		}
 	}
@@ -220,7 +220,7 @@ func (c *outputClient) Write(ctx context.Context, r Round) error {
 	if v := md.Get(statsTrailer); len(v) == 1 {
 		var p proto.Stats
 		if gproto.Unmarshal([]byte(v[0]), &p) == nil {
-			st, _ := StatsFromProto(&p) // bad names are dropped
+			st, _ := codec.StatsFromProto(&p) // bad names are dropped
 			c.mu.Lock()
 			c.stats = st
 			c.mu.Unlock()

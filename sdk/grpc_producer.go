@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
 )
 
@@ -88,7 +89,7 @@ func (s *producerServer) Collect(ctx context.Context, _ *proto.Empty) (*proto.Co
 	if s.flat {
 		st = FoldStats(st)
 	}
-	resp := &proto.CollectResponse{Stats: StatsToProto(st)}
+	resp := &proto.CollectResponse{Stats: codec.StatsToProto(st)}
 	if err != nil {
 		if st.Len() == 0 {
 			return nil, err
@@ -136,7 +137,7 @@ func (c *producerClient) Collect(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, rpcError(err)
 	}
-	st, err := StatsFromProto(resp.GetStats())
+	st, err := codec.StatsFromProto(resp.GetStats())
 	if errs := resp.GetErrors(); len(errs) > 0 {
 		err = errors.Join(errors.New(strings.Join(errs, "; ")), err)
 	}

@@ -177,12 +177,12 @@ func TestStatsDecoderMatchesProto(t *testing.T) {
 	for pass := range 2 {
 		for i, r := range testRounds() {
 			for j, n := range r.Nodes {
-				p := StatsToProto(n.Stats)
+				p := codec.StatsToProto(n.Stats)
 				b, err := gproto.Marshal(p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, werr := StatsFromProto(p)
+				want, werr := codec.StatsFromProto(p)
 				got, gerr := d.Decode(b)
 				if fmt.Sprint(werr) != fmt.Sprint(gerr) || !reflect.DeepEqual(got, want) {
 					t.Fatalf("pass %d, round %d, node %d: got %v, %v; want %v, %v", pass, i, j, got, gerr, want, werr)
@@ -205,7 +205,7 @@ func TestStatsDecoderConcurrent(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i, n := range r.Nodes {
-				b, _ := gproto.Marshal(StatsToProto(n.Stats))
+				b, _ := gproto.Marshal(codec.StatsToProto(n.Stats))
 				got, err := d.Decode(b)
 				if err != nil || !reflect.DeepEqual(got, n.Stats) {
 					t.Errorf("reader %d, node %d: %v", g, i, err)

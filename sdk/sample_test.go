@@ -208,7 +208,7 @@ func checkCanonical(t *testing.T, d *codec.StatsDecoder, b []byte) {
 	if !reflect.DeepEqual(n.Stats, want) {
 		t.Fatalf("sample decodes to %v, want %v", n.Stats, want)
 	}
-	if got, err := StatsFromProto(mustUnmarshal(t, b)); err != nil || !reflect.DeepEqual(got, want) {
+	if got, err := codec.StatsFromProto(mustUnmarshal(t, b)); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("generic decoding: %v, %v; want %v", got, err, want)
 	}
 }

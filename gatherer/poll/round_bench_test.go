@@ -126,7 +126,7 @@ func benchAnswersLabels(b *testing.B, n, k, labels int) benchFleet {
 				st.Stats[stat] = sdk.Float(float64(i) / float64(j+1))
 			}
 		}
-		fr, err := wire.AppendFrame(nil, wire.NewAnswer(&wire.Answer{Id: 1, Stats: sdk.StatsToProto(st)}))
+		fr, err := wire.AppendFrame(nil, wire.NewAnswer(&wire.Answer{Id: 1, Stats: daemon.StatsToProto(st)}))
 		if err != nil {
 			b.Fatal(err)
 		}

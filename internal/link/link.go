@@ -46,6 +46,7 @@ import (
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // DefaultMaxBackoff is the default cap of the reconnect backoff.
@@ -471,7 +472,7 @@ func (l *Link) serve(ctx context.Context, sess *session) (answered int, err erro
 			st = sdk.FoldStats(st) // a gatherer before labels
 		}
 		nc.SetWriteDeadline(time.Now().Add(timeout))
-		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: sdk.StatsToProto(st)})); err != nil {
+		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: daemon.StatsToProto(st)})); err != nil {
 			return answered, err
 		}
 		answered++

@@ -16,6 +16,7 @@ import (
 	"github.com/statsherd/statsherd/internal/identity"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 
 	"github.com/statsherd/statsherd/internal/testbin"
 )
@@ -127,7 +128,7 @@ func (g *fakeGatherer) handle(nc net.Conn) {
 		if a == nil || a.Id != i {
 			return
 		}
-		st, _ := sdk.StatsFromProto(a.Stats)
+		st, _ := daemon.StatsFromProto(a.Stats)
 		g.answers <- answer{nodeID: nodeID, stats: st}
 		if g.hangUp {
 			return

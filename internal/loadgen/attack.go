@@ -25,6 +25,7 @@ import (
 	"github.com/statsherd/statsherd/internal/link"
 	"github.com/statsherd/statsherd/internal/wire"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 // attacks are the attacks -attack knows.
@@ -183,7 +184,7 @@ func encodedCounters(n int, neg bool) []byte {
 		}
 		st.Counters[fmt.Sprintf("a.c%06d", i)] = v
 	}
-	b, _ := proto.Marshal(sdk.StatsToProto(st))
+	b, _ := proto.Marshal(daemon.StatsToProto(st))
 	return b
 }
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/daemon"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -28,7 +29,7 @@ func TestRoundTrip(t *testing.T) {
 		{"welcome", NewWelcome("abc", 60000, MaxProtocol)},
 		{"refuse", NewRefuse("wrong secret")},
 		{"poll", NewPoll(3, 5000)},
-		{"answer", NewAnswer(&Answer{Id: 3, Stats: sdk.StatsToProto(st)})},
+		{"answer", NewAnswer(&Answer{Id: 3, Stats: daemon.StatsToProto(st)})},
 		{"answer with error", NewAnswer(&Answer{Id: 4, Error: "no stats"})},
 	}
 	for _, tt := range tests {
@@ -115,7 +116,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		if a := msg.GetAnswer(); a != nil {
-			_, _ = sdk.StatsFromProto(a.GetStats())
+			_, _ = daemon.StatsFromProto(a.GetStats())
 		}
 		out, err := AppendFrame(nil, msg)
 		if err != nil {
@@ -134,7 +135,7 @@ func BenchmarkAnswer100(b *testing.B) {
 		st.Counters["group.counter_"+string(rune('a'+i%26))+string(rune('a'+i/26))] = int64(i)
 		st.Stats["group.stat_"+string(rune('a'+i%26))+string(rune('a'+i/26))] = sdk.Float(float64(i) / 3)
 	}
-	m := NewAnswer(&Answer{Id: 1, Stats: sdk.StatsToProto(st)})
+	m := NewAnswer(&Answer{Id: 1, Stats: daemon.StatsToProto(st)})
 	buf, _ := AppendFrame(nil, m)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
@@ -143,7 +144,7 @@ func BenchmarkAnswer100(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := sdk.StatsFromProto(msg.GetAnswer().GetStats()); err != nil {
+		if _, err := daemon.StatsFromProto(msg.GetAnswer().GetStats()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -174,7 +175,7 @@ func TestAppendAnswerFrame(t *testing.T) {
 	st := sdk.NewStats()
 	st.Counters["a.b"] = 7
 	st.Stats["c.d"] = sdk.Float(0.5)
-	enc, err := proto.Marshal(sdk.StatsToProto(st))
+	enc, err := proto.Marshal(daemon.StatsToProto(st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestAppendAnswerFrame(t *testing.T) {
 	if a == nil || a.GetId() != 42 {
 		t.Fatalf("decoded %v, want an Answer with id 42", m)
 	}
-	got, err := sdk.StatsFromProto(a.GetStats())
+	got, err := daemon.StatsFromProto(a.GetStats())
 	if err != nil || got.Counters["a.b"] != 7 || got.Stats["c.d"] != sdk.Float(0.5) {
 		t.Errorf("stats %v (%v), want a.b 7 and c.d 0.5", got, err)
 	}
@@ -220,7 +221,7 @@ func TestSetWriteChunk(t *testing.T) {
 	for i := range 500 {
 		st.Counters["chunk.counter_"+strings.Repeat("x", i%20)+string(rune('a'+i%26))+string(rune('a'+i/26))] = int64(i)
 	}
-	m := NewAnswer(&Answer{Id: 9, Stats: sdk.StatsToProto(st)})
+	m := NewAnswer(&Answer{Id: 9, Stats: daemon.StatsToProto(st)})
 	want, err := AppendFrame(nil, m)
 	if err != nil {
 		t.Fatal(err)

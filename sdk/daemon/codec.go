@@ -5,7 +5,18 @@ import (
 
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/internal/codec"
+	"github.com/statsherd/statsherd/sdk/proto"
 )
+
+// StatsToProto converts stats to their wire form, as a producer's Collect
+// answer carries them: for the daemons, which send stats on themselves (a
+// host's answer to its gatherer).
+func StatsToProto(s sdk.Stats) *proto.Stats { return codec.StatsToProto(s) }
+
+// StatsFromProto converts wire stats back, checking every name and that
+// each list of names has as many values. A bad entry is dropped and
+// reported in the error; the rest is kept.
+func StatsFromProto(p *proto.Stats) (sdk.Stats, error) { return codec.StatsFromProto(p) }
 
 // ErrMalformed is returned (wrapped) by StatsDecoder.Decode for bytes
 // that are not a valid encoding.
@@ -48,7 +59,7 @@ func DecodedRound(r sdk.Round) (sdk.Round, error) { return side.DecodedRound(r) 
 func SharedEncoding(r sdk.Round) sdk.Round { return side.SharedEncoding(r) }
 
 // StatsDecoder decodes encoded proto.Stats (as a host's answer carries
-// them) into sdk.Stats, with sdk.StatsFromProto's checks and errors,
+// them) into sdk.Stats, with StatsFromProto's checks and errors,
 // interning names across calls: one string per distinct name, shared by
 // every node and round, instead of one per stat. Its zero value is ready
 // to use. It is safe for concurrent use; concurrent calls use separate
@@ -57,7 +68,7 @@ type StatsDecoder struct{ d codec.StatsDecoder }
 
 // Decode decodes b, an encoded proto.Stats. A malformed b is an error
 // (ErrMalformed) and no stats; invalid names are dropped and reported in
-// the error, as by sdk.StatsFromProto.
+// the error, as by StatsFromProto.
 func (s *StatsDecoder) Decode(b []byte) (sdk.Stats, error) { return s.d.Decode(b) }
 
 // Canonical reports whether b, an encoded proto.Stats, is exactly as the

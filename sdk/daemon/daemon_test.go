@@ -21,7 +21,7 @@ func TestEncodedSample(t *testing.T) {
 	st.Counters["a.b"] = 3
 	st.Stats["c.d"] = sdk.Float(0.5)
 	st.Stats["e.f"] = sdk.Null
-	b, err := gproto.Marshal(sdk.StatsToProto(st))
+	b, err := gproto.Marshal(daemon.StatsToProto(st))
 	if err != nil {
 		t.Fatal(err)
 	}

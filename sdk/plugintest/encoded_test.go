@@ -33,7 +33,7 @@ func TestEncodedSamplesOverGRPC(t *testing.T) {
 			r.Nodes = append(r.Nodes, sdk.NodeSample{ID: id, Nickname: nick, Timestamp: ts, Stats: st})
 			continue
 		}
-		b, err := gproto.Marshal(sdk.StatsToProto(st))
+		b, err := gproto.Marshal(daemon.StatsToProto(st))
 		if err != nil {
 			t.Fatal(err)
 		}

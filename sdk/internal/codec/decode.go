@@ -262,7 +262,7 @@ func (d *Decoder) Header(b []byte) (Head, []byte, error) {
 	return ns, stats, nil
 }
 
-// DecodeStats decodes a proto.Stats, with sdk.StatsFromProto's checks and errors.
+// DecodeStats decodes a proto.Stats, with StatsFromProto's checks and errors.
 func (d *Decoder) DecodeStats(b []byte) (stat.Stats, error) {
 	if err := d.Scan(b); err != nil {
 		return stat.Stats{}, err
@@ -334,7 +334,7 @@ func (d *Decoder) mismatched() bool {
 }
 
 // Fill puts the scanned values with valid names into s, whose maps are
-// empty, and returns the error sdk.StatsFromProto would: mismatched lists
+// empty, and returns the error StatsFromProto would: mismatched lists
 // (then s stays empty) or the invalid names dropped.
 func (d *Decoder) Fill(s stat.Stats) error {
 	if d.mismatched() {

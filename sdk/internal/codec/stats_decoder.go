@@ -9,7 +9,7 @@ import (
 )
 
 // StatsDecoder decodes encoded proto.Stats (as a host's answer carries
-// them) into Stats, with sdk.StatsFromProto's checks and errors, interning
+// them) into Stats, with StatsFromProto's checks and errors, interning
 // names across calls: one string per distinct name, shared by every node
 // and round, instead of one per stat. It is safe for concurrent use;
 // concurrent calls use separate shards (each with its own names).
@@ -21,7 +21,7 @@ type StatsDecoder struct {
 
 // Decode decodes b, an encoded proto.Stats. A malformed b is an error
 // and no stats; invalid names are dropped and reported in the error, as
-// by sdk.StatsFromProto.
+// by StatsFromProto.
 func (s *StatsDecoder) Decode(b []byte) (stat.Stats, error) {
 	d := s.lock()
 	defer d.Unlock()

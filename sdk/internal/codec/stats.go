@@ -1,12 +1,13 @@
-package sdk
+package codec
 
 import (
-	"github.com/statsherd/statsherd/sdk/internal/codec"
 	"github.com/statsherd/statsherd/sdk/proto"
+	"github.com/statsherd/statsherd/sdk/stat"
 )
 
-// StatsToProto converts Stats to their wire form.
-func StatsToProto(s Stats) *proto.Stats {
+// StatsToProto converts Stats to their wire form (package sdk and, for
+// the daemons, package sdk/daemon hand it on).
+func StatsToProto(s stat.Stats) *proto.Stats {
 	p := &proto.Stats{}
 	if n := len(s.Counters); n > 0 {
 		p.CounterNames = make([]string, 0, n)
@@ -33,14 +34,14 @@ func StatsToProto(s Stats) *proto.Stats {
 // StatsFromProto converts wire Stats back, checking every name and that
 // each list of names has as many values. A bad entry is dropped and
 // reported in the error; the rest is kept.
-func StatsFromProto(p *proto.Stats) (Stats, error) {
-	s := Stats{
+func StatsFromProto(p *proto.Stats) (stat.Stats, error) {
+	s := stat.Stats{
 		Counters: make(map[string]int64, len(p.GetCounterNames())),
-		Stats:    make(map[string]Value, len(p.GetIntNames())+len(p.GetFloatNames())+len(p.GetNullNames())),
+		Stats:    make(map[string]stat.Value, len(p.GetIntNames())+len(p.GetFloatNames())+len(p.GetNullNames())),
 	}
 	var bad []string
 	check := func(name string) bool {
-		if err := ValidSeries(name); err != nil {
+		if err := stat.ValidSeries(name); err != nil {
 			bad = append(bad, err.Error())
 			return false
 		}
@@ -49,7 +50,7 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 	if len(p.GetCounterNames()) != len(p.GetCounterValues()) ||
 		len(p.GetIntNames()) != len(p.GetIntValues()) ||
 		len(p.GetFloatNames()) != len(p.GetFloatValues()) {
-		return s, codec.MalformedStats(len(p.GetCounterNames()), len(p.GetCounterValues()), len(p.GetIntNames()), len(p.GetIntValues()),
+		return s, MalformedStats(len(p.GetCounterNames()), len(p.GetCounterValues()), len(p.GetIntNames()), len(p.GetIntValues()),
 			len(p.GetFloatNames()), len(p.GetFloatValues()))
 	}
 	for i, k := range p.GetCounterNames() {
@@ -59,21 +60,21 @@ func StatsFromProto(p *proto.Stats) (Stats, error) {
 	}
 	for i, k := range p.GetIntNames() {
 		if check(k) {
-			s.Stats[k] = Int(p.IntValues[i])
+			s.Stats[k] = stat.Int(p.IntValues[i])
 		}
 	}
 	for i, k := range p.GetFloatNames() {
 		if check(k) {
-			s.Stats[k] = Float(p.FloatValues[i])
+			s.Stats[k] = stat.Float(p.FloatValues[i])
 		}
 	}
 	for _, k := range p.GetNullNames() {
 		if check(k) {
-			s.Stats[k] = Null
+			s.Stats[k] = stat.Null
 		}
 	}
 	if len(bad) > 0 {
-		return s, codec.DroppedNames(bad)
+		return s, DroppedNames(bad)
 	}
 	return s, nil
 }
