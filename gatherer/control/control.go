@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -49,21 +48,60 @@ type Response struct {
 }
 
 // Listen listens on dir/control.sock, the socket of the gatherer whose
-// base directory is dir (which holds its lock).
+// base directory is dir (which holds its lock), readable and writable by
+// its owner alone.
+//
+// The socket is made in a private directory of its own (0700: no other
+// user can reach it there), given mode 0600, and only then moved into
+// place, so that there is no moment in which another user could connect
+// (a connection queued then would be accepted later). No process-wide
+// umask is set for it: that would race with every file and directory the
+// process, or a plugin process it starts, makes at the same moment (they
+// would be made 0600; seen as munin unable to read the snapshot).
 func Listen(dir string) (net.Listener, error) {
 	path := filepath.Join(dir, basedir.ControlSocket)
 	os.Remove(path) // a stale socket of a killed gatherer (we hold the lock)
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
+	ln, err := listenPrivate(dir, path)
 	if err != nil {
 		return nil, fmt.Errorf("control socket (statsherd gatherer nodes/approve/revoke/rotate-secret will not reach this gatherer): %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
 	return ln, nil
+}
+
+func listenPrivate(dir, path string) (net.Listener, error) {
+	tmp, err := os.MkdirTemp(dir, ".c") // short: a socket's path is at most 107 bytes
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	made := filepath.Join(tmp, basedir.ControlSocket)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: made, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(made, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := os.Rename(made, path); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ln.SetUnlinkOnClose(false)
+	return placedListener{ln, path}, nil
+}
+
+// placedListener is a listener moved to path: closing it removes the
+// socket from there (the listener itself knows only where it was made).
+type placedListener struct {
+	*net.UnixListener
+	path string
+}
+
+func (l placedListener) Close() error {
+	err := l.UnixListener.Close()
+	os.Remove(l.path)
+	return err
 }
 
 // Serve serves the control socket until it is closed, each request by
