@@ -69,12 +69,15 @@ func Listen(dir string) (net.Listener, error) {
 }
 
 func listenPrivate(dir, path string) (net.Listener, error) {
-	tmp, err := os.MkdirTemp(dir, ".c") // short: a socket's path is at most 107 bytes
+	tmp, err := os.MkdirTemp(dir, ".c") // short: see maxSocketPath
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	made := filepath.Join(tmp, basedir.ControlSocket)
+	if len(made) > maxSocketPath {
+		return nil, fmt.Errorf("%s: the base directory's path is too long for a unix socket made beside it (%d bytes; a socket's path holds at most %d): use a shorter base directory", path, len(made), maxSocketPath)
+	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: made, Net: "unix"})
 	if err != nil {
 		return nil, err
@@ -90,6 +93,10 @@ func listenPrivate(dir, path string) (net.Listener, error) {
 	ln.SetUnlinkOnClose(false)
 	return placedListener{ln, path}, nil
 }
+
+// maxSocketPath is the longest path a unix socket can be bound to on
+// Linux (sun_path's 108 bytes, one for the terminating NUL).
+const maxSocketPath = 107
 
 // placedListener is a listener moved to path: closing it removes the
 // socket from there (the listener itself knows only where it was made).

@@ -3,6 +3,7 @@ package control
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -72,5 +73,20 @@ func TestListenLeavesUmaskAlone(t *testing.T) {
 	stop.Store(true)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A base directory too deep for a socket beside it is a clear error.
+func TestListenPathTooLong(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Listen(dir)
+	if err == nil || !strings.Contains(err.Error(), "too long for a unix socket") {
+		t.Fatalf("Listen in a deep directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
 	}
 }
