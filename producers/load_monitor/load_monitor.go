@@ -7,8 +7,8 @@
 // A wake-up costs CPU (on a 2-core VM about 0.1 ms across the threads it
 // touches: a second's wake-ups cost more than collectd's whole idle minute,
 // docs/footprint.md). So while every wake-up of the last minute was on time
-// the goroutine sleeps idle_interval (10 s) instead; the first wake-up late
-// by lateDelay or more brings back the one-second sleep for at least a
+// (and at first) the goroutine sleeps idle_interval (10 s) instead; a
+// wake-up late by lateDelay or more brings back the one-second sleep for a
 // minute. The mean weights each delay by the sleep it ended, so that it
 // estimates the same mean delay whichever the sleeps were.
 package load_monitor
@@ -75,7 +75,7 @@ type producer struct {
 
 	mu      sync.Mutex
 	samples []sample  // oldest first, their sleeps adding up to at most window
-	busy    time.Time // until when the loop sleeps Interval: a minute after the last late wake-up
+	busy    time.Time // until when the loop sleeps Interval: a minute after the last late wake-up, zero before one
 }
 
 // New returns the load_monitor producer. It starts nothing until Configure.
@@ -106,7 +106,7 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 			{Name: "warn_if_delay_exceeds", Type: sdk.Duration, Default: time.Second,
 				Description: "log a warning when one wake-up is later than this"},
 			{Name: "interval", Type: sdk.Duration, Default: defaultInterval,
-				Description: "sleep between two wake-ups for a minute after a late one (and the first minute), 1s (Tahoe's) to 1m"},
+				Description: "sleep between two wake-ups for a minute after a late one, 1s (Tahoe's) to 1m"},
 			{Name: "idle_interval", Type: sdk.Duration, Default: defaultIdleInterval,
 				Description: "sleep between two wake-ups while none of the last minute was late (10 ms or more), interval to 1m; set it to interval to wake every interval always, as Tahoe did; each wake-up costs CPU"},
 		},
@@ -143,13 +143,10 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 }
 
 // loop sleeps (nextSleep) and records how late each wake-up was, until
-// Close. The first minute is sampled at Interval.
+// Close.
 func (p *producer) loop() {
 	defer close(p.done)
 	last := p.now()
-	p.mu.Lock()
-	p.busy = last.Add(window)
-	p.mu.Unlock()
 	for {
 		d := p.nextSleep(last)
 		if !p.sleep(p.stop, d) {
@@ -169,7 +166,7 @@ func (p *producer) loop() {
 }
 
 // nextSleep is Interval until a minute after the last late wake-up,
-// IdleInterval after that.
+// IdleInterval before the first and after that.
 func (p *producer) nextSleep(now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()

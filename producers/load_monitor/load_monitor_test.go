@@ -73,7 +73,9 @@ func TestLoop(t *testing.T) {
 		avg, max float64
 	}{
 		{"no samples yet", nil, nil, 0, 0},
-		{"three samples", nil, ms(100, 300, 200), 0.2, 0.3},
+		// the first sleep is the idle one (10 s): its delay weighs 10
+		// times the others'
+		{"three samples", nil, ms(100, 300, 200), (0.1*10 + 0.3 + 0.2) / 12, 0.3},
 		{"only the last 60 count", nil, long, 0.5, 0.5},
 		{"clock stepping back is no load", nil, ms(-3000, 400), 0.2, 0.4},
 		{"every 5 s, the last 12 count", sdk.Config(`{"interval": 5000000000}`), long5, 0.25, 0.25},
@@ -133,19 +135,19 @@ func TestSleeps(t *testing.T) {
 		sleeps   []time.Duration
 		avg, max float64
 	}{
-		{"a minute on time, then every 10 s", nil,
-			repeat(63, onTime),
-			concat(repeat(60, sec), repeat(3, idle)),
+		{"every 10 s while on time", nil,
+			repeat(3, onTime),
+			repeat(3, idle),
 			0.001, 0.001},
 		{"a late wake-up brings back the second for a minute", nil,
-			concat(repeat(60, onTime), repeat(2, onTime), []time.Duration{late}, repeat(61, onTime)),
-			concat(repeat(60, sec), repeat(3, idle), repeat(60, sec), repeat(1, idle)),
+			concat(repeat(2, onTime), []time.Duration{late}, repeat(61, onTime)),
+			concat(repeat(3, idle), repeat(60, sec), repeat(1, idle)),
 			// the last minute: the last sleep of 10 s and fifty of 1 s,
 			// all on time (the late one is older)
 			0.001, 0.001},
 		{"each delay weighs its sleep", nil,
-			concat(repeat(60, onTime), repeat(6, 0), []time.Duration{late}),
-			concat(repeat(60, sec), repeat(7, idle)),
+			concat(repeat(6, 0), []time.Duration{late}),
+			repeat(7, idle),
 			// the last minute is the last 6 sleeps of 10 s: five on time
 			// (0) and one 20 ms late
 			0.020 / 6, 0.020},
@@ -259,7 +261,8 @@ func TestOverGRPC(t *testing.T) {
 	if err != nil || info.Name != Name || len(info.Stats) != 2 {
 		t.Fatalf("Describe = %+v, %v", info, err)
 	}
-	if err := p.Configure(ctx, sdk.Config(`{"warn_if_delay_exceeds": 1000000000}`)); err != nil {
+	// idle_interval 1 s: the first wake-up after a second, not ten.
+	if err := p.Configure(ctx, sdk.Config(`{"warn_if_delay_exceeds": 1000000000, "idle_interval": 1000000000}`)); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1200 * time.Millisecond)
