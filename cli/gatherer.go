@@ -42,18 +42,14 @@ var outputTuning = []string{"GOGC=25"}
 // GOGC=25 cost a third more CPU a round (docs/footprint.md).
 var gathererGC = gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}
 
-// gathererRounds tunes the gatherer's collector by its rounds
-// (gctune.Rounds): its GC percent follows gathererGC unless the operator
-// set GOGC (read with getenv), and 2 s after each round is written the
-// pages of the executable the round ran are dropped again. Its heap is
-// left to the collector: a release (two more collections) of a large
-// fleet's heap after every round would cost a round's CPU.
-func gathererRounds(getenv func(string) string) gctune.RoundsConfig {
-	c := gctune.RoundsConfig{Quiet: roundQuiet, After: func() { trim.Executable() }}
-	if getenv("GOGC") == "" {
-		c.Percent = gathererGC.Percent
+// tuneGathererGC makes the gatherer's GC percent follow gathererGC when
+// the GOGC variable (read with getenv) is unset, and returns what stops
+// it; with the operator's GOGC it changes nothing.
+func tuneGathererGC(getenv func(string) string) (stop func()) {
+	if getenv("GOGC") != "" {
+		return func() {}
 	}
-	return c
+	return gctune.Follow(gathererGC.Percent)
 }
 
 func gathererCommand() *command {
@@ -128,8 +124,7 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	// Orphans of the output plugins are killed while the gatherer runs
 	// and swept after it has stopped them.
 	defer reaper.Start(ctx, log)()
-	rounds := gctune.NewRounds(gathererRounds(os.Getenv))
-	defer rounds.Stop()
+	defer tuneGathererGC(os.Getenv)()
 	outs, diags := fanout.LoadOutputs(ctx, cfg, supervisor.Options{Logger: log, Stdout: stdout, Builtins: builtin.Plugins(),
 		Env: supervisor.TuningEnv(os.Environ(), outputTuning)})
 	if len(diags) > 0 {
@@ -163,10 +158,11 @@ func runGatherer(ctx context.Context, c *cmdline) int {
 	defer reloadOnHangup(ctx, g, log)()
 	// Once started, the gatherer drops the pages of this executable it
 	// mapped while starting (see trim); those a round uses come back, and
-	// are dropped again 2 s after each round is written (a few hundred
-	// page faults the next round), after its collection (gathererRounds).
+	// are dropped again 2 s after each round (a few hundred page faults
+	// the next round; its heap is left to the collector, as two more
+	// collections of a large fleet's heap would cost a round's CPU).
 	trim.NewDebounced(trimQuiet, log).Kick()
-	g.OnRoundDone(rounds.Done)
+	defer gctune.AfterBurst(roundQuiet, roundBurst, func() { trim.Executable() })()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "statsherd gatherer: %v\n", err)
 		return 1

@@ -99,64 +99,27 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	// comes within them.
 	trim.NewDebounced(trimQuiet, nil).Kick()
 	// An output works a round at a time and waits for the next: 2 s after
-	// each round it gives its free heap back and drops the pages of this
-	// executable the round ran again (outputRounds).
-	p := builtin.Plugins()
+	// each round its free heap goes back to the system (see gctune), and
+	// the pages of this executable the round ran are dropped again.
 	if kind == sdk.KindOutput {
-		r := gctune.NewRounds(outputRounds())
-		defer r.Stop()
-		f := p.Outputs[name]
-		p.Outputs[name] = func(log hclog.Logger) sdk.Output { return withRounds(f(log), r) }
+		defer gctune.AfterBurst(roundQuiet, roundBurst, func() {
+			gctune.Release()
+			trim.Executable()
+		})()
 	}
-	if err := sdk.ServeOne(p, kind, name); err != nil {
+	if err := sdk.ServeOne(builtin.Plugins(), kind, name); err != nil {
 		fmt.Fprintf(c.stderr, "statsherd plugin serve: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// The gatherer and an output's process collect, and drop the pages of the
-// executable, once roundQuiet has passed after a round (gctune.Rounds).
-const roundQuiet = 2 * time.Second
-
-// outputRounds tunes a built-in output's collector by its rounds: 2 s
-// after each, its free heap and gRPC's pooled receive buffers go back to
-// the system, and the pages of the executable the round ran are dropped.
-// Keeping the buffers for the next round (at a 20 s interval, measured at
-// 1,000 hosts) held 3–5 MiB more at the round's peak and wrote no faster
-// (docs/footprint.md).
-func outputRounds() gctune.RoundsConfig {
-	return gctune.RoundsConfig{Quiet: roundQuiet, Release: true, After: func() { trim.Executable() }}
-}
-
-// withRounds makes each Write of out the end of a round for r, keeping
-// out's optional stats.
-func withRounds(out sdk.Output, r *gctune.Rounds) sdk.Output {
-	o := roundsOutput{out, r}
-	if rep, ok := out.(sdk.StatsReporter); ok {
-		return roundsReporter{o, rep}
-	}
-	return o
-}
-
-type roundsOutput struct {
-	sdk.Output
-	r *gctune.Rounds
-}
-
-func (o roundsOutput) Write(ctx context.Context, round sdk.Round) error {
-	defer o.r.Done()
-	return o.Output.Write(ctx, round)
-}
-
-type roundsReporter struct {
-	roundsOutput
-	sdk.StatsReporter
-}
-
-var (
-	_ sdk.Output        = roundsOutput{}
-	_ sdk.StatsReporter = roundsReporter{}
+// The gatherer and an output's process give memory back once roundQuiet
+// has passed after a round that allocated roundBurst bytes or more: at
+// 1,000 hosts of 100 stats a round is ≈ 3.4 MB.
+const (
+	roundQuiet = 2 * time.Second
+	roundBurst = 1 << 20
 )
 
 // trimQuiet is how long after the last Configure or Collect a shared

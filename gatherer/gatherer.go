@@ -215,16 +215,6 @@ func (g *Gatherer) Addr() net.Addr { return g.ln.Addr() }
 // ID is the gatherer's own node id.
 func (g *Gatherer) ID() string { return g.id.ID }
 
-// OnRoundDone has f called each time a round has been written by every
-// output (at once with no outputs; a round that failed is never done):
-// the daemon tunes its collector by it (gctune.Rounds). Call it before
-// Run.
-func (g *Gatherer) OnRoundDone(f func()) {
-	g.rounds.mu.Lock()
-	g.rounds.done = f
-	g.rounds.mu.Unlock()
-}
-
 // Run serves until ctx is done, then shuts down: no new hosts, every
 // connection closed, queued rounds written, outputs stopped.
 func (g *Gatherer) Run(ctx context.Context) error {

@@ -61,8 +61,6 @@ type roundLog struct {
 	starts    map[uint64]time.Time
 	writtenBy []uint64 // the newest round each output has written
 	last      status.RoundStatus
-	// done is called once a round is written everywhere (OnRoundDone).
-	done func()
 }
 
 func (l *roundLog) begin(t time.Time) uint64 {
@@ -94,14 +92,7 @@ func (l *roundLog) polled(seq uint64, took time.Duration, answers, failures int)
 // outputs. A round is complete once every output has written it.
 func (l *roundLog) written(i int, seq uint64) {
 	l.mu.Lock()
-	done := false
-	defer func() {
-		f := l.done
-		l.mu.Unlock()
-		if done && f != nil {
-			f()
-		}
-	}()
+	defer l.mu.Unlock()
 	m := seq
 	if i >= 0 {
 		if len(l.writtenBy) != l.outputs {
@@ -111,7 +102,6 @@ func (l *roundLog) written(i int, seq uint64) {
 		m = slices.Min(l.writtenBy)
 	}
 	if m > l.last.WrittenSeq {
-		done = true
 		l.last.WrittenSeq = m
 		if start, ok := l.starts[m]; ok {
 			l.last.TotalSeconds = time.Since(start).Seconds()

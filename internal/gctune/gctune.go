@@ -40,9 +40,13 @@ func (s Scale) Percent(live uint64) int {
 // between collections: no timer, no goroutine of its own (the runtime's
 // cleanup goroutine calls it).
 func Follow(percent func(live uint64) int) (stop func()) {
-	f := newFollower(percent)
+	f := &follower{percent: percent, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}, set: -1}
 	f.collected()
-	return f.stop
+	return func() {
+		f.mu.Lock()
+		f.stopped = true
+		f.mu.Unlock()
+	}
 }
 
 type follower struct {
@@ -52,16 +56,6 @@ type follower struct {
 	sample  []metrics.Sample
 	set     int // the percent last set
 	stopped bool
-}
-
-func newFollower(percent func(uint64) int) *follower {
-	return &follower{percent: percent, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}, set: -1}
-}
-
-func (f *follower) stop() {
-	f.mu.Lock()
-	f.stopped = true
-	f.mu.Unlock()
 }
 
 // collected runs after a collection (and at start): it sets the percent
