@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,10 +18,6 @@ type Watcher struct {
 	ep   *os.File        // the epoll instance
 	epRC syscall.RawConn // ep's descriptor, used only while held open
 	done chan struct{}   // closed when the loop has returned
-	// work hands a readiness to a reader goroutine waiting for one
-	// (unbuffered: taken only by a reader that waits).
-	work    chan *Watch
-	readers atomic.Int64 // reader goroutines started, for tests
 
 	mu      sync.Mutex
 	watches map[uint64]*Watch // by token: events carry a token, never a descriptor
@@ -72,7 +67,7 @@ func New() (*Watcher, error) {
 		ep.Close()
 		return nil, fmt.Errorf("epoll instance: %w", err)
 	}
-	w := &Watcher{ep: ep, epRC: rc, done: make(chan struct{}), work: make(chan *Watch), watches: map[uint64]*Watch{}}
+	w := &Watcher{ep: ep, epRC: rc, done: make(chan struct{}), watches: map[uint64]*Watch{}}
 	go w.loop()
 	return w, nil
 }
@@ -194,51 +189,10 @@ func (w *Watcher) loop() {
 			token := uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32
 			wt := w.watches[token]
 			if wt != nil && wt.state.CompareAndSwap(armed, running) {
-				w.start(wt)
+				go wt.run()
 			}
 		}
 		w.mu.Unlock()
-	}
-}
-
-// linger is how long a reader goroutine waits for another readiness once
-// it has run one: the answers of a poll round come within a fraction of a
-// second of each other, and between rounds no reader is left.
-const linger = time.Second
-
-// start runs wt's ready on a reader goroutine: one waiting for work if
-// there is one, else a new one. Every ready still has a goroutine of its
-// own while it runs (a slow peer holds up no other connection), but a
-// round's answers are read by the few readers that are free in turn,
-// whose stacks have grown to a read's depth once, rather than by one new
-// goroutine each, whose stack grows (and is copied, its frames looked up)
-// anew: at 1,000 hosts, a third of the executable's pages a round mapped
-// were the tables read to copy and scan stacks (docs/footprint.md).
-func (w *Watcher) start(wt *Watch) {
-	select {
-	case w.work <- wt:
-	default:
-		w.readers.Add(1)
-		go w.reader(wt)
-	}
-}
-
-// reader runs wt, then each readiness handed to it, until none comes
-// within linger.
-func (w *Watcher) reader(wt *Watch) {
-	var t *time.Timer
-	for {
-		wt.run()
-		if t == nil {
-			t = time.NewTimer(linger)
-		} else {
-			t.Reset(linger)
-		}
-		select {
-		case wt = <-w.work:
-		case <-t.C:
-			return
-		}
 	}
 }
 

@@ -110,52 +110,6 @@ func TestManyConnections(t *testing.T) {
 	}
 }
 
-// TestReadersReused: readinesses one after another, each read before the
-// next comes, are run by a reader goroutine already there (whose stack
-// has grown once), not by a new goroutine each; one that blocks does not
-// hold up the others.
-func TestReadersReused(t *testing.T) {
-	t.Parallel()
-	const n = 200
-	w := newWatcher(t)
-	srv, peer := pairs(t, n+1)
-	done := make(chan int, n)
-	for i, s := range srv[:n] {
-		var b [1]byte
-		wt, err := w.Watch(s, func() bool {
-			if _, err := io.ReadFull(s, b[:]); err != nil {
-				return false
-			}
-			done <- i
-			return true
-		}, func() {})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer wt.Stop()
-	}
-	// A peer that sends half a message: its ready blocks meanwhile.
-	release := make(chan struct{})
-	blocked, err := w.Watch(srv[n], func() bool { <-release; return false }, func() {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { close(release); blocked.Stop() }()
-	peer[n].Write([]byte{1})
-	for i, p := range peer[:n] {
-		if _, err := p.Write([]byte{1}); err != nil {
-			t.Fatal(err)
-		}
-		if got := <-done; got != i {
-			t.Fatalf("connection %d read, want %d", got, i)
-		}
-	}
-	// The blocked one's reader, and one or two more: not one each.
-	if r := w.readers.Load(); r > 10 {
-		t.Errorf("%d reader goroutines started for %d readinesses one after another, want a few", r, n)
-	}
-}
-
 // TestPendingAndEOF: two messages sent at once run ready twice (a
 // descriptor re-armed with bytes waiting is ready at once), and the
 // peer's end of file runs it a third time; ready's false ends the watch.
