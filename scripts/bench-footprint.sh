@@ -18,7 +18,8 @@
 #    (`statsherd-loadgen targets`) at the same interval and remote-writing
 #    them to a sink, both at once. RSS and PSS of the gatherer and its
 #    output plugins together against vmagent's, sampled every second at
-#    the same moments once every host is in (mean and largest sample);
+#    the same moments once every host is in and the load tool measures
+#    (its first complete round, connections and start-up, is left out);
 #    statsherd's also at each round's end (the load tool's rows) and its
 #    peak during a round.
 #

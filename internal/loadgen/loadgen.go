@@ -33,6 +33,7 @@ type options struct {
 	scrape               string
 
 	n, k, rounds, batch int
+	settle              int
 	interval            time.Duration
 	statsherd, basedir  string
 	output              string
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.n, "n", 100, "simulated hosts (in all, shared by the -procs processes)")
 	fs.IntVar(&o.k, "k", 100, "stats per host (half counters, half stats)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds to measure once every host is connected")
+	fs.IntVar(&o.settle, "settle", 1, "complete rounds not measured first, once every host is connected: the first carries the hosts' connections and the daemons' start-up (their pages dropped 10 s in)")
 	fs.IntVar(&o.batch, "batch", 500, "hosts started at once while connecting (per process)")
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "the gatherer's poll_interval (when this tool runs the gatherer)")
 	fs.StringVar(&o.statsherd, "statsherd", "", "the statsherd binary (default: next to this one)")
@@ -101,8 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func (o *options) check() error {
 	switch {
-	case o.n < 1 || o.k < 0 || o.batch < 1 || o.rounds < 0:
-		return errors.New("-n and -batch must be at least 1, -k and -rounds at least 0")
+	case o.n < 1 || o.k < 0 || o.batch < 1 || o.rounds < 0 || o.settle < 0:
+		return errors.New("-n and -batch must be at least 1, -k, -rounds and -settle at least 0")
 	case o.procs < 1 || o.procs > o.n:
 		return fmt.Errorf("-procs %d: want 1 to -n (%d)", o.procs, o.n)
 	case o.first < 0:
@@ -302,8 +304,8 @@ func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) e
 	if !prev.resetPeaks() {
 		fmt.Fprintln(stdout, "(peak RSS cannot be reset here: the peaks are since each process started)")
 	}
-	measured := 0
-	deadline := time.Now().Add(time.Duration(o.rounds+3)*max(o.interval, time.Second) + 2*time.Minute)
+	measured, settled := 0, 0
+	deadline := time.Now().Add(time.Duration(o.settle+o.rounds+3)*max(o.interval, time.Second) + 2*time.Minute)
 	// quietUntil: the status page is left alone until shortly before the
 	// next round can end. Each look costs the gatherer a walk over the
 	// fleet (its JSON carries the fleet's first page), and five looks a
@@ -333,6 +335,16 @@ func measureRounds(ctx context.Context, o options, t target, stdout io.Writer) e
 		}
 		if r.Answers < o.expect {
 			fmt.Fprintf(stdout, "(round %d: %d answers, still settling)\n", r.Seq, r.Answers)
+			prev = readTree(t.pid)
+			prev.resetPeaks()
+			continue
+		}
+		// The first complete round's CPU carries the hosts' connections,
+		// and its peak the pages of the daemons' start-up, mapped until
+		// they drop them 10 s in (the peaks were reset before).
+		if settled < o.settle {
+			settled++
+			fmt.Fprintf(stdout, "(round %d: %d answers, not measured: settling, %d of %d)\n", r.Seq, r.Answers, settled, o.settle)
 			prev = readTree(t.pid)
 			prev.resetPeaks()
 			continue

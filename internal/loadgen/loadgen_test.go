@@ -98,6 +98,10 @@ func TestLoadgen(t *testing.T) {
 	if rows != 2 {
 		t.Errorf("%d rounds measured, want 2:\n%s", rows, out)
 	}
+	// The first complete round (connections, start-up) is not measured.
+	if !strings.Contains(out, "not measured: settling, 1 of 1)") {
+		t.Errorf("no complete round left out before the measured ones:\n%s", out)
+	}
 	// A heap profile per measured round, gzipped protobuf as pprof reads.
 	files, _ := filepath.Glob(filepath.Join(profiles, "heap-round*.pb.gz"))
 	if len(files) != 2 {
