@@ -36,7 +36,7 @@ func sharedTuning() []string {
 // an idle host, which allocates little, gets there only after tens of
 // minutes: a run of 5 minutes did not see it. At 50 the minimum goal is
 // 2 MiB: after the equivalent of an hour of polls the two processes held
-// 1.6 MiB less anonymous memory for a collection every few minutes of
+// 1.5 MiB less anonymous memory for a collection every few minutes of
 // a few hundred microseconds; 25 held no less than 50 (docs/footprint.md).
 const gcPercent = 50
 
