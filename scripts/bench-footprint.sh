@@ -30,8 +30,10 @@
 #
 # Environment: HOST_SECONDS (300), HOST_INTERVAL (60), FLEETS ("1000
 # 10000"), GATHER_INTERVAL (20), GATHER_ROUNDS (4), REPEAT (1),
-# LOAD_MONITOR_INTERVAL (unset; "5s" adds a host whose load_monitor wakes
-# every 5 s instead of every second), MEM_SAMPLE (5),
+# LOAD_MONITOR_INTERVAL (unset; "5s" adds a host whose load_monitor has
+# interval = "5s"), LOAD_MONITOR (unset; HCL attributes of load_monitor
+# for that second host instead, e.g. 'idle_interval = "1s"' for a
+# load_monitor waking every second as Tahoe's did), MEM_SAMPLE (5),
 # SKIP_HOST / SKIP_GATHERER (set to skip a part), BIN (./bin), KEYS
 # (a key cache directory for the load tool's hosts, default in /tmp),
 # KEEP (a directory to keep the load tool's rows and the memory samples
@@ -47,6 +49,10 @@ GATHER_ROUNDS=${GATHER_ROUNDS:-4}
 REPEAT=${REPEAT:-1}
 KEYS=${KEYS:-/tmp/statsherd-bench-footprint-keys}
 LOAD_MONITOR_INTERVAL=${LOAD_MONITOR_INTERVAL:-}
+LOAD_MONITOR=${LOAD_MONITOR:-}
+if [ -n "$LOAD_MONITOR_INTERVAL" ] && [ -z "$LOAD_MONITOR" ]; then
+	LOAD_MONITOR="interval = \"$LOAD_MONITOR_INTERVAL\""
+fi
 KEEP=${KEEP:-}
 MEM_SAMPLE=${MEM_SAMPLE:-5}
 
@@ -169,11 +175,11 @@ EOF
 	PIDS="$PIDS $gpid"
 	waitfile "$d/gatherer/stats_gatherer.furl"
 	hpid=$(start_host "$d/host" "$d/gatherer/stats_gatherer.furl" "")
-	# With LOAD_MONITOR_INTERVAL, a second host whose load_monitor wakes
-	# that often (its default is every second).
+	# With LOAD_MONITOR (or LOAD_MONITOR_INTERVAL), a second host whose
+	# load_monitor block has those attributes.
 	lpid=""
-	if [ -n "$LOAD_MONITOR_INTERVAL" ]; then
-		lpid=$(start_host "$d/host-lm" "$d/gatherer/stats_gatherer.furl" "interval = \"$LOAD_MONITOR_INTERVAL\"")
+	if [ -n "$LOAD_MONITOR" ]; then
+		lpid=$(start_host "$d/host-lm" "$d/gatherer/stats_gatherer.furl" "$LOAD_MONITOR")
 	fi
 	PIDS="$PIDS $hpid $lpid"
 	# collectd: the same five kinds of reading, sent on as a host would.
@@ -234,13 +240,14 @@ EOF
 	rows="statsherd-host host $hb $ha"
 	if [ -n "$lpid" ]; then
 		la=$(runtime_ns $(tree $lpid))
-		rows="$rows,statsherd-lm$LOAD_MONITOR_INTERVAL lm $lb $la"
+		rows="$rows,statsherd-lm lm $lb $la"
 	fi
 	rows="$rows,collectd collectd $cb $ca,node_exporter node $nb $na"
 	for p in $hpid $lpid $cpid $npid; do
 		kill -0 $p 2>/dev/null || { echo "bench-footprint: process $p ended early; logs in $d" >&2; tail -5 "$d"/*/log "$d"/*.log >&2; exit 1; }
 	done
 	printf '%s\n' "run $run: ${el}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	if [ -n "$lpid" ]; then printf '%s\n' "statsherd-lm: load_monitor { $LOAD_MONITOR }"; fi
 	echo "$rows" | tr ',' '\n' | while read -r x; do
 		set -- $x
 		awk -v name="$1" -v b="$3" -v a="$4" -v el="$el" '{

@@ -3,6 +3,7 @@ package load_monitor
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type fakeTime struct {
 	mu      sync.Mutex
 	t       time.Time
 	delays  []time.Duration
+	slept   []time.Duration // the sleeps asked for, in order
 	drained chan struct{}
 }
 
@@ -40,6 +42,7 @@ func (f *fakeTime) sleep(stop <-chan struct{}, d time.Duration) bool {
 	}
 	f.t = f.t.Add(d + f.delays[0])
 	f.delays = f.delays[1:]
+	f.slept = append(f.slept, d)
 	f.mu.Unlock()
 	return true
 }
@@ -70,7 +73,9 @@ func TestLoop(t *testing.T) {
 		avg, max float64
 	}{
 		{"no samples yet", nil, nil, 0, 0},
-		{"three samples", nil, ms(100, 300, 200), 0.2, 0.3},
+		// the first sleep is the idle one (10 s): its delay weighs 10
+		// times the others'
+		{"three samples", nil, ms(100, 300, 200), (0.1*10 + 0.3 + 0.2) / 12, 0.3},
 		{"only the last 60 count", nil, long, 0.5, 0.5},
 		{"clock stepping back is no load", nil, ms(-3000, 400), 0.2, 0.4},
 		{"every 5 s, the last 12 count", sdk.Config(`{"interval": 5000000000}`), long5, 0.25, 0.25},
@@ -92,6 +97,89 @@ func TestLoop(t *testing.T) {
 			}
 			if err := p.Close(ctx); err != nil {
 				t.Fatal(err)
+			}
+			checkFloat(t, st, "load_monitor.avg_load", tc.avg)
+			checkFloat(t, st, "load_monitor.max_load", tc.max)
+		})
+	}
+}
+
+// repeat returns n times d.
+func repeat(n int, d time.Duration) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = d
+	}
+	return out
+}
+
+func concat(parts ...[]time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// TestSleeps checks when the loop sleeps interval and when idle_interval,
+// and what the stats then summarise.
+func TestSleeps(t *testing.T) {
+	t.Parallel()
+	sec, idle := time.Second, 10*time.Second
+	onTime := time.Millisecond // under lateDelay
+	late := 20 * time.Millisecond
+	cases := []struct {
+		name     string
+		cfg      sdk.Config
+		delays   []time.Duration
+		sleeps   []time.Duration
+		avg, max float64
+	}{
+		{"every 10 s while on time", nil,
+			repeat(3, onTime),
+			repeat(3, idle),
+			0.001, 0.001},
+		{"a late wake-up brings back the second for a minute", nil,
+			concat(repeat(2, onTime), []time.Duration{late}, repeat(61, onTime)),
+			concat(repeat(3, idle), repeat(60, sec), repeat(1, idle)),
+			// the last minute: the last sleep of 10 s and fifty of 1 s,
+			// all on time (the late one is older)
+			0.001, 0.001},
+		{"each delay weighs its sleep", nil,
+			concat(repeat(6, 0), []time.Duration{late}),
+			repeat(7, idle),
+			// the last minute is the last 6 sleeps of 10 s: five on time
+			// (0) and one 20 ms late
+			0.020 / 6, 0.020},
+		{"idle_interval = interval wakes every second, as Tahoe", sdk.Config(`{"idle_interval": 1000000000}`),
+			repeat(90, 0),
+			repeat(90, sec),
+			0, 0},
+		{"a longer interval is the idle one too", sdk.Config(`{"interval": 30000000000}`),
+			repeat(4, 0),
+			repeat(4, 30*time.Second),
+			0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ft := &fakeTime{t: time.Unix(1764000000, 0), delays: tc.delays, drained: make(chan struct{})}
+			p := New(hclog.NewNullLogger()).(*producer)
+			p.now, p.sleep = ft.now, ft.sleep
+			ctx := context.Background()
+			if err := p.Configure(ctx, tc.cfg); err != nil {
+				t.Fatal(err)
+			}
+			<-ft.drained
+			st, err := p.Collect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ft.slept, tc.sleeps) {
+				t.Errorf("slept %v,\nwant  %v", ft.slept, tc.sleeps)
 			}
 			checkFloat(t, st, "load_monitor.avg_load", tc.avg)
 			checkFloat(t, st, "load_monitor.max_load", tc.max)
@@ -150,7 +238,11 @@ func TestExampleHCL(t *testing.T) {
 
 func TestIntervalBounds(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []string{`{"interval": 999000000}`, `{"interval": 61000000000}`} {
+	for _, cfg := range []string{
+		`{"interval": 999000000}`, `{"interval": 61000000000}`,
+		`{"idle_interval": 999000000}`, `{"idle_interval": 61000000000}`,
+		`{"interval": 5000000000, "idle_interval": 2000000000}`,
+	} {
 		p := New(hclog.NewNullLogger())
 		if err := p.Configure(context.Background(), sdk.Config(cfg)); err == nil {
 			t.Errorf("Configure(%s) was accepted", cfg)
@@ -169,7 +261,8 @@ func TestOverGRPC(t *testing.T) {
 	if err != nil || info.Name != Name || len(info.Stats) != 2 {
 		t.Fatalf("Describe = %+v, %v", info, err)
 	}
-	if err := p.Configure(ctx, sdk.Config(`{"warn_if_delay_exceeds": 1000000000}`)); err != nil {
+	// idle_interval 1 s: the first wake-up after a second, not ten.
+	if err := p.Configure(ctx, sdk.Config(`{"warn_if_delay_exceeds": 1000000000, "idle_interval": 1000000000}`)); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1200 * time.Millisecond)
