@@ -108,6 +108,7 @@ func runHost(ctx context.Context, c *cmdline) int {
 		return hostOnce(ctx, cfg, parser, log, stdout, stderr)
 	}
 
+	host.TuneSelf(os.Environ())
 	id, made, err := loadNodeIdentity(cfg.Basedir)
 	if err != nil {
 		fmt.Fprintf(stderr, "statsherd host: node key in %s: %v\n", cfg.Basedir, err)

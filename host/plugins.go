@@ -1,6 +1,8 @@
 package host
 
 import (
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,12 +23,29 @@ const trimQuiet = 10 * time.Second
 // 2 MiB more. And each P costs idle CPU: load_monitor's wake-up every
 // second, with a second P, woke a second thread to look for work each time;
 // on 2 cores GOMAXPROCS=1 took the idle host from 11.4 to 8.2 ms of CPU a
-// minute (docs/footprint.md). GOGC and GOMEMLIMIT are left alone: at this
-// process's heap (about 2 MiB, under the runtime's 4 MiB minimum goal), a
-// lower GOGC only ran the collector more often and did not lower its
-// resident memory (host/README.md).
+// minute (docs/footprint.md). GOGC is gcPercent, as in the host itself.
+// GOMEMLIMIT is left alone: at 4 MiB the collector ran all the time.
 func sharedTuning() []string {
-	return []string{"GOMAXPROCS=1"}
+	return []string{"GOMAXPROCS=1", "GOGC=" + strconv.Itoa(gcPercent)}
+}
+
+// gcPercent is the GC percent (GOGC) of the host and of the process serving
+// its built-in producers. Their live heaps are small (about 2 and 1.5 MiB),
+// under the runtime's minimum goal at GOGC=100 (4 MiB), so at 100 each
+// heap grows to 4 MiB of garbage and live objects between collections, and
+// an idle host, which allocates little, gets there only after tens of
+// minutes: a run of 5 minutes did not see it. At 50 the minimum goal is
+// 2 MiB: after the equivalent of an hour of polls the two processes held
+// 1.5 MiB less anonymous memory for a collection every few minutes of
+// a few hundred microseconds; 25 held no less than 50 (docs/footprint.md).
+const gcPercent = 50
+
+// TuneSelf sets the host process's own runtime: the GC percent gcPercent,
+// unless the environment env sets GOGC (the operator's choice wins).
+func TuneSelf(env []string) {
+	if !hasVar(env, "GOGC") {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // sharedEnv is what the host adds to the environment of the process serving

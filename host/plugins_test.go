@@ -1,7 +1,9 @@
 package host
 
 import (
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -24,5 +26,34 @@ func TestSharedEnvLeavesTheOperatorsSettings(t *testing.T) {
 				t.Errorf("sharedEnv(%q) = %q; GOMAXPROCS added: %v, want %v", tt.env, got, added, tt.want)
 			}
 		})
+	}
+}
+
+// The built-ins' process runs at the host's GC percent, unless the
+// operator set GOGC, and the settings are independent of each other.
+func TestSharedEnvGCPercent(t *testing.T) {
+	want := "GOGC=" + strconv.Itoa(gcPercent)
+	if got := sharedEnv([]string{"PATH=/bin"}); !slices.Contains(got, want) {
+		t.Errorf("sharedEnv with no GOGC = %q, want %s in it", got, want)
+	}
+	got := sharedEnv([]string{"GOGC=200"})
+	if slices.ContainsFunc(got, func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") }) {
+		t.Errorf("sharedEnv with GOGC=200 set = %q: the operator's GOGC is overridden", got)
+	}
+	if !slices.Contains(got, "GOMAXPROCS=1") {
+		t.Errorf("sharedEnv with GOGC=200 set = %q, want GOMAXPROCS=1 still", got)
+	}
+}
+
+// The host's own GC percent is gcPercent, unless the operator set GOGC.
+func TestTuneSelf(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	TuneSelf([]string{"PATH=/bin"})
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GC percent after TuneSelf = %d, want %d", got, gcPercent)
+	}
+	TuneSelf([]string{"GOGC=200"})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent after TuneSelf with GOGC set = %d, want it left at 100", got)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+
+	"github.com/statsherd/statsherd/sdk/internal/plugintls"
 )
 
 // Plugins is the set of producers and outputs one binary serves, by name.
@@ -93,7 +95,10 @@ func serve(sets map[int]plugin.PluginSet, log hclog.Logger) {
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, GRPCServerOptions()...)...)
 		},
-		Logger: log,
+		// The key the daemon made for this process, on P-256; without
+		// one (an older daemon), go-plugin's AutoMTLS (plugintls).
+		TLSProvider: plugintls.ForPlugin,
+		Logger:      log,
 	})
 }
 

@@ -1,6 +1,8 @@
 // Package supervisor is the plugin runtime shared by the host and the
 // gatherer. It starts a plugin as its own process through go-plugin (gRPC,
-// AutoMTLS, versioned handshake), puts every call under a deadline, restarts
+// mutual TLS on keys made for each start, daemon.NewPluginTLS, where
+// go-plugin's AutoMTLS made them on P-521; versioned handshake), puts
+// every call under a deadline, restarts
 // a crashed plugin with capped exponential backoff (a fresh exec.Cmd and
 // client each time), kills a plugin that hangs past its deadline, and keeps
 // the plugin's state (up, restarts, last error, call duration) for the

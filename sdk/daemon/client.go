@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+
+	"github.com/statsherd/statsherd/sdk/internal/plugintls"
 )
 
 // PluginSets returns the versioned plugin sets of a daemon's go-plugin
@@ -33,3 +35,17 @@ func GRPCDialOptions() []grpc.DialOption { return side.GRPCDialOptions() }
 // dry run: the plugin's sdk.Checker instead of its Configure
 // (sdk.ErrNoDryRun without one), for `statsherd validate`.
 func WithDryRun(ctx context.Context) context.Context { return side.WithDryRun(ctx) }
+
+// PluginTLS is the mutual TLS of one start of a plugin process: the
+// daemon's client configuration, and what the plugin's command takes
+// (Env in its environment, File as the first of its ExtraFiles, closed by
+// the daemon once the process has started).
+type PluginTLS = plugintls.Daemon
+
+// NewPluginTLS makes the key pairs of the daemon and of the plugin for one
+// start of a plugin process, on P-256: go-plugin's AutoMTLS makes them on
+// P-521, whose generator table costs each process about 0.5 MiB of heap.
+// A plugin served by sdk.Serve or sdk.ServeShared takes its key from File;
+// one built with an older SDK answers with AutoMTLS, which go-plugin's
+// client accepts with the same configuration (see the package plugintls).
+func NewPluginTLS() (*PluginTLS, error) { return plugintls.ForDaemon() }

@@ -132,6 +132,12 @@ func (p *testPlugin) Write(ctx context.Context, r sdk.Round) error {
 func (p *testPlugin) Close(context.Context) error { return nil }
 
 func main() {
+	// As a plugin built with an SDK before statsherd's own mutual TLS:
+	// it does not take the key on its descriptor, and go-plugin answers
+	// with AutoMTLS.
+	if os.Getenv("TESTPLUGIN_AUTOMTLS") != "" {
+		os.Unsetenv("STATSHERD_PLUGIN_TLS_FD")
+	}
 	sdk.Serve(sdk.Plugins{
 		Producers: map[string]func(hclog.Logger) sdk.Producer{
 			"testplugin": func(l hclog.Logger) sdk.Producer { return &testPlugin{log: l} },
