@@ -37,7 +37,12 @@ var procs *Procs
 // listeners started after it when their traffic needs it. The caller
 // leaves an operator's GOMAXPROCS alone by not calling it. restore puts
 // back the GOMAXPROCS of before, for listeners started after it.
+// Only Linux reads in batches (recvmmsg): elsewhere nothing would raise
+// it, so the process keeps its Ps.
 func TuneProcs() (restore func()) {
+	if runtime.GOOS != "linux" {
+		return func() {}
+	}
 	was := runtime.GOMAXPROCS(0)
 	procs = newProcs(was, procsQuiet)
 	return func() {
