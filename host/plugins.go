@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/statsherd/statsherd/host/statsd"
 )
 
 // trimQuiet is how long after its start, a reload or a poll the host drops
@@ -41,11 +43,17 @@ func sharedTuning() []string {
 const gcPercent = 50
 
 // TuneSelf sets the host process's own runtime: the GC percent gcPercent,
-// unless the environment env sets GOGC (the operator's choice wins).
-func TuneSelf(env []string) {
+// unless the environment env sets GOGC, and one P while statsd is quiet
+// (statsd.TuneProcs), unless env sets GOMAXPROCS: the operator's choice
+// wins. restore puts GOMAXPROCS back (a test's).
+func TuneSelf(env []string) (restore func()) {
 	if !hasVar(env, "GOGC") {
 		debug.SetGCPercent(gcPercent)
 	}
+	if !hasVar(env, "GOMAXPROCS") {
+		return statsd.TuneProcs()
+	}
+	return func() {}
 }
 
 // sharedEnv is what the host adds to the environment of the process serving

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -48,12 +49,30 @@ func TestSharedEnvGCPercent(t *testing.T) {
 // The host's own GC percent is gcPercent, unless the operator set GOGC.
 func TestTuneSelf(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	TuneSelf([]string{"PATH=/bin"})
+	TuneSelf([]string{"PATH=/bin", "GOMAXPROCS=2"})()
 	if got := debug.SetGCPercent(100); got != gcPercent {
 		t.Errorf("GC percent after TuneSelf = %d, want %d", got, gcPercent)
 	}
-	TuneSelf([]string{"GOGC=200"})
+	TuneSelf([]string{"GOGC=200", "GOMAXPROCS=2"})()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GC percent after TuneSelf with GOGC set = %d, want it left at 100", got)
 	}
+}
+
+func TestTuneSelfOneProcessorUnlessTheOperatorSetsIt(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	restore := TuneSelf([]string{"PATH=/bin"})
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS after TuneSelf = %d, want 1 while statsd is quiet", got)
+	}
+	restore()
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS after restore = %d, want 3", got)
+	}
+	restore = TuneSelf([]string{"PATH=/bin", "GOMAXPROCS=3"})
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS after TuneSelf with GOMAXPROCS set = %d, want it left at 3", got)
+	}
+	restore()
 }

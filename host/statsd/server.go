@@ -55,6 +55,8 @@ type Server struct {
 	// kernelDrops says whether the kernel reports its drops (SO_RXQ_OVFL).
 	kernelDrops bool
 	done        chan struct{}
+	// procs raises GOMAXPROCS while a backlog waits (see Procs).
+	procs *Procs
 
 	// Guarded by store.mu, like the values they count.
 	packets, lines int64
@@ -82,7 +84,7 @@ func Listen(ctx context.Context, addr string, st *Store, log hclog.Logger) (*Ser
 		return nil, err
 	}
 	conn := pc.(*net.UDPConn)
-	s := &Server{log: log, store: st, conn: conn, done: make(chan struct{})}
+	s := &Server{log: log, store: st, conn: conn, done: make(chan struct{}), procs: procs}
 	s.rcvbuf = setReadBuffer(conn, statsdReadBuffer)
 	if err := reportKernelDrops(conn); err != nil {
 		log.Warn("the kernel will not report statsd packets it drops; statsherd.statsd.dropped.kernel stays 0", "error", err)

@@ -107,6 +107,9 @@ func (s *Server) readLoop() {
 			}
 			continue
 		}
+		if n == len(msgs) {
+			s.procs.full()
+		}
 		s.handleBatch(msgs[:n])
 	}
 }
