@@ -1,12 +1,9 @@
 package statsd
 
 import (
-	"net"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -23,17 +20,8 @@ func TestStatsdBuffersOffHeap(t *testing.T) {
 		return m.HeapAlloc
 	}
 	before := live()
-	s, err := Listen(t.Context(), "127.0.0.1:0", NewStore(10, time.Hour), hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, conn := listenDial(t, NewStore(10, time.Hour))
 	go s.Serve()
-	defer s.Close()
-	conn, err := net.Dial("udp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	// A packet read proves the read loop has its buffers.
 	for i := 0; ; i++ {
 		conn.Write([]byte("a:1|c"))

@@ -1,12 +1,9 @@
 package statsd
 
 import (
-	"net"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
 )
 
 // TestProcsListenerBacklogRaises floods a real listener's socket before it
@@ -14,15 +11,7 @@ import (
 func TestProcsListenerBacklogRaises(t *testing.T) {
 	keepProcs(t)
 	procs = newProcs(3, 300*time.Millisecond)
-	s, err := Listen(t.Context(), "127.0.0.1:0", NewStore(1000, time.Hour), hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("udp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	s, conn := listenDial(t, NewStore(1000, time.Hour))
 	for range 4 * readBatch {
 		if _, err := conn.Write([]byte("flood:1|c")); err != nil {
 			t.Fatal(err)
@@ -32,7 +21,6 @@ func TestProcsListenerBacklogRaises(t *testing.T) {
 		t.Fatalf("GOMAXPROCS before the listener reads = %d, want 1", got)
 	}
 	go s.Serve()
-	defer s.Close()
 	waitProcs(t, 3, "a backlog on the socket")
 	waitProcs(t, 1, "quiet after the backlog")
 }

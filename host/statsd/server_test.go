@@ -74,23 +74,32 @@ func udpDrops(t *testing.T, port int) int64 {
 
 // A flood that overflows the socket buffer: the kernel drops the listener
 // reports equal the kernel's own count.
-func TestStatsdKernelDrops(t *testing.T) {
-	t.Parallel()
-	s, err := Listen(t.Context(), "127.0.0.1:0", NewStore(10, time.Hour), hclog.NewNullLogger())
+// listenDial is a listener on a free loopback port with store, not yet
+// serving, and a UDP connection to it; both are closed when the test ends
+// (start Serve before then).
+func listenDial(t *testing.T, store *Store) (*Server, net.Conn) {
+	t.Helper()
+	s, err := Listen(t.Context(), "127.0.0.1:0", store, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	conn, err := net.Dial("udp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return s, conn
+}
+
+func TestStatsdKernelDrops(t *testing.T) {
+	t.Parallel()
+	s, conn := listenDial(t, NewStore(10, time.Hour))
 	if !s.kernelDrops {
 		t.Fatal("the kernel does not report drops on this socket")
 	}
 	setReadBuffer(s.conn, 8192)
 	go s.Serve()
-	defer s.Close()
-	conn, err := net.Dial("udp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	// While the listener cannot apply what it reads, the queue fills.
 	s.store.mu.Lock()
 	for range 5000 {
@@ -146,17 +155,8 @@ func TestStatsdKernelDrops(t *testing.T) {
 // a new name is counted.
 func TestStatsdNamesExpireOverUDP(t *testing.T) {
 	t.Parallel()
-	s, err := Listen(t.Context(), "127.0.0.1:0", NewStore(50, 300*time.Millisecond), hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, conn := listenDial(t, NewStore(50, 300*time.Millisecond))
 	go s.Serve()
-	defer s.Close()
-	conn, err := net.Dial("udp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	var b strings.Builder
 	for i := range 50 {
 		fmt.Fprintf(&b, "burst.n%d:1|c\n", i)

@@ -47,6 +47,29 @@ func (f *fakeTime) sleep(stop <-chan struct{}, d time.Duration) bool {
 	return true
 }
 
+// runFake runs the producer configured with cfg on a fake clock whose
+// wake-ups are late by delays, in order, and returns the clock and what
+// the producer collected once they are used up.
+func runFake(t *testing.T, cfg sdk.Config, delays []time.Duration) (*fakeTime, sdk.Stats) {
+	t.Helper()
+	ft := &fakeTime{t: time.Unix(1764000000, 0), delays: delays, drained: make(chan struct{})}
+	p := New(hclog.NewNullLogger()).(*producer)
+	p.now, p.sleep = ft.now, ft.sleep
+	ctx := context.Background()
+	if err := p.Configure(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	<-ft.drained
+	st, err := p.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ft, st
+}
+
 func ms(n ...int) []time.Duration {
 	out := make([]time.Duration, len(n))
 	for i, v := range n {
@@ -83,21 +106,7 @@ func TestLoop(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ft := &fakeTime{t: time.Unix(1764000000, 0), delays: tc.delays, drained: make(chan struct{})}
-			p := New(hclog.NewNullLogger()).(*producer)
-			p.now, p.sleep = ft.now, ft.sleep
-			ctx := context.Background()
-			if err := p.Configure(ctx, tc.cfg); err != nil {
-				t.Fatal(err)
-			}
-			<-ft.drained
-			st, err := p.Collect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
+			_, st := runFake(t, tc.cfg, tc.delays)
 			checkFloat(t, st, "load_monitor.avg_load", tc.avg)
 			checkFloat(t, st, "load_monitor.max_load", tc.max)
 		})
@@ -163,21 +172,7 @@ func TestSleeps(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ft := &fakeTime{t: time.Unix(1764000000, 0), delays: tc.delays, drained: make(chan struct{})}
-			p := New(hclog.NewNullLogger()).(*producer)
-			p.now, p.sleep = ft.now, ft.sleep
-			ctx := context.Background()
-			if err := p.Configure(ctx, tc.cfg); err != nil {
-				t.Fatal(err)
-			}
-			<-ft.drained
-			st, err := p.Collect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
+			ft, st := runFake(t, tc.cfg, tc.delays)
 			if !slices.Equal(ft.slept, tc.sleeps) {
 				t.Errorf("slept %v,\nwant  %v", ft.slept, tc.sleeps)
 			}
