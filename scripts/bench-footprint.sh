@@ -269,9 +269,12 @@ gatherer_part() {
 	procs=1
 	[ "$n" -gt 2000 ] && procs=2
 	# vmagent and the targets it scrapes.
-	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" -until-stdin-eof \
-		>"$d/targets.out" 2>"$d/targets.log" </dev/zero &
-	# (stdin is /dev/zero so it never closes; the trap stops it by PID)
+	# Stopped by PID, as everything here (cleanup). (Until issue 26's
+	# fourth stop it ran with -until-stdin-eof and stdin from /dev/zero,
+	# which never ends but never stops sending either: it spent a whole
+	# core reading zeros, beside the gatherer, its hosts and vmagent.)
+	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" \
+		>"$d/targets.out" 2>"$d/targets.log" </dev/null &
 	tpid=$!
 	PIDS="$PIDS $tpid"
 	waitfile "$d/targets.out"
