@@ -21,7 +21,8 @@
 #    the same moments once every host is in and the load tool measures
 #    (its first complete round, connections and start-up, is left out);
 #    statsherd's also at each round's end (the load tool's rows) and its
-#    peak during a round.
+#    peak during a round; its round time per host over the rounds, their
+#    range and median.
 #
 # Everything runs on free loopback ports in a temporary directory, and the
 # script stops only the processes it started, by PID. It needs bin/ built
