@@ -9,7 +9,10 @@
 #    scraped every HOST_INTERVAL), all three at once, over HOST_SECONDS.
 #    Per program, summed over the process and all its descendants: the
 #    processes, VmRSS and PSS (smaps_rollup; the mean and the largest of
-#    a reading every MEM_SAMPLE seconds over the window) and CPU a minute
+#    a reading every MEM_SAMPLE seconds over the window), the peak RSS
+#    over the window (each process's VmHWM, reset at the window's start
+#    through clear_refs, summed: what a sample every MEM_SAMPLE seconds
+#    can miss, such as a poll's pages dropped soon after) and CPU a minute
 #    (the tasks' schedstat run time, to the nanosecond; /proc/PID/stat's
 #    ticks of 10 ms are too coarse for an idle minute).
 # 2. The gatherer: for each FLEETS size N, statsherd-loadgen's N hosts of
@@ -104,6 +107,17 @@ tree() {
 # runtime_ns PID...: the run time of every task of the processes, in ns.
 runtime_ns() {
 	for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
+}
+
+# peak_reset PID...: each process's peak RSS (VmHWM) back to its RSS now.
+peak_reset() {
+	for p in "$@"; do echo 5 >/proc/"$p"/clear_refs 2>/dev/null || true; done
+}
+
+# peak PID...: the processes' peak RSS (VmHWM) since peak_reset, KiB,
+# summed (the processes need not peak at the same moment: an upper bound).
+peak() {
+	for p in "$@"; do awk '/^VmHWM:/ {print $2}' /proc/"$p"/status 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
 }
 
 # mem PID...: "processes rss_KiB pss_KiB" of the processes together.
@@ -217,6 +231,7 @@ EOF
 	hb=$(runtime_ns $(tree $hpid)) cb=$(runtime_ns $(tree $cpid)) nb=$(runtime_ns $(tree $npid))
 	lb=0
 	[ -n "$lpid" ] && lb=$(runtime_ns $(tree $lpid))
+	for p in $hpid $lpid $cpid $npid; do peak_reset $(tree $p); done
 	start=$(date +%s)
 	el=0
 	scraped=0
@@ -239,12 +254,12 @@ EOF
 		fi
 	done
 	ha=$(runtime_ns $(tree $hpid)) ca=$(runtime_ns $(tree $cpid)) na=$(runtime_ns $(tree $npid))
-	rows="statsherd-host host $hb $ha"
+	rows="statsherd-host host $hb $ha $(peak $(tree $hpid))"
 	if [ -n "$lpid" ]; then
 		la=$(runtime_ns $(tree $lpid))
-		rows="$rows,statsherd-lm lm $lb $la"
+		rows="$rows,statsherd-lm lm $lb $la $(peak $(tree $lpid))"
 	fi
-	rows="$rows,collectd collectd $cb $ca,node_exporter node $nb $na"
+	rows="$rows,collectd collectd $cb $ca $(peak $(tree $cpid)),node_exporter node $nb $na $(peak $(tree $npid))"
 	for p in $hpid $lpid $cpid $npid; do
 		kill -0 $p 2>/dev/null || { echo "bench-footprint: process $p ended early; logs in $d" >&2; tail -5 "$d"/*/log "$d"/*.log >&2; exit 1; }
 	done
@@ -252,12 +267,12 @@ EOF
 	if [ -n "$lpid" ]; then printf '%s\n' "statsherd-lm: load_monitor { $LOAD_MONITOR }"; fi
 	echo "$rows" | tr ',' '\n' | while read -r x; do
 		set -- $x
-		awk -v name="$1" -v b="$3" -v a="$4" -v el="$el" '{
+		awk -v name="$1" -v b="$3" -v a="$4" -v hwm="$5" -v el="$el" '{
 			k++; n = $1; r += $2; p += $3
 			if ($2 > rmax) rmax = $2
 			if ($3 > pmax) pmax = $3
 		} END {
-			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %14.1f\n", name, n, r/k/1024, rmax/1024, p/k/1024, pmax/1024, (a-b)/1e6/(el/60)
+			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %8.1f %14.1f\n", name, n, r/k/1024, rmax/1024, hwm/1024, p/k/1024, pmax/1024, (a-b)/1e6/(el/60)
 		}' "$d/mem.$2"
 	done
 	cleanup
@@ -389,8 +404,9 @@ echo
 echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 if grep -q '^HOST' "$out"; then
 	echo
-	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run; RSS and PSS: mean and largest of a sample every ${MEM_SAMPLE}s):"
-	printf '%-17s %9s %8s %8s %8s %8s %14s\n' program processes RSS_MiB RSS_max PSS_MiB PSS_max CPU_ms/minute
+	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run; RSS and PSS: mean and largest of a sample every ${MEM_SAMPLE}s;"
+	echo "RSS_peak: the processes' peak RSS over the window, VmHWM, summed):"
+	printf '%-17s %9s %8s %8s %8s %8s %8s %14s\n' program processes RSS_MiB RSS_max RSS_peak PSS_MiB PSS_max CPU_ms/minute
 	sort -s -k2,2 "$out" | awk '$1 == "HOST" {sub(/^HOST /, ""); print}'
 fi
 if grep -q '^GATH' "$out"; then
