@@ -24,7 +24,8 @@
 #    the same moments once every host is in and the load tool measures
 #    (its first complete round, connections and start-up, is left out);
 #    statsherd's also at each round's end (the load tool's rows) and its
-#    peak during a round.
+#    peak during a round; its round time per host over the rounds, their
+#    range and median.
 #
 # Everything runs on free loopback ports in a temporary directory, and the
 # script stops only the processes it started, by PID. It needs bin/ built
@@ -284,9 +285,12 @@ gatherer_part() {
 	procs=1
 	[ "$n" -gt 2000 ] && procs=2
 	# vmagent and the targets it scrapes.
-	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" -until-stdin-eof \
-		>"$d/targets.out" 2>"$d/targets.log" </dev/zero &
-	# (stdin is /dev/zero so it never closes; the trap stops it by PID)
+	# Stopped by PID, as everything here (cleanup). (Until issue 26's
+	# fourth stop it ran with -until-stdin-eof and stdin from /dev/zero,
+	# which never ends but never stops sending either: it spent a whole
+	# core reading zeros, beside the gatherer, its hosts and vmagent.)
+	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" \
+		>"$d/targets.out" 2>"$d/targets.log" </dev/null &
 	tpid=$!
 	PIDS="$PIDS $tpid"
 	waitfile "$d/targets.out"
@@ -344,15 +348,21 @@ EOF
 	set -- $sm
 	# statsherd: the measured rounds (rows starting with a number), RSS at
 	# each round's end and the peak during it.
+	# ms per host: the range over the rounds and their median (one slow
+	# round, a core taken by something else, moves the range, not the
+	# median).
 	awk -v n="$n" -v rss="$1" -v rmax="$2" -v pss="$3" '$1 ~ /^[0-9]+$/ && NF >= 12 {
 		m = $10; q = $11; t = $6 * 1000 / n; c = $12 + $13
 		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
 		if (k == 1 || q > qmax) qmax = q
 		if (k == 1 || t < tmin) tmin = t; if (t > tmax) tmax = t
 		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
+		ts[k] = t
 	} END {
 		if (!k) { print "GATH no rounds measured"; exit }
-		printf "GATH %-15s %7d %8s %8s %8s %9.1f-%-7.1f %7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, rss, rmax, pss, mmin, mmax, qmax, tmin, tmax, cmin, cmax
+		for (i = 2; i <= k; i++) { x = ts[i]; for (j = i - 1; j >= 1 && ts[j] > x; j--) ts[j + 1] = ts[j]; ts[j + 1] = x }
+		med = k % 2 ? ts[(k + 1) / 2] : (ts[k / 2] + ts[k / 2 + 1]) / 2
+		printf "GATH %-15s %7d %8s %8s %8s %9.1f-%-7.1f %7.1f %10.3f-%-6.3f %7.3f %9.2f-%-6.2f\n", "statsherd+munin", n, rss, rmax, pss, mmin, mmax, qmax, tmin, tmax, med, cmin, cmax
 	}' "$d/loadgen.out"
 	# vmagent: CPU from the second sample on (start-up, first scrapes).
 	awk -v n="$n" -v rss="$4" -v rmax="$5" -v pss="$6" 'NR > 1 {
@@ -360,7 +370,7 @@ EOF
 		if (!k++ || c < cmin) cmin = c; if (c > cmax) cmax = c
 	} { prev = $1 } END {
 		if (!k) { print "GATH vmagent: too few samples"; exit }
-		printf "GATH %-15s %7d %8s %8s %8s %17s %7s %17s %9.2f-%-6.2f\n", "vmagent", n, rss, rmax, pss, "-", "-", "-", cmin, cmax
+		printf "GATH %-15s %7d %8s %8s %8s %17s %7s %17s %7s %9.2f-%-6.2f\n", "vmagent", n, rss, rmax, pss, "-", "-", "-", "-", cmin, cmax
 	}' "$d/vmagent.samples"
 	if [ -n "$KEEP" ]; then
 		mkdir -p "$KEEP"
@@ -403,7 +413,7 @@ if grep -q '^GATH' "$out"; then
 	echo
 	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds. RSS and PSS of all processes, MiB, sampled every second at the"
 	echo "same moments for both once every host is in: mean, largest sample, mean PSS; statsherd's at each round's end (the"
-	echo "load tool's rows) and its peak during a round (VmHWM); ms per host and CPU a round are ranges over the rounds:"
-	printf '%-15s %7s %8s %8s %8s %17s %7s %17s %16s\n' program hosts RSS_mean RSS_max PSS_mean RSS_round_end peak ms_per_host CPU_s/round
+	echo "load tool's rows) and its peak during a round (VmHWM); ms per host (and its median) and CPU a round are ranges over the rounds:"
+	printf '%-15s %7s %8s %8s %8s %17s %7s %17s %7s %16s\n' program hosts RSS_mean RSS_max PSS_mean RSS_round_end peak ms_per_host median CPU_s/round
 	sort -s -k3,3n -k2,2 "$out" | awk '$1 == "GATH" {sub(/^GATH /, ""); print}'
 fi
