@@ -38,12 +38,13 @@ var outputTuning = []string{"GOGC=25"}
 // one: it follows the live heap (package gctune), a point per 2 MiB,
 // from 10 to 50, but leaves at most 25 MiB of headroom (live heap ×
 // percent): past ≈ 70 MiB live the percent falls again, to 10. At 1,000
-// hosts (≈ 20 MiB live, GOGC=10) GOGC=10 held 8–9 MiB less than 50 at the
-// same CPU a round. At 10,000 (≈ 200 MiB live) the rise alone gave 50,
-// and the largest RSS sample was 0–5 % over vmagent's; the 25 MiB
-// headroom brought it 20–45 MiB under, for about a tenth more CPU a
-// round, a quarter of vmagent's (docs/footprint.md, "The gatherer's GC
-// percent at 10,000 hosts"). A 50 MiB headroom saved only 5 MiB.
+// hosts (≈ 20 MiB live) GOGC=10 held 8–9 MiB less than 50 at the same CPU
+// a round. At 10,000 (≈ 200 MiB live) the rise alone gave 50, and the
+// largest RSS sample was 0–5 % over vmagent's; the 25 MiB headroom (12
+// there) brought it 20–35 MiB under, for about 15 % more CPU a round (a
+// quarter of vmagent's) and perhaps a tenth more round time; a 50 MiB
+// headroom saved only a few MiB (docs/footprint.md, "The gatherer's GC
+// percent at 10,000 hosts").
 var gathererGC = gcCurve{Scale: gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}, Headroom: 25 << 20}
 
 // gcCurve is a GC percent rising with the live heap as Scale, capped so
