@@ -58,12 +58,15 @@ func TuneSelf(env []string) (restore func()) {
 	if gc != nil {
 		flood = gc.Busy
 	}
-	restoreProcs := statsd.Tune(!hasVar(env, "GOMAXPROCS"), flood)
+	restoreProcs := tuneStatsd(!hasVar(env, "GOMAXPROCS"), flood)
 	return func() {
 		restoreProcs()
 		gc.Stop()
 	}
 }
+
+// tuneStatsd is statsd.Tune (a test's seam, to see the flood callback).
+var tuneStatsd = statsd.Tune
 
 // TuneShared sets the collector of the host, or of the process serving its
 // built-in producers, from the environment env: with neither GOGC nor
