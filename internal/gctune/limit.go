@@ -57,14 +57,13 @@ var limitMetrics = []string{
 	"/memory/classes/total:bytes",
 	"/memory/classes/heap/released:bytes",
 	"/memory/classes/heap/free:bytes",
-	"/memory/classes/heap/objects:bytes",
 }
 
 // Memory is what a Limiter reads after a collection, in bytes.
 type Memory struct {
 	Live, Stacks, Globals uint64 // what a GC percent's heap goal grows from
 	Total, Released       uint64 // the memory limit counts Total - Released
-	Free, Objects         uint64 // the heap's free (unreleased) memory and its objects
+	Free                  uint64 // the heap's free (unreleased) memory
 }
 
 // heapMinimum is the runtime's smallest heap goal at GOGC=100; at a GC
@@ -81,12 +80,15 @@ const heapMinimum = 4 << 20
 // spans) and less a headroom of 3 % of the goal, at least 1 MiB. So the
 // limit is what is not heap, plus the GC percent's goal (the live heap
 // plus percent % of the live heap, stacks and globals, at least
-// percent % of 4 MiB), plus that headroom.
+// percent % of 4 MiB), plus that headroom. The heap's objects are taken
+// as the live heap: read after a collection, before the sweeper has
+// freed the dead ones, the objects would count them, and once freed their
+// slots count as not heap (unused parts of spans).
 func Limit(m Memory, percent int) int64 {
 	p := uint64(max(percent, 0))
 	goal := max(m.Live+percentOf(m.Live+m.Stacks+m.Globals, p), percentOf(heapMinimum, p))
 	mapped := m.Total - min(m.Released, m.Total)
-	nonHeap := mapped - min(m.Free+m.Objects, mapped)
+	nonHeap := mapped - min(m.Free+m.Live, mapped)
 	headroom := max(goal/32, 1<<20) // 3.1 %, over the runtime's 3 % of the goal
 	limit := nonHeap + goal + headroom
 	if limit > math.MaxInt64 || limit < nonHeap {
@@ -214,7 +216,7 @@ func (l *Limiter) read() Memory {
 			v[i] = s.Value.Uint64()
 		}
 	}
-	return Memory{Live: v[0], Stacks: v[1], Globals: v[2], Total: v[3], Released: v[4], Free: v[5], Objects: v[6]}
+	return Memory{Live: v[0], Stacks: v[1], Globals: v[2], Total: v[3], Released: v[4], Free: v[5]}
 }
 
 // setLimit sets the limit from the memory now, and returns the limit in

@@ -23,17 +23,17 @@ func TestLimit(t *testing.T) {
 		percent int
 		want    int64
 	}{
-		// goal 10 + (10+1+1)/2 = 16 MiB; not heap 25-15 = 10; headroom 1.
-		{"small heap", Memory{Live: 10 * mib, Stacks: mib, Globals: mib, Total: 30 * mib, Released: 5 * mib, Free: 3 * mib, Objects: 12 * mib}, 50, 27 * mib},
+		// goal 10 + (10+1+1)/2 = 16 MiB; not heap 25-13 = 12; headroom 1.
+		{"small heap", Memory{Live: 10 * mib, Stacks: mib, Globals: mib, Total: 30 * mib, Released: 5 * mib, Free: 3 * mib}, 50, 29 * mib},
 		// goal 2 MiB (50 % of the 4 MiB minimum).
-		{"before the first collection", Memory{Total: 8 * mib, Free: mib, Objects: 3 * mib}, 50, 4*mib + 2*mib + mib},
+		{"before the first collection", Memory{Total: 8 * mib, Free: mib}, 50, 7*mib + 2*mib + mib},
 		// goal 640 + 640/2 = 960 MiB, headroom 30.
-		{"large heap", Memory{Live: 640 * mib, Total: 1100 * mib, Free: 50 * mib, Objects: 1000 * mib}, 50, 50*mib + 960*mib + 30*mib},
-		{"percent 100", Memory{Live: 10 * mib, Total: 20 * mib, Objects: 15 * mib}, 100, 5*mib + 20*mib + mib},
+		{"large heap", Memory{Live: 640 * mib, Total: 1100 * mib, Free: 50 * mib}, 50, 410*mib + 960*mib + 30*mib},
+		{"percent 100", Memory{Live: 10 * mib, Total: 20 * mib}, 100, 10*mib + 20*mib + mib},
 		// Readings taken a moment apart need not add up: never below
 		// what the heap needs, never an overflow.
 		{"released over total", Memory{Live: 10 * mib, Total: 5 * mib, Released: 6 * mib}, 50, 15*mib + mib},
-		{"heap over mapped", Memory{Live: 10 * mib, Total: 20 * mib, Objects: 30 * mib}, 50, 15*mib + mib},
+		{"heap over mapped", Memory{Live: 10 * mib, Total: 20 * mib, Free: 15 * mib}, 50, 15*mib + mib},
 		{"overflow", Memory{Live: math.MaxUint64 / 2, Total: math.MaxUint64}, 50, math.MaxInt64},
 	} {
 		if got := Limit(c.m, c.percent); got != c.want {
@@ -136,6 +136,43 @@ func TestFollowLimitSetsTheGoalOfThePercent(t *testing.T) {
 	check("48 MiB dropped")
 	if after := limitNow(); after > small+4*mib {
 		t.Errorf("with the 48 MiB dropped the limit is %d MiB, was %d before them", after/mib, small/mib)
+	}
+}
+
+// TestFollowLimitScavenges: with the GC percent off, the scavenger's goal
+// is the memory limit's (the GC percent's goal is off with it): once the
+// live heap drops, the limit drops after the next collections, and the
+// free heap goes back to the system without a call to FreeOSMemory.
+func TestFollowLimitScavenges(t *testing.T) {
+	keepGC(t)
+	l := FollowLimit(50)
+	defer l.Stop()
+	sink = make([][]byte, 96)
+	for i := range sink {
+		sink[i] = make([]byte, mib)
+	}
+	collect(t, l, "96 MiB more live")
+	collect(t, l, "96 MiB live")
+	released0 := readUint("/memory/classes/heap/released:bytes")
+	sink = nil
+	collect(t, l, "96 MiB dropped")
+	collect(t, l, "after")
+	if p := percentNow(); p != -1 {
+		t.Fatalf("GC percent %d, want off", p)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		released := readUint("/memory/classes/heap/released:bytes")
+		mapped := readUint("/memory/classes/total:bytes") - released
+		if released >= released0+64*mib && int64(mapped) <= limitNow() {
+			t.Logf("%.1f MiB released, %.1f MiB mapped under a limit of %.1f", float64(released-released0)/mib, float64(mapped)/mib, float64(limitNow())/mib)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("96 MiB dropped: after 30 s %.1f MiB released, %.1f MiB mapped under a limit of %.1f",
+				(float64(released)-float64(released0))/mib, float64(mapped)/mib, float64(limitNow())/mib)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
