@@ -42,8 +42,8 @@ type Limiter struct {
 	percentOn bool   // the GC percent is in force (busy or growing), not the limit
 	live      uint64 // the live heap at the last collection
 	stopped   bool
-	limit     int64 // the limit last set
-	calls     int   // of collected, for tests
+	limit     int64  // the limit last set
+	cycle     uint64 // the collections counted at the last callback
 	// what was in force before, for Stop
 	prevPercent int
 	prevLimit   int64
@@ -57,13 +57,15 @@ var limitMetrics = []string{
 	"/memory/classes/total:bytes",
 	"/memory/classes/heap/released:bytes",
 	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/gc/cycles/total:gc-cycles",
 }
 
 // Memory is what a Limiter reads after a collection, in bytes.
 type Memory struct {
 	Live, Stacks, Globals uint64 // what a GC percent's heap goal grows from
 	Total, Released       uint64 // the memory limit counts Total - Released
-	Free                  uint64 // the heap's free (unreleased) memory
+	Free, Objects         uint64 // the heap's free (unreleased) memory and its objects
 }
 
 // heapMinimum is the runtime's smallest heap goal at GOGC=100; at a GC
@@ -80,15 +82,18 @@ const heapMinimum = 4 << 20
 // spans) and less a headroom of 3 % of the goal, at least 1 MiB. So the
 // limit is what is not heap, plus the GC percent's goal (the live heap
 // plus percent % of the live heap, stacks and globals, at least
-// percent % of 4 MiB), plus that headroom. The heap's objects are taken
-// as the live heap: read after a collection, before the sweeper has
-// freed the dead ones, the objects would count them, and once freed their
-// slots count as not heap (unused parts of spans).
+// percent % of 4 MiB), plus that headroom. Read by the callback after a
+// collection, before the sweeper has freed every dead object, the objects
+// still count some of the dead, which once freed count as not heap (as
+// unused parts of spans): so the goal is the percent's or a little less,
+// never more. Counting the live heap instead would err the other way: by
+// the dead objects whose whole spans the sweeper frees, up to the goal
+// again with large objects.
 func Limit(m Memory, percent int) int64 {
 	p := uint64(max(percent, 0))
 	goal := max(m.Live+percentOf(m.Live+m.Stacks+m.Globals, p), percentOf(heapMinimum, p))
 	mapped := m.Total - min(m.Released, m.Total)
-	nonHeap := mapped - min(m.Free+m.Live, mapped)
+	nonHeap := mapped - min(m.Free+m.Objects, mapped)
 	headroom := max(goal/32, 1<<20) // 3.1 %, over the runtime's 3 % of the goal
 	limit := nonHeap + goal + headroom
 	if limit > math.MaxInt64 || limit < nonHeap {
@@ -111,6 +116,7 @@ func FollowLimit(percent int) *Limiter {
 	}
 	l.mu.Lock()
 	l.live = l.read().Live
+	l.cycle = l.sample[7].Value.Uint64()
 	// The limit first: the GC percent off with no limit would let the
 	// heap grow unbounded.
 	l.prevLimit = l.setLimit()
@@ -216,7 +222,7 @@ func (l *Limiter) read() Memory {
 			v[i] = s.Value.Uint64()
 		}
 	}
-	return Memory{Live: v[0], Stacks: v[1], Globals: v[2], Total: v[3], Released: v[4], Free: v[5]}
+	return Memory{Live: v[0], Stacks: v[1], Globals: v[2], Total: v[3], Released: v[4], Free: v[5], Objects: v[6]}
 }
 
 // setLimit sets the limit from the memory now, and returns the limit in
@@ -233,13 +239,21 @@ func (l *Limiter) collected() {
 	if l.stopped {
 		return
 	}
-	l.calls++
-	metrics.Read(l.sample[:1])
-	live := l.sample[0].Value.Uint64()
+	metrics.Read(l.sample)
+	l.observe(l.sample[7].Value.Uint64(), l.sample[0].Value.Uint64())
+	l.arm()
+}
+
+// observe takes the live heap after collection number cycle, once a
+// collection: the growth is from one collection to the next (l.mu held).
+func (l *Limiter) observe(cycle, live uint64) {
+	if cycle == l.cycle {
+		return
+	}
+	l.cycle = cycle
 	l.growing = live > l.live+growth(l.live, l.percent)
 	l.live = live
 	l.apply()
-	l.arm()
 }
 
 func (l *Limiter) arm() {
