@@ -42,7 +42,6 @@ type Limiter struct {
 	percentOn bool   // the GC percent is in force (busy or growing), not the limit
 	live      uint64 // the live heap at the last collection
 	stopped   bool
-	limit     int64  // the limit last set
 	cycle     uint64 // the collections counted at the last callback
 	// what was in force before, for Stop
 	prevPercent int
@@ -185,7 +184,6 @@ func (l *Limiter) apply() {
 	if on {
 		debug.SetGCPercent(l.percent)
 		debug.SetMemoryLimit(math.MaxInt64)
-		l.limit = math.MaxInt64
 		return
 	}
 	// The limit first: the GC percent off with no limit would let the
@@ -233,8 +231,7 @@ func (l *Limiter) read() Memory {
 // setLimit sets the limit from the memory now, and returns the limit in
 // force before (l.mu held).
 func (l *Limiter) setLimit() int64 {
-	l.limit = Limit(l.read(), l.percent)
-	return debug.SetMemoryLimit(l.limit)
+	return debug.SetMemoryLimit(Limit(l.read(), l.percent))
 }
 
 // collected runs after each collection (see Follow).
