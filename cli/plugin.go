@@ -128,8 +128,10 @@ const (
 	roundBurst = 1 << 20
 )
 
-// trimQuiet is how long after the last Configure or Collect a shared
-// plugin process considers its start-up, or a poll, over.
+// trimQuiet is how long after the last Configure a shared plugin process
+// considers its start-up over; a poll (Collect) that comes this long or
+// more after the previous one is over 20 ms after its last call
+// (trim.Debounced.Polled).
 const trimQuiet = 10 * time.Second
 
 // trimming is a producer in a shared process whose Configure and Collect
@@ -146,7 +148,7 @@ func (p trimming) Configure(ctx context.Context, cfg sdk.Config) error {
 }
 
 func (p trimming) Collect(ctx context.Context) (sdk.Stats, error) {
-	defer p.t.Kick()
+	defer p.t.Polled()
 	return p.Producer.Collect(ctx)
 }
 

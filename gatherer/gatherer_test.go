@@ -542,6 +542,21 @@ func TestStatusPage(t *testing.T) {
 			if len(s.Hosts) != 0 || s.HostsConnected != 1 {
 				t.Errorf("hosts=0: %d hosts listed, %d connected", len(s.Hosts), s.HostsConnected)
 			}
+			if s.Fleet == nil || s.Fleet.Total != 1 {
+				t.Errorf("hosts=0: fleet view %+v, want the one node", s.Fleet)
+			}
+		}},
+		{"json without hosts or fleet", "?t=json&hosts=0&fleet=0", "application/json", func(t *testing.T, body []byte) {
+			var s Status
+			if err := json.Unmarshal(body, &s); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Hosts) != 0 || s.HostsConnected != 1 || s.Rounds == 0 || s.LastRound.Seq == 0 {
+				t.Errorf("hosts=0&fleet=0: %d hosts listed, %d connected, %d rounds, last %+v", len(s.Hosts), s.HostsConnected, s.Rounds, s.LastRound)
+			}
+			if s.Fleet != nil || bytes.Contains(body, []byte(`"fleet"`)) {
+				t.Errorf("fleet=0: the fleet view is in the answer: %s", body)
+			}
 		}},
 		{"json", "?t=json", "application/json", func(t *testing.T, body []byte) {
 			var s Status

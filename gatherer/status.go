@@ -11,7 +11,6 @@ import (
 
 	"github.com/statsherd/statsherd/gatherer/basedir"
 	"github.com/statsherd/statsherd/gatherer/fanout"
-	"github.com/statsherd/statsherd/gatherer/poll"
 	"github.com/statsherd/statsherd/gatherer/status"
 	"github.com/statsherd/statsherd/internal/statuspage"
 )
@@ -38,18 +37,14 @@ func (g *Gatherer) status(withHosts bool) Status {
 		RefusedByKind: g.refusals.Counts(), Enrolment: g.nodes.Policy(), Handshakes: g.hs.InProgress(),
 	}
 	s.NodesEnrolled, s.NodesPending, s.NodesRevoked = g.nodes.Counts()
-	var hosts []*poll.Host
 	if withHosts {
-		hosts = g.hosts.Sorted()
-	} else {
-		hosts = g.hosts.Connected()
-	}
-	s.HostsConnected = len(hosts)
-	for _, h := range hosts {
-		if !withHosts {
-			break
+		hosts := g.hosts.Sorted()
+		s.HostsConnected = len(hosts)
+		for _, h := range hosts {
+			s.Hosts = append(s.Hosts, h.Status())
 		}
-		s.Hosts = append(s.Hosts, h.Status())
+	} else {
+		s.HostsConnected = g.hosts.Len()
 	}
 	for _, f := range g.outputs {
 		s.Outputs = append(s.Outputs, f.Status())

@@ -313,8 +313,15 @@ func (h *Host) Peek(ctx context.Context) sdk.Stats { return h.poll(ctx, "", fals
 func (h *Host) poll(ctx context.Context, poller string, endWindow bool, lim link.Limits) sdk.Stats {
 	start := time.Now()
 	// The pages of the executable a poll maps (TLS, gRPC, protobuf, the
-	// runtime's stack tables) are dropped again once it is over.
-	defer h.trim.Kick()
+	// runtime's stack tables) are dropped again once it is over: a
+	// gatherer's poll right after its answer is written, if it came long
+	// after the previous one (trim.Debounced.Polled), a status page's as
+	// start-up's are.
+	if endWindow {
+		defer h.trim.Polled()
+	} else {
+		defer h.trim.Kick()
+	}
 	h.mu.Lock()
 	timeout := h.cfg.PollTimeout
 	producers := h.producers

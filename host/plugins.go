@@ -8,8 +8,11 @@ import (
 	"github.com/statsherd/statsherd/internal/gctune"
 )
 
-// trimQuiet is how long after its start, a reload or a poll the host drops
-// the pages of its executable it mapped meanwhile (see internal/trim).
+// trimQuiet is how long after its start, a reload or a status page's poll
+// the host drops the pages of its executable it mapped meanwhile (see
+// internal/trim); a gatherer's poll that comes this long or more after the
+// previous one drops them as soon as its answer is written
+// (trim.Debounced.Polled), sparing the process a wake-up 10 s later.
 // Between polls an idle host runs almost nothing: dropping a poll's pages
 // costs the next poll their minor faults (about 240 a minute, 0.4–2 ms of
 // CPU at a 60 s interval in our runs) and takes about 10 MiB off the mean

@@ -9,7 +9,10 @@
 #    scraped every HOST_INTERVAL), all three at once, over HOST_SECONDS.
 #    Per program, summed over the process and all its descendants: the
 #    processes, VmRSS and PSS (smaps_rollup; the mean and the largest of
-#    a reading every MEM_SAMPLE seconds over the window) and CPU a minute
+#    a reading every MEM_SAMPLE seconds over the window), the peak RSS
+#    over the window (each process's VmHWM, reset at the window's start
+#    through clear_refs, summed: what a sample every MEM_SAMPLE seconds
+#    can miss, such as a poll's pages dropped soon after) and CPU a minute
 #    (the tasks' schedstat run time, to the nanosecond; /proc/PID/stat's
 #    ticks of 10 ms are too coarse for an idle minute).
 # 2. The gatherer: for each FLEETS size N, statsherd-loadgen's N hosts of
@@ -21,7 +24,8 @@
 #    the same moments once every host is in and the load tool measures
 #    (its first complete round, connections and start-up, is left out);
 #    statsherd's also at each round's end (the load tool's rows) and its
-#    peak during a round.
+#    peak during a round; its round time per host over the rounds, their
+#    range and median.
 #
 # Everything runs on free loopback ports in a temporary directory, and the
 # script stops only the processes it started, by PID. It needs bin/ built
@@ -103,6 +107,17 @@ tree() {
 # runtime_ns PID...: the run time of every task of the processes, in ns.
 runtime_ns() {
 	for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
+}
+
+# peak_reset PID...: each process's peak RSS (VmHWM) back to its RSS now.
+peak_reset() {
+	for p in "$@"; do echo 5 >/proc/"$p"/clear_refs 2>/dev/null || true; done
+}
+
+# peak PID...: the processes' peak RSS (VmHWM) since peak_reset, KiB,
+# summed (the processes need not peak at the same moment: an upper bound).
+peak() {
+	for p in "$@"; do awk '/^VmHWM:/ {print $2}' /proc/"$p"/status 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
 }
 
 # mem PID...: "processes rss_KiB pss_KiB" of the processes together.
@@ -216,6 +231,7 @@ EOF
 	hb=$(runtime_ns $(tree $hpid)) cb=$(runtime_ns $(tree $cpid)) nb=$(runtime_ns $(tree $npid))
 	lb=0
 	[ -n "$lpid" ] && lb=$(runtime_ns $(tree $lpid))
+	for p in $hpid $lpid $cpid $npid; do peak_reset $(tree $p); done
 	start=$(date +%s)
 	el=0
 	scraped=0
@@ -238,12 +254,12 @@ EOF
 		fi
 	done
 	ha=$(runtime_ns $(tree $hpid)) ca=$(runtime_ns $(tree $cpid)) na=$(runtime_ns $(tree $npid))
-	rows="statsherd-host host $hb $ha"
+	rows="statsherd-host host $hb $ha $(peak $(tree $hpid))"
 	if [ -n "$lpid" ]; then
 		la=$(runtime_ns $(tree $lpid))
-		rows="$rows,statsherd-lm lm $lb $la"
+		rows="$rows,statsherd-lm lm $lb $la $(peak $(tree $lpid))"
 	fi
-	rows="$rows,collectd collectd $cb $ca,node_exporter node $nb $na"
+	rows="$rows,collectd collectd $cb $ca $(peak $(tree $cpid)),node_exporter node $nb $na $(peak $(tree $npid))"
 	for p in $hpid $lpid $cpid $npid; do
 		kill -0 $p 2>/dev/null || { echo "bench-footprint: process $p ended early; logs in $d" >&2; tail -5 "$d"/*/log "$d"/*.log >&2; exit 1; }
 	done
@@ -251,12 +267,12 @@ EOF
 	if [ -n "$lpid" ]; then printf '%s\n' "statsherd-lm: load_monitor { $LOAD_MONITOR }"; fi
 	echo "$rows" | tr ',' '\n' | while read -r x; do
 		set -- $x
-		awk -v name="$1" -v b="$3" -v a="$4" -v el="$el" '{
+		awk -v name="$1" -v b="$3" -v a="$4" -v hwm="$5" -v el="$el" '{
 			k++; n = $1; r += $2; p += $3
 			if ($2 > rmax) rmax = $2
 			if ($3 > pmax) pmax = $3
 		} END {
-			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %14.1f\n", name, n, r/k/1024, rmax/1024, p/k/1024, pmax/1024, (a-b)/1e6/(el/60)
+			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %8.1f %14.1f\n", name, n, r/k/1024, rmax/1024, hwm/1024, p/k/1024, pmax/1024, (a-b)/1e6/(el/60)
 		}' "$d/mem.$2"
 	done
 	cleanup
@@ -269,9 +285,12 @@ gatherer_part() {
 	procs=1
 	[ "$n" -gt 2000 ] && procs=2
 	# vmagent and the targets it scrapes.
-	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" -until-stdin-eof \
-		>"$d/targets.out" 2>"$d/targets.log" </dev/zero &
-	# (stdin is /dev/zero so it never closes; the trap stops it by PID)
+	# Stopped by PID, as everything here (cleanup). (Until issue 26's
+	# fourth stop it ran with -until-stdin-eof and stdin from /dev/zero,
+	# which never ends but never stops sending either: it spent a whole
+	# core reading zeros, beside the gatherer, its hosts and vmagent.)
+	"$BIN/statsherd-loadgen" targets -n "$n" -k 100 -sd "$d/targets.json" \
+		>"$d/targets.out" 2>"$d/targets.log" </dev/null &
 	tpid=$!
 	PIDS="$PIDS $tpid"
 	waitfile "$d/targets.out"
@@ -329,15 +348,21 @@ EOF
 	set -- $sm
 	# statsherd: the measured rounds (rows starting with a number), RSS at
 	# each round's end and the peak during it.
+	# ms per host: the range over the rounds and their median (one slow
+	# round, a core taken by something else, moves the range, not the
+	# median).
 	awk -v n="$n" -v rss="$1" -v rmax="$2" -v pss="$3" '$1 ~ /^[0-9]+$/ && NF >= 12 {
 		m = $10; q = $11; t = $6 * 1000 / n; c = $12 + $13
 		if (!k++ || m < mmin) mmin = m; if (m > mmax) mmax = m
 		if (k == 1 || q > qmax) qmax = q
 		if (k == 1 || t < tmin) tmin = t; if (t > tmax) tmax = t
 		if (k == 1 || c < cmin) cmin = c; if (c > cmax) cmax = c
+		ts[k] = t
 	} END {
 		if (!k) { print "GATH no rounds measured"; exit }
-		printf "GATH %-15s %7d %8s %8s %8s %9.1f-%-7.1f %7.1f %10.3f-%-6.3f %9.2f-%-6.2f\n", "statsherd+munin", n, rss, rmax, pss, mmin, mmax, qmax, tmin, tmax, cmin, cmax
+		for (i = 2; i <= k; i++) { x = ts[i]; for (j = i - 1; j >= 1 && ts[j] > x; j--) ts[j + 1] = ts[j]; ts[j + 1] = x }
+		med = k % 2 ? ts[(k + 1) / 2] : (ts[k / 2] + ts[k / 2 + 1]) / 2
+		printf "GATH %-15s %7d %8s %8s %8s %9.1f-%-7.1f %7.1f %10.3f-%-6.3f %7.3f %9.2f-%-6.2f\n", "statsherd+munin", n, rss, rmax, pss, mmin, mmax, qmax, tmin, tmax, med, cmin, cmax
 	}' "$d/loadgen.out"
 	# vmagent: CPU from the second sample on (start-up, first scrapes).
 	awk -v n="$n" -v rss="$4" -v rmax="$5" -v pss="$6" 'NR > 1 {
@@ -345,7 +370,7 @@ EOF
 		if (!k++ || c < cmin) cmin = c; if (c > cmax) cmax = c
 	} { prev = $1 } END {
 		if (!k) { print "GATH vmagent: too few samples"; exit }
-		printf "GATH %-15s %7d %8s %8s %8s %17s %7s %17s %9.2f-%-6.2f\n", "vmagent", n, rss, rmax, pss, "-", "-", "-", cmin, cmax
+		printf "GATH %-15s %7d %8s %8s %8s %17s %7s %17s %7s %9.2f-%-6.2f\n", "vmagent", n, rss, rmax, pss, "-", "-", "-", "-", cmin, cmax
 	}' "$d/vmagent.samples"
 	if [ -n "$KEEP" ]; then
 		mkdir -p "$KEEP"
@@ -379,15 +404,16 @@ echo
 echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 if grep -q '^HOST' "$out"; then
 	echo
-	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run; RSS and PSS: mean and largest of a sample every ${MEM_SAMPLE}s):"
-	printf '%-17s %9s %8s %8s %8s %8s %14s\n' program processes RSS_MiB RSS_max PSS_MiB PSS_max CPU_ms/minute
+	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run; RSS and PSS: mean and largest of a sample every ${MEM_SAMPLE}s;"
+	echo "RSS_peak: the processes' peak RSS over the window, VmHWM, summed):"
+	printf '%-17s %9s %8s %8s %8s %8s %8s %14s\n' program processes RSS_MiB RSS_max RSS_peak PSS_MiB PSS_max CPU_ms/minute
 	sort -s -k2,2 "$out" | awk '$1 == "HOST" {sub(/^HOST /, ""); print}'
 fi
 if grep -q '^GATH' "$out"; then
 	echo
 	echo "Gatherer, 100 stats per host, ${GATHER_INTERVAL}s rounds. RSS and PSS of all processes, MiB, sampled every second at the"
 	echo "same moments for both once every host is in: mean, largest sample, mean PSS; statsherd's at each round's end (the"
-	echo "load tool's rows) and its peak during a round (VmHWM); ms per host and CPU a round are ranges over the rounds:"
-	printf '%-15s %7s %8s %8s %8s %17s %7s %17s %16s\n' program hosts RSS_mean RSS_max PSS_mean RSS_round_end peak ms_per_host CPU_s/round
+	echo "load tool's rows) and its peak during a round (VmHWM); ms per host (and its median) and CPU a round are ranges over the rounds:"
+	printf '%-15s %7s %8s %8s %8s %17s %7s %17s %7s %16s\n' program hosts RSS_mean RSS_max PSS_mean RSS_round_end peak ms_per_host median CPU_s/round
 	sort -s -k3,3n -k2,2 "$out" | awk '$1 == "GATH" {sub(/^GATH /, ""); print}'
 fi

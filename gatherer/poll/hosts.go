@@ -232,6 +232,13 @@ func (t *Hosts) Connected() []*Host {
 	return hs
 }
 
+// Len is the number of connected hosts.
+func (t *Hosts) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.hosts)
+}
+
 // Sorted returns the connected hosts, sorted by nickname and id.
 func (t *Hosts) Sorted() []*Host {
 	hs := t.Connected()

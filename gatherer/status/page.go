@@ -174,12 +174,18 @@ func (ps *Pages) layout(title, json string) statuspage.Layout {
 }
 
 // serveOverview answers /: with ?t=json the Status (hosts=0 leaves the
-// host list out) with the fleet view's page.
+// host list out) with the fleet view's page (fleet=0 leaves it out: a
+// monitor or the load tool reading the figures every few seconds then
+// costs the gatherer no walk over its nodes).
 func (ps *Pages) serveOverview(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	q := parseFleetQuery(r.URL.Query())
 	json := statuspage.WantsJSON(r)
 	s := ps.src.Status(json && r.URL.Query().Get("hosts") != "0")
+	if json && r.URL.Query().Get("fleet") == "0" {
+		statuspage.WriteJSON(w, s)
+		return
+	}
 	fp := fleetPage(ps.fleet(now), q)
 	if json {
 		s.Fleet = &fp

@@ -267,6 +267,29 @@ func BenchmarkFleetPage(b *testing.B) {
 	}
 }
 
+// BenchmarkStatusJSON reads the overview's JSON as the load tool does,
+// among n known nodes: with the fleet view's first page (hosts=0), and
+// the figures alone (fleet=0), which walk no node.
+func BenchmarkStatusJSON(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		for _, q := range []string{"hosts=0", "hosts=0&fleet=0"} {
+			b.Run(fmt.Sprintf("nodes=%d/%s", n, q), func(b *testing.B) {
+				ps := testPages(b, 100000)
+				fakeFleet(b, ps, n)
+				req := httptest.NewRequest("GET", "http://127.0.0.1/?t=json&"+q, nil)
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					ps.ServeHTTP(w, req)
+					if w.Code != 200 {
+						b.Fatal(w.Code)
+					}
+				}
+			})
+		}
+	}
+}
+
 // cpuTime is the process's CPU time, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

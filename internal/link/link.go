@@ -475,6 +475,9 @@ func (l *Link) serve(ctx context.Context, sess *session) (answered int, err erro
 		if err := sess.conn.Send(wire.NewAnswer(&wire.Answer{Id: p.Id, Stats: daemon.StatsToProto(st)})); err != nil {
 			return answered, err
 		}
+		// The deadline is the answer's: cleared once it is written, its
+		// timer would otherwise still wake an idle host when it passes.
+		nc.SetWriteDeadline(time.Time{})
 		answered++
 		now := time.Now()
 		l.update(func(s *Status) { s.LastPoll = now; s.Polls++ })

@@ -635,9 +635,13 @@ func saveHeapProfile(ctx context.Context, url, path string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
+// fetchStatus reads the gatherer's figures: no host list, no fleet view
+// (which walks every node, and at 1,000 hosts cost the gatherer 8–10 ms
+// of CPU and about 0.7 MB of garbage a read, some of it within the round
+// being measured).
 func fetchStatus(ctx context.Context, url string) (gatherer.Status, error) {
 	var s gatherer.Status
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"?t=json&hosts=0", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"?t=json&hosts=0&fleet=0", nil)
 	if err != nil {
 		return s, err
 	}

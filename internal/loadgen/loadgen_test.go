@@ -3,6 +3,9 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,5 +137,31 @@ func TestFlags(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want non-zero and %q", code, stderr.String(), tt.want)
 			}
 		})
+	}
+}
+
+// TestFetchStatusLeavesFleetOut: the load tool reads the gatherer's
+// figures without the host list or the fleet view, whose walk over every
+// node would land in the rounds it measures.
+func TestFetchStatusLeavesFleetOut(t *testing.T) {
+	var query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.RawQuery
+		w.Write([]byte(`{"hosts_connected": 7, "last_round": {"seq": 3}}`))
+	}))
+	defer srv.Close()
+	st, err := fetchStatus(t.Context(), srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HostsConnected != 7 || st.LastRound.Seq != 3 {
+		t.Errorf("status %+v", st)
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Get("t") != "json" || q.Get("hosts") != "0" || q.Get("fleet") != "0" {
+		t.Errorf("status read with ?%s, want t=json, hosts=0 and fleet=0", query)
 	}
 }

@@ -15,7 +15,7 @@
 //
 // A poll maps pages again (TLS, gRPC, protobuf, the producers, the tables
 // the runtime reads to grow and scan stacks): the host and the process of
-// its built-in producers Kick after each poll too, so an idle host drops
+// its built-in producers call Polled after each poll, so an idle host drops
 // them again until the next (docs/footprint.md).
 package trim
 
@@ -27,33 +27,86 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Debounced calls Executable once nothing has called Kick for a while.
+// Debounced calls Executable once nothing has called Kick for a while, or
+// soon after a poll that came long after the previous one (Polled).
 type Debounced struct {
 	quiet time.Duration
-	log   hclog.Logger
+	// settle is how long after the last call of a sparse poll the trim
+	// runs; window is how long after a poll's first call the calls that
+	// follow are the same poll's.
+	settle, window time.Duration
+	log            hclog.Logger
+	now            func() time.Time
 
 	mu    sync.Mutex
 	timer *time.Timer
-	trims atomic.Int32 // how many times it trimmed
+	// lastPoll is the last Polled; pollStart the first Polled of the poll
+	// it belongs to, and sparse whether that poll came quiet or more after
+	// the one before.
+	lastPoll, pollStart time.Time
+	sparse              bool
+	trims               atomic.Int32 // how many times it trimmed
 }
+
+// A sparse poll's trim follows its last call by settle: the calls of one
+// poll (the host's concurrent calls to its built-in producers, the answer
+// written back) come within a few milliseconds of each other, and within
+// pollWindow of the first.
+const (
+	settle     = 20 * time.Millisecond
+	pollWindow = time.Second
+)
 
 // NewDebounced returns a Debounced that trims quiet after the last Kick.
 func NewDebounced(quiet time.Duration, log hclog.Logger) *Debounced {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Debounced{quiet: quiet, log: log}
+	return &Debounced{quiet: quiet, settle: settle, window: pollWindow, log: log, now: time.Now}
 }
 
 // Kick says start-up work happened: the trim waits until quiet after it.
 func (d *Debounced) Kick() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Reset(d.quiet)
+	d.after(d.quiet)
+}
+
+// Polled says a poll's call (or the poll as a whole) was answered. A poll
+// that comes quiet or more after the previous one is trimmed settle after
+// its last call, instead of quiet after: a timer as far off as quiet costs
+// an idle Go process more than the trim itself (the runtime's monitor
+// thread wakes at the timer's time and checks every 20 µs until the
+// netpoller, which the kernel lets sleep 0.1 % longer than asked, runs it:
+// about 10 ms of wake-ups for a 10 s timer), and the poll's pages go
+// sooner. Polls closer together than quiet are left to Kick's debounce, as
+// start-up is: a process polled often keeps its pages between polls rather
+// than paying their faults at each.
+func (d *Debounced) Polled() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	switch {
+	case d.lastPoll.IsZero() || now.Sub(d.lastPoll) >= d.quiet:
+		d.pollStart, d.sparse = now, true
+	case now.Sub(d.pollStart) >= d.window:
+		d.sparse = false
+	}
+	d.lastPoll = now
+	if d.sparse {
+		d.after(d.settle)
 		return
 	}
-	d.timer = time.AfterFunc(d.quiet, d.trim)
+	d.after(d.quiet)
+}
+
+// after (re)arms the trim to run wait from now.
+func (d *Debounced) after(wait time.Duration) {
+	if d.timer != nil {
+		d.timer.Reset(wait)
+		return
+	}
+	d.timer = time.AfterFunc(wait, d.trim)
 }
 
 func (d *Debounced) trim() {
