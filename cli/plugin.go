@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/host"
 	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/gctune"
 	"github.com/statsherd/statsherd/internal/reaper"
@@ -71,6 +72,11 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 	// for the whole process.
 	defer reaper.Start(ctx, nil)()
 	if name == "" {
+		// The host's built-ins: the host's collector settings (GOGC and
+		// GOMEMLIMIT are the operator's or not set). Not stopped: the GC
+		// percent back at the end would let the runtime force a last
+		// collection on the way out.
+		host.TuneShared(os.Environ())
 		p := builtin.Plugins()
 		// Once its plugins are configured, the process drops the pages
 		// of this executable it mapped while starting (see trim).

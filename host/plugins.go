@@ -1,12 +1,11 @@
 package host
 
 import (
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/statsherd/statsherd/host/statsd"
+	"github.com/statsherd/statsherd/internal/gctune"
 )
 
 // trimQuiet is how long after its start, a reload or a status page's poll
@@ -28,10 +27,10 @@ const trimQuiet = 10 * time.Second
 // 2 MiB more. And each P costs idle CPU: load_monitor's wake-up every
 // second, with a second P, woke a second thread to look for work each time;
 // on 2 cores GOMAXPROCS=1 took the idle host from 11.4 to 8.2 ms of CPU a
-// minute (docs/footprint.md). GOGC is gcPercent, as in the host itself.
-// GOMEMLIMIT is left alone: at 4 MiB the collector ran all the time.
+// minute (docs/footprint.md). Its collector is tuned by the process itself
+// (TuneShared), as the host's: GOGC and GOMEMLIMIT are not set for it.
 func sharedTuning() []string {
-	return []string{"GOMAXPROCS=1", "GOGC=" + strconv.Itoa(gcPercent)}
+	return []string{"GOMAXPROCS=1"}
 }
 
 // gcPercent is the GC percent (GOGC) of the host and of the process serving
@@ -43,20 +42,44 @@ func sharedTuning() []string {
 // 2 MiB: after the equivalent of an hour of polls the two processes held
 // 1.5 MiB less anonymous memory for a collection every few minutes of
 // a few hundred microseconds; 25 held no less than 50 (docs/footprint.md).
+//
+// Both processes keep gcPercent's heap goal without its GC percent: with
+// a GC percent set the runtime also forces a collection every 2 minutes,
+// most of an idle host's collections; a memory limit that follows the
+// live heap (gctune.Limiter) gives the same goal with none forced.
 const gcPercent = 50
 
-// TuneSelf sets the host process's own runtime: the GC percent gcPercent,
-// unless the environment env sets GOGC, and one P while statsd is quiet
+// TuneSelf sets the host process's own runtime: gcPercent's heap goal by
+// a following memory limit (TuneShared), switched to the plain GC percent
+// while a statsd flood lasts, and one P while statsd is quiet
 // (statsd.TuneProcs), unless env sets GOMAXPROCS: the operator's choice
-// wins. restore puts GOMAXPROCS back (a test's).
+// wins. restore puts back GOMAXPROCS and the collector's settings (a
+// test's).
 func TuneSelf(env []string) (restore func()) {
-	if !hasVar(env, "GOGC") {
-		debug.SetGCPercent(gcPercent)
+	gc := TuneShared(env)
+	var flood func(bool)
+	if gc != nil {
+		flood = gc.Busy
 	}
-	if !hasVar(env, "GOMAXPROCS") {
-		return statsd.TuneProcs()
+	restoreProcs := tuneStatsd(!hasVar(env, "GOMAXPROCS"), flood)
+	return func() {
+		restoreProcs()
+		gc.Stop()
 	}
-	return func() {}
+}
+
+// tuneStatsd is statsd.Tune (a test's seam, to see the flood callback).
+var tuneStatsd = statsd.Tune
+
+// TuneShared sets the collector of the host, or of the process serving its
+// built-in producers, from the environment env: with neither GOGC nor
+// GOMEMLIMIT set, the GC percent off and a memory limit that follows the
+// live heap, for gcPercent's heap goal without the runtime's forced
+// collection every 2 minutes (gctune.Limiter); with the operator's GOGC
+// or GOMEMLIMIT, those, and gcPercent if GOGC is not set. The Limiter is
+// nil when the operator's settings are used.
+func TuneShared(env []string) *gctune.Limiter {
+	return gctune.TuneFromEnv(env, gcPercent)
 }
 
 // sharedEnv is what the host adds to the environment of the process serving

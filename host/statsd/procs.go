@@ -19,9 +19,14 @@ const procsQuiet = 45 * time.Second
 // the collector and the host's other work run beside the reader, and
 // lowers it after quiet without a full batch. The zero of *Procs (nil)
 // leaves GOMAXPROCS alone.
+//
+// The same moments tell the process's collector (flood): a flood and its
+// calm switch it between the plain GC percent and a memory limit that
+// follows the live heap (gctune.Limiter).
 type Procs struct {
-	max, min int
+	max, min int // GOMAXPROCS in a flood and when quiet; 0: left alone
 	quiet    time.Duration
+	flood    func(bool) // told when a flood starts (true) and calms; or nil
 
 	mu     sync.Mutex
 	raised bool
@@ -39,15 +44,31 @@ var procs *Procs
 // back the GOMAXPROCS of before, for listeners started after it.
 // Only Linux reads in batches (recvmmsg): elsewhere nothing would raise
 // it, so the process keeps its Ps.
-func TuneProcs() (restore func()) {
+func TuneProcs() (restore func()) { return Tune(true, nil) }
+
+// Tune is TuneProcs if setProcs, and tells flood (if not nil) when a
+// flood starts and calms, for the listeners started after it.
+func Tune(setProcs bool, flood func(bool)) (restore func()) {
 	if runtime.GOOS != "linux" {
 		return func() {}
 	}
 	was := runtime.GOMAXPROCS(0)
-	procs = newProcs(was, procsQuiet)
+	var p *Procs
+	if setProcs {
+		p = newProcs(was, procsQuiet)
+	}
+	if flood != nil {
+		if p == nil {
+			p = &Procs{quiet: procsQuiet}
+		}
+		p.flood = flood
+	}
+	procs = p
 	return func() {
 		procs = nil
-		runtime.GOMAXPROCS(was)
+		if setProcs {
+			runtime.GOMAXPROCS(was)
+		}
 	}
 }
 
@@ -62,7 +83,7 @@ func newProcs(max int, quiet time.Duration) *Procs {
 }
 
 // full records a full read batch: GOMAXPROCS goes to max if it is not
-// there.
+// there, and flood is told a flood started.
 func (p *Procs) full() {
 	if p == nil {
 		return
@@ -74,7 +95,12 @@ func (p *Procs) full() {
 		return
 	}
 	p.raised = true
-	runtime.GOMAXPROCS(p.max)
+	if p.max > 0 {
+		runtime.GOMAXPROCS(p.max)
+	}
+	if p.flood != nil {
+		p.flood(true)
+	}
 	p.timer = time.AfterFunc(p.quiet, p.check)
 }
 
@@ -88,5 +114,10 @@ func (p *Procs) check() {
 		return
 	}
 	p.raised = false
-	runtime.GOMAXPROCS(p.min)
+	if p.min > 0 {
+		runtime.GOMAXPROCS(p.min)
+	}
+	if p.flood != nil {
+		p.flood(false)
+	}
 }

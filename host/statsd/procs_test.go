@@ -67,3 +67,45 @@ func TestProcsOneProcessorLeftAlone(t *testing.T) {
 		t.Fatalf("GOMAXPROCS = %d, want 1", got)
 	}
 }
+
+// A flood's start and calm are told to the flood callback, with or without
+// GOMAXPROCS to set.
+func TestProcsTellsFlood(t *testing.T) {
+	keepProcs(t)
+	for _, setProcs := range []bool{true, false} {
+		runtime.GOMAXPROCS(4)
+		told := make(chan bool, 10)
+		var p *Procs
+		if setProcs {
+			p = newProcs(4, 100*time.Millisecond)
+		} else {
+			p = &Procs{quiet: 100 * time.Millisecond}
+		}
+		p.flood = func(b bool) { told <- b }
+		p.full()
+		p.full()
+		select {
+		case b := <-told:
+			if !b {
+				t.Fatalf("setProcs %v: first told %v, want a flood", setProcs, b)
+			}
+		default:
+			t.Fatalf("setProcs %v: a full batch told nothing", setProcs)
+		}
+		select {
+		case b := <-told:
+			if b {
+				t.Fatalf("setProcs %v: told of a flood twice", setProcs)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("setProcs %v: no calm told after quiet", setProcs)
+		}
+		want := 1
+		if !setProcs {
+			want = 4
+		}
+		if got := runtime.GOMAXPROCS(0); got != want {
+			t.Errorf("setProcs %v: GOMAXPROCS after calm = %d, want %d", setProcs, got, want)
+		}
+	}
+}

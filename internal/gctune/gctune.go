@@ -1,5 +1,5 @@
-// Package gctune sets a daemon's GC percent (GOGC) from its live heap,
-// after every collection.
+// Package gctune sets a daemon's GC percent (GOGC), or a memory limit
+// (Limiter), from its live heap, after every collection.
 //
 // At a fixed GC percent the collector's headroom is a fixed share of the
 // live heap. For the gatherer that share is the wrong trade at both ends:
