@@ -36,11 +36,36 @@ var outputTuning = []string{"GOGC=25"}
 
 // gathererGC is the gatherer's own GC percent unless the operator sets
 // one: it follows the live heap (package gctune), a point per 2 MiB,
-// from 10 to 50. At 1,000 hosts (≈ 20 MiB live) GOGC=10 held 8–9 MiB less
-// than 50 at the same CPU a round; at 10,000 (≈ 200 MiB) GOGC=50 lowered
-// the peak RSS by about a sixth against 100 at the same round time, and
-// GOGC=25 cost a third more CPU a round (docs/footprint.md).
-var gathererGC = gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}
+// from 10 to 50, but leaves at most 25 MiB of headroom (live heap ×
+// percent): past ≈ 70 MiB live the percent falls again, to 10. At 1,000
+// hosts (≈ 20 MiB live) GOGC=10 held 8–9 MiB less than 50 at the same CPU
+// a round. At 10,000 (≈ 200 MiB live) the rise alone gave 50, and the
+// largest RSS sample was 0–5 % over vmagent's; the 25 MiB headroom (12
+// there) brought it 20–35 MiB under, for about 15 % more CPU a round (a
+// quarter of vmagent's) and perhaps a tenth more round time; a 50 MiB
+// headroom saved only a few MiB (docs/footprint.md, "The gatherer's GC
+// percent at 10,000 hosts").
+var gathererGC = gcCurve{Scale: gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}, Headroom: 25 << 20}
+
+// gcCurve is a GC percent rising with the live heap as Scale, capped so
+// that the headroom it leaves, live × percent / 100, is at most Headroom
+// bytes (0: no cap), but never under Scale's Min.
+type gcCurve struct {
+	gctune.Scale
+	Headroom uint64
+}
+
+// Percent is the GC percent for live bytes of live heap.
+func (c gcCurve) Percent(live uint64) int {
+	p := c.Scale.Percent(live)
+	if c.Headroom == 0 || live == 0 {
+		return p
+	}
+	if capped := float64(c.Headroom) * 100 / float64(live); capped < float64(p) {
+		p = max(c.Min, int(capped))
+	}
+	return p
+}
 
 // tuneGathererGC makes the gatherer's GC percent follow gathererGC when
 // the GOGC variable (read with getenv) is unset, and returns what stops
