@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/producers/internal/sleeper"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -65,7 +66,10 @@ type sample struct {
 type producer struct {
 	log hclog.Logger
 	// now is the clock; sleep waits d, or returns false early when stop
-	// is closed. Tests replace both.
+	// is closed: nil for a sleeper.Sleeper (a timerfd on Linux, so that a
+	// 10 s sleep neither fires up to 10 ms late, which would count as a
+	// late wake-up, nor makes the runtime's monitor thread spin while it
+	// is). Tests replace both.
 	now   func() time.Time
 	sleep func(stop <-chan struct{}, d time.Duration) bool
 
@@ -80,18 +84,7 @@ type producer struct {
 
 // New returns the load_monitor producer. It starts nothing until Configure.
 func New(log hclog.Logger) sdk.Producer {
-	return &producer{log: log, now: time.Now, sleep: sleep}
-}
-
-func sleep(stop <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-stop:
-		return false
-	}
+	return &producer{log: log, now: time.Now}
 }
 
 func (p *producer) Describe(context.Context) (sdk.Info, error) {
@@ -146,10 +139,16 @@ func (p *producer) Configure(_ context.Context, cfg sdk.Config) error {
 // Close.
 func (p *producer) loop() {
 	defer close(p.done)
+	sleep := p.sleep
+	if sleep == nil {
+		s := sleeper.New(p.stop)
+		defer s.Close()
+		sleep = func(_ <-chan struct{}, d time.Duration) bool { return s.Sleep(d) }
+	}
 	last := p.now()
 	for {
 		d := p.nextSleep(last)
-		if !p.sleep(p.stop, d) {
+		if !sleep(p.stop, d) {
 			return
 		}
 		now := p.now()
