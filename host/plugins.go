@@ -61,7 +61,7 @@ func TuneSelf(env []string) (restore func()) {
 	if gc != nil {
 		flood = gc.Busy
 	}
-	restoreProcs := tuneStatsd(!hasVar(env, "GOMAXPROCS"), flood)
+	restoreProcs := tuneStatsd(!gctune.EnvSets(env, "GOMAXPROCS"), flood)
 	return func() {
 		restoreProcs()
 		gc.Stop()
@@ -89,18 +89,9 @@ func sharedEnv(env []string) []string {
 	var out []string
 	for _, kv := range sharedTuning() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !hasVar(env, name) {
+		if !gctune.EnvSets(env, name) {
 			out = append(out, kv)
 		}
 	}
 	return out
-}
-
-func hasVar(env []string, name string) bool {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, name+"=") {
-			return true
-		}
-	}
-	return false
 }

@@ -136,7 +136,7 @@ func FollowLimit(percent int) *Limiter {
 // a missing GOGC is set to percent (with the operator's GOMEMLIMIT). The
 // Limiter is nil then (a nil Limiter's methods do nothing).
 func TuneFromEnv(env []string, percent int) *Limiter {
-	gogc, limit := hasVar(env, "GOGC"), hasVar(env, "GOMEMLIMIT")
+	gogc, limit := EnvSets(env, "GOGC"), EnvSets(env, "GOMEMLIMIT")
 	switch {
 	case !gogc && !limit:
 		return FollowLimit(percent)
@@ -146,7 +146,10 @@ func TuneFromEnv(env []string, percent int) *Limiter {
 	return nil
 }
 
-func hasVar(env []string, name string) bool {
+// EnvSets says whether the environment env ("NAME=value" entries) sets
+// the variable name: the runtime's variables an operator sets win over a
+// daemon's own tuning.
+func EnvSets(env []string, name string) bool {
 	for _, kv := range env {
 		if strings.HasPrefix(kv, name+"=") {
 			return true
