@@ -106,6 +106,7 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		Builtins:   opts.Builtins,
 		Logger:     h.log.Named("producers"),
 		Env:        sharedEnv(os.Environ()),
+		TimerSlack: sharedTimerSlack,
 		MinBackoff: opts.PluginMinBackoff,
 		MaxBackoff: opts.PluginMaxBackoff,
 	})

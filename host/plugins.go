@@ -33,6 +33,16 @@ func sharedTuning() []string {
 	return []string{"GOMAXPROCS=1"}
 }
 
+// sharedTimerSlack is the timer slack of the process serving the built-in
+// producers (supervisor.SharedOptions.TimerSlack): its runtime's monitor
+// thread then wakes a few times in a poll's burst of work instead of every
+// 70 µs, and a thread reading /proc keeps its P instead of handing it to
+// another thread woken for it. Measured on an idle host polled every 60 s:
+// sysmon's runs in a poll from about 20 to 7, the process's from 31 to 17
+// (docs/footprint.md, "Idle CPU, fifth stop"). Its ticks (load_monitor,
+// cpu_monitor) sleep on timerfds, which the slack does not delay.
+const sharedTimerSlack = time.Millisecond
+
 // gcPercent is the GC percent (GOGC) of the host and of the process serving
 // its built-in producers. Their live heaps are small (about 2 and 1.5 MiB),
 // under the runtime's minimum goal at GOGC=100 (4 MiB), so at 100 each

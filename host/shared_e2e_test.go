@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statsherd/statsherd/host"
 	"github.com/statsherd/statsherd/sdk"
 )
 
@@ -82,6 +83,13 @@ producer "third" { plugin = "PLUGIN" }
 	if shared == 0 || len(others) != 1 || !strings.HasPrefix(others[0], bins.testproducer) {
 		t.Fatalf("plugin processes: shared %d, others %q; want one shared process and the third-party producer's own\n%s", shared, others, d.stderr)
 	}
+	// Its timer slack is the host's sharedTimerSlack; the host keeps its own.
+	if got, want := timerSlack(t, shared), host.SharedTimerSlack.Nanoseconds(); got != want {
+		t.Errorf("the shared process's timer slack: %d ns, want %d", got, want)
+	}
+	if got := timerSlack(t, d.cmd.Process.Pid); got == host.SharedTimerSlack.Nanoseconds() {
+		t.Errorf("the host's own timer slack is the shared process's, %d ns", got)
+	}
 
 	if err := syscall.Kill(shared, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -100,6 +108,20 @@ producer "third" { plugin = "PLUGIN" }
 	}
 	d.stop()
 	expectNoneLeft(t, mark, "after the host stopped")
+}
+
+// timerSlack is the timer slack of process pid's main thread, in ns.
+func timerSlack(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/timerslack_ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // rssFileKiB is the RssFile of process pid in KiB: the pages of files it

@@ -40,6 +40,7 @@ type Pool struct {
 	minBackoff, maxBackoff time.Duration
 	log                    hclog.Logger
 	stdout                 io.Writer
+	slack                  time.Duration // the process's timer slack; 0: the daemon's
 
 	mu      sync.Mutex // serializes starts and ends; guards the fields below
 	client  *plugin.Client
@@ -71,6 +72,11 @@ type SharedOptions struct {
 	StartTimeout, MinBackoff, MaxBackoff time.Duration
 	// Stdout is as in Spec.
 	Stdout io.Writer
+	// TimerSlack, if set, is the process's timer slack (Linux's
+	// PR_SET_TIMERSLACK; its threads inherit it): how late the kernel may
+	// end its timed sleeps, so as to wake it once for several. 0 leaves
+	// it the daemon's (50 µs by default). See withTimerSlack.
+	TimerSlack time.Duration
 }
 
 // NewShared returns the pool of one process serving every built-in plugin
@@ -93,6 +99,7 @@ func NewShared(kind string, o SharedOptions) (*Pool, error) {
 	s.defaults()
 	p := newPool(s)
 	p.shared, p.names = true, builtinNames(o.Builtins, kind)
+	p.slack = o.TimerSlack
 	return p, nil
 }
 
@@ -341,7 +348,7 @@ func (p *Pool) launch(_ context.Context) error {
 	pid := 0
 	err = reaper.Launch(func() (int, error) {
 		var err error
-		rpc, err = client.Client()
+		withTimerSlack(p.slack, func() { rpc, err = client.Client() })
 		if cmd.Process != nil {
 			pid = cmd.Process.Pid
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statsherd/statsherd/internal/builtin"
 	"github.com/statsherd/statsherd/internal/reaper"
 	"github.com/statsherd/statsherd/sdk"
 )
@@ -281,5 +282,68 @@ func TestFrozenOutputIsKilled(t *testing.T) {
 	}
 	if now := pluginPID(t, p); now == pid {
 		t.Errorf("written to the frozen process %d again", pid)
+	}
+}
+
+// timerSlacks is the timer slack of each thread of process pid, in ns.
+func timerSlacks(t *testing.T, pid int) map[string]int64 {
+	t.Helper()
+	tids, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, tid := range tids {
+		// /proc/TID, not /proc/PID/task/TID: only the former has it.
+		b, err := os.ReadFile("/proc/" + tid.Name() + "/timerslack_ns")
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a thread gone
+		}
+		if err != nil {
+			t.Skipf("no timer slack to read (a kernel before 4.6?): %v", err)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[tid.Name()] = n
+	}
+	return out
+}
+
+// A shared pool's process and every thread it has run with the pool's
+// timer slack; the daemon's own threads keep theirs.
+func TestSharedProcessHasItsTimerSlack(t *testing.T) {
+	mine := timerSlacks(t, os.Getpid())
+	pool, err := NewShared(sdk.KindProducer, SharedOptions{
+		Self:       bins.statsherd,
+		Builtins:   builtin.Plugins(),
+		Logger:     hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug}),
+		MinBackoff: 50 * time.Millisecond,
+		TimerSlack: 3 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags := loadBlock(t, `producer "uptime" {}`, Options{Shared: pool}, true)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, err := collect(t, p, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	pid := pool.Pid()
+	if pid == 0 {
+		t.Fatal("the shared process does not run")
+	}
+	for tid, ns := range timerSlacks(t, pid) {
+		if ns != 3_000_000 {
+			t.Errorf("thread %s of the shared process: timer slack %d ns, want 3000000", tid, ns)
+		}
+	}
+	for tid, ns := range timerSlacks(t, os.Getpid()) {
+		if was, ok := mine[tid]; ok && ns != was || !ok && ns != mine[strconv.Itoa(os.Getpid())] {
+			t.Errorf("the daemon's thread %s: timer slack %d ns, was %d", tid, ns, mine[tid])
+		}
 	}
 }

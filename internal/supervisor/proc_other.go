@@ -2,8 +2,13 @@
 
 package supervisor
 
-import "os/exec"
+import (
+	"os/exec"
+	"time"
+)
 
 func setProcAttr(*exec.Cmd) {}
 
 func killGroup(int) {}
+
+func withTimerSlack(_ time.Duration, start func()) { start() }

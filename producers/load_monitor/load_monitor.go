@@ -21,7 +21,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/statsherd/statsherd/producers/internal/sleeper"
+	"github.com/statsherd/statsherd/internal/sleeper"
 	"github.com/statsherd/statsherd/sdk"
 )
 

@@ -1,0 +1,4 @@
+package host
+
+// SharedTimerSlack is sharedTimerSlack, for the external tests.
+const SharedTimerSlack = sharedTimerSlack
