@@ -222,7 +222,8 @@ func TestNodesOf(t *testing.T) {
 
 // BenchmarkRoundDecode: a round of 1,000 nodes × 100 stats decoded whole
 // (decode, for Write) and node by node (writeNodes, for a NodeWriter
-// that reads every node), and the check that precedes the latter.
+// that reads every node, into maps or as lists), and the check that
+// precedes the latter.
 func BenchmarkRoundDecode(b *testing.B) {
 	r := Round{Time: time.Unix(1700000000, 0)}
 	for i := range 1000 {
@@ -247,6 +248,19 @@ func BenchmarkRoundDecode(b *testing.B) {
 		b.ReportAllocs()
 		read := nodeWriterFunc(func(_ context.Context, r *RoundNodes) error {
 			for range r.All() {
+			}
+			return nil
+		})
+		for b.Loop() {
+			if err := d.writeNodes(context.Background(), codec.Raw{enc}, read); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("lists", func(b *testing.B) {
+		b.ReportAllocs()
+		read := nodeWriterFunc(func(_ context.Context, r *RoundNodes) error {
+			for range r.Lists() {
 			}
 			return nil
 		})
