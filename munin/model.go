@@ -214,7 +214,7 @@ func (f *fleet) lookup(name string) (uint32, bool) {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(name)))
 	if len(f.ptrs) > 0 {
 		mask := uintptr(len(f.ptrs) - 1)
-		for i := (p * 0x9E3779B97F4A7C15) >> 32 & mask; f.ptrs[i].p != 0; i = (i + 1) & mask {
+		for i := slot(p, mask); f.ptrs[i].p != 0; i = (i + 1) & mask {
 			if e := f.ptrs[i]; e.p == p {
 				if int(e.idx) < len(f.plain) && f.plain[e.idx] == name {
 					return e.idx, true
@@ -246,7 +246,7 @@ func (f *fleet) remember(p uintptr, k uint32) {
 		f.nptrs = 0
 	}
 	mask := uintptr(len(f.ptrs) - 1)
-	i := (p * 0x9E3779B97F4A7C15) >> 32 & mask
+	i := slot(p, mask)
 	for f.ptrs[i].p != 0 && f.ptrs[i].p != p {
 		i = (i + 1) & mask
 	}
@@ -254,6 +254,12 @@ func (f *fleet) remember(p uintptr, k uint32) {
 		f.nptrs++
 	}
 	f.ptrs[i] = ptrIdx{p: p, idx: k}
+}
+
+// slot is the first slot of address p in a table of mask+1 slots (a
+// power of two): Fibonacci hashing.
+func slot(p, mask uintptr) uintptr {
+	return uintptr(uint64(p)*0x9E3779B97F4A7C15>>32) & mask
 }
 
 // ptrIdx is a slot of fleet.ptrs: the address of a name's bytes and the
