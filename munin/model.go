@@ -43,6 +43,18 @@ type fleet struct {
 	key   []uint32
 	live  []bool
 	remap []uint32
+	stats sdk.Stats // a node's lists as maps (setLists' slow path)
+	// placed is the shape whose names' positions posC and posS hold,
+	// by name index: 1 + the position among counters and among stats,
+	// 0 for a name not in it (fillLists). filled[i] is stamp once
+	// position i is set for the node being filled.
+	placed     *shape
+	posC, posS []uint32
+	filled     []uint32
+	stamp      uint32
+	// ptrs finds a name's index by the address of its bytes (lookup).
+	ptrs  []ptrIdx
+	nptrs int
 }
 
 // shape is a list of names: keys[:nc] the counters, keys[nc:] the stats,
@@ -130,6 +142,160 @@ func (f *fleet) set(n *node, st sdk.Stats) {
 		f.order = append(f.order, named{name: k, v: v})
 	}
 	f.setSorted(n, nc, f.order)
+}
+
+// setLists makes n hold the values of l. When l has exactly the names
+// of n's shape, the usual case, each value goes straight to its place in
+// n: a lookup a name and no maps, where the maps cost the sdk's decoder an
+// insertion a name and fill a lookup. (The names come in no set order: a
+// host encodes its stats from maps.)
+func (f *fleet) setLists(n *node, l *sdk.NodeLists) {
+	if n.shape != nil && f.fillLists(n, l) {
+		return
+	}
+	// New names, names gone, or a name sent twice (its last value
+	// wins, as in the maps): through the maps.
+	if f.stats.Counters == nil {
+		f.stats = sdk.NewStats()
+	}
+	clear(f.stats.Counters)
+	clear(f.stats.Stats)
+	for i, k := range l.CounterNames {
+		f.stats.Counters[k] = l.Counters[i]
+	}
+	for i, k := range l.StatNames {
+		f.stats.Stats[k] = l.Stats[i]
+	}
+	f.set(n, f.stats)
+}
+
+// fillLists sets n's values from l if l has exactly the names of n's
+// shape, each once; if not, it returns false, with some of n's values
+// perhaps set.
+func (f *fleet) fillLists(n *node, l *sdk.NodeLists) bool {
+	s := n.shape
+	if len(l.CounterNames) != s.nc || len(l.CounterNames)+len(l.StatNames) != len(s.keys) {
+		return false
+	}
+	f.place(s)
+	f.stamp++
+	if f.stamp == 0 { // wrapped
+		clear(f.filled)
+		f.stamp = 1
+	}
+	for j, name := range l.CounterNames {
+		k, ok := f.lookup(name)
+		if !ok || int(k) >= len(f.posC) || f.posC[k] == 0 || f.filled[f.posC[k]-1] == f.stamp {
+			return false // not in the shape, or sent twice
+		}
+		p := f.posC[k] - 1
+		f.filled[p] = f.stamp
+		n.kinds[p], n.vals[p] = kindInt, uint64(l.Counters[j])
+	}
+	for j, name := range l.StatNames {
+		k, ok := f.lookup(name)
+		if !ok || int(k) >= len(f.posS) || f.posS[k] == 0 || f.filled[f.posS[k]-1] == f.stamp {
+			return false
+		}
+		p := f.posS[k] - 1
+		f.filled[p] = f.stamp
+		n.kinds[p], n.vals[p] = pack(l.Stats[j])
+	}
+	return true
+}
+
+// lookup is nameIdx[name], first tried by the address of name's bytes:
+// the sdk's decoder hands out the same string for a name in every round
+// (interned), and a table by address (ptrs) costs a few nanoseconds
+// where the map, hashing the name, costs tens. An address is only a hint:
+// the name there is checked, since a string the decoder forgot may be
+// freed and its address reused.
+func (f *fleet) lookup(name string) (uint32, bool) {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(name)))
+	if len(f.ptrs) > 0 {
+		mask := uintptr(len(f.ptrs) - 1)
+		for i := slot(p, mask); f.ptrs[i].p != 0; i = (i + 1) & mask {
+			if e := f.ptrs[i]; e.p == p {
+				if int(e.idx) < len(f.plain) && f.plain[e.idx] == name {
+					return e.idx, true
+				}
+				break
+			}
+		}
+	}
+	k, ok := f.nameIdx[name]
+	if ok && p != 0 {
+		f.remember(p, k)
+	}
+	return k, ok
+}
+
+// remember puts address p for name index k into ptrs, which holds at
+// most a quarter of its slots (a full table starts anew).
+func (f *fleet) remember(p uintptr, k uint32) {
+	if f.nptrs+1 > len(f.ptrs)/4 {
+		size := 1024
+		for size < 8*(len(f.names)+1) {
+			size *= 2
+		}
+		if size > len(f.ptrs) {
+			f.ptrs = make([]ptrIdx, size)
+		} else {
+			clear(f.ptrs)
+		}
+		f.nptrs = 0
+	}
+	mask := uintptr(len(f.ptrs) - 1)
+	i := slot(p, mask)
+	for f.ptrs[i].p != 0 && f.ptrs[i].p != p {
+		i = (i + 1) & mask
+	}
+	if f.ptrs[i].p == 0 {
+		f.nptrs++
+	}
+	f.ptrs[i] = ptrIdx{p: p, idx: k}
+}
+
+// slot is the first slot of address p in a table of mask+1 slots (a
+// power of two): Fibonacci hashing.
+func slot(p, mask uintptr) uintptr {
+	return uintptr(uint64(p)*0x9E3779B97F4A7C15>>32) & mask
+}
+
+// ptrIdx is a slot of fleet.ptrs: the address of a name's bytes and the
+// name's index; p is 0 in an empty slot.
+type ptrIdx struct {
+	p   uintptr
+	idx uint32
+}
+
+// place makes posC and posS hold the positions of s's names (1 + the
+// position, 0 for a name not in s), and filled cover s.
+func (f *fleet) place(s *shape) {
+	if f.placed == s {
+		return
+	}
+	if p := f.placed; p != nil {
+		for _, k := range p.keys {
+			f.posC[k], f.posS[k] = 0, 0
+		}
+	}
+	if len(f.posC) < len(f.names) {
+		f.posC = slices.Grow(f.posC, len(f.names)-len(f.posC))[:len(f.names)]
+		f.posS = slices.Grow(f.posS, len(f.names)-len(f.posS))[:len(f.names)]
+	}
+	for i, k := range s.keys {
+		if i < s.nc {
+			f.posC[k] = uint32(i + 1)
+		} else {
+			f.posS[k] = uint32(i + 1)
+		}
+	}
+	if len(f.filled) < len(s.keys) {
+		f.filled = make([]uint32, len(s.keys))
+		f.stamp = 0
+	}
+	f.placed = s
 }
 
 // setSorted makes n hold order, order[:nc] counters and the rest stats,
@@ -264,6 +430,13 @@ func (f *fleet) appendValues(b []byte, n *node, from, to int) []byte {
 // next generation.
 func (f *fleet) sweep() {
 	defer func() { f.gen++ }()
+	// posC, posS and ptrs are by name index, which the sweep may
+	// renumber.
+	clear(f.posC)
+	clear(f.posS)
+	f.placed = nil
+	clear(f.ptrs)
+	f.nptrs = 0
 	live := 0
 	for _, s := range f.shapes {
 		if s.gen == f.gen {

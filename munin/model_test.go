@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statsherd/statsherd/munin/snapshot"
 	"github.com/statsherd/statsherd/sdk"
+	"github.com/statsherd/statsherd/sdk/plugintest"
 )
 
 // reference is the munin output as it was before the compact model: every
@@ -118,10 +120,14 @@ func (f *randomFleet) round(now time.Time) sdk.Round {
 
 // TestModelSameBytes writes rounds of a random fleet with the output and
 // with the reference, and compares the files byte for byte; then loads
-// the file into a new output, which writes it back unchanged.
+// the file into a new output, which writes it back unchanged. Seeds 4–7
+// hand the output its rounds over gRPC as a gatherer does, decoded from
+// the received bytes into sdk.NodeLists (the nodes' stats in the order
+// sent, integers before floats before nulls, so the order changes from
+// node to node with the kinds of their values), not sorted from maps.
 func TestModelSameBytes(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(4) {
+	for seed := range uint64(8) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "stats.json")
@@ -135,8 +141,12 @@ func TestModelSameBytes(t *testing.T) {
 			if err := o.Configure(ctx, config(t, cfg)); err != nil {
 				t.Fatal(err)
 			}
-			if seed >= 2 {
+			if seed%4 >= 2 {
 				o.fleet.slack = 0 // sweep every round
+			}
+			var w sdk.Output = o
+			if seed >= 4 {
+				w = plugintest.Output(t, o)
 			}
 			ref := &reference{nodes: snapshot.Snapshot{}, forgetAfter: forget}
 			rng := rand.New(rand.NewPCG(seed, 1))
@@ -152,7 +162,7 @@ func TestModelSameBytes(t *testing.T) {
 				f.nodes = 60 - 40*((i/20)%2)
 				r := f.round(now)
 				want = ref.write(r)
-				if err := o.Write(ctx, r); err != nil {
+				if err := w.Write(ctx, r); err != nil {
 					t.Fatal(err)
 				}
 				got, err := os.ReadFile(path)
@@ -211,5 +221,74 @@ func TestModelLoadsTahoe(t *testing.T) {
 	}
 	if want := snapshot.Marshal(snap); !bytes.Equal(got, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSetListsAsMaps: a node's lists fold into the model as the same
+// stats in maps do, for the cases the lists' fast path must turn down:
+// a name sent twice (the last value wins, as in a map), a name of the
+// shape missing and another in its place, a counter sent as a stat, and
+// an address in the table that now holds another name.
+func TestSetListsAsMaps(t *testing.T) {
+	t.Parallel()
+	base := func() *sdk.NodeLists {
+		return &sdk.NodeLists{
+			CounterNames: []string{"c.b", "c.a"}, Counters: []int64{2, 1},
+			StatNames: []string{"s.y", "s.x", "c.a"}, Stats: []sdk.Value{sdk.Null, sdk.Float(1.5), sdk.Int(-3)},
+		}
+	}
+	cases := map[string]func(l *sdk.NodeLists){
+		"same":          func(*sdk.NodeLists) {},
+		"reordered":     func(l *sdk.NodeLists) { l.StatNames[0], l.StatNames[1] = l.StatNames[1], l.StatNames[0] },
+		"twice":         func(l *sdk.NodeLists) { l.CounterNames[0] = "c.a" },
+		"stat twice":    func(l *sdk.NodeLists) { l.StatNames[2] = "s.x" },
+		"other name":    func(l *sdk.NodeLists) { l.StatNames[0] = "s.z" },
+		"counter moved": func(l *sdk.NodeLists) { l.CounterNames[1] = "s.x" },
+	}
+	for name, change := range cases {
+		// Each value differs from the first round's, so that one
+		// left from it shows.
+		l := base()
+		change(l)
+		for i := range l.Counters {
+			l.Counters[i] += 10
+		}
+		for i, v := range l.Stats {
+			if x, ok := v.Float64(); ok {
+				l.Stats[i] = sdk.Float(x + 10)
+			}
+		}
+		st := sdk.NewStats()
+		for i, k := range l.CounterNames {
+			st.Counters[k] = l.Counters[i]
+		}
+		for i, k := range l.StatNames {
+			st.Stats[k] = l.Stats[i]
+		}
+		byMaps, byLists := newFleet(), newFleet()
+		var m, n node
+		byMaps.setLists(&m, base())
+		byLists.setLists(&n, base())
+		byMaps.set(&m, st)
+		byLists.setLists(&n, l)
+		if got, want := byLists.appendEntry(nil, "id", &n), byMaps.appendEntry(nil, "id", &m); !bytes.Equal(got, want) {
+			t.Errorf("%s: lists give\n%s\nmaps\n%s", name, got, want)
+		}
+	}
+
+	// A stale address: the table says s.x's bytes are at s.y's address.
+	f := newFleet()
+	var n node
+	l := base()
+	f.setLists(&n, l)
+	f.setLists(&n, l) // the addresses are in the table now
+	ix, _ := f.lookup("s.x")
+	for i := range f.ptrs {
+		if f.ptrs[i].p == uintptr(unsafe.Pointer(unsafe.StringData(l.StatNames[0]))) {
+			f.ptrs[i].idx = ix
+		}
+	}
+	if k, ok := f.lookup(l.StatNames[0]); !ok || f.plain[k] != "s.y" {
+		t.Errorf("looked up by a stale address, s.y is %d (%q)", k, f.plain[k])
 	}
 }

@@ -179,7 +179,7 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 	if now.IsZero() {
 		now = o.now()
 	}
-	for s := range round.All() {
+	for s, l := range round.Lists() {
 		e := o.nodes[s.ID]
 		if e == nil {
 			e = &node{}
@@ -201,7 +201,7 @@ func (o *output) WriteNodes(ctx context.Context, round *sdk.RoundNodes) error {
 		// munin has no labels: a series is written under its folded name
 		// (stat.Fold), as a tagged statsd line always was named, so every
 		// name stays as it was (model.go).
-		o.fleet.set(e, s.Stats)
+		o.fleet.setLists(e, l)
 	}
 	o.forget(now)
 	if o.ids == nil {

@@ -37,9 +37,30 @@ type RoundNodes struct {
 	// Time is the round's time, as Round.Time.
 	Time time.Time
 
-	n    int
-	all  iter.Seq[*NodeSample]
-	done bool
+	n     int
+	all   iter.Seq[*NodeSample]
+	lists iter.Seq2[*NodeSample, *NodeLists]
+	done  bool
+}
+
+// NodeLists is one node's stats as lists, in the order they were sent
+// (no set order: an encoder reads the maps; for a round made by NodesOf,
+// the maps' order): the counters' names and values, and the stats' names
+// and values. Names are valid (a
+// round with invalid ones is refused before WriteNodes). A name may come
+// twice in a list where its Stats map would keep the last value; an
+// output taking lists keeps the last too.
+type NodeLists struct {
+	CounterNames []string
+	Counters     []int64
+	StatNames    []string
+	Stats        []Value
+}
+
+// reset empties l, keeping its arrays.
+func (l *NodeLists) reset() {
+	l.CounterNames, l.Counters = l.CounterNames[:0], l.Counters[:0]
+	l.StatNames, l.Stats = l.StatNames[:0], l.Stats[:0]
 }
 
 // Len returns the number of nodes in the round.
@@ -61,6 +82,20 @@ func (r *RoundNodes) All() iter.Seq[*NodeSample] {
 	}
 }
 
+// Lists is All, but each node's stats come in a NodeLists, and the
+// node's Stats maps are left empty: for an output that folds each node
+// into a model of its own in one pass over its stats, without the maps
+// (the munin output). The same rules hold for both the node and the
+// lists: valid until the loop body returns, not to be modified or
+// retained (the strings may be kept).
+func (r *RoundNodes) Lists() iter.Seq2[*NodeSample, *NodeLists] {
+	return func(yield func(*NodeSample, *NodeLists) bool) {
+		if !r.done {
+			r.lists(yield)
+		}
+	}
+}
+
 // NodesOf returns r as a RoundNodes, handing out its own NodeSamples (not
 // to be modified): for an output's Write to call its WriteNodes, and for
 // tests.
@@ -71,7 +106,29 @@ func NodesOf(r Round) *RoundNodes {
 				return
 			}
 		}
+	}, lists: func(yield func(*NodeSample, *NodeLists) bool) {
+		var ns NodeSample
+		var l NodeLists
+		for i := range r.Nodes {
+			ns = r.Nodes[i]
+			ns.Stats = Stats{}
+			listsOf(&l, r.Nodes[i].Stats)
+			if !yield(&ns, &l) {
+				return
+			}
+		}
 	}}
+}
+
+// listsOf sets l to st's stats.
+func listsOf(l *NodeLists, st Stats) {
+	l.reset()
+	for k, v := range st.Counters {
+		l.CounterNames, l.Counters = append(l.CounterNames, k), append(l.Counters, v)
+	}
+	for k, v := range st.Stats {
+		l.StatNames, l.Stats = append(l.StatNames, k), append(l.Stats, v)
+	}
 }
 
 // errStopped is a node loop's body breaking out of it.
@@ -102,9 +159,17 @@ func (d *roundDecoder) writeNodes(ctx context.Context, in codec.Raw, w NodeWrite
 			streamErr = err
 		}
 	}
+	r.lists = func(yield func(*NodeSample, *NodeLists) bool) {
+		if err := d.streamLists(in, &d.ns, yield); err != nil && !errors.Is(err, errStopped) && streamErr == nil {
+			streamErr = err
+		}
+	}
 	err = w.WriteNodes(ctx, r)
 	r.done = true
 	d.ns = NodeSample{Stats: d.ns.Stats} // no strings kept past the round
+	clear(d.lists.CounterNames[:cap(d.lists.CounterNames)])
+	clear(d.lists.StatNames[:cap(d.lists.StatNames)])
+	d.lists.reset()
 	clear(d.ns.Stats.Counters)
 	clear(d.ns.Stats.Stats)
 	if streamErr != nil {
@@ -162,6 +227,33 @@ func (d *roundDecoder) stream(in codec.Raw, ns *NodeSample, yield func(*NodeSamp
 		}
 		ns.ID, ns.Nickname, ns.Timestamp = h.ID, h.Nickname, h.Timestamp
 		if !yield(ns) {
+			return errStopped
+		}
+		return nil
+	})
+}
+
+// streamLists is stream for Lists: each node's stats into d.lists, its
+// maps left empty.
+func (d *roundDecoder) streamLists(in codec.Raw, ns *NodeSample, yield func(*NodeSample, *NodeLists) bool) error {
+	var t time.Time
+	clear(ns.Stats.Counters)
+	clear(ns.Stats.Stats)
+	l := &d.lists
+	return d.Each(in, &t, func(i int, v []byte) error {
+		h, stats, err := d.Header(v)
+		if err == nil {
+			err = d.Scan(stats)
+		}
+		l.reset()
+		if err == nil {
+			l.CounterNames, l.Counters, l.StatNames, l.Stats, err = d.AppendLists(l.CounterNames, l.Counters, l.StatNames, l.Stats)
+		}
+		if err != nil {
+			return codec.NodeErr(i, err)
+		}
+		ns.ID, ns.Nickname, ns.Timestamp = h.ID, h.Nickname, h.Timestamp
+		if !yield(ns, l) {
 			return errStopped
 		}
 		return nil

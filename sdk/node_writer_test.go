@@ -30,6 +30,9 @@ type collector struct {
 	seen  map[*NodeSample]bool // the NodeSamples handed out
 	stop  int                  // if > 0, break out after this many nodes
 	keep  *RoundNodes
+	// lists: read the nodes with Lists, their stats put into maps, the
+	// last value of a name winning (and the node's own maps empty)
+	lists bool
 }
 
 func (c *collector) WriteNodes(_ context.Context, r *RoundNodes) error {
@@ -37,6 +40,26 @@ func (c *collector) WriteNodes(_ context.Context, r *RoundNodes) error {
 	c.time, c.len, c.nodes, c.keep = r.Time, r.Len(), nil, r
 	if c.seen == nil {
 		c.seen = map[*NodeSample]bool{}
+	}
+	if c.lists {
+		for n, l := range r.Lists() {
+			c.seen[n] = true
+			st := NewStats()
+			for i, k := range l.CounterNames {
+				st.Counters[k] = l.Counters[i]
+			}
+			for i, k := range l.StatNames {
+				st.Stats[k] = l.Stats[i]
+			}
+			if len(n.Stats.Counters)+len(n.Stats.Stats) > 0 {
+				return fmt.Errorf("node %s: Stats maps not empty beside its lists", n.ID)
+			}
+			c.nodes = append(c.nodes, NodeSample{ID: n.ID, Nickname: n.Nickname, Timestamp: n.Timestamp, Stats: st})
+			if c.stop > 0 && len(c.nodes) == c.stop {
+				break
+			}
+		}
+		return nil
 	}
 	for n := range r.All() {
 		c.seen[n] = true
@@ -59,11 +82,19 @@ func checkSameStream(t *testing.T, d *roundDecoder, b []byte, what string) {
 	}
 }
 
+// checkSameStreamIn is checkSameStream for b received in pieces, the
+// nodes read with All and with Lists.
 func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in codec.Raw, what string) {
+	t.Helper()
+	checkSameStreamRead(t, d, b, in, what, false)
+	checkSameStreamRead(t, d, b, in, what+", read as lists", true)
+}
+
+func checkSameStreamRead(t *testing.T, d *roundDecoder, b []byte, in codec.Raw, what string, lists bool) {
 	t.Helper()
 	var w proto.WriteRequest
 	if err := gproto.Unmarshal(b, &w); err != nil {
-		var c collector
+		c := collector{lists: lists}
 		if d.writeNodes(context.Background(), in, &c) == nil && c.calls > 0 {
 			// The generic decoding refuses some bytes the decoder
 			// takes (it checks more); then both decoders of the sdk
@@ -76,7 +107,7 @@ func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in codec.Raw, wh
 		return
 	}
 	want, werr := roundFromProto(&w)
-	var c collector
+	c := collector{lists: lists}
 	gerr := d.writeNodes(context.Background(), in, &c)
 	if fmt.Sprint(werr) != fmt.Sprint(gerr) {
 		t.Fatalf("%s: error %v, want %v", what, gerr, werr)
@@ -95,6 +126,9 @@ func checkSameStreamIn(t *testing.T, d *roundDecoder, b []byte, in codec.Raw, wh
 	}
 	n := 0
 	for range c.keep.All() {
+		n++
+	}
+	for range c.keep.Lists() {
 		n++
 	}
 	if n != 0 {
@@ -176,12 +210,20 @@ func TestNodesOf(t *testing.T) {
 		if !sameNodes(c, r) {
 			t.Errorf("round %d: %#v", i, c.nodes)
 		}
+		c = collector{lists: true}
+		if err := c.WriteNodes(context.Background(), NodesOf(r)); err != nil {
+			t.Fatal(err)
+		}
+		if !sameNodes(c, r) {
+			t.Errorf("round %d, read as lists: %#v", i, c.nodes)
+		}
 	}
 }
 
 // BenchmarkRoundDecode: a round of 1,000 nodes × 100 stats decoded whole
 // (decode, for Write) and node by node (writeNodes, for a NodeWriter
-// that reads every node), and the check that precedes the latter.
+// that reads every node, into maps or as lists), and the check that
+// precedes the latter.
 func BenchmarkRoundDecode(b *testing.B) {
 	r := Round{Time: time.Unix(1700000000, 0)}
 	for i := range 1000 {
@@ -206,6 +248,19 @@ func BenchmarkRoundDecode(b *testing.B) {
 		b.ReportAllocs()
 		read := nodeWriterFunc(func(_ context.Context, r *RoundNodes) error {
 			for range r.All() {
+			}
+			return nil
+		})
+		for b.Loop() {
+			if err := d.writeNodes(context.Background(), codec.Raw{enc}, read); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("lists", func(b *testing.B) {
+		b.ReportAllocs()
+		read := nodeWriterFunc(func(_ context.Context, r *RoundNodes) error {
+			for range r.Lists() {
 			}
 			return nil
 		})

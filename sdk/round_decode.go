@@ -15,7 +15,8 @@ import (
 // rounds. It is safe for concurrent use.
 type roundDecoder struct {
 	codec.Decoder
-	ns NodeSample // the node handed to a NodeWriter
+	ns    NodeSample // the node handed to a NodeWriter
+	lists NodeLists  // its stats, for RoundNodes.Lists
 }
 
 // decode decodes an encoded proto.WriteRequest. As roundFromProto, it

@@ -375,6 +375,49 @@ func (d *Decoder) Fill(s stat.Stats) error {
 	return nil
 }
 
+// AppendLists appends the scanned values with valid names to the lists,
+// in the order they were sent: the counters to cn and cv, the stats
+// (integers, then floats, then nulls) to sn and sv; and returns the error
+// Fill would (mismatched lists: nothing appended).
+func (d *Decoder) AppendLists(cn []string, cv []int64, sn []string, sv []stat.Value) ([]string, []int64, []string, []stat.Value, error) {
+	if d.mismatched() {
+		return cn, cv, sn, sv, d.Scanned()
+	}
+	bad := false
+	for i, r := range d.cn {
+		if r.ok {
+			cn, cv = append(cn, r.s), append(cv, d.cv[i])
+		} else {
+			bad = true
+		}
+	}
+	for i, r := range d.in {
+		if r.ok {
+			sn, sv = append(sn, r.s), append(sv, stat.Int(d.iv[i]))
+		} else {
+			bad = true
+		}
+	}
+	for i, r := range d.fn {
+		if r.ok {
+			sn, sv = append(sn, r.s), append(sv, stat.Float(d.fv[i]))
+		} else {
+			bad = true
+		}
+	}
+	for _, r := range d.nn {
+		if r.ok {
+			sn, sv = append(sn, r.s), append(sv, stat.Null)
+		} else {
+			bad = true
+		}
+	}
+	if bad {
+		return cn, cv, sn, sv, d.Scanned()
+	}
+	return cn, cv, sn, sv, nil
+}
+
 // Scanned returns the error of the scanned stats, as fill does, without
 // filling anything.
 func (d *Decoder) Scanned() error {
