@@ -20,7 +20,7 @@ import (
 )
 
 // pluginLogLine is the longest line of a plugin's stderr that is parsed
-// as a log entry of its level (see launch).
+// as a log entry of its level (see clientConfig).
 const pluginLogLine = 8 << 10
 
 // Pool is one plugin process and its restarts. A plugin with an executable
