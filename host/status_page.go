@@ -198,7 +198,7 @@ func (h *Host) serveHostPage(w http.ResponseWriter, r *http.Request) {
 	l := statuspage.Layout{Title: "host", Daemon: "host " + p.Nickname, RefreshMS: 5000, JSON: "/host?t=json",
 		Nav: [][2]string{{"host", "/"}, {"stats", "/statistics"}}}
 	l.Head(bw)
-	if err := hostTmpl.Execute(bw, struct {
+	if err := hostTmpl().Execute(bw, struct {
 		StatusPage
 		Plots  []template.HTML
 		Statsd []kv
@@ -278,11 +278,13 @@ func hostPlots(p StatusPage, now time.Time) []template.HTML {
 	return append(out, sd.SVG())
 }
 
-var hostTmpl = template.Must(template.New("host").Funcs(template.FuncMap{
-	"ago":  func(t time.Time) string { return statuspage.Ago(time.Since(t)) },
-	"dur":  func(f float64) string { return statuspage.Ago(time.Duration(f * float64(time.Second))) },
-	"msec": func(f float64) string { return strconv.FormatFloat(f*1000, 'f', 2, 64) + " ms" },
-}).Parse(`<div class="card"><dl class="kv">
+// hostTmpl is parsed at first use (see statuspage's templates).
+var hostTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("host").Funcs(template.FuncMap{
+		"ago":  func(t time.Time) string { return statuspage.Ago(time.Since(t)) },
+		"dur":  func(f float64) string { return statuspage.Ago(time.Duration(f * float64(time.Second))) },
+		"msec": func(f float64) string { return strconv.FormatFloat(f*1000, 'f', 2, 64) + " ms" },
+	}).Parse(`<div class="card"><dl class="kv">
 <dt>nickname</dt><dd><b>{{.Nickname}}</b></dd>
 {{if .ID}}<dt>node id</dt><dd class="id">{{.ID}}</dd>{{end}}
 <dt>version</dt><dd>{{.Version}}</dd>
@@ -301,3 +303,4 @@ var hostTmpl = template.Must(template.New("host").Funcs(template.FuncMap{
 </div>
 <p><a href="/statistics">every stat, as text</a> · <a href="/statistics?t=json">as the gatherer receives them (JSON)</a></p>
 `))
+})

@@ -12,7 +12,9 @@
 #    a reading every MEM_SAMPLE seconds over the window), the peak RSS
 #    over the window (each process's VmHWM, reset at the window's start
 #    through clear_refs, summed: what a sample every MEM_SAMPLE seconds
-#    can miss, such as a poll's pages dropped soon after) and CPU a minute
+#    can miss, such as a poll's pages dropped soon after), the anonymous
+#    memory (RssAnon: the mean, and the last reading, once the processes
+#    have collected a few times) and CPU a minute
 #    (the tasks' schedstat run time, to the nanosecond; /proc/PID/stat's
 #    ticks of 10 ms are too coarse for an idle minute).
 # 2. The gatherer: for each FLEETS size N, statsherd-loadgen's N hosts of
@@ -118,6 +120,12 @@ peak_reset() {
 # summed (the processes need not peak at the same moment: an upper bound).
 peak() {
 	for p in "$@"; do awk '/^VmHWM:/ {print $2}' /proc/"$p"/status 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
+}
+
+# anon PID...: the processes' anonymous resident memory (RssAnon: heap,
+# stacks, the runtime's metadata, written data), KiB, summed.
+anon() {
+	for p in "$@"; do awk '/^RssAnon:/ {print $2}' /proc/"$p"/status 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
 }
 
 # mem PID...: "processes rss_KiB pss_KiB" of the processes together.
@@ -242,7 +250,7 @@ EOF
 	while [ "$el" -lt "$HOST_SECONDS" ]; do
 		for x in "host $hpid" "lm $lpid" "collectd $cpid" "node $npid"; do
 			set -- $x
-			[ -n "${2:-}" ] && echo "$(mem $(tree $2))" >>"$d/mem.$1"
+			[ -n "${2:-}" ] && echo "$(mem $(tree $2)) $(anon $(tree $2))" >>"$d/mem.$1"
 		done
 		left=$((HOST_SECONDS - el))
 		sleep $((left < MEM_SAMPLE ? left : MEM_SAMPLE))
@@ -268,11 +276,11 @@ EOF
 	echo "$rows" | tr ',' '\n' | while read -r x; do
 		set -- $x
 		awk -v name="$1" -v b="$3" -v a="$4" -v hwm="$5" -v el="$el" '{
-			k++; n = $1; r += $2; p += $3
+			k++; n = $1; r += $2; p += $3; an += $4; alast = $4
 			if ($2 > rmax) rmax = $2
 			if ($3 > pmax) pmax = $3
 		} END {
-			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %8.1f %14.1f\n", name, n, r/k/1024, rmax/1024, hwm/1024, p/k/1024, pmax/1024, (a-b)/1e6/(el/60)
+			printf "HOST %-17s %9d %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %9.1f %14.1f\n", name, n, r/k/1024, rmax/1024, hwm/1024, p/k/1024, pmax/1024, an/k/1024, alast/1024, (a-b)/1e6/(el/60)
 		}' "$d/mem.$2"
 	done
 	cleanup
@@ -405,8 +413,9 @@ echo "$("$BIN/statsherd" version 2>/dev/null | head -1), $(nproc) cores, $(date 
 if grep -q '^HOST' "$out"; then
 	echo
 	echo "Idle host, ${HOST_INTERVAL}s interval, ${HOST_SECONDS}s (one row a run; RSS and PSS: mean and largest of a sample every ${MEM_SAMPLE}s;"
-	echo "RSS_peak: the processes' peak RSS over the window, VmHWM, summed):"
-	printf '%-17s %9s %8s %8s %8s %8s %8s %14s\n' program processes RSS_MiB RSS_max RSS_peak PSS_MiB PSS_max CPU_ms/minute
+	echo "RSS_peak: the processes' peak RSS over the window, VmHWM, summed; Anon: their anonymous memory, RssAnon summed, mean and"
+	echo "last sample):"
+	printf '%-17s %9s %8s %8s %8s %8s %8s %8s %9s %14s\n' program processes RSS_MiB RSS_max RSS_peak PSS_MiB PSS_max Anon_MiB Anon_last CPU_ms/minute
 	sort -s -k2,2 "$out" | awk '$1 == "HOST" {sub(/^HOST /, ""); print}'
 fi
 if grep -q '^GATH' "$out"; then

@@ -39,6 +39,6 @@ func (daemonSide) SharedPluginSets(kind string, names []string) map[int]plugin.P
 
 func (daemonSide) SharedKey(kind, name string) string { return sharedKey(kind, name) }
 
-func (daemonSide) GRPCDialOptions() []grpc.DialOption { return grpcDialOptions() }
+func (daemonSide) GRPCDialOptions(kind string) []grpc.DialOption { return grpcDialOptionsFor(kind) }
 
 func (daemonSide) WithDryRun(ctx context.Context) context.Context { return withDryRun(ctx) }

@@ -69,6 +69,36 @@ func grpcDialOptions() []grpc.DialOption {
 	)}
 }
 
+// producerReadBuffer is the read buffer of each end of a producer's
+// connection, against gRPC's 32 KiB. Over the plugins' TLS, gRPC reads
+// through a bufio.Reader of that size that lives as long as the
+// connection, in the host and in the plugin's process, while a producer's
+// answer is a few KiB once a poll: a frame longer than the buffer is read
+// past it, straight into the frame. An output's connection carries whole
+// rounds, megabytes, and keeps gRPC's buffer. (gRPC already gives its
+// write buffer back to a pool after each flush.)
+const producerReadBuffer = 4 << 10
+
+// grpcDialOptionsFor are the options a daemon dials a plugin of kind
+// with: a producer's with the same read buffer as its server's.
+func grpcDialOptionsFor(kind string) []grpc.DialOption {
+	o := grpcDialOptions()
+	if kind == KindProducer {
+		o = append(o, grpc.WithReadBufferSize(producerReadBuffer))
+	}
+	return o
+}
+
+// grpcServerOptionsFor are the options a plugin process of kind serves
+// with.
+func grpcServerOptionsFor(kind string) []grpc.ServerOption {
+	o := GRPCServerOptions()
+	if kind == KindProducer {
+		o = append(o, grpc.ReadBufferSize(producerReadBuffer))
+	}
+	return o
+}
+
 // pluginSets returns the versioned plugin sets for a daemon's client (both
 // nil: every kind) or a plugin's server (only the kind it serves).
 func pluginSets(p Producer, o Output) map[int]plugin.PluginSet {

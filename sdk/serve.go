@@ -72,7 +72,7 @@ func ServeOne(p Plugins, kind, name string) error {
 	default:
 		return fmt.Errorf("%s=%q: want producer/NAME or output/NAME", EnvSelect, kind+"/"+name)
 	}
-	serve(pluginSets(prod, out), log)
+	serve(pluginSets(prod, out), kind, log)
 	return nil
 }
 
@@ -87,13 +87,14 @@ func pluginLogger(name string) hclog.Logger {
 	})
 }
 
-// serve runs go-plugin's server for sets until the daemon stops it.
-func serve(sets map[int]plugin.PluginSet, log hclog.Logger) {
+// serve runs go-plugin's server for sets, plugins of kind, until the
+// daemon stops it.
+func serve(sets map[int]plugin.PluginSet, kind string, log hclog.Logger) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: sets,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts, GRPCServerOptions()...)...)
+			return grpc.NewServer(append(opts, grpcServerOptionsFor(kind)...)...)
 		},
 		// The key the daemon made for this process, on P-256; without
 		// one (an older daemon), go-plugin's AutoMTLS (plugintls).

@@ -159,6 +159,6 @@ func ServeShared(p Plugins, kind string) error {
 	default:
 		return fmt.Errorf("kind %q: want %s or %s", kind, KindProducer, KindOutput)
 	}
-	serve(sets, log)
+	serve(sets, kind, log)
 	return nil
 }

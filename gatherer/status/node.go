@@ -235,7 +235,7 @@ func (ps *Pages) serveNode(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	plot := statuspage.Plot{Title: "answer time, last " + strconv.Itoa(trackAnswers) + " rounds", Unit: " ms", Width: 640, Height: 150,
 		Series: []statuspage.Series{{Name: "answer time", Points: pts}}}
-	if err := nodeTmpl.Execute(bw, struct {
+	if err := nodeTmpl().Execute(bw, struct {
 		NodePage
 		Plot template.HTML
 		Now  time.Time
@@ -245,24 +245,27 @@ func (ps *Pages) serveNode(w http.ResponseWriter, r *http.Request, id string) {
 	l.Foot(bw)
 }
 
-var nodeTmpl = template.Must(template.New("node").Funcs(funcs).Funcs(template.FuncMap{
-	"ms": ms, "bytes": bytesOf,
-	"val": func(v any) string {
-		switch x := v.(type) {
-		case nil:
-			return "null"
-		case float64:
-			return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(x, 'f', 6, 64), "0"), ".")
-		}
-		return fmt.Sprint(v)
-	},
-	"rate": func(r *float64) string {
-		if r == nil {
-			return ""
-		}
-		return statuspage.Num(*r) + "/s"
-	},
-}).Parse(`<div class="card"><dl class="kv">
+// nodeTmpl is parsed at first use (see statuspage's templates): the
+// host and its built-ins' process link this package too.
+var nodeTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("node").Funcs(funcs).Funcs(template.FuncMap{
+		"ms": ms, "bytes": bytesOf,
+		"val": func(v any) string {
+			switch x := v.(type) {
+			case nil:
+				return "null"
+			case float64:
+				return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(x, 'f', 6, 64), "0"), ".")
+			}
+			return fmt.Sprint(v)
+		},
+		"rate": func(r *float64) string {
+			if r == nil {
+				return ""
+			}
+			return statuspage.Num(*r) + "/s"
+		},
+	}).Parse(`<div class="card"><dl class="kv">
 <dt>nickname</dt><dd><b>{{if .Nickname}}{{.Nickname}}{{else}}unknown{{end}}</b></dd>
 <dt>node id</dt><dd class="id">{{.ID}}</dd>
 <dt>state</dt><dd><span class="st st-{{.State}}">{{.State}}</span>{{if not .Since.IsZero}} since {{ago .Since}} ago ({{.Since.UTC.Format "2006-01-02 15:04:05"}} UTC){{end}}</dd>
@@ -282,5 +285,6 @@ var nodeTmpl = template.Must(template.New("node").Funcs(funcs).Funcs(template.Fu
 {{range .Stats}}<tr><td class="id">{{.Name}}</td><td class="mute">{{range $k, $v := .Labels}}{{$k}}="{{$v}}" {{end}}</td><td>{{.Kind}}</td><td class="n">{{val .Value}}</td><td class="n">{{rate .Rate}}</td></tr>
 {{end}}</tbody></table>{{end}}
 `))
+})
 
 var nan = math.NaN()

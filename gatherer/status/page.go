@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -198,12 +199,12 @@ func (ps *Pages) serveOverview(w http.ResponseWriter, r *http.Request) {
 	l := ps.layout("fleet", q.url("t", "json"))
 	l.Head(bw)
 	hist := ps.history.snapshot(now)
-	if err := overviewTop.Execute(bw, overviewData{Status: s, Fleet: fp, Plots: hourPlots(hist, now, 440), Now: now}); err != nil {
+	if err := overviewTop().Execute(bw, overviewData{Status: s, Fleet: fp, Plots: hourPlots(hist, now, 440), Now: now}); err != nil {
 		ps.log.Warn("writing status page", "error", err)
 		return
 	}
 	writeFleetTable(bw, fp, now)
-	if err := overviewBottom.Execute(bw, s); err != nil {
+	if err := overviewBottom().Execute(bw, s); err != nil {
 		ps.log.Warn("writing status page", "error", err)
 	}
 	l.Foot(bw)
@@ -239,7 +240,9 @@ var funcs = template.FuncMap{
 	"num":  func(n int) string { return statuspage.Num(float64(n)) },
 }
 
-var overviewTop = template.Must(template.New("top").Funcs(funcs).Parse(`<div class="card"><dl class="kv">
+// The page's templates are parsed at first use (see nodeTmpl).
+var overviewTop = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("top").Funcs(funcs).Parse(`<div class="card"><dl class="kv">
 <dt>node id</dt><dd class="id">{{.ID}}</dd>
 <dt>furl</dt><dd class="id">{{.Furl}}</dd>
 <dt>listening</dt><dd>{{.Listen}}, polling every {{.PollInterval}} s, up {{dur .Uptime}}</dd>
@@ -258,12 +261,15 @@ var overviewTop = template.Must(template.New("top").Funcs(funcs).Parse(`<div cla
 <input type="hidden" name="sort" value="{{.Fleet.Query.Sort}}">{{if .Fleet.Query.Desc}}<input type="hidden" name="desc" value="1">{{end}}
 <button>show</button></form>
 `))
+})
 
-var overviewBottom = template.Must(template.New("bottom").Funcs(funcs).Parse(`<h2>Outputs</h2>
+var overviewBottom = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("bottom").Funcs(funcs).Parse(`<h2>Outputs</h2>
 <table><tr><th>name</th><th>state</th><th class="n">restarts</th><th class="n">writes</th><th class="n">failures</th><th class="n">queued</th><th class="n">coalesced</th><th class="n">last write (s)</th><th>last error</th><th>own stats</th></tr>
 {{range .Outputs}}<tr><td>{{.Name}}</td><td>{{if .Up}}<span class="st st-up">up</span>{{else}}<span class="st st-down">down</span>{{end}}</td><td class="n">{{.Restarts}}</td><td class="n">{{.Writes}}</td><td class="n">{{.Failures}}</td><td class="n">{{.Queued}}</td><td class="n">{{.Coalesced}}</td><td class="n">{{secs .WriteSecs}}</td><td class="w err">{{.LastError}}</td><td class="w">{{range $k, $v := .Stats}}{{$k}} {{$v}}<br>{{end}}</td></tr>
 {{end}}</table>
 `))
+})
 
 // fleetColumns are the table's columns: header, sort key, numeric.
 var fleetColumns = []struct {
@@ -468,16 +474,18 @@ func (ps *Pages) serveHealth(w http.ResponseWriter, r *http.Request) {
 	defer bw.Flush()
 	l := ps.layout("fleet health", "?t=json")
 	l.Head(bw)
-	healthPage.Execute(bw, struct {
+	healthPage().Execute(bw, struct {
 		Hour, Day []template.HTML
 		N, M      int
 	}{hourPlots(h, now, 460), plotsOf(h.Day, h.Outputs, now.Add(-24*time.Hour), now, 460, " (by minute)"), len(h.Hour), len(h.Day)})
 	l.Foot(bw)
 }
 
-var healthPage = template.Must(template.New("health").Parse(`<h2>Last hour, round by round ({{.N}} round{{if ne .N 1}}s{{end}})</h2>
+var healthPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("health").Parse(`<h2>Last hour, round by round ({{.N}} round{{if ne .N 1}}s{{end}})</h2>
 <div class="plots">{{range .Hour}}{{.}}{{end}}</div>
 <h2>Last 24 hours, by minute ({{.M}} minute{{if ne .M 1}}s{{end}})</h2>
 <p class="mute">Answers and failures are summed over each minute's rounds (answers per round in the first plot); hosts and times are the minute's largest.</p>
 <div class="plots">{{range .Day}}{{.}}{{end}}</div>
 `))
+})

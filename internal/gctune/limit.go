@@ -81,7 +81,7 @@ const heapMinimum = 4 << 20
 // spans) and less a headroom of 3 % of the goal, at least 1 MiB. So the
 // limit is what is not heap, plus the GC percent's goal (the live heap
 // plus percent % of the live heap, stacks and globals, at least
-// percent % of 4 MiB), plus that headroom, and 5 % more for the
+// percent % of 4 MiB), plus that headroom, plus a margin for the
 // scavenger (below). Read by the callback after a
 // collection, before the sweeper has freed every dead object, the objects
 // still count some of the dead, which once freed count as not heap (as
@@ -102,9 +102,22 @@ func Limit(m Memory, percent int) int64 {
 	// Under a limit the scavenger keeps 95 % of it: a limit of just what
 	// the goal needs had it give back the heap's free pages every cycle,
 	// for the next allocations to fault them in again (10–15 % more CPU
-	// per statsd line at 200k lines/s, docs/footprint.md).
-	return int64(limit / 19 * 20)
+	// per statsd line at 200k lines/s, docs/footprint.md). The margin is
+	// 5 % of what the heap needs (its goal and headroom), not of the
+	// whole limit: it raises the runtime's heap goal by as much, and in a
+	// small process most of what is not heap is the runtime's own
+	// (metadata, the profiling buckets' table: 7–8 MiB mapped in an idle
+	// host's processes), 5 % of which let each heap grow 0.4 MiB further
+	// (docs/footprint.md, "The anonymous floor, fifth stop"). The
+	// scavenger may then give back up to 5 % of the non-heap memory's
+	// worth of free pages a cycle, 0.4 MiB at idle; where the heap is
+	// most of the limit, as in a statsd flood, the margin is what it was.
+	return int64(limit + scavengerMargin(goal+headroom))
 }
+
+// scavengerMargin is the 5 % of heap the limit leaves the scavenger: heap
+// is 95 % of heap plus the margin.
+func scavengerMargin(heap uint64) uint64 { return heap / 19 }
 
 // percentOf is p % of x, without overflow.
 func percentOf(x, p uint64) uint64 { return x/100*p + x%100*p/100 }

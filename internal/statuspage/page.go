@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // The pages share one look: a top bar naming the daemon, then sections.
@@ -67,22 +68,29 @@ type Layout struct {
 	JSON string
 }
 
-var head = template.Must(template.New("head").Parse(`<!DOCTYPE html>
+// The templates are parsed at first use, not at init: every statsherd
+// process links this package, the host's built-ins process too, which
+// serves no page (TestOwnPackagesInitLight).
+var head = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("head").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <link rel="icon" href="data:,"><title>{{.Title}} · statsherd {{.Daemon}}</title><style>{{.Style}}</style></head><body>
 <header><h1>statsherd {{.Daemon}}</h1>{{range .Nav}}<a href="{{index . 1}}">{{index . 0}}</a>{{end}}<span class="sub">{{.Title}}</span><span class="sub" id="updated"></span>{{if .JSON}}<a href="{{.JSON}}">JSON</a>{{end}}</header>
 <main>
 `))
+})
 
-var foot = template.Must(template.New("foot").Parse(`</main>
+var foot = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("foot").Parse(`</main>
 <footer>Read-only status page, answered on loopback only. Every view has a JSON twin: add ?t=json.</footer>
 {{if .RefreshMS}}<script>{{.Script}}</script>{{end}}
 </body></html>
 `))
+})
 
 // Head writes the top of a page.
 func (l Layout) Head(w io.Writer) error {
-	return head.Execute(w, struct {
+	return head().Execute(w, struct {
 		Layout
 		Style template.CSS
 	}{l, template.CSS(style)})
@@ -90,7 +98,7 @@ func (l Layout) Head(w io.Writer) error {
 
 // Foot writes the bottom of a page, with the refresh script.
 func (l Layout) Foot(w io.Writer) error {
-	return foot.Execute(w, struct {
+	return foot().Execute(w, struct {
 		Layout
 		Script template.JS
 	}{l, template.JS(fmt.Sprintf(refresh, l.RefreshMS))})

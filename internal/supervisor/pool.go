@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,10 @@ import (
 	"github.com/statsherd/statsherd/sdk"
 	"github.com/statsherd/statsherd/sdk/daemon"
 )
+
+// pluginLogLine is the longest line of a plugin's stderr that is parsed
+// as a log entry of its level (see clientConfig).
+const pluginLogLine = 8 << 10
 
 // Pool is one plugin process and its restarts. A plugin with an executable
 // of its own (a third-party plugin) has a pool to itself; the built-in
@@ -292,6 +297,30 @@ func backoff(lo, hi time.Duration, failures int) time.Duration {
 	return min(d, hi)
 }
 
+// clientConfig is go-plugin's configuration of a client for one start
+// of cmd.
+func (p *Pool) clientConfig(cmd *exec.Cmd, sets map[int]plugin.PluginSet, tc *tls.Config, stderr *tail, stdout io.Writer) *plugin.ClientConfig {
+	return &plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sets,
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		TLSConfig:        tc,
+		Managed:          true,
+		StartTimeout:     p.startTimeout,
+		Logger:           p.log,
+		Stderr:           stderr,
+		SyncStderr:       stderr,
+		SyncStdout:       stdout,
+		GRPCDialOptions:  daemon.GRPCDialOptionsFor(p.kind),
+		// go-plugin reads the plugin's stderr, hclog's JSON lines, through
+		// a buffer of 64 KiB by default, live in the daemon as long as the
+		// plugin runs; a longer line is still written to Stderr, in
+		// pieces, and re-logged raw at debug level.
+		PluginLogBufferSize: pluginLogLine,
+	}
+}
+
 // launch starts a fresh process and client (p.mu held).
 func (p *Pool) launch(_ context.Context) error {
 	name := p.what()
@@ -328,20 +357,7 @@ func (p *Pool) launch(_ context.Context) error {
 	defer mtls.Close()
 	cmd.Env = append(cmd.Env, mtls.Env...)
 	cmd.ExtraFiles = []*os.File{mtls.File}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sets,
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		TLSConfig:        mtls.Config,
-		Managed:          true,
-		StartTimeout:     p.startTimeout,
-		Logger:           p.log,
-		Stderr:           stderr,
-		SyncStderr:       stderr,
-		SyncStdout:       stdout,
-		GRPCDialOptions:  daemon.GRPCDialOptions(),
-	})
+	client := plugin.NewClient(p.clientConfig(cmd, sets, mtls.Config, stderr, stdout))
 	// The reaper must not take the process for an orphan before its pid
 	// is recorded.
 	var rpc plugin.ClientProtocol

@@ -33,7 +33,7 @@ func TestGraphSet(t *testing.T) {
 		t.Fatal(diags)
 	}
 	kinds := map[string]sdk.Kind{}
-	for _, s := range statInfo {
+	for _, s := range statInfo() {
 		kinds[s.Name] = s.Kind
 	}
 	p := configured(t, map[string]any{})

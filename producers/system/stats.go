@@ -17,13 +17,15 @@ func gauge(name, unit, desc string) sdk.StatInfo {
 	return sdk.StatInfo{Name: name, Kind: sdk.Stat, Unit: unit, Description: desc}
 }
 
-// statInfo lists what the producer emits. A name with labels (each
+// statInfo lists what the producer emits (made when asked, not held by
+// the process: the shared built-ins process links this producer whether
+// it runs it or not). A name with labels (each
 // CPU, interface, disk, mount point) follows node_exporter's: its name
 // with "node_" made "system." and "_total" dropped (the prometheus output
 // adds it back), and seconds made whole milliseconds, since counters are
 // integers. The machine-wide totals, which munin graphs, have no labels
 // and keep their own names.
-var statInfo = func() []sdk.StatInfo {
+func statInfo() []sdk.StatInfo {
 	var s []sdk.StatInfo
 	for _, m := range cpuModes {
 		s = append(s, counter("system.cpu."+m+"_ms", "milliseconds", "CPU time spent in "+m+" mode, summed over all CPUs"))
@@ -82,7 +84,7 @@ var statInfo = func() []sdk.StatInfo {
 		s = append(s, gauge("system.filesystem."+c.name, c.unit, c.desc+" (label mountpoint)"))
 	}
 	return s
-}()
+}
 
 // netNames are the per-interface counters, node_exporter's names for
 // /proc/net/dev's columns; netTotalNames the same columns' totals.

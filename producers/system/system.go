@@ -86,7 +86,7 @@ func (p *producer) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name:        Name,
 		Description: "The machine: CPU by mode, load, memory, swap, network, disk I/O, file systems, context switches, forks, processes, boot time (from /proc, through prometheus/procfs).",
-		Stats:       statInfo,
+		Stats:       statInfo(),
 		Config: sdk.Schema{
 			{Name: "exclude_fs_types", Type: sdk.ListOfString, Default: DefaultExcludeFSTypes, Description: "file system types left out of system.filesystem.*"},
 			{Name: "exclude_mounts", Type: sdk.ListOfString, Default: DefaultExcludeMounts, Description: "mount points left out of system.filesystem.*, with every mount under them"},

@@ -110,7 +110,7 @@ func TestFixture(t *testing.T) {
 	// Every key is a valid series, named as Describe says, and the
 	// per-device ones fold (for munin) into valid, distinct names.
 	described := map[string]bool{}
-	for _, s := range statInfo {
+	for _, s := range statInfo() {
 		described[s.Name] = true
 	}
 	folded := map[string]string{}

@@ -29,7 +29,13 @@ func SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet {
 func SharedKey(kind, name string) string { return side.SharedKey(kind, name) }
 
 // GRPCDialOptions are the options a daemon dials its plugins with.
-func GRPCDialOptions() []grpc.DialOption { return side.GRPCDialOptions() }
+func GRPCDialOptions() []grpc.DialOption { return side.GRPCDialOptions("") }
+
+// GRPCDialOptionsFor are the options a daemon dials a plugin of kind
+// (sdk.KindProducer, sdk.KindOutput) with: a producer's connection has
+// smaller buffers than gRPC's, as its server has (a poll's answer is a
+// few KiB; the buffers live as long as the connection, in both processes).
+func GRPCDialOptionsFor(kind string) []grpc.DialOption { return side.GRPCDialOptions(kind) }
 
 // WithDryRun returns a context that makes a Configure call through it a
 // dry run: the plugin's sdk.Checker instead of its Configure

@@ -23,7 +23,7 @@ type sdkSide interface {
 	PluginSets() map[int]plugin.PluginSet
 	SharedPluginSets(kind string, names []string) map[int]plugin.PluginSet
 	SharedKey(kind, name string) string
-	GRPCDialOptions() []grpc.DialOption
+	GRPCDialOptions(kind string) []grpc.DialOption
 	WithDryRun(ctx context.Context) context.Context
 }
 
