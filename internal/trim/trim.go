@@ -45,7 +45,14 @@ type Debounced struct {
 	// the one before.
 	lastPoll, pollStart time.Time
 	sparse              bool
-	trims               atomic.Int32 // how many times it trimmed
+	// kicked says a Kick came after the last trim: the next trim is
+	// start-up's (or a reload's), and evicts (see full).
+	kicked bool
+	// trims is how many times it trimmed, fulls how many of them were
+	// full; tmu serialises them (a timer reset while one runs could start
+	// a second at once).
+	trims, fulls atomic.Int32
+	tmu          sync.Mutex
 }
 
 // A sparse poll's trim follows its last call by settle: the calls of one
@@ -69,6 +76,7 @@ func NewDebounced(quiet time.Duration, log hclog.Logger) *Debounced {
 func (d *Debounced) Kick() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.kicked = true
 	d.after(d.quiet)
 }
 
@@ -109,12 +117,31 @@ func (d *Debounced) after(wait time.Duration) {
 	d.timer = time.AfterFunc(wait, d.trim)
 }
 
+// trim runs when the timer fires: a full trim the first time and after a
+// Kick, which also evicts the executable's unused pages from the page
+// cache, and after a poll a drop of the pages the poll mapped.
 func (d *Debounced) trim() {
-	d.trims.Add(1)
-	n, err := Executable()
-	if err != nil {
-		d.log.Debug("cannot drop the start-up pages of the executable", "error", err)
+	d.mu.Lock()
+	kicked := d.kicked
+	d.kicked = false
+	d.mu.Unlock()
+	d.tmu.Lock()
+	defer d.tmu.Unlock()
+	defer d.trims.Add(1)
+	if kicked || d.fulls.Load() == 0 {
+		d.fulls.Add(1)
+		n, err := full()
+		if err != nil {
+			d.log.Debug("cannot drop the start-up pages of the executable", "error", err)
+			return
+		}
+		d.log.Debug("dropped the start-up pages of the executable", "mapped_bytes", n)
 		return
 	}
-	d.log.Debug("dropped the start-up pages of the executable", "mapped_bytes", n)
+	n, err := Executable()
+	if err != nil {
+		d.log.Debug("cannot drop the pages of the executable a poll mapped", "error", err)
+		return
+	}
+	d.log.Debug("dropped the pages of the executable a poll mapped", "mapped_bytes", n)
 }
