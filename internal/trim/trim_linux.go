@@ -12,10 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// region is one read-only mapping of this process's executable, [lo, hi).
-type region struct{ lo, hi uintptr }
+// region is one private mapping of this process's executable, [lo, hi),
+// read-only (code and constants) or not (data).
+type region struct {
+	lo, hi uintptr
+	ro     bool
+}
 
-// regions lists this process's read-only mappings of its executable,
+// regions lists this process's private mappings of its executable,
 // found by the device and inode of the file it runs: after an upgrade has
 // put another file at the executable's path, /proc/self/maps names the one
 // running "path (deleted)", and a path would name the new one.
@@ -31,7 +35,7 @@ func regions() ([]region, error) {
 	return parseMaps(maps, unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), uint64(st.Ino)), nil
 }
 
-// parseMaps returns the read-only private mappings in maps (the text of
+// parseMaps returns the private mappings in maps (the text of
 // /proc/PID/maps) of the file with that device and inode.
 func parseMaps(maps []byte, major, minor uint32, ino uint64) []region {
 	var rs []region
@@ -39,7 +43,7 @@ func parseMaps(maps []byte, major, minor uint32, ino uint64) []region {
 	for sc.Scan() {
 		// address perms offset dev inode [path]
 		f := strings.Fields(sc.Text())
-		if len(f) < 5 || len(f[1]) < 4 || f[1][1] != '-' || f[1][3] != 'p' {
+		if len(f) < 5 || len(f[1]) < 4 || f[1][3] != 'p' {
 			continue
 		}
 		maj, mnr, ok := strings.Cut(f[3], ":")
@@ -58,7 +62,7 @@ func parseMaps(maps []byte, major, minor uint32, ino uint64) []region {
 		if err1 != nil || err2 != nil || hi <= lo {
 			continue
 		}
-		rs = append(rs, region{uintptr(lo), uintptr(hi)})
+		rs = append(rs, region{uintptr(lo), uintptr(hi), f[1][1] == '-'})
 	}
 	return rs
 }
@@ -91,6 +95,9 @@ func full() (int64, error) {
 func drop(rs []region) (int64, error) {
 	var total int64
 	for _, r := range rs {
+		if !r.ro {
+			continue // data: the process's own copy once written
+		}
 		if err := madvise(r, syscall.MADV_DONTNEED); err != nil {
 			return total, err
 		}
@@ -110,8 +117,9 @@ func madvise(r region, advice int) error {
 // that no process maps (posix_fadvise POSIX_FADV_DONTNEED: the kernel
 // keeps every page some process maps, so another process running the same
 // file loses nothing it uses), and asks the kernel not to read ahead
-// around a fault in the executable's read-only mappings (MADV_RANDOM):
-// a page evicted and run again is read alone. The page cache then holds
+// around a fault in the executable's mappings (MADV_RANDOM): a page
+// evicted and run again is read alone, and a fault in the data does not
+// read megabytes of the file back either. The page cache then holds
 // the pages processes ran since, and the kernel's fault-around, which
 // maps the pages already cached within 64 KiB of a fault, finds fewer
 // that were never run. The file is /proc/self/exe opened, the file this
