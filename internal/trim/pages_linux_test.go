@@ -8,14 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // Mappings of the executable are found by its device and inode: a
@@ -42,117 +37,49 @@ garbage
 	}
 }
 
-// vmFlags returns the VmFlags of each of this process's mappings in rs.
-func vmFlags(t *testing.T, rs []region) []string {
+// roMappings is how many read-only mappings of its executable this
+// process has.
+func roMappings(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	starts := map[region]bool{}
-	for _, r := range rs {
-		starts[r] = true
-	}
-	var flags []string
-	in := false
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		if a, b, ok := strings.Cut(f[0], "-"); ok && !strings.HasSuffix(f[0], ":") {
-			lo, err1 := strconv.ParseUint(a, 16, 64)
-			hi, err2 := strconv.ParseUint(b, 16, 64)
-			in = err1 == nil && err2 == nil && (starts[region{uintptr(lo), uintptr(hi), true}] || starts[region{uintptr(lo), uintptr(hi), false}])
-			continue
-		}
-		if in && f[0] == "VmFlags:" {
-			flags = append(flags, strings.Join(f[1:], " "))
-		}
-	}
-	return flags
-}
-
-// A full trim drops the executable's pages from this process and from the
-// page cache, where no other process maps them, and marks the mappings
-// for random access (no read-ahead around a fault).
-func TestFullEvictsPageCache(t *testing.T) {
-	// The test binary was just written: its pages go to disk first, as an
-	// installed executable's have (the kernel does not evict dirty pages).
-	syncExecutable(t)
-	before := cachedPages()
-	n, err := full()
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := cachedPages()
-	t.Logf("page cache of the test binary: %d pages before, %d after; %d bytes of mappings", before, after, n)
-	// The pages the process maps again at once (its other threads),
-	// and the large folios (up to 2 MiB) some of them are in, stay.
-	if before <= 0 || after < 0 || after > before*3/4 {
-		t.Errorf("page cache of the test binary: %d pages before the trim, %d after: want under three quarters", before, after)
-	}
 	rs, err := regions()
 	if err != nil {
 		t.Fatal(err)
 	}
-	flags := vmFlags(t, rs)
-	if len(flags) != len(rs) || len(rs) == 0 {
-		t.Fatalf("VmFlags of %d mappings for %d mappings of the executable", len(flags), len(rs))
-	}
-	if len(rs) < 3 {
-		t.Errorf("%d mappings of the executable, want its code, constants and data: %+v", len(rs), rs)
-	}
-	for i, f := range flags {
-		if !strings.Contains(" "+f+" ", " rr ") {
-			t.Errorf("mapping %+v: VmFlags %q, want rr (MADV_RANDOM)", rs[i], f)
+	n := 0
+	for _, r := range rs {
+		if r.ro {
+			n++
 		}
 	}
-	// Code and constants come back on use, from the file.
-	if s := hex.EncodeToString(sha512.New().Sum(nil))[:8]; s != "cf83e135" {
-		t.Errorf("code after the trim computed %q", s)
-	}
-}
-
-func syncExecutable(t *testing.T) {
-	t.Helper()
-	f, err := os.Open("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// cachedPages is how many pages of this process's executable the page
-// cache holds (mincore on a mapping of the whole file), or -1.
-func cachedPages() int {
-	f, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return -1
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return -1
-	}
-	defer unix.Munmap(m)
-	v := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
-	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&v[0]))); e != 0 {
-		return -1
-	}
-	n := 0
-	for _, b := range v {
-		n += int(b & 1)
-	}
 	return n
+}
+
+// split makes a mapping of each page, and merge makes them one again.
+func TestSplitAndMerge(t *testing.T) {
+	rs, err := regions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := roMappings(t)
+	pages := 0
+	for _, r := range rs {
+		if r.ro {
+			pages += int((r.hi - r.lo) / pageSize)
+		}
+	}
+	if err := split(rs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { merge(rs) })
+	if n := roMappings(t); n < pages-before {
+		t.Errorf("%d read-only mappings of the executable after split, want one a page (%d)", n, pages)
+	}
+	if err := merge(rs); err != nil {
+		t.Fatal(err)
+	}
+	if n := roMappings(t); n != before {
+		t.Errorf("%d read-only mappings of the executable after merge, want %d as before split", n, before)
+	}
 }
 
 // coldWork runs code the test had not run.
@@ -161,30 +88,91 @@ func coldWork() string {
 	return hex.EncodeToString(h[:]) + strings.ToTitle("cold")
 }
 
-// The first trim, and the first after a Kick, is full (it evicts); the
-// trims after polls only drop this process's pages.
-func TestFullTrimAfterStartAndKick(t *testing.T) {
+// pollWork is the work of a test's poll.
+func pollWork() string { return fmt.Sprintf("%08.3f|%q", 3.14159, "poll") }
+
+// A polled process drops every page at its first trim and splits its
+// mappings; the next poll's pages make the hot set, and the mappings are
+// merged again; from then on a trim keeps the hot pages mapped and drops
+// the others. A Kick starts it over.
+func TestPollsKeepTheirPages(t *testing.T) {
 	d := NewDebounced(time.Hour, nil)
 	now := time.Unix(1e9, 0)
 	d.now = func() time.Time { return now }
-	poll := func() {
+	poll := func(n int32) {
 		now = now.Add(2 * time.Hour)
+		pollWork()
 		d.Polled()
+		waitTrims(t, d, n, 10*time.Second)
 	}
-	poll()
-	waitTrims(t, d, 1, 10*time.Second)
-	poll()
-	waitTrims(t, d, 2, 10*time.Second)
-	poll()
-	waitTrims(t, d, 3, 10*time.Second)
-	if n := d.fulls.Load(); n != 1 {
-		t.Errorf("%d full trims in the first three, want the first only", n)
+	before := roMappings(t)
+	d.Kick()
+	poll(1) // full: every page dropped, the mappings split
+	if n := roMappings(t); n <= before*10 || d.fulls.Load() != 1 {
+		t.Fatalf("%d read-only mappings after the first trim (%d before), %d full trims: want them split by a full trim", n, before, d.fulls.Load())
+	}
+	poll(2) // learns, merges
+	if n := roMappings(t); n != before {
+		t.Errorf("%d read-only mappings after the learning poll, want %d as before the split", n, before)
+	}
+	d.tmu.Lock()
+	hot := pageSet{}
+	hot.add(d.hot)
+	rs := d.rs
+	d.tmu.Unlock()
+	coldWork()
+	was, err := mapped(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll(3) // keeps the hot set, drops the rest
+	after, err := mapped(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, stray := 0, 0
+	for lo, b := range after {
+		for i := range len(b) * 64 {
+			switch {
+			case has(b, i) && has(hot[lo], i):
+				kept++
+			case has(b, i):
+				stray++
+			}
+		}
+	}
+	t.Logf("%d hot pages; %d mapped before the trim, %d after: %d hot, %d not", hot.count(), was.count(), after.count(), kept, stray)
+	if hot.count() == 0 || kept < hot.count()*9/10 {
+		t.Errorf("%d of %d hot pages mapped after the trim, want them all (but a few the kernel took)", kept, hot.count())
+	}
+	if cold := was.count() - hot.count(); cold <= 0 || stray > cold/2 {
+		t.Errorf("%d pages out of the hot set mapped after the trim, %d before: want them dropped", stray, cold)
+	}
+	if d.fulls.Load() != 1 {
+		t.Errorf("%d full trims after three polls, want 1", d.fulls.Load())
 	}
 	d.Kick()
-	poll() // the trim comes soon after the poll, and is full
-	waitTrims(t, d, 4, 10*time.Second)
-	if n := d.fulls.Load(); n != 2 {
-		t.Errorf("%d full trims after a Kick, want 2", n)
+	poll(4) // a Kick: full again
+	if d.fulls.Load() != 2 || roMappings(t) <= before*10 {
+		t.Errorf("%d full trims after a Kick and %d read-only mappings: want a second full trim, split", d.fulls.Load(), roMappings(t))
+	}
+	poll(5)
+}
+
+// A process never polled (a gatherer, an output) drops every page at
+// each trim, and its mappings are never split.
+func TestUnpolledTrimsAreFull(t *testing.T) {
+	d := NewDebounced(50*time.Millisecond, nil)
+	before := roMappings(t)
+	for n := int32(1); n <= 3; n++ {
+		d.Kick()
+		waitTrims(t, d, n, 10*time.Second)
+	}
+	if d.fulls.Load() != 3 || d.hot != nil {
+		t.Errorf("%d full trims of 3, hot set %v: want every trim full, nothing kept", d.fulls.Load(), d.hot)
+	}
+	if n := roMappings(t); n != before {
+		t.Errorf("%d read-only mappings after the trims, %d before: want them not split", n, before)
 	}
 }
 
@@ -195,16 +183,16 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TRIM_TEST_CHILD") == "" {
 		os.Exit(m.Run())
 	}
-	if _, err := full(); err != nil {
-		fmt.Println("full:", err)
+	if _, err := Executable(); err != nil {
+		fmt.Println("trim:", err)
 		os.Exit(1)
 	}
 	fmt.Println("trimmed")
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	w := coldWork()
-	n, err := full()
+	n, err := Executable()
 	if err != nil {
-		fmt.Println("full:", err)
+		fmt.Println("trim:", err)
 		os.Exit(1)
 	}
 	fmt.Println("ok", n, len(w))

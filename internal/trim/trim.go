@@ -20,6 +20,7 @@
 package trim
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,17 @@ type Debounced struct {
 	// a second at once).
 	trims, fulls atomic.Int32
 	tmu          sync.Mutex
+	// polled says a Polled came after the last trim, everPolled that one
+	// ever came: the process is polled, and keeps its polls' pages (see
+	// the package doc). rs is its mappings of the executable, as at the
+	// last full trim; hot the set of pages the polls since then mapped,
+	// nil until a full trim of a polled process; learned how many polls
+	// hot holds, and learn how many it takes before the trims after polls
+	// keep it and drop the rest.
+	polled, everPolled bool
+	rs                 []region
+	hot                pageSet
+	learned, learn     int
 }
 
 // A sparse poll's trim follows its last call by settle: the calls of one
@@ -69,7 +81,7 @@ func NewDebounced(quiet time.Duration, log hclog.Logger) *Debounced {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Debounced{quiet: quiet, settle: settle, window: pollWindow, log: log, now: time.Now}
+	return &Debounced{quiet: quiet, settle: settle, window: pollWindow, log: log, now: time.Now, learn: learnPolls}
 }
 
 // Kick says start-up work happened: the trim waits until quiet after it.
@@ -93,6 +105,7 @@ func (d *Debounced) Kick() {
 func (d *Debounced) Polled() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.polled = true
 	now := d.now()
 	switch {
 	case d.lastPoll.IsZero() || now.Sub(d.lastPoll) >= d.quiet:
@@ -117,31 +130,104 @@ func (d *Debounced) after(wait time.Duration) {
 	d.timer = time.AfterFunc(wait, d.trim)
 }
 
-// trim runs when the timer fires: a full trim the first time and after a
-// Kick, which also evicts the executable's unused pages from the page
-// cache, and after a poll a drop of the pages the poll mapped.
+// learnPolls is how many polls after a full trim make the hot set: the
+// second adds a few pages to the first's (0–10 of 760–880 measured), and
+// each one more leaves the process's pages split for another interval.
+const learnPolls = 1
+
+// trim runs when the timer fires. The first trim, the first after a Kick,
+// and every trim of a process never polled, drop every page (full); a
+// polled process then learns the pages of its next learnPolls polls with
+// its mappings split into pages, and from then on each trim drops only the
+// pages out of that hot set.
 func (d *Debounced) trim() {
 	d.mu.Lock()
-	kicked := d.kicked
-	d.kicked = false
+	kicked, polled := d.kicked, d.polled
+	d.kicked, d.polled = false, false
 	d.mu.Unlock()
 	d.tmu.Lock()
 	defer d.tmu.Unlock()
 	defer d.trims.Add(1)
-	if kicked || d.fulls.Load() == 0 {
+	d.everPolled = d.everPolled || polled
+	switch {
+	case kicked || d.fulls.Load() == 0 || d.hot == nil:
 		d.fulls.Add(1)
-		n, err := full()
+		d.hot, d.learned = nil, 0
+		rs, err := regions()
 		if err != nil {
-			d.log.Debug("cannot drop the start-up pages of the executable", "error", err)
+			d.log.Debug("cannot find the executable's mappings", "error", err)
 			return
 		}
-		d.log.Debug("dropped the start-up pages of the executable", "mapped_bytes", n)
-		return
+		n, err := drop(rs)
+		if err != nil {
+			d.log.Debug("cannot drop the pages of the executable", "error", err)
+			return
+		}
+		if d.everPolled {
+			if err := split(rs); err != nil {
+				d.log.Debug("cannot split the executable's mappings", "error", err)
+				merge(rs)
+				return
+			}
+			d.rs, d.hot = rs, pageSet{}
+		}
+		d.log.Debug("dropped the pages of the executable", "mapped_bytes", n)
+	case d.learned < d.learn:
+		m, err := mapped(d.rs)
+		if err != nil {
+			d.log.Debug("cannot read which pages of the executable a poll mapped", "error", err)
+			return
+		}
+		d.hot.add(m)
+		d.learned++
+		if d.learned == d.learn {
+			if err := merge(d.rs); err != nil {
+				d.log.Debug("cannot merge the executable's mappings", "error", err)
+			}
+		}
+		d.log.Debug("kept the pages of the executable a poll mapped", "pages", m.count(), "hot_pages", d.hot.count())
+	default:
+		n, err := keepOnly(d.rs, d.hot)
+		if err != nil {
+			d.log.Debug("cannot drop the pages of the executable a poll mapped", "error", err)
+			return
+		}
+		d.log.Debug("dropped the pages of the executable out of the polls' set", "pages", n, "hot_pages", d.hot.count())
 	}
-	n, err := Executable()
-	if err != nil {
-		d.log.Debug("cannot drop the pages of the executable a poll mapped", "error", err)
-		return
+}
+
+// pageSet is a set of pages of the executable's read-only mappings: a
+// bitmap of each mapping's pages, by the mapping's start.
+type pageSet map[uintptr][]uint64
+
+// count is how many pages s holds.
+func (s pageSet) count() int {
+	n := 0
+	for _, b := range s {
+		for _, w := range b {
+			n += bits.OnesCount64(w)
+		}
 	}
-	d.log.Debug("dropped the pages of the executable a poll mapped", "mapped_bytes", n)
+	return n
+}
+
+// add puts the pages of o in s.
+func (s pageSet) add(o pageSet) {
+	for lo, b := range o {
+		h := s[lo]
+		if len(h) < len(b) {
+			h = append(h, make([]uint64, len(b)-len(h))...)
+		}
+		for i, w := range b {
+			h[i] |= w
+		}
+		s[lo] = h
+	}
+}
+
+// region is one private mapping of this process's executable, [lo, hi),
+// read-only (code and constants) or not (data).
+type region struct {
+	lo, hi uintptr
+	ro     bool
 }

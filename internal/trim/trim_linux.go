@@ -3,6 +3,7 @@ package trim
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,13 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// region is one private mapping of this process's executable, [lo, hi),
-// read-only (code and constants) or not (data).
-type region struct {
-	lo, hi uintptr
-	ro     bool
-}
 
 // regions lists this process's private mappings of its executable,
 // found by the device and inode of the file it runs: after an upgrade has
@@ -78,20 +72,6 @@ func Executable() (int64, error) {
 	return drop(rs)
 }
 
-// full drops the pages as Executable does, then evicts those no process
-// maps from the page cache (evict).
-func full() (int64, error) {
-	rs, err := regions()
-	if err != nil {
-		return 0, err
-	}
-	n, err := drop(rs)
-	if err != nil {
-		return n, err
-	}
-	return n, evict(rs)
-}
-
 func drop(rs []region) (int64, error) {
 	var total int64
 	for _, r := range rs {
@@ -113,30 +93,101 @@ func madvise(r region, advice int) error {
 	return nil
 }
 
-// evict drops from the page cache the pages of this process's executable
-// that no process maps (posix_fadvise POSIX_FADV_DONTNEED: the kernel
-// keeps every page some process maps, so another process running the same
-// file loses nothing it uses), and asks the kernel not to read ahead
-// around a fault in the executable's mappings (MADV_RANDOM): a page
-// evicted and run again is read alone, and a fault in the data does not
-// read megabytes of the file back either. The page cache then holds
-// the pages processes ran since, and the kernel's fault-around, which
-// maps the pages already cached within 64 KiB of a fault, finds fewer
-// that were never run. The file is /proc/self/exe opened, the file this
-// process runs, even when an upgrade has put another at its path.
-func evict(rs []region) error {
+var pageSize = uintptr(os.Getpagesize())
+
+// split makes each page of the read-only mappings rs a mapping of its own
+// (MADV_DONTDUMP on every other page: the flag only leaves the page out of
+// a core dump, which holds no pages of the executable anyway), so that
+// the kernel's fault-around, which never maps across mappings, maps only
+// the page a fault is on. merge undoes it: the kernel merges neighbours
+// whose flags are the same again.
+func split(rs []region) error { return everyOther(rs, unix.MADV_DONTDUMP) }
+
+func merge(rs []region) error { return everyOther(rs, unix.MADV_DODUMP) }
+
+func everyOther(rs []region, advice int) error {
 	for _, r := range rs {
-		if err := madvise(r, syscall.MADV_RANDOM); err != nil {
-			return err
+		if !r.ro {
+			continue
+		}
+		for p := r.lo + pageSize; p < r.hi; p += 2 * pageSize {
+			if err := madvise(region{lo: p, hi: p + pageSize}, advice); err != nil {
+				return err
+			}
 		}
 	}
-	f, err := os.Open("/proc/self/exe")
+	return nil
+}
+
+// mapped returns the pages of the read-only mappings rs this process maps
+// now: the present bit of each in /proc/self/pagemap.
+func mapped(rs []region) (pageSet, error) {
+	f, err := os.Open("/proc/self/pagemap")
 	if err != nil {
-		return fmt.Errorf("opening this executable: %w", err)
+		return nil, fmt.Errorf("opening /proc/self/pagemap: %w", err)
 	}
 	defer f.Close()
-	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
-		return fmt.Errorf("fadvise %s: %w", f.Name(), err)
+	s := pageSet{}
+	var buf []byte
+	for _, r := range rs {
+		if !r.ro {
+			continue
+		}
+		n := int((r.hi - r.lo) / pageSize)
+		if cap(buf) < 8*n {
+			buf = make([]byte, 8*n)
+		}
+		buf = buf[:8*n]
+		if _, err := f.ReadAt(buf, int64(r.lo/pageSize)*8); err != nil {
+			return nil, fmt.Errorf("reading /proc/self/pagemap: %w", err)
+		}
+		b := make([]uint64, (n+63)/64)
+		for i := range n {
+			if binary.LittleEndian.Uint64(buf[8*i:])&(1<<63) != 0 {
+				b[i/64] |= 1 << (i % 64)
+			}
+		}
+		s[r.lo] = b
 	}
-	return nil
+	return s, nil
+}
+
+// keepOnly drops the read-only pages of rs this process maps that are
+// not in hot, one madvise a run of them, and returns how many pages it
+// dropped.
+func keepOnly(rs []region, hot pageSet) (int, error) {
+	now, err := mapped(rs)
+	if err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for _, r := range rs {
+		if !r.ro {
+			continue
+		}
+		b, h := now[r.lo], hot[r.lo]
+		n := int((r.hi - r.lo) / pageSize)
+		for i := 0; i < n; {
+			if !has(b, i) || has(h, i) {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < n && has(b, j) && !has(h, j) {
+				j++
+			}
+			run := region{lo: r.lo + uintptr(i)*pageSize, hi: r.lo + uintptr(j)*pageSize}
+			if err := madvise(run, syscall.MADV_DONTNEED); err != nil {
+				return dropped, err
+			}
+			dropped += j - i
+			i = j
+		}
+	}
+	return dropped, nil
+}
+
+// has says whether page i is in the bitmap b.
+func has(b []uint64, i int) bool {
+	return i/64 < len(b) && b[i/64]&(1<<(i%64)) != 0
 }
