@@ -88,10 +88,10 @@ type Debounced struct {
 	// cannotSplit says a split failed (the kernel's limit on a process's
 	// mappings, vm.max_map_count): the process drops every page at each
 	// trim from then on.
-	cannotSplit bool
-	rs                 []region
-	hot                pageSet
-	learned, learn     int
+	cannotSplit    bool
+	rs             []region
+	hot            pageSet
+	learned, learn int
 }
 
 // A sparse poll's trim follows its last call by settle: the calls of one
