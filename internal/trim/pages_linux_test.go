@@ -159,6 +159,26 @@ func TestPollsKeepTheirPages(t *testing.T) {
 	poll(5)
 }
 
+// A process made with NewPolled splits at its first trim, start-up's, so
+// that its first poll makes the hot set.
+func TestNewPolledSplitsAtStart(t *testing.T) {
+	before := roMappings(t)
+	d := NewPolled(50*time.Millisecond, nil)
+	d.Kick()
+	waitTrims(t, d, 1, 10*time.Second)
+	if n := roMappings(t); n <= before*10 {
+		t.Fatalf("%d read-only mappings after start-up's trim, %d before: want them split", n, before)
+	}
+	d.quiet = time.Hour
+	d.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	pollWork()
+	d.Polled()
+	waitTrims(t, d, 2, 10*time.Second)
+	if n := roMappings(t); n != before || d.hot.count() == 0 {
+		t.Errorf("%d read-only mappings and %d hot pages after the first poll: want them merged (%d) and a hot set", n, d.hot.count(), before)
+	}
+}
+
 // A process never polled (a gatherer, an output) drops every page at
 // each trim, and its mappings are never split.
 func TestUnpolledTrimsAreFull(t *testing.T) {

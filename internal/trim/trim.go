@@ -111,6 +111,16 @@ func NewDebounced(quiet time.Duration, log hclog.Logger) *Debounced {
 	return &Debounced{quiet: quiet, settle: settle, window: pollWindow, log: log, now: time.Now, learn: learnPolls}
 }
 
+// NewPolled returns a Debounced for a process a gatherer polls (the host,
+// the process of its built-in producers): its first trim, start-up's,
+// already splits its mappings, so that its first poll, whenever it comes,
+// makes the hot set.
+func NewPolled(quiet time.Duration, log hclog.Logger) *Debounced {
+	d := NewDebounced(quiet, log)
+	d.everPolled = true
+	return d
+}
+
 // Kick says start-up work happened: the trim waits until quiet after it.
 func (d *Debounced) Kick() {
 	d.mu.Lock()
