@@ -20,8 +20,8 @@
 // A poll maps pages again (TLS, gRPC, protobuf, the producers, the tables
 // the runtime reads to grow and scan stacks), and the kernel's
 // fault-around maps up to 16 cached pages around each fault, most of them
-// never run: a poll of the host maps 8–9 MiB of the executable in each of
-// its two processes, where it runs 3.0–3.5 MiB. The host and the process
+// never run: a poll of the host maps 7.5–10.5 MiB of the executable in
+// each of its two processes, where it runs 3.0–3.6 MiB. The host and the process
 // of its built-in producers call Polled after each poll, and a process so
 // polled keeps what its polls run (docs/footprint.md, "The poll's
 // executable pages"):
