@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -176,6 +177,39 @@ func TestNewPolledSplitsAtStart(t *testing.T) {
 	waitTrims(t, d, 2, 10*time.Second)
 	if n := roMappings(t); n != before || d.hot.count() == 0 {
 		t.Errorf("%d read-only mappings and %d hot pages after the first poll: want them merged (%d) and a hot set", n, d.hot.count(), before)
+	}
+}
+
+// Polls close together (start-up's) do not make the hot set: their trim
+// drops their pages, and the next sparse poll makes it.
+func TestOnlySparsePollsLearn(t *testing.T) {
+	d := NewPolled(2*time.Second, nil)
+	now := time.Unix(1e9, 0)
+	var mu sync.Mutex
+	d.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+	d.Kick()
+	waitTrims(t, d, 1, 10*time.Second) // start-up's: split
+	t0 := now
+	d.Polled()                           // sparse
+	set(t0.Add(1500 * time.Millisecond)) // past the poll's window, within quiet
+	d.Polled()                           // not sparse: the trim waits for quiet
+	waitTrims(t, d, 2, 10*time.Second)
+	d.tmu.Lock()
+	learned, hot := d.learned, d.hot.count()
+	d.tmu.Unlock()
+	if learned != 0 || hot != 0 {
+		t.Errorf("after polls close together: %d polls learned, %d hot pages; want none", learned, hot)
+	}
+	set(t0.Add(time.Hour))
+	pollWork()
+	d.Polled() // sparse: makes the hot set
+	waitTrims(t, d, 3, 10*time.Second)
+	d.tmu.Lock()
+	learned, hot = d.learned, d.hot.count()
+	d.tmu.Unlock()
+	if learned != 1 || hot == 0 {
+		t.Errorf("after a sparse poll: %d polls learned, %d hot pages; want 1 and some", learned, hot)
 	}
 }
 

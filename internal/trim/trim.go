@@ -29,8 +29,10 @@
 //   - its first trim, and the first after a Kick (a reload, a status
 //     page), drops every page and splits its read-only mappings into one
 //     mapping a page (fault-around never crosses a mapping);
-//   - the next poll faults in exactly the pages it runs, and its trim
-//     takes them as the hot set and merges the mappings back;
+//   - the next sparse poll (Polled) faults in exactly the pages it runs,
+//     and its trim takes them as the hot set and merges the mappings back
+//     (the trims before it, after start-up's polls close together, drop
+//     every page again);
 //   - every later trim drops only the pages mapped out of the hot set: a
 //     poll faults only for code no poll before ran, and the process's
 //     resident set stays at the hot set instead of rising by the poll's
@@ -85,6 +87,10 @@ type Debounced struct {
 	// hot holds, and learn how many it takes before the trims after polls
 	// keep it and drop the rest.
 	polled, everPolled bool
+	// sparseTrim says the trim armed last follows a sparse poll: only
+	// such a poll, the steady state's, makes the hot set (the polls of
+	// start-up, close together, run code once that later polls do not).
+	sparseTrim bool
 	// cannotSplit says a split failed (the kernel's limit on a process's
 	// mappings, vm.max_map_count): the process drops every page at each
 	// trim from then on.
@@ -125,7 +131,7 @@ func NewPolled(quiet time.Duration, log hclog.Logger) *Debounced {
 func (d *Debounced) Kick() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.kicked = true
+	d.kicked, d.sparseTrim = true, false
 	d.after(d.quiet)
 }
 
@@ -151,6 +157,7 @@ func (d *Debounced) Polled() {
 		d.sparse = false
 	}
 	d.lastPoll = now
+	d.sparseTrim = d.sparse
 	if d.sparse {
 		d.after(d.settle)
 		return
@@ -179,7 +186,7 @@ const learnPolls = 1
 // pages out of that hot set.
 func (d *Debounced) trim() {
 	d.mu.Lock()
-	kicked, polled := d.kicked, d.polled
+	kicked, polled, sparse := d.kicked, d.polled, d.sparseTrim
 	d.kicked, d.polled = false, false
 	d.mu.Unlock()
 	d.tmu.Lock()
@@ -210,6 +217,12 @@ func (d *Debounced) trim() {
 			d.rs, d.hot = rs, pageSet{}
 		}
 		d.log.Debug("dropped the pages of the executable", "mapped_bytes", n)
+	case d.learned < d.learn && !sparse:
+		// Start-up's polls, or polls close together: their pages go,
+		// and the hot set waits for a sparse poll.
+		if _, err := drop(d.rs); err != nil {
+			d.log.Debug("cannot drop the pages of the executable", "error", err)
+		}
 	case d.learned < d.learn:
 		m, err := mapped(d.rs)
 		if err != nil {
