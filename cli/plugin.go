@@ -80,7 +80,7 @@ func runPluginServe(ctx context.Context, c *cmdline) int {
 		p := builtin.Plugins()
 		// Once its plugins are configured, the process drops the pages
 		// of this executable it mapped while starting (see trim).
-		t := trim.NewDebounced(trimQuiet, nil)
+		t := trim.NewPolled(trimQuiet, nil)
 		for n, f := range p.Producers {
 			p.Producers[n] = func(log hclog.Logger) sdk.Producer { return trimming{f(log), t} }
 		}

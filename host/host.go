@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg *config.Host, opts Options) (*Host, hcl.Diagno
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot run the built-in producers", Detail: err.Error()}}
 	}
 	h.shared = shared
-	h.trim = trim.NewDebounced(trimQuiet, h.log)
+	h.trim = trim.NewPolled(trimQuiet, h.log)
 	ps, diags := h.loadProducers(ctx, cfg.Producers, cfg.PollTimeout)
 	if diags.HasErrors() {
 		cancel()

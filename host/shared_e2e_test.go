@@ -146,8 +146,10 @@ func rssFileKiB(t *testing.T, pid int) int64 {
 }
 
 // A poll maps pages of the executables (TLS or HTTP, gRPC, protobuf, the
-// producers); the host and the process of its built-in producers drop them
-// again within seconds of the poll, not only once after start-up.
+// producers); the host drops them again within seconds of a status page's
+// poll (a Kick: every page goes), not only once after start-up. The
+// process of the built-in producers keeps what a sparse poll ran (see
+// trim): it is only logged.
 func TestE2EPagesDroppedAfterEachPoll(t *testing.T) {
 	t.Parallel()
 	mark := newMark()
@@ -171,10 +173,10 @@ status { listen = "127.0.0.1:0" }
 	var h, s int64
 	for end := time.Now().Add(25 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		h, s = rssFileKiB(t, host), rssFileKiB(t, shared)
-		if h < h0-512 && s < s0-512 {
+		if h < h0-512 {
 			t.Logf("RssFile after the poll: host %d KiB, built-ins %d KiB; seconds later %d and %d KiB", h0, s0, h, s)
 			return
 		}
 	}
-	t.Errorf("RssFile after the poll: host %d KiB, built-ins %d KiB; 25 s later %d and %d KiB: want both 512 KiB less", h0, s0, h, s)
+	t.Errorf("RssFile after the poll: host %d KiB, built-ins %d KiB; 25 s later %d and %d KiB: want the host's 512 KiB less", h0, s0, h, s)
 }

@@ -178,6 +178,7 @@ EOF
 	# page among the processes mapping it, and the gatherer here (or any
 	# other statsherd on this machine) would otherwise share its pages.
 	cp "$BIN/statsherd" "$1/statsherd"
+	sync "$1/statsherd"
 	"$1/statsherd" host -config "$1/host.hcl" >"$1/out" 2>"$1/log" </dev/null &
 	echo $!
 }
