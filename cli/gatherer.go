@@ -36,18 +36,19 @@ var outputTuning = []string{"GOGC=25"}
 
 // gathererGC is the gatherer's own GC percent unless the operator sets
 // one: it follows the live heap (package gctune), a point per 2 MiB,
-// from 10 to 50, but leaves at most 40 MiB of headroom (live heap ×
-// percent): past ≈ 90 MiB live the percent falls again, to 10. At 1,000
+// from 10 to 50, but leaves at most 30 MiB of headroom (live heap ×
+// percent): past ≈ 77 MiB live the percent falls again, to 10. At 1,000
 // hosts (≈ 20 MiB live) GOGC=10 held 8–9 MiB less than 50 at the same CPU
 // a round. At 10,000 (≈ 200 MiB live) the rise alone gave 50, and the
 // largest RSS sample was 0–5 % over vmagent's. A 25 MiB headroom (12
-// there) brought it 20–35 MiB under, but for about 15 % more CPU a round
-// and a slower round (medians 0.122–0.151 ms a host); 40 MiB (20 there)
-// keeps it 5–15 MiB under vmagent's with the round at 0.096–0.104 ms a
-// host; 50 MiB left it level with vmagent's (docs/footprint.md, "The
-// gatherer's GC percent at 10,000 hosts" and "The gatherer's round,
-// fifth stop").
-var gathererGC = gcCurve{Scale: gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}, Headroom: 40 << 20}
+// there) brought it 20–35 MiB under, for about 15 % more CPU a round
+// and round medians of 0.117–0.151 ms a host; 40 MiB (20 there) gave
+// faster rounds (0.093–0.121) but its largest sample went over vmagent's
+// in two of three quiet runs (by 8 and 12 MiB); 30 MiB (15 there) stayed
+// 17–26 MiB under in both of its runs, at 0.110 and 0.134 (docs/footprint.md,
+// "The gatherer's GC percent at 10,000 hosts", "The gatherer's round,
+// fifth stop" and "On a quiet machine, end of the fifth stop").
+var gathererGC = gcCurve{Scale: gctune.Scale{Min: 10, Max: 50, Per: 2 << 20}, Headroom: 30 << 20}
 
 // gcCurve is a GC percent rising with the live heap as Scale, capped so
 // that the headroom it leaves, live × percent / 100, is at most Headroom
