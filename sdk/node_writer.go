@@ -211,22 +211,30 @@ func (d *roundDecoder) check(in codec.Raw) (time.Time, int, error) {
 // maps, and hands each to yield. in is one that check accepted, so it
 // does not fall back.
 func (d *roundDecoder) stream(in codec.Raw, ns *NodeSample, yield func(*NodeSample) bool) error {
+	return d.each(in, ns, func() error {
+		clear(ns.Stats.Counters)
+		clear(ns.Stats.Stats)
+		return d.Fill(ns.Stats)
+	}, func() bool { return yield(ns) })
+}
+
+// each decodes in's nodes one after the other: each node's header into
+// ns, its stats scanned and then put where fill puts them; then yield.
+func (d *roundDecoder) each(in codec.Raw, ns *NodeSample, fill func() error, yield func() bool) error {
 	var t time.Time
 	return d.Each(in, &t, func(i int, v []byte) error {
 		h, stats, err := d.Header(v)
 		if err == nil {
 			err = d.Scan(stats)
 		}
-		clear(ns.Stats.Counters)
-		clear(ns.Stats.Stats)
 		if err == nil {
-			err = d.Fill(ns.Stats)
+			err = fill()
 		}
 		if err != nil {
 			return codec.NodeErr(i, err)
 		}
 		ns.ID, ns.Nickname, ns.Timestamp = h.ID, h.Nickname, h.Timestamp
-		if !yield(ns) {
+		if !yield() {
 			return errStopped
 		}
 		return nil
@@ -236,26 +244,13 @@ func (d *roundDecoder) stream(in codec.Raw, ns *NodeSample, yield func(*NodeSamp
 // streamLists is stream for Lists: each node's stats into d.lists, its
 // maps left empty.
 func (d *roundDecoder) streamLists(in codec.Raw, ns *NodeSample, yield func(*NodeSample, *NodeLists) bool) error {
-	var t time.Time
 	clear(ns.Stats.Counters)
 	clear(ns.Stats.Stats)
 	l := &d.lists
-	return d.Each(in, &t, func(i int, v []byte) error {
-		h, stats, err := d.Header(v)
-		if err == nil {
-			err = d.Scan(stats)
-		}
+	return d.each(in, ns, func() error {
 		l.reset()
-		if err == nil {
-			l.CounterNames, l.Counters, l.StatNames, l.Stats, err = d.AppendLists(l.CounterNames, l.Counters, l.StatNames, l.Stats)
-		}
-		if err != nil {
-			return codec.NodeErr(i, err)
-		}
-		ns.ID, ns.Nickname, ns.Timestamp = h.ID, h.Nickname, h.Timestamp
-		if !yield(ns, l) {
-			return errStopped
-		}
-		return nil
-	})
+		var err error
+		l.CounterNames, l.Counters, l.StatNames, l.Stats, err = d.AppendLists(l.CounterNames, l.Counters, l.StatNames, l.Stats)
+		return err
+	}, func() bool { return yield(ns, l) })
 }
